@@ -1,0 +1,73 @@
+# Loomwatch — the two commands: `make demo` and `make test`. Everything else is a step of them.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
+TOOLS := $(CURDIR)/.loomwatch/tools
+PNPM := $(TOOLS)/node_modules/.bin/pnpm
+INFRA := deploy/local/infra.sh
+
+# onnxruntime-node's install script would fetch GPU binaries from outside the npm registry.
+export ONNXRUNTIME_NODE_INSTALL := skip
+export npm_config_onnxruntime_node_install := skip
+
+.PHONY: help install install-node install-infra install-models demo test typecheck lint test-unit test-integration test-models infra-start infra-stop train
+
+help:
+	@echo "make demo   — start local Kafka + S3, run the demo, stop them"
+	@echo "make test   — install, then typecheck, lint, unit, integration and model tests"
+	@echo "make train  — full DRAEM training (long; see models/README.md)"
+
+$(PNPM): package.json
+	@echo "› installing pnpm $(PNPM_VERSION) into .loomwatch/tools"
+	@npm install --no-audit --no-fund --silent --prefix $(TOOLS) pnpm@$(PNPM_VERSION)
+	@touch $(PNPM)
+
+install-node: $(PNPM)
+	@$(PNPM) install --frozen-lockfile --reporter=append-only | grep -vE '^(Progress|Already up to date)' || true
+	@test -d node_modules/.pnpm || { echo "pnpm install failed"; exit 1; }
+
+install-infra:
+	@bash $(INFRA) fetch
+
+install-models:
+	@bash models/setup.sh
+
+install: install-node install-infra install-models
+
+typecheck: install-node
+	@$(PNPM) typecheck
+
+lint: install-node
+	@$(PNPM) lint
+
+test-unit: install-node
+	@$(PNPM) test:unit
+
+# The integration projects' global setup starts the local servers unless KAFKA_BROKERS and
+# S3_ENDPOINT point at running ones, and stops what it started.
+test-integration: install-node install-infra
+	@$(PNPM) test:integration
+
+test-models: install-models
+	@bash models/test.sh
+
+test: install
+	@$(MAKE) --no-print-directory typecheck lint test-unit test-integration test-models
+	@echo "make test: all suites passed"
+
+infra-start: install-infra
+	@bash $(INFRA) start
+
+infra-stop:
+	@bash $(INFRA) stop
+
+demo: install-node install-infra
+	@started=0; bash $(INFRA) status >/dev/null 2>&1 || { bash $(INFRA) start; started=1; }; \
+	 set -a; source "$${LOOMWATCH_STATE:-$${LOOMWATCH_CACHE:-$$HOME/.cache/loomwatch}/state}/env"; set +a; \
+	 status=0; $(PNPM) --silent demo || status=$$?; \
+	 if [ $$started = 1 ]; then bash $(INFRA) stop; fi; exit $$status
+
+train: install-models
+	@bash models/train.sh

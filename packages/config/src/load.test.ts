@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { loadConfig } from './load.js';
+import { redactSecrets, redactUrl } from './redact.js';
+import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES } from './schemas.js';
+
+const Schema = z.object({
+  kafka: KafkaConfig.default({ brokers: ['127.0.0.1:19092'], clientId: 'loomwatch' }),
+  s3: S3Config.prefault({}),
+  worker: z.object({ maxInFlight: z.int().positive().default(4), clientId: z.string().default('w') }).prefault({}),
+});
+
+function yamlFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('applies defaults when nothing is given', () => {
+    const config = loadConfig(Schema, { env: {} });
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:19092']);
+    expect(config.worker.maxInFlight).toBe(4);
+  });
+
+  it('layers files, then environment, then --set overrides', () => {
+    const base = yamlFile('worker:\n  maxInFlight: 2\n  clientId: from-file\n');
+    const config = loadConfig(Schema, {
+      files: [base],
+      env: { LOOMWATCH_WORKER__MAX_IN_FLIGHT: '6', KAFKA_BROKERS: 'a:1, b:2' },
+      envAliases: STANDARD_ENV_ALIASES,
+      overrides: ['worker.clientId=from-cli'],
+    });
+    expect(config.worker).toEqual({ maxInFlight: 6, clientId: 'from-cli' });
+    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
+  });
+
+  it('names the offending path in the error', () => {
+    expect(() => loadConfig(Schema, { env: {}, overrides: ['worker.maxInFlight=-1'] })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('worker.maxInFlight') }),
+    );
+  });
+
+  it('says which file it could not read', () => {
+    expect(() => loadConfig(Schema, { env: {}, files: ['/nonexistent/loomwatch.yaml'] })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_FILE_UNREADABLE', message: expect.stringContaining('/nonexistent/loomwatch.yaml') }),
+    );
+  });
+
+  it('rejects an override without "="', () => {
+    expect(() => loadConfig(Schema, { env: {}, overrides: ['worker.maxInFlight'] })).toThrow(/path\.to\.key=value/);
+  });
+});
+
+describe('redaction', () => {
+  it('hides secrets at any depth and leaves the rest', () => {
+    const config = loadConfig(Schema, { env: { S3_SECRET_ACCESS_KEY: 'hunter2' }, envAliases: STANDARD_ENV_ALIASES });
+    const printed = JSON.stringify(redactSecrets(config));
+    expect(printed).not.toContain('hunter2');
+    expect(printed).toContain('"accessKeyId":"loomwatch"');
+  });
+
+  it('masks a password inside a URL', () => {
+    expect(redactUrl('http://user:pa55@host:9000/x')).toBe('http://user:[redacted]@host:9000/x');
+  });
+});

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { LoomwatchError } from '@loomwatch/contracts';
+
+export interface LoadConfigOptions {
+  /** YAML files, merged in order (later wins). */
+  files?: readonly string[];
+  /** Environment to read; `process.env` when omitted. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Prefix of structured variables: `LOOMWATCH_KAFKA__CLIENT_ID=x` sets `kafka.clientId`.
+   * @defaultValue 'LOOMWATCH_'
+   */
+  envPrefix?: string;
+  /** Plain variables mapped to a config path, e.g. `{ KAFKA_BROKERS: 'kafka.brokers' }`. */
+  envAliases?: Readonly<Record<string, string>>;
+  /** Command-line `--set a.b=c` overrides, applied last. */
+  overrides?: readonly string[];
+}
+
+type Tree = Record<string, unknown>;
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepMerge(base: Tree, patch: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const current = out[key];
+    out[key] = isTree(current) && isTree(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function setPath(tree: Tree, path: readonly string[], value: unknown): void {
+  let node = tree;
+  path.forEach((segment, index) => {
+    if (index === path.length - 1) {
+      node[segment] = value;
+      return;
+    }
+    const next = node[segment];
+    if (!isTree(next)) node[segment] = {};
+    node = node[segment] as Tree;
+  });
+}
+
+/** A scalar from the environment or the command line, read as YAML: `3` is a number, `[a, b]` a list. */
+function parseScalar(raw: string): unknown {
+  try {
+    return parseYaml(raw) ?? raw;
+  } catch {
+    return raw;
+  }
+}
+
+function snakeToCamel(segment: string): string {
+  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function readYamlFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new LoomwatchError('CONFIG_FILE_UNREADABLE', `cannot read config file ${file}: check the path and permissions`, {
+      cause: err,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new LoomwatchError('CONFIG_INVALID', `config file ${file} is not valid YAML: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isTree(parsed)) throw new LoomwatchError('CONFIG_INVALID', `config file ${file} must hold a mapping at its top level`);
+  return parsed;
+}
+
+/** The raw, unvalidated tree: files, then environment, then overrides. */
+export function collectConfig(options: LoadConfigOptions = {}): Tree {
+  const env = options.env ?? process.env;
+  const prefix = options.envPrefix ?? 'LOOMWATCH_';
+  let tree: Tree = {};
+  for (const file of options.files ?? []) tree = deepMerge(tree, readYamlFile(file));
+
+  for (const [name, path] of Object.entries(options.envAliases ?? {})) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') setPath(tree, path.split('.'), parseScalar(raw));
+  }
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(prefix) || raw === undefined || raw === '') continue;
+    const path = name.slice(prefix.length).split('__').map(snakeToCamel);
+    if (path.some((segment) => segment === '')) continue;
+    setPath(tree, path, parseScalar(raw));
+  }
+  for (const override of options.overrides ?? []) {
+    const eq = override.indexOf('=');
+    if (eq <= 0) {
+      throw new LoomwatchError('CONFIG_INVALID', `override "${override}" must look like path.to.key=value`);
+    }
+    setPath(tree, override.slice(0, eq).split('.'), parseScalar(override.slice(eq + 1)));
+  }
+  return tree;
+}
+
+/** Loads and validates config; an invalid value is an error naming its path. */
+export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): z.infer<S> {
+  const parsed = schema.safeParse(collectConfig(options));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`,
+    );
+    throw new LoomwatchError('CONFIG_INVALID', `invalid configuration — ${problems.join('; ')}`, {
+      details: { problems },
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,16 @@
+const SECRET_KEY = /(secret|password|passwd|token|credential|private|signingkey|apikey)/i;
+export const REDACTED = '[redacted]';
+
+/** A copy of `value` with every secret-looking key's value replaced, for printing config. */
+export function redactSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [key, SECRET_KEY.test(key) ? REDACTED : redactSecrets(inner)]),
+  );
+}
+
+/** Secrets embedded in URLs (`http://user:pass@host`) are masked too. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^/@:]+):([^/@]+)@/, '//$1:' + REDACTED + '@');
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** A list given either as YAML list or as a comma-separated string (handy in the environment). */
+export function commaList<T extends z.ZodType>(item: T) {
+  return z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((part) => part.trim())
+            .filter((part) => part.length > 0)
+        : value,
+    z.array(item),
+  );
+}
+
+export const KafkaConfig = z.object({
+  /** @defaultValue ['127.0.0.1:19092'] — the local broker started by deploy/local. */
+  brokers: commaList(z.string().min(1)).default(['127.0.0.1:19092']),
+  /** @defaultValue 'loomwatch' */
+  clientId: z.string().min(1).default('loomwatch'),
+});
+export type KafkaConfig = z.infer<typeof KafkaConfig>;
+
+export const S3Config = z.object({
+  /** @defaultValue 'http://127.0.0.1:19000' — the local S3Proxy started by deploy/local. */
+  endpoint: z.url().default('http://127.0.0.1:19000'),
+  /** @defaultValue 'us-east-1' */
+  region: z.string().default('us-east-1'),
+  /** @defaultValue 'loomwatch' */
+  accessKeyId: z.string().min(1).default('loomwatch'),
+  /** @defaultValue 'loomwatch-secret' — change it anywhere but a laptop. */
+  secretAccessKey: z.string().min(1).default('loomwatch-secret'),
+  /** @defaultValue true — MinIO and S3Proxy need path-style addressing. */
+  forcePathStyle: z.boolean().default(true),
+});
+export type S3Config = z.infer<typeof S3Config>;
+
+/** Standard environment names mapped onto the shared sections. */
+export const STANDARD_ENV_ALIASES = {
+  KAFKA_BROKERS: 'kafka.brokers',
+  S3_ENDPOINT: 's3.endpoint',
+  S3_REGION: 's3.region',
+  S3_ACCESS_KEY_ID: 's3.accessKeyId',
+  S3_SECRET_ACCESS_KEY: 's3.secretAccessKey',
+} as const;

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { Id, Sha256, Timestamp } from './primitives.js';
+
+const Metric = z.number().min(0).max(1).nullable();
+
+/**
+ * The model card, `models/registry/<name>/<version>/model.json`, written by the model
+ * pipeline (models/) and read by the inference engine. Field names are shared with Python.
+ */
+export const ModelCard = z.object({
+  schemaVersion: z.literal(1),
+  name: Id,
+  version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version'),
+  createdAt: Timestamp,
+  description: z.string().max(2000).optional(),
+  onnx: z.object({
+    file: z.string().regex(/^[^/\\]+\.onnx$/, 'a file name beside model.json'),
+    sha256: Sha256,
+    bytes: z.int().positive(),
+    opset: z.int().positive(),
+  }),
+  architecture: z
+    .object({
+      family: z.string(),
+      reconstructiveWidth: z.int().positive(),
+      discriminativeWidth: z.int().positive(),
+      parameters: z.int().positive().optional(),
+    })
+    .optional(),
+  input: z.object({
+    name: z.string().min(1),
+    channels: z.literal(1),
+    tileSize: z.int().min(32).max(4096),
+    layout: z.literal('NCHW'),
+    /** Model input = uint8 pixel × scale + offset. */
+    scale: z.number().positive(),
+    offset: z.number(),
+  }),
+  output: z.object({
+    name: z.string().min(1),
+    layout: z.literal('NCHW'),
+    channels: z.int().positive(),
+    anomalyChannel: z.int().nonnegative(),
+  }),
+  postprocess: z.object({
+    /** Side of the mean filter applied before taking the frame score (DRAEM: 21). 1 = none. */
+    smoothingKernel: z.int().positive().refine((k) => k % 2 === 1, 'an odd number'),
+    imageThreshold: z.number().min(0).max(1),
+    pixelThreshold: z.number().min(0).max(1),
+    /** Scores mapped to [0, 1]: min → 0, imageThreshold → 0.5, max → 1. */
+    normalization: z.object({ min: z.number().min(0).max(1), max: z.number().min(0).max(1) }),
+  }),
+  flopsPerTile: z.number().positive(),
+  metrics: z
+    .object({
+      imageAuroc: Metric,
+      pixelAuroc: Metric,
+      detectionRate: Metric,
+      falseAlarmRate: Metric,
+      pro: Metric.optional(),
+      split: z.string().optional(),
+      frames: z.int().nonnegative().optional(),
+    })
+    .nullable()
+    .optional(),
+  training: z.record(z.string(), z.unknown()).nullable().optional(),
+  notes: z.string().max(4000).optional(),
+});
+export type ModelCard = z.infer<typeof ModelCard>;
+
+/** `models/registry/<name>/production.json`: which version serves production. */
+export const ProductionMarker = z.object({
+  version: z.string().min(1),
+  promotedAt: Timestamp,
+  reason: z.string().max(2000).optional(),
+});
+export type ProductionMarker = z.infer<typeof ProductionMarker>;

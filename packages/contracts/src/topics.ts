@@ -1,0 +1,20 @@
+/** Kafka topic names. A breaking change to a message means a new `v2` topic run side by side. */
+export const TOPICS = {
+  frames: 'frames.v1',
+  verdicts: 'verdicts.v1',
+  deadLetters: 'frames.dlq.v1',
+  alerts: 'alerts.v1',
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** Every message on every topic is keyed `lineId:cameraId`, so a camera's frames stay in order. */
+export function messageKey(lineId: string, cameraId: string): string {
+  return `${lineId}:${cameraId}`;
+}
+
+export function parseMessageKey(key: string): { lineId: string; cameraId: string } | undefined {
+  const at = key.indexOf(':');
+  if (at <= 0 || at === key.length - 1) return undefined;
+  return { lineId: key.slice(0, at), cameraId: key.slice(at + 1) };
+}

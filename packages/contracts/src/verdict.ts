@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { Id, ObjectRef, Sha256, Timestamp } from './primitives.js';
+
+export const VerdictKind = z.enum(['ok', 'defect']);
+export type VerdictKind = z.infer<typeof VerdictKind>;
+
+/** A connected area of the anomaly map above the pixel threshold. */
+export const Region = z.strictObject({
+  x: z.int().nonnegative(),
+  y: z.int().nonnegative(),
+  width: z.int().positive(),
+  height: z.int().positive(),
+  area: z.int().positive(),
+  maxScore: z.number().min(0).max(1),
+  meanScore: z.number().min(0).max(1),
+});
+export type Region = z.infer<typeof Region>;
+
+export const InputStats = z.strictObject({
+  mean: z.number(),
+  std: z.number().nonnegative(),
+  min: z.number(),
+  max: z.number(),
+  /** Coarse histogram of 8-bit intensities, equal-width bins over 0..255, as fractions. */
+  histogram: z.array(z.number().min(0).max(1)).min(1).max(256),
+});
+export type InputStats = z.infer<typeof InputStats>;
+
+export const ModelRef = z.strictObject({
+  name: Id,
+  version: z.string().min(1).max(64),
+  sha256: Sha256,
+});
+export type ModelRef = z.infer<typeof ModelRef>;
+
+/** The decision for one frame, published on `verdicts.v1` in the same transaction as the input offset. */
+export const Verdict = z.strictObject({
+  frameId: Id,
+  lineId: Id,
+  cameraId: Id,
+  seq: z.int().nonnegative(),
+  capturedAt: Timestamp,
+  decidedAt: Timestamp,
+  verdict: VerdictKind,
+  score: z.number().min(0).max(1),
+  normalizedScore: z.number().min(0).max(1),
+  threshold: z.number().min(0).max(1),
+  regions: z.array(Region).max(256),
+  model: ModelRef,
+  anomalyMap: ObjectRef,
+  overlay: ObjectRef,
+  inputStats: InputStats,
+  /** Milliseconds per stage, e.g. fetch, decode, infer, post, store. */
+  timings: z.record(z.string().max(32), z.number().nonnegative()),
+  workerId: z.string().min(1).max(128),
+});
+export type Verdict = z.infer<typeof Verdict>;

@@ -1,0 +1,1 @@
+export { createKafka, ensureTopics, headersToStrings, type KafkaClientConfig, type TopicSpec } from './client.js';

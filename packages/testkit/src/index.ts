@@ -1,0 +1,3 @@
+export { startInfra, infraEnv, localStateDir, REPO_ROOT, type Infra, type InfraHandle } from './infra.js';
+export { useTestInfra, type TestInfraContext } from './context.js';
+export { aitexDir, aitexFrames, type AitexFrame } from './aitex.js';

@@ -1,0 +1,134 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where the tests find a Kafka broker and an S3 server. */
+export interface Infra {
+  source: 'env' | 'containers' | 'local';
+  kafkaBrokers: string[];
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+}
+
+export interface InfraHandle {
+  infra: Infra;
+  /** Stops what this handle started (nothing, when it found the servers running). */
+  stop(): Promise<void>;
+}
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const INFRA_SCRIPT = join(REPO_ROOT, 'deploy/local/infra.sh');
+
+export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['LOOMWATCH_STATE'] ?? join(env['LOOMWATCH_CACHE'] ?? join(homedir(), '.cache/loomwatch'), 'state');
+}
+
+function infraFromEnv(env: Record<string, string | undefined>, source: Infra['source']): Infra | undefined {
+  const brokers = env['KAFKA_BROKERS'];
+  const endpoint = env['S3_ENDPOINT'];
+  if (brokers === undefined || brokers === '' || endpoint === undefined || endpoint === '') return undefined;
+  return {
+    source,
+    kafkaBrokers: brokers.split(',').map((b) => b.trim()),
+    s3: {
+      endpoint,
+      region: env['S3_REGION'] ?? 'us-east-1',
+      accessKeyId: env['S3_ACCESS_KEY_ID'] ?? 'loomwatch',
+      secretAccessKey: env['S3_SECRET_ACCESS_KEY'] ?? 'loomwatch-secret',
+    },
+  };
+}
+
+function parseEnvFile(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (match?.[1] !== undefined) out[match[1]] = (match[2] ?? '').replace(/^['"]|['"]$/g, '');
+  }
+  return out;
+}
+
+function runInfraScript(command: string): { ok: boolean; output: string } {
+  const result = spawnSync('bash', [INFRA_SCRIPT, command], { encoding: 'utf8', env: process.env });
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+}
+
+async function containerRuntimeAnswers(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startContainers(): Promise<InfraHandle> {
+  const { KafkaContainer } = await import('@testcontainers/kafka');
+  const { MinioContainer } = await import('@testcontainers/minio');
+  const [kafka, minio] = await Promise.all([
+    new KafkaContainer('confluentinc/cp-kafka:7.9.0').withKraft().start(),
+    new MinioContainer('minio/minio:RELEASE.2025-04-22T22-12-26Z')
+      .withUsername('loomwatch')
+      .withPassword('loomwatch-secret')
+      .start(),
+  ]);
+  return {
+    infra: {
+      source: 'containers',
+      kafkaBrokers: [`${kafka.getHost()}:${kafka.getMappedPort(9093)}`],
+      s3: {
+        endpoint: minio.getConnectionUrl(),
+        region: 'us-east-1',
+        accessKeyId: 'loomwatch',
+        secretAccessKey: 'loomwatch-secret',
+      },
+    },
+    stop: async () => {
+      await Promise.all([kafka.stop(), minio.stop()]);
+    },
+  };
+}
+
+function startLocal(): InfraHandle {
+  const wasRunning = runInfraScript('status').ok;
+  if (!wasRunning) {
+    const started = runInfraScript('start');
+    if (!started.ok) throw new Error(`could not start the local Kafka and S3 servers:\n${started.output}`);
+  }
+  const envFile = join(localStateDir(), 'env');
+  if (!existsSync(envFile)) throw new Error(`deploy/local/infra.sh did not write ${envFile}`);
+  const infra = infraFromEnv(parseEnvFile(envFile), 'local');
+  if (infra === undefined) throw new Error(`${envFile} lacks KAFKA_BROKERS or S3_ENDPOINT`);
+  return {
+    infra,
+    stop: () => {
+      if (!wasRunning) runInfraScript('stop');
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * Gives the tests a Kafka and an S3 endpoint: `KAFKA_BROKERS` / `S3_ENDPOINT` when set;
+ * else testcontainers when a container runtime answers (and `LOOMWATCH_INFRA` is not `local`);
+ * else the local processes of deploy/local.
+ */
+export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<InfraHandle> {
+  const fromEnv = infraFromEnv(env, 'env');
+  if (fromEnv !== undefined) return { infra: fromEnv, stop: () => Promise.resolve() };
+  if (env['LOOMWATCH_INFRA'] !== 'local' && (await containerRuntimeAnswers())) return startContainers();
+  return startLocal();
+}
+
+/** The variables a child process (a service under test) needs to reach the same servers. */
+export function infraEnv(infra: Infra): Record<string, string> {
+  return {
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    S3_ENDPOINT: infra.s3.endpoint,
+    S3_REGION: infra.s3.region,
+    S3_ACCESS_KEY_ID: infra.s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: infra.s3.secretAccessKey,
+  };
+}
