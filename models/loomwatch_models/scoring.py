@@ -1,0 +1,81 @@
+"""Frame scoring exactly as the TypeScript engine does it (issue 3), so scores can be compared.
+
+frame [H, W] uint8 -> float32 pixel = uint8 * scale + offset -> tiles T×T, stride T (frame sides are
+multiples of T for AITEX) -> model -> stitch -> T-independent anomaly map [H, W]
+-> k×k mean filter (stride 1, zero padding k//2, count_include_pad) -> score = max.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+TileRunner = Callable[[np.ndarray], np.ndarray]   # float32 [N,1,T,T] -> float32 [N,1,T,T]
+
+
+def to_tiles(frame: np.ndarray, tile: int, scale: float = 1 / 255, offset: float = 0.0) -> np.ndarray:
+    h, w = frame.shape
+    if h % tile or w % tile:
+        raise ValueError(f"frame {w}x{h} is not a multiple of the tile size {tile}")
+    x = frame.astype(np.float32) * np.float32(scale) + np.float32(offset)
+    # [H, W] -> [rows, T, cols, T] -> [rows, cols, T, T]; tiles in row-major order
+    t = x.reshape(h // tile, tile, w // tile, tile).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(t.reshape(-1, 1, tile, tile))
+
+
+def stitch(tiles: np.ndarray, h: int, w: int) -> np.ndarray:
+    tile = tiles.shape[-1]
+    rows, cols = h // tile, w // tile
+    return tiles.reshape(rows, cols, tile, tile).transpose(0, 2, 1, 3).reshape(h, w)
+
+
+def smooth(amap: np.ndarray, kernel: int) -> np.ndarray:
+    """k×k mean filter, stride 1, zero padding k//2, divisor k² everywhere (DRAEM's avg_pool2d)."""
+    t = torch.from_numpy(np.ascontiguousarray(amap, dtype=np.float32))[None, None]
+    out = F.avg_pool2d(t, kernel, stride=1, padding=kernel // 2, count_include_pad=True)
+    return out[0, 0].numpy()
+
+
+def anomaly_map(frame: np.ndarray, run: TileRunner, tile: int = 256, batch: int = 16,
+                scale: float = 1 / 255, offset: float = 0.0) -> np.ndarray:
+    tiles = to_tiles(frame, tile, scale, offset)
+    outs = [run(tiles[i:i + batch]) for i in range(0, len(tiles), batch)]
+    return stitch(np.concatenate(outs, axis=0)[:, 0:1], *frame.shape)
+
+
+def frame_score(amap: np.ndarray, kernel: int = 21) -> float:
+    return float(smooth(amap, kernel).max())
+
+
+def normalized_score(score: float, threshold: float, lo: float, hi: float) -> float:
+    """Piecewise linear: 0 at lo, 0.5 at threshold, 1 at hi, clamped (the card's normalization)."""
+    if score <= threshold:
+        v = 0.5 * (score - lo) / (threshold - lo) if threshold > lo else 0.5
+    else:
+        v = 0.5 + 0.5 * (score - threshold) / (hi - threshold) if hi > threshold else 1.0
+    return float(min(1.0, max(0.0, v)))
+
+
+def torch_runner(model: torch.nn.Module) -> TileRunner:
+    """Runs the inference graph (DraemAnomalyMap) in PyTorch."""
+    model.eval()
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(x)).numpy()
+    return run
+
+
+def onnx_runner(onnx_path, threads: int = 2) -> TileRunner:
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return sess.run(None, {name: x})[0]
+    return run
