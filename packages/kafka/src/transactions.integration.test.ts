@@ -80,7 +80,7 @@ describe('Kafka transactions with kafkajs on the local broker', () => {
             await tx.commit();
             if (++handled === 2) resolve();
           } catch (err) {
-            reject(err as Error);
+            reject(err instanceof Error ? err : new Error(String(err)));
           }
         },
       });
