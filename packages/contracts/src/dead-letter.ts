@@ -5,7 +5,8 @@ import { Timestamp } from './primitives.js';
 /** A frame that could not be decided, published on `frames.dlq.v1` with the reason. */
 export const DeadLetter = z.strictObject({
   /** The original message value, as UTF-8 text (or base64 when it was not valid UTF-8). */
-  originalValue: z.string().max(1_048_576),
+  /** Truncated to 900,000 characters so the dead letter itself fits a Kafka message. */
+  originalValue: z.string().max(900_000),
   originalValueEncoding: z.enum(['utf8', 'base64']),
   originalHeaders: z.record(z.string().max(256), z.string().max(4096)),
   originalTopic: z.string().min(1).max(249),

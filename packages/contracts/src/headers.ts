@@ -38,7 +38,7 @@ export function traceIdOf(header: string | undefined): string | undefined {
 export function cloudEventHeaders(
   type: string,
   source: string,
-  options: { id?: string; time?: Date; parentTraceparent?: string } = {},
+  options: { id?: string; time?: Date; parentTraceparent?: string | undefined } = {},
 ): CloudEventHeaders {
   return {
     ce_id: options.id ?? randomUUID(),

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DeadLetter, LoomwatchError, Verdict, decodeMessage, traceIdOf, traceparent, type FrameEvent } from '@loomwatch/contracts';
+import type { InboundRecord } from '@loomwatch/kafka';
+import { MemoryBlobStore } from '@loomwatch/storage';
+import type { Decision, FrameDecider } from './frame-decider.js';
+import { createDeadLetterBuilder, createFrameHandler, outputKeys } from './frame-handler.js';
+
+const IMAGE = Buffer.from('pretend-png-bytes');
+const MODEL = { name: 'draem-test', version: '1.0.0', sha256: 'b'.repeat(64) };
+
+function frameEvent(overrides: Partial<FrameEvent['image']> = {}): FrameEvent {
+  return {
+    frameId: 'line-1.cam-1.00000001.abc',
+    lineId: 'line-1',
+    cameraId: 'cam-1',
+    seq: 1,
+    capturedAt: '2026-11-22T00:00:00.000Z',
+    image: {
+      bucket: 'frames',
+      key: 'frames/line-1/cam-1/1.png',
+      width: 4096,
+      height: 256,
+      encoding: 'png',
+      bytes: IMAGE.length,
+      sha256: createHash('sha256').update(IMAGE).digest('hex'),
+      ...overrides,
+    },
+  };
+}
+
+function record(value: string | Buffer, headers: Record<string, string> = {}): InboundRecord {
+  return { topic: 'frames.v1', partition: 0, offset: '7', key: 'line-1:cam-1', value: Buffer.from(value), headers, timestamp: '0' };
+}
+
+/** A decider that answers from a table: the handler's orchestration is what is under test. */
+class TableDecider implements FrameDecider {
+  readonly model = MODEL;
+  width = 4096;
+  failure: LoomwatchError | undefined;
+  decide(): Promise<Decision> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return Promise.resolve({
+      width: this.width,
+      height: 256,
+      score: 0.8,
+      normalizedScore: 0.7,
+      threshold: 0.6,
+      verdict: 'defect',
+      regions: [{ x: 1, y: 2, width: 3, height: 4, area: 10, maxScore: 0.9, meanScore: 0.7 }],
+      inputStats: { mean: 100, std: 10, min: 0, max: 255, histogram: [0.5, 0.5] },
+      anomalyMapPng: Buffer.from('map'),
+      overlay: { body: Buffer.from('overlay'), contentType: 'image/jpeg', extension: 'jpg' },
+      timings: { decodeMs: 1, inferMs: 2, postMs: 3 },
+    });
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const config = {
+  workerId: 'worker-a',
+  allowedBuckets: ['frames'],
+  outputBucket: 'results',
+  verdictTopic: 'verdicts.v1',
+  deadLetterTopic: 'frames.dlq.v1',
+  source: '/loomwatch/inference-worker',
+};
+
+describe('frame handler', () => {
+  let store: MemoryBlobStore;
+  let decider: TableDecider;
+
+  beforeEach(async () => {
+    store = new MemoryBlobStore();
+    decider = new TableDecider();
+    await store.ensureBucket('frames');
+    await store.ensureBucket('results');
+    await store.put({ bucket: 'frames', key: 'frames/line-1/cam-1/1.png' }, IMAGE);
+  });
+
+  it('publishes a verdict naming the model and the stored map and overlay, keyed by line and camera', async () => {
+    const handle = createFrameHandler(config, { store, decider, now: () => new Date('2026-11-22T00:00:01Z') });
+    const parent = traceparent();
+    const [message] = await handle(record(JSON.stringify(frameEvent()), { traceparent: parent }), 1);
+    expect(message?.topic).toBe('verdicts.v1');
+    expect(message?.key).toBe('line-1:cam-1');
+    const verdict = decodeMessage(Verdict, message?.value ?? null);
+    expect(verdict).toMatchObject({ frameId: 'line-1.cam-1.00000001.abc', verdict: 'defect', score: 0.8, model: MODEL, workerId: 'worker-a' });
+    expect(traceIdOf(message?.headers['traceparent'])).toBe(traceIdOf(parent));
+    const keys = outputKeys(frameEvent(), MODEL, 'jpg');
+    expect(verdict.anomalyMap).toEqual({ bucket: 'results', key: keys.anomalyMap });
+    expect((await store.get(verdict.anomalyMap)).toString()).toBe('map');
+    expect((await store.get(verdict.overlay)).toString()).toBe('overlay');
+  });
+
+  it('derives output keys from frame id and model version, so a retry overwrites', () => {
+    expect(outputKeys(frameEvent(), MODEL, 'jpg')).toEqual({
+      anomalyMap: 'maps/draem-test/1.0.0/line-1/cam-1/line-1.cam-1.00000001.abc.png',
+      overlay: 'overlays/draem-test/1.0.0/line-1/cam-1/line-1.cam-1.00000001.abc.jpg',
+    });
+  });
+
+  it.each([
+    ['a value that is not JSON', '{oops', 'MESSAGE_NOT_JSON'],
+    ['a message missing fields', JSON.stringify({ frameId: 'x' }), 'MESSAGE_SCHEMA_VIOLATION'],
+    ['a key with ".."', JSON.stringify(frameEvent({ key: '../../etc/passwd' })), 'MESSAGE_SCHEMA_VIOLATION'],
+    ['an absolute key', JSON.stringify(frameEvent({ key: '/etc/passwd' })), 'MESSAGE_SCHEMA_VIOLATION'],
+    ['a bucket outside the allow-list', JSON.stringify(frameEvent({ bucket: 'secrets' })), 'BUCKET_NOT_ALLOWED'],
+    ['a checksum that does not match', JSON.stringify(frameEvent({ sha256: 'c'.repeat(64) })), 'IMAGE_CHECKSUM_MISMATCH'],
+  ])('rejects %s with a permanent %s', async (_, value, code) => {
+    const handle = createFrameHandler(config, { store, decider });
+    await expect(handle(record(value), 1)).rejects.toMatchObject({ code, retryable: false });
+  });
+
+  it('retries a missing object, then gives up with a permanent OBJECT_NOT_FOUND', async () => {
+    const handle = createFrameHandler({ ...config, missingObjectAttempts: 2 }, { store, decider });
+    const missing = JSON.stringify(frameEvent({ key: 'frames/none.png' }));
+    await expect(handle(record(missing), 1)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND', retryable: true });
+    await expect(handle(record(missing), 2)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND', retryable: false });
+  });
+
+  it('rejects an image whose dimensions differ from the event', async () => {
+    decider.width = 2048;
+    const handle = createFrameHandler(config, { store, decider });
+    await expect(handle(record(JSON.stringify(frameEvent())), 1)).rejects.toMatchObject({ code: 'IMAGE_DIMENSIONS_MISMATCH' });
+  });
+
+  it('passes the decider’s image errors through unchanged', async () => {
+    decider.failure = new LoomwatchError('IMAGE_CORRUPT', 'truncated PNG');
+    const handle = createFrameHandler(config, { store, decider });
+    await expect(handle(record(JSON.stringify(frameEvent())), 1)).rejects.toMatchObject({ code: 'IMAGE_CORRUPT' });
+  });
+});
+
+describe('dead letters', () => {
+  it('keep the original value, headers, position and reason', () => {
+    const build = createDeadLetterBuilder(config, () => new Date('2026-11-22T00:00:02Z'));
+    const [message] = build(record('{oops', { ce_id: 'abc' }), new LoomwatchError('MESSAGE_NOT_JSON', 'bad json'), 1);
+    expect(message?.topic).toBe('frames.dlq.v1');
+    expect(message?.key).toBe('line-1:cam-1');
+    expect(decodeMessage(DeadLetter, message?.value ?? null)).toEqual({
+      originalValue: '{oops',
+      originalValueEncoding: 'utf8',
+      originalHeaders: { ce_id: 'abc' },
+      originalTopic: 'frames.v1',
+      originalPartition: 0,
+      originalOffset: '7',
+      reason: { code: 'MESSAGE_NOT_JSON', message: 'bad json' },
+      attempts: 1,
+      workerId: 'worker-a',
+      failedAt: '2026-11-22T00:00:02.000Z',
+    });
+  });
+
+  it('store a value that is not UTF-8 as base64', () => {
+    const build = createDeadLetterBuilder(config);
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x81]);
+    const [message] = build({ ...record(''), value: binary }, new LoomwatchError('MESSAGE_NOT_JSON', 'binary'), 1);
+    const letter = decodeMessage(DeadLetter, message?.value ?? null);
+    expect(letter.originalValueEncoding).toBe('base64');
+    expect(Buffer.from(letter.originalValue, 'base64').equals(binary)).toBe(true);
+  });
+});

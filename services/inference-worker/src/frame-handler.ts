@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import {
+  DeadLetter,
+  EVENT_TYPES,
+  FrameEvent,
+  LoomwatchError,
+  TOPICS,
+  Verdict,
+  cloudEventHeaders,
+  decodeMessage,
+  encodeMessage,
+  messageKey,
+  parseMessageKey,
+  type ObjectRef,
+} from '@loomwatch/contracts';
+import type { InboundRecord, OutboundMessage } from '@loomwatch/kafka';
+import type { BlobStore } from '@loomwatch/storage';
+import type { Decision, FrameDecider } from './frame-decider.js';
+
+export interface FrameHandlerConfig {
+  workerId: string;
+  /** Buckets frames may be read from; anything else is dead-lettered. */
+  allowedBuckets: readonly string[];
+  /** Where anomaly maps and overlays go. */
+  outputBucket: string;
+  /** Topics the outcomes go to. */
+  verdictTopic: string;
+  deadLetterTopic: string;
+  /** CloudEvents source of the verdicts. */
+  source: string;
+  /** A missing object is retried this many attempts (the upload may be racing us), then dead-lettered. @defaultValue 3 */
+  missingObjectAttempts?: number;
+}
+
+export interface FrameHandlerDeps {
+  store: BlobStore;
+  decider: FrameDecider;
+  now?: () => Date;
+  /** Per-stage timings of each decided frame, for metrics. */
+  onDecided?: (verdict: Verdict) => void;
+}
+
+/** Output keys derive from the frame id and model version: a retry overwrites, never duplicates. */
+export function outputKeys(frame: FrameEvent, model: { name: string; version: string }, overlayExtension: string): {
+  anomalyMap: string;
+  overlay: string;
+} {
+  const base = `${model.name}/${model.version}/${frame.lineId}/${frame.cameraId}/${frame.frameId}`;
+  return { anomalyMap: `maps/${base}.png`, overlay: `overlays/${base}.${overlayExtension}` };
+}
+
+function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+async function fetchImage(
+  store: BlobStore,
+  frame: FrameEvent,
+  attempt: number,
+  missingObjectAttempts: number,
+): Promise<Buffer> {
+  const ref: ObjectRef = { bucket: frame.image.bucket, key: frame.image.key };
+  try {
+    return await store.get(ref);
+  } catch (err) {
+    if (err instanceof LoomwatchError && err.code === 'OBJECT_NOT_FOUND') {
+      const final = attempt >= missingObjectAttempts;
+      throw new LoomwatchError(
+        'OBJECT_NOT_FOUND',
+        `frame image s3://${ref.bucket}/${ref.key} does not exist${final ? ` after ${attempt} attempts: check the gateway uploaded it` : ''}`,
+        { cause: err, retryable: !final },
+      );
+    }
+    throw err;
+  }
+}
+
+function checkImage(frame: FrameEvent, body: Buffer): void {
+  if (body.length !== frame.image.bytes || sha256(body) !== frame.image.sha256) {
+    throw new LoomwatchError(
+      'IMAGE_CHECKSUM_MISMATCH',
+      `s3://${frame.image.bucket}/${frame.image.key} is ${body.length} bytes with a different sha256 than the frame event says: the object was overwritten or corrupted`,
+    );
+  }
+}
+
+function checkDimensions(frame: FrameEvent, decision: Decision): void {
+  if (decision.width !== frame.image.width || decision.height !== frame.image.height) {
+    throw new LoomwatchError(
+      'IMAGE_DIMENSIONS_MISMATCH',
+      `image is ${decision.width}×${decision.height} but the frame event says ${frame.image.width}×${frame.image.height}`,
+    );
+  }
+}
+
+/** Decides one frame record: fetch, check, infer, store pictures, build the verdict message. */
+export function createFrameHandler(config: FrameHandlerConfig, deps: FrameHandlerDeps) {
+  const now = deps.now ?? (() => new Date());
+  const missingObjectAttempts = config.missingObjectAttempts ?? 3;
+  const allowed = new Set(config.allowedBuckets);
+
+  return async function handleFrame(record: InboundRecord, attempt: number): Promise<OutboundMessage[]> {
+    const started = performance.now();
+    const frame = decodeMessage(FrameEvent, record.value);
+    if (!allowed.has(frame.image.bucket)) {
+      throw new LoomwatchError(
+        'BUCKET_NOT_ALLOWED',
+        `bucket ${frame.image.bucket} is not in the worker's allow-list (${[...allowed].join(', ')}): add it to worker.allowedBuckets if it is legitimate`,
+      );
+    }
+    const image = await fetchImage(deps.store, frame, attempt, missingObjectAttempts);
+    const fetchedAt = performance.now();
+    checkImage(frame, image);
+
+    const decision = await deps.decider.decide(image);
+    checkDimensions(frame, decision);
+    const decidedAt = performance.now();
+
+    const model = deps.decider.model;
+    const keys = outputKeys(frame, model, decision.overlay.extension);
+    await Promise.all([
+      deps.store.put({ bucket: config.outputBucket, key: keys.anomalyMap }, decision.anomalyMapPng, 'image/png'),
+      deps.store.put({ bucket: config.outputBucket, key: keys.overlay }, decision.overlay.body, decision.overlay.contentType),
+    ]);
+    const storedAt = performance.now();
+
+    const verdict: Verdict = {
+      frameId: frame.frameId,
+      lineId: frame.lineId,
+      cameraId: frame.cameraId,
+      seq: frame.seq,
+      capturedAt: frame.capturedAt,
+      decidedAt: now().toISOString(),
+      verdict: decision.verdict,
+      score: decision.score,
+      normalizedScore: decision.normalizedScore,
+      threshold: decision.threshold,
+      regions: decision.regions.slice(0, 256),
+      model,
+      anomalyMap: { bucket: config.outputBucket, key: keys.anomalyMap },
+      overlay: { bucket: config.outputBucket, key: keys.overlay },
+      inputStats: decision.inputStats,
+      timings: {
+        fetchMs: fetchedAt - started,
+        ...decision.timings,
+        storeMs: storedAt - decidedAt,
+        totalMs: performance.now() - started,
+      },
+      workerId: config.workerId,
+    };
+    const value = encodeMessage(Verdict, verdict);
+    deps.onDecided?.(verdict);
+    return [
+      {
+        topic: config.verdictTopic,
+        key: messageKey(frame.lineId, frame.cameraId),
+        value,
+        headers: {
+          ...cloudEventHeaders(EVENT_TYPES.verdict, config.source, { parentTraceparent: record.headers['traceparent'] }),
+        },
+      },
+    ];
+  };
+}
+
+/** The outcome of a frame that cannot be decided: a dead letter keeping the original message. */
+export function createDeadLetterBuilder(config: Pick<FrameHandlerConfig, 'workerId' | 'deadLetterTopic' | 'source'>, now: () => Date = () => new Date()) {
+  return function deadLetter(record: InboundRecord, error: LoomwatchError, attempts: number): OutboundMessage[] {
+    const value = record.value ?? Buffer.alloc(0);
+    const utf8 = value.toString('utf8');
+    const isUtf8 = Buffer.from(utf8, 'utf8').equals(value);
+    const letter: DeadLetter = {
+      originalValue: (isUtf8 ? utf8 : value.toString('base64')).slice(0, 900_000),
+      originalValueEncoding: isUtf8 ? 'utf8' : 'base64',
+      originalHeaders: record.headers,
+      originalTopic: record.topic,
+      originalPartition: record.partition,
+      originalOffset: record.offset,
+      reason: { code: error.code, message: error.message.slice(0, 4096) },
+      attempts,
+      workerId: config.workerId,
+      failedAt: now().toISOString(),
+    };
+    const key = record.key !== undefined && parseMessageKey(record.key) !== undefined ? record.key : (record.key ?? 'unknown:unknown');
+    return [
+      {
+        topic: config.deadLetterTopic,
+        key,
+        value: encodeMessage(DeadLetter, letter),
+        headers: {
+          ...cloudEventHeaders(EVENT_TYPES.deadLetter, config.source, { parentTraceparent: record.headers['traceparent'] }),
+        },
+      },
+    ];
+  };
+}
+
+export const DEFAULT_TOPICS = { verdicts: TOPICS.verdicts, deadLetters: TOPICS.deadLetters } as const;

@@ -1,0 +1,1 @@
+export * from './frame-handler.js'; export type * from './frame-decider.js';
