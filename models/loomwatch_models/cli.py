@@ -17,6 +17,48 @@ def cmd_export_random(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_data(a: argparse.Namespace) -> int:
+    from .data import DataCheckError, check, profile
+    root = paths.data_dir(a.data)
+    try:
+        frames, facts = check(root)
+    except DataCheckError as e:
+        print(f"data check FAILED: {e}", file=sys.stderr)
+        return 1
+    print(f"data check ok: {facts['frames']} frames in {root}, dataHash {facts['dataHash']}")
+    for q in facts["quirks"]:
+        print(f"  tolerated: {q['file']}: {q['quirk']}")
+    if a.profile:
+        out = Path(a.out)
+        prof = profile(root, frames, out)
+        (out / "checks.json").write_text(json.dumps({k: v for k, v in facts.items() if k != "hashes"}, indent=1) + "\n")
+        print(f"profile: {out}/profile.json + PNGs; defects by code {prof['defectByCode']}")
+    return 0
+
+
+def cmd_split(a: argparse.Namespace) -> int:
+    from .data import index, make_split, write_split
+    split = make_split(index(paths.data_dir(a.data)), seed=a.seed, val_fraction=a.val_fraction)
+    digest = write_split(split, Path(a.out))
+    print(f"split {a.out}: train {len(split['train'])}, validation {len(split['validation'])} "
+          f"({sum(e['label'] for e in split['validation'])} defect), sha256 {digest}")
+    return 0
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    import datetime as dt
+    from .train import TrainConfig, train
+    cfg = TrainConfig(name=a.name, rec_width=a.rec_width, disc_width=a.disc_width, crop=a.crop, batch=a.batch,
+                      steps=a.steps, max_lr=a.max_lr, seed=a.seed, threads=a.threads, ckpt_minutes=a.ckpt_minutes,
+                      val_every=a.val_every, val_tiles=a.val_tiles, log_every=a.log_every, bank_size=a.bank_size,
+                      data=a.data or "", split=a.split)
+    stop = dt.datetime.fromisoformat(a.stop_at.replace("Z", "+00:00")) if a.stop_at else None
+    if stop and stop.tzinfo is None:
+        stop = stop.replace(tzinfo=dt.timezone.utc)
+    train(cfg, resume=a.resume, stop_at=stop)
+    return 0
+
+
 def cmd_promote(a: argparse.Namespace) -> int:
     from .registry import promote
     ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force)
@@ -30,6 +72,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     def data_arg(sp):
         sp.add_argument("--data", help="AITEX dir (default $AITEX_DIR or ../shared/datasets/aitex from the repo root)")
+
+    sp = sub.add_parser("check-data", help="assert the dataset's rules; --profile writes stats + plots")
+    data_arg(sp)
+    sp.add_argument("--profile", action="store_true")
+    sp.add_argument("--out", default=str(paths.REPORTS_DIR / "data"))
+    sp.set_defaults(fn=cmd_check_data)
+
+    sp = sub.add_parser("split", help="deterministic train/validation split file")
+    data_arg(sp)
+    sp.add_argument("--seed", type=int, default=20261122)
+    sp.add_argument("--val-fraction", type=float, default=0.25)
+    sp.add_argument("--out", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.set_defaults(fn=cmd_split)
+
+    from .train import TrainConfig
+    d = TrainConfig()
+    sp = sub.add_parser("train", help="train DRAEM (checkpoints and logs in $LOOMWATCH_CACHE/runs/<name>)")
+    data_arg(sp)
+    sp.add_argument("--name", default=d.name, help="run name (its directory under the cache)")
+    sp.add_argument("--rec-width", type=int, default=d.rec_width)
+    sp.add_argument("--disc-width", type=int, default=d.disc_width)
+    sp.add_argument("--crop", type=int, default=d.crop)
+    sp.add_argument("--batch", type=int, default=d.batch)
+    sp.add_argument("--steps", type=int, default=d.steps, help="total steps (sizes the one-cycle schedule)")
+    sp.add_argument("--max-lr", type=float, default=d.max_lr)
+    sp.add_argument("--seed", type=int, default=d.seed)
+    sp.add_argument("--threads", type=int, default=d.threads)
+    sp.add_argument("--ckpt-minutes", type=float, default=d.ckpt_minutes)
+    sp.add_argument("--val-every", type=int, default=d.val_every)
+    sp.add_argument("--val-tiles", type=int, default=d.val_tiles)
+    sp.add_argument("--log-every", type=int, default=d.log_every)
+    sp.add_argument("--bank-size", type=int, default=d.bank_size)
+    sp.add_argument("--split", default=d.split)
+    sp.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint (saved config)")
+    sp.add_argument("--stop-at", help="UTC time (ISO) to checkpoint and exit cleanly, e.g. 2026-11-22T02:40Z")
+    sp.set_defaults(fn=cmd_train)
 
     sp = sub.add_parser("export-random", help="DRAEM-shaped ONNX with random weights into the registry (engine tests)")
     data_arg(sp)

@@ -126,3 +126,192 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------
+# Assertions
+
+
+def check(root: Path) -> tuple[list[Frame], dict]:
+    """Asserts what must hold of the dataset; returns (frames, facts). Raises DataCheckError naming the
+    file and the rule at the first violation."""
+    frames = index(root)
+    facts: dict = {"frames": len(frames), "quirks": [], "hashes": {}}
+    seen: dict[str, str] = {}
+    for f in frames:
+        img = read_gray(f.path)                        # 8-bit single channel (or opaque LA)
+        if img.shape != (FRAME_H, FRAME_W):
+            raise DataCheckError(f.path, f"frame must be {FRAME_W}x{FRAME_H}, got {img.shape[1]}x{img.shape[0]}")
+        mode = image_mode(f.path)
+        if mode != "L":
+            facts["quirks"].append({"file": f.rel, "quirk": f"stored as {mode} (opaque alpha), read as gray"})
+        if f.quirk:
+            facts["quirks"].append({"file": f.rel, "quirk": f.quirk})
+        digest = hashlib.sha256(img.tobytes()).hexdigest()   # duplicates by decoded pixels
+        if digest in seen:
+            raise DataCheckError(f.path, f"duplicate frame: same pixels as {seen[digest]}")
+        seen[digest] = f.rel
+        facts["hashes"][f.rel] = sha256_file(f.path)
+        if f.label:
+            if not f.masks:
+                if f.stem not in NO_MASK_OK:
+                    raise DataCheckError(f.path, "defect frame without a mask")
+                facts["quirks"].append({"file": f.rel, "quirk": "no mask: image-level metrics only"})
+                continue
+            if len(f.masks) > 1:
+                facts["quirks"].append({"file": f.rel, "quirk": f"{len(f.masks)} masks merged by union"})
+            for mp in f.masks:
+                with Image.open(mp) as im:
+                    if (im.size[1], im.size[0]) != img.shape:
+                        raise DataCheckError(mp, f"mask must be the size of its frame {img.shape[1]}x{img.shape[0]}, got {im.size[0]}x{im.size[1]}")
+                    if im.mode not in ("L", "LA", "1"):
+                        raise DataCheckError(mp, f"mask must be gray (L or LA), got mode {im.mode}")
+            if not read_mask(f).any():
+                raise DataCheckError(f.masks[0], "mask of a defect frame marks no pixel")
+    for f in frames:
+        if f.stem in NO_MASK_OK and f.masks:
+            facts["quirks"].append({"file": f.rel, "quirk": "expected to have no mask but has one"})
+    facts["dataHash"] = dataset_hash(root)   # frames and masks
+    return frames, facts
+
+
+# The dataset README names this frame as having no mask (image-level metrics only).
+NO_MASK_OK = {"0100_025_08"}
+
+
+def data_hash(file_hashes: dict[str, str]) -> str:
+    """sha256 over the sorted 'relative path  sha256' lines of every frame file (masks included below)."""
+    h = hashlib.sha256()
+    for rel in sorted(file_hashes):
+        h.update(f"{rel}  {file_hashes[rel]}\n".encode())
+    return h.hexdigest()
+
+
+def dataset_hash(root: Path) -> str:
+    """sha256 over every PNG under root (frames and masks), by relative path: the card's dataHash."""
+    root = Path(root)
+    hashes = {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*.png"))}
+    return data_hash(hashes)
+
+
+# ----------------------------------------------------------------------------------------------
+# Profile
+
+
+def profile(root: Path, frames: list[Frame], out_dir: Path) -> dict:
+    """Per-roll / per-fabric intensity statistics and histograms, defect counts by code, mask areas:
+    profile.json + PNG plots in out_dir."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    groups: dict[str, list[np.ndarray]] = defaultdict(list)
+    mask_area: dict[str, list[float]] = defaultdict(list)
+    col_profiles: dict[str, list[np.ndarray]] = defaultdict(list)
+    for f in frames:
+        img = read_gray(f.path)
+        key = f"normal roll {f.roll} (fabric {f.fabric})" if f.roll else f"defect frames fabric {f.fabric}"
+        groups[key].append(np.bincount(img.ravel(), minlength=256))
+        col_profiles[key].append(img.mean(axis=0))
+        m = read_mask(f) if f.label else None
+        if m is not None:
+            mask_area[f.code].append(float(m.mean()))
+    stats = {}
+    for key, hists in sorted(groups.items()):
+        h = np.sum(hists, axis=0).astype(np.float64)
+        v = np.arange(256)
+        n = h.sum()
+        mean = float((h * v).sum() / n)
+        std = float(np.sqrt((h * (v - mean) ** 2).sum() / n))
+        cdf = np.cumsum(h) / n
+        pct = {f"p{q}": int(np.searchsorted(cdf, q / 100)) for q in (1, 5, 50, 95, 99)}
+        dark = float(h[:16].sum() / n)
+        stats[key] = {"frames": len(hists), "mean": round(mean, 3), "std": round(std, 3), **pct,
+                      "fractionBelow16": round(dark, 5), "histogram": h.astype(int).tolist()}
+    codes = Counter(f.code for f in frames if f.label)
+    prof = {
+        "frames": {"normal": sum(1 for f in frames if not f.label), "defect": sum(1 for f in frames if f.label)},
+        "normalByRoll": dict(sorted(Counter(f.roll for f in frames if not f.label).items())),
+        "rollFabric": dict(sorted({f.roll: f.fabric for f in frames if not f.label}.items())),
+        "defectByCode": dict(sorted(codes.items())),
+        "defectByFabric": dict(sorted(Counter(f.fabric for f in frames if f.label).items())),
+        "maskAreaFractionByCode": {c: {"n": len(a), "mean": round(float(np.mean(a)), 6), "min": round(float(np.min(a)), 6),
+                                       "max": round(float(np.max(a)), 6)} for c, a in sorted(mask_area.items())},
+        "intensity": stats,
+    }
+    (out_dir / "profile.json").write_text(json.dumps(prof, indent=1) + "\n")
+
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for key, s in stats.items():
+        h = np.asarray(s["histogram"], dtype=float)
+        ax.plot(h / h.sum(), label=f"{key} (n={s['frames']})", lw=1)
+    ax.set_xlabel("gray level"); ax.set_ylabel("fraction of pixels"); ax.set_title("AITEX intensity histograms")
+    ax.legend(fontsize=6); fig.tight_layout(); fig.savefig(out_dir / "intensity_histograms.png", dpi=110); plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for key, cps in sorted(col_profiles.items()):
+        ax.plot(np.mean(cps, axis=0), lw=0.7, label=key)
+    ax.set_xlabel("column (x)"); ax.set_ylabel("mean gray"); ax.set_title("mean gray level along the frame width")
+    ax.legend(fontsize=6); fig.tight_layout(); fig.savefig(out_dir / "column_profiles.png", dpi=110); plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(list(prof["defectByCode"]), list(prof["defectByCode"].values()))
+    ax.set_xlabel("defect code"); ax.set_ylabel("frames"); ax.set_title("defect frames by code")
+    fig.tight_layout(); fig.savefig(out_dir / "defects_by_code.png", dpi=110); plt.close(fig)
+    return prof
+
+
+# ----------------------------------------------------------------------------------------------
+# Split
+
+SPLIT_VERSION = "aitex-split-v1"
+
+
+def make_split(frames: list[Frame], seed: int = 20261122, val_fraction: float = 0.25) -> dict:
+    """Deterministic split by frame. Normal frames: per roll, shuffled with a seeded RNG, a quarter
+    (rounded) to validation, the rest to train. Defect frames: all to validation, listed by code (DRAEM
+    trains on normal frames only; thresholds are calibrated on validation, see the card notes)."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    by_roll: dict[str, list[Frame]] = defaultdict(list)
+    for f in frames:
+        if not f.label:
+            by_roll[f.roll].append(f)
+    for roll in sorted(by_roll):
+        fs = sorted(by_roll[roll], key=lambda f: f.rel)
+        order = rng.permutation(len(fs))
+        k = int(round(val_fraction * len(fs)))
+        for j, i in enumerate(order):
+            (val if j < k else train).append(fs[i])
+    val += [f for f in frames if f.label]
+
+    def entry(f: Frame) -> dict:
+        return {"file": f.rel, "label": f.label, "code": f.code, "fabric": f.fabric, "roll": f.roll,
+                "hasMask": bool(f.masks)}
+    return {
+        "name": SPLIT_VERSION, "seed": seed, "valFraction": val_fraction,
+        "rule": ("normal frames: per roll, seeded shuffle, round(valFraction*n) to validation, rest to train; "
+                 "defect frames: all to validation (DRAEM trains on normal frames only)"),
+        "train": [entry(f) for f in sorted(train, key=lambda f: f.rel)],
+        "validation": [entry(f) for f in sorted(val, key=lambda f: f.rel)],
+    }
+
+
+def write_split(split: dict, path: Path) -> str:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(split, indent=1) + "\n")
+    return sha256_file(path)
+
+
+def load_split(path: Path, root: Path) -> tuple[list[Frame], list[Frame], str]:
+    """(train, validation, split sha256) as Frames of the dataset at root."""
+    split = json.loads(Path(path).read_text())
+    by_rel = {f.rel: f for f in index(root)}
+    missing = [e["file"] for e in split["train"] + split["validation"] if e["file"] not in by_rel]
+    if missing:
+        raise DataCheckError(missing[0], f"split {path} names a frame the dataset does not have")
+    return ([by_rel[e["file"]] for e in split["train"]], [by_rel[e["file"]] for e in split["validation"]],
+            sha256_file(path))

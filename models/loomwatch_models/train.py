@@ -1,0 +1,297 @@
+"""DRAEM training on normal AITEX crops with synthetic anomalies; checkpoints, resume, progress, quick validation.
+
+A run lives in <cache>/runs/<name>/ (outside the repo): config.json, train.log (progress lines),
+val.jsonl (quick validations), ckpt-last.pt (every --ckpt-minutes and at exit), ckpt-best.pt.
+`--resume` continues from ckpt-last.pt with the saved config, RNG states, optimizer and LR schedule,
+so an interrupted run ends where an uninterrupted one would.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import load_split, read_gray, read_mask, dataset_hash
+from .draem import Draem, Widths, count_parameters, count_flops
+from .losses import draem_loss
+from .paths import cache_dir, data_dir, MLRUNS_DIR, SPLITS_DIR
+from .scoring import smooth
+from .synth import AnomalySynth
+
+
+@dataclass
+class TrainConfig:
+    name: str = "draem-16-8"
+    rec_width: int = 16
+    disc_width: int = 8
+    crop: int = 128
+    batch: int = 16
+    steps: int = 3000
+    max_lr: float = 1e-3
+    pct_start: float = 0.1
+    weight_decay: float = 0.0
+    ema_decay: float = 0.995
+    seed: int = 0
+    threads: int = 2
+    ckpt_minutes: float = 4.0
+    val_every: int = 250
+    val_tiles: int = 32          # defect tiles and as many normal tiles for the quick validation
+    log_every: int = 10
+    bank_size: int = 1024
+    data: str = ""
+    split: str = str(SPLITS_DIR / "aitex-split-v1.json")
+
+
+def run_dir(name: str) -> Path:
+    return cache_dir() / "runs" / name
+
+
+class Logger:
+    def __init__(self, path: Path):
+        self.f = open(path, "a", buffering=1)
+
+    def __call__(self, msg: str) -> None:
+        line = f"{dt.datetime.utcnow():%H:%M:%S} {msg}"
+        print(line, flush=True)
+        self.f.write(line + "\n")
+
+
+def _fmt_dur(s: float) -> str:
+    s = int(max(s, 0))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def quick_val_set(val_frames, n: int, tile: int = 256, seed: int = 0):
+    """Fixed tiles: for n defect frames (with masks) the tile holding the most defect pixels; n tiles
+    of the normal validation frames at seeded positions. Returns (tiles float32 [2n,1,T,T], labels, masks)."""
+    rng = np.random.default_rng(seed)
+    defects = [f for f in val_frames if f.label and f.masks]
+    normals = [f for f in val_frames if not f.label]
+    pick = [defects[i] for i in np.linspace(0, len(defects) - 1, min(n, len(defects))).round().astype(int)]
+    tiles, labels, masks = [], [], []
+    for f in pick:
+        img, m = read_gray(f.path), read_mask(f)
+        cols = m.reshape(m.shape[0], -1, tile).sum(axis=(0, 2))
+        c = int(cols.argmax())
+        tiles.append(img[:, c * tile:(c + 1) * tile]); masks.append(m[:, c * tile:(c + 1) * tile]); labels.append(1)
+    for i in range(len(pick)):
+        f = normals[i % len(normals)]
+        img = read_gray(f.path)
+        c = int(rng.integers(0, img.shape[1] // tile))
+        tiles.append(img[:, c * tile:(c + 1) * tile]); masks.append(np.zeros((tile, tile), bool)); labels.append(0)
+    x = np.stack(tiles)[:, None].astype(np.float32) / 255
+    return x, np.array(labels), np.stack(masks)
+
+
+@torch.no_grad()
+def quick_validate(model: Draem, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, kernel: int = 21) -> dict:
+    from sklearn.metrics import roc_auc_score
+    model.eval()
+    outs = []
+    for i in range(0, len(x), 8):
+        _, logits = model(torch.from_numpy(x[i:i + 8]))
+        outs.append(torch.softmax(logits, 1)[:, 1].numpy())
+    amap = np.concatenate(outs)
+    scores = np.array([smooth(a, kernel).max() for a in amap])
+    px = amap[:, ::2, ::2].ravel()
+    pm = masks[:, ::2, ::2].ravel()
+    return {"tileAuroc": float(roc_auc_score(labels, scores)), "pixelAuroc": float(roc_auc_score(pm, px)),
+            "meanNormalScore": float(scores[labels == 0].mean()), "meanDefectScore": float(scores[labels == 1].mean())}
+
+
+class Batcher:
+    """Random crops of the cached normal training frames + synthetic anomalies, as torch tensors."""
+
+    def __init__(self, frames, cfg: TrainConfig, rng: np.random.Generator):
+        self.rng = rng
+        by_roll: dict[str, list[np.ndarray]] = {}
+        for f in frames:
+            by_roll.setdefault(f.roll, []).append(read_gray(f.path))
+        self.sources = {r: np.stack(v) for r, v in by_roll.items()}
+        self.rolls = sorted(self.sources)
+        self.cfg = cfg
+        self.synth = AnomalySynth(cfg.crop, self.sources, rng, bank_size=cfg.bank_size,
+                                  bank_rng=np.random.default_rng(cfg.seed + 1))
+
+    def __call__(self):
+        c, b = self.cfg.crop, self.cfg.batch
+        clean = np.empty((b, 1, c, c), np.float32)
+        aug = np.empty_like(clean)
+        mask = np.empty_like(clean)
+        for i in range(b):
+            roll = self.rolls[self.rng.integers(len(self.rolls))]
+            frames = self.sources[roll]
+            f = frames[self.rng.integers(len(frames))]
+            y = self.rng.integers(0, f.shape[0] - c + 1)
+            x = self.rng.integers(0, f.shape[1] - c + 1)
+            img = f[y:y + c, x:x + c].astype(np.float32) / 255
+            if self.rng.random() < 0.5:
+                img = img[:, ::-1]
+            if self.rng.random() < 0.5:
+                img = img[::-1]
+            img = np.ascontiguousarray(img)
+            a, m, _ = self.synth(img, roll)
+            clean[i, 0], aug[i, 0], mask[i, 0] = img, a, m
+        return torch.from_numpy(clean), torch.from_numpy(aug), torch.from_numpy(mask)
+
+
+def _mlflow_start(cfg: TrainConfig, run_id: str | None, extra: dict):
+    try:
+        import mlflow
+    except Exception as e:                      # tracking is optional, training is not
+        print(f"mlflow unavailable ({e}); continuing without tracking", file=sys.stderr)
+        return None, None
+    MLRUNS_DIR.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(MLRUNS_DIR.as_uri())
+    mlflow.set_experiment("draem-aitex")
+    if run_id:
+        run = mlflow.start_run(run_id=run_id)
+    else:
+        run = mlflow.start_run(run_name=cfg.name)
+        mlflow.log_params({**asdict(cfg), **extra})
+    return mlflow, run.info.run_id
+
+
+def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = None) -> Path:
+    rdir = run_dir(cfg.name)
+    rdir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = rdir / "ckpt-last.pt"
+    state = None
+    if resume:
+        if not ckpt_path.exists():
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+        state = torch.load(ckpt_path, map_location="cpu")
+        threads = cfg.threads
+        cfg = TrainConfig(**state["config"])
+        cfg.threads = threads                   # the only setting a resume may change
+    elif ckpt_path.exists():
+        raise SystemExit(f"{ckpt_path} exists: pass --resume to continue it, or choose another --name")
+    (rdir / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
+    log = Logger(rdir / "train.log")
+    torch.set_num_threads(cfg.threads)
+    random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
+
+    root = data_dir(cfg.data or None)
+    train_frames, val_frames, split_hash = load_split(Path(cfg.split), root)
+    rng = np.random.default_rng(cfg.seed)
+    t0 = time.time()
+    batcher = Batcher(train_frames, cfg, rng)
+    vx, vy, vm = quick_val_set(val_frames, cfg.val_tiles)
+    log(f"data: {len(train_frames)} train frames cached ({sum(v.nbytes for v in batcher.sources.values()) / 1e6:.0f} MB), "
+        f"Perlin bank {cfg.bank_size}×{cfg.crop}², quick-val {len(vx)} tiles; {time.time() - t0:.1f}s")
+
+    model = Draem(Widths(cfg.rec_width, cfg.disc_width))
+    ema = copy.deepcopy(model)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.max_lr, total_steps=cfg.steps,
+                                                pct_start=cfg.pct_start, cycle_momentum=False)
+    step, elapsed, best, history, mlflow_id = 0, 0.0, -1.0, [], None
+    if state:
+        model.load_state_dict(state["model"]); ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"]); sched.load_state_dict(state["sched"])
+        step, elapsed, best, history = state["step"], state["elapsed"], state["best"], state["history"]
+        rng.bit_generator.state = state["np_rng"]; torch.set_rng_state(state["torch_rng"])
+        mlflow_id = state.get("mlflow_run_id")
+        log(f"resumed {cfg.name} at step {step}/{cfg.steps}, {_fmt_dur(elapsed)} trained so far")
+    else:
+        log(f"new run {cfg.name}: widths {cfg.rec_width}/{cfg.disc_width}, {count_parameters(model):,} params, "
+            f"{count_flops(model) / 1e9:.2f} GFLOP per 256² tile; {cfg.steps} steps of batch {cfg.batch} × {cfg.crop}², "
+            f"one-cycle max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads")
+    mlf, mlflow_id = _mlflow_start(cfg, mlflow_id, {"splitHash": split_hash, "trainFrames": len(train_frames)})
+
+    def save(path: Path, **extra) -> None:
+        tmp = path.with_suffix(".tmp")
+        torch.save({"config": asdict(cfg), "model": model.state_dict(), "ema": ema.state_dict(),
+                    "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step, "elapsed": elapsed,
+                    "best": best, "history": history, "np_rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(), "mlflow_run_id": mlflow_id, "splitHash": split_hash,
+                    "savedAt": dt.datetime.utcnow().isoformat() + "Z", **extra}, tmp)
+        os.replace(tmp, path)
+
+    def validate() -> None:
+        nonlocal best
+        tv = time.time()
+        r = {"step": step, **quick_validate(ema, vx, vy, vm)}
+        r["sec"] = round(time.time() - tv, 1)
+        history.append(r)
+        with open(rdir / "val.jsonl", "a") as f:
+            f.write(json.dumps(r) + "\n")
+        log(f"val step {step}: tile AUROC {r['tileAuroc']:.4f}, pixel AUROC {r['pixelAuroc']:.4f} "
+            f"(mean tile score normal {r['meanNormalScore']:.3f} / defect {r['meanDefectScore']:.3f}; {r['sec']}s, EMA weights)")
+        if mlf:
+            mlf.log_metrics({"val_tile_auroc": r["tileAuroc"], "val_pixel_auroc": r["pixelAuroc"]}, step=step)
+        if r["tileAuroc"] + r["pixelAuroc"] > best:
+            best = r["tileAuroc"] + r["pixelAuroc"]
+            save(rdir / "ckpt-best.pt")
+
+    last_ckpt = time.time()
+    window_t, window_steps = time.time(), 0
+    parts_acc: dict[str, float] = {}
+    interrupted = False
+    while step < cfg.steps:
+        if stop_at and dt.datetime.now(dt.timezone.utc) >= stop_at:
+            log(f"stop-at {stop_at.isoformat()} reached at step {step}: checkpointing and exiting (resume with --resume)")
+            interrupted = True
+            break
+        ts = time.time()
+        model.train()
+        clean, aug, mask = batcher()
+        rec, logits = model(aug)
+        loss, parts = draem_loss(rec, clean, logits, mask)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(cfg.ema_decay).add_(pm.detach(), alpha=1 - cfg.ema_decay)
+            for be, bm in zip(ema.buffers(), model.buffers()):
+                be.copy_(bm)
+        step += 1
+        elapsed += time.time() - ts
+        window_steps += 1
+        for k, v in parts.items():
+            parts_acc[k] = parts_acc.get(k, 0.0) + v
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            rate = window_steps / max(time.time() - window_t, 1e-9)
+            p = {k: v / window_steps for k, v in parts_acc.items()}
+            log(f"step {step}/{cfg.steps} | loss {sum(p.values()):.4f} (l2 {p['l2']:.4f} ssim {p['ssim']:.4f} "
+                f"focal {p['focal']:.4f}) | lr {sched.get_last_lr()[0]:.2e} | {rate:.3f} steps/s | "
+                f"trained {_fmt_dur(elapsed)} | ETA {_fmt_dur((cfg.steps - step) / max(rate, 1e-9))}")
+            if mlf:
+                mlf.log_metrics({"loss": sum(p.values()), **{f"loss_{k}": v for k, v in p.items()},
+                                 "steps_per_sec": rate, "lr": sched.get_last_lr()[0]}, step=step)
+            window_t, window_steps, parts_acc = time.time(), 0, {}
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            validate()
+            window_t = time.time()
+        if time.time() - last_ckpt >= cfg.ckpt_minutes * 60:
+            save(ckpt_path)
+            last_ckpt = time.time()
+    save(ckpt_path)
+    log(f"{'stopped' if interrupted else 'finished'} at step {step}/{cfg.steps}; trained {_fmt_dur(elapsed)} "
+        f"({elapsed:.0f}s); checkpoint {ckpt_path}")
+    if mlf:
+        mlf.log_metric("wall_time_sec", elapsed, step=step)
+        mlf.end_run()
+    return rdir
+
+
+def load_checkpoint(path: Path, use_ema: bool = True) -> tuple[Draem, dict]:
+    state = torch.load(path, map_location="cpu")
+    cfg = state["config"]
+    model = Draem(Widths(cfg["rec_width"], cfg["disc_width"]))
+    model.load_state_dict(state["ema" if use_ema else "model"])
+    model.eval()
+    return model, state
