@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '@loomwatch/observability';
+import { sleep } from './backoff.js';
 
 export interface KafkaClientConfig {
   brokers: string[];
@@ -47,23 +48,37 @@ export interface TopicSpec {
   configEntries?: { name: string; value: string }[];
 }
 
-/** Creates the topics that do not exist yet; waits for their leaders. */
-export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): Promise<void> {
+/** Creates the topics that do not exist yet and waits until every partition has a leader. */
+export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[], timeoutMs = 30_000): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((spec) => !existing.has(spec.topic));
-    if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((spec) => ({
-        topic: spec.topic,
-        numPartitions: spec.numPartitions ?? 1,
-        replicationFactor: 1,
-        configEntries: spec.configEntries ?? [],
-      })),
-    });
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: false,
+        topics: missing.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.numPartitions ?? 1,
+          replicationFactor: 1,
+          configEntries: spec.configEntries ?? [],
+        })),
+      });
+    }
+    // kafkajs's own wait fails on the broker's brief UNKNOWN_TOPIC_OR_PARTITION after a create.
+    const names = topics.map((spec) => spec.topic);
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
+        if (described.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))) return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
+      await sleep(Math.min(500, 25 * attempt));
+    }
   } finally {
     await admin.disconnect();
   }

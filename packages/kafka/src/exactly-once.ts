@@ -132,6 +132,8 @@ export class ExactlyOnceProcessor {
           idempotent: true,
           maxInFlightRequests: 1,
           transactionTimeout: 60_000,
+          // The broker answers CONCURRENT_TRANSACTIONS right after a commit; retry it quickly.
+          retry: { initialRetryTime: 20, retries: 10 },
         });
         // Connecting initialises the transactional id, which fences any older owner of this partition.
         await created.connect();

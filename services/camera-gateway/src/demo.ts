@@ -10,7 +10,7 @@ import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig, redactSecrets 
 import { FrameEvent, TOPICS, decodeMessage } from '@loomwatch/contracts';
 import { createKafka, ensureTopics, headersToStrings } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
-import { uploadAndPublish } from './frame-publisher.js';
+import { FramePublisher } from './frame-publisher.js';
 
 const DemoConfig = z.object({
   kafka: KafkaConfig.prefault({}),
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const seq = Date.now();
-  const event = await uploadAndPublish({ store, producer, source: '/loomwatch/demo' }, {
+  const publisher = new FramePublisher({ store, producer, bucket: config.bucket, source: '/loomwatch/demo' });
+  const event = await publisher.publish({
     lineId: 'line-1',
     cameraId: 'cam-1',
     seq,
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     height,
     encoding: 'png',
     product: { fabricCode: '00' },
-  }, config.bucket);
+  });
   await producer.disconnect();
   console.log(`published frame ${event.frameId}: s3://${event.image.bucket}/${event.image.key} (${event.image.bytes} bytes, ${width}×${height})`);
 

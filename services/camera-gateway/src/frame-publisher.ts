@@ -73,23 +73,55 @@ export function buildFrameEvent(frame: CapturedFrame, bucket: string): FrameEven
   return event;
 }
 
-/** Uploads the image, then publishes its reference: never a reference to a missing object. */
-export async function uploadAndPublish(
-  deps: { store: BlobStore; producer: Producer; source: string },
-  frame: CapturedFrame,
-  bucket: string,
-): Promise<FrameEvent> {
-  const event = buildFrameEvent(frame, bucket);
-  await deps.store.put({ bucket, key: event.image.key }, frame.image, `image/${frame.encoding}`);
-  await deps.producer.send({
-    topic: TOPICS.frames,
-    messages: [
-      {
-        key: messageKey(event.lineId, event.cameraId),
-        value: encodeMessage(FrameEvent, event),
-        headers: { ...cloudEventHeaders(EVENT_TYPES.frame, deps.source, { id: event.frameId }) },
-      },
-    ],
-  });
-  return event;
+export interface FramePublisherOptions {
+  store: BlobStore;
+  producer: Producer;
+  bucket: string;
+  /** CloudEvents source, e.g. `/loomwatch/camera-gateway/<host>`. */
+  source: string;
+  /** @defaultValue TOPICS.frames */
+  topic?: string;
+  /** How many recent frame ids are remembered to make a repeated publish a no-op. @defaultValue 10000 */
+  rememberFrames?: number;
+}
+
+/**
+ * Uploads a frame's image, then publishes its reference — never a reference to a missing object.
+ * Idempotent on frame id: the same frame (camera, sequence number, bytes) published again while
+ * remembered returns the first event without publishing twice.
+ */
+export class FramePublisher {
+  private readonly recent = new Map<string, FrameEvent>();
+  private readonly options: FramePublisherOptions;
+
+  constructor(options: FramePublisherOptions) {
+    this.options = options;
+  }
+
+  async publish(frame: CapturedFrame): Promise<FrameEvent> {
+    const event = buildFrameEvent(frame, this.options.bucket);
+    const seen = this.recent.get(event.frameId);
+    if (seen !== undefined) return seen;
+    await this.options.store.put({ bucket: this.options.bucket, key: event.image.key }, frame.image, `image/${frame.encoding}`);
+    await this.options.producer.send({
+      topic: this.options.topic ?? TOPICS.frames,
+      messages: [
+        {
+          key: messageKey(event.lineId, event.cameraId),
+          value: encodeMessage(FrameEvent, event),
+          headers: { ...cloudEventHeaders(EVENT_TYPES.frame, this.options.source, { id: event.frameId }) },
+        },
+      ],
+    });
+    this.remember(event);
+    return event;
+  }
+
+  private remember(event: FrameEvent): void {
+    this.recent.set(event.frameId, event);
+    if (this.recent.size > (this.options.rememberFrames ?? 10_000)) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+  }
 }

@@ -1,1 +1,3 @@
-export { buildFrameEvent, frameIdOf, frameObjectKey, sha256Hex, uploadAndPublish, type CapturedFrame } from './frame-publisher.js';
+export { FramePublisher, buildFrameEvent, frameIdOf, frameObjectKey, sha256Hex, type CapturedFrame, type FramePublisherOptions } from './frame-publisher.js';
+export { runSimulator, type SimulatorOptions } from './simulator.js';
+export { listImageFiles, readImageFile, aitexProduct, encodingOf, type ImageFile } from './image-files.js';

@@ -1,0 +1,129 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sharp, { type Metadata } from 'sharp';
+import { z } from 'zod';
+import { Id, LoomwatchError, toLoomwatchError, type ImageEncoding } from '@loomwatch/contracts';
+import type { Logger } from '@loomwatch/observability';
+import type { FramePublisher } from './frame-publisher.js';
+
+export interface HttpGatewayOptions {
+  /** @defaultValue 8080 */
+  port?: number;
+  /** @defaultValue '127.0.0.1' */
+  host?: string;
+  /** Largest accepted image body. @defaultValue 64 MiB */
+  maxBodyBytes?: number;
+  logger: Logger;
+}
+
+/** Frame metadata, from the query string of `POST /v1/frames`. */
+const FrameQuery = z.strictObject({
+  lineId: Id,
+  cameraId: Id,
+  seq: z.coerce.number().pipe(z.int().nonnegative()),
+  capturedAt: z.iso.datetime({ offset: true }).optional(),
+  fabricCode: z.string().min(1).max(32).optional(),
+  rollId: z.string().min(1).max(64).optional(),
+  position: z.coerce.number().nonnegative().optional(),
+});
+
+const SHARP_FORMATS: Record<string, ImageEncoding> = { png: 'png', jpeg: 'jpeg', tiff: 'tiff', webp: 'webp' };
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new LoomwatchError('IMAGE_TOO_LARGE', `the image body exceeds ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function describeImage(body: Buffer): Promise<{ width: number; height: number; encoding: ImageEncoding }> {
+  if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(body).metadata();
+  } catch (err) {
+    throw new LoomwatchError('IMAGE_CORRUPT', `the body is not a readable image: ${(err as Error).message}`, { cause: err });
+  }
+  const encoding = SHARP_FORMATS[metadata.format];
+  if (encoding === undefined) {
+    throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `images must be PNG, JPEG, TIFF or WebP, not ${metadata.format}`);
+  }
+  return { width: metadata.width, height: metadata.height, encoding };
+}
+
+const STATUS: Partial<Record<LoomwatchError['code'], number>> = {
+  IMAGE_TOO_LARGE: 413,
+  MESSAGE_SCHEMA_VIOLATION: 400,
+  IMAGE_EMPTY: 400,
+  IMAGE_CORRUPT: 400,
+  IMAGE_UNSUPPORTED_FORMAT: 415,
+};
+
+/** `POST /v1/frames?lineId=…&cameraId=…&seq=…` with the image as body: uploads, publishes, returns the frame id. */
+export async function startHttpGateway(
+  publisher: FramePublisher,
+  options: HttpGatewayOptions,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const limit = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (url.pathname !== '/v1/frames') return send(res, 404, { error: { code: 'NOT_FOUND', message: 'POST /v1/frames' } });
+    if (req.method !== 'POST') return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'use POST' } });
+    void (async () => {
+      try {
+        const query = FrameQuery.safeParse(Object.fromEntries(url.searchParams));
+        if (!query.success) {
+          const detail = query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+          throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `bad frame metadata in the query string — ${detail}`);
+        }
+        const body = await readBody(req, limit);
+        const image = await describeImage(body);
+        const { lineId, cameraId, seq, capturedAt, fabricCode, rollId, position } = query.data;
+        const product = {
+          ...(fabricCode === undefined ? {} : { fabricCode }),
+          ...(rollId === undefined ? {} : { rollId }),
+          ...(position === undefined ? {} : { position }),
+        };
+        const event = await publisher.publish({
+          lineId,
+          cameraId,
+          seq,
+          capturedAt: capturedAt === undefined ? new Date() : new Date(capturedAt),
+          image: body,
+          ...image,
+          ...(Object.keys(product).length === 0 ? {} : { product }),
+        });
+        send(res, 201, { frameId: event.frameId, image: { bucket: event.image.bucket, key: event.image.key } });
+      } catch (thrown) {
+        const error = toLoomwatchError(thrown);
+        const status = STATUS[error.code] ?? (error.retryable ? 503 : 500);
+        if (status >= 500) options.logger.error({ err: error }, 'frame upload failed');
+        send(res, status, { error: { code: error.code, message: error.message } });
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
