@@ -1,1 +1,15 @@
-export {};
+export { InferenceEngine, type InferenceResult, type InferenceTimings, type LoadEngineOptions } from './engine.js';
+export { InferenceConfig, type InferenceConfigInput, DEFAULT_REGISTRY_ROOT, GraphOptimizationLevel } from './options.js';
+export type { Model } from './model/model.js';
+export { loadOnnxModel, type LoadedModel } from './model/load.js';
+export { OnnxModel, sessionOptions, createSession } from './model/onnx-model.js';
+export { resolveModel, readModelCard, type ModelLocation } from './model/registry.js';
+export { readVerifiedOnnx, onnxOpset, SUPPORTED_OPSETS } from './model/onnx-file.js';
+export { decodeGray, type GrayImage, type DecodeOptions } from './image/decode.js';
+export { encodeMapPng, encodeOverlay, overlayPixels, mapToGray8, type OverlayOptions, type OverlayStyle } from './image/render.js';
+export { planTiles, fillTileBatch, inputLut, reflectIndex, type TilePlan } from './core/tiling.js';
+export { Stitcher, coverage } from './core/stitch.js';
+export { meanFilter, maxOf } from './core/smoothing.js';
+export { normalizeScore, verdictFor, type Normalization } from './core/scoring.js';
+export { findRegions, type RegionOptions } from './core/regions.js';
+export { inputStats, HISTOGRAM_BINS } from './core/stats.js';

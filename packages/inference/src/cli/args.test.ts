@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { parseInferArgs } from './args.js';
+
+describe('parseInferArgs', () => {
+  it('reads the model, the inputs and every option', () => {
+    const args = parseInferArgs([
+      '--model', 'draem-random@0.0.1', '--maps-dir', 'maps', '--overlays-dir', 'ov', '--threads', '2', '--registry', '/r',
+      '--stride', '128', '--batch', '4', '--colour', 'convert', '--overlay-format', 'jpeg', 'a.png', 'frames/',
+    ]);
+    expect(args).toEqual({
+      model: 'draem-random@0.0.1',
+      inputs: ['a.png', 'frames/'],
+      mapsDir: 'maps',
+      overlaysDir: 'ov',
+      overlayFormat: 'jpeg',
+      config: { registryRoot: '/r', intraOpNumThreads: 2, stride: 128, maxBatch: 4, colour: 'convert' },
+    });
+  });
+
+  it('leaves unset options to the config defaults', () => {
+    expect(parseInferArgs(['--model', 'm', 'x.png'])).toMatchObject({ config: {}, overlayFormat: 'png', mapsDir: undefined });
+  });
+
+  it('rejects a missing model, no inputs, unknown flags and bad numbers as CONFIG_INVALID', () => {
+    for (const argv of [['x.png'], ['--model', 'm'], ['--model', 'm', '--bogus', 'x.png'], ['--model', 'm', '--threads', 'two', 'x.png'], ['--model', 'm', '--batch', '0', 'x.png']]) {
+      expect(() => parseInferArgs(argv)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    }
+  });
+
+  it('answers --help', () => {
+    expect(parseInferArgs(['--help'])).toBe('help');
+  });
+});

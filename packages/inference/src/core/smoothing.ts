@@ -1,0 +1,106 @@
+/**
+ * DRAEM's score filter: a `k × k` mean, stride 1, zero padding `k // 2`, divisor always `k²`
+ * (PyTorch `avg_pool2d(count_include_pad=True)`), so values near the border are pulled
+ * towards zero exactly as in the reference. Separable running sums: O(1) per pixel whatever
+ * `k`. Sums are kept in float64, so the result differs from a float32 reference only in the
+ * last bits.
+ */
+export interface SmoothingScratch {
+  rows: Float64Array;
+  column: Float64Array;
+}
+
+export function smoothingScratch(width: number, height: number): SmoothingScratch {
+  return { rows: new Float64Array(width * height), column: new Float64Array(width) };
+}
+
+/** Horizontal pass: `rows[y, x]` = Σ `src[y, x-r … x+r]` inside the frame. */
+function sumRows(src: Float32Array, width: number, height: number, r: number, rows: Float64Array): void {
+  const head = Math.min(r, width);
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    let sum = 0;
+    for (let x = 0; x < head; x++) sum += src[base + x] ?? 0;
+    // Three spans so the inner loops carry no bounds tests: the window enters, slides, leaves.
+    const slideFrom = Math.min(r + 1, width);
+    const slideTo = Math.max(slideFrom, width - r);
+    let x = 0;
+    for (; x < slideFrom; x++) {
+      if (x + r < width) sum += src[base + x + r] ?? 0;
+      rows[base + x] = sum;
+    }
+    for (; x < slideTo; x++) {
+      sum += (src[base + x + r] ?? 0) - (src[base + x - r - 1] ?? 0);
+      rows[base + x] = sum;
+    }
+    for (; x < width; x++) {
+      if (x + r < width) sum += src[base + x + r] ?? 0;
+      sum -= src[base + x - r - 1] ?? 0;
+      rows[base + x] = sum;
+    }
+  }
+}
+
+/**
+ * Vertical pass, row by row (cache-friendly): `column[x]` = Σ `rows[y-r … y+r, x]`. Writes the
+ * filtered map to `out` when given and returns its maximum either way.
+ */
+function sumColumns(rows: Float64Array, width: number, height: number, k: number, column: Float64Array, out: Float32Array | undefined): number {
+  const r = k >> 1;
+  const divisor = k * k;
+  column.fill(0);
+  for (let y = 0; y < Math.min(r, height); y++) {
+    const base = y * width;
+    for (let x = 0; x < width; x++) column[x] = (column[x] ?? 0) + (rows[base + x] ?? 0);
+  }
+  let max = -Infinity;
+  for (let y = 0; y < height; y++) {
+    const enter = y + r < height ? (y + r) * width : -1;
+    const leave = y - r - 1 >= 0 ? (y - r - 1) * width : -1;
+    const base = y * width;
+    for (let x = 0; x < width; x++) {
+      let c = column[x] ?? 0;
+      if (enter >= 0) c += rows[enter + x] ?? 0;
+      if (leave >= 0) c -= rows[leave + x] ?? 0;
+      column[x] = c;
+      if (c > max) max = c;
+      if (out !== undefined) out[base + x] = c / divisor;
+    }
+  }
+  return max / divisor;
+}
+
+export function meanFilter(
+  src: Float32Array,
+  width: number,
+  height: number,
+  k: number,
+  out: Float32Array = new Float32Array(width * height),
+  scratch: SmoothingScratch = smoothingScratch(width, height),
+): Float32Array {
+  sumRows(src, width, height, k >> 1, scratch.rows);
+  sumColumns(scratch.rows, width, height, k, scratch.column, out);
+  return out;
+}
+
+/** The maximum of `meanFilter(src)`, without writing the filtered map: the frame score. */
+export function smoothedMax(
+  src: Float32Array,
+  width: number,
+  height: number,
+  k: number,
+  scratch: SmoothingScratch = smoothingScratch(width, height),
+): number {
+  if (k === 1) return maxOf(src);
+  sumRows(src, width, height, k >> 1, scratch.rows);
+  return sumColumns(scratch.rows, width, height, k, scratch.column, undefined);
+}
+
+export function maxOf(values: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? -Infinity;
+    if (v > max) max = v;
+  }
+  return max;
+}

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aitexDir } from '@loomwatch/testkit';
+import { normalizeScore } from './core/scoring.js';
+import { maxOf, meanFilter } from './core/smoothing.js';
+import { InferenceEngine } from './engine.js';
+import type { GrayImage } from './image/decode.js';
+import { RANDOM_MODEL } from './model/fixtures.js';
+
+const FRAME = join(aitexDir(), 'defect/0001_002_00.png');
+
+function crop(image: GrayImage, x0: number, y0: number, width: number, height: number): GrayImage {
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) data.set(image.data.subarray((y0 + y) * image.width + x0, (y0 + y) * image.width + x0 + width), y * width);
+  return { data, width, height };
+}
+
+function cropMap(map: Float32Array, mapWidth: number, x0: number, y0: number, width: number, height: number): Float32Array {
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) out.set(map.subarray((y0 + y) * mapWidth + x0, (y0 + y) * mapWidth + x0 + width), y * width);
+  return out;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
+  return max;
+}
+
+describe('InferenceEngine with the random DRAEM', { timeout: 120_000 }, () => {
+  let engine: InferenceEngine;
+  let frame: GrayImage;
+  // Textured fabric, right of the blank margin this AITEX frame starts with.
+  let fabric: GrayImage;
+
+  beforeAll(async () => {
+    engine = await InferenceEngine.load({ model: RANDOM_MODEL, intraOpNumThreads: 2 });
+    frame = await engine.decode(readFileSync(FRAME));
+    fabric = crop(frame, 1536, 0, 1024, 256);
+  }, 120_000);
+  afterAll(() => engine.close());
+
+  it('infers a 4096×256 AITEX frame into a full-resolution map, a score, a verdict and regions', async () => {
+    const result = await engine.infer(readFileSync(FRAME), 'frame');
+    const { postprocess } = engine.card;
+    expect([result.width, result.height, result.map.length]).toEqual([4096, 256, 4096 * 256]);
+    expect(result.map.every((v) => v >= 0 && v <= 1)).toBe(true);
+    expect(result.score).toBeCloseTo(maxOf(meanFilter(result.map, 4096, 256, postprocess.smoothingKernel)), 6);
+    expect(result.threshold).toBe(postprocess.imageThreshold);
+    expect(result.verdict).toBe(result.score >= postprocess.imageThreshold ? 'defect' : 'ok');
+    expect(result.normalizedScore).toBe(normalizeScore(result.score, postprocess.imageThreshold, postprocess.normalization));
+    for (const region of result.regions) {
+      expect(region.maxScore).toBeGreaterThanOrEqual(postprocess.pixelThreshold);
+      expect(region.meanScore).toBeGreaterThanOrEqual(postprocess.pixelThreshold);
+      expect(region.area).toBeGreaterThanOrEqual(engine.config.minRegionArea);
+      expect(region.x + region.width).toBeLessThanOrEqual(4096);
+    }
+    const maxima = result.regions.map((r) => r.maxScore);
+    expect(maxima).toEqual([...maxima].sort((a, b) => b - a));
+    expect(result.inputStats.histogram.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(result.model).toEqual({ name: 'draem-random', version: '0.0.1', sha256: engine.card.onnx.sha256 });
+    expect(result.timings.totalMs).toBeGreaterThanOrEqual(result.timings.inferMs);
+  });
+
+  it('puts each tile’s output back where the tile came from', async () => {
+    const whole = await engine.infer(fabric);
+    const tile = await engine.infer(crop(fabric, 512, 0, 256, 256));
+    expect(maxAbsDiff(tile.map, cropMap(whole.map, 1024, 512, 0, 256, 256))).toBeLessThan(1e-5);
+  });
+
+  it('gives the same map whatever the batch size', async () => {
+    const small = InferenceEngine.create(engine.loaded, { maxBatch: 3 });
+    expect(maxAbsDiff((await small.infer(fabric)).map, (await engine.infer(fabric)).map)).toBeLessThan(1e-5);
+  });
+
+  it('pads a frame whose sides are not tile multiples and crops the map back to the frame', async () => {
+    const odd = crop(fabric, 0, 0, 300, 256);
+    const result = await engine.infer(odd);
+    expect(result.map.length).toBe(300 * 256);
+    expect(result.map.every((v) => v >= 0 && v <= 1)).toBe(true);
+    const first = await engine.infer(crop(fabric, 0, 0, 256, 256));
+    expect(maxAbsDiff(cropMap(result.map, 300, 0, 0, 256, 256), first.map)).toBeLessThan(1e-5);
+  });
+
+  it('averages overlapping tiles, leaving columns covered by one tile as they were', async () => {
+    const part = crop(fabric, 0, 0, 512, 256);
+    const overlapping = await InferenceEngine.create(engine.loaded, { stride: 128 }).infer(part);
+    const plain = await engine.infer(part);
+    expect(maxAbsDiff(cropMap(overlapping.map, 512, 0, 0, 128, 256), cropMap(plain.map, 512, 0, 0, 128, 256))).toBeLessThan(1e-5);
+    // Column 200 is covered by the tiles at x = 0 and x = 128: the mean of the two.
+    const t0 = await engine.infer(crop(part, 0, 0, 256, 256));
+    const t1 = await engine.infer(crop(part, 128, 0, 256, 256));
+    const y = 100;
+    expect(overlapping.map[y * 512 + 200]).toBeCloseTo(((t0.map[y * 256 + 200] ?? 0) + (t1.map[y * 256 + 72] ?? 0)) / 2, 5);
+  });
+
+  it('returns the same results for frames in flight together as one at a time', async () => {
+    const a = crop(frame, 2048, 0, 512, 256);
+    const b = crop(frame, 2560, 0, 512, 256);
+    const [ra, rb] = await Promise.all([engine.infer(a), engine.infer(b)]);
+    expect(maxAbsDiff(ra.map, (await engine.infer(a)).map)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(rb.map, (await engine.infer(b)).map)).toBeLessThan(1e-5);
+  });
+
+  it('refuses a decoded frame whose buffer does not match its size, or that is smaller than a tile', async () => {
+    await expect(engine.infer({ data: new Uint8Array(100), width: 256, height: 256 })).rejects.toMatchObject({ code: 'IMAGE_DIMENSIONS_MISMATCH' });
+    await expect(engine.infer({ data: new Uint8Array(256 * 100), width: 256, height: 100 })).rejects.toMatchObject({ code: 'IMAGE_TOO_SMALL' });
+  });
+
+  it('refuses a stride larger than the tile and invalid options as CONFIG_INVALID', () => {
+    expect(() => InferenceEngine.create(engine.loaded, { stride: 300 })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => InferenceEngine.create(engine.loaded, { maxBatch: 0 })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('inference.maxBatch') as unknown }));
+  });
+
+  it('renders the map and the overlay at the frame resolution', async () => {
+    const result = await engine.infer(fabric);
+    const sharp = (await import('sharp')).default;
+    const map = await sharp(await engine.renderAnomalyMapPng(result)).metadata();
+    const overlay = await sharp(await engine.renderOverlay(result, { format: 'jpeg' })).metadata();
+    expect([map.width, map.height, map.channels]).toEqual([1024, 256, 1]);
+    expect([overlay.format, overlay.width, overlay.height]).toEqual(['jpeg', 1024, 256]);
+  });
+});

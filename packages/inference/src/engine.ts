@@ -1,0 +1,280 @@
+import { performance } from 'node:perf_hooks';
+import { LoomwatchError, type InputStats, type ModelCard, type Region, type VerdictKind } from '@loomwatch/contracts';
+import { findRegions, regionScratch, type RegionScratch } from './core/regions.js';
+import { normalizeScore, verdictFor } from './core/scoring.js';
+import { smoothedMax, smoothingScratch, type SmoothingScratch } from './core/smoothing.js';
+import { inputStats } from './core/stats.js';
+import { Stitcher } from './core/stitch.js';
+import { fillTileBatch, inputLut, planTiles, type TilePlan } from './core/tiling.js';
+import { decodeGray, type GrayImage } from './image/decode.js';
+import { encodeMapPng, encodeOverlay, type OverlayOptions } from './image/render.js';
+import { loadOnnxModel, type LoadedModel } from './model/load.js';
+import { InferenceConfig, type InferenceConfigInput } from './options.js';
+import { BufferPool, SerialQueue } from './pools.js';
+
+/**
+ * Glossary — tile: a T × T window of the frame fed to the model · anomaly map: per-pixel
+ * anomaly probability at frame resolution, stitched from tiles · score: max of the map after
+ * the card's k × k mean filter · verdict: `defect` iff score ≥ the card's image threshold ·
+ * normalised score: the score on a scale where the threshold is 0.5 · region: an 8-connected
+ * area of the unsmoothed map ≥ the card's pixel threshold.
+ */
+export interface InferenceTimings {
+  /** Decoding the image bytes (0 for an already decoded frame). */
+  decodeMs: number;
+  /** onnxruntime's own time, summed over the frame's batches. */
+  inferMs: number;
+  /** The engine's CPU work: tiling, stitching, smoothing, scoring, regions, input statistics. */
+  postMs: number;
+  /** Wall time of the `infer` call, including any wait for the model while other frames run. */
+  totalMs: number;
+}
+
+export interface InferenceResult {
+  width: number;
+  height: number;
+  score: number;
+  normalizedScore: number;
+  threshold: number;
+  verdict: VerdictKind;
+  regions: Region[];
+  inputStats: InputStats;
+  /** The anomaly map, `width × height`, row-major, owned by the caller. */
+  map: Float32Array;
+  /** The decoded 8-bit frame (kept for the overlay). */
+  frame: GrayImage;
+  model: { name: string; version: string; sha256: string };
+  timings: InferenceTimings;
+}
+
+export interface LoadEngineOptions extends InferenceConfigInput {
+  /** A version directory, `name@version`, or `name` (the registry's production version). */
+  model: string;
+}
+
+interface PostScratch {
+  smoothing: SmoothingScratch;
+  regions: RegionScratch;
+}
+
+const MAX_CACHED_SIZES = 4;
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/**
+ * Tiled DRAEM inference over frames of any size ≥ one tile. Safe to call concurrently: model
+ * runs are serialised, so with two frames in flight one frame's decoding and post-processing
+ * overlap the other's `session.run` (which runs off the JS thread). Work buffers — one batch
+ * buffer per batch in flight, smoothing and region scratch per frame size — are pooled.
+ */
+export class InferenceEngine {
+  readonly config: InferenceConfig;
+  readonly tileSize: number;
+  readonly stride: number;
+  readonly batchSize: number;
+  private readonly lut: Float32Array;
+  private readonly queue = new SerialQueue();
+  private readonly batches: BufferPool<Float32Array>;
+  private readonly colScratch: Int32Array;
+  private readonly plans = new Map<string, TilePlan>();
+  private readonly scratch = new Map<number, BufferPool<PostScratch>>();
+
+  private constructor(
+    readonly loaded: LoadedModel,
+    config: InferenceConfig,
+  ) {
+    const { card } = loaded;
+    this.config = config;
+    this.tileSize = card.input.tileSize;
+    this.stride = config.stride ?? this.tileSize;
+    if (this.stride > this.tileSize) {
+      throw new LoomwatchError('CONFIG_INVALID', `inference.stride ${this.stride} is larger than the model's tile (${this.tileSize}): tiles would leave gaps — use a stride ≤ ${this.tileSize}`);
+    }
+    this.batchSize = Math.min(config.maxBatch, loaded.batchLimit);
+    this.lut = inputLut(card.input.scale, card.input.offset);
+    const batchLength = this.batchSize * this.tileSize * this.tileSize;
+    this.batches = new BufferPool(() => new Float32Array(batchLength));
+    this.colScratch = new Int32Array(this.tileSize);
+  }
+
+  /** Loads a model from the registry (see `loadOnnxModel`) and builds an engine around it. */
+  static async load(options: LoadEngineOptions): Promise<InferenceEngine> {
+    const { model, ...rest } = options;
+    const config = InferenceEngine.parseConfig(rest);
+    return new InferenceEngine(await loadOnnxModel(model, config), config);
+  }
+
+  /** An engine around an already loaded model (any `Model` adapter). */
+  static create(loaded: LoadedModel, options: InferenceConfigInput = {}): InferenceEngine {
+    return new InferenceEngine(loaded, InferenceEngine.parseConfig(options));
+  }
+
+  private static parseConfig(options: InferenceConfigInput): InferenceConfig {
+    const parsed = InferenceConfig.safeParse(options);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `inference.${i.path.join('.')}: ${i.message}`).join('; ');
+      throw new LoomwatchError('CONFIG_INVALID', `invalid inference options — ${issues}`);
+    }
+    return parsed.data;
+  }
+
+  get card(): ModelCard {
+    return this.loaded.card;
+  }
+
+  /** Infers one frame: encoded image bytes, or an already decoded 8-bit grey frame. */
+  async infer(input: Uint8Array | GrayImage, what = 'the image'): Promise<InferenceResult> {
+    const start = performance.now();
+    const frame = input instanceof Uint8Array ? await this.decode(input, what) : this.checkGray(input, what);
+    const decoded = performance.now();
+    const { width, height } = frame;
+    const plan = this.planFor(width, height);
+    const stitcher = new Stitcher(plan);
+    let inferMs = 0;
+    let postMs = 0;
+    const card = this.card;
+    const t = this.tileSize;
+    const plane = t * t;
+    const channelOffset = card.output.anomalyChannel * plane;
+    const tileStride = card.output.channels * plane;
+    const total = plan.xs.length;
+
+    // Batch b+1 is filled while batch b runs; runs go through the queue one at a time.
+    type Pending = { first: number; count: number; buffer: Float32Array; output: Promise<Float32Array> };
+    const inFlight: Pending[] = [];
+    const submit = (first: number): void => {
+      const count = Math.min(this.batchSize, total - first);
+      const buffer = this.batches.acquire();
+      const began = performance.now();
+      fillTileBatch(frame.data, plan, first, count, this.lut, buffer, this.colScratch);
+      postMs += performance.now() - began;
+      const output = this.queue.run(async () => {
+        const runStart = performance.now();
+        try {
+          return await this.loaded.model.run(buffer, count);
+        } finally {
+          inferMs += performance.now() - runStart;
+        }
+      });
+      inFlight.push({ first, count, buffer, output });
+    };
+    const collect = async (): Promise<void> => {
+      const next = inFlight.shift();
+      if (next === undefined) return;
+      try {
+        const output = await next.output;
+        const began = performance.now();
+        for (let k = 0; k < next.count; k++) stitcher.add(next.first + k, output, k * tileStride + channelOffset);
+        postMs += performance.now() - began;
+      } finally {
+        this.batches.release(next.buffer);
+      }
+    };
+    try {
+      for (let first = 0; first < total; first += this.batchSize) {
+        submit(first);
+        if (inFlight.length > 1) await collect();
+      }
+      while (inFlight.length > 0) await collect();
+    } catch (err) {
+      await Promise.allSettled(inFlight.map((p) => p.output));
+      for (const p of inFlight.splice(0)) this.batches.release(p.buffer);
+      throw err;
+    }
+
+    const postStart = performance.now();
+    const map = stitcher.finish();
+    const pool = this.scratchFor(width * height, width, height);
+    const scratch = pool.acquire();
+    let score: number;
+    let regions: Region[];
+    try {
+      const k = card.postprocess.smoothingKernel;
+      score = smoothedMax(map, width, height, k, scratch.smoothing);
+      regions = findRegions(
+        map,
+        width,
+        height,
+        { threshold: card.postprocess.pixelThreshold, minArea: this.config.minRegionArea, maxRegions: this.config.maxRegions },
+        scratch.regions,
+      );
+    } finally {
+      pool.release(scratch);
+    }
+    const stats = inputStats(frame.data);
+    const threshold = card.postprocess.imageThreshold;
+    const end = performance.now();
+    postMs += end - postStart;
+    return {
+      width,
+      height,
+      score,
+      normalizedScore: normalizeScore(score, threshold, card.postprocess.normalization),
+      threshold,
+      verdict: verdictFor(score, threshold),
+      regions,
+      inputStats: stats,
+      map,
+      frame,
+      model: { name: card.name, version: card.version, sha256: card.onnx.sha256 },
+      timings: { decodeMs: roundMs(decoded - start), inferMs: roundMs(inferMs), postMs: roundMs(postMs), totalMs: roundMs(end - start) },
+    };
+  }
+
+  /** Decodes image bytes to 8-bit grey under this engine's limits (typed IMAGE_* errors). */
+  decode(bytes: Uint8Array, what = 'the image'): Promise<GrayImage> {
+    return decodeGray(bytes, { limitInputPixels: this.config.limitInputPixels, colour: this.config.colour, minSide: this.tileSize }, what);
+  }
+
+  /** The anomaly map as an 8-bit greyscale PNG (0–255 ↔ 0–1) at the frame's resolution. */
+  renderAnomalyMapPng(result: InferenceResult): Promise<Buffer> {
+    return encodeMapPng(result.map, result.width, result.height, this.config.pngCompressionLevel);
+  }
+
+  /** The frame with the map as heat colour where it is high and the regions outlined. */
+  renderOverlay(result: InferenceResult, options: OverlayOptions = {}): Promise<Buffer> {
+    const { pixelThreshold, normalization } = this.card.postprocess;
+    return encodeOverlay(result.frame, result.map, result.regions, { pixelThreshold, normalization }, { pngCompressionLevel: this.config.pngCompressionLevel, ...options });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.run(() => this.loaded.model.close());
+  }
+
+  private checkGray(image: GrayImage, what: string): GrayImage {
+    const { width, height, data } = image;
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || data.length !== width * height) {
+      throw new LoomwatchError('IMAGE_DIMENSIONS_MISMATCH', `${what} has ${data.length} bytes, not ${width}×${height} 8-bit pixels: pass the frame's real width and height`);
+    }
+    if (width * height > this.config.limitInputPixels) {
+      throw new LoomwatchError('IMAGE_TOO_LARGE', `${what} is ${width}×${height}, more than limitInputPixels (${this.config.limitInputPixels})`);
+    }
+    if (width < this.tileSize || height < this.tileSize) {
+      throw new LoomwatchError('IMAGE_TOO_SMALL', `${what} is ${width}×${height}, smaller than one ${this.tileSize}×${this.tileSize} tile: send whole frames`);
+    }
+    return image;
+  }
+
+  private planFor(width: number, height: number): TilePlan {
+    const key = `${width}x${height}`;
+    let plan = this.plans.get(key);
+    if (plan === undefined) {
+      if (this.plans.size >= MAX_CACHED_SIZES) this.plans.clear();
+      plan = planTiles(width, height, this.tileSize, this.stride);
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  private scratchFor(pixels: number, width: number, height: number): BufferPool<PostScratch> {
+    let pool = this.scratch.get(pixels);
+    if (pool === undefined) {
+      if (this.scratch.size >= MAX_CACHED_SIZES) this.scratch.clear();
+      pool = new BufferPool(() => ({ smoothing: smoothingScratch(width, height), regions: regionScratch(width, height) }));
+      this.scratch.set(pixels, pool);
+    }
+    return pool;
+  }
+}

@@ -1,0 +1,69 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { encodeMapPng, encodeOverlay, jetLut, mapToGray8, overlayPixels, type OverlayStyle } from './render.js';
+
+const style: OverlayStyle = { pixelThreshold: 0.5, normalization: { min: 0.1, max: 0.9 } };
+
+describe('mapToGray8', () => {
+  it('maps probability 0…1 onto 0…255, rounded and clamped', () => {
+    expect(Array.from(mapToGray8(Float32Array.from([-0.2, 0, 0.5, 1 / 255, 0.999, 1, 1.7])))).toEqual([0, 0, 128, 1, 255, 255, 255]);
+  });
+});
+
+describe('encodeMapPng', () => {
+  it('writes an 8-bit single-channel PNG at the map resolution', async () => {
+    const map = Float32Array.from({ length: 40 * 30 }, (_, i) => (i % 40) / 39);
+    const png = await encodeMapPng(map, 40, 30);
+    const meta = await sharp(png).metadata();
+    expect([meta.format, meta.width, meta.height, meta.channels, meta.depth]).toEqual(['png', 40, 30, 1, 'uchar']);
+    const data = await sharp(png).extractChannel(0).raw().toBuffer();
+    expect([data[0], data[39], data[40 * 29 + 39]]).toEqual([0, 255, 255]);
+  });
+});
+
+describe('jetLut', () => {
+  it('runs from dark blue through green to dark red', () => {
+    const lut = jetLut();
+    expect(Array.from(lut.subarray(0, 3))).toEqual([0, 0, 128]);
+    // t = 128/255: r = 1.5 − |4t − 3| = 0.5078 → 130, g saturates, b = 1.5 − |4t − 1| = 0.4922 → 126
+    expect(Array.from(lut.subarray(128 * 3, 128 * 3 + 3))).toEqual([130, 255, 126]);
+    expect(Array.from(lut.subarray(255 * 3, 255 * 3 + 3))).toEqual([128, 0, 0]);
+  });
+});
+
+describe('overlayPixels', () => {
+  const frame = { width: 6, height: 4, data: new Uint8Array(24).fill(100) };
+
+  it('leaves the frame grey where the map is low', () => {
+    const rgb = overlayPixels(frame, new Float32Array(24).fill(0.1), [], style);
+    expect(Array.from(rgb.subarray(0, 6))).toEqual([100, 100, 100, 100, 100, 100]);
+  });
+
+  it('blends in the heat colour where the map is high', () => {
+    const map = new Float32Array(24).fill(0.1);
+    map[7] = 0.9;
+    const rgb = overlayPixels(frame, map, [], style);
+    // heat 1 → jet dark red (128, 0, 0) at 65 % opacity over grey 100
+    expect(Array.from(rgb.subarray(21, 24))).toEqual([118, 35, 35]);
+  });
+
+  it('outlines each region in magenta and leaves its inside alone', () => {
+    const rgb = overlayPixels(frame, new Float32Array(24), [{ x: 1, y: 0, width: 4, height: 4, area: 4, maxScore: 1, meanScore: 1 }], { ...style, boxWidth: 1 });
+    const px = (x: number, y: number): number[] => Array.from(rgb.subarray((y * 6 + x) * 3, (y * 6 + x) * 3 + 3));
+    expect(px(1, 0)).toEqual([255, 0, 255]);
+    expect(px(4, 3)).toEqual([255, 0, 255]);
+    expect(px(2, 1)).toEqual([100, 100, 100]);
+    expect(px(0, 0)).toEqual([100, 100, 100]);
+  });
+});
+
+describe('encodeOverlay', () => {
+  it('writes an RGB PNG or a JPEG at the frame resolution', async () => {
+    const frame = { width: 64, height: 32, data: new Uint8Array(64 * 32).fill(80) };
+    const map = new Float32Array(64 * 32);
+    for (const format of ['png', 'jpeg'] as const) {
+      const meta = await sharp(await encodeOverlay(frame, map, [], style, { format })).metadata();
+      expect([meta.format, meta.width, meta.height, meta.channels]).toEqual([format, 64, 32, 3]);
+    }
+  });
+});

@@ -1,0 +1,116 @@
+import sharp from 'sharp';
+import type { Region } from '@loomwatch/contracts';
+import { normalizeScore, type Normalization } from '../core/scoring.js';
+import type { GrayImage } from './decode.js';
+
+/** The anomaly map as 8-bit grey, 0…255 ↔ probability 0…1 (rounded, clamped). */
+export function mapToGray8(map: Float32Array, out: Uint8Array = new Uint8Array(map.length)): Uint8Array {
+  for (let i = 0; i < map.length; i++) {
+    const v = map[i] ?? 0;
+    out[i] = v <= 0 ? 0 : v >= 1 ? 255 : (v * 255 + 0.5) | 0;
+  }
+  return out;
+}
+
+/** Encodes the anomaly map as an 8-bit greyscale PNG at the frame's resolution. */
+export async function encodeMapPng(map: Float32Array, width: number, height: number, compressionLevel = 1): Promise<Buffer> {
+  return sharp(mapToGray8(map), { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
+    .png({ compressionLevel, adaptiveFiltering: false })
+    .toBuffer();
+}
+
+/** A 256-entry jet colour map (blue → cyan → yellow → red), RGB interleaved. */
+export function jetLut(): Uint8Array {
+  const lut = new Uint8Array(256 * 3);
+  const ramp = (x: number): number => Math.round(255 * Math.min(1, Math.max(0, x)));
+  for (let i = 0; i < 256; i++) {
+    const t = i / 255;
+    lut[i * 3] = ramp(1.5 - Math.abs(4 * t - 3));
+    lut[i * 3 + 1] = ramp(1.5 - Math.abs(4 * t - 2));
+    lut[i * 3 + 2] = ramp(1.5 - Math.abs(4 * t - 1));
+  }
+  return lut;
+}
+
+const JET = jetLut();
+const BOX: readonly [number, number, number] = [255, 0, 255];
+
+export interface OverlayStyle {
+  /** Map values are placed on the heat scale like scores: 0 at `normalization.min`, 0.5 at this, 1 at `normalization.max`. */
+  pixelThreshold: number;
+  normalization: Normalization;
+  /** Opacity of the heat colour where the map is highest. @defaultValue 0.65 */
+  maxAlpha?: number;
+  /** Region outline width in pixels. @defaultValue 2 */
+  boxWidth?: number;
+}
+
+export interface OverlayOptions {
+  /** @defaultValue 'png' */
+  format?: 'png' | 'jpeg';
+  /** @defaultValue 1 */
+  pngCompressionLevel?: number;
+  /** @defaultValue 85 */
+  jpegQuality?: number;
+}
+
+function drawBox(rgb: Uint8Array, width: number, height: number, region: Region, thickness: number): void {
+  const x0 = region.x;
+  const y0 = region.y;
+  const x1 = Math.min(width - 1, region.x + region.width - 1);
+  const y1 = Math.min(height - 1, region.y + region.height - 1);
+  const paint = (x: number, y: number): void => {
+    const p = (y * width + x) * 3;
+    rgb[p] = BOX[0];
+    rgb[p + 1] = BOX[1];
+    rgb[p + 2] = BOX[2];
+  };
+  for (let d = 0; d < thickness; d++) {
+    for (let x = x0; x <= x1; x++) {
+      if (y0 + d <= y1) paint(x, y0 + d);
+      if (y1 - d >= y0) paint(x, y1 - d);
+    }
+    for (let y = y0; y <= y1; y++) {
+      if (x0 + d <= x1) paint(x0 + d, y);
+      if (x1 - d >= x0) paint(x1 - d, y);
+    }
+  }
+}
+
+/**
+ * The frame in grey with the anomaly map blended in as heat colour where it is high (fully
+ * transparent below a quarter of the heat scale, rising to `maxAlpha`) and region outlines
+ * drawn on top, as RGB pixels.
+ */
+export function overlayPixels(frame: GrayImage, map: Float32Array, regions: readonly Region[], style: OverlayStyle): Uint8Array {
+  const { width, height, data } = frame;
+  const maxAlpha = style.maxAlpha ?? 0.65;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    const grey = data[i] ?? 0;
+    const heat = normalizeScore(map[i] ?? 0, style.pixelThreshold, style.normalization);
+    const alpha = maxAlpha * Math.min(1, Math.max(0, (heat - 0.25) / 0.5));
+    const c = Math.round(heat * 255) * 3;
+    const p = i * 3;
+    rgb[p] = grey + alpha * ((JET[c] ?? 0) - grey);
+    rgb[p + 1] = grey + alpha * ((JET[c + 1] ?? 0) - grey);
+    rgb[p + 2] = grey + alpha * ((JET[c + 2] ?? 0) - grey);
+  }
+  for (const region of regions) drawBox(rgb, width, height, region, style.boxWidth ?? 2);
+  return rgb;
+}
+
+/** Encodes the overlay as PNG or JPEG. */
+export async function encodeOverlay(
+  frame: GrayImage,
+  map: Float32Array,
+  regions: readonly Region[],
+  style: OverlayStyle,
+  options: OverlayOptions = {},
+): Promise<Buffer> {
+  const image = sharp(overlayPixels(frame, map, regions, style), { raw: { width: frame.width, height: frame.height, channels: 3 } });
+  return options.format === 'jpeg'
+    ? image.jpeg({ quality: options.jpegQuality ?? 85 }).toBuffer()
+    : image.png({ compressionLevel: options.pngCompressionLevel ?? 1, adaptiveFiltering: false }).toBuffer();
+}

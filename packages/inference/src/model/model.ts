@@ -1,0 +1,12 @@
+/**
+ * The model port. The engine sees this, never an onnxruntime session: a batch of `n` tiles
+ * `[n, 1, T, T]` (float32, already scaled) in, the raw output `[n, C, T, T]` out.
+ */
+export interface Model {
+  /**
+   * Runs `n` tiles. `batch` may be longer than `n·T²`; only the first `n` tiles are read.
+   * The caller must not write to `batch` until the returned promise settles.
+   */
+  run(batch: Float32Array, n: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}

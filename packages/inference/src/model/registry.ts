@@ -1,0 +1,153 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { LoomwatchError, ModelCard, ProductionMarker } from '@loomwatch/contracts';
+
+/** A model version on disk: the directory with `model.json` and what the reference asked for. */
+export interface ModelLocation {
+  dir: string;
+  /** Set when the reference named a registry entry: the card must agree. */
+  expected?: { name: string; version: string };
+}
+
+const NAME = /^[A-Za-z0-9._-]+$/;
+
+function looksLikePath(ref: string): boolean {
+  return isAbsolute(ref) || ref.startsWith('.') || ref.includes('/') || ref.includes('\\');
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+async function listDirs(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+async function productionVersion(nameDir: string, name: string): Promise<string> {
+  const markerPath = join(nameDir, 'production.json');
+  let raw: string;
+  try {
+    raw = await readFile(markerPath, 'utf8');
+  } catch (err) {
+    const versions = await listDirs(nameDir);
+    throw new LoomwatchError(
+      'MODEL_NOT_FOUND',
+      `model ${name} has no production version (${markerPath} is missing): pass ${name}@<version>` +
+        (versions.length > 0 ? ` — versions on disk: ${versions.join(', ')}` : ''),
+      { cause: err },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} is not valid JSON: fix or re-promote the version`, { cause: err });
+  }
+  const marker = ProductionMarker.safeParse(parsed);
+  if (!marker.success) {
+    const issues = marker.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} is invalid (${issues}): fix or re-promote the version`);
+  }
+  return marker.data.version;
+}
+
+/**
+ * Resolves `--model`: a directory (holding `model.json`, or a model's directory with
+ * `production.json`), `name@version`, or `name` (the version `production.json` marks), the
+ * last two inside `registryRoot`.
+ */
+export async function resolveModel(ref: string, registryRoot: string): Promise<ModelLocation> {
+  if (looksLikePath(ref)) {
+    const dir = resolve(ref);
+    if (await isFile(join(dir, 'model.json'))) return { dir };
+    if (await isFile(join(dir, 'production.json'))) {
+      const version = await productionVersion(dir, ref);
+      return { dir: join(dir, version) };
+    }
+    throw new LoomwatchError('MODEL_NOT_FOUND', `no model.json (or production.json) in ${dir}: pass a model version directory, name@version or name`);
+  }
+  const at = ref.lastIndexOf('@');
+  const name = at === -1 ? ref : ref.slice(0, at);
+  const pinned = at === -1 ? undefined : ref.slice(at + 1);
+  if (!NAME.test(name) || (pinned !== undefined && !NAME.test(pinned))) {
+    throw new LoomwatchError('MODEL_NOT_FOUND', `"${ref}" is not a model reference: use a directory, name@version or name`);
+  }
+  const nameDir = join(resolve(registryRoot), name);
+  if ((await listDirs(nameDir)).length === 0 && !(await isFile(join(nameDir, 'production.json')))) {
+    const names = await listDirs(resolve(registryRoot));
+    throw new LoomwatchError(
+      'MODEL_NOT_FOUND',
+      `model ${name} is not in the registry ${resolve(registryRoot)}` + (names.length > 0 ? ` — models there: ${names.join(', ')}` : ' (empty or missing: check --registry)'),
+    );
+  }
+  const version = pinned ?? (await productionVersion(nameDir, name));
+  const dir = join(nameDir, version);
+  if (!(await isFile(join(dir, 'model.json')))) {
+    const versions = await listDirs(nameDir);
+    throw new LoomwatchError('MODEL_NOT_FOUND', `${name}@${version} is not in the registry (no ${join(dir, 'model.json')}) — versions on disk: ${versions.join(', ') || 'none'}`);
+  }
+  return { dir, expected: { name, version } };
+}
+
+/**
+ * `null` in `metrics` means "not measured". The Python pipeline writes every metric key, null
+ * when unknown; the zod card accepts null only for the score metrics, so nulls are read as absent.
+ */
+function dropNullMetrics(card: unknown): unknown {
+  if (typeof card !== 'object' || card === null) return card;
+  const metrics = (card as { metrics?: unknown }).metrics;
+  if (typeof metrics !== 'object' || metrics === null) return card;
+  const kept = Object.fromEntries(Object.entries(metrics).filter(([key, value]) => value !== null || !['split', 'frames'].includes(key)));
+  return { ...card, metrics: kept };
+}
+
+/** Reads and validates `model.json`; an invalid card is `MODEL_CARD_INVALID` naming the fields. */
+export async function readModelCard(location: ModelLocation): Promise<ModelCard> {
+  const path = join(location.dir, 'model.json');
+  let raw: string;
+  try {
+    raw = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new LoomwatchError('MODEL_NOT_FOUND', `cannot read the model card ${path}: check the model reference`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new LoomwatchError('MODEL_CARD_INVALID', `the model card ${path} is not valid JSON: re-export the model`, { cause: err });
+  }
+  const result = ModelCard.safeParse(dropNullMetrics(parsed));
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new LoomwatchError('MODEL_CARD_INVALID', `the model card ${path} is invalid — ${issues}: re-export the model with the current pipeline`);
+  }
+  const card = result.data;
+  const expected = location.expected;
+  if (expected !== undefined && (card.name !== expected.name || card.version !== expected.version)) {
+    throw new LoomwatchError(
+      'MODEL_CARD_INVALID',
+      `the card in ${location.dir} describes ${card.name}@${card.version}, not ${expected.name}@${expected.version}: the registry directory and its card disagree`,
+    );
+  }
+  const { imageThreshold, normalization } = card.postprocess;
+  if (!(normalization.min <= imageThreshold && imageThreshold <= normalization.max)) {
+    throw new LoomwatchError(
+      'MODEL_CARD_INVALID',
+      `the card ${path} has postprocess.normalization ${normalization.min}…${normalization.max} that does not contain imageThreshold ${imageThreshold}: recalibrate the model`,
+    );
+  }
+  if (card.output.anomalyChannel >= card.output.channels) {
+    throw new LoomwatchError('MODEL_CARD_INVALID', `the card ${path} says output.anomalyChannel ${card.output.anomalyChannel} of ${card.output.channels} channels: fix the card`);
+  }
+  return card;
+}
