@@ -1,0 +1,57 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { KafkaConfig, S3Config, commaList } from '@loomwatch/config';
+import { TOPICS } from '@loomwatch/contracts';
+import { InferenceConfig } from '@loomwatch/inference';
+
+export const WorkerConfig = z.object({
+  kafka: KafkaConfig.prefault({}),
+  s3: S3Config.prefault({}),
+  worker: z
+    .object({
+      /** Shown in verdicts and dead letters. @defaultValue '<hostname>-<pid>' */
+      id: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
+      /** @defaultValue 'loomwatch-inference' */
+      groupId: z.string().min(1).default('loomwatch-inference'),
+      /** @defaultValue 'frames.v1' */
+      inputTopic: z.string().min(1).default(TOPICS.frames),
+      /** @defaultValue 'verdicts.v1' */
+      verdictTopic: z.string().min(1).default(TOPICS.verdicts),
+      /** @defaultValue 'frames.dlq.v1' */
+      deadLetterTopic: z.string().min(1).default(TOPICS.deadLetters),
+      /** Buckets frames may come from. @defaultValue ['loomwatch-frames'] */
+      allowedBuckets: commaList(z.string().min(1)).default(['loomwatch-frames']),
+      /** Where anomaly maps and overlays are written. @defaultValue 'loomwatch-results' */
+      outputBucket: z.string().min(1).default('loomwatch-results'),
+      /** Frames being fetched, decided or stored at once (prefetch depth). @defaultValue 3 */
+      maxInFlight: z.int().positive().default(3),
+      /** Frames of one partition in flight at once. @defaultValue 2 */
+      maxInFlightPerPartition: z.int().positive().default(2),
+      /** @defaultValue 4 */
+      partitionsConsumedConcurrently: z.int().positive().default(4),
+      /** @defaultValue 'jpeg' */
+      overlayFormat: z.enum(['jpeg', 'png']).default('jpeg'),
+      /** A missing object is retried this many times before it is dead-lettered. @defaultValue 3 */
+      missingObjectAttempts: z.int().positive().default(3),
+      /** A transient failure is retried this long before the batch is given back uncommitted. @defaultValue 120000 */
+      retryForMs: z.int().positive().default(120_000),
+      /** @defaultValue 30000 */
+      sessionTimeoutMs: z.int().positive().default(30_000),
+      /** First SIGTERM waits this long for in-flight frames before closing. @defaultValue 20000 */
+      shutdownTimeoutMs: z.int().positive().default(20_000),
+    })
+    .prefault({}),
+  /** The model: a version directory, `name@version`, or `name` for its production version. @defaultValue 'draem-aitex' */
+  model: z.string().min(1).default('draem-aitex'),
+  inference: InferenceConfig.prefault({}),
+  ops: z
+    .object({
+      /** Port of `/healthz`, `/readyz`, `/metrics`; 0 picks a free one. @defaultValue 9464 */
+      port: z.int().min(0).max(65_535).default(9464),
+      /** @defaultValue '127.0.0.1' */
+      host: z.string().default('127.0.0.1'),
+    })
+    .prefault({}),
+  log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
+});
+export type WorkerConfig = z.infer<typeof WorkerConfig>;
