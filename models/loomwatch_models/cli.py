@@ -59,6 +59,68 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def _run_checkpoint(a: argparse.Namespace) -> Path:
+    if a.checkpoint:
+        return Path(a.checkpoint)
+    from .train import run_dir
+    return run_dir(a.run) / f"ckpt-{a.which}.pt"
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from .release import release_trained
+    out = release_trained(checkpoint=_run_checkpoint(a), name=a.name, version=a.version,
+                          data=paths.data_dir(a.data), split=Path(a.split), use_ema=not a.raw_weights,
+                          threads=a.threads)
+    m = out["metrics"]
+    print(f"{a.name}@{a.version} in {out['dir']}: image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
+          f"PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f}, false alarms {m['falseAlarmRate']:.3f} "
+          f"(cross-calibrated {m['crossCalibrated']['detectionRate']:.3f} / {m['crossCalibrated']['falseAlarmRate']:.3f}), "
+          f"threshold {m['imageThreshold']:.5f}; {m['secPerFrame']['median'] * 1000:.0f} ms/frame")
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from .data import load_split
+    from .evaluate import evaluate
+    from .scoring import onnx_runner, torch_runner
+    _, val, _ = load_split(Path(a.split), paths.data_dir(a.data))
+    if a.onnx:
+        run = onnx_runner(a.onnx, a.threads)
+    else:
+        from .draem import DraemAnomalyMap
+        from .train import load_checkpoint
+        model, _ = load_checkpoint(_run_checkpoint(a), use_ema=not a.raw_weights)
+        run = torch_runner(DraemAnomalyMap(model))
+    if a.limit:
+        val = [f for f in val if f.label][: a.limit // 2] + [f for f in val if not f.label][: a.limit - a.limit // 2]
+    m = evaluate(val, run, Path(a.out))
+    print(json.dumps({k: v for k, v in m.items() if k != "perCode"}, indent=1))
+    return 0
+
+
+def cmd_smoke(a: argparse.Namespace) -> int:
+    """2-step training of a tiny width, export, parity: the pipeline end to end in about a minute."""
+    import os
+    import tempfile
+    from .data import load_split, read_gray
+    from .draem import DraemAnomalyMap
+    from .export import export_onnx, parity
+    from .scoring import to_tiles
+    from .train import TrainConfig, load_checkpoint, train
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["LOOMWATCH_CACHE"] = tmp
+        os.environ.setdefault("MLFLOW_TRACKING_URI", Path(tmp, "mlruns").as_uri())
+        cfg = TrainConfig(name="smoke", rec_width=2, disc_width=2, crop=64, batch=2, steps=2, val_every=2,
+                          val_tiles=2, log_every=1, bank_size=8, data=a.data or "", threads=a.threads)
+        rdir = train(cfg)
+        model, _ = load_checkpoint(rdir / "ckpt-last.pt")
+        onnx_path = export_onnx(model, Path(tmp) / "model.onnx")
+        _, val, _ = load_split(Path(cfg.split), paths.data_dir(a.data))
+        diff = parity(model, onnx_path, to_tiles(read_gray(val[0].path), 256)[:4])
+        print(f"smoke ok: trained 2 steps, exported {onnx_path.stat().st_size} bytes, parity max abs diff {diff:.2e}")
+        return 0 if diff <= 1e-4 else 1
+
+
 def cmd_promote(a: argparse.Namespace) -> int:
     from .registry import promote
     ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force)
@@ -108,6 +170,32 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint (saved config)")
     sp.add_argument("--stop-at", help="UTC time (ISO) to checkpoint and exit cleanly, e.g. 2026-11-22T02:40Z")
     sp.set_defaults(fn=cmd_train)
+
+    def ckpt_args(sp):
+        sp.add_argument("--run", default="draem-16-8-v1", help="training run name (cache dir)")
+        sp.add_argument("--which", choices=["last", "best"], default="last", help="which checkpoint of the run")
+        sp.add_argument("--checkpoint", help="explicit checkpoint path (overrides --run/--which)")
+        sp.add_argument("--raw-weights", action="store_true", help="use the raw weights, not the EMA")
+        sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+        sp.add_argument("--threads", type=int, default=2)
+
+    sp = sub.add_parser("export", help="checkpoint -> ONNX + parity + validation metrics + card in the registry")
+    data_arg(sp); ckpt_args(sp)
+    sp.add_argument("--name", default="draem-aitex")
+    sp.add_argument("--version", required=True)
+    sp.set_defaults(fn=cmd_export)
+
+    sp = sub.add_parser("evaluate", help="validation metrics of an ONNX model or a checkpoint into --out")
+    data_arg(sp); ckpt_args(sp)
+    sp.add_argument("--onnx", help="evaluate this ONNX file instead of a checkpoint")
+    sp.add_argument("--out", default=str(paths.REPORTS_DIR / "tmp" / "eval"))
+    sp.add_argument("--limit", type=int, default=0, help="only this many frames (half defect), for a quick look")
+    sp.set_defaults(fn=cmd_evaluate)
+
+    sp = sub.add_parser("smoke", help="2-step tiny training + export + parity in a temp dir")
+    data_arg(sp)
+    sp.add_argument("--threads", type=int, default=2)
+    sp.set_defaults(fn=cmd_smoke)
 
     sp = sub.add_parser("export-random", help="DRAEM-shaped ONNX with random weights into the registry (engine tests)")
     data_arg(sp)

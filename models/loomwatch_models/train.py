@@ -163,7 +163,9 @@ def _mlflow_start(cfg: TrainConfig, run_id: str | None, extra: dict):
     return mlflow, run.info.run_id
 
 
-def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = None) -> Path:
+def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = None,
+          pause_after: int | None = None) -> Path:
+    """Trains (or resumes) the run; stops cleanly with a checkpoint at stop_at (UTC) or after pause_after steps."""
     rdir = run_dir(cfg.name)
     rdir.mkdir(parents=True, exist_ok=True)
     ckpt_path = rdir / "ckpt-last.pt"
@@ -240,6 +242,9 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
     parts_acc: dict[str, float] = {}
     interrupted = False
     while step < cfg.steps:
+        if pause_after is not None and step >= pause_after:
+            interrupted = True
+            break
         if stop_at and dt.datetime.now(dt.timezone.utc) >= stop_at:
             log(f"stop-at {stop_at.isoformat()} reached at step {step}: checkpointing and exiting (resume with --resume)")
             interrupted = True

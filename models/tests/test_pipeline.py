@@ -1,0 +1,77 @@
+"""The pipeline end to end on tiny widths: train, resume, export, parity, registry card, promotion gate."""
+import json
+
+import numpy as np
+import torch
+
+from loomwatch_models.data import index, load_split, read_gray, sha256_file
+from loomwatch_models.draem import Draem, Widths, count_flops
+from loomwatch_models.export import export_onnx, parity
+from loomwatch_models.paths import REGISTRY_DIR, SPLITS_DIR
+from loomwatch_models.registry import build_card, promote, read_card, validate_card, write_card
+from loomwatch_models.scoring import onnx_runner, to_tiles
+from loomwatch_models.train import TrainConfig, load_checkpoint, train
+
+TINY = dict(rec_width=2, disc_width=2, crop=64, batch=2, val_every=100, val_tiles=2, log_every=1, bank_size=8)
+
+
+def test_two_step_training_resumes_exactly_where_an_uninterrupted_run_ends(isolated):
+    full = train(TrainConfig(name="full", steps=2, **TINY))
+    part = train(TrainConfig(name="part", steps=2, **TINY), pause_after=1)
+    assert torch.load(part / "ckpt-last.pt")["step"] == 1
+    train(TrainConfig(name="part", steps=2, **TINY), resume=True)
+    a, sa = load_checkpoint(full / "ckpt-last.pt")
+    b, sb = load_checkpoint(part / "ckpt-last.pt")
+    assert sa["step"] == sb["step"] == 2
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(va.float(), vb.float(), atol=1e-6), k
+    assert "step 2/2" in (full / "train.log").read_text()
+
+
+def test_exported_onnx_matches_pytorch_on_real_tiles(isolated, aitex):
+    model, _ = load_checkpoint(train(TrainConfig(name="exp", steps=2, **TINY)) / "ckpt-last.pt")
+    path = export_onnx(model, isolated / "m.onnx")
+    _, val, _ = load_split(SPLITS_DIR / "aitex-split-v1.json", aitex)
+    tiles = np.concatenate([to_tiles(read_gray(f.path), 256)[:4] for f in (val[0], val[-1])])
+    assert parity(model, path, tiles) <= 1e-4
+    out = onnx_runner(path)(tiles[:3])                 # dynamic batch, [N,1,T,T] probabilities
+    assert out.shape == (3, 1, 256, 256) and out.min() >= 0 and out.max() <= 1
+
+
+def _card(tmp, version, image_auroc):
+    torch.manual_seed(0)
+    m = Draem(Widths(2, 2)).eval()
+    vdir = tmp / "reg" / "draem-test" / version
+    onnx_path = export_onnx(m, vdir / "model.onnx")
+    card = build_card(name="draem-test", version=version, description="t", onnx_path=onnx_path,
+                      reconstructive_width=2, discriminative_width=2, parameters=1, flops_per_tile=count_flops(m),
+                      tile=256, image_threshold=0.5, pixel_threshold=0.5, norm_min=0.1, norm_max=0.9,
+                      metrics={"imageAuroc": image_auroc, "pixelAuroc": 0.9, "split": "validation", "frames": 10})
+    write_card(card, vdir)
+    return card
+
+
+def test_promotion_gate_only_promotes_a_better_version(isolated):
+    reg = isolated / "reg"
+    _card(isolated, "1.0.0", 0.80)
+    _card(isolated, "1.1.0", 0.75)
+    _card(isolated, "1.2.0", 0.85)
+    assert promote("draem-test", "1.0.0", registry=reg)[0]
+    ok, why = promote("draem-test", "1.1.0", registry=reg)
+    assert not ok and "does not beat" in why
+    assert json.loads((reg / "draem-test" / "production.json").read_text())["version"] == "1.0.0"
+    assert promote("draem-test", "1.2.0", registry=reg)[0]
+    assert json.loads((reg / "draem-test" / "production.json").read_text())["version"] == "1.2.0"
+
+
+def test_committed_registry_cards_are_valid_and_match_their_onnx():
+    cards = sorted(REGISTRY_DIR.glob("*/*/model.json"))
+    assert cards, "no model in the registry"
+    for p in cards:
+        card = read_card(p.parent)
+        validate_card(card)
+        onnx_path = p.parent / card["onnx"]["file"]
+        assert sha256_file(onnx_path) == card["onnx"]["sha256"], p
+        assert onnx_path.stat().st_size == card["onnx"]["bytes"] < 20e6
+    for prod in REGISTRY_DIR.glob("*/production.json"):
+        assert (prod.parent / json.loads(prod.read_text())["version"] / "model.json").exists()
