@@ -95,7 +95,8 @@ export class InferenceEngine {
     this.batchSize = Math.min(config.maxBatch, loaded.batchLimit);
     this.lut = inputLut(card.input.scale, card.input.offset);
     const batchLength = this.batchSize * this.tileSize * this.tileSize;
-    this.batches = new BufferPool(() => new Float32Array(batchLength));
+    // Shared memory: the model's worker thread reads the tiles without a copy on this side.
+    this.batches = new BufferPool(() => new Float32Array(new SharedArrayBuffer(batchLength * Float32Array.BYTES_PER_ELEMENT)));
     this.colScratch = new Int32Array(this.tileSize);
   }
 

@@ -2,7 +2,7 @@ export { InferenceEngine, type InferenceResult, type InferenceTimings, type Load
 export { InferenceConfig, type InferenceConfigInput, DEFAULT_REGISTRY_ROOT, GraphOptimizationLevel } from './options.js';
 export type { Model } from './model/model.js';
 export { loadOnnxModel, type LoadedModel } from './model/load.js';
-export { OnnxModel, sessionOptions, createSession } from './model/onnx-model.js';
+export { OnnxModel, sessionOptions, checkSessionAgainstCard, type SessionConfig, type SessionDescription } from './model/onnx-model.js';
 export { resolveModel, readModelCard, type ModelLocation } from './model/registry.js';
 export { readVerifiedOnnx, onnxOpset, SUPPORTED_OPSETS } from './model/onnx-file.js';
 export { decodeGray, type GrayImage, type DecodeOptions } from './image/decode.js';

@@ -23,6 +23,12 @@ export const InferenceConfig = z.object({
   intraOpNumThreads: z.int().nonnegative().default(0),
   /** onnxruntime inter-op threads (the graph is sequential). @defaultValue 1 */
   interOpNumThreads: z.int().positive().default(1),
+  /**
+   * Let onnxruntime's intra-op threads spin between operators instead of sleeping. Spinning
+   * buys a little latency on an idle machine and burns CPU that decoding, post-processing
+   * and neighbours need on a busy one. @defaultValue false
+   */
+  intraOpSpinning: z.boolean().default(false),
   /** @defaultValue 'all' */
   graphOptimizationLevel: GraphOptimizationLevel.default('all'),
   /** Execution providers in order of preference; only the CPU one ships with this build. @defaultValue ['cpu'] */

@@ -75,10 +75,27 @@ describe('decodeGray', () => {
     expect([image.width, image.height, image.data.length]).toEqual([300, 256, 300 * 256]);
   });
 
-  it('refuses grey with alpha unless told to convert it', async () => {
-    const greyAlpha = await sharp(Buffer.alloc(300 * 256 * 2, 90), { raw: { width: 300, height: 256, channels: 2 } }).png().toBuffer();
-    await expect(decodeGray(greyAlpha, options)).rejects.toMatchObject({ code: 'IMAGE_CHANNELS_UNSUPPORTED' });
-    expect((await decodeGray(greyAlpha, convert)).data.length).toBe(300 * 256);
+  it('reads grey with an opaque alpha channel as grey, as some AITEX frames are stored', async () => {
+    const stored = await decodeGray(readFileSync(join(aitexDir(), 'normal/2311517-195063u/0001_000_04.png')), options);
+    expect([stored.width, stored.height]).toEqual([4096, 256]);
+    const pixels = Buffer.alloc(300 * 256 * 2);
+    for (let i = 0; i < 300 * 256; i++) {
+      pixels[2 * i] = i % 200;
+      pixels[2 * i + 1] = 255;
+    }
+    const png = await sharp(pixels, { raw: { width: 300, height: 256, channels: 2 } }).toColourspace('b-w').png().toBuffer();
+    expect((await sharp(png).metadata()).channels).toBe(2);
+    const image = await decodeGray(png, options);
+    expect(Array.from(image.data.subarray(0, 4))).toEqual([0, 1, 2, 3]);
+    expect(image.data[299]).toBe(99);
+  });
+
+  it('refuses grey with a transparent alpha channel unless told to convert it', async () => {
+    const greyAlpha = await sharp(Buffer.alloc(300 * 256 * 2, 90), { raw: { width: 300, height: 256, channels: 2 } }).toColourspace('b-w').png().toBuffer();
+    await expect(decodeGray(greyAlpha, options)).rejects.toMatchObject({ code: 'IMAGE_CHANNELS_UNSUPPORTED', message: expect.stringContaining('transparent') as unknown });
+    expect((await decodeGray(greyAlpha, convert)).data[0]).toBe(90);
+    const rgba = await sharp(Buffer.alloc(300 * 256 * 4, 90), { raw: { width: 300, height: 256, channels: 4 } }).png().toBuffer();
+    await expect(decodeGray(rgba, options)).rejects.toMatchObject({ code: 'IMAGE_CHANNELS_UNSUPPORTED' });
   });
 
   it('refuses a 16-bit image unless told to convert it, and converts it to 8 bits', async () => {

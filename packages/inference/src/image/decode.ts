@@ -1,4 +1,4 @@
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { InferenceConfig } from '../options.js';
 
@@ -30,16 +30,48 @@ function classify(err: unknown, what: string): LoomwatchError {
 }
 
 /**
+ * Grey + alpha, as some AITEX frames are stored: an opaque alpha carries no information, so the
+ * frame is read as grey (as the model pipeline reads it); a transparent one is refused unless
+ * converting. sharp hands the pixels back as RGBA, from which grey and alpha are taken in one pass.
+ */
+async function decodeGreyAlpha(bytes: Uint8Array, input: SharpOptions, width: number, height: number, convert: boolean, what: string): Promise<GrayImage> {
+  let rgba: { data: Buffer; info: OutputInfo };
+  try {
+    rgba = await sharp(bytes, input).toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw classify(err, what);
+  }
+  if (rgba.info.channels !== 4 || rgba.data.length !== width * height * 4) {
+    throw new LoomwatchError('IMAGE_CORRUPT', `${what} decoded to ${rgba.info.width}×${rgba.info.height}×${rgba.info.channels}, not ${width}×${height} grey + alpha: re-capture the frame`);
+  }
+  const src = rgba.data;
+  const grey = new Uint8Array(width * height);
+  let minAlpha = 255;
+  for (let i = 0, p = 0; i < grey.length; i++, p += 4) {
+    grey[i] = src[p] ?? 0;
+    const alpha = src[p + 3] ?? 0;
+    if (alpha < minAlpha) minAlpha = alpha;
+  }
+  if (minAlpha < 255 && !convert) {
+    throw new LoomwatchError(
+      'IMAGE_CHANNELS_UNSUPPORTED',
+      `${what} is grey with a transparent alpha channel (alpha down to ${minAlpha}); the model takes opaque 8-bit grey: send grey frames or set inference.colour to 'convert'`,
+    );
+  }
+  return { data: grey, width, height };
+}
+
+/**
  * Decodes an encoded frame to 8-bit grey. Refuses, with a stable code each: no bytes
  * (IMAGE_EMPTY), bytes that are no supported image (IMAGE_UNSUPPORTED_FORMAT), more pixels than
  * the limit — checked from the header, before decoding (IMAGE_TOO_LARGE), colour or alpha
- * (IMAGE_CHANNELS_UNSUPPORTED) and 16-bit samples (IMAGE_DEPTH_UNSUPPORTED) unless
+ * (IMAGE_CHANNELS_UNSUPPORTED; grey with an opaque alpha is read as grey) and 16-bit samples (IMAGE_DEPTH_UNSUPPORTED) unless
  * `colour: 'convert'`, a side shorter than a tile (IMAGE_TOO_SMALL), and data that fails to
  * decode (IMAGE_CORRUPT).
  */
 export async function decodeGray(bytes: Uint8Array, options: DecodeOptions, what = 'the image'): Promise<GrayImage> {
   if (bytes.length === 0) throw new LoomwatchError('IMAGE_EMPTY', `${what} is empty (0 bytes): the camera or the upload produced no data`);
-  const input = { limitInputPixels: options.limitInputPixels, failOn: 'warning' as const };
+  const input: SharpOptions = { limitInputPixels: options.limitInputPixels, failOn: 'warning' };
   let meta: Metadata;
   try {
     meta = await sharp(bytes, input).metadata();
@@ -57,14 +89,15 @@ export async function decodeGray(bytes: Uint8Array, options: DecodeOptions, what
     throw new LoomwatchError('IMAGE_TOO_SMALL', `${what} is ${width}×${height}, smaller than one ${options.minSide}×${options.minSide} tile: send whole frames`);
   }
   const convert = options.colour === 'convert';
+  if (meta.depth !== 'uchar' && !convert) {
+    throw new LoomwatchError('IMAGE_DEPTH_UNSUPPORTED', `${what} has ${meta.depth} samples; the model takes 8-bit grey: send 8-bit frames or set inference.colour to 'convert'`);
+  }
+  if (meta.channels === 2 && meta.depth === 'uchar') return decodeGreyAlpha(bytes, input, width, height, convert, what);
   if (meta.channels !== 1 && !convert) {
     throw new LoomwatchError(
       'IMAGE_CHANNELS_UNSUPPORTED',
       `${what} has ${meta.channels} channels (${meta.space}${meta.hasAlpha ? ' with alpha' : ''}); the model takes 8-bit grey: send grey frames or set inference.colour to 'convert'`,
     );
-  }
-  if (meta.depth !== 'uchar' && !convert) {
-    throw new LoomwatchError('IMAGE_DEPTH_UNSUPPORTED', `${what} has ${meta.depth} samples; the model takes 8-bit grey: send 8-bit frames or set inference.colour to 'convert'`);
   }
   let pipeline = sharp(bytes, input);
   if (meta.hasAlpha) pipeline = pipeline.removeAlpha();

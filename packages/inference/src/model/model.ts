@@ -4,8 +4,9 @@
  */
 export interface Model {
   /**
-   * Runs `n` tiles. `batch` may be longer than `n·T²`; only the first `n` tiles are read.
-   * The caller must not write to `batch` until the returned promise settles.
+   * Runs `n` tiles. `batch` may be longer than `n·T²`; only the first `n` tiles are read. It
+   * may be backed by a `SharedArrayBuffer` (the onnxruntime adapter then reads it from its
+   * worker thread without a copy here); the caller must not write to it until the promise settles.
    */
   run(batch: Float32Array, n: number): Promise<Float32Array>;
   close(): Promise<void>;

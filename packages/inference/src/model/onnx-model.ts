@@ -1,36 +1,30 @@
-import * as ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
+import type { InferenceSession } from 'onnxruntime-node';
 import { LoomwatchError, type ModelCard } from '@loomwatch/contracts';
 import type { InferenceConfig } from '../options.js';
 import type { Model } from './model.js';
 
-export type SessionConfig = Pick<InferenceConfig, 'intraOpNumThreads' | 'interOpNumThreads' | 'graphOptimizationLevel' | 'executionProviders'>;
+export type SessionConfig = Pick<InferenceConfig, 'intraOpNumThreads' | 'interOpNumThreads' | 'graphOptimizationLevel' | 'executionProviders'> &
+  Partial<Pick<InferenceConfig, 'intraOpSpinning'>>;
 
 /** onnxruntime session options from the `inference` config section. */
-export function sessionOptions(config: SessionConfig): ort.InferenceSession.SessionOptions {
+export function sessionOptions(config: SessionConfig): InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: config.intraOpNumThreads,
     interOpNumThreads: config.interOpNumThreads,
     graphOptimizationLevel: config.graphOptimizationLevel,
     executionProviders: [...config.executionProviders],
     executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: config.intraOpSpinning === true ? '1' : '0' } } },
   };
 }
 
-/** Builds a session from verified bytes; onnxruntime's complaints become typed errors. */
-export async function createSession(bytes: Uint8Array, config: SessionConfig, what: string): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(bytes, sessionOptions(config));
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/opset/i.test(message)) {
-      throw new LoomwatchError('MODEL_OPSET_UNSUPPORTED', `onnxruntime cannot run ${what}: ${message} — re-export with a supported opset`, { cause: err });
-    }
-    throw new LoomwatchError('MODEL_CARD_INVALID', `onnxruntime cannot load ${what}: ${message} — re-export the model`, { cause: err });
-  }
-}
-
-function describeShape(shape: ReadonlyArray<number | string>): string {
-  return `[${shape.join(', ')}]`;
+/** What a session says about its inputs and outputs (plain data, as the worker reports it). */
+export interface SessionDescription {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  inputMetadata: readonly InferenceSession.ValueMetadata[];
+  outputMetadata: readonly InferenceSession.ValueMetadata[];
 }
 
 /** A numeric dimension must equal `want`; symbolic ones (dynamic axes) are accepted. */
@@ -43,14 +37,14 @@ function dimMatches(dim: number | string | undefined, want: number): boolean {
  * static dimension. Returns the largest batch the graph accepts (a fixed batch axis of 1
  * forces single-tile batches; any other fixed batch is refused).
  */
-export function checkSessionAgainstCard(session: ort.InferenceSession, card: ModelCard, what: string): number {
+export function checkSessionAgainstCard(session: SessionDescription, card: ModelCard, what: string): number {
   const t = card.input.tileSize;
-  const expect = [
+  const sides = [
     { role: 'input', name: card.input.name, names: session.inputNames, meta: session.inputMetadata, channels: card.input.channels },
     { role: 'output', name: card.output.name, names: session.outputNames, meta: session.outputMetadata, channels: card.output.channels },
   ] as const;
   let batchLimit = Infinity;
-  for (const { role, name, names, meta, channels } of expect) {
+  for (const { role, name, names, meta, channels } of sides) {
     if (!names.includes(name)) {
       throw new LoomwatchError('MODEL_SHAPE_MISMATCH', `${what} has ${role}s [${names.join(', ')}] but the card names its ${role} "${name}": fix the card or re-export the model`);
     }
@@ -65,7 +59,7 @@ export function checkSessionAgainstCard(session: ort.InferenceSession, card: Mod
     if (!ok) {
       throw new LoomwatchError(
         'MODEL_SHAPE_MISMATCH',
-        `${what} ${role} "${name}" has shape ${describeShape(shape)}, the card describes [N, ${channels}, ${t}, ${t}]: fix input/output in the card or re-export the model`,
+        `${what} ${role} "${name}" has shape [${shape.join(', ')}], the card describes [N, ${channels}, ${t}, ${t}]: fix input/output in the card or re-export the model`,
       );
     }
     const batch = shape[0];
@@ -79,29 +73,84 @@ export function checkSessionAgainstCard(session: ort.InferenceSession, card: Mod
   return batchLimit;
 }
 
-/** The onnxruntime adapter behind the `Model` port. */
+/** onnxruntime's complaint when building a session, as a typed error. */
+function sessionError(message: string, what: string): LoomwatchError {
+  if (/opset/i.test(message)) {
+    return new LoomwatchError('MODEL_OPSET_UNSUPPORTED', `onnxruntime cannot run ${what}: ${message} — re-export with a supported opset`);
+  }
+  return new LoomwatchError('MODEL_CARD_INVALID', `onnxruntime cannot load ${what}: ${message} — re-export the model`);
+}
+
+type FromWorker =
+  | ({ type: 'ready' } & SessionDescription)
+  | { type: 'failed'; message: string }
+  | { type: 'result'; id: number; output?: Float32Array; error?: string }
+  | { type: 'closed' };
+
+interface Pending {
+  resolve: (output: Float32Array) => void;
+  reject: (err: LoomwatchError) => void;
+  n: number;
+}
+
+/**
+ * The onnxruntime adapter behind the `Model` port. The session runs in a worker thread, because
+ * onnxruntime-node's `run` occupies the calling thread until it finishes; tiles reach it through
+ * the caller's (ideally `SharedArrayBuffer`-backed) batch buffer without a copy on this side,
+ * and the output comes back as a transferred buffer.
+ */
 export class OnnxModel implements Model {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
   private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly inputName: string,
-    private readonly outputName: string,
-    private readonly tileSize: number,
+    private readonly worker: Worker,
     private readonly outputPlane: number,
+    private readonly what: string,
     /** The largest batch the graph accepts. */
     readonly batchLimit: number,
-  ) {}
+  ) {
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (err) => this.failAll(`the onnxruntime worker crashed: ${err.message}`));
+    worker.on('exit', (code) => this.failAll(`the onnxruntime worker exited (code ${code})`));
+    worker.unref();
+  }
 
   /**
-   * Builds the session, checks it against the card and runs one zero tile through it, so a
-   * model that loads but produces the wrong output size fails here, not on the first frame.
+   * Starts the worker, builds the session from `bytes` (already verified against the card),
+   * checks it against the card and runs one zero tile through it, so a model that loads but
+   * produces the wrong output size fails here, not on the first frame.
    */
   static async create(bytes: Uint8Array, card: ModelCard, config: SessionConfig, what = `${card.name}@${card.version}`): Promise<OnnxModel> {
-    const session = await createSession(bytes, config, what);
+    const t = card.input.tileSize;
+    const worker = new Worker(new URL('./onnx-worker.js', import.meta.url), {
+      workerData: { bytes, options: sessionOptions(config), inputName: card.input.name, outputName: card.output.name, tileSize: t },
+    });
+    let description: SessionDescription;
     try {
-      const batchLimit = checkSessionAgainstCard(session, card, what);
-      const t = card.input.tileSize;
-      const model = new OnnxModel(session, card.input.name, card.output.name, t, card.output.channels * t * t, batchLimit);
-      const out = await model.run(new Float32Array(t * t), 1);
+      description = await new Promise<SessionDescription>((resolve, reject) => {
+        worker.once('message', (message: FromWorker) => {
+          if (message.type === 'ready') resolve(message);
+          else reject(sessionError(message.type === 'failed' ? message.message : `unexpected ${message.type}`, what));
+        });
+        worker.once('error', (err) => reject(new LoomwatchError('MODEL_RUN_FAILED', `the onnxruntime worker for ${what} failed to start: ${err.message}`, { cause: err })));
+      });
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    let batchLimit: number;
+    try {
+      batchLimit = checkSessionAgainstCard(description, card, what);
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    const model = new OnnxModel(worker, card.output.channels * t * t, what, batchLimit);
+    try {
+      const out = await model.runRaw(new Float32Array(t * t), 1);
       if (out.length !== model.outputPlane) {
         throw new LoomwatchError(
           'MODEL_SHAPE_MISMATCH',
@@ -110,27 +159,65 @@ export class OnnxModel implements Model {
       }
       return model;
     } catch (err) {
-      await session.release();
+      await model.close();
       throw err;
     }
   }
 
   async run(batch: Float32Array, n: number): Promise<Float32Array> {
-    const t = this.tileSize;
-    const input = new ort.Tensor('float32', batch.length === n * t * t ? batch : batch.subarray(0, n * t * t), [n, 1, t, t]);
-    let output: ort.Tensor | undefined;
-    try {
-      output = (await this.session.run({ [this.inputName]: input }, [this.outputName]))[this.outputName];
-    } catch (err) {
-      throw new LoomwatchError('MODEL_RUN_FAILED', `onnxruntime failed on a batch of ${n} tiles: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const output = await this.runRaw(batch, n);
+    if (output.length !== n * this.outputPlane) {
+      throw new LoomwatchError('MODEL_RUN_FAILED', `the model returned ${output.length} values for ${n} tiles; expected ${n * this.outputPlane}`);
     }
-    if (output?.type !== 'float32' || !(output.data instanceof Float32Array) || output.data.length !== n * this.outputPlane) {
-      throw new LoomwatchError('MODEL_RUN_FAILED', `the model returned ${output?.type ?? 'nothing'} of ${output?.data.length ?? 0} values for ${n} tiles; expected float32 × ${n * this.outputPlane}`);
-    }
-    return output.data;
+    return output;
   }
 
-  async close(): Promise<void> {
-    await this.session.release();
+  private runRaw(batch: Float32Array, n: number): Promise<Float32Array> {
+    if (this.closed) return Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', `${this.what} is closed`));
+    const id = this.nextId++;
+    return new Promise<Float32Array>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, n });
+      this.worker.ref();
+      this.worker.postMessage({ type: 'run', id, batch, n });
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      const closed = new Promise<void>((resolve) => {
+        const onMessage = (message: FromWorker): void => {
+          if (message.type === 'closed') resolve();
+        };
+        this.worker.on('message', onMessage);
+        this.worker.once('exit', () => resolve());
+      });
+      this.worker.postMessage({ type: 'close' });
+      this.worker.ref();
+      await closed;
+      await this.worker.terminate();
+    })();
+    return this.closing;
+  }
+
+  private onMessage(message: FromWorker): void {
+    if (message.type !== 'result') return;
+    const pending = this.pending.get(message.id);
+    if (pending === undefined) return;
+    this.pending.delete(message.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (message.output === undefined) {
+      pending.reject(new LoomwatchError('MODEL_RUN_FAILED', `onnxruntime failed on a batch of ${pending.n} tiles: ${message.error ?? 'no output'}`));
+    } else {
+      pending.resolve(message.output);
+    }
+  }
+
+  private failAll(reason: string): void {
+    this.closed = true;
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(new LoomwatchError('MODEL_RUN_FAILED', `${reason} while running ${pending.n} tiles of ${this.what}`, { retryable: true }));
+    }
   }
 }

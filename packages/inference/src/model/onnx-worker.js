@@ -1,0 +1,61 @@
+// The onnxruntime session lives in this worker thread: onnxruntime-node's `session.run` holds
+// the thread that calls it for the whole run, so hosting the session here keeps the main thread
+// free to decode and post-process other frames meanwhile. Plain JavaScript, so the worker starts
+// without a TypeScript loader. Protocol (see onnx-model.ts):
+//   → ready | failed;  run → result;  close → closed.
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+
+const { bytes, options, inputName, outputName, tileSize } = workerData;
+const plane = tileSize * tileSize;
+/** Tiles arrive in a buffer the main thread shares and refills; the session reads a private copy. */
+let local = new Float32Array(0);
+/** One message at a time: `local` is reused, and onnxruntime would serialise the runs anyway. */
+let tail = Promise.resolve();
+
+function describe(meta) {
+  return meta.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
+}
+
+async function run(session, { id, batch, n }) {
+  try {
+    if (local.length < n * plane) local = new Float32Array(n * plane);
+    const input = local.subarray(0, n * plane);
+    input.set(batch.subarray(0, n * plane));
+    const results = await session.run({ [inputName]: new ort.Tensor('float32', input, [n, 1, tileSize, tileSize]) }, [outputName]);
+    const output = results[outputName];
+    if (output === undefined || output.type !== 'float32') {
+      throw new Error(`the model returned ${output === undefined ? 'nothing' : output.type} for "${outputName}", not float32`);
+    }
+    const data = output.data;
+    parentPort.postMessage({ type: 'result', id, output: data }, [data.buffer]);
+  } catch (err) {
+    parentPort.postMessage({ type: 'result', id, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+async function handle(session, message) {
+  if (message.type === 'close') {
+    await session.release();
+    parentPort.postMessage({ type: 'closed' });
+    parentPort.close();
+    return;
+  }
+  await run(session, message);
+}
+
+try {
+  const session = await ort.InferenceSession.create(bytes, options);
+  parentPort.on('message', (message) => {
+    tail = tail.then(() => handle(session, message));
+  });
+  parentPort.postMessage({
+    type: 'ready',
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+    inputMetadata: describe(session.inputMetadata),
+    outputMetadata: describe(session.outputMetadata),
+  });
+} catch (err) {
+  parentPort.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+}
