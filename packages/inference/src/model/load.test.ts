@@ -37,6 +37,17 @@ describe('loadOnnxModel', () => {
     await loaded.model.close();
   });
 
+  it('leaves the calling thread free while the model runs (regression: onnxruntime-node run blocks the thread that calls it)', async () => {
+    const { root } = registry();
+    const loaded = await loadOnnxModel('draem-random', { registryRoot: root, ...session });
+    const order: string[] = [];
+    const run = loaded.model.run(new Float32Array(4 * 256 * 256).fill(0.5), 4).then(() => order.push('run settled'));
+    await new Promise<void>((resolve) => setImmediate(() => resolve(void order.push('event loop turned'))));
+    await run;
+    expect(order).toEqual(['event loop turned', 'run settled']);
+    await loaded.model.close();
+  });
+
   it('refuses an ONNX file whose checksum differs from the card', async () => {
     const { root } = registry({ patchOnnx: (bytes) => void (bytes[100] = (bytes[100] ?? 0) ^ 0xff), keepChecksum: true });
     await expect(loadOnnxModel('draem-random', { registryRoot: root, ...session })).rejects.toMatchObject({
