@@ -1,87 +1,166 @@
 /**
- * The demo (until the pipeline lands): creates the topics and bucket, puts an AITEX frame into
- * S3, publishes its reference to frames.v1, consumes it back and prints what happened.
+ * `make demo`: the real pipeline on the local Kafka and S3. The gateway replays AITEX frames as
+ * 2 lines × 2 cameras, two inference workers decide them exactly once, and a read_committed
+ * subscriber prints a line per verdict and a closing summary.
  */
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import sharp from 'sharp';
 import { z } from 'zod';
-import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
-import { FrameEvent, TOPICS, decodeMessage } from '@loomwatch/contracts';
-import { createKafka, ensureTopics, headersToStrings } from '@loomwatch/kafka';
+import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
+import { TOPICS, Verdict, decodeMessage } from '@loomwatch/contracts';
+import { createKafka, ensureTopics } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
 import { FramePublisher } from './frame-publisher.js';
+import { listImageFiles } from './image-files.js';
+import { runSimulator } from './simulator.js';
+
+const REPO = resolve(import.meta.dirname, '../../..');
 
 const DemoConfig = z.object({
   kafka: KafkaConfig.prefault({}),
   s3: S3Config.prefault({}),
-  bucket: z.string().default('loomwatch-frames'),
-  aitexDir: z.string().default(resolve(import.meta.dirname, '../../../../shared/datasets/aitex')),
+  aitexDir: z.string().default(resolve(REPO, '../shared/datasets/aitex')),
+  /** @defaultValue the production version of draem-aitex, or the random test model before one is trained */
+  model: z.string().optional(),
+  lines: z.int().positive().default(2),
+  camerasPerLine: z.int().positive().default(2),
+  framesPerCamera: z.int().positive().default(5),
+  fps: z.number().nonnegative().default(0.4),
+  workers: z.int().positive().default(2),
+  threadsPerWorker: z.int().positive().default(1),
 });
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+function defaultModel(): string {
+  return existsSync(join(REPO, 'models/registry/draem-aitex/production.json')) ? 'draem-aitex' : 'draem-random';
+}
+
+function startWorkers(count: number, env: NodeJS.ProcessEnv, model: string, threads: number, logDir: string): ChildProcess[] {
+  mkdirSync(logDir, { recursive: true });
+  return Array.from({ length: count }, (_, i) => {
+    const log = openSync(join(logDir, `worker-${i + 1}.log`), 'w');
+    return spawn(process.execPath, ['--import', 'tsx', join(REPO, 'services/inference-worker/src/main.ts')], {
+      cwd: REPO,
+      env: {
+        ...env,
+        WORKER_ID: `worker-${i + 1}`,
+        LOOMWATCH_MODEL: model,
+        LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: String(threads),
+        LOOMWATCH_OPS__PORT: '0',
+      },
+      stdio: ['ignore', log, log],
+    });
+  });
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(DemoConfig, {
-    envAliases: { ...STANDARD_ENV_ALIASES, AITEX_DIR: 'aitexDir' },
-    overrides: process.argv.slice(2).filter((arg) => arg.includes('=')),
+    envAliases: { ...STANDARD_ENV_ALIASES, AITEX_DIR: 'aitexDir', LOOMWATCH_MODEL: 'model' },
+    envPrefix: 'DEMO_',
+    overrides: process.argv.slice(2),
   });
-  console.log('config', JSON.stringify(redactSecrets(config)));
+  const model = config.model ?? defaultModel();
   const kafka = createKafka(config.kafka);
   const store = new S3BlobStore(config.s3);
-
+  const frameBucket = 'loomwatch-frames';
   await ensureTopics(kafka, [
     { topic: TOPICS.frames, numPartitions: 4 },
     { topic: TOPICS.verdicts, numPartitions: 4 },
     { topic: TOPICS.deadLetters, numPartitions: 1 },
     { topic: TOPICS.alerts, numPartitions: 1 },
   ]);
-  await store.ensureBucket(config.bucket);
-  console.log(`topics ready: ${Object.values(TOPICS).join(', ')}; bucket ready: ${config.bucket}`);
+  await store.ensureBucket(frameBucket);
+  await store.ensureBucket('loomwatch-results');
 
-  const path = join(config.aitexDir, 'defect/0001_002_00.png');
-  const image = readFileSync(path);
-  const { width = 0, height = 0 } = await sharp(image).metadata();
+  const files = await listImageFiles(config.aitexDir);
+  const total = config.lines * config.camerasPerLine * config.framesPerCamera;
+  console.log(`Loomwatch demo — ${config.lines} lines × ${config.camerasPerLine} cameras × ${config.framesPerCamera} frames = ${total} AITEX frames at ${config.fps} fps per camera`);
+  console.log(`model ${model}; ${config.workers} workers × ${config.threadsPerWorker} thread(s); worker logs in .loomwatch/demo-logs/`);
+
+  const logDir = join(REPO, '.loomwatch/demo-logs');
+  const workers = startWorkers(config.workers, process.env, model, config.threadsPerWorker, logDir);
+  const exited = workers.map((worker) => new Promise<number | null>((done) => worker.once('exit', (code) => done(code))));
+
+  // Subscribe before publishing; only this run's frames are counted.
+  const started = Date.now();
+  const published = new Set<string>();
+  const verdicts: Verdict[] = [];
+  let resolveAll: () => void = () => undefined;
+  const allDecided = new Promise<void>((done) => (resolveAll = done));
+  const consumer = kafka.consumer({ groupId: `demo-printer-${Date.now()}`, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPICS.verdicts, fromBeginning: false });
+  // Publish only once the printer has its partitions, so it sees every verdict of the run.
+  const joined = new Promise<void>((done) => {
+    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+      off();
+      done();
+    });
+  });
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      const verdict = decodeMessage(Verdict, message.value);
+      // Frames of this run have sequence numbers from its start time on.
+      if (verdict.seq < started) return Promise.resolve();
+      verdicts.push(verdict);
+      const latency = Date.parse(verdict.decidedAt) - Date.parse(verdict.capturedAt);
+      console.log(
+        [
+          verdict.lineId.padEnd(7),
+          verdict.cameraId.padEnd(6),
+          verdict.frameId.padEnd(40),
+          (verdict.verdict === 'defect' ? 'DEFECT' : 'ok').padEnd(7),
+          `score ${verdict.score.toFixed(3)} (${verdict.normalizedScore.toFixed(2)})`,
+          `${String(latency).padStart(6)} ms`,
+          `${verdict.workerId}`,
+          `s3://${verdict.anomalyMap.bucket}/${verdict.anomalyMap.key}`,
+        ].join('  '),
+      );
+      if (verdicts.length >= total) resolveAll();
+      return Promise.resolve();
+    },
+  });
+  await joined;
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const seq = Date.now();
-  const publisher = new FramePublisher({ store, producer, bucket: config.bucket, source: '/loomwatch/demo' });
-  const event = await publisher.publish({
-    lineId: 'line-1',
-    cameraId: 'cam-1',
-    seq,
-    capturedAt: new Date(),
-    image,
-    width,
-    height,
-    encoding: 'png',
-    product: { fabricCode: '00' },
+  const publisher = new FramePublisher({ store, producer, bucket: frameBucket, source: '/loomwatch/demo' });
+  await runSimulator(publisher, {
+    files,
+    lines: config.lines,
+    camerasPerLine: config.camerasPerLine,
+    framesPerCamera: config.framesPerCamera,
+    fps: config.fps,
+    firstSeq: started,
+    onPublished: (event) => published.add(event.frameId),
   });
   await producer.disconnect();
-  console.log(`published frame ${event.frameId}: s3://${event.image.bucket}/${event.image.key} (${event.image.bytes} bytes, ${width}×${height})`);
 
-  const consumer = kafka.consumer({ groupId: `demo-${seq}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: TOPICS.frames, fromBeginning: true });
-  const received = await new Promise<{ event: FrameEvent; headers: Record<string, string>; key: string }>((done) => {
-    void consumer.run({
-      eachMessage: ({ message }) => {
-        const decoded = decodeMessage(FrameEvent, message.value);
-        if (decoded.frameId === event.frameId) {
-          done({ event: decoded, headers: headersToStrings(message.headers), key: message.key?.toString() ?? '' });
-        }
-        return Promise.resolve();
-      },
-    });
-  });
+  const timeout = setTimeout(() => {
+    console.error(`only ${verdicts.length} of ${total} verdicts after 5 minutes; see .loomwatch/demo-logs/`);
+    resolveAll();
+  }, 300_000);
+  await allDecided;
+  clearTimeout(timeout);
+  const seconds = (Date.now() - started) / 1000;
   await consumer.disconnect();
-  const object = await store.get({ bucket: received.event.image.bucket, key: received.event.image.key });
+  for (const worker of workers) worker.kill('SIGTERM');
+  await Promise.all(exited);
   store.close();
 
-  console.log(`consumed back, key ${received.key}, ce_type ${received.headers['ce_type']}:`);
-  console.log(JSON.stringify(received.event, null, 2));
-  const intact = object.equals(image);
-  console.log(`object read back from S3: ${object.length} bytes, ${intact ? 'byte-exact' : 'DIFFERENT'}`);
-  if (!intact) process.exitCode = 1;
+  const latencies = verdicts.map((v) => Date.parse(v.decidedAt) - Date.parse(v.capturedAt)).sort((a, b) => a - b);
+  const defects = verdicts.filter((v) => v.verdict === 'defect').length;
+  const unique = new Set(verdicts.map((v) => v.frameId)).size;
+  console.log('');
+  console.log(`frames published ${published.size}, verdicts ${verdicts.length} (${unique} distinct frames), defects ${defects}`);
+  console.log(`throughput ${(verdicts.length / seconds).toFixed(2)} frames/s over ${seconds.toFixed(1)} s`);
+  console.log(`frame-to-verdict latency p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, p99 ${percentile(latencies, 99)} ms`);
+  if (unique !== published.size || verdicts.length !== published.size) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
