@@ -3,12 +3,15 @@ import type { Producer } from 'kafkajs';
 import {
   EVENT_TYPES,
   FrameEvent,
+  LoomwatchError,
   TOPICS,
   cloudEventHeaders,
   encodeMessage,
   messageKey,
+  toLoomwatchError,
   type ImageEncoding,
 } from '@loomwatch/contracts';
+import { backoffDelay, sleep } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
 
 export interface CapturedFrame {
@@ -83,38 +86,86 @@ export interface FramePublisherOptions {
   topic?: string;
   /** How many recent frame ids are remembered to make a repeated publish a no-op. @defaultValue 10000 */
   rememberFrames?: number;
+  /** Attempts at an upload that fails transiently (S3 down, 5xx, timeout). @defaultValue 8 */
+  uploadAttempts?: number;
+  /** First backoff between upload attempts; doubles, with full jitter, up to 5 s. @defaultValue 200 */
+  retryInitialMs?: number;
+  /** Told about each upload retry, e.g. to log it. */
+  onRetry?: (error: LoomwatchError, attempt: number) => void;
 }
 
 /**
  * Uploads a frame's image, then publishes its reference — never a reference to a missing object.
  * Idempotent on frame id: the same frame (camera, sequence number, bytes) published again while
- * remembered returns the first event without publishing twice.
+ * remembered — or while its first publish is still under way — returns the first event without
+ * publishing twice.
+ *
+ * A transient upload failure is retried with backoff (the key is deterministic, so a retry
+ * overwrites). A failed send is not retried here: kafkajs already retried it within the
+ * idempotent producer, and a second send could duplicate a message that did land; the caller
+ * gets a retryable `BROKER_UNAVAILABLE` and decides (the hot folder checks the topic first).
  */
 export class FramePublisher {
   private readonly recent = new Map<string, FrameEvent>();
+  private readonly inFlight = new Map<string, Promise<FrameEvent>>();
   private readonly options: FramePublisherOptions;
 
   constructor(options: FramePublisherOptions) {
     this.options = options;
   }
 
-  async publish(frame: CapturedFrame): Promise<FrameEvent> {
+  get bucket(): string {
+    return this.options.bucket;
+  }
+
+  publish(frame: CapturedFrame): Promise<FrameEvent> {
     const event = buildFrameEvent(frame, this.options.bucket);
     const seen = this.recent.get(event.frameId);
-    if (seen !== undefined) return seen;
-    await this.options.store.put({ bucket: this.options.bucket, key: event.image.key }, frame.image, `image/${frame.encoding}`);
-    await this.options.producer.send({
-      topic: this.options.topic ?? TOPICS.frames,
-      messages: [
-        {
-          key: messageKey(event.lineId, event.cameraId),
-          value: encodeMessage(FrameEvent, event),
-          headers: { ...cloudEventHeaders(EVENT_TYPES.frame, this.options.source, { id: event.frameId }) },
-        },
-      ],
-    });
+    if (seen !== undefined) return Promise.resolve(seen);
+    const running = this.inFlight.get(event.frameId);
+    if (running !== undefined) return running;
+    const publishing = this.uploadThenSend(event, frame).finally(() => this.inFlight.delete(event.frameId));
+    this.inFlight.set(event.frameId, publishing);
+    return publishing;
+  }
+
+  private async uploadThenSend(event: FrameEvent, frame: CapturedFrame): Promise<FrameEvent> {
+    const value = encodeMessage(FrameEvent, event);
+    await this.upload(event, frame);
+    try {
+      await this.options.producer.send({
+        topic: this.options.topic ?? TOPICS.frames,
+        messages: [
+          {
+            key: messageKey(event.lineId, event.cameraId),
+            value,
+            headers: { ...cloudEventHeaders(EVENT_TYPES.frame, this.options.source, { id: event.frameId }) },
+          },
+        ],
+      });
+    } catch (err) {
+      throw new LoomwatchError('BROKER_UNAVAILABLE', `publishing frame ${event.frameId} failed: ${(err as Error).message}`, {
+        cause: err,
+        retryable: true,
+      });
+    }
     this.remember(event);
     return event;
+  }
+
+  private async upload(event: FrameEvent, frame: CapturedFrame): Promise<void> {
+    const attempts = this.options.uploadAttempts ?? 8;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.store.put({ bucket: this.options.bucket, key: event.image.key }, frame.image, `image/${frame.encoding}`);
+        return;
+      } catch (thrown) {
+        const error = toLoomwatchError(thrown);
+        if (!error.retryable || attempt >= attempts) throw error;
+        this.options.onRetry?.(error, attempt);
+        await sleep(backoffDelay(attempt, { initialMs: this.options.retryInitialMs ?? 200 }));
+      }
+    }
   }
 
   private remember(event: FrameEvent): void {

@@ -1,20 +1,11 @@
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toLoomwatchError, type FrameEvent } from '@loomwatch/contracts';
+import { toLoomwatchError, type FrameEvent, type LoomwatchError } from '@loomwatch/contracts';
 import type { Logger } from '@loomwatch/observability';
+import { buildFrameEvent, type CapturedFrame, type FramePublisher } from './frame-publisher.js';
 import { encodingOf, readImageFile } from './image-files.js';
-import { buildFrameEvent, type FramePublisher } from './frame-publisher.js';
-
-/** One line of the ledger: a file's frame was about to be published, or was published. */
-interface LedgerEntry {
-  file: string;
-  size: number;
-  mtimeMs: number;
-  seq: number;
-  frameId: string;
-  state: 'pending' | 'published';
-}
+import { Ledger, type LedgerEntry } from './ledger.js';
+import type { LookupWindow } from './published-frames.js';
 
 export interface HotFolderOptions {
   dir: string;
@@ -22,115 +13,125 @@ export interface HotFolderOptions {
   cameraId: string;
   /** Append-only record of what was published; survives restarts. @defaultValue `<dir>/.loomwatch-ledger.jsonl` */
   ledgerPath?: string;
-  /** A file counts as complete when its size and mtime have not changed for this long. @defaultValue 500 */
+  /** A file counts as settled when its size and mtime have not changed for this long. @defaultValue 500 */
   settleMs?: number;
   /** @defaultValue 200 */
   pollMs?: number;
   logger: Logger;
   /**
-   * Asked on restart for a frame whose publish was started but not recorded as done: true when
-   * the frame is already on the topic, so it is not published twice.
+   * Asked about a frame whose publish was started but not recorded as done (a crash, or a send
+   * that failed): true when the frame is on the topic, so it is not published twice. The window
+   * brackets when the publish was started; undefined for ledger entries without a time.
    */
-  alreadyPublished: (frameId: string) => Promise<boolean>;
+  alreadyPublished: (frameId: string, window: LookupWindow | undefined) => Promise<boolean>;
   onPublished?: (event: FrameEvent, file: string) => void;
+  /** A file that will not be published (unreadable, not an image) until it changes. */
+  onRejected?: (file: string, error: LoomwatchError) => void;
 }
+
+/** Broker timestamps of a publish started at `at` fall in this window (upload retries included). */
+const WINDOW_BEFORE_MS = 5 * 60_000;
+const WINDOW_AFTER_MS = 15 * 60_000;
 
 /** Camera software writes into temporary names first; those and dotfiles are never frames. */
-function isCandidate(name: string): boolean {
-  return !name.startsWith('.') && !/\.(tmp|part|partial|crdownload)$/i.test(name) && encodingOf(name) !== undefined;
+export function isCandidate(name: string): boolean {
+  return !name.startsWith('.') && !name.startsWith('~') && !/\.(tmp|part|partial|crdownload|swp)$/i.test(name) && encodingOf(name) !== undefined;
 }
 
-function readLedger(path: string): Map<string, LedgerEntry> {
-  const entries = new Map<string, LedgerEntry>();
-  if (!existsSync(path)) return entries;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const entry = JSON.parse(line) as LedgerEntry;
-      entries.set(entry.file, entry);
-    } catch {
-      // A torn last line from a crash mid-write: the frame it described is still pending.
-    }
-  }
-  return entries;
+interface Seen {
+  size: number;
+  mtimeMs: number;
 }
 
 /**
  * Watches a directory the way line-scan camera software drops files: each complete file is
- * uploaded and published once, in name order, and a restart neither re-publishes nor skips.
+ * uploaded and published once, and a restart neither re-publishes nor skips.
+ *
+ * - Complete: the file's size and mtime held still for `settleMs` (seen on two scans), and its
+ *   bytes end the way a whole image of its format ends (see `looksComplete`).
+ * - Once: before each publish the ledger gets a `pending` line (file, seq, frame id, time), fsynced;
+ *   after it, a `published` line. On restart, and after a failed send, a pending frame is looked
+ *   up on the topic before it is published again with the same seq, hence the same frame id.
+ * - Order: files are taken in name order, and a transient failure ends the pass, so sequence
+ *   numbers increase in publish order and survive restarts (the ledger holds the highest).
+ * - Bad files (not an image, unreadable) are logged once and skipped until they change.
  */
 export class HotFolder {
   private readonly options: HotFolderOptions;
-  private readonly ledgerPath: string;
-  private readonly ledger: Map<string, LedgerEntry>;
-  private readonly seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
-  private readonly rejected = new Map<string, { size: number; mtimeMs: number }>();
-  private nextSeq: number;
+  private readonly ledger: Ledger;
+  private readonly seen = new Map<string, Seen & { since: number }>();
+  private readonly rejected = new Map<string, Seen>();
+  private readonly reusedNames = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly publisher: FramePublisher, options: HotFolderOptions) {
+  constructor(
+    private readonly publisher: FramePublisher,
+    options: HotFolderOptions,
+  ) {
     this.options = options;
-    this.ledgerPath = options.ledgerPath ?? join(options.dir, '.loomwatch-ledger.jsonl');
-    this.ledger = readLedger(this.ledgerPath);
-    this.nextSeq = Math.max(0, ...[...this.ledger.values()].map((entry) => entry.seq + 1));
+    this.ledger = Ledger.open(options.ledgerPath ?? join(options.dir, '.loomwatch-ledger.jsonl'));
   }
 
-  /** Finishes what a crash interrupted, then polls the folder until `stop()`. */
+  /** Settles what a crash left pending, then polls the folder until `stop()`. */
   async start(): Promise<void> {
     await this.recoverPending();
     this.schedule();
   }
 
+  /** Finishes the scan under way (a publish is never cut in half) and stops polling. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.scanning;
+    await this.scanning.catch(() => undefined);
   }
 
   /** One pass over the folder; exposed so tests can step without timers. */
   scanOnce(): Promise<void> {
-    this.scanning = this.scanning.then(() => this.scan());
+    this.scanning = this.scanning.catch(() => undefined).then(() => this.scan());
     return this.scanning;
   }
 
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.scanOnce().finally(() => this.schedule());
+      void this.scanOnce()
+        .catch((err: unknown) => this.options.logger.error({ dir: this.options.dir, err }, `cannot scan the hot folder: ${(err as Error).message}`))
+        .finally(() => this.schedule());
     }, this.options.pollMs ?? 200);
   }
 
-  private record(entry: LedgerEntry): void {
-    const fd = openSync(this.ledgerPath, 'a');
-    try {
-      appendFileSync(fd, `${JSON.stringify(entry)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    this.ledger.set(entry.file, entry);
-  }
-
+  /** Pending frames whose file is gone: published if on the topic, else reported as lost. */
   private async recoverPending(): Promise<void> {
-    for (const entry of [...this.ledger.values()].filter((e) => e.state === 'pending')) {
-      if (await this.options.alreadyPublished(entry.frameId)) {
-        this.record({ ...entry, state: 'published' });
-        this.options.logger.info({ file: entry.file, frameId: entry.frameId }, 'pending frame was already published');
-      } else if (existsSync(join(this.options.dir, entry.file))) {
-        await this.publishFile(entry.file, entry.seq);
+    for (const entry of this.ledger.pending()) {
+      const exists = await stat(join(this.options.dir, entry.file)).then(
+        (info) => info.isFile(),
+        () => false,
+      );
+      if (exists) continue; // the first scan finishes it, before any new file
+      if (await this.options.alreadyPublished(entry.frameId, windowOf(entry))) {
+        this.ledger.record({ ...entry, state: 'published' });
+      } else {
+        this.options.logger.error({ file: entry.file, frameId: entry.frameId }, `${entry.file} was removed before its frame was published`);
+        this.ledger.record({ ...entry, state: 'skipped' });
       }
     }
   }
 
   private async scan(): Promise<void> {
     if (this.stopped) return;
+    // Unfinished publishes first, in seq order, so sequence numbers stay in publish order.
+    for (const entry of this.ledger.pending()) {
+      if (this.stopped) return;
+      const info = await stat(join(this.options.dir, entry.file)).catch(() => undefined);
+      if (info === undefined || this.isRejected(entry.file, info)) continue;
+      if (!(await this.publishFile(entry.file))) return;
+    }
     const names = (await readdir(this.options.dir)).filter(isCandidate).sort();
     const now = Date.now();
     for (const name of names) {
       if (this.stopped) return;
-      if (this.ledger.get(name)?.state === 'published') continue;
       let info;
       try {
         info = await stat(join(this.options.dir, name));
@@ -138,8 +139,12 @@ export class HotFolder {
         continue; // renamed or removed since the listing
       }
       if (!info.isFile() || info.size === 0) continue;
-      const bad = this.rejected.get(name);
-      if (bad !== undefined && bad.size === info.size && bad.mtimeMs === info.mtimeMs) continue;
+      const done = this.ledger.get(name);
+      if (done !== undefined && done.state !== 'pending') {
+        this.warnIfReused(name, done, info);
+        continue;
+      }
+      if (this.isRejected(name, info)) continue;
       const previous = this.seen.get(name);
       if (previous === undefined || previous.size !== info.size || previous.mtimeMs !== info.mtimeMs) {
         this.seen.set(name, { size: info.size, mtimeMs: info.mtimeMs, since: now });
@@ -147,40 +152,87 @@ export class HotFolder {
       }
       if (now - previous.since < (this.options.settleMs ?? 500)) continue;
       this.seen.delete(name);
-      await this.publishFile(name, this.ledger.get(name)?.seq);
+      if (!(await this.publishFile(name))) return;
     }
   }
 
-  private async publishFile(name: string, knownSeq: number | undefined): Promise<void> {
+  /** Publishes one file; false when a transient failure should end the pass. */
+  private async publishFile(name: string): Promise<boolean> {
     const path = join(this.options.dir, name);
+    let frame: CapturedFrame;
+    let info: Seen;
     try {
+      const before = await stat(path);
       const file = await readImageFile(path);
-      const seq = knownSeq ?? this.nextSeq++;
-      const frame = {
+      info = { size: file.body.length, mtimeMs: before.mtimeMs };
+      frame = {
         lineId: this.options.lineId,
         cameraId: this.options.cameraId,
-        seq,
-        capturedAt: new Date((await stat(path)).mtimeMs),
+        seq: 0,
+        capturedAt: new Date(before.mtimeMs),
         image: file.body,
         width: file.width,
         height: file.height,
         encoding: file.encoding,
         attributes: { sourceFile: name.slice(0, 256) },
       };
-      const planned = buildFrameEvent(frame, 'unused');
-      const info = await stat(path);
-      this.record({ file: name, size: info.size, mtimeMs: info.mtimeMs, seq, frameId: planned.frameId, state: 'pending' });
+    } catch (thrown) {
+      if ((thrown as NodeJS.ErrnoException).code === 'ENOENT') return true; // removed meanwhile
+      await this.reject(name, toLoomwatchError(thrown));
+      return true;
+    }
+
+    try {
+      const entry = this.ledger.get(name);
+      if (entry?.state === 'pending' && (await this.options.alreadyPublished(entry.frameId, windowOf(entry)))) {
+        this.ledger.record({ ...entry, state: 'published' });
+        this.options.logger.info({ file: name, frameId: entry.frameId }, `${name} was already published`);
+        return true;
+      }
+      frame.seq = entry?.seq ?? this.ledger.nextSeq();
+      const planned = buildFrameEvent(frame, this.publisher.bucket);
+      const pending: LedgerEntry = { file: name, ...info, seq: frame.seq, frameId: planned.frameId, state: 'pending', at: Date.now() };
+      this.ledger.record(pending);
       const event = await this.publisher.publish(frame);
-      this.record({ file: name, size: info.size, mtimeMs: info.mtimeMs, seq, frameId: event.frameId, state: 'published' });
+      this.ledger.record({ ...pending, state: 'published' });
+      this.rejected.delete(name);
       this.options.onPublished?.(event, name);
+      return true;
     } catch (thrown) {
       const error = toLoomwatchError(thrown);
-      this.options.logger.error({ file: name, code: error.code }, `cannot publish ${name}: ${error.message}`);
-      // A bad file is left in place and tried again only once it changes; a transient failure is retried.
       if (!error.retryable) {
-        const info = await stat(path).catch(() => undefined);
-        if (info !== undefined) this.rejected.set(name, { size: info.size, mtimeMs: info.mtimeMs });
+        await this.reject(name, error);
+        return true;
       }
+      this.options.logger.warn({ file: name, code: error.code }, `cannot publish ${name} yet, will retry: ${error.message}`);
+      return false;
     }
   }
+
+  private isRejected(name: string, info: Seen): boolean {
+    const bad = this.rejected.get(name);
+    return bad !== undefined && bad.size === info.size && bad.mtimeMs === info.mtimeMs;
+  }
+
+  private async reject(name: string, error: LoomwatchError): Promise<void> {
+    const incomplete = error.details['incomplete'] === true;
+    const info = await stat(join(this.options.dir, name)).catch(() => undefined);
+    if (info !== undefined) this.rejected.set(name, { size: info.size, mtimeMs: info.mtimeMs });
+    if (incomplete) {
+      this.options.logger.info({ file: name }, `${name} is not complete yet: waiting for it to change`);
+      return;
+    }
+    this.options.logger.error({ file: name, code: error.code }, `skipping ${name} until it changes: ${error.message}`);
+    this.options.onRejected?.(name, error);
+  }
+
+  private warnIfReused(name: string, entry: LedgerEntry, info: Seen): void {
+    if ((entry.size === info.size && entry.mtimeMs === info.mtimeMs) || this.reusedNames.has(name)) return;
+    this.reusedNames.add(name);
+    this.options.logger.warn({ file: name, frameId: entry.frameId }, `${name} changed after it was published; file names must be unique, so it is ignored`);
+  }
+}
+
+function windowOf(entry: LedgerEntry): LookupWindow | undefined {
+  return entry.at === undefined ? undefined : { fromMs: entry.at - WINDOW_BEFORE_MS, toMs: entry.at + WINDOW_AFTER_MS };
 }

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import sharp, { type Metadata } from 'sharp';
 import { z } from 'zod';
-import { Id, LoomwatchError, toLoomwatchError, type ImageEncoding } from '@loomwatch/contracts';
+import { Id, LoomwatchError, toLoomwatchError, type FrameEvent, type ImageEncoding } from '@loomwatch/contracts';
 import type { Logger } from '@loomwatch/observability';
 import type { FramePublisher } from './frame-publisher.js';
+import { describeImageBody, looksComplete } from './image-files.js';
 
 export interface HttpGatewayOptions {
   /** @defaultValue 8080 */
@@ -14,6 +14,13 @@ export interface HttpGatewayOptions {
   /** Largest accepted image body. @defaultValue 64 MiB */
   maxBodyBytes?: number;
   logger: Logger;
+  onPublished?: (event: FrameEvent) => void;
+}
+
+export interface HttpGateway {
+  readonly port: number;
+  /** Stops accepting, lets requests under way finish, then closes. */
+  close(): Promise<void>;
 }
 
 /** Frame metadata, from the query string of `POST /v1/frames`. */
@@ -29,20 +36,34 @@ const FrameQuery = z.strictObject({
 
 const SHARP_FORMATS: Record<string, ImageEncoding> = { png: 'png', jpeg: 'jpeg', tiff: 'tiff', webp: 'webp' };
 
+/** The body, or `IMAGE_TOO_LARGE` as soon as it passes the limit (the rest is not buffered). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (declared > limit) {
+      reject(new LoomwatchError('IMAGE_TOO_LARGE', `the image body is ${declared} bytes; the limit is ${limit}`));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     req.on('data', (chunk: Buffer) => {
+      if (settled) return;
       size += chunk.length;
       if (size > limit) {
-        reject(new LoomwatchError('IMAGE_TOO_LARGE', `the image body exceeds ${limit} bytes`));
-        req.destroy();
+        settled = true;
+        reject(new LoomwatchError('IMAGE_TOO_LARGE', `the image body exceeds the limit of ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => {
+      settled = true;
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('close', () => {
+      if (!settled) reject(new LoomwatchError('IMAGE_EMPTY', 'the client closed the connection before the body ended'));
+    });
     req.on('error', reject);
   });
 }
@@ -54,17 +75,13 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 async function describeImage(body: Buffer): Promise<{ width: number; height: number; encoding: ImageEncoding }> {
   if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
-  let metadata: Metadata;
-  try {
-    metadata = await sharp(body).metadata();
-  } catch (err) {
-    throw new LoomwatchError('IMAGE_CORRUPT', `the body is not a readable image: ${(err as Error).message}`, { cause: err });
-  }
-  const encoding = SHARP_FORMATS[metadata.format];
+  const { width, height, format } = await describeImageBody(body, 'the request body');
+  const encoding = SHARP_FORMATS[format];
   if (encoding === undefined) {
-    throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `images must be PNG, JPEG, TIFF or WebP, not ${metadata.format}`);
+    throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `images must be PNG, JPEG, TIFF or WebP, not ${format}`);
   }
-  return { width: metadata.width, height: metadata.height, encoding };
+  if (!looksComplete(body, encoding)) throw new LoomwatchError('IMAGE_CORRUPT', `the ${format} body ends early: the image is truncated`);
+  return { width, height, encoding };
 }
 
 const STATUS: Partial<Record<LoomwatchError['code'], number>> = {
@@ -75,22 +92,26 @@ const STATUS: Partial<Record<LoomwatchError['code'], number>> = {
   IMAGE_UNSUPPORTED_FORMAT: 415,
 };
 
-/** `POST /v1/frames?lineId=…&cameraId=…&seq=…` with the image as body: uploads, publishes, returns the frame id. */
-export async function startHttpGateway(
-  publisher: FramePublisher,
-  options: HttpGatewayOptions,
-): Promise<{ port: number; close(): Promise<void> }> {
+/**
+ * `POST /v1/frames?lineId=…&cameraId=…&seq=…` with the image as body: uploads, publishes, returns
+ * the frame id (201). The same request again gives the same frame id and publishes nothing more
+ * while the gateway remembers the frame (see FramePublisher).
+ */
+export async function startHttpGateway(publisher: FramePublisher, options: HttpGatewayOptions): Promise<HttpGateway> {
   const limit = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const underWay = new Set<Promise<void>>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (url.pathname !== '/v1/frames') return send(res, 404, { error: { code: 'NOT_FOUND', message: 'POST /v1/frames' } });
     if (req.method !== 'POST') return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'use POST' } });
-    void (async () => {
+    const handling = (async () => {
       try {
         const query = FrameQuery.safeParse(Object.fromEntries(url.searchParams));
         if (!query.success) {
-          const detail = query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-          throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `bad frame metadata in the query string — ${detail}`);
+          const detail = query.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(query)'}: ${i.message}`).join('; ');
+          throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `bad frame metadata in the query string — ${detail}`, {
+            details: { fields: query.error.issues.map((i) => i.path.join('.')) },
+          });
         }
         const body = await readBody(req, limit);
         const image = await describeImage(body);
@@ -109,14 +130,23 @@ export async function startHttpGateway(
           ...image,
           ...(Object.keys(product).length === 0 ? {} : { product }),
         });
+        options.onPublished?.(event);
         send(res, 201, { frameId: event.frameId, image: { bucket: event.image.bucket, key: event.image.key } });
       } catch (thrown) {
         const error = toLoomwatchError(thrown);
         const status = STATUS[error.code] ?? (error.retryable ? 503 : 500);
         if (status >= 500) options.logger.error({ err: error }, 'frame upload failed');
+        if (!req.complete) {
+          // Answer now and close; the unread rest of the body is discarded, for a bounded time.
+          res.setHeader('connection', 'close');
+          req.resume();
+          setTimeout(() => req.destroy(), 5_000).unref();
+        }
         send(res, status, { error: { code: error.code, message: error.message } });
       }
     })();
+    underWay.add(handling);
+    void handling.finally(() => underWay.delete(handling));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -124,6 +154,11 @@ export async function startHttpGateway(
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(underWay);
+      server.closeIdleConnections();
+      await closed;
+    },
   };
 }

@@ -33,20 +33,61 @@ export interface ImageFile {
   encoding: ImageEncoding;
 }
 
-/** Reads an image file with its size (from the header only; the worker does the decoding). */
+const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+
+/**
+ * Whether the bytes end the way a whole file of that format ends: PNG with its IEND chunk, JPEG
+ * with its end-of-image marker, WebP with as many bytes as its RIFF header announces. A header
+ * alone is readable long before a writer has finished, so this is what tells a half-written
+ * frame from a complete one. TIFF has no trailer: it is always "complete" here.
+ */
+export function looksComplete(body: Buffer, encoding: ImageEncoding): boolean {
+  switch (encoding) {
+    case 'png':
+      return body.length >= PNG_IEND.length && body.subarray(body.length - PNG_IEND.length).equals(PNG_IEND);
+    case 'jpeg': {
+      // Some encoders pad after the end-of-image marker with a few zero bytes.
+      let end = body.length;
+      while (end > 0 && body.length - end < 64 && body[end - 1] === 0x00) end--;
+      return end >= 2 && body[end - 2] === 0xff && body[end - 1] === 0xd9;
+    }
+    case 'webp':
+      return body.length >= 12 && body.readUInt32LE(4) + 8 <= body.length;
+    case 'tiff':
+    case 'raw-gray8':
+      return true;
+  }
+}
+
+/** Size and format from the header (the worker does the decoding); `IMAGE_CORRUPT` when unreadable. */
+export async function describeImageBody(body: Buffer, what: string): Promise<{ width: number; height: number; format: string }> {
+  if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', `${what} is empty`);
+  try {
+    const { width, height, format } = await sharp(body).metadata();
+    return { width, height, format };
+  } catch (err) {
+    throw new LoomwatchError('IMAGE_CORRUPT', `${what}: cannot read the image header — ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Reads an image file with its size. `IMAGE_EMPTY`, `IMAGE_CORRUPT` (unreadable header) and
+ * `IMAGE_UNSUPPORTED_FORMAT` are permanent; a file that does not end like a whole image of its
+ * format is `IMAGE_CORRUPT` with `details.incomplete`, since it may still be being written.
+ */
 export async function readImageFile(path: string): Promise<ImageFile> {
   const encoding = encodingOf(path);
   if (encoding === undefined) {
     throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `${path}: not a PNG, JPEG, TIFF or WebP file name`);
   }
   const body = await readFile(path);
-  if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', `${path} is empty`);
-  try {
-    const { width, height } = await sharp(body).metadata();
-    return { path, body, width, height, encoding };
-  } catch (err) {
-    throw new LoomwatchError('IMAGE_CORRUPT', `${path}: cannot read the image header — ${(err as Error).message}`, { cause: err });
+  const { width, height } = await describeImageBody(body, path);
+  if (!looksComplete(body, encoding)) {
+    throw new LoomwatchError('IMAGE_CORRUPT', `${path}: the ${encoding} data ends early (truncated or still being written)`, {
+      details: { incomplete: true },
+    });
   }
+  return { path, body, width, height, encoding };
 }
 
 /**

@@ -55,35 +55,44 @@ export async function runSimulator(publisher: FramePublisher, options: Simulator
     offset: Math.floor((index * options.files.length) / (options.lines * options.camerasPerLine)),
   }));
   let published = 0;
-  const stopped = (): boolean => options.signal?.aborted === true;
+  // One camera failing stops the others too: the caller sees the error, not a half-running replay.
+  const failed = new AbortController();
+  const signal = options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal]);
+  const stopped = (): boolean => signal.aborted;
 
+  const runCamera = async (camera: (typeof cameras)[number]): Promise<void> => {
+    const started = Date.now();
+    for (let n = 0; options.framesPerCamera === undefined || n < options.framesPerCamera; n++) {
+      if (stopped()) return;
+      const due = started + n * period;
+      if (due > Date.now()) await sleep(due - Date.now(), signal);
+      if (stopped()) return;
+      const path = options.files[(camera.offset + n) % options.files.length] ?? '';
+      const file = await load(path);
+      const { fabricCode, attributes } = aitexProduct(path);
+      const event = await publisher.publish({
+        lineId: camera.lineId,
+        cameraId: camera.cameraId,
+        seq: firstSeq + n,
+        capturedAt: new Date(),
+        image: file.body,
+        width: file.width,
+        height: file.height,
+        encoding: file.encoding,
+        ...(fabricCode === undefined ? {} : { product: { fabricCode } }),
+        attributes,
+      });
+      published++;
+      options.onPublished?.(event);
+    }
+  };
   await Promise.all(
-    cameras.map(async (camera) => {
-      const started = Date.now();
-      for (let n = 0; options.framesPerCamera === undefined || n < options.framesPerCamera; n++) {
-        if (stopped()) return;
-        const due = started + n * period;
-        if (due > Date.now()) await sleep(due - Date.now(), options.signal);
-        if (stopped()) return;
-        const path = options.files[(camera.offset + n) % options.files.length] ?? '';
-        const file = await load(path);
-        const { fabricCode, attributes } = aitexProduct(path);
-        const event = await publisher.publish({
-          lineId: camera.lineId,
-          cameraId: camera.cameraId,
-          seq: firstSeq + n,
-          capturedAt: new Date(),
-          image: file.body,
-          width: file.width,
-          height: file.height,
-          encoding: file.encoding,
-          ...(fabricCode === undefined ? {} : { product: { fabricCode } }),
-          attributes,
-        });
-        published++;
-        options.onPublished?.(event);
-      }
-    }),
+    cameras.map((camera) =>
+      runCamera(camera).catch((err: unknown) => {
+        failed.abort();
+        throw err;
+      }),
+    ),
   );
   return published;
 }

@@ -1,0 +1,85 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { KafkaConfig, S3Config } from '@loomwatch/config';
+import { Id, TOPICS } from '@loomwatch/contracts';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+
+export const GATEWAY_MODES = ['simulate', 'hot-folder', 'http'] as const;
+export type GatewayMode = (typeof GATEWAY_MODES)[number];
+
+export const GatewayConfig = z.object({
+  kafka: KafkaConfig.prefault({}),
+  s3: S3Config.prefault({}),
+  gateway: z
+    .object({
+      /** Where frame images are uploaded. @defaultValue 'loomwatch-frames' */
+      bucket: z.string().min(3).max(63).default('loomwatch-frames'),
+      /** CloudEvents `ce_source` of every frame. @defaultValue '/loomwatch/camera-gateway/<hostname>' */
+      source: z.string().min(1).max(256).default(`/loomwatch/camera-gateway/${hostname()}`),
+      /** @defaultValue 'frames.v1' */
+      topic: z.string().min(1).default(TOPICS.frames),
+      /** Partitions the topic is created with when it does not exist. @defaultValue 4 */
+      partitions: z.int().positive().default(4),
+      /** Attempts at an upload that fails transiently. @defaultValue 8 */
+      uploadAttempts: z.int().positive().default(8),
+      /** First SIGTERM waits this long for frames under way before exiting. @defaultValue 20000 */
+      shutdownTimeoutMs: z.int().positive().default(20_000),
+    })
+    .prefault({}),
+  simulator: z
+    .object({
+      /** Folder of frames to replay (recursively; masks skipped). @defaultValue ../shared/datasets/aitex beside the repo, or AITEX_DIR */
+      dir: z.string().min(1).default(resolve(REPO_ROOT, '../shared/datasets/aitex')),
+      /** @defaultValue 2 */
+      lines: z.int().positive().default(2),
+      /** @defaultValue 2 */
+      camerasPerLine: z.int().positive().default(2),
+      /** Frames per second per camera; 0 = as fast as uploads go. @defaultValue 1 */
+      fps: z.number().nonnegative().default(1),
+      /** Frames per camera, then the gateway exits; unset = until stopped. */
+      framesPerCamera: z.int().positive().optional(),
+      /** First sequence number of every camera. @defaultValue the start time in ms */
+      firstSeq: z.int().nonnegative().optional(),
+    })
+    .prefault({}),
+  hotFolder: z
+    .object({
+      /** The folder the camera software writes into; required in hot-folder mode. */
+      dir: z.string().min(1).optional(),
+      /** @defaultValue 'line-1' */
+      lineId: Id.default('line-1'),
+      /** @defaultValue 'cam-1' */
+      cameraId: Id.default('cam-1'),
+      /** A file is complete once its size and mtime held still this long (and its bytes end like a whole image). @defaultValue 500 */
+      settleMs: z.int().nonnegative().default(500),
+      /** @defaultValue 200 */
+      pollMs: z.int().positive().default(200),
+      /** @defaultValue '<dir>/.loomwatch-ledger.jsonl' */
+      ledgerPath: z.string().min(1).optional(),
+      /** A pending ledger entry without a time is looked up in this many last messages per partition. @defaultValue 500 */
+      lookupTailPerPartition: z.int().positive().default(500),
+    })
+    .prefault({}),
+  http: z
+    .object({
+      /** @defaultValue 8080 */
+      port: z.int().min(0).max(65_535).default(8080),
+      /** @defaultValue '127.0.0.1' */
+      host: z.string().default('127.0.0.1'),
+      /** Largest image body accepted; larger is 413. @defaultValue 67108864 (64 MiB) */
+      maxBodyBytes: z.int().positive().default(64 * 1024 * 1024),
+    })
+    .prefault({}),
+  ops: z
+    .object({
+      /** Port of `/healthz`, `/readyz`, `/metrics`; 0 picks a free one. @defaultValue 9465 */
+      port: z.int().min(0).max(65_535).default(9465),
+      /** @defaultValue '127.0.0.1' */
+      host: z.string().default('127.0.0.1'),
+    })
+    .prefault({}),
+  log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;

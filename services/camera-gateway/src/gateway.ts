@@ -1,0 +1,138 @@
+import { hostname } from 'node:os';
+import { Partitioners } from 'kafkajs';
+import { LoomwatchError, type FrameEvent } from '@loomwatch/contracts';
+import { createKafka, ensureTopics } from '@loomwatch/kafka';
+import { Counter, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
+import { S3BlobStore } from '@loomwatch/storage';
+import type { GatewayConfig, GatewayMode } from './config.js';
+import { FramePublisher } from './frame-publisher.js';
+import { HotFolder } from './hot-folder.js';
+import { startHttpGateway } from './http-gateway.js';
+import { listImageFiles } from './image-files.js';
+import { PublishedFrames } from './published-frames.js';
+import { runSimulator } from './simulator.js';
+
+export interface RunningGateway {
+  readonly opsPort: number;
+  /** The HTTP mode's port. */
+  readonly httpPort: number | undefined;
+  /** Settles when the mode ends by itself (a simulator with a frame count); never for the others. */
+  readonly finished: Promise<void>;
+  /** Stops taking frames, finishes those under way, closes the connections. */
+  stop(): Promise<void>;
+}
+
+/** Wires the gateway from its config: S3, the idempotent producer, the mode, metrics and the ops server. */
+export async function startGateway(mode: GatewayMode, config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  if (mode === 'hot-folder' && config.hotFolder.dir === undefined) {
+    throw new LoomwatchError('CONFIG_INVALID', 'invalid configuration — hotFolder.dir: required in hot-folder mode');
+  }
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `camera-gateway-${hostname()}` }, logger);
+  const store = new S3BlobStore(config.s3);
+  const registry = createMetricsRegistry({ service: 'camera-gateway', mode });
+  const registers = [registry];
+  const published = new Counter({ name: 'loomwatch_gateway_frames_published_total', help: 'Frames uploaded and published', labelNames: ['line', 'camera'], registers });
+  const rejected = new Counter({ name: 'loomwatch_gateway_files_rejected_total', help: 'Hot-folder files skipped, by code', labelNames: ['code'], registers });
+  const retries = new Counter({ name: 'loomwatch_gateway_upload_retries_total', help: 'Uploads retried after a transient failure', registers });
+  const countPublished = (event: FrameEvent): void => published.inc({ line: event.lineId, camera: event.cameraId });
+
+  await ensureTopics(kafka, [{ topic: config.gateway.topic, numPartitions: config.gateway.partitions }]);
+  await store.ensureBucket(config.gateway.bucket);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let producerConnected = true;
+  producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
+  producer.on(producer.events.CONNECT, () => (producerConnected = true));
+
+  const publisher = new FramePublisher({
+    store,
+    producer,
+    bucket: config.gateway.bucket,
+    source: config.gateway.source,
+    topic: config.gateway.topic,
+    uploadAttempts: config.gateway.uploadAttempts,
+    onRetry: (error, attempt) => {
+      retries.inc();
+      logger.warn({ code: error.code, attempt }, `upload failed, retrying: ${error.message}`);
+    },
+  });
+
+  const ops = await startOpsServer({
+    port: config.ops.port,
+    host: config.ops.host,
+    registry,
+    readiness: { broker: () => producerConnected, s3: () => store.ping() },
+  });
+
+  let stopMode: () => Promise<void>;
+  let finished: Promise<void> = new Promise<void>(() => undefined);
+  let httpPort: number | undefined;
+  switch (mode) {
+    case 'simulate': {
+      const files = await listImageFiles(config.simulator.dir);
+      const abort = new AbortController();
+      const { lines, camerasPerLine, fps, framesPerCamera, firstSeq } = config.simulator;
+      logger.info({ files: files.length, lines, camerasPerLine, fps, framesPerCamera }, `replaying ${config.simulator.dir}`);
+      const run = runSimulator(publisher, {
+        files,
+        lines,
+        camerasPerLine,
+        fps,
+        framesPerCamera,
+        ...(firstSeq === undefined ? {} : { firstSeq }),
+        signal: abort.signal,
+        onPublished: countPublished,
+      });
+      finished = run.then((count) => logger.info({ frames: count }, 'simulator done'));
+      stopMode = async () => {
+        abort.abort();
+        await run.catch(() => undefined);
+      };
+      break;
+    }
+    case 'hot-folder': {
+      const lookup = new PublishedFrames({ kafka, topic: config.gateway.topic, tailPerPartition: config.hotFolder.lookupTailPerPartition });
+      const { dir = '', lineId, cameraId, settleMs, pollMs, ledgerPath } = config.hotFolder;
+      const folder = new HotFolder(publisher, {
+        dir,
+        lineId,
+        cameraId,
+        settleMs,
+        pollMs,
+        ...(ledgerPath === undefined ? {} : { ledgerPath }),
+        logger,
+        alreadyPublished: (frameId, window) => lookup.has(frameId, window),
+        onPublished: (event, file) => {
+          countPublished(event);
+          logger.info({ file, frameId: event.frameId, seq: event.seq }, 'published');
+        },
+        onRejected: (_file, error) => rejected.inc({ code: error.code }),
+      });
+      await folder.start();
+      logger.info({ dir, lineId, cameraId }, 'watching the hot folder');
+      stopMode = () => folder.stop();
+      break;
+    }
+    case 'http': {
+      const server = await startHttpGateway(publisher, { ...config.http, logger, onPublished: countPublished });
+      httpPort = server.port;
+      logger.info({ port: server.port, host: config.http.host }, 'accepting POST /v1/frames');
+      stopMode = () => server.close();
+      break;
+    }
+  }
+
+  logger.info({ mode, topic: config.gateway.topic, bucket: config.gateway.bucket, opsPort: ops.port }, 'gateway started');
+  return {
+    opsPort: ops.port,
+    httpPort,
+    finished,
+    async stop() {
+      await stopMode();
+      await producer.disconnect();
+      await ops.close();
+      store.close();
+      logger.info('gateway stopped');
+    },
+  };
+}
