@@ -45,7 +45,8 @@ else
 fi
 
 "$venv/bin/python" - <<'PY'
-import numpy, torch, onnx, onnxruntime, mlflow, scipy, sklearn, matplotlib, PIL, pytest
+import onnx  # before torch: see loomwatch_models/__init__.py
+import numpy, torch, onnxruntime, mlflow, scipy, sklearn, matplotlib, PIL, pytest
 assert numpy.__version__.startswith("1."), f"numpy {numpy.__version__}: must stay 1.x for Debian's torch"
 print(f"[setup] ok: torch {torch.__version__}, onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}, "
       f"numpy {numpy.__version__}, mlflow-skinny {mlflow.__version__}, pytest {pytest.__version__}")

@@ -70,7 +70,8 @@ def cmd_export(a: argparse.Namespace) -> int:
     from .release import release_trained
     out = release_trained(checkpoint=_run_checkpoint(a), name=a.name, version=a.version,
                           data=paths.data_dir(a.data), split=Path(a.split), use_ema=not a.raw_weights,
-                          threads=a.threads)
+                          threads=a.threads, registry=Path(a.registry) if a.registry else None,
+                          mlflow=not a.no_mlflow)
     m = out["metrics"]
     print(f"{a.name}@{a.version} in {out['dir']}: image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
           f"PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f}, false alarms {m['falseAlarmRate']:.3f} "
@@ -183,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_arg(sp); ckpt_args(sp)
     sp.add_argument("--name", default="draem-aitex")
     sp.add_argument("--version", required=True)
+    sp.add_argument("--registry", help="registry root (default models/registry)")
+    sp.add_argument("--no-mlflow", action="store_true")
     sp.set_defaults(fn=cmd_export)
 
     sp = sub.add_parser("evaluate", help="validation metrics of an ONNX model or a checkpoint into --out")

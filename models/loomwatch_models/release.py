@@ -1,6 +1,7 @@
 """Putting models into the registry: the random-weight engine-test model, and trained versions."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,8 @@ def export_random(*, name: str, version: str, rec_width: int, disc_width: int, s
 
 def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, split: Path,
                     use_ema: bool = True, kernel: int = 21, tile: int = 256, threads: int = 2,
-                    description: str = "", extra_notes: str = "", log=print) -> dict:
+                    description: str = "", extra_notes: str = "", log=print, registry: Path | None = None,
+                    mlflow: bool = True) -> dict:
     """Checkpoint -> ONNX in the registry -> parity on real tiles -> validation metrics with the ONNX
     (scored as the engine scores) -> calibrated card, plots, eval/scores.json -> MLflow."""
     import json
@@ -99,7 +101,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     _, val_frames, split_hash = load_split(Path(split), data)
     if state.get("splitHash") and state["splitHash"] != split_hash:
         raise SystemExit(f"split {split} (sha256 {split_hash}) is not the one the run trained with ({state['splitHash']})")
-    vdir = version_dir(name, version)
+    vdir = version_dir(name, version, registry) if registry else version_dir(name, version)
     if (vdir / "model.json").exists():
         raise SystemExit(f"{vdir} already holds a model: versions are immutable, choose another --version")
     onnx_path = export_onnx(model, vdir / "model.onnx", tile)
@@ -122,6 +124,14 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
                 "dataHash": dataset_hash(data), "splitHash": split_hash, "cropSize": cfg["crop"],
                 "batchSize": cfg["batch"]}
     m = metrics
+    # normalization: 0 at the lowest validation frame score, 1 at the highest defect score; when the
+    # threshold sits at an end of that range (a degenerate model), the probability bound 0 or 1 is used
+    norm_lo = min(m["normalScore"]["min"], m["defectScore"]["min"])
+    norm_hi = m["defectScore"]["max"]
+    if not norm_lo < m["imageThreshold"]:
+        norm_lo = 0.0
+    if not m["imageThreshold"] < norm_hi:
+        norm_hi = 1.0
     notes = (f"Trained by `python -m loomwatch_models train` (run {cfg['name']}, {'EMA' if use_ema else 'raw'} weights of "
              f"{Path(checkpoint).name}, step {state['step']}/{cfg['steps']}, one-cycle max lr {cfg['max_lr']}) on "
              f"normal frames of split {Path(split).name} with synthetic anomalies (Perlin + streak masks; textures: "
@@ -130,7 +140,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
              f"imageThreshold: {m['thresholdRule']}; chosen on the validation frames, so detectionRate/falseAlarmRate "
              f"are in-sample: 2-fold cross-calibrated they are {m['crossCalibrated']['detectionRate']:.3f} / "
              f"{m['crossCalibrated']['falseAlarmRate']:.3f}. pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}). "
-             f"normalization: min = lowest normal-frame score, max = highest defect-frame score. pro: integrated to "
+             f"normalization: min = lowest validation frame score ({norm_lo:.5f}), max = highest defect-frame score ({norm_hi:.5f}) (0/1 if the threshold sits at an end). pro: integrated to "
              f"FPR 0.3, normalised. flopsPerTile: 2 × multiply-adds of all Conv2d layers for one 1×1×256×256 pass "
              f"(forward hooks), {flops * 16 / 1e9:.1f} GFLOP per 4096×256 frame. ONNX vs PyTorch max abs diff {diff:.1e} "
              f"on {len(ptiles)} real tiles. Per-code detection and scores in eval/. {extra_notes}").strip()
@@ -140,14 +150,15 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
         onnx_path=onnx_path, reconstructive_width=cfg["rec_width"], discriminative_width=cfg["disc_width"],
         parameters=count_parameters(model), flops_per_tile=flops, tile=tile,
         image_threshold=m["imageThreshold"], pixel_threshold=m["pixelThreshold"],
-        norm_min=m["normalScore"]["min"], norm_max=m["defectScore"]["max"], smoothing_kernel=kernel,
+        norm_min=norm_lo, norm_max=norm_hi, smoothing_kernel=kernel,
         metrics={"imageAuroc": m["imageAuroc"], "pixelAuroc": m["pixelAuroc"], "detectionRate": m["detectionRate"],
                  "falseAlarmRate": m["falseAlarmRate"], "pro": m["pro"], "split": "validation", "frames": m["frames"]},
         training=training, notes=notes)
     write_card(card, vdir)
     (vdir / "eval" / "parity.json").write_text(json.dumps({"maxAbsDiff": diff, "tiles": len(ptiles),
                                                            "frames": [f.rel for f in pf]}, indent=1) + "\n")
-    _mlflow_log(state, card, metrics, vdir)
+    if mlflow:
+        _mlflow_log(state, card, metrics, vdir)
     return {"dir": str(vdir), "card": card, "metrics": metrics}
 
 
@@ -155,7 +166,7 @@ def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path) -> None:
     try:
         import mlflow
         from .paths import MLRUNS_DIR
-        mlflow.set_tracking_uri(MLRUNS_DIR.as_uri())
+        mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI") or MLRUNS_DIR.as_uri())
         mlflow.set_experiment("draem-aitex")
         run_id = state.get("mlflow_run_id")
         with (mlflow.start_run(run_id=run_id) if run_id else mlflow.start_run(run_name=card["name"])):

@@ -153,7 +153,7 @@ def _mlflow_start(cfg: TrainConfig, run_id: str | None, extra: dict):
         print(f"mlflow unavailable ({e}); continuing without tracking", file=sys.stderr)
         return None, None
     MLRUNS_DIR.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(MLRUNS_DIR.as_uri())
+    mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI") or MLRUNS_DIR.as_uri())
     mlflow.set_experiment("draem-aitex")
     if run_id:
         run = mlflow.start_run(run_id=run_id)
