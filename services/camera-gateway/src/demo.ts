@@ -3,14 +3,15 @@
  * 2 lines × 2 cameras, two inference workers decide them exactly once, and a read_committed
  * subscriber prints a line per verdict and a closing summary.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
 import { TOPICS, Verdict, decodeMessage } from '@loomwatch/contracts';
 import { createKafka, ensureTopics } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
+import { spawnWorkerProcess, stopProcess, type Infra } from '@loomwatch/testkit';
 import { FramePublisher } from './frame-publisher.js';
 import { listImageFiles } from './image-files.js';
 import { runSimulator } from './simulator.js';
@@ -40,22 +41,11 @@ function defaultModel(): string {
   return existsSync(join(REPO, 'models/registry/draem-aitex/production.json')) ? 'draem-aitex' : 'draem-random';
 }
 
-function startWorkers(count: number, env: NodeJS.ProcessEnv, model: string, threads: number, logDir: string): ChildProcess[] {
+function startWorkers(count: number, infra: Infra, model: string, threads: number, logDir: string): ChildProcess[] {
   mkdirSync(logDir, { recursive: true });
-  return Array.from({ length: count }, (_, i) => {
-    const log = openSync(join(logDir, `worker-${i + 1}.log`), 'w');
-    return spawn(process.execPath, ['--import', 'tsx', join(REPO, 'services/inference-worker/src/main.ts')], {
-      cwd: REPO,
-      env: {
-        ...env,
-        WORKER_ID: `worker-${i + 1}`,
-        LOOMWATCH_MODEL: model,
-        LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: String(threads),
-        LOOMWATCH_OPS__PORT: '0',
-      },
-      stdio: ['ignore', log, log],
-    });
-  });
+  return Array.from({ length: count }, (_, i) =>
+    spawnWorkerProcess({ infra, id: `worker-${i + 1}`, model, threads, logLevel: 'info', logFile: join(logDir, `worker-${i + 1}.log`) }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -83,8 +73,8 @@ async function main(): Promise<void> {
   console.log(`model ${model}; ${config.workers} workers × ${config.threadsPerWorker} thread(s); worker logs in .loomwatch/demo-logs/`);
 
   const logDir = join(REPO, '.loomwatch/demo-logs');
-  const workers = startWorkers(config.workers, process.env, model, config.threadsPerWorker, logDir);
-  const exited = workers.map((worker) => new Promise<number | null>((done) => worker.once('exit', (code) => done(code))));
+  const infra: Infra = { source: 'env', kafkaBrokers: config.kafka.brokers, s3: config.s3 };
+  const workers = startWorkers(config.workers, infra, model, config.threadsPerWorker, logDir);
 
   // Subscribe before publishing; only this run's frames are counted.
   const started = Date.now();
@@ -149,8 +139,7 @@ async function main(): Promise<void> {
   clearTimeout(timeout);
   const seconds = (Date.now() - started) / 1000;
   await consumer.disconnect();
-  for (const worker of workers) worker.kill('SIGTERM');
-  await Promise.all(exited);
+  await Promise.all(workers.map(stopProcess));
   store.close();
 
   const latencies = verdicts.map((v) => Date.parse(v.decidedAt) - Date.parse(v.capturedAt)).sort((a, b) => a - b);
