@@ -72,7 +72,11 @@ for (const bytes of encoded) {
   batches.push(perFrame);
 }
 
+/** CPU seconds the whole process (all threads) spent per frame, summed over passes of each path. */
+const cpu = { full: 0, bare: 0 };
+
 async function fullPass(): Promise<number> {
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const window: Promise<unknown>[] = [];
   let next = 0;
@@ -83,19 +87,28 @@ async function fullPass(): Promise<number> {
     }
     await window.shift();
   }
-  return (performance.now() - start) / 1000;
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpuStart);
+  cpu.full += (used.user + used.system) / 1e6;
+  return seconds;
 }
 
 async function barePass(): Promise<number> {
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   for (const perFrame of batches) for (const input of perFrame) await bare.run({ [card.input.name]: input });
-  return (performance.now() - start) / 1000;
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpuStart);
+  cpu.bare += (used.user + used.system) / 1e6;
+  return seconds;
 }
 
 progress(`bench:inference — ${card.name}@${card.version}, ${frameCount} frames × ${reps} reps, ${tilesPerFrame} tiles/frame (stride ${engine.stride}, batch ${engine.batchSize}), ${threads} intra-op threads`);
 progress('warm-up…');
 await fullPass();
 await barePass();
+cpu.full = 0;
+cpu.bare = 0;
 const full: number[] = [];
 const bareRates: number[] = [];
 for (let rep = 1; rep <= reps; rep++) {
@@ -124,4 +137,8 @@ const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 console.log(`full path (decode → tiles → run → stitch → score → regions → map PNG): ${framesPerSec.toFixed(3)} frames/s (median of ${reps})`);
 console.log(`bare session.run on the same batches:                            ${bareFramesPerSec.toFixed(3)} frames/s`);
 console.log(`ratio ${ratio.toFixed(3)} (target ≥ 0.97); ${gflops.toFixed(2)} GFLOP/s achieved (bare: ${((card.flopsPerTile * tilesPerFrame * bareFramesPerSec) / 1e9).toFixed(2)}), ${card.name}@${card.version}, ${threads} threads`);
+const cpuPerFrame = { full: (cpu.full * 1000) / (frameCount * reps), bare: (cpu.bare * 1000) / (frameCount * reps) };
+console.log(
+  `CPU per frame (all threads): full ${cpuPerFrame.full.toFixed(0)} ms, bare ${cpuPerFrame.bare.toFixed(0)} ms — the engine adds ${(cpuPerFrame.full - cpuPerFrame.bare).toFixed(0)} ms (CPU ratio ${(cpuPerFrame.bare / cpuPerFrame.full).toFixed(3)}); on a loaded machine this is steadier than the wall-clock ratio`,
+);
 console.log(JSON.stringify({ bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2) }));

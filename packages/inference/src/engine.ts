@@ -10,7 +10,7 @@ import { decodeGray, type GrayImage } from './image/decode.js';
 import { encodeMapPng, encodeOverlay, type OverlayOptions } from './image/render.js';
 import { loadOnnxModel, type LoadedModel } from './model/load.js';
 import { InferenceConfig, type InferenceConfigInput } from './options.js';
-import { BufferPool, SerialQueue } from './pools.js';
+import { BufferPool } from './pools.js';
 
 /**
  * Glossary — tile: a T × T window of the frame fed to the model · anomaly map: per-pixel
@@ -22,7 +22,7 @@ import { BufferPool, SerialQueue } from './pools.js';
 export interface InferenceTimings {
   /** Decoding the image bytes (0 for an already decoded frame). */
   decodeMs: number;
-  /** onnxruntime's own time, summed over the frame's batches. */
+  /** The model's time on the frame's batches, each from when it could start (submitted, and the previous run done) to its result. */
   inferMs: number;
   /** The engine's CPU work: tiling, stitching, smoothing, scoring, regions, input statistics. */
   postMs: number;
@@ -64,10 +64,10 @@ function roundMs(ms: number): number {
 }
 
 /**
- * Tiled DRAEM inference over frames of any size ≥ one tile. Safe to call concurrently: model
- * runs are serialised, so with two frames in flight one frame's decoding and post-processing
- * overlap the other's `session.run` (which runs off the JS thread). Work buffers — one batch
- * buffer per batch in flight, smoothing and region scratch per frame size — are pooled.
+ * Tiled DRAEM inference over frames of any size ≥ one tile. Safe to call concurrently: the
+ * model queues the runs, so with two frames in flight one frame's decoding and post-processing
+ * overlap the other's `session.run` (which runs in the model's worker thread). Work buffers —
+ * one batch buffer per batch in flight, smoothing and region scratch per frame size — are pooled.
  */
 export class InferenceEngine {
   readonly config: InferenceConfig;
@@ -75,7 +75,8 @@ export class InferenceEngine {
   readonly stride: number;
   readonly batchSize: number;
   private readonly lut: Float32Array;
-  private readonly queue = new SerialQueue();
+  /** When the model last finished a run: a new run starts at its submission or then, whichever is later. */
+  private lastSettled = 0;
   private readonly batches: BufferPool<Float32Array>;
   private readonly colScratch: Int32Array;
   private readonly plans = new Map<string, TilePlan>();
@@ -142,7 +143,8 @@ export class InferenceEngine {
     const tileStride = card.output.channels * plane;
     const total = plan.xs.length;
 
-    // Batch b+1 is filled while batch b runs; runs go through the queue one at a time.
+    // Batch b+1 is filled while batch b runs. Runs are handed to the model as soon as they are
+    // filled, so it can start the next one without waiting for this thread to come round.
     type Pending = { first: number; count: number; buffer: Float32Array; output: Promise<Float32Array> };
     const inFlight: Pending[] = [];
     const submit = (first: number): void => {
@@ -151,14 +153,22 @@ export class InferenceEngine {
       const began = performance.now();
       fillTileBatch(frame.data, plan, first, count, this.lut, buffer, this.colScratch);
       postMs += performance.now() - began;
-      const output = this.queue.run(async () => {
-        const runStart = performance.now();
-        try {
-          return await this.loaded.model.run(buffer, count);
-        } finally {
-          inferMs += performance.now() - runStart;
-        }
-      });
+      const submitted = performance.now();
+      const settle = (): void => {
+        const settled = performance.now();
+        inferMs += settled - Math.max(submitted, this.lastSettled);
+        this.lastSettled = settled;
+      };
+      const output = this.loaded.model.run(buffer, count).then(
+        (out) => {
+          settle();
+          return out;
+        },
+        (err: unknown) => {
+          settle();
+          throw err;
+        },
+      );
       inFlight.push({ first, count, buffer, output });
     };
     const collect = async (): Promise<void> => {
@@ -240,8 +250,9 @@ export class InferenceEngine {
     return encodeOverlay(result.frame, result.map, result.regions, { pixelThreshold, normalization }, { pngCompressionLevel: this.config.pngCompressionLevel, ...options });
   }
 
+  /** Closes the model once the runs already handed to it have finished. */
   async close(): Promise<void> {
-    await this.queue.run(() => this.loaded.model.close());
+    await this.loaded.model.close();
   }
 
   private checkGray(image: GrayImage, what: string): GrayImage {

@@ -12,14 +12,3 @@ export class BufferPool<T> {
     this.free.push(buffer);
   }
 }
-
-/** Runs async jobs one at a time, in call order (a model session is used by one run at a time). */
-export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(job: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(job, job);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}

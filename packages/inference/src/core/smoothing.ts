@@ -2,20 +2,21 @@
  * DRAEM's score filter: a `k × k` mean, stride 1, zero padding `k // 2`, divisor always `k²`
  * (PyTorch `avg_pool2d(count_include_pad=True)`), so values near the border are pulled
  * towards zero exactly as in the reference. Separable running sums: O(1) per pixel whatever
- * `k`. Sums are kept in float64, so the result differs from a float32 reference only in the
- * last bits.
+ * `k`. Running sums are float64 (adding and subtracting along a row never drifts), so the result
+ * differs from a float32 reference only in the last bits.
  */
 export interface SmoothingScratch {
-  rows: Float64Array;
+  /** Horizontal window sums, rounded once to float32 (the running sum itself is float64). */
+  rows: Float32Array;
   column: Float64Array;
 }
 
 export function smoothingScratch(width: number, height: number): SmoothingScratch {
-  return { rows: new Float64Array(width * height), column: new Float64Array(width) };
+  return { rows: new Float32Array(width * height), column: new Float64Array(width) };
 }
 
 /** Horizontal pass: `rows[y, x]` = Σ `src[y, x-r … x+r]` inside the frame. */
-function sumRows(src: Float32Array, width: number, height: number, r: number, rows: Float64Array): void {
+function sumRows(src: Float32Array, width: number, height: number, r: number, rows: Float32Array): void {
   const head = Math.min(r, width);
   for (let y = 0; y < height; y++) {
     const base = y * width;
@@ -42,10 +43,11 @@ function sumRows(src: Float32Array, width: number, height: number, r: number, ro
 }
 
 /**
- * Vertical pass, row by row (cache-friendly): `column[x]` = Σ `rows[y-r … y+r, x]`. Writes the
- * filtered map to `out` when given and returns its maximum either way.
+ * Vertical pass, row by row (cache-friendly): `column[x]` = Σ `rows[y-r … y+r, x]`, updated by
+ * the row entering and the row leaving the window. Writes the filtered map to `out` when given
+ * and returns its maximum either way. The three update loops carry no per-pixel branches.
  */
-function sumColumns(rows: Float64Array, width: number, height: number, k: number, column: Float64Array, out: Float32Array | undefined): number {
+function sumColumns(rows: Float32Array, width: number, height: number, k: number, column: Float64Array, out: Float32Array | undefined): number {
   const r = k >> 1;
   const divisor = k * k;
   column.fill(0);
@@ -57,14 +59,30 @@ function sumColumns(rows: Float64Array, width: number, height: number, k: number
   for (let y = 0; y < height; y++) {
     const enter = y + r < height ? (y + r) * width : -1;
     const leave = y - r - 1 >= 0 ? (y - r - 1) * width : -1;
-    const base = y * width;
-    for (let x = 0; x < width; x++) {
-      let c = column[x] ?? 0;
-      if (enter >= 0) c += rows[enter + x] ?? 0;
-      if (leave >= 0) c -= rows[leave + x] ?? 0;
-      column[x] = c;
-      if (c > max) max = c;
-      if (out !== undefined) out[base + x] = c / divisor;
+    if (enter >= 0 && leave >= 0) {
+      for (let x = 0; x < width; x++) {
+        const c = (column[x] ?? 0) + (rows[enter + x] ?? 0) - (rows[leave + x] ?? 0);
+        column[x] = c;
+        if (c > max) max = c;
+      }
+    } else if (enter >= 0) {
+      for (let x = 0; x < width; x++) {
+        const c = (column[x] ?? 0) + (rows[enter + x] ?? 0);
+        column[x] = c;
+        if (c > max) max = c;
+      }
+    } else if (leave >= 0) {
+      for (let x = 0; x < width; x++) {
+        const c = (column[x] ?? 0) - (rows[leave + x] ?? 0);
+        column[x] = c;
+        if (c > max) max = c;
+      }
+    } else {
+      for (let x = 0; x < width; x++) max = Math.max(max, column[x] ?? 0);
+    }
+    if (out !== undefined) {
+      const base = y * width;
+      for (let x = 0; x < width; x++) out[base + x] = (column[x] ?? 0) / divisor;
     }
   }
   return max / divisor;

@@ -3,13 +3,12 @@ import type { Region } from '@loomwatch/contracts';
 import { normalizeScore, type Normalization } from '../core/scoring.js';
 import type { GrayImage } from './decode.js';
 
-/** The anomaly map as 8-bit grey, 0…255 ↔ probability 0…1 (rounded, clamped). */
-export function mapToGray8(map: Float32Array, out: Uint8Array = new Uint8Array(map.length)): Uint8Array {
-  for (let i = 0; i < map.length; i++) {
-    const v = map[i] ?? 0;
-    out[i] = v <= 0 ? 0 : v >= 1 ? 255 : (v * 255 + 0.5) | 0;
-  }
-  return out;
+/** The anomaly map as 8-bit grey, 0…255 ↔ probability 0…1 (rounded, clamped; NaN → 0). */
+export function mapToGray8(map: Float32Array): Uint8Array {
+  // A clamped array rounds and clamps on store, with no branch per pixel.
+  const out = new Uint8ClampedArray(map.length);
+  for (let i = 0; i < map.length; i++) out[i] = (map[i] ?? 0) * 255;
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 /** Encodes the anomaly map as an 8-bit greyscale PNG at the frame's resolution. */

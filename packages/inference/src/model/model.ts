@@ -1,12 +1,15 @@
 /**
  * The model port. The engine sees this, never an onnxruntime session: a batch of `n` tiles
- * `[n, 1, T, T]` (float32, already scaled) in, the raw output `[n, C, T, T]` out.
+ * `[n, 1, T, T]` (float32, already scaled) in, the raw output `[n, C, T, T]` out. `run` may be
+ * called again before earlier runs settle: the adapter queues them and runs them one at a time,
+ * in call order, and `close` waits for the runs already queued.
  */
 export interface Model {
   /**
    * Runs `n` tiles. `batch` may be longer than `n·T²`; only the first `n` tiles are read. It
    * may be backed by a `SharedArrayBuffer` (the onnxruntime adapter then reads it from its
    * worker thread without a copy here); the caller must not write to it until the promise settles.
+   * Resolves to a buffer the caller owns.
    */
   run(batch: Float32Array, n: number): Promise<Float32Array>;
   close(): Promise<void>;
