@@ -1,0 +1,101 @@
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
+import { sleep } from '@loomwatch/kafka';
+import { createLogger } from '@loomwatch/observability';
+import { aitexFrames, useTestInfra } from '@loomwatch/testkit';
+import { FramePublisher, frameIdOf, sha256Hex } from './frame-publisher.js';
+import { HotFolder } from './hot-folder.js';
+import type { LedgerEntry } from './ledger.js';
+import { PublishedFrames } from './published-frames.js';
+import { readWholeTopic } from './testing/read-topic.js';
+
+const ctx = useTestInfra();
+const logger = createLogger({ service: 'test', level: 'silent' });
+const sources = aitexFrames()
+  .filter((_, i) => i % 20 === 0)
+  .slice(0, 7)
+  .map((frame) => frame.path);
+
+/** Polls until `done()` holds; fails after `ms`. */
+async function until(done: () => boolean | Promise<boolean>, what: string, ms = 90_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('hot folder on the real broker and S3', () => {
+  it('after a restart — with a torn ledger, a crash after a publish and one before — publishes each file exactly once, in seq order', async () => {
+    const topic = await ctx.topic({ partitions: 2, prefix: 'frames' });
+    const bucket = await ctx.bucket('frames');
+    const dir = mkdtempSync(join(tmpdir(), 'hot-folder-it-'));
+    const ledgerPath = join(dir, '.loomwatch-ledger.jsonl');
+    const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const publisher = (): FramePublisher => new FramePublisher({ store: ctx.store, producer, bucket, source: '/test/hot-folder', topic });
+    const lookup = new PublishedFrames({ kafka: ctx.kafka, topic });
+    const published: string[] = [];
+    const folder = (): HotFolder =>
+      new HotFolder(publisher(), {
+        dir,
+        lineId: 'line-1',
+        cameraId: 'cam-1',
+        settleMs: 50,
+        pollMs: 20,
+        logger,
+        alreadyPublished: (frameId, window) => lookup.has(frameId, window),
+        onPublished: (_event, file) => published.push(file),
+      });
+    const name = (i: number): string => `frame-${String(i).padStart(4, '0')}.png`;
+    const drop = (i: number): void => copyFileSync(sources[i - 1] ?? '', join(dir, name(i)));
+
+    // First run: three files published, then stopped.
+    for (const i of [1, 2, 3]) drop(i);
+    const first = folder();
+    await first.start();
+    await until(() => published.length === 3, 'the first three files');
+    await first.stop();
+
+    // A crash before the ledger's last `published` line hit the disk: frame 3 is on the topic, its line is torn.
+    const lines = readFileSync(ledgerPath, 'utf8').trimEnd().split('\n');
+    const last = lines.at(-1) ?? '';
+    expect(JSON.parse(last)).toMatchObject({ file: name(3), state: 'published' });
+    writeFileSync(ledgerPath, `${lines.slice(0, -1).join('\n')}\n${last.slice(0, 25)}`);
+
+    // A crash after frame 5's publish, before its `published` line (a pending entry without a time: the tail is searched).
+    const pendingFor = (i: number, seq: number): Omit<LedgerEntry, 'at'> => {
+      const body = readFileSync(join(dir, name(i)));
+      const info = statSync(join(dir, name(i)));
+      return { file: name(i), size: info.size, mtimeMs: info.mtimeMs, seq, frameId: frameIdOf({ lineId: 'line-1', cameraId: 'cam-1', seq }, sha256Hex(body)), state: 'pending' };
+    };
+    drop(5);
+    const body5 = readFileSync(join(dir, name(5)));
+    await publisher().publish({ lineId: 'line-1', cameraId: 'cam-1', seq: 3, capturedAt: statSync(join(dir, name(5))).mtime, image: body5, width: 4096, height: 256, encoding: 'png', attributes: { sourceFile: name(5) } });
+    // A crash after frame 4's pending line, before its publish.
+    drop(4);
+    appendFileSync(ledgerPath, `\n${JSON.stringify(pendingFor(5, 3))}\n${JSON.stringify({ ...pendingFor(4, 4), at: Date.now() })}\n`);
+
+    // More files arrive while the gateway is down.
+    for (const i of [6, 7]) drop(i);
+
+    const second = folder();
+    await second.start();
+    const onTopic = async (): Promise<FrameEvent[]> => (await readWholeTopic(ctx.kafka, topic)).map((m) => decodeMessage(FrameEvent, m.value));
+    await until(async () => new Set((await onTopic()).map((e) => e.attributes?.['sourceFile'])).size === 7, 'all seven files on the topic');
+    await second.stop();
+    await producer.disconnect();
+
+    const events = await onTopic();
+    const files = events.map((e) => e.attributes?.['sourceFile']);
+    expect([...files].sort()).toEqual([1, 2, 3, 4, 5, 6, 7].map(name));
+    // One key, so one partition: offset order is publish order, and seq increases along it.
+    expect(events.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(files).toEqual([1, 2, 3, 5, 4, 6, 7].map(name));
+    for (const event of events) expect(sha256Hex(await ctx.store.get(event.image))).toBe(event.image.sha256);
+    expect(published).toEqual([1, 2, 3, 4, 6, 7].map(name));
+  });
+});

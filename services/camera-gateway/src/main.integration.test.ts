@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
+import { REPO_ROOT, aitexFrames, infraEnv, useTestInfra } from '@loomwatch/testkit';
+import { readWholeTopic } from './testing/read-topic.js';
+
+const ctx = useTestInfra();
+const MAIN = join(REPO_ROOT, 'services/camera-gateway/src/main.ts');
+const running: ChildProcess[] = [];
+
+interface LogLine {
+  msg?: string;
+  [key: string]: unknown;
+}
+
+/** Starts `gateway <args>` and collects its JSON log lines. */
+function gateway(args: string[]): { child: ChildProcess; lines: LogLine[]; waitFor(msg: string): Promise<LogLine>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...infraEnv(ctx.infra) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  const lines: LogLine[] = [];
+  const waiters: { msg: string; resolve: (line: LogLine) => void }[] = [];
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      return;
+    }
+    lines.push(line);
+    for (const waiter of waiters.filter((w) => w.msg === line.msg)) waiter.resolve(line);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = (msg: string): Promise<LogLine> => {
+    const seen = lines.find((line) => line.msg === msg);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return Promise.race([
+      new Promise<LogLine>((resolve) => waiters.push({ msg, resolve })),
+      exited.then((code) => Promise.reject(new Error(`gateway exited (${code}) before logging "${msg}": ${JSON.stringify(lines.slice(-3))}`))),
+    ]);
+  };
+  return { child, lines, waitFor, exited };
+}
+
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('gateway command', () => {
+  it('prints its config with the secret redacted, serves health, readiness and a frames counter, and drains on SIGTERM', async () => {
+    const topic = await ctx.topic({ prefix: 'frames' });
+    const bucket = await ctx.bucket('frames');
+    const gw = gateway(['http', '--set', `gateway.topic=${topic}`, '--set', `gateway.bucket=${bucket}`, '--set', 'http.port=0', '--set', 'ops.port=0']);
+    const started = await gw.waitFor('gateway started');
+    const accepting = await gw.waitFor('accepting POST /v1/frames');
+    const printed = JSON.stringify(gw.lines.find((line) => line.msg === 'effective configuration'));
+    expect(printed).toContain('"secretAccessKey":"[redacted]"');
+    expect(printed).not.toContain(ctx.infra.s3.secretAccessKey);
+
+    const ops = `http://127.0.0.1:${String(started['opsPort'])}`;
+    expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+    expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+    const png = readFileSync(aitexFrames()[0]?.path ?? '');
+    const posted = await fetch(`http://127.0.0.1:${String(accepting['port'])}/v1/frames?lineId=line-1&cameraId=cam-1&seq=1`, { method: 'POST', body: png });
+    expect(posted.status).toBe(201);
+    expect(await (await fetch(`${ops}/metrics`)).text()).toMatch(/loomwatch_gateway_frames_published_total\{[^}]*line="line-1"[^}]*\} 1/);
+
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
+    expect(gw.lines.map((line) => line.msg)).toContain('gateway stopped');
+    const events = (await readWholeTopic(ctx.kafka, topic)).map((m) => decodeMessage(FrameEvent, m.value));
+    expect(events).toHaveLength(1);
+  });
+
+  it('replays a frame count in simulate mode and exits by itself', async () => {
+    const topic = await ctx.topic({ partitions: 2, prefix: 'frames' });
+    const bucket = await ctx.bucket('frames');
+    const gw = gateway(['simulate', '--set', `gateway.topic=${topic}`, '--set', `gateway.bucket=${bucket}`, '--set', 'ops.port=0', '--set', 'simulator.lines=1', '--set', 'simulator.camerasPerLine=2', '--set', 'simulator.framesPerCamera=2', '--set', 'simulator.fps=0']);
+    expect(await gw.exited).toBe(0);
+    expect(await readWholeTopic(ctx.kafka, topic)).toHaveLength(4);
+  });
+
+  it('refuses hot-folder mode without a folder, naming the key, and an unknown mode with its usage', async () => {
+    const missing = gateway(['hot-folder', '--set', 'ops.port=0']);
+    expect(await missing.exited).toBe(1);
+    expect(JSON.stringify(missing.lines)).toContain('hotFolder.dir');
+    const unknown = gateway(['watch']);
+    expect(await unknown.exited).toBe(2);
+    expect(JSON.stringify(unknown.lines)).toContain('usage: gateway <simulate|hot-folder|http>');
+  });
+});
