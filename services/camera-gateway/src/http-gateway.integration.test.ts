@@ -78,6 +78,8 @@ describe('HTTP gateway on the real broker and S3', () => {
     for (const [query, field] of [
       ['lineId=l&cameraId=c&seq=-3', 'seq'],
       ['lineId=l&cameraId=c&seq=abc', 'seq'],
+      ['lineId=l&cameraId=c&seq=', 'seq'],
+      ['lineId=l&cameraId=c&seq=1&position=-2', 'position'],
       ['lineId=l%3Ax&cameraId=c&seq=1', 'lineId'],
       ['lineId=l&seq=1', 'cameraId'],
       ['lineId=l&cameraId=c&seq=1&capturedAt=yesterday', 'capturedAt'],

@@ -27,11 +27,20 @@ export interface HttpGateway {
 const FrameQuery = z.strictObject({
   lineId: Id,
   cameraId: Id,
-  seq: z.coerce.number().pipe(z.int().nonnegative()),
+  // Not z.coerce: it reads an empty `seq=` as 0.
+  seq: z
+    .string()
+    .regex(/^\d+$/, 'a non-negative integer')
+    .transform(Number)
+    .pipe(z.int().max(Number.MAX_SAFE_INTEGER)),
   capturedAt: z.iso.datetime({ offset: true }).optional(),
   fabricCode: z.string().min(1).max(32).optional(),
   rollId: z.string().min(1).max(64).optional(),
-  position: z.coerce.number().nonnegative().optional(),
+  position: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'a non-negative number of metres')
+    .transform(Number)
+    .optional(),
 });
 
 const SHARP_FORMATS: Record<string, ImageEncoding> = { png: 'png', jpeg: 'jpeg', tiff: 'tiff', webp: 'webp' };
