@@ -78,6 +78,7 @@ export class InferenceEngine {
   /** When the model last finished a run: a new run starts at its submission or then, whichever is later. */
   private lastSettled = 0;
   private readonly batches: BufferPool<Float32Array>;
+  private readonly outputs: BufferPool<Float32Array>;
   private readonly colScratch: Int32Array;
   private readonly plans = new Map<string, TilePlan>();
   private readonly scratch = new Map<number, BufferPool<PostScratch>>();
@@ -98,6 +99,8 @@ export class InferenceEngine {
     const batchLength = this.batchSize * this.tileSize * this.tileSize;
     // Shared memory: the model's worker thread reads the tiles without a copy on this side.
     this.batches = new BufferPool(() => new Float32Array(new SharedArrayBuffer(batchLength * Float32Array.BYTES_PER_ELEMENT)));
+    const outputLength = batchLength * card.output.channels;
+    this.outputs = new BufferPool(() => new Float32Array(new SharedArrayBuffer(outputLength * Float32Array.BYTES_PER_ELEMENT)));
     this.colScratch = new Int32Array(this.tileSize);
   }
 
@@ -145,7 +148,7 @@ export class InferenceEngine {
 
     // Batch b+1 is filled while batch b runs. Runs are handed to the model as soon as they are
     // filled, so it can start the next one without waiting for this thread to come round.
-    type Pending = { first: number; count: number; buffer: Float32Array; output: Promise<Float32Array> };
+    type Pending = { first: number; count: number; buffer: Float32Array; into: Float32Array; output: Promise<Float32Array> };
     const inFlight: Pending[] = [];
     const submit = (first: number): void => {
       const count = Math.min(this.batchSize, total - first);
@@ -153,13 +156,14 @@ export class InferenceEngine {
       const began = performance.now();
       fillTileBatch(frame.data, plan, first, count, this.lut, buffer, this.colScratch);
       postMs += performance.now() - began;
+      const into = this.outputs.acquire();
       const submitted = performance.now();
       const settle = (): void => {
         const settled = performance.now();
         inferMs += settled - Math.max(submitted, this.lastSettled);
         this.lastSettled = settled;
       };
-      const output = this.loaded.model.run(buffer, count).then(
+      const output = this.loaded.model.run(buffer, count, into).then(
         (out) => {
           settle();
           return out;
@@ -169,7 +173,7 @@ export class InferenceEngine {
           throw err;
         },
       );
-      inFlight.push({ first, count, buffer, output });
+      inFlight.push({ first, count, buffer, into, output });
     };
     const collect = async (): Promise<void> => {
       const next = inFlight.shift();
@@ -181,6 +185,7 @@ export class InferenceEngine {
         postMs += performance.now() - began;
       } finally {
         this.batches.release(next.buffer);
+        this.outputs.release(next.into);
       }
     };
     try {
@@ -191,7 +196,10 @@ export class InferenceEngine {
       while (inFlight.length > 0) await collect();
     } catch (err) {
       await Promise.allSettled(inFlight.map((p) => p.output));
-      for (const p of inFlight.splice(0)) this.batches.release(p.buffer);
+      for (const p of inFlight.splice(0)) {
+        this.batches.release(p.buffer);
+        this.outputs.release(p.into);
+      }
       throw err;
     }
 
@@ -204,6 +212,9 @@ export class InferenceEngine {
     try {
       const k = card.postprocess.smoothingKernel;
       score = smoothedMax(map, width, height, k, scratch.smoothing);
+      if (Number.isNaN(score)) {
+        throw new LoomwatchError('MODEL_RUN_FAILED', `the model produced NaN or infinite anomaly values for ${what}: the model or its export is broken — do not trust its verdicts`);
+      }
       regions = findRegions(
         map,
         width,

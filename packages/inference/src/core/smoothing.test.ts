@@ -69,6 +69,17 @@ describe('smoothedMax', () => {
     expect(smoothedMax(src, width, height, 1)).toBe(maxOf(src));
   });
 
+  it('is NaN when the map holds a NaN or an infinity, instead of the max of the rest', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (const at of [0, 37, 63]) {
+        const src = new Float32Array(64).fill(0.2);
+        src[at] = bad;
+        expect(smoothedMax(src, 8, 8, 3)).toBeNaN();
+        expect(smoothedMax(src, 8, 8, 1)).toBeNaN();
+      }
+    }
+  });
+
   it('scores a lone hot pixel as its value divided by k², even in a corner', () => {
     const src = new Float32Array(64);
     src[0] = 1;

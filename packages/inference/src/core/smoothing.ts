@@ -85,6 +85,9 @@ function sumColumns(rows: Float32Array, width: number, height: number, k: number
       for (let x = 0; x < width; x++) out[base + x] = (column[x] ?? 0) / divisor;
     }
   }
+  // A NaN or infinity anywhere in the map leaves its running sums NaN to the end, where the
+  // comparisons above would have skipped it: report it rather than a plausible maximum.
+  for (let x = 0; x < width; x++) if (!Number.isFinite(column[x])) return NaN;
   return max / divisor;
 }
 
@@ -101,7 +104,7 @@ export function meanFilter(
   return out;
 }
 
-/** The maximum of `meanFilter(src)`, without writing the filtered map: the frame score. */
+/** The maximum of `meanFilter(src)`, without writing the filtered map: the frame score. NaN if the map holds a NaN or an infinity. */
 export function smoothedMax(
   src: Float32Array,
   width: number,
@@ -109,7 +112,10 @@ export function smoothedMax(
   k: number,
   scratch: SmoothingScratch = smoothingScratch(width, height),
 ): number {
-  if (k === 1) return maxOf(src);
+  if (k === 1) {
+    for (let i = 0; i < src.length; i++) if (!Number.isFinite(src[i])) return NaN;
+    return maxOf(src);
+  }
   sumRows(src, width, height, k >> 1, scratch.rows);
   return sumColumns(scratch.rows, width, height, k, scratch.column, undefined);
 }

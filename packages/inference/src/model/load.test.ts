@@ -48,6 +48,19 @@ describe('loadOnnxModel', () => {
     await loaded.model.close();
   });
 
+  it('writes results into the caller’s shared output buffer, equal to a fresh result', async () => {
+    const { root } = registry();
+    const loaded = await loadOnnxModel('draem-random', { registryRoot: root, ...session });
+    const batch = new Float32Array(new SharedArrayBuffer(2 * 65536 * 4)).map((_, i) => (i % 251) / 250);
+    const into = new Float32Array(new SharedArrayBuffer(3 * 65536 * 4));
+    const fresh = await loaded.model.run(batch, 2);
+    const written = await loaded.model.run(batch, 2, into);
+    expect(written.buffer).toBe(into.buffer);
+    expect(Array.from(written)).toEqual(Array.from(fresh));
+    await expect(loaded.model.run(batch, 2, new Float32Array(10))).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
+    await loaded.model.close();
+  });
+
   it('refuses an ONNX file whose checksum differs from the card', async () => {
     const { root } = registry({ patchOnnx: (bytes) => void (bytes[100] = (bytes[100] ?? 0) ^ 0xff), keepChecksum: true });
     await expect(loadOnnxModel('draem-random', { registryRoot: root, ...session })).rejects.toMatchObject({

@@ -9,8 +9,10 @@ export interface Model {
    * Runs `n` tiles. `batch` may be longer than `n·T²`; only the first `n` tiles are read. It
    * may be backed by a `SharedArrayBuffer` (the onnxruntime adapter then reads it from its
    * worker thread without a copy here); the caller must not write to it until the promise settles.
-   * Resolves to a buffer the caller owns.
+   * Resolves to the output, written into `output` when given (at least `n·C·T²` long, reused by
+   * the caller across runs; shared memory lets the adapter fill it from another thread), else
+   * into a buffer the caller owns.
    */
-  run(batch: Float32Array, n: number): Promise<Float32Array>;
+  run(batch: Float32Array, n: number, output?: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
 }

@@ -84,20 +84,22 @@ function sessionError(message: string, what: string): LoomwatchError {
 type FromWorker =
   | ({ type: 'ready' } & SessionDescription)
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; output?: Float32Array; error?: string }
+  | { type: 'result'; id: number; output?: Float32Array; filled?: true; error?: string }
   | { type: 'closed' };
 
 interface Pending {
   resolve: (output: Float32Array) => void;
   reject: (err: LoomwatchError) => void;
   n: number;
+  /** The caller's buffer the worker writes the result into, if it gave one. */
+  into: Float32Array | undefined;
 }
 
 /**
  * The onnxruntime adapter behind the `Model` port. The session runs in a worker thread, because
  * onnxruntime-node's `run` occupies the calling thread until it finishes; tiles reach it through
  * the caller's (ideally `SharedArrayBuffer`-backed) batch buffer without a copy on this side,
- * and the output comes back as a transferred buffer.
+ * and results come back in the caller's output buffer (or a transferred one).
  */
 export class OnnxModel implements Model {
   private readonly pending = new Map<number, Pending>();
@@ -126,7 +128,7 @@ export class OnnxModel implements Model {
   static async create(bytes: Uint8Array, card: ModelCard, config: SessionConfig, what = `${card.name}@${card.version}`): Promise<OnnxModel> {
     const t = card.input.tileSize;
     const worker = new Worker(new URL('./onnx-worker.js', import.meta.url), {
-      workerData: { bytes, options: sessionOptions(config), inputName: card.input.name, outputName: card.output.name, tileSize: t },
+      workerData: { bytes, options: sessionOptions(config), inputName: card.input.name, outputName: card.output.name, tileSize: t, outputChannels: card.output.channels },
     });
     let description: SessionDescription;
     try {
@@ -150,35 +152,32 @@ export class OnnxModel implements Model {
     }
     const model = new OnnxModel(worker, card.output.channels * t * t, what, batchLimit);
     try {
-      const out = await model.runRaw(new Float32Array(t * t), 1);
-      if (out.length !== model.outputPlane) {
-        throw new LoomwatchError(
-          'MODEL_SHAPE_MISMATCH',
-          `${what} returned ${out.length} values for one tile, the card describes ${card.output.channels}×${t}×${t}: fix output.channels / tileSize in the card`,
-        );
-      }
+      await model.run(new Float32Array(t * t), 1);
       return model;
     } catch (err) {
       await model.close();
-      throw err;
+      throw new LoomwatchError(
+        'MODEL_SHAPE_MISMATCH',
+        `${what} fails on one zero tile shaped as the card describes (input [1, 1, ${t}, ${t}], output [1, ${card.output.channels}, ${t}, ${t}]): ${(err as Error).message} — fix input/output in the card or re-export the model`,
+        { cause: err },
+      );
     }
   }
 
-  async run(batch: Float32Array, n: number): Promise<Float32Array> {
-    const output = await this.runRaw(batch, n);
-    if (output.length !== n * this.outputPlane) {
-      throw new LoomwatchError('MODEL_RUN_FAILED', `the model returned ${output.length} values for ${n} tiles; expected ${n * this.outputPlane}`);
-    }
-    return output;
-  }
-
-  private runRaw(batch: Float32Array, n: number): Promise<Float32Array> {
+  /**
+   * Runs `n` tiles. With `output` — ideally `SharedArrayBuffer`-backed, at least `n·C·T²` long —
+   * the result is written there and a view of it returned, so steady-state runs allocate nothing.
+   */
+  run(batch: Float32Array, n: number, output?: Float32Array): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', `${this.what} is closed`));
+    if (output !== undefined && output.length < n * this.outputPlane) {
+      return Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', `output buffer of ${output.length} values is too small for ${n} tiles (${n * this.outputPlane})`));
+    }
     const id = this.nextId++;
     return new Promise<Float32Array>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, n });
+      this.pending.set(id, { resolve, reject, n, into: output });
       this.worker.ref();
-      this.worker.postMessage({ type: 'run', id, batch, n });
+      this.worker.postMessage({ type: 'run', id, batch, n, output });
     });
   }
 
@@ -206,10 +205,12 @@ export class OnnxModel implements Model {
     if (pending === undefined) return;
     this.pending.delete(message.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (message.output === undefined) {
-      pending.reject(new LoomwatchError('MODEL_RUN_FAILED', `onnxruntime failed on a batch of ${pending.n} tiles: ${message.error ?? 'no output'}`));
-    } else {
+    if (message.filled === true && pending.into !== undefined) {
+      pending.resolve(pending.into.subarray(0, pending.n * this.outputPlane));
+    } else if (message.output !== undefined) {
       pending.resolve(message.output);
+    } else {
+      pending.reject(new LoomwatchError('MODEL_RUN_FAILED', `onnxruntime failed on a batch of ${pending.n} tiles: ${message.error ?? 'no output'}`));
     }
   }
 

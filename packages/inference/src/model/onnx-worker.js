@@ -6,10 +6,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
-const { bytes, options, inputName, outputName, tileSize } = workerData;
+const { bytes, options, inputName, outputName, tileSize, outputChannels } = workerData;
 const plane = tileSize * tileSize;
-/** Tiles arrive in a buffer the main thread shares and refills; the session reads a private copy. */
+const outputPlane = outputChannels * plane;
+/**
+ * Tiles arrive in a buffer the main thread shares and refills, and results go back into one it
+ * shares (onnxruntime refuses shared memory, so it reads and writes these private buffers): no
+ * allocation per run on either thread.
+ */
 let local = new Float32Array(0);
+let localOut = new Float32Array(0);
 /** One message at a time: `local` is reused, and onnxruntime would serialise the runs anyway. */
 let tail = Promise.resolve();
 
@@ -17,18 +23,24 @@ function describe(meta) {
   return meta.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
 }
 
-async function run(session, { id, batch, n }) {
+async function run(session, { id, batch, n, output }) {
   try {
     if (local.length < n * plane) local = new Float32Array(n * plane);
+    if (localOut.length < n * outputPlane) localOut = new Float32Array(n * outputPlane);
     const input = local.subarray(0, n * plane);
     input.set(batch.subarray(0, n * plane));
-    const results = await session.run({ [inputName]: new ort.Tensor('float32', input, [n, 1, tileSize, tileSize]) }, [outputName]);
-    const output = results[outputName];
-    if (output === undefined || output.type !== 'float32') {
-      throw new Error(`the model returned ${output === undefined ? 'nothing' : output.type} for "${outputName}", not float32`);
+    const result = localOut.subarray(0, n * outputPlane);
+    await session.run(
+      { [inputName]: new ort.Tensor('float32', input, [n, 1, tileSize, tileSize]) },
+      { [outputName]: new ort.Tensor('float32', result, [n, outputChannels, tileSize, tileSize]) },
+    );
+    if (output !== undefined) {
+      output.set(result);
+      parentPort.postMessage({ type: 'result', id, filled: true });
+    } else {
+      const copy = result.slice();
+      parentPort.postMessage({ type: 'result', id, output: copy }, [copy.buffer]);
     }
-    const data = output.data;
-    parentPort.postMessage({ type: 'result', id, output: data }, [data.buffer]);
   } catch (err) {
     parentPort.postMessage({ type: 'result', id, error: err instanceof Error ? err.message : String(err) });
   }
