@@ -98,4 +98,42 @@ describe('hot folder on the real broker and S3', () => {
     for (const event of events) expect(sha256Hex(await ctx.store.get(event.image))).toBe(event.image.sha256);
     expect(published).toEqual([1, 2, 3, 4, 6, 7].map(name));
   });
+
+  it('publishes a file written slowly only once it is whole, past temp files and a corrupt file', async () => {
+    const topic = await ctx.topic({ prefix: 'frames' });
+    const bucket = await ctx.bucket('frames');
+    const dir = mkdtempSync(join(tmpdir(), 'hot-folder-it-'));
+    const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const published: string[] = [];
+    const folder = new HotFolder(new FramePublisher({ store: ctx.store, producer, bucket, source: '/test/hot-folder', topic }), {
+      dir,
+      lineId: 'line-2',
+      cameraId: 'cam-1',
+      settleMs: 50,
+      pollMs: 20,
+      logger,
+      alreadyPublished: () => Promise.resolve(false),
+      onPublished: (_event, file) => published.push(file),
+    });
+    await folder.start();
+    writeFileSync(join(dir, 'a-corrupt.png'), 'a camera wrote text here');
+    const whole = readFileSync(sources[0] ?? '');
+    writeFileSync(join(dir, 'b-slow.png.part'), whole);
+    // The camera pauses far longer than settleMs between chunks: only the format's trailer tells.
+    const path = join(dir, 'c-slow.png');
+    const chunks = 4;
+    for (let i = 0; i < chunks; i++) {
+      appendFileSync(path, whole.subarray(Math.floor((i * whole.length) / chunks), Math.floor(((i + 1) * whole.length) / chunks)));
+      if (i < chunks - 1) await sleep(400);
+    }
+    writeFileSync(join(dir, 'd-after.png'), readFileSync(sources[1] ?? ''));
+    await until(() => published.length === 2, 'the two good files');
+    await folder.stop();
+    await producer.disconnect();
+
+    const events = (await readWholeTopic(ctx.kafka, topic)).map((m) => decodeMessage(FrameEvent, m.value));
+    expect(events.map((e) => e.attributes?.['sourceFile'])).toEqual(['c-slow.png', 'd-after.png']);
+    expect((await ctx.store.get(events[0]?.image ?? { bucket, key: 'missing' })).equals(whole)).toBe(true);
+  });
 });

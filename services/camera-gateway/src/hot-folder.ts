@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toLoomwatchError, type FrameEvent, type LoomwatchError } from '@loomwatch/contracts';
@@ -55,13 +56,14 @@ interface Seen {
  * - Order: files are taken in name order, and a transient failure ends the pass, so sequence
  *   numbers increase in publish order and survive restarts (the ledger holds the highest).
  * - Bad files (not an image, unreadable) are logged once and skipped until they change.
+ * - A published name is never published again while its ledger line stands; the line is dropped
+ *   at the next start once the file is gone, so a name may come back after retention.
  */
 export class HotFolder {
   private readonly options: HotFolderOptions;
   private readonly ledger: Ledger;
   private readonly seen = new Map<string, Seen & { since: number }>();
   private readonly rejected = new Map<string, Seen>();
-  private readonly reusedNames = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -71,7 +73,10 @@ export class HotFolder {
     options: HotFolderOptions,
   ) {
     this.options = options;
-    this.ledger = Ledger.open(options.ledgerPath ?? join(options.dir, '.loomwatch-ledger.jsonl'));
+    // Decided entries of files gone from the folder (retention) are dropped; the seq stays.
+    this.ledger = Ledger.open(options.ledgerPath ?? join(options.dir, '.loomwatch-ledger.jsonl'), {
+      keep: (entry) => entry.state === 'pending' || existsSync(join(options.dir, entry.file)),
+    });
   }
 
   /** Settles what a crash left pending, then polls the folder until `stop()`. */
@@ -129,9 +134,13 @@ export class HotFolder {
       if (!(await this.publishFile(entry.file))) return;
     }
     const names = (await readdir(this.options.dir)).filter(isCandidate).sort();
+    this.forgetAllBut(new Set(names));
     const now = Date.now();
     for (const name of names) {
       if (this.stopped) return;
+      // Decided files are not even stat'ed: a folder keeps its published files until retention.
+      const state = this.ledger.get(name)?.state;
+      if (state === 'published' || state === 'skipped') continue;
       let info;
       try {
         info = await stat(join(this.options.dir, name));
@@ -139,11 +148,6 @@ export class HotFolder {
         continue; // renamed or removed since the listing
       }
       if (!info.isFile() || info.size === 0) continue;
-      const done = this.ledger.get(name);
-      if (done !== undefined && done.state !== 'pending') {
-        this.warnIfReused(name, done, info);
-        continue;
-      }
       if (this.isRejected(name, info)) continue;
       const previous = this.seen.get(name);
       if (previous === undefined || previous.size !== info.size || previous.mtimeMs !== info.mtimeMs) {
@@ -154,6 +158,11 @@ export class HotFolder {
       this.seen.delete(name);
       if (!(await this.publishFile(name))) return;
     }
+  }
+
+  /** Drops what is remembered about files no longer in the folder. */
+  private forgetAllBut(names: ReadonlySet<string>): void {
+    for (const map of [this.seen, this.rejected]) for (const name of map.keys()) if (!names.has(name)) map.delete(name);
   }
 
   /** Publishes one file; false when a transient failure should end the pass. */
@@ -224,12 +233,6 @@ export class HotFolder {
     }
     this.options.logger.error({ file: name, code: error.code }, `skipping ${name} until it changes: ${error.message}`);
     this.options.onRejected?.(name, error);
-  }
-
-  private warnIfReused(name: string, entry: LedgerEntry, info: Seen): void {
-    if ((entry.size === info.size && entry.mtimeMs === info.mtimeMs) || this.reusedNames.has(name)) return;
-    this.reusedNames.add(name);
-    this.options.logger.warn({ file: name, frameId: entry.frameId }, `${name} changed after it was published; file names must be unique, so it is ignored`);
   }
 }
 

@@ -34,3 +34,16 @@ describe('Ledger', () => {
     expect(Ledger.open(path).get('a.png')?.state).toBe('published');
   });
 });
+
+describe('Ledger compaction', () => {
+  it('drops the entries it is told to, but keeps the highest seq so numbering goes on', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.jsonl');
+    const ledger = Ledger.open(path);
+    for (const [seq, file] of ['a.png', 'b.png', 'c.png'].entries()) ledger.record(entry(file, seq, 'published'));
+    const pruned = Ledger.open(path, { keep: () => false });
+    expect(pruned.get('a.png')).toBeUndefined();
+    expect(pruned.get('c.png')?.seq).toBe(2);
+    expect(pruned.nextSeq()).toBe(3);
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -42,7 +42,11 @@ export class Ledger {
     this.highestSeq = Math.max(-1, ...[...entries.values()].map((entry) => entry.seq));
   }
 
-  static open(path: string): Ledger {
+  /**
+   * Reads and compacts the ledger. Entries `keep` rejects are dropped, except the one with the
+   * highest seq, so sequence numbers keep increasing.
+   */
+  static open(path: string, options: { keep?: (entry: LedgerEntry) => boolean } = {}): Ledger {
     const entries = new Map<string, LedgerEntry>();
     if (existsSync(path)) {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
@@ -56,6 +60,8 @@ export class Ledger {
         const entry = LedgerEntry.safeParse(json);
         if (entry.success) entries.set(entry.data.file, entry.data);
       }
+      const highest = [...entries.values()].reduce<LedgerEntry | undefined>((top, e) => (top === undefined || e.seq > top.seq ? e : top), undefined);
+      for (const [file, entry] of entries) if (entry !== highest && options.keep?.(entry) === false) entries.delete(file);
       const compacted = [...entries.values()].map((entry) => `${JSON.stringify(entry)}\n`).join('');
       const aside = `${path}.compact`;
       const fd = openSync(aside, 'w');
