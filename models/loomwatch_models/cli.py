@@ -122,6 +122,37 @@ def cmd_smoke(a: argparse.Namespace) -> int:
         return 0 if diff <= 1e-4 else 1
 
 
+def cmd_quantize(a: argparse.Namespace) -> int:
+    from .release import release_int8
+    out = release_int8(name=a.name, source_version=a.source, version=a.version, data=paths.data_dir(a.data),
+                       split=Path(a.split), threads=a.threads, calib_tiles=a.calib_tiles)
+    m = out["metrics"]
+    print(f"{a.name}@{a.version} (int8): image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}")
+    return 0
+
+
+def cmd_table(a: argparse.Namespace) -> int:
+    """Markdown model-quality table of every registry version (for the README)."""
+    from .registry import production, read_card
+    print("| model | widths rec/disc | GFLOP / frame | ms / frame (eval, shared CPU) | image AUROC | pixel AUROC | PRO "
+          "| detection | false alarms | cross-cal. det. / FA | steps | production |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for card_path in sorted(paths.REGISTRY_DIR.glob("*/*/model.json")):
+        c = read_card(card_path.parent)
+        mfile = card_path.parent / "eval" / "metrics.json"
+        em = json.loads(mfile.read_text()) if mfile.exists() else {}
+        m = c["metrics"]
+        f = lambda v, p=3: "–" if v is None else f"{v:.{p}f}"
+        prod = production(c["name"])
+        cc = em.get("crossCalibrated")
+        print(f"| {c['name']}@{c['version']} | {c['architecture']['reconstructiveWidth']}/{c['architecture']['discriminativeWidth']} "
+              f"| {c['flopsPerTile'] * 16 / 1e9:.1f} | {f(em.get('secPerFrame', {}).get('median') and em['secPerFrame']['median'] * 1000, 0)} "
+              f"| {f(m['imageAuroc'])} | {f(m['pixelAuroc'])} | {f(m['pro'])} | {f(m['detectionRate'])} | {f(m['falseAlarmRate'])} "
+              f"| {f(cc['detectionRate']) + ' / ' + f(cc['falseAlarmRate']) if cc and c['metrics']['imageAuroc'] is not None else '–'} "
+              f"| {c['training']['steps'] if c['training'] else '–'} | {'yes' if prod and prod['version'] == c['version'] else ''} |")
+    return 0
+
+
 def cmd_promote(a: argparse.Namespace) -> int:
     from .registry import promote
     ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force)
@@ -194,6 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=str(paths.REPORTS_DIR / "tmp" / "eval"))
     sp.add_argument("--limit", type=int, default=0, help="only this many frames (half defect), for a quick look")
     sp.set_defaults(fn=cmd_evaluate)
+
+    sp = sub.add_parser("quantize", help="INT8 static-quantised variant of a registry version, as its own version")
+    data_arg(sp)
+    sp.add_argument("--name", default="draem-aitex")
+    sp.add_argument("--source", required=True, help="fp32 version to quantise")
+    sp.add_argument("--version", required=True, help="new version, e.g. 1.0.0-int8")
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.add_argument("--threads", type=int, default=2)
+    sp.add_argument("--calib-tiles", type=int, default=64)
+    sp.set_defaults(fn=cmd_quantize)
+
+    sp = sub.add_parser("table", help="markdown model-quality table of the registry")
+    sp.set_defaults(fn=cmd_table)
 
     sp = sub.add_parser("smoke", help="2-step tiny training + export + parity in a temp dir")
     data_arg(sp)

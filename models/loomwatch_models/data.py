@@ -45,8 +45,13 @@ class Frame:
 
     @property
     def rel(self) -> str:
-        """Path relative to the dataset root, the frame's identity in splits and score files."""
+        """The frame's id in split files: '<roll>/<file>' for normal frames (under normal/), 'defect/<file>'."""
         return f"{self.path.parent.name}/{self.path.name}" if self.roll else f"defect/{self.path.name}"
+
+    @property
+    def relpath(self) -> str:
+        """Path relative to the dataset root ('normal/<roll>/<file>', 'defect/<file>'), as in score files."""
+        return f"normal/{self.path.parent.name}/{self.path.name}" if self.roll else f"defect/{self.path.name}"
 
 
 def index(root: Path) -> list[Frame]:

@@ -67,33 +67,30 @@ def rates(scores, labels, codes, thr) -> dict:
             "perCode": per_code}
 
 
-def pro_score(maps: list[np.ndarray], masks: list[np.ndarray | None], max_fpr: float = 0.3, steps: int = 200) -> float:
+def pro_score(maps: list[np.ndarray], masks: list[np.ndarray | None], max_fpr: float = 0.3, steps: int = 300) -> float:
     """Per-region overlap (Bergmann et al.): mean over ground-truth connected components of the fraction
-    covered, against the FPR on non-defect pixels; area under PRO(FPR) up to max_fpr, divided by max_fpr."""
-    labelled = []
-    neg_vals = []
+    covered, against the FPR on non-defect pixels; area under PRO(FPR) up to max_fpr, divided by max_fpr.
+    Each component's values are sorted once, so a threshold costs a binary search per component."""
+    comps, neg_vals = [], []
     for m, gt in zip(maps, masks):
         if gt is None:
             continue
         lab, n = ndimage.label(gt)
-        labelled.append((m, lab, n, np.bincount(lab.ravel())))
+        if n:
+            for sl, i in zip(ndimage.find_objects(lab), range(1, n + 1)):
+                comps.append(np.sort(m[sl][lab[sl] == i]))
         neg_vals.append(m[~gt][::7])
-    neg = np.concatenate(neg_vals)
-    # thresholds spanning FPR 0 .. max_fpr on the (subsampled) negative pixels
-    thrs = np.quantile(neg, np.linspace(1.0, 1.0 - max_fpr, steps))
-    fprs, pros = [], []
-    for t in thrs:
-        overlaps = []
-        for m, lab, n, sizes in labelled:
-            if n == 0:
-                continue
-            hit = np.bincount(lab[m >= t], minlength=n + 1)
-            overlaps.extend((hit[1:] / sizes[1:]).tolist())
-        pros.append(float(np.mean(overlaps)))
-        fprs.append(float((neg >= t).mean()))
-    fprs, pros = np.array(fprs), np.array(pros)
-    keep = fprs <= max_fpr
-    return float(np.trapz(pros[keep], fprs[keep]) / max_fpr)
+    neg = np.sort(np.concatenate(neg_vals))
+    # thresholds: just above the highest negative (FPR 0), then quantiles down to FPR max_fpr
+    thrs = np.r_[np.nextafter(neg[-1], np.inf), np.quantile(neg, np.linspace(1.0, 1.0 - max_fpr, steps))]
+    fprs = 1.0 - np.searchsorted(neg, thrs, side="left") / len(neg)
+    pros = np.array([np.mean([1.0 - np.searchsorted(c, t, side="left") / len(c) for c in comps]) for t in thrs])
+    order = np.argsort(fprs, kind="stable")
+    fprs, pros = fprs[order], pros[order]
+    pro_at_max = float(np.interp(max_fpr, fprs, pros))          # the curve cut exactly at max_fpr
+    keep = fprs < max_fpr
+    x, y = np.r_[fprs[keep], max_fpr], np.r_[pros[keep], pro_at_max]
+    return float(np.trapz(y, x) / max_fpr)
 
 
 def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int = 256,
@@ -118,7 +115,7 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
             b = np.clip((amap * BINS).astype(np.int64), 0, BINS)
             pos_hist += np.bincount(b[gt], minlength=BINS + 1)
             neg_hist += np.bincount(b[~gt], minlength=BINS + 1)
-        rows.append({"file": f.rel, "score": score, "label": int(f.label), "code": f.code, "fabric": f.fabric})
+        rows.append({"file": f.relpath, "score": score, "label": int(f.label), "code": f.code, "fabric": f.fabric})
         maps.append(amap.astype(np.float32)); gts.append(gt)
         if (i + 1) % 10 == 0:
             log(f"  evaluated {i + 1}/{len(frames)} frames")
@@ -151,6 +148,16 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
         cv.append((r["detectionRate"], r["falseAlarmRate"]))
     normals = scores[labels == 0]
     defects = scores[labels == 1]
+    fabrics = np.array([r["fabric"] for r in rows])
+    per_fabric = {}
+    for fab in sorted(set(fabrics)):
+        sel = fabrics == fab
+        pf = {"normal": int((labels[sel] == 0).sum()), "defect": int((labels[sel] == 1).sum()),
+              "detectionRate": float((scores[sel & (labels == 1)] >= thr).mean()) if (sel & (labels == 1)).any() else None,
+              "falseAlarmRate": float((scores[sel & (labels == 0)] >= thr).mean()) if (sel & (labels == 0)).any() else None}
+        pf["imageAuroc"] = (float(roc_auc_score(labels[sel], scores[sel]))
+                            if pf["normal"] and pf["defect"] else None)
+        per_fabric[fab] = pf
     metrics = {
         "imageAuroc": image_auroc, "pixelAuroc": pixel_auroc, "pro": pro,
         "imageAveragePrecision": float(average_precision_score(labels, scores)),
@@ -159,6 +166,7 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
         "f1AtThreshold": f1, "pixelThreshold": float(pixel_thr), "pixelF1": float(f1_p[kbest]),
         "detectionRate": at_thr["detectionRate"], "falseAlarmRate": at_thr["falseAlarmRate"],
         "perCode": at_thr["perCode"],
+        "perFabric": per_fabric,
         "crossCalibrated": {"detectionRate": float(np.mean([c[0] for c in cv])),
                             "falseAlarmRate": float(np.mean([c[1] for c in cv])),
                             "rule": "2-fold, stratified by label, seed %d: threshold by max F1 on one half, rates on the other, averaged" % cv_seed},
