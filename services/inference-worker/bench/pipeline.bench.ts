@@ -1,0 +1,216 @@
+/**
+ * `pnpm bench:pipeline [--model REF] [--frames N] [--latency-frames N]`
+ *
+ * The whole path on the real broker and S3: gateway (simulator) → frames.v1 → worker process(es)
+ * → verdicts.v1 (read_committed). For each layout (1 worker × 2 threads, 2 workers × 1 thread):
+ *  1. saturation: a backlog of N frames, steady-state frames/s between the 3rd and last verdict;
+ *  2. latency: frames published at 80 % of that rate, frame-to-verdict p50/p95/p99.
+ * In the same run, bare `session.run` on the same model with 2 threads gives the baseline.
+ * Progress goes to stderr; the last stdout line is one JSON object.
+ */
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
+import { Verdict, decodeMessage } from '@loomwatch/contracts';
+import {
+  DEFAULT_REGISTRY_ROOT,
+  InferenceEngine,
+  fillTileBatch,
+  inputLut,
+  planTiles,
+  readVerifiedOnnx,
+  sessionOptions,
+} from '@loomwatch/inference';
+import { createKafka, ensureTopics } from '@loomwatch/kafka';
+import { S3BlobStore } from '@loomwatch/storage';
+import { REPO_ROOT, aitexDir, spawnWorkerProcess, startInfra, stopProcess } from '@loomwatch/testkit';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    frames: { type: 'string', default: '40' },
+    'latency-frames': { type: 'string', default: '24' },
+  },
+});
+const model =
+  values.model ?? (existsSync(join(DEFAULT_REGISTRY_ROOT, 'draem-aitex', 'production.json')) ? 'draem-aitex' : 'draem-random');
+const frames = Number(values.frames);
+const latencyFrames = Number(values['latency-frames']);
+const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/** Bare onnxruntime: one session, the engine's tile batches of one real frame, timed runs. */
+async function bareFramesPerSec(threads: number, runs: number): Promise<number> {
+  const engine = await InferenceEngine.load({ model, intraOpNumThreads: threads });
+  const card = engine.card;
+  const session = await ort.InferenceSession.create(await readVerifiedOnnx(engine.loaded.dir, card), sessionOptions(engine.config));
+  const frame = await engine.infer(readFileSync(join(aitexDir(), 'defect/0001_002_00.png')));
+  const t = card.input.tileSize;
+  const plan = planTiles(frame.width, frame.height, t, t);
+  const tiles = plan.xs.length;
+  const data = new Float32Array(tiles * t * t);
+  fillTileBatch(frame.frame.data, plan, 0, tiles, inputLut(card.input.scale, card.input.offset), data, new Int32Array(t));
+  const feeds = { [card.input.name]: new ort.Tensor('float32', data, [tiles, 1, t, t]) };
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - start);
+  }
+  await session.release();
+  await engine.close();
+  times.sort((a, b) => a - b);
+  return 1000 / percentile(times, 50);
+}
+
+interface LayoutResult {
+  layout: string;
+  framesPerSec: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  offeredFps: number;
+}
+
+async function runLayout(workers: number, threads: number, infra: Awaited<ReturnType<typeof startInfra>>['infra']): Promise<LayoutResult> {
+  const layout = `${workers} worker(s) × ${threads} thread(s)`;
+  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'bench' });
+  const store = new S3BlobStore(infra.s3);
+  const tag = `bench-${Date.now()}`;
+  const topics = { frames: `${tag}-frames`, verdicts: `${tag}-verdicts`, dlq: `${tag}-dlq` };
+  await ensureTopics(kafka, [
+    { topic: topics.frames, numPartitions: 4 },
+    { topic: topics.verdicts, numPartitions: 4 },
+    { topic: topics.dlq },
+  ]);
+  const bucket = `${tag}-frames`;
+  const outputBucket = `${tag}-results`;
+  await store.ensureBucket(bucket);
+  await store.ensureBucket(outputBucket);
+
+  const verdicts: Verdict[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const consumer = kafka.consumer({ groupId: `${tag}-reader`, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.verdicts, fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      verdicts.push(decodeMessage(Verdict, message.value));
+      if (verdicts.length % 5 === 0) progress(`  ${layout}: ${verdicts.length} verdicts`);
+      for (const waiter of waiters) if (verdicts.length >= waiter.n) waiter.resolve();
+      return Promise.resolve();
+    },
+  });
+  const until = (n: number): Promise<void> => new Promise((resolve) => (verdicts.length >= n ? resolve() : waiters.push({ n, resolve })));
+
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const publisher = new FramePublisher({ store, producer, bucket, source: '/bench', topic: topics.frames });
+  const files = await listImageFiles(aitexDir());
+  const logDir = join(REPO_ROOT, '.loomwatch/bench-logs');
+  mkdirSync(logDir, { recursive: true });
+
+  // 1. Saturation: the backlog is in place before the workers start.
+  await runSimulator(publisher, { files, lines: 2, camerasPerLine: 2, fps: 0, framesPerCamera: Math.ceil(frames / 4), firstSeq: 1 });
+  const total = Math.ceil(frames / 4) * 4;
+  const children = Array.from({ length: workers }, (_, i) =>
+    spawnWorkerProcess({
+      infra,
+      id: `bench-${i + 1}`,
+      model,
+      threads,
+      groupId: `${tag}-workers`,
+      inputTopic: topics.frames,
+      verdictTopic: topics.verdicts,
+      deadLetterTopic: topics.dlq,
+      frameBucket: bucket,
+      outputBucket,
+      logFile: join(logDir, `${tag}-worker-${i + 1}.log`),
+    }),
+  );
+  await until(total);
+  const decided = verdicts.map((v) => Date.parse(v.decidedAt)).sort((a, b) => a - b);
+  const first = decided[2] ?? 0;
+  const last = decided[decided.length - 1] ?? 0;
+  const framesPerSec = (decided.length - 3) / ((last - first) / 1000);
+  progress(`  ${layout}: saturated at ${framesPerSec.toFixed(2)} frames/s`);
+
+  // 2. Latency at 80 % of the saturating rate, spread over 4 cameras.
+  const offeredFps = 0.8 * framesPerSec;
+  const before = verdicts.length;
+  await runSimulator(publisher, {
+    files,
+    lines: 2,
+    camerasPerLine: 2,
+    fps: offeredFps / 4,
+    framesPerCamera: Math.ceil(latencyFrames / 4),
+    firstSeq: 1_000_000,
+  });
+  await until(before + Math.ceil(latencyFrames / 4) * 4);
+  const latencies = verdicts
+    .slice(before)
+    .map((v) => Date.parse(v.decidedAt) - Date.parse(v.capturedAt))
+    .sort((a, b) => a - b);
+
+  await Promise.all(children.map(stopProcess));
+  await producer.disconnect();
+  await consumer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: Object.values(topics) });
+  await admin.disconnect();
+  await store.removeBucket(bucket);
+  await store.removeBucket(outputBucket);
+  store.close();
+  return {
+    layout,
+    framesPerSec,
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    p99Ms: percentile(latencies, 99),
+    offeredFps,
+  };
+}
+
+const handle = await startInfra();
+try {
+  progress(`pipeline bench: model ${model}, ${frames} frames per layout, ${latencyFrames} at 80 % load`);
+  const bare = await bareFramesPerSec(2, 10);
+  progress(`bare session.run, 2 threads: ${bare.toFixed(2)} frames/s (${(1000 / bare).toFixed(0)} ms per frame)`);
+  const results: LayoutResult[] = [];
+  for (const [workers, threads] of [
+    [1, 2],
+    [2, 1],
+  ] as const) {
+    results.push(await runLayout(workers, threads, handle.infra));
+  }
+  const computeMs = 1000 / bare;
+  for (const r of results) {
+    console.log(
+      `${r.layout.padEnd(24)} ${r.framesPerSec.toFixed(2)} frames/s (ratio ${(r.framesPerSec / bare).toFixed(3)} vs bare), ` +
+        `at ${r.offeredFps.toFixed(2)} frames/s offered: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms ` +
+        `(${(r.p99Ms / computeMs).toFixed(2)} × one frame's compute)`,
+    );
+  }
+  const best = results.reduce((a, b) => (b.framesPerSec > a.framesPerSec ? b : a));
+  console.log(
+    JSON.stringify({
+      bench: 'pipeline',
+      model,
+      layout: best.layout,
+      framesPerSec: Number(best.framesPerSec.toFixed(3)),
+      bareFramesPerSec: Number(bare.toFixed(3)),
+      ratio: Number((best.framesPerSec / bare).toFixed(3)),
+      p99Ms: best.p99Ms,
+      layouts: results,
+    }),
+  );
+} finally {
+  await handle.stop();
+}
