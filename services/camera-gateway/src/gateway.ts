@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Partitioners } from 'kafkajs';
 import { LoomwatchError, type FrameEvent } from '@loomwatch/contracts';
 import { createKafka, ensureTopics } from '@loomwatch/kafka';
-import { Counter, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
+import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import type { GatewayConfig, GatewayMode } from './config.js';
 import { FramePublisher } from './frame-publisher.js';
@@ -34,6 +34,7 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
   const published = new Counter({ name: 'loomwatch_gateway_frames_published_total', help: 'Frames uploaded and published', labelNames: ['line', 'camera'], registers });
   const rejected = new Counter({ name: 'loomwatch_gateway_files_rejected_total', help: 'Hot-folder files skipped, by code', labelNames: ['code'], registers });
   const retries = new Counter({ name: 'loomwatch_gateway_upload_retries_total', help: 'Uploads retried after a transient failure', registers });
+  const httpInFlight = new Gauge({ name: 'loomwatch_gateway_http_requests_in_flight', help: 'POST /v1/frames requests under way', registers });
   const countPublished = (event: FrameEvent): void => published.inc({ line: event.lineId, camera: event.cameraId });
 
   await ensureTopics(kafka, [{ topic: config.gateway.topic, numPartitions: config.gateway.partitions }]);
@@ -114,7 +115,7 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
       break;
     }
     case 'http': {
-      const server = await startHttpGateway(publisher, { ...config.http, logger, onPublished: countPublished });
+      const server = await startHttpGateway(publisher, { ...config.http, logger, onPublished: countPublished, onInFlight: (count) => httpInFlight.set(count) });
       httpPort = server.port;
       logger.info({ port: server.port, host: config.http.host }, 'accepting POST /v1/frames');
       stopMode = () => server.close();

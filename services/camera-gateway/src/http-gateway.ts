@@ -15,6 +15,8 @@ export interface HttpGatewayOptions {
   maxBodyBytes?: number;
   logger: Logger;
   onPublished?: (event: FrameEvent) => void;
+  /** Told the number of frame requests under way whenever it changes. */
+  onInFlight?: (count: number) => void;
 }
 
 export interface HttpGateway {
@@ -155,7 +157,11 @@ export async function startHttpGateway(publisher: FramePublisher, options: HttpG
       }
     })();
     underWay.add(handling);
-    void handling.finally(() => underWay.delete(handling));
+    options.onInFlight?.(underWay.size);
+    void handling.finally(() => {
+      underWay.delete(handling);
+      options.onInFlight?.(underWay.size);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

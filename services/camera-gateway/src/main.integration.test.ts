@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
@@ -94,4 +95,26 @@ describe('gateway command', () => {
     expect(await unknown.exited).toBe(2);
     expect(JSON.stringify(unknown.lines)).toContain('usage: gateway <simulate|hot-folder|http>');
   });
+
+  it('exits at once on a second signal while the first is still draining', async () => {
+    const topic = await ctx.topic({ prefix: 'frames' });
+    const bucket = await ctx.bucket('frames');
+    const gw = gateway(['http', '--set', `gateway.topic=${topic}`, '--set', `gateway.bucket=${bucket}`, '--set', 'http.port=0', '--set', 'ops.port=0']);
+    const accepting = await gw.waitFor('accepting POST /v1/frames');
+    const started = await gw.waitFor('gateway started');
+    // A client that stalls halfway through its body keeps the drain waiting.
+    const socket = connect(Number(accepting['port']), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write('POST /v1/frames?lineId=l&cameraId=c&seq=1 HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n0123456789');
+    const metrics = `http://127.0.0.1:${String(started['opsPort'])}/metrics`;
+    const inFlight = async (): Promise<boolean> => /loomwatch_gateway_http_requests_in_flight\{[^}]*\} 1/.test(await (await fetch(metrics)).text());
+    while (!(await inFlight())) await new Promise((resolve) => setTimeout(resolve, 20));
+    gw.child.kill('SIGTERM');
+    await gw.waitFor('draining');
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toBe(130);
+    expect(gw.lines.map((line) => line.msg)).not.toContain('gateway stopped');
+    socket.destroy();
+  });
 });
+
