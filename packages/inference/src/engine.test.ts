@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LoomwatchError } from '@loomwatch/contracts';
 import { aitexDir } from '@loomwatch/testkit';
 import { normalizeScore } from './core/scoring.js';
 import { maxOf, meanFilter } from './core/smoothing.js';
 import { InferenceEngine } from './engine.js';
 import type { GrayImage } from './image/decode.js';
 import { RANDOM_MODEL } from './model/fixtures.js';
+import type { Model } from './model/model.js';
 
 const FRAME = join(aitexDir(), 'defect/0001_002_00.png');
 
@@ -102,6 +104,22 @@ describe('InferenceEngine with the random DRAEM', { timeout: 120_000 }, () => {
     const [ra, rb] = await Promise.all([engine.infer(a), engine.infer(b)]);
     expect(maxAbsDiff(ra.map, (await engine.infer(a)).map)).toBeLessThan(1e-5);
     expect(maxAbsDiff(rb.map, (await engine.infer(b)).map)).toBeLessThan(1e-5);
+  });
+
+  it('reports a failing model run as MODEL_RUN_FAILED, with a later batch still in flight, and goes on with the next frame', async () => {
+    let calls = 0;
+    const flaky: Model = {
+      run: (batch, n, output) => {
+        calls++;
+        return calls === 1 ? Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', 'injected failure')) : engine.loaded.model.run(batch, n, output);
+      },
+      close: () => Promise.resolve(),
+    };
+    const oneTileBatches = InferenceEngine.create({ ...engine.loaded, model: flaky }, { maxBatch: 1 });
+    const part = crop(fabric, 0, 0, 512, 256);
+    await expect(oneTileBatches.infer(part)).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
+    const next = await oneTileBatches.infer(part);
+    expect(maxAbsDiff(next.map, (await engine.infer(part)).map)).toBeLessThan(1e-5);
   });
 
   it('refuses a decoded frame whose buffer does not match its size, or that is smaller than a tile', async () => {

@@ -173,6 +173,8 @@ export class InferenceEngine {
           throw err;
         },
       );
+      // Awaited in order below; until then a failure must not count as an unhandled rejection.
+      void output.catch(() => undefined);
       inFlight.push({ first, count, buffer, into, output });
     };
     const collect = async (): Promise<void> => {
