@@ -23,5 +23,7 @@ describe('gateway config', () => {
 
   it('names the offending path', () => {
     expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['hotFolder.cameraId=a:b'] })).toThrow(/hotFolder\.cameraId/);
+    expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['gateway.bucket=Frames_Bucket'] })).toThrow(/gateway\.bucket/);
+    expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['simulator.fps=-1'] })).toThrow(/simulator\.fps/);
   });
 });

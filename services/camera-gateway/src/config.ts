@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { KafkaConfig, S3Config } from '@loomwatch/config';
-import { Id, TOPICS } from '@loomwatch/contracts';
+import { BucketName, Id, TOPICS } from '@loomwatch/contracts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -15,7 +15,7 @@ export const GatewayConfig = z.object({
   gateway: z
     .object({
       /** Where frame images are uploaded. @defaultValue 'loomwatch-frames' */
-      bucket: z.string().min(3).max(63).default('loomwatch-frames'),
+      bucket: BucketName.default('loomwatch-frames'),
       /** CloudEvents `ce_source` of every frame. @defaultValue '/loomwatch/camera-gateway/<hostname>' */
       source: z.string().min(1).max(256).default(`/loomwatch/camera-gateway/${hostname()}`),
       /** @defaultValue 'frames.v1' */
