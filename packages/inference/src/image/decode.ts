@@ -63,11 +63,11 @@ async function decodeGreyAlpha(bytes: Uint8Array, input: SharpOptions, width: nu
 
 /**
  * Decodes an encoded frame to 8-bit grey. Refuses, with a stable code each: no bytes
- * (IMAGE_EMPTY), bytes that are no supported image (IMAGE_UNSUPPORTED_FORMAT), more pixels than
- * the limit — checked from the header, before decoding (IMAGE_TOO_LARGE), colour or alpha
- * (IMAGE_CHANNELS_UNSUPPORTED; grey with an opaque alpha is read as grey) and 16-bit samples (IMAGE_DEPTH_UNSUPPORTED) unless
- * `colour: 'convert'`, a side shorter than a tile (IMAGE_TOO_SMALL), and data that fails to
- * decode (IMAGE_CORRUPT).
+ * (IMAGE_EMPTY); bytes that are no supported image (IMAGE_UNSUPPORTED_FORMAT); more pixels than
+ * the limit, checked from the header before decoding (IMAGE_TOO_LARGE); a side shorter than a
+ * tile (IMAGE_TOO_SMALL); unless `colour: 'convert'`, 16-bit samples (IMAGE_DEPTH_UNSUPPORTED)
+ * and colour or transparency (IMAGE_CHANNELS_UNSUPPORTED; grey with an opaque alpha is read as
+ * grey); and data that fails to decode, sharp's warnings included (IMAGE_CORRUPT).
  */
 export async function decodeGray(bytes: Uint8Array, options: DecodeOptions, what = 'the image'): Promise<GrayImage> {
   if (bytes.length === 0) throw new LoomwatchError('IMAGE_EMPTY', `${what} is empty (0 bytes): the camera or the upload produced no data`);
