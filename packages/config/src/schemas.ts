@@ -44,3 +44,22 @@ export const STANDARD_ENV_ALIASES = {
   S3_ACCESS_KEY_ID: 's3.accessKeyId',
   S3_SECRET_ACCESS_KEY: 's3.secretAccessKey',
 } as const;
+
+/** The ops server section (`/healthz`, `/readyz`, `/metrics`) of a service on `defaultPort`. */
+export function opsConfig(defaultPort: number) {
+  return z
+    .object({
+      /** Port of `/healthz`, `/readyz`, `/metrics`; 0 picks a free one. */
+      port: z.int().min(0).max(65_535).default(defaultPort),
+      /** @defaultValue '127.0.0.1' */
+      host: z.string().default('127.0.0.1'),
+    })
+    .prefault({});
+}
+
+export const LogConfig = z
+  .object({
+    /** @defaultValue 'info' */
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .prefault({});

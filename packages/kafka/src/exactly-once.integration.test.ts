@@ -17,23 +17,8 @@ async function seed(topic: string, count: number): Promise<void> {
   await producer.disconnect();
 }
 
-/** Reads committed messages until `count` have arrived. */
 async function readCommitted(topic: string, count: number): Promise<string[]> {
-  const consumer = ctx.kafka.consumer({ groupId: ctx.group('reader'), readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const values: string[] = [];
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: ({ message }) => {
-        values.push(message.value?.toString() ?? '');
-        if (values.length >= count) resolve();
-        return Promise.resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return values;
+  return (await ctx.readCommitted(topic, count)).map((m) => m.value?.toString() ?? '');
 }
 
 function processor(input: string, groupId: string, handler: RecordHandler, output: string, dlq: string): ExactlyOnceProcessor {

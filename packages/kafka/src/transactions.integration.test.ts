@@ -1,29 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { useTestInfra } from '@loomwatch/testkit';
+import { useTestInfra, type ReadMessage } from '@loomwatch/testkit';
 
 const ctx = useTestInfra();
-
-/**
- * Reads the first `count` visible messages. Messages are read in offset order, so an aborted
- * message that leaked through would take the place of a later committed one.
- */
-async function readFirst(topic: string, count: number): Promise<string[]> {
-  const consumer = ctx.kafka.consumer({ groupId: ctx.group('reader'), readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const values: string[] = [];
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: ({ message }) => {
-        values.push(message.value?.toString() ?? '');
-        if (values.length === count) resolve();
-        return Promise.resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return values;
-}
+const values = (messages: ReadMessage[]): string[] => messages.map((m) => m.value?.toString() ?? '');
 
 describe('Kafka transactions with kafkajs on the local broker', () => {
   it('a read_committed consumer sees committed messages and never aborted ones', async () => {
@@ -48,7 +27,7 @@ describe('Kafka transactions with kafkajs on the local broker', () => {
     await last.commit();
     await producer.disconnect();
 
-    expect(await readFirst(topic, 3)).toEqual(['committed-1', 'committed-2', 'committed-3']);
+    expect(values(await ctx.readCommitted(topic, 3))).toEqual(['committed-1', 'committed-2', 'committed-3']);
   });
 
   it('commits consumer offsets inside the transaction (consume-transform-produce)', async () => {
@@ -93,6 +72,6 @@ describe('Kafka transactions with kafkajs on the local broker', () => {
     const offsets = await admin.fetchOffsets({ groupId, topics: [input] });
     await admin.disconnect();
     expect(offsets[0]?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '2' })]);
-    expect(await readFirst(output, 2)).toEqual(['a!', 'b!']);
+    expect(values(await ctx.readCommitted(output, 2))).toEqual(['a!', 'b!']);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { afterAll, inject } from 'vitest';
-import { createKafka, ensureTopics } from '@loomwatch/kafka';
+import { createKafka, ensureTopics, headersToStrings } from '@loomwatch/kafka';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
 import type { Infra } from './infra.js';
 
@@ -15,6 +15,18 @@ export interface TestInfraContext {
   bucket(prefix?: string): Promise<string>;
   /** A fresh consumer group id. */
   group(prefix?: string): string;
+  /**
+   * The first `count` messages a read_committed consumer sees on `topic`, in partition order.
+   * Messages arrive in offset order, so an aborted or duplicated one would take a later one's place.
+   */
+  readCommitted(topic: string, count: number): Promise<ReadMessage[]>;
+}
+
+export interface ReadMessage {
+  partition: number;
+  key: string | undefined;
+  value: Buffer | null;
+  headers: Record<string, string>;
 }
 
 function uniqueName(prefix: string): string {
@@ -61,6 +73,25 @@ export function useTestInfra(): TestInfraContext {
     },
     group(prefix = 'test-group') {
       return uniqueName(prefix);
+    },
+    async readCommitted(topic, count) {
+      const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const messages: ReadMessage[] = [];
+      await new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: ({ partition, message }) => {
+            if (messages.length < count) {
+              messages.push({ partition, key: message.key?.toString(), value: message.value, headers: headersToStrings(message.headers) });
+            }
+            if (messages.length === count) resolve();
+            return Promise.resolve();
+          },
+        });
+      });
+      await consumer.disconnect();
+      return messages;
     },
   };
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { KafkaConfig, S3Config } from '@loomwatch/config';
+import { KafkaConfig, LogConfig, opsConfig, S3Config } from '@loomwatch/config';
 import { BucketName, Id, TOPICS } from '@loomwatch/contracts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -72,14 +72,8 @@ export const GatewayConfig = z.object({
       maxBodyBytes: z.int().positive().default(64 * 1024 * 1024),
     })
     .prefault({}),
-  ops: z
-    .object({
-      /** Port of `/healthz`, `/readyz`, `/metrics`; 0 picks a free one. @defaultValue 9465 */
-      port: z.int().min(0).max(65_535).default(9465),
-      /** @defaultValue '127.0.0.1' */
-      host: z.string().default('127.0.0.1'),
-    })
-    .prefault({}),
-  log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
+  /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9465 on 127.0.0.1 */
+  ops: opsConfig(9465),
+  log: LogConfig,
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;

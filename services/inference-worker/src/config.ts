@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { KafkaConfig, S3Config, commaList } from '@loomwatch/config';
+import { commaList, KafkaConfig, LogConfig, opsConfig, S3Config } from '@loomwatch/config';
 import { TOPICS } from '@loomwatch/contracts';
 import { InferenceConfig } from '@loomwatch/inference';
 
@@ -44,14 +44,8 @@ export const WorkerConfig = z.object({
   /** The model: a version directory, `name@version`, or `name` for its production version. @defaultValue 'draem-aitex' */
   model: z.string().min(1).default('draem-aitex'),
   inference: InferenceConfig.prefault({}),
-  ops: z
-    .object({
-      /** Port of `/healthz`, `/readyz`, `/metrics`; 0 picks a free one. @defaultValue 9464 */
-      port: z.int().min(0).max(65_535).default(9464),
-      /** @defaultValue '127.0.0.1' */
-      host: z.string().default('127.0.0.1'),
-    })
-    .prefault({}),
-  log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
+  /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9464 on 127.0.0.1 */
+  ops: opsConfig(9464),
+  log: LogConfig,
 });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;

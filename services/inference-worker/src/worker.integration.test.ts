@@ -14,21 +14,7 @@ const logger = createLogger({ service: 'test', level: 'silent' });
 const MODEL = 'draem-random@0.0.1';
 
 async function readCommitted<T>(topic: string, count: number, parse: (value: Buffer | null) => T): Promise<T[]> {
-  const consumer = ctx.kafka.consumer({ groupId: ctx.group('reader'), readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const out: T[] = [];
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: ({ message }) => {
-        out.push(parse(message.value));
-        if (out.length >= count) resolve();
-        return Promise.resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return out;
+  return (await ctx.readCommitted(topic, count)).map((m) => parse(m.value));
 }
 
 async function topics() {

@@ -61,6 +61,17 @@ async function processImage(engine: InferenceEngine, args: InferArgs, path: stri
   }
 }
 
+/** Pictures are named after the image's basename: say so when two inputs would write the same file. */
+function warnOnSharedNames(images: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const image of images) {
+    const stem = basename(image, extname(image));
+    const first = seen.get(stem);
+    if (first === undefined) seen.set(stem, image);
+    else process.stderr.write(`infer: ${image} and ${first} share the name ${stem}: the later one's map and overlay overwrite the earlier one's\n`);
+  }
+}
+
 function fail(err: unknown): number {
   const e = toLoomwatchError(err);
   process.stderr.write(`${JSON.stringify({ error: { code: e.code, message: e.message } })}\n`);
@@ -88,6 +99,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return fail(err);
   }
   const images = await expandInputs(args.inputs);
+  if (args.mapsDir !== undefined || args.overlaysDir !== undefined) warnOnSharedNames(images);
   const started = performance.now();
   let failed = 0;
   // A sliding window keeps IN_FLIGHT frames going; lines still come out in input order.
