@@ -68,7 +68,7 @@ function warnOnSharedNames(images: readonly string[]): void {
     const stem = basename(image, extname(image));
     const first = seen.get(stem);
     if (first === undefined) seen.set(stem, image);
-    else process.stderr.write(`infer: ${image} and ${first} share the name ${stem}: the later one's map and overlay overwrite the earlier one's\n`);
+    else process.stderr.write(`infer: ${image} and ${first} share the name ${stem}: their maps and overlays go to the same files, so only one of each is kept\n`);
   }
 }
 
