@@ -51,7 +51,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     cfg = TrainConfig(name=a.name, rec_width=a.rec_width, disc_width=a.disc_width, crop=a.crop, batch=a.batch,
                       steps=a.steps, max_lr=a.max_lr, seed=a.seed, threads=a.threads, ckpt_minutes=a.ckpt_minutes,
                       val_every=a.val_every, val_tiles=a.val_tiles, log_every=a.log_every, bank_size=a.bank_size,
-                      data=a.data or "", split=a.split)
+                      data=a.data or "", split=a.split, p_spot=a.p_spot, p_curve=a.p_curve, p_streak=a.p_streak,
+                      init_from=a.init_from or "", pct_start=a.pct_start)
     stop = dt.datetime.fromisoformat(a.stop_at.replace("Z", "+00:00")) if a.stop_at else None
     if stop and stop.tzinfo is None:
         stop = stop.replace(tzinfo=dt.timezone.utc)
@@ -199,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--log-every", type=int, default=d.log_every)
     sp.add_argument("--bank-size", type=int, default=d.bank_size)
     sp.add_argument("--split", default=d.split)
+    sp.add_argument("--p-spot", type=float, default=d.p_spot, help="share of small-spot masks (0 = v1 recipe)")
+    sp.add_argument("--p-curve", type=float, default=d.p_curve, help="share of thin wandering-line masks")
+    sp.add_argument("--p-streak", type=float, default=d.p_streak, help="share of straight streak masks")
+    sp.add_argument("--pct-start", type=float, default=d.pct_start, help="one-cycle warm-up fraction")
+    sp.add_argument("--init-from", help="warm start from this checkpoint's weights (new optimizer and schedule)")
     sp.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint (saved config)")
     sp.add_argument("--stop-at", help="UTC time (ISO) to checkpoint and exit cleanly, e.g. 2026-11-22T02:40Z")
     sp.set_defaults(fn=cmd_train)

@@ -70,6 +70,36 @@ def streak_mask(size: int, rng: np.random.Generator) -> np.ndarray:
     return m
 
 
+def spot_mask(size: int, rng: np.random.Generator) -> np.ndarray:
+    """1–4 small soft-edged ellipses, radius 1.5–6 px (≈10–100 px): the knots/neps that make up most
+    AITEX defect frames (code 019 masks are often 20–40 px)."""
+    m = np.zeros((size, size), np.float32)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for _ in range(rng.integers(1, 5)):
+        cy, cx = rng.uniform(4, size - 4, 2)
+        ry, rx = rng.uniform(1.5, 6, 2)
+        m = np.maximum(m, (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1).astype(np.float32))
+    return m
+
+
+def curve_mask(size: int, rng: np.random.Generator) -> np.ndarray:
+    """A thin wandering line (1–3 px thick, 20 px to the full crop long), mostly along one axis:
+    broken/loose yarns and the curved thin defects of AITEX."""
+    m = np.zeros((size, size), np.float32)
+    length = int(rng.integers(20, size + 1))
+    thick = int(rng.integers(1, 4))
+    drift = rng.normal(0, 0.15) + np.cumsum(rng.normal(0, 0.08, length))     # slope wanders
+    pos = rng.uniform(thick, size - thick) + np.cumsum(np.clip(drift, -1.5, 1.5))
+    start = int(rng.integers(0, size - length + 1))
+    for i in range(length):
+        p = int(round(pos[i]))
+        if 0 <= p < size - thick:
+            m[start + i, p:p + thick] = 1.0
+    if rng.random() < 0.5:
+        m = m.T.copy()
+    return m
+
+
 # ---------------------------------------------------------------- texture augmentation (DRAEM's set, gray)
 
 def _aug_gamma(t, rng):
@@ -155,7 +185,7 @@ class AnomalySynth:
     def __init__(self, crop: int, sources: dict[str, np.ndarray], rng: np.random.Generator,
                  bank_size: int = 1024, p_anomaly: float = 0.5, p_streak: float = 0.25,
                  p_procedural: float = 0.35, p_same_roll: float = 0.15,
-                 bank_rng: np.random.Generator | None = None):
+                 bank_rng: np.random.Generator | None = None, p_spot: float = 0.0, p_curve: float = 0.0):
         self.crop = crop
         self.rng = rng
         self.sources = sources          # roll -> uint8 frames [n, H, W]
@@ -164,6 +194,8 @@ class AnomalySynth:
         self.bank = perlin_bank(bank_size, crop, bank_rng if bank_rng is not None else rng)
         self.p_anomaly, self.p_streak = p_anomaly, p_streak
         self.p_procedural, self.p_same_roll = p_procedural, p_same_roll
+        self.p_spot, self.p_curve = p_spot, p_curve
+        self._small = False
 
     def _fabric_crop(self, roll: str, size: int) -> np.ndarray:
         frames = self.sources[roll]
@@ -191,7 +223,15 @@ class AnomalySynth:
         return augment(t, self.rng)
 
     def mask(self) -> np.ndarray:
-        if self.rng.random() < self.p_streak:
+        self._small = False
+        if self.p_spot or self.p_curve:            # small-defect mix (v2); draws differ from the v1 mix
+            u = self.rng.random()
+            if u < self.p_spot + self.p_curve:
+                self._small = True
+                return (spot_mask if u < self.p_spot else curve_mask)(self.crop, self.rng)
+            if u < self.p_spot + self.p_curve + self.p_streak:
+                return streak_mask(self.crop, self.rng)
+        elif self.rng.random() < self.p_streak:
             return streak_mask(self.crop, self.rng)
         p = self.bank[self.rng.integers(len(self.bank))].astype(np.float32)
         if self.rng.random() < 0.5:
@@ -206,7 +246,22 @@ class AnomalySynth:
         m = self.mask()
         if not m.any():
             return img, m, 0.0
+        if self._small:
+            # small defects must be visible or they only teach false alarms: a darker (knot, 70 %) or
+            # brighter yarn, 0.12–0.45 off the local gray level, slightly noisy, β ≤ 0.3
+            sign = -1.0 if self.rng.random() < 0.7 else 1.0
+            t = np.clip(img + sign * self.rng.uniform(0.12, 0.45) + self.rng.normal(0, 0.02, img.shape), 0, 1)
+            beta = self.rng.uniform(0, 0.3)
+            out = img * (1 - m) + (1 - beta) * t * m + beta * img * m
+            return out.astype(np.float32), m, 1.0
         t = self.texture(roll)
         beta = self.rng.uniform(0, 0.8)
         out = img * (1 - m) + (1 - beta) * t * m + beta * img * m
-        return out.astype(np.float32), m, 1.0
+        if self.p_spot or self.p_curve:
+            # v2: the target marks only pixels that visibly changed (> 0.02), e.g. not a texture blended
+            # into a saturated white band; v1 keeps DRAEM's full Perlin mask
+            m = m * (np.abs(out - img) > 0.02)
+            if not m.any():
+                return img, m, 0.0
+            out = img * (1 - m) + out * m
+        return out.astype(np.float32), m.astype(np.float32), 1.0

@@ -49,6 +49,10 @@ class TrainConfig:
     val_tiles: int = 32          # defect tiles and as many normal tiles for the quick validation
     log_every: int = 10
     bank_size: int = 1024
+    p_spot: float = 0.0          # small-defect synthesis (0 = the v1 mix: Perlin 75 %, streaks 25 %)
+    p_curve: float = 0.0
+    p_streak: float = 0.25
+    init_from: str = ""          # warm start: weights (model + EMA) of this checkpoint, fresh optimizer/schedule
     data: str = ""
     split: str = str(SPLITS_DIR / "aitex-split-v1.json")
 
@@ -122,7 +126,8 @@ class Batcher:
         self.rolls = sorted(self.sources)
         self.cfg = cfg
         self.synth = AnomalySynth(cfg.crop, self.sources, rng, bank_size=cfg.bank_size,
-                                  bank_rng=np.random.default_rng(cfg.seed + 1))
+                                  bank_rng=np.random.default_rng(cfg.seed + 1), p_streak=cfg.p_streak,
+                                  p_spot=cfg.p_spot, p_curve=cfg.p_curve)
 
     def __call__(self):
         c, b = self.cfg.crop, self.cfg.batch
@@ -207,9 +212,14 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         mlflow_id = state.get("mlflow_run_id")
         log(f"resumed {cfg.name} at step {step}/{cfg.steps}, {_fmt_dur(elapsed)} trained so far")
     else:
+        if cfg.init_from:
+            init = torch.load(cfg.init_from, map_location="cpu")
+            model.load_state_dict(init["model"]); ema.load_state_dict(init["ema"])
+            log(f"warm start from {cfg.init_from} (step {init['step']} of run {init['config']['name']})")
         log(f"new run {cfg.name}: widths {cfg.rec_width}/{cfg.disc_width}, {count_parameters(model):,} params, "
             f"{count_flops(model) / 1e9:.2f} GFLOP per 256² tile; {cfg.steps} steps of batch {cfg.batch} × {cfg.crop}², "
-            f"one-cycle max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads")
+            f"one-cycle max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads; masks: spot {cfg.p_spot}, "
+            f"curve {cfg.p_curve}, streak {cfg.p_streak}, rest Perlin")
     mlf, mlflow_id = _mlflow_start(cfg, mlflow_id, {"splitHash": split_hash, "trainFrames": len(train_frames)})
 
     def save(path: Path, **extra) -> None:
