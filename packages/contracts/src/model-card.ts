@@ -58,8 +58,8 @@ export const ModelCard = z.object({
       detectionRate: Metric,
       falseAlarmRate: Metric,
       pro: Metric.optional(),
-      split: z.string().optional(),
-      frames: z.int().nonnegative().optional(),
+      split: z.string().nullable().optional(),
+      frames: z.int().nonnegative().nullable().optional(),
     })
     .nullable()
     .optional(),

@@ -116,7 +116,9 @@ function startLocal(): InfraHandle {
  * else the local processes of deploy/local.
  */
 export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<InfraHandle> {
-  const fromEnv = infraFromEnv(env, 'env');
+  // An earlier global setup of the same run exports what it found, and where it came from.
+  const inherited = env['LOOMWATCH_INFRA_SOURCE'];
+  const fromEnv = infraFromEnv(env, inherited === 'local' || inherited === 'containers' ? inherited : 'env');
   if (fromEnv !== undefined) return { infra: fromEnv, stop: () => Promise.resolve() };
   if (env['LOOMWATCH_INFRA'] !== 'local' && (await containerRuntimeAnswers())) return startContainers();
   return startLocal();
@@ -125,6 +127,7 @@ export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<
 /** The variables a child process (a service under test) needs to reach the same servers. */
 export function infraEnv(infra: Infra): Record<string, string> {
   return {
+    LOOMWATCH_INFRA_SOURCE: infra.source,
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     S3_ENDPOINT: infra.s3.endpoint,
     S3_REGION: infra.s3.region,

@@ -99,18 +99,6 @@ export async function resolveModel(ref: string, registryRoot: string): Promise<M
   return { dir, expected: { name, version } };
 }
 
-/**
- * `null` in `metrics` means "not measured". The Python pipeline writes every metric key, null
- * when unknown; the zod card accepts null only for the score metrics, so nulls are read as absent.
- */
-function dropNullMetrics(card: unknown): unknown {
-  if (typeof card !== 'object' || card === null) return card;
-  const metrics = (card as { metrics?: unknown }).metrics;
-  if (typeof metrics !== 'object' || metrics === null) return card;
-  const kept = Object.fromEntries(Object.entries(metrics).filter(([key, value]) => value !== null || !['split', 'frames'].includes(key)));
-  return { ...card, metrics: kept };
-}
-
 /** Reads and validates `model.json`; an invalid card is `MODEL_CARD_INVALID` naming the fields. */
 export async function readModelCard(location: ModelLocation): Promise<ModelCard> {
   const path = join(location.dir, 'model.json');
@@ -126,7 +114,7 @@ export async function readModelCard(location: ModelLocation): Promise<ModelCard>
   } catch (err) {
     throw new LoomwatchError('MODEL_CARD_INVALID', `the model card ${path} is not valid JSON: re-export the model`, { cause: err });
   }
-  const result = ModelCard.safeParse(dropNullMetrics(parsed));
+  const result = ModelCard.safeParse(parsed);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new LoomwatchError('MODEL_CARD_INVALID', `the model card ${path} is invalid — ${issues}: re-export the model with the current pipeline`);
