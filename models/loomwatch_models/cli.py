@@ -156,7 +156,7 @@ def cmd_table(a: argparse.Namespace) -> int:
 
 def cmd_promote(a: argparse.Namespace) -> int:
     from .registry import promote
-    ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force)
+    ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force, min_image_auroc=a.min_image_auroc)
     print(msg)
     return 0 if ok else 1
 
@@ -265,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--version", required=True)
     sp.add_argument("--reason")
     sp.add_argument("--force", action="store_true", help="skip the gate (say why in --reason)")
+    sp.add_argument("--min-image-auroc", type=float, default=0.95, help="absolute floor of the gate")
     sp.set_defaults(fn=cmd_promote)
     return p
 

@@ -117,9 +117,13 @@ def beats(new: dict[str, Any], cur: dict[str, Any]) -> tuple[bool, str]:
                   + (f", pixel AUROC {n['pixelAuroc']:.4f} vs {c['pixelAuroc']:.4f}" if n.get("pixelAuroc") is not None and c.get("pixelAuroc") is not None else ""))
 
 
+MIN_IMAGE_AUROC = 0.95    # the seed's rule: "if the accuracy rate is bigger than 0.95, then we can change"
+
+
 def promote(name: str, version: str, reason: str | None = None, force: bool = False,
-            registry: Path = REGISTRY_DIR) -> tuple[bool, str]:
-    """Marks name@version production iff it passes the gate against the current production (or force)."""
+            registry: Path = REGISTRY_DIR, min_image_auroc: float = MIN_IMAGE_AUROC) -> tuple[bool, str]:
+    """Marks name@version production iff it passes the gate (or force): validation image AUROC at least
+    min_image_auroc, and it beats the current production (see beats)."""
     vdir = version_dir(name, version, registry)
     card = read_card(vdir)
     if sha256_file(vdir / card["onnx"]["file"]) != card["onnx"]["sha256"]:
@@ -127,6 +131,11 @@ def promote(name: str, version: str, reason: str | None = None, force: bool = Fa
     cur = production(name, registry)
     if cur and cur["version"] == version:
         return (False, f"{name}@{version} is already production")
+    auroc = card["metrics"].get("imageAuroc")
+    if not force and (auroc is None or auroc < min_image_auroc):
+        return (False, f"gate refused {name}@{version}: validation image AUROC "
+                       f"{'not measured' if auroc is None else f'{auroc:.4f}'} is below the floor {min_image_auroc}"
+                       + (f" (production stays {cur['version']})" if cur else " (no production version)"))
     if cur and not force:
         ok, why = beats(card, read_card(version_dir(name, cur["version"], registry)))
         if not ok:

@@ -81,8 +81,15 @@ def export_random(*, name: str, version: str, rec_width: int, disc_width: int, s
         image_threshold=image_thr, pixel_threshold=pixel_thr, norm_min=lo, norm_max=hi,
         smoothing_kernel=kernel, metrics=None, training=None, notes=notes)
     write_card(card, vdir)
-    ok, msg = promote(name, version, reason="only version: random-weight model for engine tests")
+    ok, msg = promote(name, version, force=True, reason="only version: random-weight model for engine tests")
     return {"dir": str(vdir), "scores": scores, "parity": diff, "promoted": msg, "card": card}
+
+
+def _fmt_recipe(cfg: dict) -> str:
+    if cfg.get("p_spot") or cfg.get("p_curve"):
+        return (f"small-defect synthesis: spots {cfg['p_spot']}, curves {cfg['p_curve']}, streaks {cfg['p_streak']}, "
+                f"rest Perlin; one-cycle max lr {cfg['max_lr']}")
+    return f"the DRAEM recipe (Perlin 75 %, streaks 25 %); one-cycle max lr {cfg['max_lr']} over {cfg['steps']} steps"
 
 
 def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, split: Path,
@@ -120,7 +127,14 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     log(f"evaluating {len(val_frames)} validation frames with the ONNX model ...")
     metrics = evaluate(val_frames, onnx_runner(onnx_path, threads), vdir / "eval", kernel, tile, log=log)
     flops = count_flops(model, tile)
-    training = {"steps": int(state["step"]), "wallTimeSec": round(float(state["elapsed"]), 1), "seed": cfg["seed"],
+    steps, wall, warm = int(state["step"]), float(state["elapsed"]), ""
+    if cfg.get("init_from"):          # a warm-started run: count the steps and time of the run it started from
+        init = torch.load(cfg["init_from"], map_location="cpu")
+        steps += int(init["step"]); wall += float(init["elapsed"])
+        warm = (f"Warm-started from run {init['config']['name']} at step {init['step']} "
+                f"({_fmt_recipe(init['config'])}), then {state['step']} steps of {_fmt_recipe(cfg)}; training.steps and "
+                f"wallTimeSec count both. ")
+    training = {"steps": steps, "wallTimeSec": round(wall, 1), "seed": cfg["seed"],
                 "dataHash": dataset_hash(data), "splitHash": split_hash, "cropSize": cfg["crop"],
                 "batchSize": cfg["batch"]}
     m = metrics
@@ -143,7 +157,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
              f"normalization: min = lowest validation frame score ({norm_lo:.5f}), max = highest defect-frame score ({norm_hi:.5f}) (0/1 if the threshold sits at an end). pro: integrated to "
              f"FPR 0.3, normalised. flopsPerTile: 2 × multiply-adds of all Conv2d layers for one 1×1×256×256 pass "
              f"(forward hooks), {flops * 16 / 1e9:.1f} GFLOP per 4096×256 frame. ONNX vs PyTorch max abs diff {diff:.1e} "
-             f"on {len(ptiles)} real tiles. Per-code detection and scores in eval/. {extra_notes}").strip()
+             f"on {len(ptiles)} real tiles. Per-code detection and scores in eval/. {warm}{extra_notes}").strip()
     card = build_card(
         name=name, version=version,
         description=description or f"DRAEM widths {cfg['rec_width']}/{cfg['disc_width']} trained on AITEX normal frames",

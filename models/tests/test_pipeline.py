@@ -56,11 +56,13 @@ def test_promotion_gate_only_promotes_a_better_version(isolated):
     _card(isolated, "1.0.0", 0.80)
     _card(isolated, "1.1.0", 0.75)
     _card(isolated, "1.2.0", 0.85)
-    assert promote("draem-test", "1.0.0", registry=reg)[0]
-    ok, why = promote("draem-test", "1.1.0", registry=reg)
+    ok, why = promote("draem-test", "1.0.0", registry=reg)          # default floor 0.95
+    assert not ok and "below the floor" in why and not (reg / "draem-test" / "production.json").exists()
+    assert promote("draem-test", "1.0.0", registry=reg, min_image_auroc=0.7)[0]
+    ok, why = promote("draem-test", "1.1.0", registry=reg, min_image_auroc=0.7)
     assert not ok and "does not beat" in why
     assert json.loads((reg / "draem-test" / "production.json").read_text())["version"] == "1.0.0"
-    assert promote("draem-test", "1.2.0", registry=reg)[0]
+    assert promote("draem-test", "1.2.0", registry=reg, min_image_auroc=0.7)[0]
     assert json.loads((reg / "draem-test" / "production.json").read_text())["version"] == "1.2.0"
 
 
