@@ -49,10 +49,13 @@ export async function runSimulator(publisher: FramePublisher, options: Simulator
   };
   const firstSeq = options.firstSeq ?? Date.now();
   const period = options.fps > 0 ? 1000 / options.fps : 0;
-  const cameras = Array.from({ length: options.lines * options.camerasPerLine }, (_, index) => ({
+  const count = options.lines * options.camerasPerLine;
+  const cameras = Array.from({ length: count }, (_, index) => ({
     lineId: `line-${Math.floor(index / options.camerasPerLine) + 1}`,
     cameraId: `cam-${(index % options.camerasPerLine) + 1}`,
-    offset: Math.floor((index * options.files.length) / (options.lines * options.camerasPerLine)),
+    offset: Math.floor((index * options.files.length) / count),
+    // Real cameras are not in step: spreading their phases keeps frames from arriving in bursts.
+    phase: (index * period) / count,
   }));
   let published = 0;
   // One camera failing stops the others too: the caller sees the error, not a half-running replay.
@@ -61,7 +64,7 @@ export async function runSimulator(publisher: FramePublisher, options: Simulator
   const stopped = (): boolean => signal.aborted;
 
   const runCamera = async (camera: (typeof cameras)[number]): Promise<void> => {
-    const started = Date.now();
+    const started = Date.now() + camera.phase;
     for (let n = 0; options.framesPerCamera === undefined || n < options.framesPerCamera; n++) {
       if (stopped()) return;
       const due = started + n * period;

@@ -1,11 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeadLetter, FrameEvent, Verdict, decodeMessage, encodeMessage } from '@loomwatch/contracts';
 import { FramePublisher } from '@loomwatch/camera-gateway';
-import { InferenceEngine } from '@loomwatch/inference';
 import { createLogger } from '@loomwatch/observability';
-import { aitexFrames, useTestInfra } from '@loomwatch/testkit';
+import { REPO_ROOT, aitexFrames, useTestInfra } from '@loomwatch/testkit';
 import { WorkerConfig } from './config.js';
 import { startWorker } from './worker.js';
 
@@ -46,7 +47,7 @@ function workerConfig(t: Awaited<ReturnType<typeof topics>>, frameBucket: string
 }
 
 describe('inference worker on the real broker and S3', () => {
-  it('decides each AITEX frame exactly once, with the scores the engine gives, and stores its pictures', async () => {
+  it('decides each AITEX frame exactly once, with the scores the infer command gives, and stores its pictures', async () => {
     const t = await topics();
     const frameBucket = await ctx.bucket('frames');
     const outputBucket = await ctx.bucket('results');
@@ -76,16 +77,21 @@ describe('inference worker on the real broker and S3', () => {
     await worker.stop();
 
     expect(verdicts.map((v) => v.frameId).sort()).toEqual(events.map((e) => e.frameId).sort());
-    const engine = await InferenceEngine.load({ model: MODEL, intraOpNumThreads: 1 });
+    // The `infer` command, run on the same files, is the reference for every score.
+    const infer = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'packages/inference/src/cli/infer.ts'), '--model', MODEL, '--threads', '1', ...files.map((f) => f.path)],
+      { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(infer.status).toBe(0);
+    const inferred = infer.stdout.trim().split('\n').map((line) => JSON.parse(line) as { image: string; score: number });
     for (const verdict of verdicts) {
       const file = files[events.findIndex((e) => e.frameId === verdict.frameId)];
-      const direct = await engine.infer(readFileSync(file?.path ?? ''));
-      expect(verdict.score).toBe(direct.score);
+      expect(verdict.score).toBe(inferred.find((line) => line.image === file?.path)?.score);
       expect(verdict.model).toMatchObject({ name: 'draem-random', version: '0.0.1' });
       expect((await ctx.store.head(verdict.anomalyMap))?.bytes).toBeGreaterThan(0);
       expect((await ctx.store.head(verdict.overlay))?.bytes).toBeGreaterThan(0);
     }
-    await engine.close();
   });
 
   it('dead-letters each poison frame with its code and still decides the frames after it', async () => {
