@@ -74,6 +74,13 @@ describe('inference worker on the real broker and S3', () => {
 
     const worker = await startWorker(workerConfig(t, frameBucket, outputBucket, ctx.group()), logger);
     const verdicts = await readCommitted(t.verdicts, files.length, (value) => decodeMessage(Verdict, value));
+    const ops = `http://127.0.0.1:${worker.opsPort}`;
+    expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${ops}/metrics`)).text();
+    const decided = [...metrics.matchAll(/^loomwatch_frames_decided_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    expect(decided).toBe(files.length);
+    expect(metrics).toMatch(/loomwatch_model_info\{[^}]*name="draem-random"[^}]*version="0.0.1"/);
+    expect(metrics).toMatch(new RegExp(`loomwatch_stage_seconds_count\\{[^}]*stage="infer"[^}]*\\} ${files.length}`));
     await worker.stop();
 
     expect(verdicts.map((v) => v.frameId).sort()).toEqual(events.map((e) => e.frameId).sort());
