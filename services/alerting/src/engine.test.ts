@@ -1,35 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Alert, type Verdict } from '@loomwatch/contracts';
+import { Alert } from '@loomwatch/contracts';
 import { AlertEngine, alertIdOf, type AlertEvent } from './engine.js';
 import { Rules } from './rules.js';
+import { craftVerdict } from './testing/verdicts.js';
 
 const T0 = Date.parse('2026-11-23T08:00:00.000Z'); // a Monday
 const S = 1000;
 
-function verdict(seq: number, defect: boolean, options: { camera?: string; line?: string; score?: number; area?: number } = {}): Verdict {
-  const lineId = options.line ?? 'line-1';
-  const cameraId = options.camera ?? 'cam-1';
-  const frameId = `${lineId}.${cameraId}.${seq}`;
-  return {
-    frameId,
-    lineId,
-    cameraId,
-    seq,
-    capturedAt: new Date(T0).toISOString(),
-    decidedAt: new Date(T0).toISOString(),
-    verdict: defect ? 'defect' : 'ok',
-    score: options.score ?? (defect ? 0.7 : 0.1),
-    normalizedScore: options.score ?? (defect ? 0.7 : 0.1),
-    threshold: 0.5,
-    regions: defect ? [{ x: 0, y: 0, width: 10, height: 10, area: options.area ?? 100, maxScore: 0.9, meanScore: 0.7 }] : [],
-    model: { name: 'draem', version: '1.0.0', sha256: 'a'.repeat(64) },
-    anomalyMap: { bucket: 'loomwatch-results', key: `maps/draem/1.0.0/${lineId}/${cameraId}/${frameId}.png` },
-    overlay: { bucket: 'loomwatch-results', key: `overlays/draem/1.0.0/${lineId}/${cameraId}/${frameId}.jpg` },
-    inputStats: { mean: 0.5, std: 0.1, min: 0, max: 1, histogram: [1] },
-    timings: {},
-    workerId: 'w1',
-  };
-}
+const verdict = craftVerdict;
 
 /** Feeds timed events and returns every alert message, each checked against the contract. */
 function run(engine: AlertEngine, events: readonly [number, AlertEvent][]): Alert[] {
@@ -297,6 +275,19 @@ describe('restart and reload', () => {
       expect([...before, ...run(restored, stream.slice(cut))]).toEqual(through);
     }
     expect(through.map((alert) => `${alert.rule} ${alert.status}`)).toEqual(['high open', 'burst open', 'burst resolved', 'high resolved']);
+  });
+
+  it('an engine rebuilt from the alerts topic and a re-read of the inputs sends no alert twice and forgets none', () => {
+    const through = run(new AlertEngine(config), stream);
+    for (let cut = 1; cut < stream.length; cut++) {
+      const first = new AlertEngine(config);
+      const before = run(first, stream.slice(0, cut));
+      const rebuilt = new AlertEngine(config);
+      const [lastAt = T0] = stream[cut - 1] ?? [];
+      rebuilt.restoreEpisodes(before, lastAt);
+      for (const [at, event] of stream.slice(0, cut)) rebuilt.observe(event, at);
+      expect([...before, ...run(rebuilt, stream.slice(cut))]).toEqual(through);
+    }
   });
 
   it('resolves the open alerts of a rule removed on reload rather than forgetting them', () => {

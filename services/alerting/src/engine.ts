@@ -10,7 +10,7 @@
  * clearing resolves it (next revision) and starts the cooldown.
  */
 import { createHash } from 'node:crypto';
-import type { Alert, ObjectRef, Verdict } from '@loomwatch/contracts';
+import type { Alert, Verdict } from '@loomwatch/contracts';
 import {
   burst,
   deadLetterRate,
@@ -87,6 +87,7 @@ export class AlertEngine {
   private readonly state: EngineState;
   /** Firings swallowed by a cooldown, for the metrics. */
   suppressed = 0;
+  private silent = false;
 
   constructor(rules: readonly Rule[], state?: EngineState) {
     this.rules = rules;
@@ -120,15 +121,88 @@ export class AlertEngine {
 
   handle(event: AlertEvent, now: number): Alert[] {
     this.state.observedSince ??= now;
+    this.record(event, now);
     switch (event.type) {
       case 'verdict':
-        return this.onVerdict(event.verdict, now);
+        return this.judgeVerdict(event.verdict, now);
       case 'frame':
-        return this.onFrame(event.lineId, event.cameraId, event.frameId, event.seq, now);
       case 'dead-letter':
-        return this.onDeadLetter(event.lineId, event.cameraId, event.frameId, now);
+        return this.evaluateSubject(event.lineId, event.cameraId, now);
       case 'tick':
         return this.evaluateAll(now);
+    }
+  }
+
+  /**
+   * Adds an event to the history without sending anything: a restart re-reads the inputs it had
+   * already decided through here, after `restoreEpisodes`. Conditions that fire extend the
+   * episodes open at that time (frames, a level rule's quiet period) but open or resolve nothing.
+   */
+  observe(event: AlertEvent, now: number): void {
+    if (event.type === 'tick') return;
+    this.silent = true;
+    try {
+      this.handle(event, now);
+    } finally {
+      this.silent = false;
+    }
+  }
+
+  /**
+   * Takes the episodes as the alerts topic tells them (each message, in order): the latest
+   * message per dedup key decides whether it is open, or cooling down after it resolved.
+   */
+  restoreEpisodes(alerts: readonly Alert[], now: number): void {
+    const latest = new Map<string, Alert>();
+    for (const alert of alerts) {
+      const previous = latest.get(alert.dedupKey);
+      if (previous === undefined || previous.alertId !== alert.alertId || (alert.revision ?? 0) >= (previous.revision ?? 0)) {
+        latest.set(alert.dedupKey, alert);
+      }
+    }
+    for (const [key, alert] of latest) {
+      if (alert.status === 'open') {
+        this.state.open[key] = { alert, lastFireAt: Date.parse(alert.updatedAt) };
+        delete this.state.cooldownUntil[key];
+        continue;
+      }
+      delete this.state.open[key];
+      const rule = this.rules.find((candidate) => candidate.name === alert.rule);
+      const until = Date.parse(alert.resolvedAt ?? alert.updatedAt) + (rule?.cooldownMs ?? 0);
+      if (until > now) this.state.cooldownUntil[key] = until;
+    }
+  }
+
+  private record(event: AlertEvent, now: number): void {
+    switch (event.type) {
+      case 'verdict': {
+        const { verdict } = event;
+        const camera = this.camera(verdict.lineId, verdict.cameraId);
+        camera.verdicts.push({ seq: verdict.seq, frameId: verdict.frameId, defect: verdict.verdict === 'defect', at: now, anomalyMap: verdict.anomalyMap });
+        camera.lastVerdictSeq = Math.max(camera.lastVerdictSeq, verdict.seq);
+        camera.pendingFrames = camera.pendingFrames.filter((frame) => frame.seq > camera.lastVerdictSeq);
+        camera.lastFrameAt = Math.max(camera.lastFrameAt ?? now, now);
+        this.prune(camera, now);
+        return;
+      }
+      case 'frame': {
+        const camera = this.camera(event.lineId, event.cameraId);
+        camera.lastFrameAt = Math.max(camera.lastFrameAt ?? now, now);
+        const { seq } = event;
+        // Frames and verdicts come from different topics: a frame read after its verdict is not waiting.
+        if (seq > camera.lastVerdictSeq && camera.pendingFrames.length < MAX_FRAMES && !camera.pendingFrames.some((f) => f.seq === seq)) {
+          camera.pendingFrames.push({ seq, frameId: event.frameId, at: now });
+        }
+        return;
+      }
+      case 'dead-letter': {
+        const camera = this.camera(event.lineId, event.cameraId);
+        camera.deadLetters.push(event.frameId === undefined ? { at: now } : { at: now, frameId: event.frameId });
+        this.prune(camera, now);
+        return;
+      }
+      case 'tick':
+        return;
     }
   }
 
@@ -146,14 +220,7 @@ export class AlertEngine {
     return Object.values(this.state.cameras).filter((camera) => camera.lineId === lineId);
   }
 
-  private onVerdict(verdict: Verdict, now: number): Alert[] {
-    const camera = this.camera(verdict.lineId, verdict.cameraId);
-    const anomalyMap: ObjectRef = verdict.anomalyMap;
-    camera.verdicts.push({ seq: verdict.seq, frameId: verdict.frameId, defect: verdict.verdict === 'defect', at: now, anomalyMap });
-    camera.lastVerdictSeq = Math.max(camera.lastVerdictSeq, verdict.seq);
-    camera.pendingFrames = camera.pendingFrames.filter((frame) => frame.seq > camera.lastVerdictSeq);
-    camera.lastFrameAt = Math.max(camera.lastFrameAt ?? now, now);
-    this.prune(camera, now);
+  private judgeVerdict(verdict: Verdict, now: number): Alert[] {
     const out: Alert[] = [];
     for (const rule of this.rules) {
       if (rule.kind === 'level' && ruleMatches(rule, verdict.lineId, verdict.cameraId)) {
@@ -163,23 +230,6 @@ export class AlertEngine {
     }
     out.push(...this.evaluateSubject(verdict.lineId, verdict.cameraId, now));
     return out;
-  }
-
-  private onFrame(lineId: string, cameraId: string, frameId: string, seq: number, now: number): Alert[] {
-    const camera = this.camera(lineId, cameraId);
-    camera.lastFrameAt = Math.max(camera.lastFrameAt ?? now, now);
-    // Frames and verdicts come from different topics: a frame read after its verdict is not waiting.
-    if (seq > camera.lastVerdictSeq && camera.pendingFrames.length < MAX_FRAMES && !camera.pendingFrames.some((f) => f.seq === seq)) {
-      camera.pendingFrames.push({ seq, frameId, at: now });
-    }
-    return this.evaluateSubject(lineId, cameraId, now);
-  }
-
-  private onDeadLetter(lineId: string, cameraId: string, frameId: string | undefined, now: number): Alert[] {
-    const camera = this.camera(lineId, cameraId);
-    camera.deadLetters.push(frameId === undefined ? { at: now } : { at: now, frameId });
-    this.prune(camera, now);
-    return this.evaluateSubject(lineId, cameraId, now);
   }
 
   /** Keeps what the longest frame count and time window need, and no more than the hard bounds. */
@@ -265,6 +315,10 @@ export class AlertEngine {
   private apply(rule: Rule, lineId: string, cameraId: string | undefined, judgement: Judgement, now: number): Alert[] {
     const key = dedupKeyOf(rule.name, lineId, cameraId);
     const episode = this.state.open[key];
+    if (this.silent) {
+      if (judgement.state === 'fire' && episode !== undefined && now >= Date.parse(episode.alert.openedAt)) this.extend(episode, judgement, now);
+      return [];
+    }
     switch (judgement.state) {
       case 'hold':
         return [];
@@ -274,8 +328,7 @@ export class AlertEngine {
         return [this.resolve(key, episode, now)];
       case 'fire': {
         if (episode !== undefined) {
-          episode.alert = { ...episode.alert, ...mergeFrames(episode.alert, judgement.frames), observation: judgement.observation };
-          episode.lastFireAt = now;
+          this.extend(episode, judgement, now);
           return [];
         }
         if (now < (this.state.cooldownUntil[key] ?? -Infinity)) {
@@ -306,6 +359,11 @@ export class AlertEngine {
         return [alert];
       }
     }
+  }
+
+  private extend(episode: OpenEpisode, judgement: Extract<Judgement, { state: 'fire' }>, now: number): void {
+    episode.alert = { ...episode.alert, ...mergeFrames(episode.alert, judgement.frames), observation: judgement.observation };
+    episode.lastFireAt = Math.max(episode.lastFireAt, now);
   }
 
   private resolve(key: string, episode: OpenEpisode, now: number, why?: string): Alert {

@@ -1,9 +1,8 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '@loomwatch/contracts';
 import { deliverWebhook, endpointWants, WebhookEndpoint } from './webhook.js';
-import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signatureHeader, verifySignature } from './webhook-signing.js';
+import { startWebhookReceiver } from './testing/webhook-receiver.js';
+import { signatureHeader, verifySignature } from './webhook-signing.js';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 const NOW = Date.parse('2026-11-23T08:00:00.000Z');
@@ -26,42 +25,7 @@ const alert: Alert = {
   anomalyMaps: [],
 };
 
-function body(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-/**
- * A receiver as an integrator would write it from the documented scheme only: verify the
- * signature over the raw body, de-duplicate on the idempotency key. `failures` scripts what the
- * first requests get: a status, or 'drop' to cut the connection.
- */
-async function startReceiver(failures: (number | 'drop')[] = []) {
-  const seen = new Map<string, Alert>();
-  const requests: { status: number | 'drop'; verified: boolean; key: string | undefined }[] = [];
-  const server: Server = createServer((request, response) => {
-    void body(request).then((raw) => {
-      const key = request.headers[IDEMPOTENCY_HEADER] as string | undefined;
-      const verified = verifySignature(SECRET, raw, request.headers[SIGNATURE_HEADER] as string | undefined, Date.now()).ok;
-      const scripted = failures.shift();
-      const status = scripted ?? (verified ? 200 : 401);
-      requests.push({ status, verified, key });
-      if (status === 'drop') {
-        request.socket.destroy();
-        return;
-      }
-      if (status === 200 && key !== undefined && !seen.has(key)) seen.set(key, JSON.parse(raw.toString()) as Alert);
-      response.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { url, seen, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+const startReceiver = (failures: (number | 'drop')[] = []) => startWebhookReceiver(SECRET, failures);
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {

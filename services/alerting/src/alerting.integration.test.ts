@@ -1,0 +1,86 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Alert, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict } from '@loomwatch/contracts';
+import { createLogger } from '@loomwatch/observability';
+import { useTestInfra } from '@loomwatch/testkit';
+import { AlertingConfig } from './config.js';
+import { startAlerting, type RunningAlerting } from './service.js';
+import { startWebhookReceiver } from './testing/webhook-receiver.js';
+import { craftVerdict } from './testing/verdicts.js';
+
+const ctx = useTestInfra();
+const logger = createLogger({ service: 'alerting-test', level: (process.env['ALERTING_TEST_LOG'] ?? 'silent') as 'silent' });
+const SECRET = 'integration-webhook-secret';
+
+const producer = ctx.kafka.producer();
+afterAll(() => producer.disconnect());
+
+async function publish(topic: string, verdicts: readonly Verdict[]): Promise<void> {
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: verdicts.map((verdict) => ({ key: messageKey(verdict.lineId, verdict.cameraId), value: encodeMessage(Verdict, verdict) })),
+  });
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('alerting on the real broker', () => {
+  it('opens a burst alert once, resolves it after a restart mid-stream, and each webhook arrives signed and once despite failures', async () => {
+    const [verdictTopic, deadLetterTopic, alertTopic, webhookDeadLetterTopic] = await Promise.all([
+      ctx.topic({ partitions: 2, prefix: 'verdicts' }),
+      ctx.topic({ prefix: 'dlq' }),
+      ctx.topic({ partitions: 2, prefix: 'alerts' }),
+      ctx.topic({ prefix: 'webhook-dlq' }),
+    ]);
+    const receiver = await startWebhookReceiver(SECRET, [503, 'drop']);
+    const config = AlertingConfig.parse({
+      kafka: { brokers: ctx.infra.kafkaBrokers },
+      alerting: { id: 'test', groupId: ctx.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', alertTopic, webhookDeadLetterTopic, tickMs: 500, webhooksFromBeginning: true },
+      rules: [{ name: 'burst', kind: 'burst', defects: 3, frames: 5, cooldownMs: 0 }],
+      webhooks: [{ name: 'mes', url: receiver.url, secrets: [SECRET], maxAttempts: 5, initialBackoffMs: 20 }],
+      ops: { port: 0 },
+    });
+
+    let service: RunningAlerting = await startAlerting(config, logger);
+    try {
+      // Another camera's defects never count towards cam-1's window.
+      await publish(verdictTopic, [1, 2, 3].map((seq) => craftVerdict(seq, true)).concat([craftVerdict(1, true, { camera: 'cam-2' })]));
+      await until(() => receiver.seen.size === 1, 'the burst alert webhook');
+      await service.stop();
+
+      // While the service is down: five good frames, which resolve the burst only with the three defects remembered.
+      await publish(verdictTopic, [4, 5, 6, 7, 8].map((seq) => craftVerdict(seq, false)));
+      service = await startAlerting(config, logger);
+      await until(() => receiver.seen.size === 2, 'the resolution webhook');
+      // A new burst is a new episode.
+      await publish(verdictTopic, [9, 10, 11].map((seq) => craftVerdict(seq, true)));
+      await until(() => receiver.seen.size === 3, 'the second burst webhook');
+    } finally {
+      await service.stop();
+      await receiver.close();
+    }
+
+    // Three messages read_committed: a duplicate or an aborted one would take one of these places.
+    const messages = await ctx.readCommitted(alertTopic, 3);
+    const alerts = messages.map((message) => decodeMessage(Alert, message.value));
+    expect(alerts.map((alert) => [alert.status, alert.revision, alert.cameraId])).toEqual([
+      ['open', 0, 'cam-1'],
+      ['resolved', 1, 'cam-1'],
+      ['open', 0, 'cam-1'],
+    ]);
+    expect(alerts[0]).toMatchObject({ stopLine: true, severity: 'critical', frameIds: ['line-1.cam-1.1', 'line-1.cam-1.2', 'line-1.cam-1.3'] });
+    expect(alerts[1]?.alertId).toBe(alerts[0]?.alertId);
+    expect(alerts[1]?.observation).toEqual({ value: 0, threshold: 3, frames: 5 });
+    expect(alerts[2]?.alertId).not.toBe(alerts[0]?.alertId);
+    expect(messages.map((message) => [message.key, message.headers['ce_type']])).toEqual(Array(3).fill(['line-1:cam-1', EVENT_TYPES.alert]));
+
+    expect([...receiver.seen.values()]).toEqual(alerts);
+    expect(receiver.requests.filter((request) => request.status === 200).every((request) => request.verified)).toBe(true);
+  });
+});

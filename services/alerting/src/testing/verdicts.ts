@@ -1,0 +1,40 @@
+import type { Verdict } from '@loomwatch/contracts';
+
+export interface VerdictOptions {
+  line?: string;
+  camera?: string;
+  /** Score and normalised score. @defaultValue 0.7 for a defect, 0.1 otherwise */
+  score?: number;
+  /** Area of the one region of a defect. @defaultValue 100 */
+  area?: number;
+  /** @defaultValue '2026-11-23T08:00:00.000Z' */
+  at?: string;
+}
+
+/** A valid verdict for frame `seq` of a camera, as the inference worker would publish it. */
+export function craftVerdict(seq: number, defect: boolean, options: VerdictOptions = {}): Verdict {
+  const lineId = options.line ?? 'line-1';
+  const cameraId = options.camera ?? 'cam-1';
+  const frameId = `${lineId}.${cameraId}.${seq}`;
+  const at = options.at ?? '2026-11-23T08:00:00.000Z';
+  const score = options.score ?? (defect ? 0.7 : 0.1);
+  return {
+    frameId,
+    lineId,
+    cameraId,
+    seq,
+    capturedAt: at,
+    decidedAt: at,
+    verdict: defect ? 'defect' : 'ok',
+    score,
+    normalizedScore: score,
+    threshold: 0.5,
+    regions: defect ? [{ x: 0, y: 0, width: 10, height: 10, area: options.area ?? 100, maxScore: 0.9, meanScore: 0.7 }] : [],
+    model: { name: 'draem', version: '1.0.0', sha256: 'a'.repeat(64) },
+    anomalyMap: { bucket: 'loomwatch-results', key: `maps/draem/1.0.0/${lineId}/${cameraId}/${frameId}.png` },
+    overlay: { bucket: 'loomwatch-results', key: `overlays/draem/1.0.0/${lineId}/${cameraId}/${frameId}.jpg` },
+    inputStats: { mean: 0.5, std: 0.1, min: 0, max: 1, histogram: [1] },
+    timings: {},
+    workerId: 'w1',
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Sends every committed alert message to the webhook endpoints that want it. It reads
+ * `alerts.v1` (read_committed, its own group), so a webhook goes out only for an alert that was
+ * published, and the offset moves only after each endpoint's outcome: delivered, or given up and
+ * dead-lettered. At least once; receivers de-duplicate on the idempotency key.
+ */
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { z } from 'zod';
+import { Alert, decodeMessage, encodeMessage, messageKey } from '@loomwatch/contracts';
+import { sleep } from '@loomwatch/kafka';
+import { Counter, type Logger, type Registry } from '@loomwatch/observability';
+import { DeliveryInterrupted, deliverWebhook, endpointWants, idempotencyKey, type WebhookEndpoint } from './webhook.js';
+
+/** Published on the webhook dead-letter topic when an endpoint's last try failed. */
+export const WebhookDeadLetter = z.strictObject({
+  endpoint: z.string().min(1).max(64),
+  idempotencyKey: z.string().min(1).max(256),
+  alert: Alert,
+  attempts: z.int().positive(),
+  lastError: z.string().max(4096),
+  status: z.int().optional(),
+  failedAt: z.iso.datetime({ offset: true }),
+});
+export type WebhookDeadLetter = z.infer<typeof WebhookDeadLetter>;
+
+export interface WebhookDispatcherOptions {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  deadLetterTopic: string;
+  endpoints: readonly WebhookEndpoint[];
+  logger: Logger;
+  registry: Registry;
+  source: string;
+  fetch: typeof globalThis.fetch;
+  now: () => number;
+  /** @defaultValue false */
+  fromBeginning?: boolean;
+}
+
+export class WebhookDispatcher {
+  private readonly options: WebhookDispatcherOptions;
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly outcomes: Counter;
+  private running = false;
+
+  constructor(options: WebhookDispatcherOptions) {
+    this.options = options;
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, readUncommitted: false });
+    this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.outcomes = new Counter({
+      name: 'loomwatch_webhook_deliveries_total',
+      help: 'Webhook messages by endpoint and final outcome',
+      labelNames: ['endpoint', 'outcome'],
+      registers: [options.registry],
+    });
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? false });
+    await this.consumer.run({ eachMessage: ({ message }) => this.dispatch(message.value) });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+
+  private async dispatch(value: Buffer | null): Promise<void> {
+    let alert: Alert;
+    try {
+      alert = decodeMessage(Alert, value);
+    } catch (err) {
+      this.options.logger.warn({ err }, 'skipping an alert message that does not match the contract');
+      return;
+    }
+    const alive = (): boolean => this.running;
+    await Promise.all(
+      this.options.endpoints
+        .filter((endpoint) => endpointWants(endpoint, alert))
+        .map(async (endpoint) => {
+          // Thrown DeliveryInterrupted leaves the offset where it is: the next start sends again.
+          const outcome = await deliverWebhook(endpoint, alert, { fetch: this.options.fetch, now: this.options.now, sleep, alive });
+          if (outcome.delivered) {
+            this.outcomes.inc({ endpoint: endpoint.name, outcome: 'delivered' });
+            return;
+          }
+          this.outcomes.inc({ endpoint: endpoint.name, outcome: 'dead-lettered' });
+          this.options.logger.error({ endpoint: endpoint.name, alertId: alert.alertId, attempts: outcome.attempts, lastError: outcome.lastError }, 'webhook dead-lettered');
+          const letter: WebhookDeadLetter = {
+            endpoint: endpoint.name,
+            idempotencyKey: idempotencyKey(alert),
+            alert,
+            attempts: outcome.attempts,
+            lastError: outcome.lastError.slice(0, 4096),
+            failedAt: new Date(this.options.now()).toISOString(),
+          };
+          if (outcome.status !== undefined) letter.status = outcome.status;
+          await this.producer.send({
+            topic: this.options.deadLetterTopic,
+            messages: [{ key: messageKey(alert.lineId, alert.cameraId ?? '*'), value: encodeMessage(WebhookDeadLetter, letter) }],
+          });
+        }),
+    ).catch((err: unknown) => {
+      if (err instanceof DeliveryInterrupted) this.options.logger.info('webhook delivery interrupted by shutdown');
+      throw err;
+    });
+  }
+}
