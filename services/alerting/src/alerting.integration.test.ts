@@ -8,7 +8,8 @@ import { startWebhookReceiver } from './testing/webhook-receiver.js';
 import { craftVerdict } from './testing/verdicts.js';
 
 const ctx = useTestInfra();
-const logger = createLogger({ service: 'alerting-test', level: (process.env['ALERTING_TEST_LOG'] ?? 'silent') as 'silent' });
+// ALERTING_TEST_LOG=info shows the service's logs when a run fails.
+const logger = createLogger({ service: 'alerting-test', level: process.env['ALERTING_TEST_LOG'] ?? 'silent' });
 const SECRET = 'integration-webhook-secret';
 
 const producer = ctx.kafka.producer();
