@@ -154,6 +154,12 @@ def cmd_table(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recalibrate(a: argparse.Namespace) -> int:
+    from .release import recalibrate
+    recalibrate(a.name, a.version)
+    return 0
+
+
 def cmd_promote(a: argparse.Namespace) -> int:
     from .registry import promote
     ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force, min_image_auroc=a.min_image_auroc)
@@ -241,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--threads", type=int, default=2)
     sp.add_argument("--calib-tiles", type=int, default=64)
     sp.set_defaults(fn=cmd_quantize)
+
+    sp = sub.add_parser("recalibrate", help="re-apply the threshold rule to a version's stored validation scores")
+    sp.add_argument("--name", default="draem-aitex")
+    sp.add_argument("--version", required=True)
+    sp.set_defaults(fn=cmd_recalibrate)
 
     sp = sub.add_parser("table", help="markdown model-quality table of the registry")
     sp.set_defaults(fn=cmd_table)

@@ -5,9 +5,10 @@ frames with masks, normal frames as all-negative; exact up to 1e-5 bins), PRO (p
 integrated to FPR 0.3, normalised), per-defect-code detection rate and false-alarm rate at the
 calibrated threshold, ROC/PR plots.
 
-Threshold rule: max F1 over the validation frames; the threshold is put midway between the lowest
-defect score reaching that F1 and the next lower frame score, so a tiny numeric difference between
-engines cannot flip a verdict. Because this threshold is chosen on the same frames, the rates are
+Threshold rule: a fixed false-alarm rate (at most 10 % of the validation normal frames), the
+threshold midway between neighbouring normal scores so a tiny numeric difference between engines
+cannot flip a verdict. (Max F1 was tried first: with 63 defect vs 28 normal frames and a weak model
+it degenerates to "everything is a defect".) Because this threshold is chosen on the same frames, the rates are
 also given 2-fold cross-calibrated (choose on one half, measure on the other).
 """
 from __future__ import annotations
@@ -54,6 +55,23 @@ def best_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float
     below = scores[scores < best_s]
     thr = float((best_s + below.max()) / 2) if below.size else float(best_s)
     return thr, best_f1
+
+
+TARGET_FAR = 0.10
+
+
+def far_threshold(scores: np.ndarray, labels: np.ndarray, target: float = TARGET_FAR) -> float:
+    """Threshold for a false-alarm rate of at most `target` on the normal frames: midway between the
+    k-th and (k+1)-th highest normal scores, k = floor(target × normals), so exactly k normals alarm."""
+    normals = np.sort(scores[labels == 0])[::-1]
+    k = int(np.floor(target * len(normals)))
+    if k >= len(normals):
+        return float(normals[-1])
+    return float((normals[k] + normals[k - 1]) / 2) if k > 0 else float(np.nextafter(normals[0], np.inf))
+
+
+THRESHOLD_RULE = (f"fixed false-alarm rate: at most {TARGET_FAR:.0%} of the validation normal frames alarm "
+                  "(threshold midway between the neighbouring normal scores)")
 
 
 def rates(scores, labels, codes, thr) -> dict:
@@ -124,7 +142,10 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
     from sklearn.metrics import roc_auc_score, roc_curve, precision_recall_curve, average_precision_score
     image_auroc = float(roc_auc_score(labels, scores))
     pixel_auroc = _auc_from_hist(pos_hist, neg_hist)
-    thr, f1 = best_threshold(scores, labels)
+    thr = far_threshold(scores, labels)
+    _, best_f1 = best_threshold(scores, labels)
+    pred = scores >= thr
+    f1 = 2 * int((pred & (labels == 1)).sum()) / max(int(pred.sum()) + int(labels.sum()), 1)
     at_thr = rates(scores, labels, codes, thr)
 
     # pixel threshold: max pixel F1 over the same frames
@@ -143,7 +164,7 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
     cv = []
     for k in (0, 1):
         cal, test = fold == k, fold != k
-        t, _ = best_threshold(scores[cal], labels[cal])
+        t = far_threshold(scores[cal], labels[cal])
         r = rates(scores[test], labels[test], codes[test], t)
         cv.append((r["detectionRate"], r["falseAlarmRate"]))
     normals = scores[labels == 0]
@@ -162,14 +183,14 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
         "imageAuroc": image_auroc, "pixelAuroc": pixel_auroc, "pro": pro,
         "imageAveragePrecision": float(average_precision_score(labels, scores)),
         "pixelAveragePrecision": float(np.sum(np.diff(np.r_[0, tpr_p[::-1]]) * prec_p[::-1])),
-        "imageThreshold": thr, "thresholdRule": "max F1 over validation frames (midpoint below the lowest detected defect score)",
-        "f1AtThreshold": f1, "pixelThreshold": float(pixel_thr), "pixelF1": float(f1_p[kbest]),
+        "imageThreshold": thr, "thresholdRule": THRESHOLD_RULE,
+        "f1AtThreshold": f1, "maxF1": best_f1, "pixelThreshold": float(pixel_thr), "pixelF1": float(f1_p[kbest]),
         "detectionRate": at_thr["detectionRate"], "falseAlarmRate": at_thr["falseAlarmRate"],
         "perCode": at_thr["perCode"],
         "perFabric": per_fabric,
         "crossCalibrated": {"detectionRate": float(np.mean([c[0] for c in cv])),
                             "falseAlarmRate": float(np.mean([c[1] for c in cv])),
-                            "rule": "2-fold, stratified by label, seed %d: threshold by max F1 on one half, rates on the other, averaged" % cv_seed},
+                            "rule": "2-fold, stratified by label, seed %d: threshold by the same rule on one half, rates on the other, averaged" % cv_seed},
         "frames": len(rows), "defectFrames": int(labels.sum()), "normalFrames": int((labels == 0).sum()),
         "normalScore": {"min": float(normals.min()), "max": float(normals.max()), "mean": float(normals.mean())},
         "defectScore": {"min": float(defects.min()), "max": float(defects.max()), "mean": float(defects.mean())},
