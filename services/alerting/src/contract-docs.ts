@@ -1,0 +1,176 @@
+/**
+ * The MES contract, generated: one JSON Schema per message and version (`docs/schemas/`) and the
+ * AsyncAPI 3.0 document (`docs/asyncapi.yaml`), both derived from the zod schemas in
+ * `@loomwatch/contracts` — there is no hand-written second copy. `pnpm --filter
+ * @loomwatch/alerting docs` writes them; a test fails when the committed files differ.
+ *
+ * JSON Schema draft-07: what AsyncAPI 3.0 payloads and most validators (ajv's default) read.
+ * zod refinements that JSON Schema cannot say (an object key without "..", an alert's resolvedAt
+ * set exactly when resolved) are stated in the descriptions; our code checks them.
+ */
+import { z } from 'zod';
+import { stringify } from 'yaml';
+import { Alert, DeadLetter, EVENT_TYPES, FrameEvent, TOPICS, Verdict } from '@loomwatch/contracts';
+
+interface MessageSpec {
+  name: string;
+  title: string;
+  file: string;
+  schema: z.ZodType;
+  eventType: string;
+  description: string;
+}
+
+interface ChannelSpec {
+  id: string;
+  address: string;
+  message: MessageSpec;
+  partitions: number;
+  description: string;
+  /** What a subscriber (MES, dashboard) does with it. */
+  receive: string;
+}
+
+const MESSAGES = {
+  frame: {
+    name: 'FrameEvent',
+    title: 'A frame a camera produced',
+    file: 'frame-event.v1.json',
+    schema: FrameEvent,
+    eventType: EVENT_TYPES.frame,
+    description: 'Published once the image is in the object store. Image keys are relative and contain no ".." segment.',
+  },
+  verdict: {
+    name: 'Verdict',
+    title: 'The decision for one frame',
+    file: 'verdict.v1.json',
+    schema: Verdict,
+    eventType: EVENT_TYPES.verdict,
+    description: 'Published in the same Kafka transaction as the frame offset: read with isolation.level=read_committed.',
+  },
+  deadLetter: {
+    name: 'DeadLetter',
+    title: 'A frame that could not be decided',
+    file: 'dead-letter.v1.json',
+    schema: DeadLetter,
+    eventType: EVENT_TYPES.deadLetter,
+    description: 'The original message with the reason (a stable error code). A frame has either a verdict or a dead letter.',
+  },
+  alert: {
+    name: 'Alert',
+    title: 'An alert opening or resolving',
+    file: 'alert.v1.json',
+    schema: Alert,
+    eventType: EVENT_TYPES.alert,
+    description:
+      'One message per transition. alertId names the episode, revision orders its messages (0 = open); keep the highest. resolvedAt is set exactly when status is resolved.',
+  },
+} satisfies Record<string, MessageSpec>;
+
+const CHANNELS: ChannelSpec[] = [
+  { id: 'frames', address: TOPICS.frames, message: MESSAGES.frame, partitions: 4, description: 'Frames, keyed lineId:cameraId.', receive: 'Read frames as they are published.' },
+  { id: 'verdicts', address: TOPICS.verdicts, message: MESSAGES.verdict, partitions: 4, description: 'Verdicts, exactly once, keyed lineId:cameraId.', receive: 'Read verdicts (read_committed).' },
+  { id: 'deadLetters', address: TOPICS.deadLetters, message: MESSAGES.deadLetter, partitions: 1, description: 'Frames that could not be decided, keyed lineId:cameraId.', receive: 'Read dead letters (read_committed).' },
+  { id: 'alerts', address: TOPICS.alerts, message: MESSAGES.alert, partitions: 4, description: 'Alert transitions, exactly once, keyed lineId:cameraId (lineId:* for a line-wide alert).', receive: 'Read alerts (read_committed).' },
+];
+
+export const VERSIONING_POLICY =
+  'Versioning: a topic name carries its major version (verdicts.v1). Within v1 a message only gains optional fields; ' +
+  'consumers must ignore fields they do not know. A breaking change (a field removed, renamed, retyped or made required) ' +
+  'means a v2 topic published side by side with v1 until every consumer has moved. The schemas are strict ' +
+  '(additionalProperties: false) so that a misspelt field fails; a consumer that validates messages should use the ' +
+  'current schema files of the version it reads, as v1 may gain optional fields.';
+
+/** The JSON Schema of one message, draft-07, as written to `docs/schemas/<file>`. */
+export function messageJsonSchema(message: MessageSpec): Record<string, unknown> {
+  const generated = z.toJSONSchema(message.schema, { target: 'draft-7', io: 'output', unrepresentable: 'throw' }) as Record<string, unknown>;
+  return { ...generated, title: message.name, description: `${message.title}. ${message.description}` };
+}
+
+const CLOUD_EVENT_HEADERS = {
+  type: 'object',
+  description: 'CloudEvents 1.0 Kafka binary-mode headers and W3C trace context, as UTF-8 strings.',
+  required: ['ce_id', 'ce_type', 'ce_source', 'ce_specversion', 'ce_time', 'content-type', 'traceparent'],
+  properties: {
+    ce_id: { type: 'string', description: 'Unique per event (an alert message: <alertId>.<revision>).' },
+    ce_type: { type: 'string', description: 'io.loomwatch.<message>.v1' },
+    ce_source: { type: 'string', description: 'The producing process, e.g. /loomwatch/inference-worker/<id>.' },
+    ce_specversion: { type: 'string', const: '1.0' },
+    ce_time: { type: 'string', format: 'date-time' },
+    'content-type': { type: 'string', const: 'application/json' },
+    traceparent: { type: 'string', pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' },
+  },
+};
+
+const KEY_SCHEMA = { type: 'string', pattern: '^[A-Za-z0-9._-]+:([A-Za-z0-9._-]+|\\*)$', description: 'lineId:cameraId' };
+
+/** Every generated file, path relative to the repo's `docs/` → content. */
+export function contractFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  const messages = Object.values(MESSAGES);
+  for (const message of messages) files.set(`schemas/${message.file}`, `${JSON.stringify(messageJsonSchema(message), null, 2)}\n`);
+
+  const document = {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Loomwatch messages',
+      version: '1.0.0',
+      description:
+        'The topics Loomwatch publishes, for MES systems and other subscribers. Every message is JSON, ' +
+        'keyed lineId:cameraId, with CloudEvents binary-mode headers. Read verdicts, dead letters and ' +
+        `alerts with isolation.level=read_committed. Generated from the zod schemas; do not edit by hand.\n\n${VERSIONING_POLICY}`,
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      local: { host: '127.0.0.1:19092', protocol: 'kafka', description: 'The broker `make demo` and the tests start (deploy/local).' },
+    },
+    channels: Object.fromEntries(
+      CHANNELS.map((channel) => [
+        channel.id,
+        {
+          address: channel.address,
+          description: channel.description,
+          messages: { [channel.message.name]: { $ref: `#/components/messages/${channel.message.name}` } },
+          bindings: { kafka: { topic: channel.address, partitions: channel.partitions, bindingVersion: '0.5.0' } },
+        },
+      ]),
+    ),
+    operations: Object.fromEntries(
+      CHANNELS.map((channel) => [
+        `receive${channel.message.name}`,
+        {
+          action: 'receive',
+          channel: { $ref: `#/channels/${channel.id}` },
+          summary: channel.receive,
+          messages: [{ $ref: `#/channels/${channel.id}/messages/${channel.message.name}` }],
+        },
+      ]),
+    ),
+    components: {
+      messages: Object.fromEntries(
+        messages.map((message) => [
+          message.name,
+          {
+            name: message.name,
+            title: message.title,
+            summary: message.description,
+            contentType: 'application/json',
+            headers: { $ref: '#/components/schemas/CloudEventHeaders' },
+            payload: { schemaFormat: 'application/schema+json;version=draft-07', schema: withoutMeta(messageJsonSchema(message)) },
+            bindings: { kafka: { key: KEY_SCHEMA, bindingVersion: '0.5.0' } },
+            'x-cloudevents-type': message.eventType,
+            'x-json-schema': `schemas/${message.file}`,
+          },
+        ]),
+      ),
+      schemas: { CloudEventHeaders: CLOUD_EVENT_HEADERS },
+    },
+  };
+  files.set('asyncapi.yaml', `# Generated by services/alerting/src/contract-docs.ts from the zod schemas: do not edit.\n${stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })}`);
+  return files;
+}
+
+function withoutMeta(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = schema;
+  return rest;
+}
