@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Alert, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
@@ -23,6 +28,27 @@ async function publish(topic: string, verdicts: readonly Verdict[]): Promise<voi
   });
 }
 
+/** Payloads as kcat, an independent client, reads them with read_committed. */
+function kcatPayloads(topic: string): string[] {
+  const result = spawnSync(
+    'kcat',
+    ['-b', ctx.infra.kafkaBrokers.join(','), '-X', 'isolation.level=read_committed', '-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-q'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  if (result.status !== 0) throw new Error(`kcat failed: ${result.stderr}`);
+  return result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { payload: string }).payload);
+}
+
+/** A validator that reads only docs/schemas: no zod, no code of ours. */
+function schemaValidator(file: string) {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormatsModule.default(ajv);
+  return ajv.compile(JSON.parse(readFileSync(join(import.meta.dirname, '../../../docs/schemas', file), 'utf8')) as object);
+}
+
 async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -32,7 +58,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 60_000)
 }
 
 describe('alerting on the real broker', () => {
-  it('opens a burst alert once, resolves it after a restart mid-stream, and each webhook arrives signed and once despite failures', async () => {
+  it('opens a burst alert once, resolves it after a restart mid-stream, and each webhook arrives signed and once despite failures; kcat reads schema-valid alerts and verdicts', async () => {
     const [verdictTopic, deadLetterTopic, alertTopic, webhookDeadLetterTopic] = await Promise.all([
       ctx.topic({ partitions: 2, prefix: 'verdicts' }),
       ctx.topic({ prefix: 'dlq' }),
@@ -42,7 +68,7 @@ describe('alerting on the real broker', () => {
     const receiver = await startWebhookReceiver(SECRET, [503, 'drop']);
     const config = AlertingConfig.parse({
       kafka: { brokers: ctx.infra.kafkaBrokers },
-      alerting: { id: 'test', groupId: ctx.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', alertTopic, webhookDeadLetterTopic, tickMs: 500, webhooksFromBeginning: true },
+      alerting: { id: 'test', groupId: ctx.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', alertTopic, webhookDeadLetterTopic, tickMs: 500, fromBeginning: true, webhooksFromBeginning: true },
       rules: [{ name: 'burst', kind: 'burst', defects: 3, frames: 5, cooldownMs: 0 }],
       webhooks: [{ name: 'mes', url: receiver.url, secrets: [SECRET], maxAttempts: 5, initialBackoffMs: 20 }],
       ops: { port: 0 },
@@ -82,6 +108,15 @@ describe('alerting on the real broker', () => {
     expect(messages.map((message) => [message.key, message.headers['ce_type']])).toEqual(Array(3).fill(['line-1:cam-1', EVENT_TYPES.alert]));
 
     expect([...receiver.seen.values()]).toEqual(alerts);
+
+    const validAlert = schemaValidator('alert.v1.json');
+    const validVerdict = schemaValidator('verdict.v1.json');
+    const alertPayloads = kcatPayloads(alertTopic);
+    const verdictPayloads = kcatPayloads(verdictTopic);
+    expect(alertPayloads).toHaveLength(3);
+    expect(verdictPayloads).toHaveLength(12);
+    for (const payload of alertPayloads) expect(validAlert(JSON.parse(payload)), JSON.stringify(validAlert.errors)).toBe(true);
+    for (const payload of verdictPayloads) expect(validVerdict(JSON.parse(payload)), JSON.stringify(validVerdict.errors)).toBe(true);
     expect(receiver.requests.filter((request) => request.status === 200).every((request) => request.verified)).toBe(true);
   });
 });

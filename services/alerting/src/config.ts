@@ -28,6 +28,11 @@ export const AlertingConfig = z.object({
       /** Webhook messages that failed their last try. @defaultValue 'alerts.webhooks.dlq.v1' */
       webhookDeadLetterTopic: z.string().min(1).default('alerts.webhooks.dlq.v1'),
       /**
+       * Where input groups with no committed offset start: false judges only what arrives from
+       * now on (a first deployment does not alert on last week's verdicts). @defaultValue false
+       */
+      fromBeginning: z.boolean().default(false),
+      /**
        * Where a webhook group with no committed offset starts: false sends only alerts published
        * from now on, true every retained alert. @defaultValue false
        */

@@ -135,6 +135,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
       groupId,
       transactionalIdPrefix: `${settings.groupId}.${input.kind}`,
       topic: input.topic,
+      fromBeginning: settings.fromBeginning,
       logger,
       // One record at a time per partition: the engine must see each once, in order.
       maxInFlightPerPartition: 1,
