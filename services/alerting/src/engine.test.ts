@@ -174,6 +174,14 @@ describe('defect-rate rule', () => {
   });
 });
 
+describe('line-scoped rules', () => {
+  it('pool only the cameras the rule matches', () => {
+    const line = rules([{ name: 'rate', kind: 'defect-rate', scope: 'line', windowMs: 60 * S, maxRate: 0.5, minFrames: 2, match: { cameras: ['cam-1', 'cam-2'] } }]);
+    const alerts = run(new AlertEngine(line), [v(T0, 1, true, { camera: 'cam-3' }), v(T0, 2, true, { camera: 'cam-3' }), v(T0, 1, false, { camera: 'cam-1' })]);
+    expect(alerts).toEqual([]);
+  });
+});
+
 describe('stale-verdicts rule', () => {
   const config = rules([{ name: 'stale', kind: 'stale-verdicts', afterMs: 30 * S, cooldownMs: 0 }]);
   const frame = (at: number, seq: number): [number, AlertEvent] => [at, { type: 'frame', lineId: 'line-1', cameraId: 'cam-1', frameId: `line-1.cam-1.${seq}`, seq }];

@@ -287,7 +287,10 @@ export class AlertEngine {
 
   private judge(rule: Rule, lineId: string, cameraId: string | undefined, now: number): Judgement {
     const label = cameraId === undefined ? `line ${lineId}` : `${lineId}/${cameraId}`;
-    const cameras = cameraId === undefined ? this.camerasOfLine(lineId) : [this.camera(lineId, cameraId)];
+    const cameras =
+      cameraId === undefined
+        ? this.camerasOfLine(lineId).filter((camera) => ruleMatches(rule, camera.lineId, camera.cameraId))
+        : [this.camera(lineId, cameraId)];
     switch (rule.kind) {
       case 'level': {
         const episode = this.state.open[dedupKeyOf(rule.name, lineId, cameraId)];

@@ -124,6 +124,30 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
     openGauge.set(engine.openAlerts().length);
   };
 
+  // Alerts that no input record caused go out in transactions of their own, one at a time.
+  const tickProducer: Producer = kafka.producer({ transactionalId: tickId, idempotent: true, maxInFlightRequests: 1 });
+  await tickProducer.connect();
+  let chain: Promise<void> = Promise.resolve();
+  const publishAlone = (produce: () => Alert[]): Promise<void> => {
+    chain = chain.then(async () => {
+      if (fatal) return;
+      const outputs = toMessages(produce());
+      if (outputs.length === 0) return;
+      const transaction = await tickProducer.transaction();
+      try {
+        await transaction.send({ topic: settings.alertTopic, messages: outputs.map(({ key, value, headers }) => ({ key, value, headers })) });
+        await transaction.commit();
+        published(outputs);
+      } catch (err) {
+        await transaction.abort().catch(() => undefined);
+        fail(err);
+      }
+    });
+    return chain;
+  };
+  // Open alerts of rules that were removed while the service was down resolve now.
+  await publishAlone(() => engine.setRules(config.rules, now()));
+
   const processors = inputs.map((input) => {
     // A failed transaction (the broker answers CONCURRENT_TRANSACTIONS now and then) hands its
     // records back; the engine has already applied them, so they get the outputs they got then.
@@ -175,27 +199,6 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
     });
   });
 
-  // Alerts that no input record caused go out in transactions of their own, one at a time.
-  const tickProducer: Producer = kafka.producer({ transactionalId: tickId, idempotent: true, maxInFlightRequests: 1 });
-  await tickProducer.connect();
-  let chain: Promise<void> = Promise.resolve();
-  const publishAlone = (produce: () => Alert[]): Promise<void> => {
-    chain = chain.then(async () => {
-      if (fatal) return;
-      const outputs = toMessages(produce());
-      if (outputs.length === 0) return;
-      const transaction = await tickProducer.transaction();
-      try {
-        await transaction.send({ topic: settings.alertTopic, messages: outputs.map(({ key, value, headers }) => ({ key, value, headers })) });
-        await transaction.commit();
-        published(outputs);
-      } catch (err) {
-        await transaction.abort().catch(() => undefined);
-        fail(err);
-      }
-    });
-    return chain;
-  };
   let ticking = false;
   const timer = setInterval(() => {
     if (ticking) return;

@@ -62,7 +62,8 @@ export class WebhookDispatcher {
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? false });
-    await this.consumer.run({ eachMessage: ({ message }) => this.dispatch(message.value) });
+    // Retries can outlast the session timeout: heartbeat after each backoff pause.
+    await this.consumer.run({ eachMessage: (payload) => this.dispatch(payload.message.value, () => payload.heartbeat()) });
   }
 
   async stop(): Promise<void> {
@@ -71,7 +72,7 @@ export class WebhookDispatcher {
     await this.producer.disconnect();
   }
 
-  private async dispatch(value: Buffer | null): Promise<void> {
+  private async dispatch(value: Buffer | null, heartbeat: () => Promise<void>): Promise<void> {
     let alert: Alert;
     try {
       alert = decodeMessage(Alert, value);
@@ -85,7 +86,11 @@ export class WebhookDispatcher {
         .filter((endpoint) => endpointWants(endpoint, alert))
         .map(async (endpoint) => {
           // Thrown DeliveryInterrupted leaves the offset where it is: the next start sends again.
-          const outcome = await deliverWebhook(endpoint, alert, { fetch: this.options.fetch, now: this.options.now, sleep, alive });
+          const pause = async (ms: number): Promise<void> => {
+            await sleep(ms);
+            await heartbeat().catch(() => undefined);
+          };
+          const outcome = await deliverWebhook(endpoint, alert, { fetch: this.options.fetch, now: this.options.now, sleep: pause, alive });
           if (outcome.delivered) {
             this.outcomes.inc({ endpoint: endpoint.name, outcome: 'delivered' });
             return;
