@@ -10,6 +10,7 @@ import { useTestInfra } from '@loomwatch/testkit';
 import { AlertingConfig } from './config.js';
 import { startAlerting, type RunningAlerting } from './service.js';
 import { startWebhookReceiver } from './testing/webhook-receiver.js';
+import { WebhookDeadLetter } from './webhook-dispatcher.js';
 import { craftVerdict } from './testing/verdicts.js';
 
 const ctx = useTestInfra();
@@ -58,7 +59,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 60_000)
 }
 
 describe('alerting on the real broker', () => {
-  it('opens a burst alert once, resolves it after a restart mid-stream, and each webhook arrives signed and once despite failures; kcat reads schema-valid alerts and verdicts', async () => {
+  it('opens a burst alert once, resolves it after a restart mid-stream, and each webhook arrives signed and once despite failures, those to a failing endpoint are dead-lettered after the last try; kcat reads schema-valid alerts and verdicts', async () => {
     const [verdictTopic, deadLetterTopic, alertTopic, webhookDeadLetterTopic] = await Promise.all([
       ctx.topic({ partitions: 2, prefix: 'verdicts' }),
       ctx.topic({ prefix: 'dlq' }),
@@ -66,11 +67,16 @@ describe('alerting on the real broker', () => {
       ctx.topic({ prefix: 'webhook-dlq' }),
     ]);
     const receiver = await startWebhookReceiver(SECRET, [503, 'drop']);
+    // An endpoint that never answers 2xx: each message ends on the webhook dead-letter topic.
+    const broken = await startWebhookReceiver(SECRET, Array<number>(100).fill(500));
     const config = AlertingConfig.parse({
       kafka: { brokers: ctx.infra.kafkaBrokers },
       alerting: { id: 'test', groupId: ctx.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', alertTopic, webhookDeadLetterTopic, tickMs: 500, fromBeginning: true, webhooksFromBeginning: true },
       rules: [{ name: 'burst', kind: 'burst', defects: 3, frames: 5, cooldownMs: 0 }],
-      webhooks: [{ name: 'mes', url: receiver.url, secrets: [SECRET], maxAttempts: 5, initialBackoffMs: 20 }],
+      webhooks: [
+        { name: 'mes', url: receiver.url, secrets: [SECRET], maxAttempts: 5, initialBackoffMs: 20 },
+        { name: 'broken', url: broken.url, secrets: [SECRET], maxAttempts: 2, initialBackoffMs: 20 },
+      ],
       ops: { port: 0 },
     });
 
@@ -91,6 +97,7 @@ describe('alerting on the real broker', () => {
     } finally {
       await service.stop();
       await receiver.close();
+      await broken.close();
     }
 
     // Three messages read_committed: a duplicate or an aborted one would take one of these places.
@@ -108,6 +115,12 @@ describe('alerting on the real broker', () => {
     expect(messages.map((message) => [message.key, message.headers['ce_type']])).toEqual(Array(3).fill(['line-1:cam-1', EVENT_TYPES.alert]));
 
     expect([...receiver.seen.values()]).toEqual(alerts);
+
+    const letters = (await ctx.readCommitted(webhookDeadLetterTopic, 3)).map((message) => decodeMessage(WebhookDeadLetter, message.value));
+    expect(letters.map((letter) => [letter.endpoint, letter.attempts, letter.lastError, letter.idempotencyKey])).toEqual(
+      alerts.map((alert) => ['broken', 2, 'HTTP 500', `${alert.alertId}.${alert.revision}`]),
+    );
+    expect(broken.requests).toHaveLength(6);
 
     const validAlert = schemaValidator('alert.v1.json');
     const validVerdict = schemaValidator('verdict.v1.json');
