@@ -128,12 +128,15 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     metrics = evaluate(val_frames, onnx_runner(onnx_path, threads), vdir / "eval", kernel, tile, log=log)
     flops = count_flops(model, tile)
     steps, wall, warm = int(state["step"]), float(state["elapsed"]), ""
-    if cfg.get("init_from"):          # a warm-started run: count the steps and time of the run it started from
-        init = torch.load(cfg["init_from"], map_location="cpu")
+    src_cfg = cfg
+    while src_cfg.get("init_from"):   # warm-started runs: count the steps and time of every run in the chain
+        init = torch.load(src_cfg["init_from"], map_location="cpu")
         steps += int(init["step"]); wall += float(init["elapsed"])
         warm = (f"Warm-started from run {init['config']['name']} at step {init['step']} "
-                f"({_fmt_recipe(init['config'])}), then {state['step']} steps of {_fmt_recipe(cfg)}; training.steps and "
-                f"wallTimeSec count both. ")
+                f"({_fmt_recipe(init['config'])}); ") + warm
+        src_cfg = init["config"]
+    if warm:
+        warm += f"then {state['step']} steps of {_fmt_recipe(cfg)}; training.steps and wallTimeSec count the whole chain. "
     training = {"steps": steps, "wallTimeSec": round(wall, 1), "seed": cfg["seed"],
                 "dataHash": dataset_hash(data), "splitHash": split_hash, "cropSize": cfg["crop"],
                 "batchSize": cfg["batch"]}
