@@ -49,8 +49,8 @@ export const AlertingConfig = z.object({
   rules: Rules.default([]),
   /** Webhook endpoints; each gets every alert message it matches. @defaultValue [] */
   webhooks: z.array(WebhookEndpoint).default([]),
-  /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9465 on 127.0.0.1 */
-  ops: opsConfig(9465),
+  /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9466 on 127.0.0.1 (the worker has 9464, the gateway 9465) */
+  ops: opsConfig(9466),
   log: LogConfig,
 });
 export type AlertingConfig = z.infer<typeof AlertingConfig>;

@@ -3,15 +3,15 @@
  * 2 lines × 2 cameras, two inference workers decide them exactly once, and a read_committed
  * subscriber prints a line per verdict and a closing summary.
  */
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
-import { TOPICS, Verdict, decodeMessage } from '@loomwatch/contracts';
+import { Alert, TOPICS, Verdict, decodeMessage } from '@loomwatch/contracts';
 import { createKafka, ensureTopics } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
-import { spawnWorkerProcess, stopProcess, type Infra } from '@loomwatch/testkit';
+import { infraEnv, spawnWorkerProcess, stopProcess, type Infra } from '@loomwatch/testkit';
 import { FramePublisher } from './frame-publisher.js';
 import { listImageFiles } from './image-files.js';
 import { runSimulator } from './simulator.js';
@@ -48,6 +48,26 @@ function startWorkers(count: number, infra: Infra, model: string, threads: numbe
   );
 }
 
+const ALERTING_OPS_PORT = 9466;
+
+/** The alerting service with the demo's rules; resolves once it answers /readyz. */
+async function startAlerting(infra: Infra, logDir: string): Promise<ChildProcess> {
+  const log = openSync(join(logDir, 'alerting.log'), 'w');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'services/alerting/src/main.ts'), '--config', join(REPO, 'deploy/local/demo-alerting.yaml')],
+    { cwd: REPO, env: { ...process.env, ...infraEnv(infra), LOOMWATCH_OPS__PORT: String(ALERTING_OPS_PORT) }, stdio: ['ignore', log, log] },
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('the alerting service exited at start; see .loomwatch/demo-logs/alerting.log');
+    const ready = await fetch(`http://127.0.0.1:${ALERTING_OPS_PORT}/readyz`).then((r) => r.ok, () => false);
+    if (ready) return child;
+    if (Date.now() > deadline) throw new Error('the alerting service did not become ready in 60 s; see .loomwatch/demo-logs/alerting.log');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(DemoConfig, {
     envAliases: { ...STANDARD_ENV_ALIASES, AITEX_DIR: 'aitexDir', LOOMWATCH_MODEL: 'model' },
@@ -74,7 +94,31 @@ async function main(): Promise<void> {
 
   const logDir = join(REPO, '.loomwatch/demo-logs');
   const infra: Infra = { source: 'env', kafkaBrokers: config.kafka.brokers, s3: config.s3 };
+  mkdirSync(logDir, { recursive: true });
+  const alerting = await startAlerting(infra, logDir);
   const workers = startWorkers(config.workers, infra, model, config.threadsPerWorker, logDir);
+
+  // Alerts as they open and resolve (rules: deploy/local/demo-alerting.yaml).
+  const alerts: Alert[] = [];
+  const alertPrinter = kafka.consumer({ groupId: `demo-alerts-${Date.now()}`, readUncommitted: false });
+  await alertPrinter.connect();
+  await alertPrinter.subscribe({ topic: TOPICS.alerts, fromBeginning: false });
+  const alertsJoined = new Promise<void>((done) => {
+    const off = alertPrinter.on(alertPrinter.events.GROUP_JOIN, () => {
+      off();
+      done();
+    });
+  });
+  await alertPrinter.run({
+    eachMessage: ({ message }) => {
+      const alert = decodeMessage(Alert, message.value);
+      alerts.push(alert);
+      const where = `${alert.lineId}${alert.cameraId === undefined ? '' : `/${alert.cameraId}`}`;
+      console.log(`ALERT ${alert.status.toUpperCase().padEnd(8)} ${alert.severity.padEnd(8)} ${alert.rule.padEnd(16)} ${where.padEnd(14)} ${alert.message}`);
+      return Promise.resolve();
+    },
+  });
+  await alertsJoined;
 
   // Subscribe before publishing; only this run's frames are counted.
   const started = Date.now();
@@ -140,6 +184,10 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - started) / 1000;
   await consumer.disconnect();
   await Promise.all(workers.map(stopProcess));
+  // Alerts that resolve on quiet time need a few seconds after the last verdict.
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  await stopProcess(alerting);
+  await alertPrinter.disconnect();
   store.close();
 
   const latencies = verdicts.map((v) => Date.parse(v.decidedAt) - Date.parse(v.capturedAt)).sort((a, b) => a - b);
@@ -148,6 +196,8 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`frames published ${published.size}, verdicts ${verdicts.length} (${unique} distinct frames), defects ${defects}`);
   console.log(`throughput ${(verdicts.length / seconds).toFixed(2)} frames/s over ${seconds.toFixed(1)} s`);
+  const opened = alerts.filter((a) => a.status === 'open').length;
+  console.log(`alerts opened ${opened}, resolved ${alerts.length - opened}`);
   console.log(`frame-to-verdict latency p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, p99 ${percentile(latencies, 99)} ms`);
   if (unique !== published.size || verdicts.length !== published.size) process.exitCode = 1;
 }
