@@ -69,5 +69,10 @@ demo: install-node install-infra
 	 status=0; $(PNPM) --silent demo || status=$$?; \
 	 if [ $$started = 1 ]; then bash $(INFRA) stop; fi; exit $$status
 
+# Full training (hours on 2 cores; checkpoints every few minutes). `make train RESUME=1` continues
+# the run from its last checkpoint. Then: models/lw export --run $(RUN) --version X; models/lw promote --version X.
+RUN ?= draem-16-8
+STEPS ?= 6000
 train: install-models
-	@bash models/train.sh
+	@models/lw train --name $(RUN) --rec-width 16 --disc-width 8 --steps $(STEPS) --crop 128 --batch 16 \
+	  --p-spot 0.35 --p-curve 0.25 --p-streak 0.1 $(if $(RESUME),--resume,)
