@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
-import { createLogger } from '@loomwatch/observability';
+import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { AlertingConfig } from './config.js';
 import { startAlerting } from './service.js';
 
@@ -27,27 +27,11 @@ try {
 const logger = createLogger({ service: 'alerting', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');
 
-let stopping = false;
 try {
   const service = await startAlerting(config, logger, {
     onFatal: () => process.exit(1),
   });
-  const shutdown = (signal: string): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info({ signal }, 'draining');
-    const force = setTimeout(() => {
-      logger.error('drain took too long: exiting');
-      process.exit(1);
-    }, config.alerting.shutdownTimeoutMs);
-    force.unref();
-    void service.stop().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  handleShutdown({ logger, stop: () => service.stop(), timeoutMs: config.alerting.shutdownTimeoutMs });
   process.on('SIGHUP', () => {
     let next: AlertingConfig;
     try {

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
-import { createLogger } from '@loomwatch/observability';
+import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { GATEWAY_MODES, GatewayConfig, type GatewayMode } from './config.js';
 import { startGateway } from './gateway.js';
 
@@ -37,31 +37,9 @@ try {
 const logger = createLogger({ service: 'camera-gateway', level: config.log.level });
 logger.info({ mode, config: redactSecrets(config) }, 'effective configuration');
 
-let stopping = false;
 try {
   const gateway = await startGateway(mode as GatewayMode, config, logger);
-  const shutdown = (reason: string, code: number): void => {
-    if (stopping) {
-      logger.warn({ reason }, 'second signal: exiting now');
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info({ reason }, 'draining');
-    const force = setTimeout(() => {
-      logger.error('drain took too long: exiting');
-      process.exit(1);
-    }, config.gateway.shutdownTimeoutMs);
-    force.unref();
-    void gateway.stop().then(
-      () => process.exit(code),
-      (err: unknown) => {
-        logger.error({ err }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM', 0));
-  process.on('SIGINT', () => shutdown('SIGINT', 0));
+  const shutdown = handleShutdown({ logger, stop: () => gateway.stop(), timeoutMs: config.gateway.shutdownTimeoutMs });
   gateway.finished.then(
     () => shutdown('done', 0),
     (err: unknown) => {

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
-import { createLogger } from '@loomwatch/observability';
+import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { WorkerConfig } from './config.js';
 import { startWorker } from './worker.js';
 
@@ -29,25 +29,9 @@ try {
 const logger = createLogger({ service: 'inference-worker', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');
 
-let stopping = false;
 try {
   const worker = await startWorker(config, logger);
-  const shutdown = (signal: string): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info({ signal }, 'draining');
-    const force = setTimeout(() => {
-      logger.error('drain took too long: exiting');
-      process.exit(1);
-    }, config.worker.shutdownTimeoutMs);
-    force.unref();
-    void worker.stop().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  handleShutdown({ logger, stop: () => worker.stop(), timeoutMs: config.worker.shutdownTimeoutMs });
 } catch (err) {
   const error = toLoomwatchError(err);
   logger.fatal({ code: error.code, err: error.cause ?? error }, `worker failed to start: ${error.message}`);
