@@ -74,6 +74,25 @@ THRESHOLD_RULE = (f"fixed false-alarm rate: at most {TARGET_FAR:.0%} of the vali
                   "(threshold midway between the neighbouring normal scores)")
 
 
+def cross_calibrated_rates(scores: np.ndarray, labels: np.ndarray, codes: np.ndarray, seed: int = 0) -> dict:
+    """Detection and false-alarm rates with the threshold chosen on one half and measured on the
+    other (2 folds, stratified by label, seeded), averaged: the rates without calibrating on the
+    frames they are measured on."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(scores), int)
+    for lab in (0, 1):
+        idx = np.flatnonzero(labels == lab)
+        fold[rng.permutation(idx)[: len(idx) // 2]] = 1
+    cv = []
+    for k in (0, 1):
+        cal, test = fold == k, fold != k
+        r = rates(scores[test], labels[test], codes[test], far_threshold(scores[cal], labels[cal]))
+        cv.append((r["detectionRate"], r["falseAlarmRate"]))
+    return {"detectionRate": float(np.mean([c[0] for c in cv])),
+            "falseAlarmRate": float(np.mean([c[1] for c in cv])),
+            "rule": "2-fold, stratified by label, seed %d: threshold by the same rule on one half, rates on the other, averaged" % seed}
+
+
 def rates(scores, labels, codes, thr) -> dict:
     pred = scores >= thr
     per_code = {}
@@ -155,18 +174,6 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
     pixel_thr = (kbest + 0.5) / BINS if kbest < BINS else 1.0
     pro = pro_score(maps, gts)
 
-    # 2-fold cross-calibration of the threshold (stratified by label, seeded)
-    rng = np.random.default_rng(cv_seed)
-    fold = np.zeros(len(rows), int)
-    for lab in (0, 1):
-        idx = np.flatnonzero(labels == lab)
-        fold[rng.permutation(idx)[: len(idx) // 2]] = 1
-    cv = []
-    for k in (0, 1):
-        cal, test = fold == k, fold != k
-        t = far_threshold(scores[cal], labels[cal])
-        r = rates(scores[test], labels[test], codes[test], t)
-        cv.append((r["detectionRate"], r["falseAlarmRate"]))
     normals = scores[labels == 0]
     defects = scores[labels == 1]
     fabrics = np.array([r["fabric"] for r in rows])
@@ -188,9 +195,7 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
         "detectionRate": at_thr["detectionRate"], "falseAlarmRate": at_thr["falseAlarmRate"],
         "perCode": at_thr["perCode"],
         "perFabric": per_fabric,
-        "crossCalibrated": {"detectionRate": float(np.mean([c[0] for c in cv])),
-                            "falseAlarmRate": float(np.mean([c[1] for c in cv])),
-                            "rule": "2-fold, stratified by label, seed %d: threshold by the same rule on one half, rates on the other, averaged" % cv_seed},
+        "crossCalibrated": cross_calibrated_rates(scores, labels, codes, cv_seed),
         "frames": len(rows), "defectFrames": int(labels.sum()), "normalFrames": int((labels == 0).sum()),
         "normalScore": {"min": float(normals.min()), "max": float(normals.max()), "mean": float(normals.mean())},
         "defectScore": {"min": float(defects.min()), "max": float(defects.max()), "mean": float(defects.mean())},

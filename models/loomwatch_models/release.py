@@ -260,7 +260,7 @@ def recalibrate(name: str, version: str, log=print) -> dict:
     without re-running the model; rewrites eval/metrics.json and the card's thresholds, rates and notes.
     The ONNX and its sha256 are unchanged."""
     import json
-    from .evaluate import THRESHOLD_RULE, best_threshold, far_threshold, rates
+    from .evaluate import THRESHOLD_RULE, best_threshold, cross_calibrated_rates, far_threshold, rates
     from .registry import read_card
     vdir = version_dir(name, version)
     card = read_card(vdir)
@@ -272,24 +272,12 @@ def recalibrate(name: str, version: str, log=print) -> dict:
     old_thr, old_rule = m["imageThreshold"], m["thresholdRule"]
     thr = far_threshold(scores, labels)
     at = rates(scores, labels, codes, thr)
-    rng = np.random.default_rng(0)
-    fold = np.zeros(len(rows), int)
-    for lab in (0, 1):
-        idx = np.flatnonzero(labels == lab)
-        fold[rng.permutation(idx)[: len(idx) // 2]] = 1
-    cv = []
-    for k in (0, 1):
-        cal, test = fold == k, fold != k
-        r = rates(scores[test], labels[test], codes[test], far_threshold(scores[cal], labels[cal]))
-        cv.append((r["detectionRate"], r["falseAlarmRate"]))
     pred = scores >= thr
     m.update({"imageThreshold": thr, "thresholdRule": THRESHOLD_RULE, "detectionRate": at["detectionRate"],
               "falseAlarmRate": at["falseAlarmRate"], "perCode": at["perCode"],
               "maxF1": best_threshold(scores, labels)[1],
               "f1AtThreshold": 2 * int((pred & (labels == 1)).sum()) / max(int(pred.sum()) + int(labels.sum()), 1),
-              "crossCalibrated": {"detectionRate": float(np.mean([c[0] for c in cv])),
-                                  "falseAlarmRate": float(np.mean([c[1] for c in cv])),
-                                  "rule": "2-fold, stratified by label, seed 0: threshold by the same rule on one half, rates on the other, averaged"}})
+              "crossCalibrated": cross_calibrated_rates(scores, labels, codes, 0)})
     for fab, pf in m.get("perFabric", {}).items():
         sel = np.array([r["fabric"] == fab for r in rows])
         pf["detectionRate"] = float(pred[sel & (labels == 1)].mean()) if (sel & (labels == 1)).any() else None
