@@ -36,6 +36,9 @@ export const ERROR_CODES = [
   'MODEL_RUN_FAILED',
   // messaging
   'BROKER_UNAVAILABLE',
+  // control plane: deployments and replays
+  'DEPLOYMENT_INVALID',
+  'REPLAY_INVALID',
   // anything not classified
   'INTERNAL',
 ] as const;

@@ -8,3 +8,4 @@ export * from './alert.js';
 export * from './model-card.js';
 export * from './headers.js';
 export * from './codec.js';
+export * from './control.js';

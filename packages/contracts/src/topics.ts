@@ -4,6 +4,10 @@ export const TOPICS = {
   verdicts: 'verdicts.v1',
   deadLetters: 'frames.dlq.v1',
   alerts: 'alerts.v1',
+  /** Shadow versions' verdicts: same schema as verdicts.v1, never read by alerting. */
+  shadowVerdicts: 'verdicts.shadow.v1',
+  /** The control plane: model deployments (compacted, one partition). */
+  control: 'control.v1',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];

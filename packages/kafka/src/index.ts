@@ -8,3 +8,4 @@ export {
 export type { InboundRecord, OutboundMessage } from './records.js';
 export { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 export { Semaphore } from './semaphore.js';
+export { followTopic, type FollowOptions, type TopicFollower } from './topic-follower.js';

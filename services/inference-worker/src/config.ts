@@ -17,6 +17,10 @@ export const WorkerConfig = z.object({
       inputTopic: z.string().min(1).default(TOPICS.frames),
       /** @defaultValue 'verdicts.v1' */
       verdictTopic: z.string().min(1).default(TOPICS.verdicts),
+      /** Verdicts of the shadow version, if the deployment has one. @defaultValue 'verdicts.shadow.v1' */
+      shadowVerdictTopic: z.string().min(1).default(TOPICS.shadowVerdicts),
+      /** Where deployments (which version decides which frames) are published. @defaultValue 'control.v1' */
+      controlTopic: z.string().min(1).default(TOPICS.control),
       /** @defaultValue 'frames.dlq.v1' */
       deadLetterTopic: z.string().min(1).default(TOPICS.deadLetters),
       /** Buckets frames may come from. @defaultValue ['loomwatch-frames'] */
@@ -41,7 +45,10 @@ export const WorkerConfig = z.object({
       shutdownTimeoutMs: z.int().positive().default(20_000),
     })
     .prefault({}),
-  /** The model: a version directory, `name@version`, or `name` for its production version. @defaultValue 'draem-aitex' */
+  /**
+   * The model. A bare name follows its deployments on the control topic (else the registry's
+   * production version); `name@version` or a version directory pins one version. @defaultValue 'draem-aitex'
+   */
   model: z.string().min(1).default('draem-aitex'),
   inference: InferenceConfig.prefault({}),
   /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9464 on 127.0.0.1 */

@@ -5,6 +5,7 @@ import type { InboundRecord } from '@loomwatch/kafka';
 import { MemoryBlobStore } from '@loomwatch/storage';
 import type { Decision, FrameDecider } from './frame-decider.js';
 import { createDeadLetterBuilder, createFrameHandler, outputKeys } from './frame-handler.js';
+import { ModelPool, fixedDeployment } from './model-pool.js';
 
 const IMAGE = Buffer.from('pretend-png-bytes');
 const MODEL = { name: 'draem-test', version: '1.0.0', sha256: 'b'.repeat(64) };
@@ -35,7 +36,10 @@ function record(value: string | Buffer, headers: Record<string, string> = {}): I
 
 /** A decider that answers from a table: the handler's orchestration is what is under test. */
 class TableDecider implements FrameDecider {
-  readonly model = MODEL;
+  readonly model: typeof MODEL;
+  constructor(version = MODEL.version) {
+    this.model = { ...MODEL, version };
+  }
   width = 4096;
   failure: LoomwatchError | undefined;
   decide(): Promise<Decision> {
@@ -71,17 +75,21 @@ const config = {
 describe('frame handler', () => {
   let store: MemoryBlobStore;
   let decider: TableDecider;
+  let router: ModelPool;
+  let deciders: Map<string, TableDecider>;
 
   beforeEach(async () => {
     store = new MemoryBlobStore();
     decider = new TableDecider();
+    deciders = new Map([['1.0.0', decider], ['1.1.0', new TableDecider('1.1.0')]]);
+    router = await ModelPool.start((version) => Promise.resolve(deciders.get(version) ?? new TableDecider(version)), fixedDeployment('draem-test', '1.0.0'));
     await store.ensureBucket('frames');
     await store.ensureBucket('results');
     await store.put({ bucket: 'frames', key: 'frames/line-1/cam-1/1.png' }, IMAGE);
   });
 
   it('publishes a verdict naming the model and the stored map and overlay, keyed by line and camera', async () => {
-    const handle = createFrameHandler(config, { store, decider, now: () => new Date('2026-11-22T00:00:01Z') });
+    const handle = createFrameHandler(config, { store, router, now: () => new Date('2026-11-22T00:00:01Z') });
     const parent = traceparent();
     const [message] = await handle(record(JSON.stringify(frameEvent()), { traceparent: parent }), 1);
     expect(message?.topic).toBe('verdicts.v1');
@@ -110,12 +118,12 @@ describe('frame handler', () => {
     ['a bucket outside the allow-list', JSON.stringify(frameEvent({ bucket: 'secrets' })), 'BUCKET_NOT_ALLOWED'],
     ['a checksum that does not match', JSON.stringify(frameEvent({ sha256: 'c'.repeat(64) })), 'IMAGE_CHECKSUM_MISMATCH'],
   ])('rejects %s with a permanent %s', async (_, value, code) => {
-    const handle = createFrameHandler(config, { store, decider });
+    const handle = createFrameHandler(config, { store, router });
     await expect(handle(record(value), 1)).rejects.toMatchObject({ code, retryable: false });
   });
 
   it('retries a missing object, then gives up with a permanent OBJECT_NOT_FOUND', async () => {
-    const handle = createFrameHandler({ ...config, missingObjectAttempts: 2 }, { store, decider });
+    const handle = createFrameHandler({ ...config, missingObjectAttempts: 2 }, { store, router });
     const missing = JSON.stringify(frameEvent({ key: 'frames/none.png' }));
     await expect(handle(record(missing), 1)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND', retryable: true });
     await expect(handle(record(missing), 2)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND', retryable: false });
@@ -123,14 +131,44 @@ describe('frame handler', () => {
 
   it('rejects an image whose dimensions differ from the event', async () => {
     decider.width = 2048;
-    const handle = createFrameHandler(config, { store, decider });
+    const handle = createFrameHandler(config, { store, router });
     await expect(handle(record(JSON.stringify(frameEvent())), 1)).rejects.toMatchObject({ code: 'IMAGE_DIMENSIONS_MISMATCH' });
   });
 
   it('passes the decider’s image errors through unchanged', async () => {
     decider.failure = new LoomwatchError('IMAGE_CORRUPT', 'truncated PNG');
-    const handle = createFrameHandler(config, { store, decider });
+    const handle = createFrameHandler(config, { store, router });
     await expect(handle(record(JSON.stringify(frameEvent())), 1)).rejects.toMatchObject({ code: 'IMAGE_CORRUPT' });
+  });
+
+  it('adds the shadow version’s verdict for the shadow topic, its pictures under its own version', async () => {
+    await router.apply({ ...fixedDeployment('draem-test', '1.0.0'), revision: 1, shadow: { version: '1.1.0', sample: 1 } });
+    const handle = createFrameHandler(config, { store, router });
+    const [live, shadow, ...rest] = await handle(record(JSON.stringify(frameEvent())), 1);
+    expect(rest).toEqual([]);
+    expect(live?.topic).toBe('verdicts.v1');
+    expect(shadow?.topic).toBe('verdicts.shadow.v1');
+    expect(decodeMessage(Verdict, live?.value ?? null).model.version).toBe('1.0.0');
+    const shadowVerdict = decodeMessage(Verdict, shadow?.value ?? null);
+    expect(shadowVerdict.model.version).toBe('1.1.0');
+    expect(shadowVerdict.anomalyMap.key).toBe(outputKeys(frameEvent(), { ...MODEL, version: '1.1.0' }, 'jpg').anomalyMap);
+  });
+
+  it('publishes the live verdict alone when the shadow version fails, and reports the failure', async () => {
+    (deciders.get('1.1.0') as TableDecider).failure = new LoomwatchError('MODEL_RUN_FAILED', 'session died');
+    await router.apply({ ...fixedDeployment('draem-test', '1.0.0'), revision: 1, shadow: { version: '1.1.0', sample: 1 } });
+    const failures: string[] = [];
+    const handle = createFrameHandler(config, { store, router, onShadowFailed: (_, error) => failures.push(error.code) });
+    const outputs = await handle(record(JSON.stringify(frameEvent())), 1);
+    expect(outputs.map((m) => m.topic)).toEqual(['verdicts.v1']);
+    expect(failures).toEqual(['MODEL_RUN_FAILED']);
+  });
+
+  it('lets a canary line’s frames be decided by the candidate version', async () => {
+    await router.apply({ ...fixedDeployment('draem-test', '1.0.0'), revision: 1, canary: { version: '1.1.0', lines: ['line-1'], cameras: [] } });
+    const handle = createFrameHandler(config, { store, router });
+    const [message] = await handle(record(JSON.stringify(frameEvent())), 1);
+    expect(decodeMessage(Verdict, message?.value ?? null).model.version).toBe('1.1.0');
   });
 });
 

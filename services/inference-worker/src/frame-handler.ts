@@ -11,11 +11,14 @@ import {
   encodeMessage,
   messageKey,
   parseMessageKey,
+  toLoomwatchError,
   type ObjectRef,
 } from '@loomwatch/contracts';
 import type { InboundRecord, OutboundMessage } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
 import type { Decision, FrameDecider } from './frame-decider.js';
+import type { FrameRouter } from './model-pool.js';
+import type { Route } from './routing.js';
 
 export interface FrameHandlerConfig {
   workerId: string;
@@ -26,6 +29,8 @@ export interface FrameHandlerConfig {
   /** Topics the outcomes go to. */
   verdictTopic: string;
   deadLetterTopic: string;
+  /** Where shadow versions' verdicts go. @defaultValue 'verdicts.shadow.v1' */
+  shadowVerdictTopic?: string;
   /** CloudEvents source of the verdicts. */
   source: string;
   /** A missing object is retried this many attempts (the upload may be racing us), then dead-lettered. @defaultValue 3 */
@@ -34,10 +39,13 @@ export interface FrameHandlerConfig {
 
 export interface FrameHandlerDeps {
   store: BlobStore;
-  decider: FrameDecider;
+  /** Picks the version (and maybe a shadow) for each frame. */
+  router: FrameRouter;
   now?: () => Date;
-  /** Per-stage timings of each decided frame, for metrics. */
-  onDecided?: (verdict: Verdict) => void;
+  /** Each verdict published (live or shadow), for metrics. */
+  onDecided?: (verdict: Verdict, route: Route & { shadowed: boolean }) => void;
+  /** A shadow version failed on a frame: the live verdict is published without it. */
+  onShadowFailed?: (frame: FrameEvent, error: LoomwatchError) => void;
 }
 
 /** Output keys derive from the frame id and model version: a retry overwrites, never duplicates. */
@@ -93,38 +101,27 @@ function checkDimensions(frame: FrameEvent, decision: Decision): void {
   }
 }
 
-/** Decides one frame record: fetch, check, infer, store pictures, build the verdict message. */
+/** Decides one frame record: fetch, check, infer, store pictures, build the verdict message(s). */
 export function createFrameHandler(config: FrameHandlerConfig, deps: FrameHandlerDeps) {
   const now = deps.now ?? (() => new Date());
   const missingObjectAttempts = config.missingObjectAttempts ?? 3;
   const allowed = new Set(config.allowedBuckets);
+  const shadowTopic = config.shadowVerdictTopic ?? TOPICS.shadowVerdicts;
 
-  return async function handleFrame(record: InboundRecord, attempt: number): Promise<OutboundMessage[]> {
+  /** One version's verdict on the frame, its pictures stored under that version's keys. */
+  async function decideWith(decider: FrameDecider, frame: FrameEvent, image: Buffer, fetchMs: number): Promise<Verdict> {
     const started = performance.now();
-    const frame = decodeMessage(FrameEvent, record.value);
-    if (!allowed.has(frame.image.bucket)) {
-      throw new LoomwatchError(
-        'BUCKET_NOT_ALLOWED',
-        `bucket ${frame.image.bucket} is not in the worker's allow-list (${[...allowed].join(', ')}): add it to worker.allowedBuckets if it is legitimate`,
-      );
-    }
-    const image = await fetchImage(deps.store, frame, attempt, missingObjectAttempts);
-    const fetchedAt = performance.now();
-    checkImage(frame, image);
-
-    const decision = await deps.decider.decide(image);
+    const decision = await decider.decide(image);
     checkDimensions(frame, decision);
     const decidedAt = performance.now();
-
-    const model = deps.decider.model;
+    const model = decider.model;
     const keys = outputKeys(frame, model, decision.overlay.extension);
     await Promise.all([
       deps.store.put({ bucket: config.outputBucket, key: keys.anomalyMap }, decision.anomalyMapPng, 'image/png'),
       deps.store.put({ bucket: config.outputBucket, key: keys.overlay }, decision.overlay.body, decision.overlay.contentType),
     ]);
     const storedAt = performance.now();
-
-    const verdict: Verdict = {
+    return {
       frameId: frame.frameId,
       lineId: frame.lineId,
       cameraId: frame.cameraId,
@@ -141,25 +138,57 @@ export function createFrameHandler(config: FrameHandlerConfig, deps: FrameHandle
       overlay: { bucket: config.outputBucket, key: keys.overlay },
       inputStats: decision.inputStats,
       timings: {
-        fetchMs: fetchedAt - started,
+        fetchMs,
         ...decision.timings,
         storeMs: storedAt - decidedAt,
-        totalMs: performance.now() - started,
+        totalMs: fetchMs + (storedAt - started),
       },
       workerId: config.workerId,
     };
-    const value = encodeMessage(Verdict, verdict);
-    deps.onDecided?.(verdict);
-    return [
-      {
-        topic: config.verdictTopic,
-        key: messageKey(frame.lineId, frame.cameraId),
-        value,
-        headers: {
-          ...cloudEventHeaders(EVENT_TYPES.verdict, config.source, { parentTraceparent: record.headers['traceparent'] }),
-        },
+  }
+
+  function message(topic: string, verdict: Verdict, record: InboundRecord): OutboundMessage {
+    return {
+      topic,
+      key: messageKey(verdict.lineId, verdict.cameraId),
+      value: encodeMessage(Verdict, verdict),
+      headers: {
+        ...cloudEventHeaders(EVENT_TYPES.verdict, config.source, { parentTraceparent: record.headers['traceparent'] }),
       },
-    ];
+    };
+  }
+
+  return async function handleFrame(record: InboundRecord, attempt: number): Promise<OutboundMessage[]> {
+    const started = performance.now();
+    const frame = decodeMessage(FrameEvent, record.value);
+    if (!allowed.has(frame.image.bucket)) {
+      throw new LoomwatchError(
+        'BUCKET_NOT_ALLOWED',
+        `bucket ${frame.image.bucket} is not in the worker's allow-list (${[...allowed].join(', ')}): add it to worker.allowedBuckets if it is legitimate`,
+      );
+    }
+    const image = await fetchImage(deps.store, frame, attempt, missingObjectAttempts);
+    const fetchMs = performance.now() - started;
+    checkImage(frame, image);
+
+    const lease = deps.router.acquire(frame);
+    try {
+      const verdict = await decideWith(lease.primary, frame, image, fetchMs);
+      deps.onDecided?.(verdict, { ...lease.route, shadowed: false });
+      const outputs = [message(config.verdictTopic, verdict, record)];
+      if (lease.shadow !== undefined) {
+        try {
+          const shadow = await decideWith(lease.shadow, frame, image, fetchMs);
+          deps.onDecided?.(shadow, { ...lease.route, shadowed: true });
+          outputs.push(message(shadowTopic, shadow, record));
+        } catch (err) {
+          deps.onShadowFailed?.(frame, toLoomwatchError(err)); // the shadow never holds back a live verdict
+        }
+      }
+      return outputs;
+    } finally {
+      lease.release();
+    }
   };
 }
 
@@ -194,5 +223,3 @@ export function createDeadLetterBuilder(config: Pick<FrameHandlerConfig, 'worker
     ];
   };
 }
-
-export const DEFAULT_TOPICS = { verdicts: TOPICS.verdicts, deadLetters: TOPICS.deadLetters } as const;

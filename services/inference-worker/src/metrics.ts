@@ -1,21 +1,36 @@
-import type { Verdict } from '@loomwatch/contracts';
+import type { Deployment, ModelRef, Verdict } from '@loomwatch/contracts';
+import type { Route } from './routing.js';
 import { Counter, Gauge, Histogram, type Registry } from '@loomwatch/observability';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
 
 /** The worker's Prometheus metrics. */
 export class WorkerMetrics {
-  readonly frames: Counter<'verdict'>;
+  readonly frames: Counter<'verdict' | 'version' | 'rule'>;
+  readonly shadowFailures: Counter<'version' | 'code'>;
+  readonly deploymentRevision: Gauge;
   readonly deadLetters: Counter<'code'>;
   readonly stageSeconds: Histogram<'stage'>;
   readonly frameToVerdictSeconds: Histogram;
   readonly inFlight: Gauge;
   readonly consumerLag: Gauge<'partition'>;
-  readonly modelInfo: Gauge<'name' | 'version' | 'sha256'>;
+  readonly modelInfo: Gauge<'name' | 'version' | 'sha256' | 'role'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.frames = new Counter({ name: 'loomwatch_frames_decided_total', help: 'Frames decided, by verdict', labelNames: ['verdict'], registers });
+    this.frames = new Counter({
+      name: 'loomwatch_frames_decided_total',
+      help: 'Verdicts published, by verdict, model version and routing rule (production, canary, fabric, shadow)',
+      labelNames: ['verdict', 'version', 'rule'],
+      registers,
+    });
+    this.shadowFailures = new Counter({
+      name: 'loomwatch_shadow_failures_total',
+      help: 'Frames a shadow version failed to decide (the live verdict went out without it)',
+      labelNames: ['version', 'code'],
+      registers,
+    });
+    this.deploymentRevision = new Gauge({ name: 'loomwatch_deployment_revision', help: 'Revision of the deployment in force (0 = registry production marker or a pinned version)', registers });
     this.deadLetters = new Counter({ name: 'loomwatch_dead_letters_total', help: 'Frames dead-lettered, by reason code', labelNames: ['code'], registers });
     this.stageSeconds = new Histogram({
       name: 'loomwatch_stage_seconds',
@@ -32,11 +47,28 @@ export class WorkerMetrics {
     });
     this.inFlight = new Gauge({ name: 'loomwatch_frames_in_flight', help: 'Frames being fetched, decided or stored', registers });
     this.consumerLag = new Gauge({ name: 'loomwatch_consumer_lag', help: 'Frames waiting per input partition', labelNames: ['partition'], registers });
-    this.modelInfo = new Gauge({ name: 'loomwatch_model_info', help: 'The model version serving (value 1)', labelNames: ['name', 'version', 'sha256'], registers });
+    this.modelInfo = new Gauge({
+      name: 'loomwatch_model_info',
+      help: 'Model versions serving (value 1), by role in the deployment',
+      labelNames: ['name', 'version', 'sha256', 'role'],
+      registers,
+    });
   }
 
-  recordVerdict(verdict: Verdict): void {
-    this.frames.inc({ verdict: verdict.verdict });
+  recordDeployment(deployment: Deployment, models: readonly ModelRef[]): void {
+    this.deploymentRevision.set(deployment.revision);
+    this.modelInfo.reset();
+    const roles = new Map<string, string[]>([[deployment.production, ['production']]]);
+    const add = (version: string, role: string): void => void roles.set(version, [...(roles.get(version) ?? []), role]);
+    if (deployment.canary !== undefined) add(deployment.canary.version, 'canary');
+    if (deployment.shadow !== undefined) add(deployment.shadow.version, 'shadow');
+    for (const version of Object.values(deployment.fabrics)) add(version, 'fabric');
+    for (const model of models) this.modelInfo.set({ ...model, role: [...new Set(roles.get(model.version) ?? [])].join('+') }, 1);
+  }
+
+  recordVerdict(verdict: Verdict, route: Route & { shadowed: boolean }): void {
+    this.frames.inc({ verdict: verdict.verdict, version: verdict.model.version, rule: route.shadowed ? 'shadow' : route.rule });
+    if (route.shadowed) return;
     for (const [stage, ms] of Object.entries(verdict.timings)) this.stageSeconds.observe({ stage: stage.replace(/Ms$/, '') }, ms / 1000);
     this.frameToVerdictSeconds.observe(Math.max(0, (Date.parse(verdict.decidedAt) - Date.parse(verdict.capturedAt)) / 1000));
   }

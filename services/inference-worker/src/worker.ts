@@ -1,13 +1,21 @@
+import { toLoomwatchError, type Deployment } from '@loomwatch/contracts';
+import { readModelCard, resolveModel } from '@loomwatch/inference';
 import { ExactlyOnceProcessor, createKafka, ensureTopics, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import type { Kafka } from 'kafkajs';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import type { WorkerConfig } from './config.js';
 import { EngineDecider } from './engine-decider.js';
 import type { FrameDecider } from './frame-decider.js';
+import { watchDeployments, type DeploymentWatch } from './deployments.js';
 import { createDeadLetterBuilder, createFrameHandler } from './frame-handler.js';
 import { WorkerMetrics } from './metrics.js';
+import { ModelPool, fixedDeployment } from './model-pool.js';
 
 export interface RunningWorker {
+  /** The deployment in force now (it changes when a new one arrives on the control topic). */
+  readonly deployment: Deployment;
+  /** The production version's model reference. */
   readonly model: FrameDecider['model'];
   readonly opsPort: number;
   /** Stops fetching, drops uncommitted in-flight frames (their new owner decides them), closes. */
@@ -20,19 +28,21 @@ const LAG_POLL_MS = 10_000;
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `inference-worker-${config.worker.id}` }, logger);
   const store = new S3BlobStore(config.s3);
-  const decider = await EngineDecider.load({ model: config.model, ...config.inference, overlayFormat: config.worker.overlayFormat });
-  logger.info({ model: decider.model }, 'model loaded');
-
   const registry = createMetricsRegistry({ service: 'inference-worker', worker: config.worker.id });
   const metrics = new WorkerMetrics(registry);
-  metrics.modelInfo.set({ ...decider.model }, 1);
 
   await ensureTopics(kafka, [
     { topic: config.worker.inputTopic, numPartitions: 4 },
     { topic: config.worker.verdictTopic, numPartitions: 4 },
+    { topic: config.worker.shadowVerdictTopic, numPartitions: 4 },
     { topic: config.worker.deadLetterTopic, numPartitions: 1 },
+    { topic: config.worker.controlTopic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ]);
   await store.ensureBucket(config.worker.outputBucket);
+
+  const { pool, watch } = await startModels(config, kafka, logger, (deployment) => metrics.recordDeployment(deployment, poolModels()));
+  const poolModels = () => pool.versions.flatMap((version) => pool.decider(version)?.model ?? []);
+  metrics.recordDeployment(pool.deployment, poolModels());
 
   const source = `/loomwatch/inference-worker/${config.worker.id}`;
   const handlerConfig = {
@@ -40,11 +50,20 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     allowedBuckets: config.worker.allowedBuckets,
     outputBucket: config.worker.outputBucket,
     verdictTopic: config.worker.verdictTopic,
+    shadowVerdictTopic: config.worker.shadowVerdictTopic,
     deadLetterTopic: config.worker.deadLetterTopic,
     source,
     missingObjectAttempts: config.worker.missingObjectAttempts,
   };
-  const handleFrame = createFrameHandler(handlerConfig, { store, decider, onDecided: (verdict) => metrics.recordVerdict(verdict) });
+  const handleFrame = createFrameHandler(handlerConfig, {
+    store,
+    router: pool,
+    onDecided: (verdict, route) => metrics.recordVerdict(verdict, route),
+    onShadowFailed: (frame, error) => {
+      metrics.shadowFailures.inc({ version: pool.deployment.shadow?.version ?? 'unknown', code: error.code });
+      logger.warn({ code: error.code, frameId: frame.frameId }, `shadow version failed on a frame: ${error.message}`);
+    },
+  });
   const deadLetter = createDeadLetterBuilder(handlerConfig);
 
   const processor = new ExactlyOnceProcessor({
@@ -104,13 +123,21 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   logger.info({ groupId: config.worker.groupId, topic: config.worker.inputTopic, opsPort: ops.port }, 'worker started');
 
   return {
-    model: decider.model,
+    get deployment() {
+      return pool.deployment;
+    },
+    get model() {
+      const production = pool.decider(pool.deployment.production);
+      if (production === undefined) throw new Error('the production version is not loaded');
+      return production.model;
+    },
     opsPort: ops.port,
     async stop() {
       clearInterval(lagTimer);
+      await watch?.stop();
       await processor.stop();
       await admin.disconnect();
-      await decider.close();
+      await pool.close();
       await ops.close();
       store.close();
       logger.info('worker stopped');
@@ -118,3 +145,54 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   };
 }
 
+
+/** `draem-aitex` follows the model's deployments; `name@version` or a directory pins one version. */
+function followsDeployments(ref: string): boolean {
+  return /^[A-Za-z0-9._-]+$/.test(ref);
+}
+
+/**
+ * Loads the model versions the worker needs. Following a model: the latest deployment on the
+ * control topic, else the registry's production marker; later deployments switch the pool.
+ */
+async function startModels(
+  config: WorkerConfig,
+  kafka: Kafka,
+  logger: Logger,
+  onSwitched: (deployment: Deployment) => void,
+): Promise<{ pool: ModelPool; watch: DeploymentWatch | undefined }> {
+  const load = (ref: string): Promise<EngineDecider> =>
+    EngineDecider.load({ model: ref, ...config.inference, overlayFormat: config.worker.overlayFormat });
+  if (!followsDeployments(config.model)) {
+    const card = await readModelCard(await resolveModel(config.model, config.inference.registryRoot));
+    const pool = await ModelPool.start(() => load(config.model), fixedDeployment(card.name, card.version));
+    logger.info({ model: config.model, version: card.version }, 'model version pinned');
+    return { pool, watch: undefined };
+  }
+  const name = config.model;
+  let poolReady!: (pool: ModelPool) => void;
+  const poolPromise = new Promise<ModelPool>((resolve) => (poolReady = resolve));
+  const watch = await watchDeployments({
+    kafka,
+    topic: config.worker.controlTopic,
+    model: name,
+    logger,
+    onChange: async (deployment) => {
+      const pool = await poolPromise;
+      try {
+        if (await pool.apply(deployment)) {
+          onSwitched(deployment);
+          logger.info({ deployment }, `deployment revision ${deployment.revision} in force`);
+        }
+      } catch (err) {
+        const error = toLoomwatchError(err);
+        logger.error({ code: error.code, revision: deployment.revision }, `deployment not applied, the previous one stays: ${error.message}`);
+      }
+    },
+  });
+  const initial = watch.initial ?? fixedDeployment(name, (await readModelCard(await resolveModel(name, config.inference.registryRoot))).version);
+  const pool = await ModelPool.start((version) => load(`${name}@${version}`), initial);
+  poolReady(pool);
+  logger.info({ deployment: initial }, watch.initial === undefined ? 'no deployment on the control topic: serving the registry production version' : 'deployment loaded');
+  return { pool, watch };
+}

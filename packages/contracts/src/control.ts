@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { Id, Timestamp } from './primitives.js';
+
+/** A model version as the registry names its directories (`1.2.0`, `0.0.1-rc1`). */
+export const ModelVersion = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/, 'a registry version directory name');
+
+/**
+ * Which versions of one model decide live frames. Published on `control.v1` (key
+ * `deployment:<model>`, compacted: the latest one is in force). Workers that follow the model
+ * switch when a new revision arrives; frames already being decided finish with the old version.
+ */
+export const Deployment = z.strictObject({
+  kind: z.literal('deployment'),
+  model: Id,
+  /** Increases with every change; a worker ignores a revision older than the one it runs. */
+  revision: z.int().positive(),
+  /** Decides every frame no other rule claims. Rollback = publish the previous production version. */
+  production: ModelVersion,
+  /** The candidate decides the frames of these lines and cameras (`line:camera`) instead of production. */
+  canary: z
+    .strictObject({
+      version: ModelVersion,
+      lines: z.array(Id).max(256).default([]),
+      cameras: z.array(z.string().regex(/^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$/, 'line:camera')).max(1024).default([]),
+    })
+    .optional(),
+  /** Also decides a sample of live frames; its verdicts go to `verdicts.shadow.v1` and never reach alerting. */
+  shadow: z.strictObject({ version: ModelVersion, sample: z.number().min(0).max(1) }).optional(),
+  /** Fabric code (FrameEvent.product.fabricCode) → version: per-fabric models take precedence over canary and production. */
+  fabrics: z.record(z.string().min(1).max(32), ModelVersion).default({}),
+  updatedAt: Timestamp,
+  reason: z.string().max(2000).optional(),
+});
+export type Deployment = z.infer<typeof Deployment>;
+
+export function deploymentKey(model: string): string {
+  return `deployment:${model}`;
+}
+
+/** Every version a deployment needs loaded. */
+export function deploymentVersions(deployment: Deployment): string[] {
+  const versions = new Set([deployment.production, ...Object.values(deployment.fabrics)]);
+  if (deployment.canary !== undefined) versions.add(deployment.canary.version);
+  if (deployment.shadow !== undefined && deployment.shadow.sample > 0) versions.add(deployment.shadow.version);
+  return [...versions];
+}

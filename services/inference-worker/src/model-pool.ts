@@ -1,0 +1,146 @@
+import { deploymentVersions, type Deployment, type FrameEvent } from '@loomwatch/contracts';
+import type { FrameDecider } from './frame-decider.js';
+import { routeFrame, type Route } from './routing.js';
+
+/** Loads one version of the model. */
+export type DeciderLoader = (version: string) => Promise<FrameDecider>;
+
+/** The deciders chosen for one frame; `release` once the frame is decided (or failed). */
+export interface Lease {
+  route: Route;
+  primary: FrameDecider;
+  shadow?: FrameDecider;
+  release(): void;
+}
+
+/** What the frame handler needs: a decider (and maybe a shadow) for each frame. */
+export interface FrameRouter {
+  acquire(frame: FrameEvent): Lease;
+}
+
+interface Loaded {
+  version: string;
+  decider: FrameDecider;
+  leases: number;
+  retired: boolean;
+}
+
+/**
+ * The loaded versions of one model and the deployment in force. A new deployment's versions are
+ * all loaded before it takes effect, so a switch never makes a frame wait for a load and a
+ * version that fails to load leaves the old deployment running. Frames keep the decider they were
+ * given; a version no longer deployed is closed when its last frame releases it.
+ */
+export class ModelPool implements FrameRouter {
+  private readonly loaded = new Map<string, Loaded>();
+  private switching: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly load: DeciderLoader,
+    private current: Deployment,
+  ) {}
+
+  static async start(load: DeciderLoader, deployment: Deployment): Promise<ModelPool> {
+    const pool = new ModelPool(load, deployment);
+    await pool.loadAll(deployment);
+    return pool;
+  }
+
+  get deployment(): Deployment {
+    return this.current;
+  }
+
+  /** The versions loaded now, retiring ones included. */
+  get versions(): string[] {
+    return [...this.loaded.keys()];
+  }
+
+  decider(version: string): FrameDecider | undefined {
+    return this.loaded.get(version)?.decider;
+  }
+
+  /**
+   * Switches to `next` once its versions are loaded. Returns false (and changes nothing) for a
+   * revision not newer than the one in force or another model's deployment.
+   */
+  apply(next: Deployment): Promise<boolean> {
+    const result = this.switching.then(() => this.switchTo(next));
+    this.switching = result.catch(() => undefined);
+    return result;
+  }
+
+  private async switchTo(next: Deployment): Promise<boolean> {
+    if (next.model !== this.current.model || next.revision <= this.current.revision || this.closed) return false;
+    await this.loadAll(next);
+    this.current = next;
+    const keep = new Set(deploymentVersions(next));
+    for (const [version, entry] of this.loaded) {
+      entry.retired = !keep.has(version);
+      if (entry.retired && entry.leases === 0) await this.unload(version);
+    }
+    return true;
+  }
+
+  acquire(frame: FrameEvent): Lease {
+    const route = routeFrame(this.current, frame);
+    const primary = this.take(route.version);
+    const shadow = route.shadow === undefined ? undefined : this.take(route.shadow);
+    let released = false;
+    return {
+      route,
+      primary: primary.decider,
+      ...(shadow === undefined ? {} : { shadow: shadow.decider }),
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const entry of shadow === undefined ? [primary] : [primary, shadow]) {
+          entry.leases -= 1;
+          if (entry.retired && entry.leases === 0) void this.unload(entry.version);
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.loaded.keys()].map((version) => this.unload(version)));
+  }
+
+  private take(version: string): Loaded {
+    const entry = this.loaded.get(version);
+    if (entry === undefined) throw new Error(`model version ${version} is routed to but not loaded`); // loadAll guarantees it
+    entry.leases += 1;
+    return entry;
+  }
+
+  private async loadAll(deployment: Deployment): Promise<void> {
+    const missing = deploymentVersions(deployment).filter((version) => !this.loaded.has(version));
+    const deciders = await Promise.allSettled(missing.map((version) => this.load(version)));
+    const failed = deciders.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.all(deciders.flatMap((d) => (d.status === 'fulfilled' ? [d.value.close()] : [])));
+      throw failed.reason;
+    }
+    deciders.forEach((d, i) => {
+      const version = missing[i];
+      if (d.status === 'fulfilled' && version !== undefined) this.loaded.set(version, { version, decider: d.value, leases: 0, retired: false });
+    });
+    for (const version of deploymentVersions(deployment)) {
+      const entry = this.loaded.get(version);
+      if (entry !== undefined) entry.retired = false;
+    }
+  }
+
+  private async unload(version: string): Promise<void> {
+    const entry = this.loaded.get(version);
+    if (entry === undefined) return;
+    this.loaded.delete(version);
+    await entry.decider.close();
+  }
+}
+
+/** A deployment of one fixed version (a pinned `--model name@version`, a replay, the registry's production marker). */
+export function fixedDeployment(model: string, version: string, updatedAt = new Date()): Deployment {
+  return { kind: 'deployment', model, revision: 0, production: version, fabrics: {}, updatedAt: updatedAt.toISOString() };
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { Deployment } from '@loomwatch/contracts';
+import { fixedDeployment } from './model-pool.js';
+import { routeFrame, sampleKey } from './routing.js';
+
+const base: Deployment = { ...fixedDeployment('draem-aitex', '1.0.0'), revision: 3 };
+const frame = (lineId: string, cameraId: string, fabricCode?: string, frameId = `${lineId}.${cameraId}.1`) => ({
+  frameId,
+  lineId,
+  cameraId,
+  ...(fabricCode === undefined ? {} : { product: { fabricCode } }),
+});
+
+describe('routeFrame', () => {
+  it('sends everything to production by default', () => {
+    expect(routeFrame(base, frame('line-1', 'cam-1', '05'))).toEqual({ version: '1.0.0', rule: 'production' });
+  });
+
+  it('sends canary lines and cameras to the candidate, the rest to production', () => {
+    const d: Deployment = { ...base, canary: { version: '2.0.0', lines: ['line-2'], cameras: ['line-1:cam-3'] } };
+    expect(routeFrame(d, frame('line-2', 'cam-1'))).toMatchObject({ version: '2.0.0', rule: 'canary' });
+    expect(routeFrame(d, frame('line-1', 'cam-3'))).toMatchObject({ version: '2.0.0', rule: 'canary' });
+    expect(routeFrame(d, frame('line-1', 'cam-1'))).toMatchObject({ version: '1.0.0', rule: 'production' });
+    expect(routeFrame(d, frame('line-3', 'cam-3'))).toMatchObject({ version: '1.0.0', rule: 'production' });
+  });
+
+  it('gives a per-fabric model precedence over canary and production', () => {
+    const d: Deployment = { ...base, canary: { version: '2.0.0', lines: ['line-2'], cameras: [] }, fabrics: { '05': '1.5.0' } };
+    expect(routeFrame(d, frame('line-2', 'cam-1', '05'))).toMatchObject({ version: '1.5.0', rule: 'fabric' });
+    expect(routeFrame(d, frame('line-2', 'cam-1', '06'))).toMatchObject({ version: '2.0.0', rule: 'canary' });
+  });
+
+  it('shadows the configured share of frames, the same frames every time', () => {
+    const d: Deployment = { ...base, shadow: { version: '2.0.0', sample: 0.25 } };
+    const ids = Array.from({ length: 4000 }, (_, i) => `line-1.cam-1.${i}`);
+    const shadowed = ids.filter((id) => routeFrame(d, frame('line-1', 'cam-1', undefined, id)).shadow === '2.0.0');
+    expect(shadowed.length / ids.length).toBeGreaterThan(0.22);
+    expect(shadowed.length / ids.length).toBeLessThan(0.28);
+    expect(ids.filter((id) => routeFrame(d, frame('line-1', 'cam-1', undefined, id)).shadow !== undefined)).toEqual(shadowed);
+    expect(sampleKey('x')).toBe(sampleKey('x'));
+  });
+
+  it('does not shadow a frame with the version that already decides it', () => {
+    const d: Deployment = { ...base, canary: { version: '2.0.0', lines: ['line-1'], cameras: [] }, shadow: { version: '2.0.0', sample: 1 } };
+    expect(routeFrame(d, frame('line-1', 'cam-1')).shadow).toBeUndefined();
+    expect(routeFrame(d, frame('line-2', 'cam-1')).shadow).toBe('2.0.0');
+  });
+});
