@@ -45,3 +45,27 @@ export function stampOpset(bytes: Buffer, version: number): void {
   }
   bytes[n - 1] = version;
 }
+
+/**
+ * A throw-away registry holding several versions of the random model (same ONNX, each card
+ * passed through its own `patchCard`, e.g. another image threshold so versions disagree), with
+ * `production` marked. For tests of version switching, shadow, canary and replay.
+ */
+export function randomModelVersions(
+  versions: readonly { version: string; patchCard?: (card: Json) => void }[],
+  production?: string,
+): { root: string; name: string; cleanup: () => void } {
+  const root = mkdtempSync(join(tmpdir(), 'loomwatch-registry-'));
+  for (const { version, patchCard } of versions) {
+    const card = JSON.parse(readFileSync(join(RANDOM_MODEL_DIR, 'model.json'), 'utf8')) as Json;
+    card['version'] = version;
+    patchCard?.(card);
+    const dir = join(root, RANDOM_MODEL, version);
+    cpSync(RANDOM_MODEL_DIR, dir, { recursive: true });
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(card, null, 2));
+  }
+  if (production !== undefined) {
+    writeFileSync(join(root, RANDOM_MODEL, 'production.json'), JSON.stringify({ version: production, promotedAt: '2026-01-01T00:00:00Z' }));
+  }
+  return { root, name: RANDOM_MODEL, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
