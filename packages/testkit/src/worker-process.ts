@@ -13,6 +13,10 @@ export interface WorkerProcessOptions {
   inputTopic?: string;
   verdictTopic?: string;
   deadLetterTopic?: string;
+  shadowVerdictTopic?: string;
+  controlTopic?: string;
+  /** The model registry to load versions from. @defaultValue the repo's models/registry */
+  registryRoot?: string;
   frameBucket?: string;
   outputBucket?: string;
   /** @defaultValue 10000 — short, so a killed worker's partitions move on quickly. */
@@ -32,6 +36,9 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): ChildProcess 
     LOOMWATCH_WORKER__INPUT_TOPIC: options.inputTopic,
     LOOMWATCH_WORKER__VERDICT_TOPIC: options.verdictTopic,
     LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: options.deadLetterTopic,
+    LOOMWATCH_WORKER__SHADOW_VERDICT_TOPIC: options.shadowVerdictTopic,
+    LOOMWATCH_WORKER__CONTROL_TOPIC: options.controlTopic,
+    LOOMWATCH_INFERENCE__REGISTRY_ROOT: options.registryRoot,
     LOOMWATCH_WORKER__ALLOWED_BUCKETS: options.frameBucket,
     LOOMWATCH_WORKER__OUTPUT_BUCKET: options.outputBucket,
     LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: options.sessionTimeoutMs ?? 10_000,
