@@ -1,0 +1,112 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { Deployment, LoomwatchError, deploymentKey, deploymentVersions, encodeMessage, type ProductionMarker } from '@loomwatch/contracts';
+import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
+import { ensureTopics } from '@loomwatch/kafka';
+import type { Logger } from '@loomwatch/observability';
+import { watchDeployments } from './deployments.js';
+
+/** What an operator asks for; anything not mentioned stays as the deployment in force has it. */
+export interface RolloutChange {
+  production?: string;
+  canary?: { version: string; lines: string[]; cameras: string[] } | null;
+  shadow?: { version: string; sample: number } | null;
+  /** Fabric code → version; a version of `null` removes the fabric's route. */
+  fabrics?: Record<string, string | null>;
+  reason?: string;
+}
+
+/** The next revision: the current deployment (or the registry's production version) with the change applied. */
+export function nextDeployment(model: string, current: Deployment | undefined, registryProduction: string | undefined, change: RolloutChange, now = new Date()): Deployment {
+  const production = change.production ?? current?.production ?? registryProduction;
+  if (production === undefined) {
+    throw new LoomwatchError('DEPLOYMENT_INVALID', `${model} has no production version yet: pass --production <version>`);
+  }
+  const fabrics: Record<string, string> = { ...(current?.fabrics ?? {}) };
+  for (const [code, version] of Object.entries(change.fabrics ?? {})) {
+    if (version === null) delete fabrics[code];
+    else fabrics[code] = version;
+  }
+  const canary = change.canary === undefined ? current?.canary : (change.canary ?? undefined);
+  const shadow = change.shadow === undefined ? current?.shadow : (change.shadow ?? undefined);
+  const next = Deployment.parse({
+    kind: 'deployment',
+    model,
+    revision: (current?.revision ?? 0) + 1,
+    production,
+    ...(canary === undefined ? {} : { canary }),
+    ...(shadow === undefined ? {} : { shadow }),
+    fabrics,
+    updatedAt: now.toISOString(),
+    ...(change.reason === undefined ? {} : { reason: change.reason }),
+  });
+  if (next.canary !== undefined && next.canary.lines.length === 0 && next.canary.cameras.length === 0) {
+    throw new LoomwatchError('DEPLOYMENT_INVALID', 'a canary needs --canary-lines or --canary-cameras (line:camera): otherwise it decides nothing');
+  }
+  return next;
+}
+
+/** One line per rule, for people. */
+export function describeDeployment(d: Deployment): string {
+  const lines = [`${d.model} revision ${d.revision} (${d.updatedAt})${d.reason === undefined ? '' : ` — ${d.reason}`}`, `  production ${d.production}`];
+  if (d.canary !== undefined) lines.push(`  canary     ${d.canary.version} on lines [${d.canary.lines.join(', ')}] cameras [${d.canary.cameras.join(', ')}]`);
+  if (d.shadow !== undefined) lines.push(`  shadow     ${d.shadow.version} on ${(d.shadow.sample * 100).toFixed(1)} % of frames`);
+  for (const [code, version] of Object.entries(d.fabrics)) lines.push(`  fabric ${code}  ${version}`);
+  return lines.join('\n');
+}
+
+/** Reads the deployment in force from the control topic (undefined when none was ever published). */
+export async function currentDeployment(kafka: Kafka, topic: string, model: string, logger: Logger): Promise<Deployment | undefined> {
+  await ensureControlTopic(kafka, topic);
+  const watch = await watchDeployments({ kafka, topic, model, logger, onChange: () => Promise.resolve() });
+  await watch.stop();
+  return watch.initial;
+}
+
+export function ensureControlTopic(kafka: Kafka, topic: string): Promise<void> {
+  return ensureTopics(kafka, [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
+}
+
+/** The registry's production version of `model`, if it marks one. */
+export async function registryProduction(model: string, registryRoot: string): Promise<string | undefined> {
+  try {
+    return (await readModelCard(await resolveModel(model, registryRoot))).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every version the deployment routes to must be in the registry, with a valid card and the ONNX its checksum names. */
+export async function checkVersions(deployment: Deployment, registryRoot: string): Promise<void> {
+  for (const version of deploymentVersions(deployment)) {
+    try {
+      const location = await resolveModel(`${deployment.model}@${version}`, registryRoot);
+      await readVerifiedOnnx(location.dir, await readModelCard(location));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new LoomwatchError('DEPLOYMENT_INVALID', `${deployment.model}@${version} cannot be deployed: ${reason}`, { cause: err });
+    }
+  }
+}
+
+/**
+ * Publishes the deployment (workers switch when they read it) and writes the registry's
+ * production marker to match, so a worker starting without the control topic agrees.
+ */
+export async function publishDeployment(kafka: Kafka, topic: string, deployment: Deployment, registryRoot: string): Promise<void> {
+  await ensureControlTopic(kafka, topic);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: [{ key: deploymentKey(deployment.model), value: encodeMessage(Deployment, deployment) }] });
+  } finally {
+    await producer.disconnect();
+  }
+  const marker: ProductionMarker = {
+    version: deployment.production,
+    promotedAt: deployment.updatedAt,
+    reason: `deployment revision ${deployment.revision}${deployment.reason === undefined ? '' : `: ${deployment.reason}`}`,
+  };
+  await writeFile(join(registryRoot, deployment.model, 'production.json'), `${JSON.stringify(marker, null, 2)}\n`);
+}
