@@ -19,6 +19,7 @@ export const EVENT_TYPES = {
   verdict: 'io.loomwatch.verdict.v1',
   deadLetter: 'io.loomwatch.deadletter.v1',
   alert: 'io.loomwatch.alert.v1',
+  deployment: 'io.loomwatch.deployment.v1',
 } as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

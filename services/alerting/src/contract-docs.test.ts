@@ -20,7 +20,7 @@ describe('the MES contract in docs/', () => {
   it('is a valid AsyncAPI 3.0 document for @asyncapi/parser, with a channel per topic', async () => {
     const { document, diagnostics } = await new Parser().parse(read('asyncapi.yaml'));
     expect(diagnostics.filter((diagnostic) => Number(diagnostic.severity) === Number(DiagnosticSeverity.Error)).map((diagnostic) => diagnostic.message)).toEqual([]);
-    expect(document?.channels().all().map((channel) => channel.address()).sort()).toEqual(['alerts.v1', 'frames.dlq.v1', 'frames.v1', 'verdicts.v1']);
+    expect(document?.channels().all().map((channel) => channel.address()).sort()).toEqual(['alerts.v1', 'control.v1', 'frames.dlq.v1', 'frames.v1', 'verdicts.shadow.v1', 'verdicts.v1']);
   });
 
   it('validates a verdict with a JSON-Schema validator that knows only the schema file, and rejects a broken one', () => {

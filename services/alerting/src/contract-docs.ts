@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { stringify } from 'yaml';
-import { Alert, DeadLetter, EVENT_TYPES, FrameEvent, TOPICS, Verdict } from '@loomwatch/contracts';
+import { Alert, DeadLetter, Deployment, EVENT_TYPES, FrameEvent, TOPICS, Verdict } from '@loomwatch/contracts';
 
 interface MessageSpec {
   name: string;
@@ -19,6 +19,8 @@ interface MessageSpec {
   schema: z.ZodType;
   eventType: string;
   description: string;
+  /** The Kafka key's schema. @defaultValue lineId:cameraId */
+  key?: Record<string, unknown>;
 }
 
 interface ChannelSpec {
@@ -31,7 +33,7 @@ interface ChannelSpec {
   receive: string;
 }
 
-const MESSAGES = {
+const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'deployment', MessageSpec> = {
   frame: {
     name: 'FrameEvent',
     title: 'A frame a camera produced',
@@ -65,12 +67,38 @@ const MESSAGES = {
     description:
       'One message per transition. alertId names the episode, revision orders its messages (0 = open); keep the highest. resolvedAt is set exactly when status is resolved.',
   },
-} satisfies Record<string, MessageSpec>;
+  deployment: {
+    name: 'Deployment',
+    title: 'Which model versions decide live frames',
+    file: 'deployment.v1.json',
+    schema: Deployment,
+    eventType: EVENT_TYPES.deployment,
+    description:
+      'Published by `pnpm rollout set`; the latest revision per model is in force (compacted topic). Routing: fabrics, then canary lines/cameras, then production; shadow decides a sample again for verdicts.shadow.v1.',
+    key: { type: 'string', pattern: '^deployment:[A-Za-z0-9._-]+$', description: 'deployment:<model>' },
+  },
+};
 
 const CHANNELS: ChannelSpec[] = [
   { id: 'frames', address: TOPICS.frames, message: MESSAGES.frame, partitions: 4, description: 'Frames, keyed lineId:cameraId.', receive: 'Read frames as they are published.' },
   { id: 'verdicts', address: TOPICS.verdicts, message: MESSAGES.verdict, partitions: 4, description: 'Verdicts, exactly once, keyed lineId:cameraId.', receive: 'Read verdicts (read_committed).' },
   { id: 'deadLetters', address: TOPICS.deadLetters, message: MESSAGES.deadLetter, partitions: 1, description: 'Frames that could not be decided, keyed lineId:cameraId.', receive: 'Read dead letters (read_committed).' },
+  {
+    id: 'shadowVerdicts',
+    address: TOPICS.shadowVerdicts,
+    message: MESSAGES.verdict,
+    partitions: 4,
+    description: 'Verdicts of the shadow model version on a sample of live frames, exactly once, keyed lineId:cameraId. Alerting never reads them.',
+    receive: 'Compare a candidate version with production (pnpm replay report --replay-topic verdicts.shadow.v1).',
+  },
+  {
+    id: 'control',
+    address: TOPICS.control,
+    message: MESSAGES.deployment,
+    partitions: 1,
+    description: 'The control plane: model deployments, compacted (and replay plans under replay:<id> keys).',
+    receive: 'Workers read it to the end at start, then follow it.',
+  },
   { id: 'alerts', address: TOPICS.alerts, message: MESSAGES.alert, partitions: 4, description: 'Alert transitions, exactly once, keyed lineId:cameraId (lineId:* for a line-wide alert).', receive: 'Read alerts (read_committed).' },
 ];
 
@@ -137,7 +165,7 @@ export function contractFiles(): Map<string, string> {
     ),
     operations: Object.fromEntries(
       CHANNELS.map((channel) => [
-        `receive${channel.message.name}`,
+        `receive${channel.id[0]?.toUpperCase() ?? ''}${channel.id.slice(1)}`,
         {
           action: 'receive',
           channel: { $ref: `#/channels/${channel.id}` },
@@ -157,7 +185,7 @@ export function contractFiles(): Map<string, string> {
             contentType: 'application/json',
             headers: { $ref: '#/components/schemas/CloudEventHeaders' },
             payload: { schemaFormat: 'application/schema+json;version=draft-07', schema: withoutMeta(messageJsonSchema(message)) },
-            bindings: { kafka: { key: KEY_SCHEMA, bindingVersion: '0.5.0' } },
+            bindings: { kafka: { key: message.key ?? KEY_SCHEMA, bindingVersion: '0.5.0' } },
             'x-cloudevents-type': message.eventType,
             'x-json-schema': `schemas/${message.file}`,
           },

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { Deployment, LoomwatchError, deploymentKey, deploymentVersions, encodeMessage, type ProductionMarker } from '@loomwatch/contracts';
+import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deploymentKey, deploymentVersions, encodeMessage, type ProductionMarker } from '@loomwatch/contracts';
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
 import { ensureTopics } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
@@ -99,7 +99,17 @@ export async function publishDeployment(kafka: Kafka, topic: string, deployment:
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    await producer.send({ topic, acks: -1, messages: [{ key: deploymentKey(deployment.model), value: encodeMessage(Deployment, deployment) }] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        {
+          key: deploymentKey(deployment.model),
+          value: encodeMessage(Deployment, deployment),
+          headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/rollout') },
+        },
+      ],
+    });
   } finally {
     await producer.disconnect();
   }
