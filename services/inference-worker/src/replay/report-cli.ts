@@ -1,0 +1,93 @@
+/**
+ * `replay report`: compares a replay (or shadow) verdict stream with a baseline, frame by frame,
+ * and writes report.json, report.md (or .html) and report.svg. The figures are computed in
+ * report-figures.ts; this module wires arguments, config, Kafka and files.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { z } from 'zod';
+import { KafkaConfig, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
+import { toLoomwatchError } from '@loomwatch/contracts';
+import { createKafka } from '@loomwatch/kafka';
+import { parseReportArgs, type ReportArgs } from './report-args.js';
+import { headline, reportDocument } from './report-document.js';
+import { buildReport } from './report-figures.js';
+import { isJoined, pairByFrame } from './report-join.js';
+import type { JoinedFrame, ReplayReport } from './report-model.js';
+import { renderHtml, renderMarkdown } from './report-render.js';
+import { readReportInputs } from './report-source.js';
+import { renderChart } from './report-svg.js';
+
+const ReportConfig = z.object({ kafka: KafkaConfig.prefault({}) });
+
+export interface ReportIo {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  /** Read for KAFKA_BROKERS and LOOMWATCH_KAFKA__*. */
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  now: () => Date;
+}
+
+const defaultIo = (): ReportIo => ({
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+  env: process.env,
+  cwd: process.cwd(),
+  now: () => new Date(),
+});
+
+/** @defaultValue 10 invalid messages described on stderr; the rest are only counted. */
+const INVALID_WARNINGS = 10;
+
+export interface ReportFiles {
+  json: string;
+  summary: string;
+  chart: string;
+}
+
+export async function writeReportFiles(outDir: string, report: ReplayReport, joined: readonly JoinedFrame[], format: ReportArgs['format']): Promise<ReportFiles> {
+  await mkdir(outDir, { recursive: true });
+  const files: ReportFiles = { json: join(outDir, 'report.json'), summary: join(outDir, `report.${format}`), chart: join(outDir, 'report.svg') };
+  const chart = renderChart(report.overall.scoreDeltaHistogram, joined);
+  const blocks = reportDocument(report, 'report.svg');
+  await writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(files.chart, chart);
+  await writeFile(files.summary, format === 'md' ? renderMarkdown(blocks) : renderHtml(blocks, chart));
+  return files;
+}
+
+/** Exit codes: 0 written, 2 bad arguments or config (the message says what to do), 1 anything else. */
+export async function runReportCommand(argv: string[], io: Partial<ReportIo> = {}): Promise<number> {
+  const { stdout, stderr, env, cwd, now } = { ...defaultIo(), ...io };
+  let args: ReportArgs;
+  let config: z.infer<typeof ReportConfig>;
+  try {
+    args = parseReportArgs(argv, cwd);
+    config = loadConfig(ReportConfig, { env, envAliases: STANDARD_ENV_ALIASES });
+  } catch (err) {
+    stderr(toLoomwatchError(err).message);
+    return 2;
+  }
+  try {
+    const kafka = createKafka({ ...config.kafka, clientId: `${config.kafka.clientId}-replay-report` });
+    let warnings = 0;
+    const inputs = await readReportInputs(
+      kafka,
+      { candidate: args.replayTopic, baseline: args.baseline, frames: args.framesTopic },
+      { warn: (line) => (warnings++ < INVALID_WARNINGS ? stderr(line) : undefined) },
+    );
+    const report = buildReport({ ...inputs, generatedAt: now() });
+    const joined = pairByFrame(inputs.candidate.verdicts.byFrame, inputs.baseline.verdicts.byFrame).filter(isJoined);
+    const files = await writeReportFiles(args.outDir, report, joined, args.format);
+    const invalid = report.streams.candidate.invalid + report.streams.baseline.invalid + report.streams.frames.invalid;
+    if (invalid > INVALID_WARNINGS) stderr(`${invalid} invalid messages skipped in all (the first ${INVALID_WARNINGS} shown)`);
+    stdout(`report: ${relative(cwd, files.summary) || files.summary}`);
+    for (const line of headline(report)) stdout(line);
+    return 0;
+  } catch (err) {
+    const error = toLoomwatchError(err);
+    stderr(`replay report failed: ${error.message}`);
+    return error.code === 'REPLAY_INVALID' ? 2 : 1;
+  }
+}

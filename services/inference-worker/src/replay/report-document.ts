@@ -1,0 +1,149 @@
+/**
+ * The readable report as a list of format-neutral blocks (headings, tables, the chart), so the
+ * Markdown and the HTML renderings say the same thing. Rendering is in report-render.ts.
+ */
+import type { ComparisonFigures, DistributionSummary, GroupFigures, ReplayReport, VerdictStreamFigures } from './report-model.js';
+
+export type Block =
+  | { kind: 'heading'; level: 1 | 2; text: string }
+  | { kind: 'paragraph'; text: string }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'table'; header: string[]; rows: string[][] }
+  | { kind: 'image'; alt: string; src: string };
+
+export const percent = (rate: number | null): string => (rate === null ? '–' : `${(rate * 100).toFixed(1)} %`);
+/** Four decimals with a sign; a float residue like −1e−17 reads +0.0000, not −0.0000. */
+export function signed(value: number): string {
+  const rounded = Number(value.toFixed(4)) || 0;
+  return `${rounded >= 0 ? '+' : ''}${rounded.toFixed(4)}`;
+}
+
+function summaryCells(summary: DistributionSummary | null): string[] {
+  if (summary === null) return ['–', '–', '–', '–', '–', '–'];
+  return [summary.mean, summary.median, summary.p5, summary.p95, summary.min, summary.max].map(signed);
+}
+
+/** The figures everyone asks first, one line each; printed by the CLI and heading the report. */
+export function headline(report: ReplayReport): string[] {
+  const { overall, streams } = report;
+  const delta = overall.scoreDelta;
+  return [
+    `frames: ${streams.candidate.frames} candidate, ${streams.baseline.frames} baseline, ${overall.joined} joined, ${overall.onlyCandidate} only candidate, ${overall.onlyBaseline} only baseline`,
+    `agreement: ${percent(overall.agreementRate)} (${overall.agreed} of ${overall.joined})`,
+    `flips: ${overall.flips.okToDefect} ok→defect, ${overall.flips.defectToOk} defect→ok`,
+    delta === null
+      ? 'score delta: no joined frames'
+      : `score delta (candidate − baseline): mean ${signed(delta.mean)}, median ${signed(delta.median)}, p5 ${signed(delta.p5)}, p95 ${signed(delta.p95)}`,
+    `models: candidate ${modelList(streams.candidate)}; baseline ${modelList(streams.baseline)}`,
+  ];
+}
+
+function modelList(stream: VerdictStreamFigures): string {
+  const entries = Object.entries(stream.models);
+  return entries.length === 0 ? 'none' : entries.map(([model, frames]) => `${model} (${frames})`).join(', ');
+}
+
+const GROUP_HEADER = [
+  'joined',
+  'only candidate',
+  'only baseline',
+  'agreement',
+  'ok→defect',
+  'defect→ok',
+  'defect rate baseline',
+  'defect rate candidate',
+  'mean Δ score',
+  'median Δ score',
+];
+
+function groupCells(figures: ComparisonFigures): string[] {
+  return [
+    String(figures.joined),
+    String(figures.onlyCandidate),
+    String(figures.onlyBaseline),
+    percent(figures.agreementRate),
+    String(figures.flips.okToDefect),
+    String(figures.flips.defectToOk),
+    percent(figures.defectRate.baseline),
+    percent(figures.defectRate.candidate),
+    figures.scoreDelta === null ? '–' : signed(figures.scoreDelta.mean),
+    figures.scoreDelta === null ? '–' : signed(figures.scoreDelta.median),
+  ];
+}
+
+function groupSection(title: string, keyName: string, groups: readonly GroupFigures[], note?: string): Block[] {
+  return [
+    { kind: 'heading', level: 2, text: title },
+    ...(note === undefined ? [] : [{ kind: 'paragraph', text: note } as const]),
+    { kind: 'table', header: [keyName, ...GROUP_HEADER], rows: groups.map((group) => [group.key, ...groupCells(group)]) },
+  ];
+}
+
+function streamRow(name: string, stream: VerdictStreamFigures): string[] {
+  return [name, stream.topic, String(stream.messages), String(stream.frames), String(stream.duplicates), String(stream.invalid), modelList(stream)];
+}
+
+function flipList(ids: readonly string[], total: number): string {
+  if (total === 0) return 'none';
+  const more = total > ids.length ? ` … and ${total - ids.length} more (report.json lists ${ids.length})` : '';
+  return `${ids.join(', ')}${more}`;
+}
+
+export function reportDocument(report: ReplayReport, chartFile: string): Block[] {
+  const { overall, streams } = report;
+  return [
+    { kind: 'heading', level: 1, text: `Replay report: ${streams.candidate.topic} vs ${streams.baseline.topic}` },
+    {
+      kind: 'paragraph',
+      text: `Generated ${report.generatedAt}. Candidate: ${streams.candidate.topic}; baseline: ${streams.baseline.topic}; frame facts from ${streams.frames.topic}. Each frame's latest verdict on each side is compared; score delta = candidate − baseline.`,
+    },
+    { kind: 'list', items: headline(report) },
+    { kind: 'heading', level: 2, text: 'Streams' },
+    {
+      kind: 'table',
+      header: ['stream', 'topic', 'messages', 'frames', 'duplicates', 'invalid', 'models (frames)'],
+      rows: [
+        streamRow('candidate', streams.candidate),
+        streamRow('baseline', streams.baseline),
+        ['frames', streams.frames.topic, String(streams.frames.messages), String(streams.frames.frames), String(streams.frames.duplicates), String(streams.frames.invalid), '–'],
+      ],
+    },
+    {
+      kind: 'paragraph',
+      text: `${overall.framesWithoutEvent} compared frame(s) have no event on ${streams.frames.topic}; their defect and fabric codes are 'unknown'.`,
+    },
+    { kind: 'heading', level: 2, text: 'Score deltas' },
+    { kind: 'image', alt: 'Score-delta histogram and baseline vs candidate scatter', src: chartFile },
+    {
+      kind: 'table',
+      header: ['delta', 'mean', 'median', 'p5', 'p95', 'min', 'max'],
+      rows: [
+        ['score', ...summaryCells(overall.scoreDelta)],
+        ['normalised score (0.5 = threshold)', ...summaryCells(overall.normalizedScoreDelta)],
+      ],
+    },
+    {
+      kind: 'table',
+      header: ['score delta from', 'to', 'frames'],
+      rows: overall.scoreDeltaHistogram.map((bin) => [signed(bin.from), signed(bin.to), String(bin.count)]),
+    },
+    { kind: 'heading', level: 2, text: 'Flips' },
+    {
+      kind: 'list',
+      items: [
+        `ok→defect (${overall.flips.okToDefect}): ${flipList(overall.flipFrameIds.okToDefect, overall.flips.okToDefect)}`,
+        `defect→ok (${overall.flips.defectToOk}): ${flipList(overall.flipFrameIds.defectToOk, overall.flips.defectToOk)}`,
+      ],
+    },
+    { kind: 'paragraph', text: 'Largest |score delta| first.' },
+    ...groupSection('By line', 'line', report.byLine),
+    ...groupSection('By camera', 'line:camera', report.byCamera),
+    ...groupSection(
+      'By defect code',
+      'defect code',
+      report.byDefectCode,
+      "From the frames' aitexDefectCode attribute: on '000' (normal frames) the defect rate is the false-alarm rate, on the other codes the detection rate.",
+    ),
+    ...groupSection('By fabric code', 'fabric code', report.byFabricCode),
+  ];
+}

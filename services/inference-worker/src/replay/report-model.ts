@@ -1,0 +1,146 @@
+/**
+ * The replay report's data: what it keeps of each message and the figures it publishes.
+ *
+ * Glossary: *candidate* — the stream under review (a replay or the shadow topic); *baseline* —
+ * the stream it is compared with (by default the live `verdicts.v1`); *joined* — a frame with a
+ * verdict in both; *flip* — a joined frame whose verdict differs; *score delta* — candidate score
+ * minus baseline score of a joined frame.
+ */
+import type { FrameEvent, Verdict, VerdictKind } from '@loomwatch/contracts';
+
+/** What the report needs of one verdict; a whole Verdict carries stats and timings it does not. */
+export interface VerdictPoint {
+  frameId: string;
+  lineId: string;
+  cameraId: string;
+  verdict: VerdictKind;
+  score: number;
+  normalizedScore: number;
+  /** `name@version` */
+  model: string;
+  decidedAt: string;
+}
+
+/** What the report needs of one frame event. */
+export interface FrameFacts {
+  /** AITEX defect code, '000' for a normal frame, 'unknown' when the frame does not say. */
+  defectCode: string;
+  /** 'unknown' when the frame does not say. */
+  fabricCode: string;
+}
+
+export const UNKNOWN = 'unknown';
+
+export function toVerdictPoint(
+  verdict: Pick<Verdict, 'frameId' | 'lineId' | 'cameraId' | 'verdict' | 'score' | 'normalizedScore' | 'model' | 'decidedAt'>,
+): VerdictPoint {
+  return {
+    frameId: verdict.frameId,
+    lineId: verdict.lineId,
+    cameraId: verdict.cameraId,
+    verdict: verdict.verdict,
+    score: verdict.score,
+    normalizedScore: verdict.normalizedScore,
+    model: `${verdict.model.name}@${verdict.model.version}`,
+    decidedAt: verdict.decidedAt,
+  };
+}
+
+export function toFrameFacts(frame: Pick<FrameEvent, 'product' | 'attributes'>): FrameFacts {
+  return {
+    defectCode: nonEmpty(frame.attributes?.['aitexDefectCode']),
+    fabricCode: nonEmpty(frame.product?.fabricCode),
+  };
+}
+
+function nonEmpty(value: string | undefined): string {
+  return value === undefined || value === '' ? UNKNOWN : value;
+}
+
+/** A joined frame: the same frame decided by both streams. */
+export interface JoinedFrame {
+  frameId: string;
+  baseline: VerdictPoint;
+  candidate: VerdictPoint;
+}
+
+export interface DistributionSummary {
+  count: number;
+  mean: number;
+  median: number;
+  p5: number;
+  p95: number;
+  min: number;
+  max: number;
+}
+
+/** Counts of values in [from, to); the last bin also holds `to`. */
+export interface HistogramBin {
+  from: number;
+  to: number;
+  count: number;
+}
+
+/** The comparison of the two streams over a set of frames (all of them, or one group). */
+export interface ComparisonFigures {
+  /** Frames with a candidate verdict. */
+  candidateFrames: number;
+  /** Frames with a baseline verdict. */
+  baselineFrames: number;
+  joined: number;
+  onlyCandidate: number;
+  onlyBaseline: number;
+  /** Joined frames with the same verdict. */
+  agreed: number;
+  /** agreed / joined; null when nothing joined. */
+  agreementRate: number | null;
+  flips: { okToDefect: number; defectToOk: number };
+  /**
+   * Share of joined frames each side called a defect; on normal frames (defect code '000') this
+   * is the false-alarm rate, on defect frames the detection rate. Null when nothing joined.
+   */
+  defectRate: { baseline: number | null; candidate: number | null };
+  /** candidate − baseline `score` of joined frames; null when nothing joined. */
+  scoreDelta: DistributionSummary | null;
+}
+
+export interface GroupFigures extends ComparisonFigures {
+  key: string;
+}
+
+export interface StreamFigures {
+  topic: string;
+  /** Valid messages read. */
+  messages: number;
+  /** Distinct frames (after keeping the latest verdict of each). */
+  frames: number;
+  /** Messages superseded by a later verdict of the same frame. */
+  duplicates: number;
+  /** Messages that were not valid verdicts, skipped. */
+  invalid: number;
+}
+
+export interface VerdictStreamFigures extends StreamFigures {
+  /** Frames per `name@version`, counted on the kept verdicts. */
+  models: Record<string, number>;
+}
+
+export interface ReplayReport {
+  generatedAt: string;
+  streams: { candidate: VerdictStreamFigures; baseline: VerdictStreamFigures; frames: StreamFigures };
+  overall: ComparisonFigures & {
+    /** Flipped frame ids, largest |score delta| first, at most `flipListLimit` each. */
+    flipFrameIds: { okToDefect: string[]; defectToOk: string[] };
+    flipListLimit: number;
+    /** candidate − baseline `normalizedScore` (0.5 = each model's threshold), comparable across versions. */
+    normalizedScoreDelta: DistributionSummary | null;
+    scoreDeltaHistogram: HistogramBin[];
+    /** Compared frames (candidate or baseline) with no event on the frames topic. */
+    framesWithoutEvent: number;
+  };
+  byLine: GroupFigures[];
+  /** Keyed `lineId:cameraId`: camera ids repeat across lines. */
+  byCamera: GroupFigures[];
+  byDefectCode: GroupFigures[];
+  byFabricCode: GroupFigures[];
+}

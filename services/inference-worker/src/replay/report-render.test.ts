@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { headline, reportDocument } from './report-document.js';
+import { buildReport } from './report-figures.js';
+import { isJoined, pairByFrame } from './report-join.js';
+import { renderHtml, renderMarkdown } from './report-render.js';
+import { renderChart, scatterPanel, thinOut } from './report-svg.js';
+import { craftedInputs, point } from './report-test-fixtures.js';
+
+const inputs = craftedInputs();
+const report = buildReport(inputs);
+const joined = pairByFrame(inputs.candidate.verdicts.byFrame, inputs.baseline.verdicts.byFrame).filter(isJoined);
+
+describe('headline', () => {
+  it('says frames, agreement, flips, score deltas and model versions in five lines', () => {
+    expect(headline(report)).toEqual([
+      'frames: 5 candidate, 5 baseline, 4 joined, 1 only candidate, 1 only baseline',
+      'agreement: 50.0 % (2 of 4)',
+      'flips: 1 ok→defect, 1 defect→ok',
+      'score delta (candidate − baseline): mean +0.0375, median +0.0750, p5 -0.3325, p95 +0.3550',
+      'models: candidate draem-aitex@1.2.0 (5); baseline draem-aitex@1.0.0 (5)',
+    ]);
+  });
+});
+
+describe('renderMarkdown', () => {
+  const markdown = renderMarkdown(reportDocument(report, 'report.svg'));
+
+  it('references the chart and lists the flipped frames', () => {
+    expect(markdown).toContain('![Score-delta histogram and baseline vs candidate scatter](report.svg)');
+    expect(markdown).toContain('- ok→defect (1): f2');
+    expect(markdown).toContain('- defect→ok (1): f3');
+  });
+
+  it('has a table row per defect code with its agreement and defect rates', () => {
+    expect(markdown).toContain('| defect code | joined | only candidate | only baseline | agreement |');
+    expect(markdown).toContain('| 002 | 2 | 0 | 0 | 0.0 % | 1 | 1 | 50.0 % | 50.0 % | +0.0000 | +0.0000 |');
+    expect(markdown).toContain('| unknown | 0 | 1 | 0 | – | 0 | 0 | – | – | – | – |');
+  });
+
+  it('escapes a pipe inside a table cell', () => {
+    const blocks = [{ kind: 'table' as const, header: ['a'], rows: [['x|y']] }];
+    expect(renderMarkdown(blocks)).toBe('| a |\n| --- |\n| x\\|y |\n');
+  });
+});
+
+describe('renderHtml', () => {
+  it('inlines the chart and escapes text', () => {
+    const html = renderHtml([{ kind: 'paragraph', text: '<b>&' }, { kind: 'image', alt: 'chart', src: 'report.svg' }], '<svg id="c"></svg>');
+    expect(html).toContain('<p>&#60;b&#62;&#38;</p>');
+    expect(html).toContain('<svg id="c"></svg>');
+  });
+});
+
+describe('renderChart', () => {
+  it('draws a bar per histogram bin and a point per joined frame', () => {
+    const svg = renderChart(report.overall.scoreDeltaHistogram, joined);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.match(/class="bar"/g)).toHaveLength(report.overall.scoreDeltaHistogram.length);
+    expect(svg.match(/class="point"/g)).toHaveLength(4);
+    // flips coloured apart from agreements: f2 ok→defect red, f3 defect→ok blue
+    expect(svg.match(/class="point"[^>]*fill="#dc2626"/g)).toHaveLength(1);
+    expect(svg.match(/class="point"[^>]*fill="#2563eb"/g)).toHaveLength(1);
+  });
+
+  it('says so when there is nothing to draw', () => {
+    expect(renderChart([], [])).toContain('no joined frames');
+  });
+
+  it('thins a large scatter to the limit, evenly, and says how many it shows', () => {
+    expect(thinOut([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 5)).toEqual([0, 2, 4, 6, 8]);
+    const many = Array.from({ length: 10 }, (_, i) => ({ frameId: `f${i}`, baseline: point(`f${i}`, 'ok', 0.1), candidate: point(`f${i}`, 'ok', 0.2) }));
+    const panel = scatterPanel(many, 0, 3).join('\n');
+    expect(panel.match(/class="point"/g)).toHaveLength(3);
+    expect(panel).toContain('(3 of 10)');
+  });
+});
