@@ -9,3 +9,4 @@ export * from './model-card.js';
 export * from './headers.js';
 export * from './codec.js';
 export * from './control.js';
+export * from './replay-plan.js';

@@ -1,0 +1,170 @@
+import { parseArgs } from 'node:util';
+import { Id, KafkaTopicName, LoomwatchError, ModelVersion, type ReplaySelection } from '@loomwatch/contracts';
+
+export const REPLAY_USAGE = `usage: pnpm --silent replay --from <ISO time | earliest | p:offset,...> [--to <ISO time | now>]
+         [--line L]... [--camera C | L:C]... --model <name@version> [--to-topic T] [--input-topic T]
+         [--workers N] [--name ID] [--allow-live-topic] [--json] [--config FILE]... [--set path=value]...
+       pnpm --silent replay report --replay-topic T [--baseline verdicts.v1] ...`;
+
+/** Where a replay starts on each partition. */
+export type FromSpec =
+  | { kind: 'earliest' }
+  | { kind: 'time'; time: Date }
+  /** Only the partitions named are replayed. */
+  | { kind: 'offsets'; offsets: ReadonlyMap<number, number> };
+
+/** Where a replay ends: the high watermarks at its first run, or the first offset at or after a time. */
+export type ToSpec = { kind: 'now' } | { kind: 'time'; time: Date };
+
+export interface ReplayArgs {
+  from: FromSpec;
+  to: ToSpec;
+  selection: ReplaySelection;
+  model: { name: string; version: string };
+  /** @defaultValue `verdicts.replay.<name>.<version>` */
+  toTopic: string | undefined;
+  /** @defaultValue the worker config's input topic (`frames.v1`) */
+  inputTopic: string | undefined;
+  /** Consumers of the replay group in this process, each with its own model session. @defaultValue 1 */
+  workers: number;
+  /** The replay id; a hash of the canonical arguments when omitted. */
+  name: string | undefined;
+  allowLiveTopic: boolean;
+  /** Print the summary as one JSON line instead of prose. */
+  json: boolean;
+  configFiles: string[];
+  overrides: string[];
+}
+
+function invalid(message: string): LoomwatchError {
+  return new LoomwatchError('REPLAY_INVALID', `${message}\n${REPLAY_USAGE}`);
+}
+
+/** An ISO 8601 date or date-time; anything `Date.parse` would guess at is refused. */
+export function parseTime(raw: string, option: string): Date {
+  const time = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (Number.isNaN(time)) throw invalid(`${option} ${raw} is not an ISO 8601 time: write e.g. 2026-03-01T08:00:00Z`);
+  return new Date(time);
+}
+
+function parseOffsets(raw: string): Map<number, number> {
+  const offsets = new Map<number, number>();
+  for (const part of raw.split(',')) {
+    const match = /^(\d+):(\d+)$/.exec(part.trim());
+    if (match?.[1] === undefined || match[2] === undefined) {
+      throw invalid(`--from ${raw}: "${part}" is not partition:offset (write e.g. 0:120,1:98)`);
+    }
+    const partition = Number(match[1]);
+    if (offsets.has(partition)) throw invalid(`--from ${raw} names partition ${partition} twice`);
+    offsets.set(partition, Number(match[2]));
+  }
+  return offsets;
+}
+
+export function parseFrom(raw: string): FromSpec {
+  if (raw === 'earliest') return { kind: 'earliest' };
+  if (/^\d+:/.test(raw)) return { kind: 'offsets', offsets: parseOffsets(raw) };
+  return { kind: 'time', time: parseTime(raw, '--from') };
+}
+
+export function parseTo(raw: string | undefined): ToSpec {
+  if (raw === undefined || raw === 'now') return { kind: 'now' };
+  return { kind: 'time', time: parseTime(raw, '--to') };
+}
+
+/** The spec in one spelling, so that the same replay asked twice gets the same id. */
+export function canonicalFrom(from: FromSpec): string {
+  switch (from.kind) {
+    case 'earliest':
+      return 'earliest';
+    case 'time':
+      return from.time.toISOString();
+    case 'offsets':
+      return [...from.offsets]
+        .sort(([a], [b]) => a - b)
+        .map(([partition, offset]) => `${partition}:${offset}`)
+        .join(',');
+  }
+}
+
+export function canonicalTo(to: ToSpec): string {
+  return to.kind === 'now' ? 'now' : to.time.toISOString();
+}
+
+export function parseModelRef(raw: string): { name: string; version: string } {
+  const at = raw.lastIndexOf('@');
+  const name = raw.slice(0, Math.max(0, at));
+  const version = raw.slice(at + 1);
+  if (at <= 0 || !Id.safeParse(name).success || !ModelVersion.safeParse(version).success) {
+    throw invalid(`--model ${raw} must name one version, e.g. draem-aitex@1.2.0 (a replay never follows deployments)`);
+  }
+  return { name, version };
+}
+
+function checkTopic(raw: string | undefined, option: string): string | undefined {
+  if (raw !== undefined && !KafkaTopicName.safeParse(raw).success) throw invalid(`${option} ${raw} is not a valid Kafka topic name`);
+  return raw;
+}
+
+function checkSelection(lines: string[], cameras: string[]): ReplaySelection {
+  for (const line of lines) if (!Id.safeParse(line).success) throw invalid(`--line ${line} is not a line id`);
+  for (const camera of cameras) {
+    if (!/^(?:[A-Za-z0-9._-]+:)?[A-Za-z0-9._-]+$/.test(camera)) throw invalid(`--camera ${camera} is not a camera id or line:camera`);
+  }
+  return { lines: [...new Set(lines)].sort(), cameras: [...new Set(cameras)].sort() };
+}
+
+/** Parses `replay` arguments; a mistake is a `REPLAY_INVALID` error that says what to write instead. */
+export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        from: { type: 'string' },
+        to: { type: 'string' },
+        line: { type: 'string', multiple: true },
+        camera: { type: 'string', multiple: true },
+        model: { type: 'string' },
+        'to-topic': { type: 'string' },
+        'input-topic': { type: 'string' },
+        workers: { type: 'string' },
+        name: { type: 'string' },
+        'allow-live-topic': { type: 'boolean' },
+        json: { type: 'boolean' },
+        config: { type: 'string', multiple: true },
+        set: { type: 'string', multiple: true },
+      },
+    }));
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+  if (values.from === undefined) throw invalid('--from is required: an ISO time, earliest, or partition:offset pairs');
+  if (values.model === undefined) throw invalid('--model is required: the version to decide the frames with, e.g. draem-aitex@1.2.0');
+  const from = parseFrom(values.from);
+  const to = parseTo(values.to);
+  if (from.kind === 'time' && to.kind === 'time' && to.time <= from.time) {
+    throw invalid(`--to ${values.to} is not after --from ${values.from}`);
+  }
+  const workers = values.workers === undefined ? 1 : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw invalid(`--workers ${values.workers} must be a whole number from 1 to 64`);
+  if (values.name !== undefined && !Id.safeParse(values.name).success) {
+    throw invalid(`--name ${values.name} may only hold letters, digits, ".", "_" and "-"`);
+  }
+  return {
+    from,
+    to,
+    selection: checkSelection(values.line ?? [], values.camera ?? []),
+    model: parseModelRef(values.model),
+    toTopic: checkTopic(values['to-topic'], '--to-topic'),
+    inputTopic: checkTopic(values['input-topic'], '--input-topic'),
+    workers,
+    name: values.name,
+    allowLiveTopic: values['allow-live-topic'] ?? false,
+    json: values.json ?? false,
+    configFiles: values.config ?? [],
+    overrides: values.set ?? [],
+  };
+}

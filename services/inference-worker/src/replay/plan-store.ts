@@ -1,0 +1,54 @@
+import type { Kafka } from 'kafkajs';
+import { LoomwatchError, ReplayPlan, decodeMessage, encodeMessage, replayPlanKey, toLoomwatchError } from '@loomwatch/contracts';
+import { ensureTopics, followTopic } from '@loomwatch/kafka';
+import type { Logger } from '@loomwatch/observability';
+
+/** Where replay plans are kept, so a rerun continues the plan of the first run. */
+export interface PlanStore {
+  load(id: string): Promise<ReplayPlan | undefined>;
+  save(plan: ReplayPlan): Promise<void>;
+}
+
+/** Plans on the compacted control topic under `replay:<id>`; the latest message of a key is the plan. */
+export function controlTopicPlanStore(kafka: Kafka, topic: string, logger: Logger): PlanStore {
+  let ensured: Promise<void> | undefined;
+  const ensure = (): Promise<void> =>
+    (ensured ??= ensureTopics(kafka, [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]));
+  return {
+    async load(id) {
+      await ensure();
+      const key = replayPlanKey(id);
+      let latest: { value: Buffer | null; offset: string } | undefined;
+      const follower = await followTopic({
+        kafka,
+        topic,
+        logger,
+        onRecord: (record) => {
+          if (record.key === key) latest = { value: record.value, offset: record.offset };
+        },
+      });
+      await follower.stop();
+      if (latest === undefined || latest.value === null) return undefined;
+      try {
+        return decodeMessage(ReplayPlan, latest.value);
+      } catch (err) {
+        throw new LoomwatchError(
+          'REPLAY_INVALID',
+          `the plan of replay ${id} on ${topic} (offset ${latest.offset}) is unreadable: ${toLoomwatchError(err).message}. ` +
+            'Start the replay under another --name',
+          { cause: err },
+        );
+      }
+    },
+    async save(plan) {
+      await ensure();
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      try {
+        await producer.send({ topic, acks: -1, messages: [{ key: replayPlanKey(plan.id), value: encodeMessage(ReplayPlan, plan) }] });
+      } finally {
+        await producer.disconnect();
+      }
+    },
+  };
+}

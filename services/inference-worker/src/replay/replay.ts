@@ -1,0 +1,234 @@
+import { TOPICS, type ReplayPlan } from '@loomwatch/contracts';
+import { readModelCard, resolveModel } from '@loomwatch/inference';
+import { ExactlyOnceProcessor, createKafka, ensureTopics, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import type { Logger } from '@loomwatch/observability';
+import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
+import type { Kafka } from 'kafkajs';
+import type { WorkerConfig } from '../config.js';
+import { EngineDecider } from '../engine-decider.js';
+import { createDeadLetterBuilder, createFrameHandler } from '../frame-handler.js';
+import { ModelPool, fixedDeployment } from '../model-pool.js';
+import type { ReplayArgs } from './args.js';
+import { connectBrokerOffsets, type BrokerOffsets } from './broker-offsets.js';
+import { controlTopicPlanStore } from './plan-store.js';
+import { checkTargetTopic, defaultTargetTopic } from './plan.js';
+import { prepareReplay } from './prepare.js';
+import { ReplayProgress, formatProgressLine, summarise, type ReplaySummary } from './progress.js';
+import { createRecordFilter } from './selection.js';
+
+export interface ReplayOptions {
+  config: WorkerConfig;
+  args: ReplayArgs;
+  logger: Logger;
+  /** The progress line, every `progressIntervalMs` and once at the end. */
+  onProgress?: (line: string) => void;
+  /** @defaultValue 2000 */
+  progressIntervalMs?: number;
+}
+
+export interface RunningReplay {
+  readonly plan: ReplayPlan;
+  /** Resolves when every partition is committed up to its end (or `stop` was called). */
+  readonly finished: Promise<ReplaySummary>;
+  /** Stops fetching; frames decided but not committed are decided again by the next run. */
+  stop(): Promise<ReplaySummary>;
+}
+
+interface ReplayWorker {
+  processor: ExactlyOnceProcessor;
+  pool: ModelPool;
+}
+
+function targetTopicOf(config: WorkerConfig, args: ReplayArgs, inputTopic: string): string {
+  const target = args.toTopic ?? defaultTargetTopic(args.model);
+  const w = config.worker;
+  checkTargetTopic(
+    target,
+    {
+      inputTopic,
+      liveVerdictTopics: [TOPICS.verdicts, w.verdictTopic, TOPICS.shadowVerdicts, w.shadowVerdictTopic],
+      otherLiveTopics: [TOPICS.frames, w.inputTopic, TOPICS.deadLetters, w.deadLetterTopic, TOPICS.control, w.controlTopic, TOPICS.alerts],
+    },
+    args.allowLiveTopic,
+  );
+  return target;
+}
+
+/**
+ * Decides the plan's frames again with one pinned model version: `args.workers` consumers of the
+ * replay's own group, each an `ExactlyOnceProcessor` with its own model session, the verdict (or
+ * dead letter) and the input offset in one transaction as in the live worker. Records outside
+ * the selection or past the plan's end commit with no outcome.
+ */
+export async function startReplay(options: ReplayOptions): Promise<RunningReplay> {
+  const { config, args, logger } = options;
+  const started = performance.now();
+  const inputTopic = args.inputTopic ?? config.worker.inputTopic;
+  const targetTopic = targetTopicOf(config, args, inputTopic);
+  const modelRef = `${args.model.name}@${args.model.version}`;
+  const card = await readModelCard(await resolveModel(modelRef, config.inference.registryRoot));
+
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `loomwatch-replay-${config.worker.id}` }, logger);
+  const broker = await connectBrokerOffsets(kafka);
+  let prepared;
+  try {
+    prepared = await prepareReplay(
+      { broker, plans: controlTopicPlanStore(kafka, config.worker.controlTopic, logger) },
+      { args, inputTopic, targetTopic, modelSha256: card.onnx.sha256 },
+    );
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
+  const { plan, groupId } = prepared;
+  logger.info({ plan, created: prepared.created }, prepared.created ? 'replay planned' : 'continuing the stored replay plan');
+  const progress = new ReplayProgress(plan.partitions, prepared.committed);
+  if (progress.complete) {
+    await broker.close();
+    const summary = summarise(plan.id, 'already-complete', plan, progress.snapshot(), performance.now() - started);
+    return { plan, finished: Promise.resolve(summary), stop: () => Promise.resolve(summary) };
+  }
+
+  await ensureTopics(kafka, [
+    { topic: targetTopic, numPartitions: plan.partitions.length },
+    { topic: config.worker.deadLetterTopic, numPartitions: 1 },
+  ]);
+  const store = new S3BlobStore(config.s3);
+
+  let workers: ReplayWorker[] = [];
+  let ending: Promise<ReplaySummary> | undefined;
+  let confirming = false;
+  let resolveFinished!: (summary: ReplaySummary) => void;
+  const finished = new Promise<ReplaySummary>((resolve) => (resolveFinished = resolve));
+  const report = (): void => options.onProgress?.(formatProgressLine(plan.id, progress.snapshot()));
+
+  // Called only once the workers run, after `ticker` below is set.
+  const end = (status: 'complete' | 'stopped'): Promise<ReplaySummary> =>
+    (ending ??= (async () => {
+      clearInterval(ticker);
+      await Promise.all(workers.map((w) => w.processor.stop()));
+      await Promise.all(workers.map((w) => w.pool.close()));
+      store.close();
+      await refreshCommitted(broker, groupId, plan, progress).catch(() => undefined);
+      await broker.close();
+      report();
+      const summary = summarise(plan.id, status, plan, progress.snapshot(), performance.now() - started);
+      resolveFinished(summary);
+      return summary;
+    })());
+
+  /** Ends the run once the broker agrees that every partition is committed to its end. */
+  const finish = async (): Promise<void> => {
+    if (confirming || ending !== undefined || workers.length === 0) return;
+    confirming = true;
+    try {
+      await refreshCommitted(broker, groupId, plan, progress);
+      if (progress.complete) await end('complete');
+    } catch (err) {
+      logger.warn({ err }, 'could not read the replay group offsets; trying again at the next progress tick');
+    } finally {
+      confirming = false;
+    }
+  };
+
+  try {
+    await store.ensureBucket(config.worker.outputBucket);
+    workers = await startWorkers({ config, plan, groupId, kafka, store, logger, progress, workers: args.workers, onComplete: () => void finish() });
+  } catch (err) {
+    store.close();
+    await broker.close();
+    throw err;
+  }
+  const ticker = setInterval(() => {
+    report();
+    // Another process may run the same replay: the broker's offsets count too.
+    void finish();
+  }, options.progressIntervalMs ?? 2000);
+  if (progress.complete) void finish();
+
+  return { plan, finished, stop: () => end('stopped') };
+}
+
+async function refreshCommitted(broker: BrokerOffsets, groupId: string, plan: ReplayPlan, progress: ReplayProgress): Promise<void> {
+  for (const [partition, offset] of await broker.committed(groupId, plan.inputTopic)) progress.commit(partition, offset);
+}
+
+async function startWorkers(input: {
+  config: WorkerConfig;
+  plan: ReplayPlan;
+  groupId: string;
+  kafka: Kafka;
+  store: BlobStore;
+  logger: Logger;
+  progress: ReplayProgress;
+  workers: number;
+  onComplete: () => void;
+}): Promise<ReplayWorker[]> {
+  const { config, plan, groupId, kafka, store, logger, progress } = input;
+  const { name, version } = plan.model;
+  const fateOf = createRecordFilter(plan);
+  const loads = await Promise.allSettled(
+    Array.from({ length: input.workers }, () =>
+      ModelPool.start(
+        (v) => EngineDecider.load({ model: `${name}@${v}`, ...config.inference, overlayFormat: config.worker.overlayFormat }),
+        fixedDeployment(name, version),
+      ),
+    ),
+  );
+  const pools = loads.flatMap((load) => (load.status === 'fulfilled' ? [load.value] : []));
+  const failed = loads.find((load): load is PromiseRejectedResult => load.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(pools.map((pool) => pool.close()));
+    throw failed.reason;
+  }
+  const onCommitted = (records: readonly InboundRecord[], outputs: readonly OutboundMessage[]): void => {
+    for (const record of records) {
+      progress.commit(record.partition, Number(record.offset) + 1);
+      if (fateOf(record) === 'outside-selection') progress.count('skipped');
+    }
+    for (const message of outputs) {
+      if (message.topic === plan.targetTopic) progress.count('decided');
+      else if (message.topic === config.worker.deadLetterTopic) progress.count('deadLettered');
+    }
+    if (progress.complete) input.onComplete();
+  };
+  const workers = pools.map((pool, index) => {
+    const handlerConfig = {
+      workerId: `replay-${index + 1}.${plan.id}`.slice(0, 128),
+      allowedBuckets: config.worker.allowedBuckets,
+      outputBucket: config.worker.outputBucket,
+      verdictTopic: plan.targetTopic,
+      deadLetterTopic: config.worker.deadLetterTopic,
+      source: `/loomwatch/replay/${plan.id}`,
+      missingObjectAttempts: config.worker.missingObjectAttempts,
+    };
+    const handleFrame = createFrameHandler(handlerConfig, { store, router: pool });
+    const deadLetter = createDeadLetterBuilder(handlerConfig);
+    const processor = new ExactlyOnceProcessor({
+      kafka,
+      groupId,
+      topic: plan.inputTopic,
+      logger,
+      maxInFlight: config.worker.maxInFlight,
+      maxInFlightPerPartition: config.worker.maxInFlightPerPartition,
+      partitionsConsumedConcurrently: config.worker.partitionsConsumedConcurrently,
+      sessionTimeoutMs: config.worker.sessionTimeoutMs,
+      retry: { maxElapsedMs: config.worker.retryForMs },
+      handler: (record, attempt) => (fateOf(record) === 'decide' ? handleFrame(record, attempt) : Promise.resolve([])),
+      onPermanentError: (record, error, attempts) => {
+        logger.warn({ code: error.code, partition: record.partition, offset: record.offset, attempts }, `dead-lettered: ${error.message}`);
+        return deadLetter(record, error, attempts);
+      },
+      onCommitted,
+    });
+    return { processor, pool };
+  });
+  try {
+    await Promise.all(workers.map((w) => w.processor.start()));
+  } catch (err) {
+    await Promise.all(workers.map((w) => w.processor.stop().catch(() => undefined)));
+    await Promise.all(pools.map((pool) => pool.close()));
+    throw err;
+  }
+  return workers;
+}
