@@ -25,6 +25,7 @@ export interface ReportIo {
   stderr: (line: string) => void;
   /** Read for KAFKA_BROKERS and LOOMWATCH_KAFKA__*. */
   env: NodeJS.ProcessEnv;
+  /** Where the default and relative out dirs go. */
   cwd: string;
   now: () => Date;
 }
@@ -33,7 +34,8 @@ const defaultIo = (): ReportIo => ({
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
-  cwd: process.cwd(),
+  // pnpm runs scripts in the workspace root; INIT_CWD is where the user typed the command.
+  cwd: process.env['INIT_CWD'] ?? process.cwd(),
   now: () => new Date(),
 });
 

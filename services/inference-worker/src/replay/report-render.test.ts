@@ -37,6 +37,11 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('| unknown | 0 | 1 | 0 | – | 0 | 0 | – | – | – | – |');
   });
 
+  it('right-aligns columns of numbers and left-aligns names', () => {
+    const blocks = [{ kind: 'table' as const, header: ['name', 'rate', 'delta'], rows: [['a', '12.5 %', '-0.1000'], ['b', '–', '+0.2000']] }];
+    expect(renderMarkdown(blocks).split('\n')[1]).toBe('| --- | ---: | ---: |');
+  });
+
   it('escapes a pipe inside a table cell', () => {
     const blocks = [{ kind: 'table' as const, header: ['a'], rows: [['x|y']] }];
     expect(renderMarkdown(blocks)).toBe('| a |\n| --- |\n| x\\|y |\n');

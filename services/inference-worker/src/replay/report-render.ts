@@ -4,6 +4,9 @@ import { escapeXml } from './report-svg.js';
 
 export type ReportFormat = 'md' | 'html';
 
+/** Numbers, percentages and the "no value" dash line up on the right; names on the left. */
+const NUMERIC = /^(?:[+-]?\d[\d.]*(?: %)?|–)$/;
+
 /** Table cells may hold anything; a bare `|` or newline would break the Markdown table. */
 function markdownCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -21,7 +24,7 @@ function markdownBlock(block: Block): string {
       return `![${block.alt}](${encodeURI(block.src)})`;
     case 'table': {
       const row = (cells: readonly string[]): string => `| ${cells.map(markdownCell).join(' | ')} |`;
-      const align = block.header.map((_, i) => (i === 0 ? '---' : '---:'));
+      const align = block.header.map((_, i) => (block.rows.every((cells) => NUMERIC.test(cells[i] ?? '')) ? '---:' : '---'));
       return [row(block.header), row(align), ...block.rows.map(row)].join('\n');
     }
   }

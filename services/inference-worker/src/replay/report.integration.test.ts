@@ -1,0 +1,165 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FrameEvent, Verdict, encodeMessage, messageKey } from '@loomwatch/contracts';
+import { useTestInfra } from '@loomwatch/testkit';
+import { runReportCommand } from './report-cli.js';
+import type { ReplayReport } from './report-model.js';
+
+const ctx = useTestInfra();
+
+interface Crafted {
+  frameId: string;
+  lineId: string;
+  cameraId: string;
+  verdict: 'ok' | 'defect';
+  score: number;
+  version: string;
+  decidedAt?: string;
+}
+
+function verdict(c: Crafted): Buffer {
+  return encodeMessage(Verdict, {
+    frameId: c.frameId,
+    lineId: c.lineId,
+    cameraId: c.cameraId,
+    seq: 1,
+    capturedAt: '2026-11-22T10:00:00.000Z',
+    decidedAt: c.decidedAt ?? '2026-11-22T10:00:01.000Z',
+    verdict: c.verdict,
+    score: c.score,
+    normalizedScore: c.score,
+    threshold: 0.5,
+    regions: [],
+    model: { name: 'draem-aitex', version: c.version, sha256: 'a'.repeat(64) },
+    anomalyMap: { bucket: 'results', key: `maps/${c.frameId}.png` },
+    overlay: { bucket: 'results', key: `overlays/${c.frameId}.jpg` },
+    inputStats: { mean: 100, std: 10, min: 0, max: 255, histogram: [1] },
+    timings: {},
+    workerId: 'worker-test',
+  });
+}
+
+function frame(frameId: string, lineId: string, cameraId: string, defectCode: string, fabricCode: string): Buffer {
+  return encodeMessage(FrameEvent, {
+    frameId,
+    lineId,
+    cameraId,
+    seq: 1,
+    capturedAt: '2026-11-22T10:00:00.000Z',
+    image: { bucket: 'frames', key: `frames/${frameId}.png`, width: 4096, height: 256, encoding: 'png', bytes: 1000, sha256: 'b'.repeat(64) },
+    product: { fabricCode },
+    attributes: { aitexDefectCode: defectCode },
+  });
+}
+
+const message = (c: { lineId: string; cameraId: string }, value: Buffer | string) => ({ key: messageKey(c.lineId, c.cameraId), value });
+
+/** The crafted six frames of report-test-fixtures.ts, as real messages. */
+const base = { lineId: 'line-1', cameraId: 'cam-1', version: '1.0.0' };
+const cand = { ...base, version: '1.2.0', decidedAt: '2026-11-23T08:00:00.000Z' };
+const line2 = { lineId: 'line-2' };
+const baselineVerdicts: Crafted[] = [
+  { ...base, frameId: 'f1', verdict: 'ok', score: 0.1 },
+  { ...base, frameId: 'f2', verdict: 'ok', score: 0.3 },
+  { ...base, cameraId: 'cam-2', frameId: 'f3', verdict: 'defect', score: 0.8 },
+  { ...base, ...line2, frameId: 'f4', verdict: 'defect', score: 0.9 },
+  { ...base, ...line2, frameId: 'f5', verdict: 'ok', score: 0.1 },
+];
+const candidateVerdicts: Crafted[] = [
+  { ...cand, frameId: 'f2', verdict: 'ok', score: 0.25, decidedAt: '2026-11-23T07:00:00.000Z' },
+  { ...cand, frameId: 'f1', verdict: 'ok', score: 0.2 },
+  { ...cand, frameId: 'f2', verdict: 'defect', score: 0.7 },
+  { ...cand, cameraId: 'cam-2', frameId: 'f3', verdict: 'ok', score: 0.4 },
+  { ...cand, ...line2, frameId: 'f4', verdict: 'defect', score: 0.95 },
+  { ...cand, ...line2, frameId: 'f6', verdict: 'ok', score: 0.2 },
+];
+
+describe('replay report on the broker', () => {
+  let topics: { candidate: string; baseline: string; frames: string };
+  let outDir: string;
+
+  beforeAll(async () => {
+    topics = { candidate: await ctx.topic({ prefix: 'replay', partitions: 2 }), baseline: await ctx.topic({ prefix: 'verdicts' }), frames: await ctx.topic({ prefix: 'frames' }) };
+    outDir = await mkdtemp(join(tmpdir(), 'lw-report-'));
+    const producer = ctx.kafka.producer({ transactionalId: `report-test-${topics.candidate}`, maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    const committed = await producer.transaction();
+    await committed.send({ topic: topics.candidate, messages: candidateVerdicts.map((c) => message(c, verdict(c))) });
+    await committed.send({ topic: topics.baseline, messages: [...baselineVerdicts.map((c) => message(c, verdict(c))), message(base, '{oops')] });
+    await committed.send({
+      topic: topics.frames,
+      messages: [
+        message(base, frame('f1', 'line-1', 'cam-1', '000', '05')),
+        message(base, frame('f2', 'line-1', 'cam-1', '002', '05')),
+        message(base, frame('f3', 'line-1', 'cam-2', '002', '06')),
+        message(base, frame('f4', 'line-2', 'cam-1', '010', '06')),
+        message(base, frame('f5', 'line-2', 'cam-1', '000', '05')),
+      ],
+    });
+    await committed.commit();
+    // An aborted verdict at the end of the candidate topic: read_committed must not see it,
+    // and the reader must still notice the partition ends there.
+    const aborted = await producer.transaction();
+    const ghost = { ...cand, frameId: 'f1', verdict: 'defect' as const, score: 0.99, decidedAt: '2026-11-24T00:00:00.000Z' };
+    await aborted.send({ topic: topics.candidate, messages: [message(ghost, verdict(ghost))] });
+    await aborted.abort();
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('writes report.json with the joined figures, report.md and the chart', async () => {
+    const out: string[] = [];
+    const errors: string[] = [];
+    const code = await runReportCommand(
+      ['--replay-topic', topics.candidate, '--baseline', topics.baseline, '--frames-topic', topics.frames, '--out', 'report'],
+      { env: { KAFKA_BROKERS: ctx.infra.kafkaBrokers.join(',') }, cwd: outDir, stdout: (line) => out.push(line), stderr: (line) => errors.push(line) },
+    );
+    expect(errors.join('\n')).toMatch(/^\S+\[0\]@5: skipped, message value is not valid JSON$/);
+    expect(code).toBe(0);
+    expect(out[0]).toBe(`report: ${join('report', 'report.md')}`);
+    expect(out).toContain('agreement: 50.0 % (2 of 4)');
+
+    const report = JSON.parse(await readFile(join(outDir, 'report', 'report.json'), 'utf8')) as ReplayReport;
+    expect(report.streams.candidate).toMatchObject({ topic: topics.candidate, messages: 6, frames: 5, duplicates: 1, invalid: 0, models: { 'draem-aitex@1.2.0': 5 } });
+    expect(report.streams.baseline).toMatchObject({ messages: 5, frames: 5, invalid: 1, models: { 'draem-aitex@1.0.0': 5 } });
+    expect(report.overall).toMatchObject({
+      joined: 4,
+      onlyCandidate: 1,
+      onlyBaseline: 1,
+      agreementRate: 0.5,
+      flips: { okToDefect: 1, defectToOk: 1 },
+      flipFrameIds: { okToDefect: ['f2'], defectToOk: ['f3'] },
+      framesWithoutEvent: 1,
+    });
+    expect(report.overall.scoreDelta?.median).toBeCloseTo(0.075, 10);
+    expect(report.overall.scoreDelta?.p5).toBeCloseTo(-0.3325, 10);
+    expect(report.byDefectCode.map((group) => [group.key, group.agreementRate])).toEqual([
+      ['000', 1],
+      ['002', 0],
+      ['010', 1],
+      ['unknown', null],
+    ]);
+
+    const markdown = await readFile(join(outDir, 'report', 'report.md'), 'utf8');
+    expect(markdown).toContain('](report.svg)');
+    expect(existsSync(join(outDir, 'report', 'report.svg'))).toBe(true);
+    expect(await readFile(join(outDir, 'report', 'report.svg'), 'utf8')).toContain('<svg');
+  });
+
+  it('exits 2 naming the option when a topic does not exist', async () => {
+    const errors: string[] = [];
+    const code = await runReportCommand(['--replay-topic', `${topics.candidate}-missing`, '--baseline', topics.baseline, '--frames-topic', topics.frames, '--out', outDir], {
+      env: { KAFKA_BROKERS: ctx.infra.kafkaBrokers.join(',') },
+      stderr: (line) => errors.push(line),
+      stdout: () => undefined,
+    });
+    expect(code).toBe(2);
+    expect(errors.join('\n')).toContain('(--replay-topic) does not exist');
+  });
+});
