@@ -114,6 +114,7 @@ describe('InferenceEngine with the random DRAEM', { timeout: 120_000 }, () => {
         return calls === 1 ? Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', 'injected failure')) : engine.loaded.model.run(batch, n, output);
       },
       close: () => Promise.resolve(),
+      usable: true,
     };
     const oneTileBatches = InferenceEngine.create({ ...engine.loaded, model: flaky }, { maxBatch: 1 });
     const part = crop(fabric, 0, 0, 512, 256);

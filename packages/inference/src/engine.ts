@@ -129,6 +129,11 @@ export class InferenceEngine {
     return this.loaded.card;
   }
 
+  /** False once the engine is closed or its onnxruntime worker died: reload it. */
+  get usable(): boolean {
+    return this.loaded.model.usable;
+  }
+
   /** Infers one frame: encoded image bytes, or an already decoded 8-bit grey frame. */
   async infer(input: Uint8Array | GrayImage, what = 'the image'): Promise<InferenceResult> {
     const start = performance.now();

@@ -19,6 +19,10 @@ export class EngineDecider implements FrameDecider {
     this.model = { name, version, sha256: onnx.sha256 };
   }
 
+  get usable(): boolean {
+    return this.engine.usable;
+  }
+
   static async load(options: EngineDeciderOptions): Promise<EngineDecider> {
     const { overlayFormat = 'jpeg', ...engineOptions } = options;
     return new EngineDecider(await InferenceEngine.load(engineOptions), overlayFormat);

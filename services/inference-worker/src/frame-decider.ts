@@ -26,4 +26,6 @@ export interface FrameDecider {
   readonly model: ModelRef;
   decide(image: Buffer): Promise<Decision>;
   close(): Promise<void>;
+  /** False once the decider can no longer decide (closed, or its model runtime died). */
+  readonly usable: boolean;
 }

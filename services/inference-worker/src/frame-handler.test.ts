@@ -42,6 +42,7 @@ class TableDecider implements FrameDecider {
   }
   width = 4096;
   failure: LoomwatchError | undefined;
+  readonly usable = true;
   decide(): Promise<Decision> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return Promise.resolve({

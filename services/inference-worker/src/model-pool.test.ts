@@ -6,6 +6,7 @@ import { ModelPool, fixedDeployment } from './model-pool.js';
 class StubDecider implements FrameDecider {
   readonly model;
   closed = false;
+  usable = true;
   constructor(version: string) {
     this.model = { name: 'm', version, sha256: 'a'.repeat(64) };
   }
@@ -66,6 +67,22 @@ describe('ModelPool', () => {
     expect(pool.deployment.revision).toBe(1);
     expect(pool.acquire(frame).primary.model.version).toBe('1.0.0');
     expect(made.get('2.0.0')?.closed).toBe(true);
+  });
+
+  it('reloads a version whose runtime died: the frame in hand is retried, the next one gets the fresh decider', async () => {
+    const { load, made } = loader();
+    const pool = await ModelPool.start(load, deployment(0, '1.0.0'));
+    const dead = made.get('1.0.0');
+    if (dead === undefined) throw new Error('not loaded');
+    dead.usable = false;
+    expect(pool.healthy).toBe(false);
+    expect(() => pool.acquire(frame)).toThrow(expect.objectContaining({ code: 'MODEL_RUN_FAILED', retryable: true }) as Error);
+    await new Promise((resolve) => setImmediate(resolve));
+    const lease = pool.acquire(frame);
+    expect(lease.primary).not.toBe(dead);
+    expect(lease.primary.usable).toBe(true);
+    expect(dead.closed).toBe(true);
+    expect(pool.healthy).toBe(true);
   });
 
   it('applies deployments in the order they arrive, loading each version once', async () => {

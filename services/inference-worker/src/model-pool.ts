@@ -1,4 +1,4 @@
-import { deploymentVersions, type Deployment, type FrameEvent } from '@loomwatch/contracts';
+import { LoomwatchError, deploymentVersions, type Deployment, type FrameEvent } from '@loomwatch/contracts';
 import type { FrameDecider } from './frame-decider.js';
 import { routeFrame, type Route } from './routing.js';
 
@@ -20,6 +20,7 @@ export interface FrameRouter {
 
 interface Loaded {
   version: string;
+  /** Replaced when the version is reloaded after its runtime died. */
   decider: FrameDecider;
   leases: number;
   retired: boolean;
@@ -34,6 +35,7 @@ interface Loaded {
 export class ModelPool implements FrameRouter {
   private readonly loaded = new Map<string, Loaded>();
   private switching: Promise<unknown> = Promise.resolve();
+  private readonly reloading = new Set<string>();
   private closed = false;
 
   private constructor(
@@ -58,6 +60,11 @@ export class ModelPool implements FrameRouter {
 
   decider(version: string): FrameDecider | undefined {
     return this.loaded.get(version)?.decider;
+  }
+
+  /** Every loaded version can decide (none closed or with a dead runtime). */
+  get healthy(): boolean {
+    return [...this.loaded.values()].every((entry) => entry.decider.usable);
   }
 
   /**
@@ -85,7 +92,12 @@ export class ModelPool implements FrameRouter {
   acquire(frame: FrameEvent): Lease {
     const route = routeFrame(this.current, frame);
     const primary = this.take(route.version);
-    const shadow = route.shadow === undefined ? undefined : this.take(route.shadow);
+    if (primary === undefined) {
+      throw new LoomwatchError('MODEL_RUN_FAILED', `${this.current.model}@${route.version} stopped working (its runtime died) and is being reloaded: the frame is retried`, {
+        retryable: true,
+      });
+    }
+    const shadow = route.shadow === undefined ? undefined : this.take(route.shadow); // a shadow being reloaded is skipped
     let released = false;
     return {
       route,
@@ -107,11 +119,31 @@ export class ModelPool implements FrameRouter {
     await Promise.all([...this.loaded.keys()].map((version) => this.unload(version)));
   }
 
-  private take(version: string): Loaded {
+  /** A lease on a loaded version; undefined (and a reload started) when its decider no longer works. */
+  private take(version: string): Loaded | undefined {
     const entry = this.loaded.get(version);
     if (entry === undefined) throw new Error(`model version ${version} is routed to but not loaded`); // loadAll guarantees it
+    if (!entry.decider.usable) {
+      this.reload(entry);
+      return undefined;
+    }
     entry.leases += 1;
     return entry;
+  }
+
+  /** Loads the version again; frames retried meanwhile fail fast with a retryable error. */
+  private reload(entry: Loaded): void {
+    if (this.reloading.has(entry.version) || this.closed) return;
+    this.reloading.add(entry.version);
+    void this.load(entry.version)
+      .then(async (fresh) => {
+        const dead = entry.decider;
+        entry.decider = fresh;
+        if (this.loaded.get(entry.version) !== entry || this.closed) await fresh.close(); // unloaded meanwhile
+        await dead.close().catch(() => undefined);
+      })
+      .catch(() => undefined) // the next frame routed to it tries again
+      .finally(() => this.reloading.delete(entry.version));
   }
 
   private async loadAll(deployment: Deployment): Promise<void> {

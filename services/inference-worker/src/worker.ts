@@ -99,7 +99,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     readiness: {
       broker: () => consumerStarted,
       s3: () => store.ping(),
-      model: () => true,
+      model: () => pool.healthy,
     },
   });
 

@@ -15,4 +15,6 @@ export interface Model {
    */
   run(batch: Float32Array, n: number, output?: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
+  /** False once the model is closed or its runtime died: every later run would fail. */
+  readonly usable: boolean;
 }

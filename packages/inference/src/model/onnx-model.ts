@@ -107,6 +107,10 @@ export class OnnxModel implements Model {
   private closed = false;
   private closing: Promise<void> | undefined;
 
+  get usable(): boolean {
+    return !this.closed;
+  }
+
   private constructor(
     private readonly worker: Worker,
     private readonly outputPlane: number,
