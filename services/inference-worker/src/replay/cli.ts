@@ -38,10 +38,14 @@ try {
 }
 
 const logger = createLogger({ service: 'replay', level: config.log.level }, process.stderr);
+// kafkajs warns at start about things that are settled choices here (the partitioner, the
+// transactional producers' retry limit); at the replay's default level only its errors show.
+process.env['KAFKAJS_NO_PARTITIONER_WARNING'] ??= '1';
+const kafkaLogger = config.log.level === 'warn' ? logger.child({}, { level: 'error' }) : logger;
 const print = (summary: ReplaySummary): void => console.log(args.json ? JSON.stringify(summary) : formatSummary(summary));
 
 try {
-  const replay = await startReplay({ config, args, logger, onProgress: stderr });
+  const replay = await startReplay({ config, args, logger, kafkaLogger, onProgress: stderr });
   handleShutdown({
     logger,
     stop: async () => print(await replay.stop()),

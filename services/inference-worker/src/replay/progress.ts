@@ -62,13 +62,14 @@ export class ReplayProgress {
     return this.partitions.every((p) => (this.committed.get(p.partition) ?? p.start) >= p.end);
   }
 
-  snapshot(): ProgressSnapshot {
+  /** Where things stand; `at` (a `now()` reading) fixes the clock, e.g. at the moment the last frame committed. */
+  snapshot(at: number = this.now()): ProgressSnapshot {
     const done = this.done;
     return {
       done,
       total: this.total,
       doneThisRun: done - this.atStart,
-      elapsedMs: this.now() - this.startedAt,
+      elapsedMs: at - this.startedAt,
       counts: { ...this.counts },
     };
   }

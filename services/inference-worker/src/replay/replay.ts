@@ -20,6 +20,8 @@ export interface ReplayOptions {
   config: WorkerConfig;
   args: ReplayArgs;
   logger: Logger;
+  /** Where kafkajs logs. @defaultValue `logger` */
+  kafkaLogger?: Logger;
   /** The progress line, every `progressIntervalMs` and once at the end. */
   onProgress?: (line: string) => void;
   /** @defaultValue 2000 */
@@ -68,7 +70,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   const modelRef = `${args.model.name}@${args.model.version}`;
   const card = await readModelCard(await resolveModel(modelRef, config.inference.registryRoot));
 
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `loomwatch-replay-${config.worker.id}` }, logger);
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `loomwatch-replay-${config.worker.id}` }, options.kafkaLogger ?? logger);
   const broker = await connectBrokerOffsets(kafka);
   let prepared;
   try {
@@ -105,14 +107,17 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   // Called only once the workers run, after `ticker` below is set.
   const end = (status: 'complete' | 'stopped'): Promise<ReplaySummary> =>
     (ending ??= (async () => {
+      // The rate is the work's, not the shutdown's: the consumers take a fetch wait to leave.
+      const endedAt = Date.now();
+      const wallMs = performance.now() - started;
       clearInterval(ticker);
       await Promise.all(workers.map((w) => w.processor.stop()));
       await Promise.all(workers.map((w) => w.pool.close()));
       store.close();
       await refreshCommitted(broker, groupId, plan, progress).catch(() => undefined);
       await broker.close();
-      report();
-      const summary = summarise(plan.id, status, plan, progress.snapshot(), performance.now() - started);
+      options.onProgress?.(formatProgressLine(plan.id, progress.snapshot(endedAt)));
+      const summary = summarise(plan.id, status, plan, progress.snapshot(endedAt), wallMs);
       resolveFinished(summary);
       return summary;
     })());

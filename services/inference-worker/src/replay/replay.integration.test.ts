@@ -1,0 +1,207 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
+import { Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
+import { randomModelVersions } from '@loomwatch/inference/fixtures';
+import { REPO_ROOT, aitexDir, infraEnv, processExited, useTestInfra } from '@loomwatch/testkit';
+import type { ReplaySummary } from './progress.js';
+
+const ctx = useTestInfra();
+// 0.0.1 is the production version; the replays pin 0.0.2, and each verdict names its version.
+const registry = randomModelVersions([{ version: '0.0.1' }, { version: '0.0.2' }], '0.0.1');
+afterAll(() => registry.cleanup());
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+interface Setup {
+  frames: string;
+  liveVerdicts: string;
+  replayVerdicts: string;
+  dlq: string;
+  control: string;
+  frameBucket: string;
+  outputBucket: string;
+}
+
+async function setUp(): Promise<Setup> {
+  return {
+    frames: await ctx.topic({ partitions: 2, prefix: 'frames' }),
+    liveVerdicts: await ctx.topic({ prefix: 'verdicts' }),
+    replayVerdicts: `replay-verdicts-${ctx.group('t')}`,
+    dlq: await ctx.topic({ prefix: 'dlq' }),
+    control: await ctx.topic({ prefix: 'control' }),
+    frameBucket: await ctx.bucket('frames'),
+    outputBucket: await ctx.bucket('results'),
+  };
+}
+
+/** `framesPerCamera` frames from each of line-{1,2} × cam-{1,2}. */
+async function publishFrames(s: Setup, framesPerCamera: number, firstSeq: number): Promise<FrameEvent[]> {
+  const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const publisher = new FramePublisher({ store: ctx.store, producer, bucket: s.frameBucket, source: '/test', topic: s.frames });
+  const events: FrameEvent[] = [];
+  await runSimulator(publisher, {
+    files: (await listImageFiles(aitexDir())).slice(0, 12),
+    lines: 2,
+    camerasPerLine: 2,
+    fps: 0,
+    framesPerCamera,
+    firstSeq,
+    onPublished: (event) => events.push(event),
+  });
+  await producer.disconnect();
+  return events;
+}
+
+/** The replay CLI as its own process, the way an operator runs it (so it can be SIGKILLed). */
+function startCli(s: Setup, args: readonly string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...infraEnv(ctx.infra),
+    LOOMWATCH_INFERENCE__REGISTRY_ROOT: registry.root,
+    LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: '1',
+    LOOMWATCH_WORKER__INPUT_TOPIC: s.frames,
+    LOOMWATCH_WORKER__VERDICT_TOPIC: s.liveVerdicts,
+    LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: s.dlq,
+    LOOMWATCH_WORKER__CONTROL_TOPIC: s.control,
+    LOOMWATCH_WORKER__ALLOWED_BUCKETS: s.frameBucket,
+    LOOMWATCH_WORKER__OUTPUT_BUCKET: s.outputBucket,
+    // Short, so the member a SIGKILL leaves behind is gone soon and the rerun gets its partitions.
+    LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: '10000',
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'services/inference-worker/src/replay/cli.ts'), ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  return { child, stdout: () => out, stderr: () => err };
+}
+
+async function runCli(s: Setup, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = startCli(s, args);
+  await processExited(cli.child);
+  return { code: cli.child.exitCode, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+function summaryOf(stdout: string): ReplaySummary {
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as ReplaySummary;
+}
+
+/** Every committed message of a topic to its end, read by kcat (an independent client). */
+function readAllCommitted(topic: string): Verdict[] {
+  const result = spawnSync(
+    'kcat',
+    ['-b', ctx.infra.kafkaBrokers.join(','), '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', '-X', 'isolation.level=read_committed'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+  );
+  if (result.status !== 0) throw new Error(`kcat failed: ${result.stderr}`);
+  return result.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => decodeMessage(Verdict, (JSON.parse(line) as { payload: string }).payload));
+}
+
+async function messagesIn(topic: string): Promise<number> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Resolves once `n` verdicts are committed on `topic`, which the replay creates. */
+async function untilCommitted(topic: string, n: number, child: ChildProcess): Promise<void> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  while (!(await admin.listTopics()).includes(topic)) {
+    if (child.exitCode !== null) throw new Error(`the replay exited (${child.exitCode}) before creating ${topic}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await admin.disconnect();
+  const consumer = ctx.kafka.consumer({ groupId: ctx.group('watch'), readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the replay exited (${code}) before ${n} verdicts were committed`)));
+    void consumer.run({
+      eachMessage: () => {
+        if (++seen >= n) resolve();
+        return Promise.resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+}
+
+const MODEL = 'draem-random@0.0.2';
+
+describe('replay CLI on the real broker and S3', () => {
+  it('replays N frames with the chosen version exactly once, across a SIGKILL and a rerun, and none to the live topic', async () => {
+    const s = await setUp();
+    const events = await publishFrames(s, 8, 1); // 32 frames
+    const args = ['--from', 'earliest', '--model', MODEL, '--to-topic', s.replayVerdicts, '--json'];
+
+    const first = startCli(s, args);
+    // Wait for the topic the replay creates, then for some verdicts, then kill it mid-replay.
+    await untilCommitted(s.replayVerdicts, 6, first.child);
+    first.child.kill('SIGKILL');
+    await processExited(first.child);
+    expect(first.stderr()).toMatch(/replay [0-9a-f]{12}: \d+\/32 frames \(\d+\.\d %\) · \d+\.\d\d frames\/s · ETA /);
+
+    const rerun = await runCli(s, args);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const summary = summaryOf(rerun.stdout);
+    expect(summary).toMatchObject({ status: 'complete', done: 32, total: 32, skipped: 0, deadLettered: 0, targetTopic: s.replayVerdicts });
+    expect(summary.decided).toBeGreaterThan(0);
+    expect(summary.decided).toBeLessThanOrEqual(32 - 6);
+
+    const verdicts = readAllCommitted(s.replayVerdicts);
+    expect(verdicts.map((v) => v.frameId).sort()).toEqual(events.map((e) => e.frameId).sort());
+    expect(new Set(verdicts.map((v) => `${v.model.name}@${v.model.version}`))).toEqual(new Set([MODEL]));
+    expect(await messagesIn(s.liveVerdicts)).toBe(0);
+    expect(await messagesIn(s.dlq)).toBe(0);
+
+    const again = await runCli(s, args);
+    expect(again.code).toBe(0);
+    expect(summaryOf(again.stdout).status).toBe('already-complete');
+    expect(readAllCommitted(s.replayVerdicts)).toHaveLength(32);
+  }, 240_000);
+
+  it('decides only the selected line and camera from the --from time on, and commits past the rest', async () => {
+    const s = await setUp();
+    await publishFrames(s, 2, 1); // before --from
+    const from = new Date(Date.now() + 5);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // record times are milliseconds: step past `from`
+    const after = await publishFrames(s, 3, 100);
+    const selected = after.filter((e) => e.lineId === 'line-1' && e.cameraId === 'cam-2');
+    expect(selected).toHaveLength(3);
+
+    const run = await runCli(s, ['--from', from.toISOString(), '--line', 'line-1', '--camera', 'cam-2', '--model', MODEL, '--to-topic', s.replayVerdicts, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(summaryOf(run.stdout)).toMatchObject({ status: 'complete', total: 12, done: 12, decided: 3, selected: 3, skipped: 9 });
+    const verdicts = readAllCommitted(s.replayVerdicts);
+    expect(verdicts.map((v) => v.frameId).sort()).toEqual(selected.map((e) => e.frameId).sort());
+  }, 180_000);
+
+  it('refuses the live verdicts topic unless asked explicitly, before touching anything', async () => {
+    const s = await setUp();
+    const run = await runCli(s, ['--from', 'earliest', '--model', MODEL, '--to-topic', 'verdicts.v1']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('REPLAY_INVALID');
+    expect(run.stderr).toContain('--allow-live-topic');
+    expect(await messagesIn(s.control)).toBe(0);
+  }, 60_000);
+});
