@@ -18,7 +18,7 @@ const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
 
 if (argv[0] === 'report') {
   // The report subcommand is its own module, loaded only when asked for.
-  const { runReportCommand } = (await import('./report-cli.js')) as { runReportCommand: (argv: string[]) => Promise<number> };
+  const { runReportCommand } = await import('./report-cli.js');
   process.exit(await runReportCommand(argv.slice(1)));
 }
 if (argv.includes('--help') || argv.includes('-h')) {

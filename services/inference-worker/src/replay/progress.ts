@@ -32,11 +32,16 @@ export class ReplayProgress {
   constructor(
     private readonly partitions: readonly ReplayPartition[],
     committed: ReadonlyMap<number, number>,
-    private readonly startedAt: number = Date.now(),
+    private startedAt: number = Date.now(),
     private readonly now: () => number = Date.now,
   ) {
     for (const p of partitions) this.committed.set(p.partition, Math.max(p.start, committed.get(p.partition) ?? p.start));
     this.atStart = this.done;
+  }
+
+  /** Starts the rate's clock again, e.g. once the models are loaded and the consumers run. */
+  restartClock(at: number = this.now()): void {
+    this.startedAt = at;
   }
 
   /** A committed offset (the next offset to read) of a partition; an older one is ignored. */

@@ -204,4 +204,11 @@ describe('replay CLI on the real broker and S3', () => {
     expect(run.stderr).toContain('--allow-live-topic');
     expect(await messagesIn(s.control)).toBe(0);
   }, 60_000);
+
+  it('hands `replay report` to the report command', async () => {
+    const s = await setUp();
+    const run = await runCli(s, ['report']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--replay-topic');
+  }, 60_000);
 });

@@ -144,6 +144,8 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
     await broker.close();
     throw err;
   }
+  // Loading models and joining the group are not the replay's rate.
+  progress.restartClock();
   const ticker = setInterval(() => {
     report();
     // Another process may run the same replay: the broker's offsets count too.
@@ -172,6 +174,9 @@ async function startWorkers(input: {
   const { config, plan, groupId, kafka, store, logger, progress } = input;
   const { name, version } = plan.model;
   const fateOf = createRecordFilter(plan);
+  if (input.workers > plan.partitions.length) {
+    logger.warn({ workers: input.workers, partitions: plan.partitions.length }, 'more workers than input partitions: the extra ones stay idle');
+  }
   const loads = await Promise.allSettled(
     Array.from({ length: input.workers }, () =>
       ModelPool.start(

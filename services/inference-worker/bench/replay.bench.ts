@@ -1,0 +1,184 @@
+/**
+ * `pnpm bench:replay [--model name@version] [--frames K] [--rounds R] [--threads T]`
+ *
+ * Replay throughput against the live pipeline's, same frames, same machine, same run, on the real
+ * broker and S3. K frames are published once; then, R times (alternating which goes first):
+ *  - live: the worker (`startWorker`, in-process, pinned to the version, T onnxruntime threads)
+ *    drains the backlog of K frames from a fresh group into a fresh verdicts topic;
+ *  - replay: `startReplay` (one worker, T threads) decides the same K frames into a fresh replay topic.
+ * Both rates are steady-state frames/s from the verdicts' `decidedAt` between the 3rd and the last,
+ * so model loading and group joins count for neither. Prints the medians and the ratio
+ * replay / live (target ≥ 0.95); progress on stderr, the last stdout line is one JSON object.
+ */
+import { parseArgs } from 'node:util';
+import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
+import { Verdict, decodeMessage } from '@loomwatch/contracts';
+import { createKafka, ensureTopics } from '@loomwatch/kafka';
+import { createLogger } from '@loomwatch/observability';
+import { S3BlobStore } from '@loomwatch/storage';
+import { aitexDir, startInfra, type Infra } from '@loomwatch/testkit';
+import type { Kafka } from 'kafkajs';
+import { WorkerConfig } from '../src/config.js';
+import { parseReplayArgs } from '../src/replay/args.js';
+import { startReplay } from '../src/replay/replay.js';
+import { startWorker } from '../src/worker.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'draem-random@0.0.1' },
+    frames: { type: 'string', default: '40' },
+    rounds: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+const model = values.model;
+const frames = Math.ceil(Number(values.frames) / 4) * 4;
+const rounds = Number(values.rounds);
+const threads = Number(values.threads);
+const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
+const logger = createLogger({ service: 'bench', level: 'silent' });
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Steady-state rate: verdicts after the 3rd over the time from the 3rd to the last. */
+function steadyFramesPerSec(verdicts: readonly Verdict[]): number {
+  const decided = verdicts.map((v) => Date.parse(v.decidedAt)).sort((a, b) => a - b);
+  const first = decided[2] ?? 0;
+  const last = decided[decided.length - 1] ?? 0;
+  return (decided.length - 3) / ((last - first) / 1000);
+}
+
+/** The first `count` committed verdicts of `topic` (which may not exist yet). */
+async function collectVerdicts(kafka: Kafka, topic: string, count: number, tag: string): Promise<Verdict[]> {
+  await ensureTopics(kafka, [{ topic, numPartitions: 4 }]);
+  const consumer = kafka.consumer({ groupId: `${tag}-reader-${topic}`, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const verdicts: Verdict[] = [];
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: ({ message }) => {
+        if (verdicts.length < count) verdicts.push(decodeMessage(Verdict, message.value));
+        if (verdicts.length === count) resolve();
+        return Promise.resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return verdicts;
+}
+
+interface BenchTopics {
+  frames: string;
+  dlq: string;
+  control: string;
+  bucket: string;
+  outputBucket: string;
+}
+
+function configFor(infra: Infra, t: BenchTopics, groupId: string, verdictTopic: string): WorkerConfig {
+  return WorkerConfig.parse({
+    kafka: { brokers: infra.kafkaBrokers },
+    s3: infra.s3,
+    worker: {
+      id: 'bench',
+      groupId,
+      inputTopic: t.frames,
+      verdictTopic,
+      deadLetterTopic: t.dlq,
+      controlTopic: t.control,
+      allowedBuckets: [t.bucket],
+      outputBucket: t.outputBucket,
+    },
+    model,
+    inference: { intraOpNumThreads: threads },
+    ops: { port: 0 },
+    log: { level: 'silent' },
+  });
+}
+
+async function liveRound(kafka: Kafka, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
+  const verdictTopic = `${tag}-live`;
+  const reading = collectVerdicts(kafka, verdictTopic, frames, tag);
+  const worker = await startWorker(configFor(infra, t, `${tag}-live-workers`, verdictTopic), logger);
+  const verdicts = await reading;
+  await worker.stop();
+  return steadyFramesPerSec(verdicts);
+}
+
+async function replayRound(kafka: Kafka, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
+  const replayTopic = `${tag}-replay`;
+  const reading = collectVerdicts(kafka, replayTopic, frames, tag);
+  const args = parseReplayArgs(['--from', 'earliest', '--model', model, '--to-topic', replayTopic, '--name', tag]);
+  const replay = await startReplay({ config: configFor(infra, t, 'unused', `${tag}-unused`), args, logger });
+  const summary = await replay.finished;
+  const verdicts = await reading;
+  if (summary.decided !== frames) throw new Error(`the replay decided ${summary.decided} of ${frames} frames`);
+  return steadyFramesPerSec(verdicts);
+}
+
+const handle = await startInfra();
+const kafka = createKafka({ brokers: handle.infra.kafkaBrokers, clientId: 'bench-replay' });
+const store = new S3BlobStore(handle.infra.s3);
+const tag = `bench-replay-${Date.now()}`;
+const t: BenchTopics = { frames: `${tag}-frames`, dlq: `${tag}-dlq`, control: `${tag}-control`, bucket: `${tag}-frames`, outputBucket: `${tag}-results` };
+const created: string[] = [t.frames, t.dlq, t.control];
+try {
+  progress(`replay bench: model ${model}, ${frames} frames, ${rounds} rounds, ${threads} onnxruntime thread(s) each`);
+  await ensureTopics(kafka, [{ topic: t.frames, numPartitions: 4 }]);
+  await store.ensureBucket(t.bucket);
+  await store.ensureBucket(t.outputBucket);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const publisher = new FramePublisher({ store, producer, bucket: t.bucket, source: '/bench', topic: t.frames });
+  await runSimulator(publisher, { files: await listImageFiles(aitexDir()), lines: 2, camerasPerLine: 2, fps: 0, framesPerCamera: frames / 4, firstSeq: 1 });
+  await producer.disconnect();
+
+  const live: number[] = [];
+  const replay: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const roundTag = `${tag}-r${round}`;
+    created.push(`${roundTag}-live`, `${roundTag}-replay`);
+    // Alternate the order so neither side always runs on a machine warmed (or loaded) by the other.
+    const order = round % 2 === 1 ? (['live', 'replay'] as const) : (['replay', 'live'] as const);
+    for (const side of order) {
+      const fps = side === 'live' ? await liveRound(kafka, handle.infra, t, roundTag) : await replayRound(kafka, handle.infra, t, roundTag);
+      (side === 'live' ? live : replay).push(fps);
+      progress(`  round ${round}: ${side} ${fps.toFixed(3)} frames/s`);
+    }
+  }
+  const liveMedian = median(live);
+  const replayMedian = median(replay);
+  const ratio = replayMedian / liveMedian;
+  console.log(`live   ${liveMedian.toFixed(3)} frames/s (median of ${live.map((v) => v.toFixed(3)).join(', ')})`);
+  console.log(`replay ${replayMedian.toFixed(3)} frames/s (median of ${replay.map((v) => v.toFixed(3)).join(', ')})`);
+  console.log(`replay / live = ${ratio.toFixed(3)} (target ≥ 0.95)`);
+  console.log(
+    JSON.stringify({
+      bench: 'replay',
+      model,
+      frames,
+      rounds,
+      threads,
+      liveFramesPerSec: Number(liveMedian.toFixed(3)),
+      replayFramesPerSec: Number(replayMedian.toFixed(3)),
+      ratio: Number(ratio.toFixed(3)),
+      live,
+      replay,
+    }),
+  );
+} finally {
+  const admin = kafka.admin();
+  await admin.connect();
+  const existing = new Set(await admin.listTopics());
+  await admin.deleteTopics({ topics: created.filter((topic) => existing.has(topic)) }).catch(() => undefined);
+  await admin.disconnect();
+  await store.removeBucket(t.bucket).catch(() => undefined);
+  await store.removeBucket(t.outputBucket).catch(() => undefined);
+  store.close();
+  await handle.stop();
+}
