@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
-import { Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
+import { DeadLetter, Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
 import { randomModelVersions } from '@loomwatch/inference/fixtures';
 import { REPO_ROOT, aitexDir, infraEnv, processExited, useTestInfra } from '@loomwatch/testkit';
 import type { ReplaySummary } from './progress.js';
@@ -111,6 +111,13 @@ function readAllCommitted(topic: string): Verdict[] {
     .map((line) => decodeMessage(Verdict, (JSON.parse(line) as { payload: string }).payload));
 }
 
+async function sendRaw(topic: string, key: string, value: string): Promise<void> {
+  const producer = ctx.kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ key, value }] });
+  await producer.disconnect();
+}
+
 async function messagesIn(topic: string): Promise<number> {
   const admin = ctx.kafka.admin();
   await admin.connect();
@@ -149,7 +156,7 @@ async function untilCommitted(topic: string, n: number, child: ChildProcess): Pr
 const MODEL = 'draem-random@0.0.2';
 
 describe('replay CLI on the real broker and S3', () => {
-  it('replays N frames with the chosen version exactly once, across a SIGKILL and a rerun, and none to the live topic', async () => {
+  it('replays N frames with the chosen version exactly once across a SIGKILL and a rerun of the same plan, and none to the live topic', async () => {
     const s = await setUp();
     const events = await publishFrames(s, 8, 1); // 32 frames
     const args = ['--from', 'earliest', '--model', MODEL, '--to-topic', s.replayVerdicts, '--json'];
@@ -159,10 +166,11 @@ describe('replay CLI on the real broker and S3', () => {
     await untilCommitted(s.replayVerdicts, 6, first.child);
     first.child.kill('SIGKILL');
     await processExited(first.child);
-    expect(first.stderr()).toMatch(/replay [0-9a-f]{12}: \d+\/32 frames \(\d+\.\d %\) · \d+\.\d\d frames\/s · ETA /);
+    await publishFrames(s, 1, 1000); // live frames after the plan was made: not part of this replay
 
     const rerun = await runCli(s, args);
     expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/replay [0-9a-f]{12}: 32\/32 frames \(100\.0 %\) · \d+\.\d\d frames\/s · ETA 0s\n/);
     const summary = summaryOf(rerun.stdout);
     expect(summary).toMatchObject({ status: 'complete', done: 32, total: 32, skipped: 0, deadLettered: 0, targetTopic: s.replayVerdicts });
     expect(summary.decided).toBeGreaterThan(0);
@@ -180,7 +188,7 @@ describe('replay CLI on the real broker and S3', () => {
     expect(readAllCommitted(s.replayVerdicts)).toHaveLength(32);
   }, 240_000);
 
-  it('decides only the selected line and camera from the --from time on, and commits past the rest', async () => {
+  it('decides only the selected line and camera from the --from time on with two workers, dead-letters a bad frame, and commits past the rest', async () => {
     const s = await setUp();
     await publishFrames(s, 2, 1); // before --from
     const from = new Date(Date.now() + 5);
@@ -188,12 +196,15 @@ describe('replay CLI on the real broker and S3', () => {
     const after = await publishFrames(s, 3, 100);
     const selected = after.filter((e) => e.lineId === 'line-1' && e.cameraId === 'cam-2');
     expect(selected).toHaveLength(3);
+    await sendRaw(s.frames, 'line-1:cam-2', 'not a frame event'); // selected, and can only be dead-lettered
 
-    const run = await runCli(s, ['--from', from.toISOString(), '--line', 'line-1', '--camera', 'cam-2', '--model', MODEL, '--to-topic', s.replayVerdicts, '--json']);
+    const run = await runCli(s, ['--from', from.toISOString(), '--line', 'line-1', '--camera', 'cam-2', '--model', MODEL, '--to-topic', s.replayVerdicts, '--workers', '2', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(summaryOf(run.stdout)).toMatchObject({ status: 'complete', total: 12, done: 12, decided: 3, selected: 3, skipped: 9 });
+    expect(summaryOf(run.stdout)).toMatchObject({ status: 'complete', total: 13, done: 13, decided: 3, deadLettered: 1, selected: 4, skipped: 9 });
     const verdicts = readAllCommitted(s.replayVerdicts);
     expect(verdicts.map((v) => v.frameId).sort()).toEqual(selected.map((e) => e.frameId).sort());
+    const [letter] = await ctx.readCommitted(s.dlq, 1);
+    expect(decodeMessage(DeadLetter, letter?.value ?? null)).toMatchObject({ originalTopic: s.frames, reason: { code: 'MESSAGE_NOT_JSON' } });
   }, 180_000);
 
   it('refuses the live verdicts topic unless asked explicitly, before touching anything', async () => {
