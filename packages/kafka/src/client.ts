@@ -18,11 +18,19 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * Warnings that do not apply to how Loomwatch uses kafkajs. Bounded retries on an idempotent
+ * producer: every producer that writes outcomes is transactional, and a send that gives up
+ * aborts its transaction (the batch is decided again), so no duplicate is ever committed.
+ */
+const NOT_APPLICABLE = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+
 /** kafkajs logs through our pino logger, at warn and above unless debugging. */
 function pinoLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry): void => {
       const { message, ...rest } = log;
+      if (NOT_APPLICABLE.includes(message)) return;
       logger[LEVEL_NAMES[level] ?? 'info']({ kafkajs: rest }, message);
     };
 }

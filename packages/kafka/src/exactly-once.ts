@@ -35,6 +35,8 @@ export interface ExactlyOnceOptions {
   fromBeginning?: boolean;
   /** @defaultValue 30000 */
   sessionTimeoutMs?: number;
+  /** How long a fetch waits for new records; also how long `stop` can take. @defaultValue 5000 */
+  maxWaitTimeMs?: number;
   /** @defaultValue 60000 */
   rebalanceTimeoutMs?: number;
   /** Heartbeats are sent this often while records are being decided. @defaultValue 2000 */
@@ -84,6 +86,7 @@ export class ExactlyOnceProcessor {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 5000,
       rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
       heartbeatInterval: Math.min(3000, options.heartbeatIntervalMs ?? 2000),
       readUncommitted: false,

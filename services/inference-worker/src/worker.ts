@@ -1,6 +1,6 @@
 import { toLoomwatchError, type Deployment } from '@loomwatch/contracts';
 import { readModelCard, resolveModel } from '@loomwatch/inference';
-import { ExactlyOnceProcessor, createKafka, ensureTopics, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import { createKafka, ensureTopics } from '@loomwatch/kafka';
 import type { Kafka } from 'kafkajs';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
@@ -8,7 +8,7 @@ import type { WorkerConfig } from './config.js';
 import { EngineDecider } from './engine-decider.js';
 import type { FrameDecider } from './frame-decider.js';
 import { watchDeployments, type DeploymentWatch } from './deployments.js';
-import { createDeadLetterBuilder, createFrameHandler } from './frame-handler.js';
+import { createFrameProcessor } from './frame-processor.js';
 import { WorkerMetrics } from './metrics.js';
 import { ModelPool, fixedDeployment } from './model-pool.js';
 
@@ -44,51 +44,24 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const poolModels = () => pool.versions.flatMap((version) => pool.decider(version)?.model ?? []);
   metrics.recordDeployment(pool.deployment, poolModels());
 
-  const source = `/loomwatch/inference-worker/${config.worker.id}`;
-  const handlerConfig = {
-    workerId: config.worker.id,
-    allowedBuckets: config.worker.allowedBuckets,
-    outputBucket: config.worker.outputBucket,
-    verdictTopic: config.worker.verdictTopic,
-    shadowVerdictTopic: config.worker.shadowVerdictTopic,
-    deadLetterTopic: config.worker.deadLetterTopic,
-    source,
-    missingObjectAttempts: config.worker.missingObjectAttempts,
-  };
-  const handleFrame = createFrameHandler(handlerConfig, {
+  const processor = createFrameProcessor({
+    worker: config.worker,
+    kafka,
     store,
     router: pool,
+    logger,
+    groupId: config.worker.groupId,
+    inputTopic: config.worker.inputTopic,
+    verdictTopic: config.worker.verdictTopic,
+    workerId: config.worker.id,
+    source: `/loomwatch/inference-worker/${config.worker.id}`,
+    inFlight: metrics.inFlight,
     onDecided: (verdict, route) => metrics.recordVerdict(verdict, route),
     onShadowFailed: (frame, error) => {
       metrics.shadowFailures.inc({ version: pool.deployment.shadow?.version ?? 'unknown', code: error.code });
       logger.warn({ code: error.code, frameId: frame.frameId }, `shadow version failed on a frame: ${error.message}`);
     },
-  });
-  const deadLetter = createDeadLetterBuilder(handlerConfig);
-
-  const processor = new ExactlyOnceProcessor({
-    kafka,
-    groupId: config.worker.groupId,
-    topic: config.worker.inputTopic,
-    logger,
-    maxInFlight: config.worker.maxInFlight,
-    maxInFlightPerPartition: config.worker.maxInFlightPerPartition,
-    partitionsConsumedConcurrently: config.worker.partitionsConsumedConcurrently,
-    sessionTimeoutMs: config.worker.sessionTimeoutMs,
-    retry: { maxElapsedMs: config.worker.retryForMs },
-    handler: async (record: InboundRecord, attempt: number): Promise<OutboundMessage[]> => {
-      metrics.inFlight.inc();
-      try {
-        return await handleFrame(record, attempt);
-      } finally {
-        metrics.inFlight.dec();
-      }
-    },
-    onPermanentError: (record, error, attempts) => {
-      metrics.deadLetters.inc({ code: error.code });
-      logger.warn({ code: error.code, partition: record.partition, offset: record.offset, attempts }, `dead-lettered: ${error.message}`);
-      return deadLetter(record, error, attempts);
-    },
+    onDeadLettered: (_, error) => metrics.deadLetters.inc({ code: error.code }),
   });
 
   let consumerStarted = false;

@@ -1,12 +1,13 @@
 import { TOPICS, type ReplayPlan } from '@loomwatch/contracts';
 import { readModelCard, resolveModel } from '@loomwatch/inference';
-import { ExactlyOnceProcessor, createKafka, ensureTopics, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import type { ExactlyOnceProcessor} from '@loomwatch/kafka';
+import { createKafka, ensureTopics, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
 import type { Kafka } from 'kafkajs';
 import type { WorkerConfig } from '../config.js';
 import { EngineDecider } from '../engine-decider.js';
-import { createDeadLetterBuilder, createFrameHandler } from '../frame-handler.js';
+import { createFrameProcessor } from '../frame-processor.js';
 import { ModelPool, fixedDeployment } from '../model-pool.js';
 import type { ReplayArgs } from './args.js';
 import { connectBrokerOffsets, type BrokerOffsets } from './broker-offsets.js';
@@ -203,32 +204,19 @@ async function startWorkers(input: {
     if (progress.complete) input.onComplete();
   };
   const workers = pools.map((pool, index) => {
-    const handlerConfig = {
-      workerId: `replay-${index + 1}.${plan.id}`.slice(0, 128),
-      allowedBuckets: config.worker.allowedBuckets,
-      outputBucket: config.worker.outputBucket,
-      verdictTopic: plan.targetTopic,
-      deadLetterTopic: config.worker.deadLetterTopic,
-      source: `/loomwatch/replay/${plan.id}`,
-      missingObjectAttempts: config.worker.missingObjectAttempts,
-    };
-    const handleFrame = createFrameHandler(handlerConfig, { store, router: pool });
-    const deadLetter = createDeadLetterBuilder(handlerConfig);
-    const processor = new ExactlyOnceProcessor({
+    const processor = createFrameProcessor({
+      worker: config.worker,
       kafka,
-      groupId,
-      topic: plan.inputTopic,
+      store,
+      router: pool,
       logger,
-      maxInFlight: config.worker.maxInFlight,
-      maxInFlightPerPartition: config.worker.maxInFlightPerPartition,
-      partitionsConsumedConcurrently: config.worker.partitionsConsumedConcurrently,
-      sessionTimeoutMs: config.worker.sessionTimeoutMs,
-      retry: { maxElapsedMs: config.worker.retryForMs },
-      handler: (record, attempt) => (fateOf(record) === 'decide' ? handleFrame(record, attempt) : Promise.resolve([])),
-      onPermanentError: (record, error, attempts) => {
-        logger.warn({ code: error.code, partition: record.partition, offset: record.offset, attempts }, `dead-lettered: ${error.message}`);
-        return deadLetter(record, error, attempts);
-      },
+      groupId,
+      inputTopic: plan.inputTopic,
+      verdictTopic: plan.targetTopic,
+      workerId: `replay-${index + 1}.${plan.id}`.slice(0, 128),
+      source: `/loomwatch/replay/${plan.id}`,
+      select: (record) => fateOf(record) === 'decide',
+      maxWaitTimeMs: 500, // a finished replay stops within half a second
       onCommitted,
     });
     return { processor, pool };

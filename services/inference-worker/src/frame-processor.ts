@@ -1,0 +1,88 @@
+import type { Kafka } from 'kafkajs';
+import type { FrameEvent, LoomwatchError, Verdict } from '@loomwatch/contracts';
+import { ExactlyOnceProcessor, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import type { Logger } from '@loomwatch/observability';
+import type { BlobStore } from '@loomwatch/storage';
+import type { WorkerConfig } from './config.js';
+import { createDeadLetterBuilder, createFrameHandler } from './frame-handler.js';
+import type { FrameRouter } from './model-pool.js';
+import type { Route } from './routing.js';
+
+export interface FrameProcessorOptions {
+  /** Tuning, buckets and the dead-letter and shadow topics come from here. */
+  worker: WorkerConfig['worker'];
+  kafka: Kafka;
+  store: BlobStore;
+  router: FrameRouter;
+  logger: Logger;
+  groupId: string;
+  inputTopic: string;
+  verdictTopic: string;
+  /** Shown in verdicts and dead letters. */
+  workerId: string;
+  /** CloudEvents source of what it publishes. */
+  source: string;
+  /** Records it returns false for commit with no outcome (a replay's selection). @defaultValue every record is decided */
+  select?: (record: InboundRecord) => boolean;
+  onDecided?: (verdict: Verdict, route: Route & { shadowed: boolean }) => void;
+  onShadowFailed?: (frame: FrameEvent, error: LoomwatchError) => void;
+  onDeadLettered?: (record: InboundRecord, error: LoomwatchError) => void;
+  /** How long a fetch waits for new records (and so how long stopping can take). @defaultValue 5000 */
+  maxWaitTimeMs?: number;
+  /** Frames being decided now, for a gauge. */
+  inFlight?: { inc(): void; dec(): void };
+  onCommitted?: (records: readonly InboundRecord[], outputs: readonly OutboundMessage[]) => void;
+}
+
+/**
+ * The consume → decide → publish loop of the live worker and of a replay: each frame record
+ * becomes a verdict (plus a shadow verdict) or a dead letter, committed with its offset.
+ */
+export function createFrameProcessor(options: FrameProcessorOptions): ExactlyOnceProcessor {
+  const { worker, logger } = options;
+  const handlerConfig = {
+    workerId: options.workerId,
+    allowedBuckets: worker.allowedBuckets,
+    outputBucket: worker.outputBucket,
+    verdictTopic: options.verdictTopic,
+    shadowVerdictTopic: worker.shadowVerdictTopic,
+    deadLetterTopic: worker.deadLetterTopic,
+    source: options.source,
+    missingObjectAttempts: worker.missingObjectAttempts,
+  };
+  const handleFrame = createFrameHandler(handlerConfig, {
+    store: options.store,
+    router: options.router,
+    ...(options.onDecided === undefined ? {} : { onDecided: options.onDecided }),
+    ...(options.onShadowFailed === undefined ? {} : { onShadowFailed: options.onShadowFailed }),
+  });
+  const deadLetter = createDeadLetterBuilder(handlerConfig);
+  const select = options.select ?? (() => true);
+  return new ExactlyOnceProcessor({
+    kafka: options.kafka,
+    groupId: options.groupId,
+    topic: options.inputTopic,
+    logger,
+    maxInFlight: worker.maxInFlight,
+    maxInFlightPerPartition: worker.maxInFlightPerPartition,
+    partitionsConsumedConcurrently: worker.partitionsConsumedConcurrently,
+    sessionTimeoutMs: worker.sessionTimeoutMs,
+    retry: { maxElapsedMs: worker.retryForMs },
+    ...(options.maxWaitTimeMs === undefined ? {} : { maxWaitTimeMs: options.maxWaitTimeMs }),
+    handler: async (record, attempt) => {
+      if (!select(record)) return [];
+      options.inFlight?.inc();
+      try {
+        return await handleFrame(record, attempt);
+      } finally {
+        options.inFlight?.dec();
+      }
+    },
+    onPermanentError: (record, error, attempts) => {
+      options.onDeadLettered?.(record, error);
+      logger.warn({ code: error.code, partition: record.partition, offset: record.offset, attempts }, `dead-lettered: ${error.message}`);
+      return deadLetter(record, error, attempts);
+    },
+    ...(options.onCommitted === undefined ? {} : { onCommitted: options.onCommitted }),
+  });
+}
