@@ -21,16 +21,18 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 /**
  * Warnings that do not apply to how Loomwatch uses kafkajs. Bounded retries on an idempotent
  * producer: every producer that writes outcomes is transactional, and a send that gives up
- * aborts its transaction (the batch is decided again), so no duplicate is ever committed.
+ * aborts its transaction (the batch is decided again), so no duplicate is ever committed. The
+ * partitioner notice: every Loomwatch producer uses kafkajs 2's default partitioner, so a key
+ * always lands on the same partition.
  */
-const NOT_APPLICABLE = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+const NOT_APPLICABLE = ['Limiting retries for the idempotent producer may invalidate EoS guarantees', 'KafkaJS v2.0.0 switched default partitioner'];
 
 /** kafkajs logs through our pino logger, at warn and above unless debugging. */
 function pinoLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry): void => {
       const { message, ...rest } = log;
-      if (NOT_APPLICABLE.includes(message)) return;
+      if (NOT_APPLICABLE.some((notice) => message.startsWith(notice))) return;
       logger[LEVEL_NAMES[level] ?? 'info']({ kafkajs: rest }, message);
     };
 }
