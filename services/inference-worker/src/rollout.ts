@@ -5,6 +5,7 @@ import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deploymentK
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
 import { ensureTopics } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
+import { controlTopicSpec, publishControlMessage } from './control-topic.js';
 import { watchDeployments } from './deployments.js';
 
 /** What an operator asks for; anything not mentioned stays as the deployment in force has it. */
@@ -58,14 +59,10 @@ export function describeDeployment(d: Deployment): string {
 
 /** Reads the deployment in force from the control topic (undefined when none was ever published). */
 export async function currentDeployment(kafka: Kafka, topic: string, model: string, logger: Logger): Promise<Deployment | undefined> {
-  await ensureControlTopic(kafka, topic);
+  await ensureTopics(kafka, [controlTopicSpec(topic)]);
   const watch = await watchDeployments({ kafka, topic, model, logger, onChange: () => Promise.resolve() });
   await watch.stop();
   return watch.initial;
-}
-
-export function ensureControlTopic(kafka: Kafka, topic: string): Promise<void> {
-  return ensureTopics(kafka, [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
 }
 
 /** The registry's production version of `model`, if it marks one. */
@@ -95,24 +92,11 @@ export async function checkVersions(deployment: Deployment, registryRoot: string
  * production marker to match, so a worker starting without the control topic agrees.
  */
 export async function publishDeployment(kafka: Kafka, topic: string, deployment: Deployment, registryRoot: string): Promise<void> {
-  await ensureControlTopic(kafka, topic);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [
-        {
-          key: deploymentKey(deployment.model),
-          value: encodeMessage(Deployment, deployment),
-          headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/rollout') },
-        },
-      ],
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  await publishControlMessage(kafka, topic, {
+    key: deploymentKey(deployment.model),
+    value: encodeMessage(Deployment, deployment),
+    headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/rollout') },
+  });
   const marker: ProductionMarker = {
     version: deployment.production,
     promotedAt: deployment.updatedAt,

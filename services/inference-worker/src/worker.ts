@@ -7,6 +7,7 @@ import { S3BlobStore } from '@loomwatch/storage';
 import type { WorkerConfig } from './config.js';
 import { EngineDecider } from './engine-decider.js';
 import type { FrameDecider } from './frame-decider.js';
+import { controlTopicSpec } from './control-topic.js';
 import { watchDeployments, type DeploymentWatch } from './deployments.js';
 import { createFrameProcessor } from './frame-processor.js';
 import { WorkerMetrics } from './metrics.js';
@@ -36,7 +37,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     { topic: config.worker.verdictTopic, numPartitions: 4 },
     { topic: config.worker.shadowVerdictTopic, numPartitions: 4 },
     { topic: config.worker.deadLetterTopic, numPartitions: 1 },
-    { topic: config.worker.controlTopic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    controlTopicSpec(config.worker.controlTopic),
   ]);
   await store.ensureBucket(config.worker.outputBucket);
 

@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { LoomwatchError, ReplayPlan, decodeMessage, encodeMessage, replayPlanKey, toLoomwatchError } from '@loomwatch/contracts';
 import { ensureTopics, followTopic } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
+import { controlTopicSpec, publishControlMessage } from '../control-topic.js';
 
 /** Where replay plans are kept, so a rerun continues the plan of the first run. */
 export interface PlanStore {
@@ -12,8 +13,7 @@ export interface PlanStore {
 /** Plans on the compacted control topic under `replay:<id>`; the latest message of a key is the plan. */
 export function controlTopicPlanStore(kafka: Kafka, topic: string, logger: Logger): PlanStore {
   let ensured: Promise<void> | undefined;
-  const ensure = (): Promise<void> =>
-    (ensured ??= ensureTopics(kafka, [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]));
+  const ensure = (): Promise<void> => (ensured ??= ensureTopics(kafka, [controlTopicSpec(topic)]));
   return {
     async load(id) {
       await ensure();
@@ -40,15 +40,8 @@ export function controlTopicPlanStore(kafka: Kafka, topic: string, logger: Logge
         );
       }
     },
-    async save(plan) {
-      await ensure();
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
-      try {
-        await producer.send({ topic, acks: -1, messages: [{ key: replayPlanKey(plan.id), value: encodeMessage(ReplayPlan, plan) }] });
-      } finally {
-        await producer.disconnect();
-      }
+    save(plan) {
+      return publishControlMessage(kafka, topic, { key: replayPlanKey(plan.id), value: encodeMessage(ReplayPlan, plan) });
     },
   };
 }
