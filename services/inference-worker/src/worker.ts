@@ -119,7 +119,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   };
 }
 
-
 /** `draem-aitex` follows the model's deployments; `name@version` or a directory pins one version. */
 function followsDeployments(ref: string): boolean {
   return /^[A-Za-z0-9._-]+$/.test(ref);
