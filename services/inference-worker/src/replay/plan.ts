@@ -20,6 +20,11 @@ export function defaultTargetTopic(model: { name: string; version: string }): st
   return `verdicts.replay.${model.name}.${model.version}`;
 }
 
+/** A replay's dead letters stay beside its verdicts, so live alerting never counts a replayed bad frame. */
+export function replayDeadLetterTopic(targetTopic: string): string {
+  return `${targetTopic}.dlq`;
+}
+
 /** The arguments that make a replay what it is (not how many workers run it). */
 export function replayIdentity(args: ReplayArgs, inputTopic: string, targetTopic: string): string {
   return JSON.stringify({

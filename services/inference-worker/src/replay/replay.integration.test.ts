@@ -181,6 +181,7 @@ describe('replay CLI on the real broker and S3', () => {
     expect(new Set(verdicts.map((v) => `${v.model.name}@${v.model.version}`))).toEqual(new Set([MODEL]));
     expect(await messagesIn(s.liveVerdicts)).toBe(0);
     expect(await messagesIn(s.dlq)).toBe(0);
+    expect(await messagesIn(`${s.replayVerdicts}.dlq`)).toBe(0);
 
     const again = await runCli(s, args);
     expect(again.code).toBe(0);
@@ -188,7 +189,7 @@ describe('replay CLI on the real broker and S3', () => {
     expect(readAllCommitted(s.replayVerdicts)).toHaveLength(32);
   }, 240_000);
 
-  it('decides only the selected line and camera from the --from time on with two workers, dead-letters a bad frame, and commits past the rest', async () => {
+  it('decides only the selected line and camera from the --from time on with two workers, dead-letters a bad frame beside its verdicts, and commits past the rest', async () => {
     const s = await setUp();
     await publishFrames(s, 2, 1); // before --from
     const from = new Date(Date.now() + 5);
@@ -203,7 +204,9 @@ describe('replay CLI on the real broker and S3', () => {
     expect(summaryOf(run.stdout)).toMatchObject({ status: 'complete', total: 13, done: 13, decided: 3, deadLettered: 1, selected: 4, skipped: 9 });
     const verdicts = readAllCommitted(s.replayVerdicts);
     expect(verdicts.map((v) => v.frameId).sort()).toEqual(selected.map((e) => e.frameId).sort());
-    const [letter] = await ctx.readCommitted(s.dlq, 1);
+    // Beside the replay's verdicts, not in the live dead-letter topic alerting watches.
+    const [letter] = await ctx.readCommitted(`${s.replayVerdicts}.dlq`, 1);
+    expect(await messagesIn(s.dlq)).toBe(0);
     expect(decodeMessage(DeadLetter, letter?.value ?? null)).toMatchObject({ originalTopic: s.frames, reason: { code: 'MESSAGE_NOT_JSON' } });
   }, 180_000);
 

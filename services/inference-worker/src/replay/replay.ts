@@ -12,7 +12,7 @@ import { ModelPool, fixedDeployment } from '../model-pool.js';
 import type { ReplayArgs } from './args.js';
 import { connectBrokerOffsets, type BrokerOffsets } from './broker-offsets.js';
 import { controlTopicPlanStore } from './plan-store.js';
-import { checkTargetTopic, defaultTargetTopic } from './plan.js';
+import { checkTargetTopic, defaultTargetTopic, replayDeadLetterTopic } from './plan.js';
 import { prepareReplay } from './prepare.js';
 import { ReplayProgress, formatProgressLine, summarise, type ReplaySummary } from './progress.js';
 import { createRecordFilter } from './selection.js';
@@ -92,9 +92,10 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
     return { plan, finished: Promise.resolve(summary), stop: () => Promise.resolve(summary) };
   }
 
+  const deadLetterTopic = replayDeadLetterTopic(targetTopic);
   await ensureTopics(kafka, [
     { topic: targetTopic, numPartitions: plan.partitions.length },
-    { topic: config.worker.deadLetterTopic, numPartitions: 1 },
+    { topic: deadLetterTopic, numPartitions: 1 },
   ]);
   const store = new S3BlobStore(config.s3);
 
@@ -139,7 +140,8 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
 
   try {
     await store.ensureBucket(config.worker.outputBucket);
-    workers = await startWorkers({ config, plan, groupId, kafka, store, logger, progress, workers: args.workers, onComplete: () => void finish() });
+    const replayConfig = { ...config, worker: { ...config.worker, deadLetterTopic } };
+    workers = await startWorkers({ config: replayConfig, plan, groupId, kafka, store, logger, progress, workers: args.workers, onComplete: () => void finish() });
   } catch (err) {
     store.close();
     await broker.close();
