@@ -1,9 +1,8 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { isRetryable, toLoomwatchError, type LoomwatchError } from '@loomwatch/contracts';
 import type { Logger } from '@loomwatch/observability';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
-import { headersToStrings } from './client.js';
-import type { InboundRecord, OutboundMessage } from './records.js';
+import { toInboundRecord, type InboundRecord, type OutboundMessage } from './records.js';
 import { Semaphore } from './semaphore.js';
 
 /**
@@ -48,18 +47,6 @@ export interface ExactlyOnceOptions {
   };
   /** Called after each committed transaction with the records it covered. */
   onCommitted?: (records: readonly InboundRecord[], outputs: readonly OutboundMessage[]) => void;
-}
-
-function toRecord(topic: string, partition: number, message: KafkaMessage): InboundRecord {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key?.toString(),
-    value: message.value,
-    headers: headersToStrings(message.headers),
-    timestamp: message.timestamp,
-  };
 }
 
 interface Decided {
@@ -226,7 +213,7 @@ export class ExactlyOnceProcessor {
     const launch = (): void => {
       const message = batch.messages[next++];
       if (message === undefined) return;
-      const record = toRecord(batch.topic, batch.partition, message);
+      const record = toInboundRecord(batch.topic, batch.partition, message);
       pending.push(
         this.inFlight.run(() => (alive() ? this.decide(record, alive) : Promise.reject(new Error('stopped')))),
       );

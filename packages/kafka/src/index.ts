@@ -5,7 +5,7 @@ export {
   type PermanentErrorHandler,
   type RecordHandler,
 } from './exactly-once.js';
-export type { InboundRecord, OutboundMessage } from './records.js';
+export { toInboundRecord, type InboundRecord, type OutboundMessage } from './records.js';
 export { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 export { Semaphore } from './semaphore.js';
 export { followTopic, type FollowOptions, type TopicFollower } from './topic-follower.js';

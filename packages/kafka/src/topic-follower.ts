@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { Logger } from '@loomwatch/observability';
-import { headersToStrings } from './client.js';
-import type { InboundRecord } from './records.js';
+import { toInboundRecord, type InboundRecord } from './records.js';
 
 export interface TopicFollower {
   stop(): Promise<void>;
@@ -43,15 +42,7 @@ export async function followTopic(options: FollowOptions): Promise<TopicFollower
     autoCommit: false,
     eachBatch: async ({ batch }) => {
       for (const message of batch.messages) {
-        await options.onRecord({
-          topic,
-          partition: batch.partition,
-          offset: message.offset,
-          key: message.key?.toString(),
-          value: message.value,
-          headers: headersToStrings(message.headers),
-          timestamp: message.timestamp,
-        });
+        await options.onRecord(toInboundRecord(topic, batch.partition, message));
       }
       const target = pending.get(batch.partition);
       if (target !== undefined && BigInt(batch.lastOffset()) + 1n >= target) {

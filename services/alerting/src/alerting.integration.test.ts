@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -6,7 +5,7 @@ import addFormatsModule from 'ajv-formats';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Alert, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
-import { useTestInfra } from '@loomwatch/testkit';
+import { readCommittedWithKcat, useTestInfra } from '@loomwatch/testkit';
 import { AlertingConfig } from './config.js';
 import { startAlerting, type RunningAlerting } from './service.js';
 import { startWebhookReceiver } from './testing/webhook-receiver.js';
@@ -31,16 +30,7 @@ async function publish(topic: string, verdicts: readonly Verdict[]): Promise<voi
 
 /** Payloads as kcat, an independent client, reads them with read_committed. */
 function kcatPayloads(topic: string): string[] {
-  const result = spawnSync(
-    'kcat',
-    ['-b', ctx.infra.kafkaBrokers.join(','), '-X', 'isolation.level=read_committed', '-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-q'],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
-  if (result.status !== 0) throw new Error(`kcat failed: ${result.stderr}`);
-  return result.stdout
-    .trim()
-    .split('\n')
-    .map((line) => (JSON.parse(line) as { payload: string }).payload);
+  return readCommittedWithKcat(ctx.infra, topic).map((record) => record.payload);
 }
 
 /** A validator that reads only docs/schemas: no zod, no code of ours. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { headersToStrings, sleep, type InboundRecord } from '@loomwatch/kafka';
+import { sleep, toInboundRecord, type InboundRecord } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 
 export interface PartitionRange {
@@ -100,15 +100,7 @@ export async function readRanges(
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
           if (offset < range.from || offset >= range.to) continue;
-          records.push({
-            topic,
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key?.toString(),
-            value: message.value,
-            headers: headersToStrings(message.headers),
-            timestamp: message.timestamp,
-          });
+          records.push(toInboundRecord(topic, batch.partition, message));
         }
         lastProgress = Date.now();
         if (BigInt(batch.lastOffset()) >= range.to - 1n) pending.delete(batch.partition);

@@ -29,8 +29,9 @@ const registry = randomModelVersions(
   '0.0.1',
 );
 afterAll(() => registry.cleanup());
-const THRESHOLD = { '0.0.1': -1, '0.0.2': 1e-6 };
-THRESHOLD['0.0.1'] = (JSON.parse(readFileSync(`${registry.root}/draem-random/0.0.1/model.json`, 'utf8')) as { postprocess: { imageThreshold: number } }).postprocess.imageThreshold;
+const cardThreshold = (version: string): number =>
+  (JSON.parse(readFileSync(`${registry.root}/draem-random/${version}/model.json`, 'utf8')) as { postprocess: { imageThreshold: number } }).postprocess.imageThreshold;
+const THRESHOLD = { '0.0.1': cardThreshold('0.0.1'), '0.0.2': cardThreshold('0.0.2') };
 
 const IMAGE = readFileSync(aitexFrames()[0]?.path ?? '');
 

@@ -2,31 +2,11 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
-import { REPO_ROOT, aitexDir, processExited, spawnWorkerProcess, stopProcess, useTestInfra } from '@loomwatch/testkit';
+import { REPO_ROOT, aitexDir, processExited, readCommittedWithKcat, spawnWorkerProcess, stopProcess, useTestInfra } from '@loomwatch/testkit';
 
 const ctx = useTestInfra();
 const MODEL = 'draem-random@0.0.1';
 const INFRA = join(REPO_ROOT, 'deploy/local/infra.sh');
-
-interface KcatRecord {
-  partition: number;
-  offset: number;
-  payload: string;
-}
-
-/** Every committed message of a topic, read by kcat (an independent client) to the end. */
-function readCommittedWithKcat(topic: string): KcatRecord[] {
-  const result = spawnSync(
-    'kcat',
-    ['-b', ctx.infra.kafkaBrokers.join(','), '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', '-X', 'isolation.level=read_committed'],
-    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 60_000 },
-  );
-  if (result.status !== 0) throw new Error(`kcat failed: ${result.stderr}`);
-  return result.stdout
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as KcatRecord);
-}
 
 interface Topics {
   frames: string;
@@ -122,10 +102,10 @@ async function publishFrames(t: Topics, framesPerCamera: number): Promise<string
 }
 
 function expectExactlyOnce(t: Topics, frameIds: readonly string[]): void {
-  const verdicts = readCommittedWithKcat(t.verdicts).map((record) => (JSON.parse(record.payload) as { frameId: string }).frameId);
+  const verdicts = readCommittedWithKcat(ctx.infra, t.verdicts).map((record) => (JSON.parse(record.payload) as { frameId: string }).frameId);
   expect(verdicts.length).toBe(frameIds.length);
   expect(new Set(verdicts)).toEqual(new Set(frameIds));
-  expect(readCommittedWithKcat(t.dlq)).toEqual([]);
+  expect(readCommittedWithKcat(ctx.infra, t.dlq)).toEqual([]);
 }
 
 describe('inference workers as processes, on the real broker and S3', () => {

@@ -41,9 +41,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   ]);
   await store.ensureBucket(config.worker.outputBucket);
 
-  const { pool, watch } = await startModels(config, kafka, logger, (deployment) => metrics.recordDeployment(deployment, poolModels()));
-  const poolModels = () => pool.versions.flatMap((version) => pool.decider(version)?.model ?? []);
-  metrics.recordDeployment(pool.deployment, poolModels());
+  const recordDeployment = (current: ModelPool): void =>
+    metrics.recordDeployment(current.deployment, current.versions.flatMap((version) => current.decider(version)?.model ?? []));
+  const { pool, watch } = await startModels(config, kafka, logger, recordDeployment);
+  recordDeployment(pool);
 
   const processor = createFrameProcessor({
     worker: config.worker,
@@ -132,7 +133,7 @@ async function startModels(
   config: WorkerConfig,
   kafka: Kafka,
   logger: Logger,
-  onSwitched: (deployment: Deployment) => void,
+  onSwitched: (pool: ModelPool) => void,
 ): Promise<{ pool: ModelPool; watch: DeploymentWatch | undefined }> {
   const load = (ref: string): Promise<EngineDecider> =>
     EngineDecider.load({ model: ref, ...config.inference, overlayFormat: config.worker.overlayFormat });
@@ -154,7 +155,7 @@ async function startModels(
       const pool = await poolPromise;
       try {
         if (await pool.apply(deployment)) {
-          onSwitched(deployment);
+          onSwitched(pool);
           logger.info({ deployment }, `deployment revision ${deployment.revision} in force`);
         }
       } catch (err) {

@@ -1,10 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
 import { DeadLetter, Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
 import { randomModelVersions } from '@loomwatch/inference/fixtures';
-import { REPO_ROOT, aitexDir, infraEnv, processExited, useTestInfra } from '@loomwatch/testkit';
+import { REPO_ROOT, aitexDir, infraEnv, processExited, readCommittedWithKcat, useTestInfra } from '@loomwatch/testkit';
 import type { ReplaySummary } from './progress.js';
 
 const ctx = useTestInfra();
@@ -97,18 +97,9 @@ function summaryOf(stdout: string): ReplaySummary {
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as ReplaySummary;
 }
 
-/** Every committed message of a topic to its end, read by kcat (an independent client). */
+/** Every committed verdict of a topic to its end, read by kcat (an independent client). */
 function readAllCommitted(topic: string): Verdict[] {
-  const result = spawnSync(
-    'kcat',
-    ['-b', ctx.infra.kafkaBrokers.join(','), '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', '-X', 'isolation.level=read_committed'],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
-  );
-  if (result.status !== 0) throw new Error(`kcat failed: ${result.stderr}`);
-  return result.stdout
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => decodeMessage(Verdict, (JSON.parse(line) as { payload: string }).payload));
+  return readCommittedWithKcat(ctx.infra, topic).map((record) => decodeMessage(Verdict, record.payload));
 }
 
 async function sendRaw(topic: string, key: string, value: string): Promise<void> {
