@@ -52,7 +52,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                       steps=a.steps, max_lr=a.max_lr, seed=a.seed, threads=a.threads, ckpt_minutes=a.ckpt_minutes,
                       val_every=a.val_every, val_tiles=a.val_tiles, log_every=a.log_every, bank_size=a.bank_size,
                       data=a.data or "", split=a.split, p_spot=a.p_spot, p_curve=a.p_curve, p_streak=a.p_streak,
-                      init_from=a.init_from or "", pct_start=a.pct_start)
+                      init_from=a.init_from or "", pct_start=a.pct_start, fabric=a.fabric or "")
     stop = dt.datetime.fromisoformat(a.stop_at.replace("Z", "+00:00")) if a.stop_at else None
     if stop and stop.tzinfo is None:
         stop = stop.replace(tzinfo=dt.timezone.utc)
@@ -93,6 +93,8 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         from .train import load_checkpoint
         model, _ = load_checkpoint(_run_checkpoint(a), use_ema=not a.raw_weights)
         run = torch_runner(DraemAnomalyMap(model))
+    if a.fabric:
+        val = [f for f in val if f.fabric == a.fabric]
     if a.limit:
         val = [f for f in val if f.label][: a.limit // 2] + [f for f in val if not f.label][: a.limit - a.limit // 2]
     m = evaluate(val, run, Path(a.out))
@@ -162,7 +164,7 @@ def cmd_recalibrate(a: argparse.Namespace) -> int:
 
 def cmd_promote(a: argparse.Namespace) -> int:
     from .registry import promote
-    ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force, min_image_auroc=a.min_image_auroc)
+    ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force, accept_below_target=a.accept_below_target)
     print(msg)
     return 0 if ok else 1
 
@@ -211,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--p-streak", type=float, default=d.p_streak, help="share of straight streak masks")
     sp.add_argument("--pct-start", type=float, default=d.pct_start, help="one-cycle warm-up fraction")
     sp.add_argument("--init-from", help="warm start from this checkpoint's weights (new optimizer and schedule)")
+    sp.add_argument("--fabric", help="train on one fabric's normal frames (code, e.g. 02): a per-fabric model")
     sp.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint (saved config)")
     sp.add_argument("--stop-at", help="UTC time (ISO) to checkpoint and exit cleanly, e.g. 2026-11-22T02:40Z")
     sp.set_defaults(fn=cmd_train)
@@ -236,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--onnx", help="evaluate this ONNX file instead of a checkpoint")
     sp.add_argument("--out", default=str(paths.REPORTS_DIR / "tmp" / "eval"))
     sp.add_argument("--limit", type=int, default=0, help="only this many frames (half defect), for a quick look")
+    sp.add_argument("--fabric", help="only this fabric's validation frames (code, e.g. 02)")
     sp.set_defaults(fn=cmd_evaluate)
 
     sp = sub.add_parser("quantize", help="INT8 static-quantised variant of a registry version, as its own version")
@@ -276,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--version", required=True)
     sp.add_argument("--reason")
     sp.add_argument("--force", action="store_true", help="skip the gate (say why in --reason)")
-    sp.add_argument("--min-image-auroc", type=float, default=0.95, help="absolute floor of the gate")
+    sp.add_argument("--accept-below-target", action="store_true",
+                    help="promote a version that beats production but misses the 0.95 image AUROC target (needs --reason)")
     sp.set_defaults(fn=cmd_promote)
     return p
 

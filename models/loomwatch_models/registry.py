@@ -117,13 +117,14 @@ def beats(new: dict[str, Any], cur: dict[str, Any]) -> tuple[bool, str]:
                   + (f", pixel AUROC {n['pixelAuroc']:.4f} vs {c['pixelAuroc']:.4f}" if n.get("pixelAuroc") is not None and c.get("pixelAuroc") is not None else ""))
 
 
-MIN_IMAGE_AUROC = 0.95    # the seed's rule: "if the accuracy rate is bigger than 0.95, then we can change"
+TARGET_IMAGE_AUROC = 0.95    # the seed's rule: "if the accuracy rate is bigger than 0.95, then we can change"
 
 
 def promote(name: str, version: str, reason: str | None = None, force: bool = False,
-            registry: Path = REGISTRY_DIR, min_image_auroc: float = MIN_IMAGE_AUROC) -> tuple[bool, str]:
-    """Marks name@version production iff it passes the gate (or force): validation image AUROC at least
-    min_image_auroc, and it beats the current production (see beats)."""
+            accept_below_target: bool = False, registry: Path = REGISTRY_DIR) -> tuple[bool, str]:
+    """Marks name@version production iff it passes the gate: it beats the current production (see beats)
+    and its validation image AUROC reaches TARGET_IMAGE_AUROC. A version below the target is promoted
+    only with accept_below_target and a reason, which the marker records; force skips the whole gate."""
     vdir = version_dir(name, version, registry)
     card = read_card(vdir)
     if sha256_file(vdir / card["onnx"]["file"]) != card["onnx"]["sha256"]:
@@ -131,17 +132,22 @@ def promote(name: str, version: str, reason: str | None = None, force: bool = Fa
     cur = production(name, registry)
     if cur and cur["version"] == version:
         return (False, f"{name}@{version} is already production")
-    auroc = card["metrics"].get("imageAuroc")
-    if not force and (auroc is None or auroc < min_image_auroc):
-        return (False, f"gate refused {name}@{version}: validation image AUROC "
-                       f"{'not measured' if auroc is None else f'{auroc:.4f}'} is below the floor {min_image_auroc}"
-                       + (f" (production stays {cur['version']})" if cur else " (no production version)"))
+    stays = f" (production stays {cur['version']})" if cur else " (no production version)"
     if cur and not force:
         ok, why = beats(card, read_card(version_dir(name, cur["version"], registry)))
         if not ok:
-            return (False, f"gate refused {name}@{version}: {why} (production stays {cur['version']})")
+            return (False, f"gate refused {name}@{version}: {why}{stays}")
     else:
         why = "forced" if cur else "first version of this model"
-    marker = {"version": version, "promotedAt": now_iso(), "reason": reason or why}
+    auroc = card["metrics"].get("imageAuroc")
+    if not force and (auroc is None or auroc < TARGET_IMAGE_AUROC):
+        measured = "not measured" if auroc is None else f"{auroc:.4f}"
+        if not accept_below_target:
+            return (False, f"gate refused {name}@{version}: validation image AUROC {measured} is below the target "
+                           f"{TARGET_IMAGE_AUROC}{stays}; to ship it anyway pass --accept-below-target --reason '<why>'")
+        if not reason:
+            return (False, f"gate refused {name}@{version}: accepting a version below the target needs a reason")
+        why = f"{why}; image AUROC {measured} is below the {TARGET_IMAGE_AUROC} target, accepted"
+    marker = {"version": version, "promotedAt": now_iso(), "reason": f"{why}: {reason}" if reason else why}
     (Path(registry) / name / "production.json").write_text(json.dumps(marker, indent=2) + "\n")
     return (True, f"{name}@{version} is production: {marker['reason']}")

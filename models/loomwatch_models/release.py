@@ -186,7 +186,7 @@ def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path) -> None:
         mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI") or MLRUNS_DIR.as_uri())
         mlflow.set_experiment("draem-aitex")
         run_id = state.get("mlflow_run_id")
-        with (mlflow.start_run(run_id=run_id) if run_id else mlflow.start_run(run_name=card["name"])):
+        with (mlflow.start_run(run_id=run_id) if run_id else mlflow.start_run(run_name=f"{card['name']}@{card['version']}")):
             mlflow.log_metrics({k: v for k, v in card["metrics"].items() if isinstance(v, (int, float))})
             mlflow.log_metrics({"crossCalDetectionRate": metrics["crossCalibrated"]["detectionRate"],
                                 "crossCalFalseAlarmRate": metrics["crossCalibrated"]["falseAlarmRate"],
@@ -252,6 +252,7 @@ def release_int8(*, name: str, source_version: str, version: str, data: Path, sp
     write_card(card, vdir)
     (vdir / "eval" / "int8.json").write_text(json.dumps({"msPerFrameInt8": q * 1000, "msPerFrameFp32": fp * 1000,
                                                          "maxAbsDiffVsFp32": diff}, indent=1) + "\n")
+    _mlflow_log({}, card, metrics, vdir)
     return {"dir": str(vdir), "card": card, "metrics": metrics}
 
 

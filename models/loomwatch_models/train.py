@@ -53,6 +53,7 @@ class TrainConfig:
     p_curve: float = 0.0
     p_streak: float = 0.25
     init_from: str = ""          # warm start: weights (model + EMA) of this checkpoint, fresh optimizer/schedule
+    fabric: str = ""             # one fabric code (e.g. "02"): train and quick-validate on its frames only
     data: str = ""
     split: str = str(SPLITS_DIR / "aitex-split-v1.json")
 
@@ -123,7 +124,8 @@ class Batcher:
         for f in frames:
             by_roll.setdefault(f.roll, []).append(read_gray(f.path))
         self.sources = {r: np.stack(v) for r, v in by_roll.items()}
-        self.rolls = sorted(self.sources)
+        # Crops come from the chosen fabric's rolls (all rolls without --fabric); anomaly textures from every roll.
+        self.rolls = sorted({f.roll for f in frames if not cfg.fabric or f.fabric == cfg.fabric})
         self.cfg = cfg
         self.synth = AnomalySynth(cfg.crop, self.sources, rng, bank_size=cfg.bank_size,
                                   bank_rng=np.random.default_rng(cfg.seed + 1), p_streak=cfg.p_streak,
@@ -191,6 +193,10 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
 
     root = data_dir(cfg.data or None)
     train_frames, val_frames, split_hash = load_split(Path(cfg.split), root)
+    if cfg.fabric:
+        val_frames = [f for f in val_frames if f.fabric == cfg.fabric]
+        if not any(f.fabric == cfg.fabric for f in train_frames) or not any(f.label for f in val_frames):
+            raise SystemExit(f"--fabric {cfg.fabric}: needs normal training frames and defect validation frames of that fabric")
     rng = np.random.default_rng(cfg.seed)
     t0 = time.time()
     batcher = Batcher(train_frames, cfg, rng)
@@ -219,7 +225,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         log(f"new run {cfg.name}: widths {cfg.rec_width}/{cfg.disc_width}, {count_parameters(model):,} params, "
             f"{count_flops(model) / 1e9:.2f} GFLOP per 256² tile; {cfg.steps} steps of batch {cfg.batch} × {cfg.crop}², "
             f"one-cycle max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads; masks: spot {cfg.p_spot}, "
-            f"curve {cfg.p_curve}, streak {cfg.p_streak}, rest Perlin")
+            f"curve {cfg.p_curve}, streak {cfg.p_streak}, rest Perlin; fabric {cfg.fabric or 'all'}")
     mlf, mlflow_id = _mlflow_start(cfg, mlflow_id, {"splitHash": split_hash, "trainFrames": len(train_frames)})
 
     def save(path: Path, **extra) -> None:

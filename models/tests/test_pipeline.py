@@ -56,14 +56,21 @@ def test_promotion_gate_only_promotes_a_better_version(isolated):
     _card(isolated, "1.0.0", 0.80)
     _card(isolated, "1.1.0", 0.75)
     _card(isolated, "1.2.0", 0.85)
-    ok, why = promote("draem-test", "1.0.0", registry=reg)          # default floor 0.95
-    assert not ok and "below the floor" in why and not (reg / "draem-test" / "production.json").exists()
-    assert promote("draem-test", "1.0.0", registry=reg, min_image_auroc=0.7)[0]
-    ok, why = promote("draem-test", "1.1.0", registry=reg, min_image_auroc=0.7)
+    _card(isolated, "1.3.0", 0.96)
+    ok, why = promote("draem-test", "1.0.0", registry=reg)          # below the 0.95 target
+    assert not ok and "below the target" in why and not (reg / "draem-test" / "production.json").exists()
+    ok, why = promote("draem-test", "1.0.0", registry=reg, accept_below_target=True)
+    assert not ok and "needs a reason" in why
+    assert promote("draem-test", "1.0.0", registry=reg, accept_below_target=True, reason="best so far")[0]
+    marker = json.loads((reg / "draem-test" / "production.json").read_text())
+    assert marker["version"] == "1.0.0" and "0.8000 is below the 0.95 target, accepted: best so far" in marker["reason"]
+    ok, why = promote("draem-test", "1.1.0", registry=reg, accept_below_target=True, reason="r")
     assert not ok and "does not beat" in why
     assert json.loads((reg / "draem-test" / "production.json").read_text())["version"] == "1.0.0"
-    assert promote("draem-test", "1.2.0", registry=reg, min_image_auroc=0.7)[0]
+    assert promote("draem-test", "1.2.0", registry=reg, accept_below_target=True, reason="better")[0]
     assert json.loads((reg / "draem-test" / "production.json").read_text())["version"] == "1.2.0"
+    ok, why = promote("draem-test", "1.3.0", registry=reg)          # beats 1.2.0 and reaches the target
+    assert ok and "below" not in why
 
 
 def test_committed_registry_cards_are_valid_and_match_their_onnx():

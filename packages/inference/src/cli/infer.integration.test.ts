@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aitexFrames, REPO_ROOT } from '@loomwatch/testkit';
+import { aitexDir, aitexFrames, REPO_ROOT } from '@loomwatch/testkit';
 
 const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
 const CLI = join(REPO_ROOT, 'packages/inference/src/cli/infer.ts');
@@ -126,5 +126,34 @@ describe('the infer command on AITEX frames with the random DRAEM', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('"code":"MODEL_NOT_FOUND"');
+  });
+});
+
+interface PythonScore {
+  file: string;
+  score: number;
+  label: number;
+  fabric: string;
+}
+
+describe('the infer command on the production draem-aitex model', () => {
+  const registry = join(REPO_ROOT, 'models/registry/draem-aitex');
+  const { version } = JSON.parse(readFileSync(join(registry, 'production.json'), 'utf8')) as { version: string };
+  // The model pipeline's evaluation of this very ONNX (Python: PIL decode, numpy tiling, torch smoothing).
+  const scores = JSON.parse(readFileSync(join(registry, version, 'eval/scores.json'), 'utf8')) as PythonScore[];
+  const picked = [
+    scores.find((s) => s.label === 0 && s.fabric !== '04'),
+    scores.find((s) => s.label === 0 && s.fabric === '04'),
+    ...scores.filter((s) => s.label === 1).slice(0, 2),
+  ].filter((s): s is PythonScore => s !== undefined);
+
+  it('scores validation frames within 1e-3 of the Python evaluation, with the version the marker names', { timeout: 120_000 }, async () => {
+    expect(picked).toHaveLength(4);
+    const run = await infer(['--model', 'draem-aitex', '--threads', '2', ...picked.map((s) => join(aitexDir(), s.file))]);
+    expect(run.code).toBe(0);
+    const measured = run.lines.map((line) => ({ image: line.image, model: line.model, score: line.score as number }));
+    expect(measured.map((m) => m.model)).toEqual(picked.map(() => expect.objectContaining({ name: 'draem-aitex', version }) as unknown));
+    const diffs = measured.map((m, i) => Math.abs(m.score - (picked[i]?.score ?? NaN)));
+    expect(Math.max(...diffs), JSON.stringify({ measured, python: picked })).toBeLessThanOrEqual(1e-3);
   });
 });
