@@ -137,19 +137,21 @@ def cmd_quantize(a: argparse.Namespace) -> int:
 def cmd_table(a: argparse.Namespace) -> int:
     """Markdown model-quality table of every registry version (for the README)."""
     from .registry import production, read_card
-    print("| model | widths rec/disc | GFLOP / frame | ms / frame (eval, shared CPU) | image AUROC | pixel AUROC | PRO "
+    print("| model | widths rec/disc | GFLOP / frame | ms / frame (engine) | image AUROC | pixel AUROC | PRO "
           "| detection | false alarms | cross-cal. det. / FA | steps | production |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for card_path in sorted(paths.REGISTRY_DIR.glob("*/*/model.json")):
         c = read_card(card_path.parent)
         mfile = card_path.parent / "eval" / "metrics.json"
         em = json.loads(mfile.read_text()) if mfile.exists() else {}
+        sfile = card_path.parent / "eval" / "speed.json"          # written by `pnpm bench:inference --record`
+        speed = json.loads(sfile.read_text()) if sfile.exists() else {}
         m = c["metrics"]
         f = lambda v, p=3: "–" if v is None else f"{v:.{p}f}"
         prod = production(c["name"])
         cc = em.get("crossCalibrated")
         print(f"| {c['name']}@{c['version']} | {c['architecture']['reconstructiveWidth']}/{c['architecture']['discriminativeWidth']} "
-              f"| {c['flopsPerTile'] * 16 / 1e9:.1f} | {f(em.get('secPerFrame', {}).get('median') and em['secPerFrame']['median'] * 1000, 0)} "
+              f"| {c['flopsPerTile'] * 16 / 1e9:.1f} | {f(speed.get('msPerFrame'), 0)} "
               f"| {f(m['imageAuroc'])} | {f(m['pixelAuroc'])} | {f(m['pro'])} | {f(m['detectionRate'])} | {f(m['falseAlarmRate'])} "
               f"| {f(cc['detectionRate']) + ' / ' + f(cc['falseAlarmRate']) if cc and c['metrics']['imageAuroc'] is not None else '–'} "
               f"| {c['training']['steps'] if c['training'] else '–'} | {'yes' if prod and prod['version'] == c['version'] else ''} |")

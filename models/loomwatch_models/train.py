@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 from dataclasses import dataclass, asdict
@@ -257,8 +258,15 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
     window_t, window_steps = time.time(), 0
     parts_acc: dict[str, float] = {}
     interrupted = False
+    signalled: list[str] = []                   # SIGTERM / SIGINT: finish the step, checkpoint, exit
+    previous = {s: signal.signal(s, lambda num, _frame: signalled.append(signal.Signals(num).name))
+                for s in (signal.SIGTERM, signal.SIGINT)}
     while step < cfg.steps:
         if pause_after is not None and step >= pause_after:
+            interrupted = True
+            break
+        if signalled:
+            log(f"{signalled[0]} received at step {step}: checkpointing and exiting (resume with --resume)")
             interrupted = True
             break
         if stop_at and dt.datetime.now(dt.timezone.utc) >= stop_at:
@@ -301,6 +309,8 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
             save(ckpt_path)
             last_ckpt = time.time()
     save(ckpt_path)
+    for s, handler in previous.items():
+        signal.signal(s, handler)
     log(f"{'stopped' if interrupted else 'finished'} at step {step}/{cfg.steps}; trained {_fmt_dur(elapsed)} "
         f"({elapsed:.0f}s); checkpoint {ckpt_path}")
     if mlf:

@@ -1,5 +1,11 @@
 """The pipeline end to end on tiny widths: train, resume, export, parity, registry card, promotion gate."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,6 +32,25 @@ def test_two_step_training_resumes_exactly_where_an_uninterrupted_run_ends(isola
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.allclose(va.float(), vb.float(), atol=1e-6), k
     assert "step 2/2" in (full / "train.log").read_text()
+
+
+def test_sigterm_checkpoints_the_step_reached_and_exits_cleanly(isolated):
+    """A session that ends sends SIGTERM: the run must keep what it trained, not fall back 4 minutes."""
+    args = ["train", "--name", "term", "--steps", "1000", "--rec-width", "2", "--disc-width", "2", "--crop", "64",
+            "--batch", "2", "--val-every", "1000", "--val-tiles", "2", "--log-every", "1", "--bank-size", "8"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "loomwatch_models", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = isolated / "cache" / "runs" / "term" / "train.log"
+    deadline = time.time() + 120
+    while not (log.exists() and "step 3/1000" in log.read_text()):
+        assert proc.poll() is None and time.time() < deadline, "training did not reach step 3"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    step = torch.load(log.parent / "ckpt-last.pt")["step"]
+    assert 3 <= step < 1000
+    assert f"SIGTERM received at step {step}" in log.read_text()
 
 
 def test_exported_onnx_matches_pytorch_on_real_tiles(isolated, aitex):

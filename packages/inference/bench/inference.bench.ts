@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:inference [--model REF] [--frames N] [--reps R] [--threads T] [--registry DIR]`
+ * `pnpm bench:inference [--model REF] [--frames N] [--reps R] [--threads T] [--registry DIR] [--record]`
  *
  * Runs N AITEX 4096 × 256 frames through the full `infer` path (decode → tiles → run → stitch
  * → score → regions → map PNG, two frames in flight as the `infer` command does) and, in the
@@ -7,10 +7,11 @@
  * same session options (on the main thread, as plain onnxruntime-node use does; the engine runs
  * its session in a worker). Reports medians over R repetitions (default 5, alternating which
  * path goes first) after a warm-up. Progress goes to
- * stderr; the last stdout line is one JSON object.
+ * stderr; the last stdout line is one JSON object. `--record` also writes it, with the machine's
+ * CPU and load, to the version's `eval/speed.json`, where `models/lw table` reads ms per frame.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '5' },
     threads: { type: 'string' },
     registry: { type: 'string', default: DEFAULT_REGISTRY_ROOT },
+    record: { type: 'boolean', default: false },
   },
 });
 const registryRoot = values.registry;
@@ -44,7 +46,9 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 }
 
+const loadAtStart = loadavg()[0] ?? NaN;
 const engine = await InferenceEngine.load({ model: modelRef, registryRoot, intraOpNumThreads: threads });
+const versionDir = engine.loaded.dir;
 const card = engine.card;
 const all = aitexFrames();
 const picked = Array.from({ length: frameCount }, (_, i) => all[Math.floor((i * all.length) / frameCount)]?.path ?? '');
@@ -141,4 +145,21 @@ const cpuPerFrame = { full: (cpu.full * 1000) / (frameCount * reps), bare: (cpu.
 console.log(
   `CPU per frame (all threads): full ${cpuPerFrame.full.toFixed(0)} ms, bare ${cpuPerFrame.bare.toFixed(0)} ms — the engine adds ${(cpuPerFrame.full - cpuPerFrame.bare).toFixed(0)} ms (CPU ratio ${(cpuPerFrame.bare / cpuPerFrame.full).toFixed(3)}); on a loaded machine this is steadier than the wall-clock ratio`,
 );
-console.log(JSON.stringify({ bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2) }));
+const summary = { bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2) };
+if (values.record) {
+  const record = {
+    ...summary,
+    model: `${card.name}@${card.version}`,
+    msPerFrame: round(1000 / framesPerSec, 0),
+    bareMsPerFrame: round(1000 / bareFramesPerSec, 0),
+    threads,
+    frames: frameCount,
+    reps,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    loadAverageAtStart: round(loadAtStart, 2),
+    measuredAt: new Date().toISOString(),
+  };
+  writeFileSync(join(versionDir, 'eval', 'speed.json'), `${JSON.stringify(record, null, 1)}\n`);
+  progress(`recorded in ${join(versionDir, 'eval', 'speed.json')}`);
+}
+console.log(JSON.stringify(summary));
