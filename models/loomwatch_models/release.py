@@ -108,6 +108,9 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     _, val_frames, split_hash = load_split(Path(split), data)
     if state.get("splitHash") and state["splitHash"] != split_hash:
         raise SystemExit(f"split {split} (sha256 {split_hash}) is not the one the run trained with ({state['splitHash']})")
+    fabric = cfg.get("fabric") or ""
+    if fabric:                                  # a per-fabric model is measured on its fabric's frames only
+        val_frames = [f for f in val_frames if f.fabric == fabric]
     vdir = version_dir(name, version, registry) if registry else version_dir(name, version)
     if (vdir / "model.json").exists():
         raise SystemExit(f"{vdir} already holds a model: versions are immutable, choose another --version")
@@ -153,7 +156,8 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
              f"{Path(checkpoint).name}, step {state['step']}/{cfg['steps']}, one-cycle max lr {cfg['max_lr']}) on "
              f"normal frames of split {Path(split).name} with synthetic anomalies (Perlin + streak masks; textures: "
              f"other rolls' augmented fabric, rescaled same-roll fabric, procedural). Validation = "
-             f"{m['normalFrames']} held-out normal + {m['defectFrames']} defect frames (never trained on). "
+             f"{m['normalFrames']} held-out normal + {m['defectFrames']} defect frames (never trained on)"
+             f"{f' of fabric {fabric} (a per-fabric model: crops of that fabric only)' if fabric else ''}. "
              f"imageThreshold: {m['thresholdRule']}; chosen on the validation frames, so detectionRate/falseAlarmRate "
              f"are in-sample: 2-fold cross-calibrated they are {m['crossCalibrated']['detectionRate']:.3f} / "
              f"{m['crossCalibrated']['falseAlarmRate']:.3f}. pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}). "
@@ -163,13 +167,15 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
              f"on {len(ptiles)} real tiles. Per-code detection and scores in eval/. {warm}{extra_notes}").strip()
     card = build_card(
         name=name, version=version,
-        description=description or f"DRAEM widths {cfg['rec_width']}/{cfg['disc_width']} trained on AITEX normal frames",
+        description=description or (f"DRAEM widths {cfg['rec_width']}/{cfg['disc_width']} trained on AITEX normal frames"
+                                    f"{f' of fabric {fabric}' if fabric else ''}"),
         onnx_path=onnx_path, reconstructive_width=cfg["rec_width"], discriminative_width=cfg["disc_width"],
         parameters=count_parameters(model), flops_per_tile=flops, tile=tile,
         image_threshold=m["imageThreshold"], pixel_threshold=m["pixelThreshold"],
         norm_min=norm_lo, norm_max=norm_hi, smoothing_kernel=kernel,
         metrics={"imageAuroc": m["imageAuroc"], "pixelAuroc": m["pixelAuroc"], "detectionRate": m["detectionRate"],
-                 "falseAlarmRate": m["falseAlarmRate"], "pro": m["pro"], "split": "validation", "frames": m["frames"]},
+                 "falseAlarmRate": m["falseAlarmRate"], "pro": m["pro"],
+                 "split": f"validation fabric {fabric}" if fabric else "validation", "frames": m["frames"]},
         training=training, notes=notes)
     write_card(card, vdir)
     (vdir / "eval" / "parity.json").write_text(json.dumps({"maxAbsDiff": diff, "tiles": len(ptiles),
