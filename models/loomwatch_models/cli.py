@@ -72,7 +72,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     out = release_trained(checkpoint=_run_checkpoint(a), name=a.name, version=a.version,
                           data=paths.data_dir(a.data), split=Path(a.split), use_ema=not a.raw_weights,
                           threads=a.threads, registry=Path(a.registry) if a.registry else None,
-                          mlflow=not a.no_mlflow)
+                          mlflow=not a.no_mlflow, extra_notes=a.notes)
     m = out["metrics"]
     print(f"{a.name}@{a.version} in {out['dir']}: image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
           f"PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f}, false alarms {m['falseAlarmRate']:.3f} "
@@ -271,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--name", default="draem-aitex")
     sp.add_argument("--version", required=True)
     sp.add_argument("--registry", help="registry root (default models/registry)")
+    sp.add_argument("--notes", default="", help="appended to the card's notes (e.g. what the wall time includes)")
     sp.add_argument("--no-mlflow", action="store_true")
     sp.set_defaults(fn=cmd_export)
 
