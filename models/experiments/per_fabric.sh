@@ -13,8 +13,8 @@ STEPS="${STEPS:-240}"
 INIT="$R/draem-16-8-v2/ckpt-last.pt"
 COMMON=(--init-from "$INIT" --steps "$STEPS" --max-lr 3e-4 --seed 7 --p-spot 0.35 --p-curve 0.25 --p-streak 0.1
         --val-every 120 --val-tiles 16)
-FABRICS=("${@:-00 01 02 03 04 06}")
-read -r -a FABRICS <<< "${FABRICS[*]}"
+FABRICS=("$@")
+[[ ${#FABRICS[@]} -gt 0 ]] || FABRICS=(00 01 02 03 04 06)
 
 train_once() {   # run name, extra args: skipped when the run already finished
   local name=$1; shift

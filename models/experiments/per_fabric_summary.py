@@ -10,8 +10,8 @@ print("| fabric | normal / defect frames | image AUROC 1.1.0 / all fabrics / own
 print("| --- | --- | --- | --- | --- |")
 sums = {k: [] for k in ("base", "all", "fab")}
 for fab in fabrics:
-    m = {k: json.loads((out / f"{k}{fab if k == 'fab' else ''}-{fab}" / "metrics.json").read_text())
-         for k in ("base", "all", "fab")}
+    dirs = {"base": f"base-{fab}", "all": f"all-{fab}", "fab": f"fab{fab}-{fab}"}   # as per_fabric.sh writes them
+    m = {k: json.loads((out / d / "metrics.json").read_text()) for k, d in dirs.items()}
     for k in sums:
         sums[k].append(m[k]["imageAuroc"])
     row = lambda key: " / ".join(f"{m[k][key]:.3f}" for k in ("base", "all", "fab"))

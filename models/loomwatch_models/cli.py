@@ -159,8 +159,8 @@ def cmd_table(a: argparse.Namespace) -> int:
               f"| {f(cc['detectionRate']) + ' / ' + f(cc['falseAlarmRate']) if cc and c['metrics']['imageAuroc'] is not None else '–'} "
               f"| {c['training']['steps'] if c['training'] else '–'} | {'yes' if is_prod else ''} |")
         if m["imageAuroc"] is not None:
-            points.append((f"{c['version']}{' (production)' if is_prod else ''}", gflop, speed.get("msPerFrame"),
-                           m["imageAuroc"], m["pixelAuroc"]))
+            points.append({"label": f"{c['version']}{' (production)' if is_prod else ''}", "gflop": gflop,
+                           "ms": speed.get("msPerFrame"), "image": m["imageAuroc"], "pixel": m["pixelAuroc"]})
     if a.plot:
         _plot_quality_vs_cost(points, Path(a.plot))
     return 0
@@ -171,14 +171,13 @@ def _plot_quality_vs_cost(points, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, (xi, xlabel) in zip(axes, ((1, "GFLOP per 4096×256 frame"), (2, "ms per frame (engine, 2 threads)"))):
-        for label, *vals in points:
-            x = vals[xi - 1]
-            if x is None:
+    for ax, (xkey, xlabel) in zip(axes, (("gflop", "GFLOP per 4096×256 frame"), ("ms", "ms per frame (engine, 2 threads)"))):
+        for pt in points:
+            if pt[xkey] is None:
                 continue
-            ax.scatter([x], [vals[2]], marker="o", color="tab:blue")
-            ax.scatter([x], [vals[3]], marker="s", color="tab:orange")
-            ax.annotate(label, (x, vals[2]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+            ax.scatter([pt[xkey]], [pt["image"]], marker="o", color="tab:blue")
+            ax.scatter([pt[xkey]], [pt["pixel"]], marker="s", color="tab:orange")
+            ax.annotate(pt["label"], (pt[xkey], pt["image"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
         ax.axhline(0.95, color="gray", ls="--", lw=0.8)
         ax.set_xlabel(xlabel); ax.set_ylabel("validation AUROC"); ax.set_ylim(0.4, 1.0); ax.set_xlim(left=0)
         ax.grid(alpha=0.3)
