@@ -81,6 +81,22 @@ def cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_patchcore(a: argparse.Namespace) -> int:
+    from .patchcore import PatchCoreConfig
+    from .release_patchcore import release_patchcore
+    cfg = PatchCoreConfig(coreset_ratio=a.coreset_ratio, coreset_pool=a.coreset_pool, seed=a.seed)
+    out = release_patchcore(name=a.name, version=a.version, data=paths.data_dir(a.data), split=Path(a.split), cfg=cfg,
+                            fabric=a.fabric or "", threads=a.threads, registry=Path(a.registry) if a.registry else None,
+                            extra_notes=a.notes, mlflow=not a.no_mlflow)
+    m = out["metrics"]
+    print(f"{a.name}@{a.version} in {out['dir']}: bank {out['fit']['bankSize']} patches, image AUROC {m['imageAuroc']:.4f}, "
+          f"pixel AUROC {m['pixelAuroc']:.4f}, PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f}, false alarms "
+          f"{m['falseAlarmRate']:.3f} (cross-calibrated {m['crossCalibrated']['detectionRate']:.3f} / "
+          f"{m['crossCalibrated']['falseAlarmRate']:.3f}), threshold {m['imageThreshold']:.5f}; "
+          f"{m['secPerFrame']['median'] * 1000:.0f} ms/frame (Python onnxruntime)")
+    return 0
+
+
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from .data import load_split
     from .evaluate import evaluate
@@ -273,6 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--notes", default="", help="appended to the card's notes (e.g. what the wall time includes)")
     sp.add_argument("--no-mlflow", action="store_true")
     sp.set_defaults(fn=cmd_export)
+
+    sp = sub.add_parser("fit-patchcore", help="PatchCore: fit the memory bank, export, parity, metrics, card in the registry")
+    data_arg(sp)
+    sp.add_argument("--name", default="patchcore-aitex")
+    sp.add_argument("--version", required=True)
+    sp.add_argument("--coreset-ratio", type=float, default=0.01, help="bank size as a fraction of all training patches")
+    sp.add_argument("--coreset-pool", type=int, default=400_000, help="random patches the coreset is selected from")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--fabric", help="fit on one fabric's normal frames and evaluate on its validation frames")
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.add_argument("--threads", type=int, default=2)
+    sp.add_argument("--registry", help="registry root (default models/registry); a scratch one for experiments")
+    sp.add_argument("--notes", default="", help="appended to the card's notes")
+    sp.add_argument("--no-mlflow", action="store_true")
+    sp.set_defaults(fn=cmd_fit_patchcore)
 
     sp = sub.add_parser("evaluate", help="validation metrics of an ONNX model or a checkpoint into --out")
     data_arg(sp); ckpt_args(sp)

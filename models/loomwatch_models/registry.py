@@ -15,6 +15,10 @@ from .export import INPUT_NAME, OPSET, OUTPUT_NAME
 from .paths import REGISTRY_DIR
 
 METRIC_KEYS = ("imageAuroc", "pixelAuroc", "detectionRate", "falseAlarmRate", "pro", "split", "frames")
+ARCHITECTURE_KEYS = {
+    "draem": {"family", "reconstructiveWidth", "discriminativeWidth", "parameters"},
+    "patchcore": {"family", "backbone", "blocks", "featureDims", "bankSize", "coresetRatio", "parameters"},
+}
 TRAINING_KEYS = ("steps", "wallTimeSec", "seed", "dataHash", "splitHash", "cropSize", "batchSize")
 
 
@@ -26,8 +30,13 @@ def empty_metrics() -> dict[str, Any]:
     return {k: None for k in METRIC_KEYS}
 
 
-def build_card(*, name: str, version: str, description: str, onnx_path: Path, reconstructive_width: int,
-               discriminative_width: int, parameters: int, flops_per_tile: int, tile: int,
+def draem_architecture(reconstructive_width: int, discriminative_width: int, parameters: int) -> dict[str, Any]:
+    return {"family": "draem", "reconstructiveWidth": reconstructive_width,
+            "discriminativeWidth": discriminative_width, "parameters": parameters}
+
+
+def build_card(*, name: str, version: str, description: str, onnx_path: Path, architecture: dict[str, Any],
+               flops_per_tile: int, tile: int,
                image_threshold: float, pixel_threshold: float, norm_min: float, norm_max: float,
                smoothing_kernel: int = 21, metrics: dict | None = None, training: dict | None = None,
                notes: str = "") -> dict[str, Any]:
@@ -40,8 +49,7 @@ def build_card(*, name: str, version: str, description: str, onnx_path: Path, re
         "description": description,
         "onnx": {"file": onnx_path.name, "sha256": sha256_file(onnx_path), "bytes": onnx_path.stat().st_size,
                  "opset": OPSET},
-        "architecture": {"family": "draem", "reconstructiveWidth": reconstructive_width,
-                         "discriminativeWidth": discriminative_width, "parameters": parameters},
+        "architecture": architecture,
         "input": {"name": INPUT_NAME, "channels": 1, "tileSize": tile, "layout": "NCHW",
                   "scale": 1 / 255, "offset": 0},
         "output": {"name": OUTPUT_NAME, "layout": "NCHW", "channels": 1, "anomalyChannel": 0},
@@ -67,6 +75,9 @@ def validate_card(card: dict[str, Any]) -> None:
         return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
     need(card["schemaVersion"] == 1, "schemaVersion must be 1")
+    need(card["architecture"]["family"] in ARCHITECTURE_KEYS, f"architecture.family must be one of {sorted(ARCHITECTURE_KEYS)}")
+    need(set(card["architecture"]) == ARCHITECTURE_KEYS[card["architecture"]["family"]],
+         f"architecture keys of a {card['architecture']['family']} card must be {sorted(ARCHITECTURE_KEYS[card['architecture']['family']])}")
     need(set(card["metrics"]) == set(METRIC_KEYS), f"metrics keys must be {METRIC_KEYS}")
     need(card["training"] is None or set(card["training"]) == set(TRAINING_KEYS), f"training keys must be {TRAINING_KEYS}")
     pp = card["postprocess"]

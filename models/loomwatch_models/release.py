@@ -10,7 +10,7 @@ import torch
 from .data import index, read_gray
 from .draem import Draem, Widths, count_flops, count_parameters
 from .export import export_onnx, parity
-from .registry import build_card, promote, version_dir, write_card
+from .registry import build_card, draem_architecture, promote, version_dir, write_card
 from .scoring import anomaly_map, onnx_runner, smooth, to_tiles
 
 
@@ -76,8 +76,8 @@ def export_random(*, name: str, version: str, rec_width: int, disc_width: int, s
     card = build_card(
         name=name, version=version,
         description=f"DRAEM-shaped model with random weights, widths {rec_width}/{disc_width}, for engine tests",
-        onnx_path=onnx_path, reconstructive_width=rec_width, discriminative_width=disc_width,
-        parameters=count_parameters(model), flops_per_tile=count_flops(model, tile), tile=tile,
+        onnx_path=onnx_path, architecture=draem_architecture(rec_width, disc_width, count_parameters(model)),
+        flops_per_tile=count_flops(model, tile), tile=tile,
         image_threshold=image_thr, pixel_threshold=pixel_thr, norm_min=lo, norm_max=hi,
         smoothing_kernel=kernel, metrics=None, training=None, notes=notes)
     write_card(card, vdir)
@@ -169,8 +169,8 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
         name=name, version=version,
         description=description or (f"DRAEM widths {cfg['rec_width']}/{cfg['disc_width']} trained on AITEX normal frames"
                                     f"{f' of fabric {fabric}' if fabric else ''}"),
-        onnx_path=onnx_path, reconstructive_width=cfg["rec_width"], discriminative_width=cfg["disc_width"],
-        parameters=count_parameters(model), flops_per_tile=flops, tile=tile,
+        onnx_path=onnx_path, architecture=draem_architecture(cfg["rec_width"], cfg["disc_width"], count_parameters(model)),
+        flops_per_tile=flops, tile=tile,
         image_threshold=m["imageThreshold"], pixel_threshold=m["pixelThreshold"],
         norm_min=norm_lo, norm_max=norm_hi, smoothing_kernel=kernel,
         metrics={"imageAuroc": m["imageAuroc"], "pixelAuroc": m["pixelAuroc"], "detectionRate": m["detectionRate"],
@@ -185,12 +185,12 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     return {"dir": str(vdir), "card": card, "metrics": metrics}
 
 
-def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path) -> None:
+def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path, experiment: str = "draem-aitex") -> None:
     try:
         import mlflow
         from .paths import MLRUNS_DIR
         mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI") or MLRUNS_DIR.as_uri())
-        mlflow.set_experiment("draem-aitex")
+        mlflow.set_experiment(experiment)
         run_id = state.get("mlflow_run_id")
         with (mlflow.start_run(run_id=run_id) if run_id else mlflow.start_run(run_name=f"{card['name']}@{card['version']}")):
             mlflow.log_metrics({k: v for k, v in card["metrics"].items() if isinstance(v, (int, float))})
@@ -247,9 +247,7 @@ def release_int8(*, name: str, source_version: str, version: str, data: Path, sp
              f"({m['thresholdRule']}). flopsPerTile counts the same multiply-adds (now int8).")
     card = build_card(
         name=name, version=version, description=f"INT8 variant of {name}@{source_version}", onnx_path=onnx_path,
-        reconstructive_width=src_card["architecture"]["reconstructiveWidth"],
-        discriminative_width=src_card["architecture"]["discriminativeWidth"],
-        parameters=src_card["architecture"]["parameters"], flops_per_tile=src_card["flopsPerTile"], tile=tile,
+        architecture=src_card["architecture"], flops_per_tile=src_card["flopsPerTile"], tile=tile,
         image_threshold=m["imageThreshold"], pixel_threshold=m["pixelThreshold"], norm_min=lo, norm_max=hi,
         smoothing_kernel=kernel,
         metrics={"imageAuroc": m["imageAuroc"], "pixelAuroc": m["pixelAuroc"], "detectionRate": m["detectionRate"],

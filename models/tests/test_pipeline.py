@@ -14,7 +14,7 @@ from loomwatch_models.data import index, load_split, read_gray, sha256_file
 from loomwatch_models.draem import Draem, Widths, count_flops
 from loomwatch_models.export import export_onnx, parity
 from loomwatch_models.paths import REGISTRY_DIR, SPLITS_DIR
-from loomwatch_models.registry import build_card, promote, read_card, validate_card, write_card
+from loomwatch_models.registry import build_card, draem_architecture, promote, read_card, validate_card, write_card
 from loomwatch_models.scoring import onnx_runner, to_tiles
 from loomwatch_models.train import TrainConfig, load_checkpoint, train
 
@@ -69,7 +69,7 @@ def _card(tmp, version, image_auroc):
     vdir = tmp / "reg" / "draem-test" / version
     onnx_path = export_onnx(m, vdir / "model.onnx")
     card = build_card(name="draem-test", version=version, description="t", onnx_path=onnx_path,
-                      reconstructive_width=2, discriminative_width=2, parameters=1, flops_per_tile=count_flops(m),
+                      architecture=draem_architecture(2, 2, 1), flops_per_tile=count_flops(m),
                       tile=256, image_threshold=0.5, pixel_threshold=0.5, norm_min=0.1, norm_max=0.9,
                       metrics={"imageAuroc": image_auroc, "pixelAuroc": 0.9, "split": "validation", "frames": 10})
     write_card(card, vdir)

@@ -19,13 +19,28 @@ export const ModelCard = z.object({
     bytes: z.int().positive(),
     opset: z.int().positive(),
   }),
+  /** What the graph is. The engine never reads it: every family has the same tile contract. */
   architecture: z
-    .object({
-      family: z.string(),
-      reconstructiveWidth: z.int().positive(),
-      discriminativeWidth: z.int().positive(),
-      parameters: z.int().positive().optional(),
-    })
+    .discriminatedUnion('family', [
+      z.object({
+        family: z.literal('draem'),
+        reconstructiveWidth: z.int().positive(),
+        discriminativeWidth: z.int().positive(),
+        parameters: z.int().positive().optional(),
+      }),
+      z.object({
+        family: z.literal('patchcore'),
+        /** The frozen pretrained network the patch features come from. */
+        backbone: z.string().min(1),
+        /** Indices of the backbone stages whose features are concatenated. */
+        blocks: z.array(z.int().nonnegative()).min(1),
+        featureDims: z.int().positive(),
+        /** Memory patches (an initializer of the graph). */
+        bankSize: z.int().positive(),
+        coresetRatio: z.number().positive().max(1),
+        parameters: z.int().positive().optional(),
+      }),
+    ])
     .optional(),
   input: z.object({
     name: z.string().min(1),

