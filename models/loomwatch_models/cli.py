@@ -152,63 +152,12 @@ def cmd_quantize(a: argparse.Namespace) -> int:
 
 def cmd_table(a: argparse.Namespace) -> int:
     """Markdown model-quality table of every registry version (for the README); --plot draws quality vs cost."""
-    from .registry import production, read_card
-    print("| model | widths rec/disc | GFLOP / frame | ms / frame (engine) | image AUROC | pixel AUROC | PRO "
-          "| detection | false alarms | cross-cal. det. / FA | steps | production |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    points = []
-    for card_path in sorted(paths.REGISTRY_DIR.glob("*/*/model.json")):
-        c = read_card(card_path.parent)
-        mfile = card_path.parent / "eval" / "metrics.json"
-        em = json.loads(mfile.read_text()) if mfile.exists() else {}
-        sfile = card_path.parent / "eval" / "speed.json"          # written by `pnpm bench:inference --record`
-        speed = json.loads(sfile.read_text()) if sfile.exists() else {}
-        m = c["metrics"]
-        f = lambda v, p=3: "–" if v is None else f"{v:.{p}f}"
-        prod = production(c["name"])
-        is_prod = bool(prod and prod["version"] == c["version"])
-        cc = em.get("crossCalibrated")
-        gflop = c["flopsPerTile"] * 16 / 1e9
-        print(f"| {c['name']}@{c['version']} | {c['architecture']['reconstructiveWidth']}/{c['architecture']['discriminativeWidth']} "
-              f"| {gflop:.1f} | {f(speed.get('msPerFrame'), 0)} "
-              f"| {f(m['imageAuroc'])} | {f(m['pixelAuroc'])} | {f(m['pro'])} | {f(m['detectionRate'])} | {f(m['falseAlarmRate'])} "
-              f"| {f(cc['detectionRate']) + ' / ' + f(cc['falseAlarmRate']) if cc and c['metrics']['imageAuroc'] is not None else '–'} "
-              f"| {c['training']['steps'] if c['training'] else '–'} | {'yes' if is_prod else ''} |")
-        if m["imageAuroc"] is not None:
-            points.append({"label": f"{c['version']}{' (production)' if is_prod else ''}", "gflop": gflop,
-                           "ms": speed.get("msPerFrame"), "image": m["imageAuroc"], "pixel": m["pixelAuroc"]})
+    from .table import markdown, plot, rows
+    table = rows()
+    print(markdown(table))
     if a.plot:
-        _plot_quality_vs_cost(points, Path(a.plot))
+        plot(table, Path(a.plot))
     return 0
-
-
-def _plot_quality_vs_cost(points, out: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, (xkey, xlabel) in zip(axes, (("gflop", "GFLOP per 4096×256 frame"), ("ms", "ms per frame (engine, 2 threads)"))):
-        for pt in points:
-            if pt[xkey] is None:
-                continue
-            ax.scatter([pt[xkey]], [pt["image"]], marker="o", color="tab:blue")
-            ax.scatter([pt[xkey]], [pt["pixel"]], marker="s", color="tab:orange")
-            ax.annotate(pt["label"], (pt[xkey], pt["image"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
-        ax.axhline(0.95, color="gray", ls="--", lw=0.8)
-        ax.set_xlabel(xlabel); ax.set_ylabel("validation AUROC"); ax.set_ylim(0.4, 1.0); ax.set_xlim(left=0)
-        ax.grid(alpha=0.3)
-    axes[0].axvline(120, color="red", ls=":", lw=0.8)
-    axes[1].axvline(1500, color="red", ls=":", lw=0.8)
-    axes[0].legend(handles=[plt.Line2D([], [], marker="o", ls="", color="tab:blue", label="image AUROC"),
-                            plt.Line2D([], [], marker="s", ls="", color="tab:orange", label="pixel AUROC"),
-                            plt.Line2D([], [], ls="--", color="gray", label="0.95 target"),
-                            plt.Line2D([], [], ls=":", color="red", label="budget (120 GFLOP, 1.5 s)")],
-                   fontsize=8, loc="lower right")
-    fig.suptitle("draem-aitex versions: quality vs cost (validation split aitex-split-v1)")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    print(f"plot: {out}", file=sys.stderr)
 
 
 def cmd_recalibrate(a: argparse.Namespace) -> int:
@@ -329,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(fn=cmd_recalibrate)
 
     sp = sub.add_parser("table", help="markdown model-quality table of the registry")
-    sp.add_argument("--plot", help="also draw quality vs cost (GFLOP and engine ms per frame) to this PNG")
+    sp.add_argument("--plot", help="also draw quality vs cost (GFLOP and engine ms per frame, both families) to this PNG")
     sp.set_defaults(fn=cmd_table)
 
     sp = sub.add_parser("smoke", help="2-step tiny training + export + parity in a temp dir")

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { aitexFrames } from '@loomwatch/testkit';
-import { DEFAULT_REGISTRY_ROOT, fillTileBatch, InferenceEngine, inputLut, planTiles, readVerifiedOnnx, sessionOptions } from '../src/index.js';
+import { DEFAULT_REGISTRY_ROOT, defaultModel, fillTileBatch, InferenceEngine, inputLut, planTiles, readVerifiedOnnx, sessionOptions } from '../src/index.js';
 
 const IN_FLIGHT = 2;
 
@@ -31,13 +31,20 @@ const { values } = parseArgs({
   },
 });
 const registryRoot = values.registry;
-const modelRef = values.model ?? (existsSync(join(registryRoot, 'draem-aitex', 'production.json')) ? 'draem-aitex' : 'draem-random');
+const modelRef = values.model ?? (await defaultModel(registryRoot)).name;
 const frameCount = Number(values.frames);
 const reps = Number(values.reps);
 const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
 
 function progress(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** The CPU's vector extensions (AVX2, AVX-512, VNNI…): timings only compare between machines that share them. */
+function vectorFlags(): string[] {
+  const info = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const flags = /^flags\s*:(.*)$/m.exec(info)?.[1]?.trim().split(/\s+/) ?? [];
+  return flags.filter((f) => /^(avx|amx|fma)/.test(f)).sort();
 }
 
 function median(xs: number[]): number {
@@ -156,6 +163,7 @@ if (values.record) {
     frames: frameCount,
     reps,
     cpu: cpus()[0]?.model ?? 'unknown',
+    cpuFlags: vectorFlags(),
     loadAverageAtStart: round(loadAtStart, 2),
     measuredAt: new Date().toISOString(),
   };

@@ -3,7 +3,7 @@ export { InferenceConfig, type InferenceConfigInput, DEFAULT_REGISTRY_ROOT, Grap
 export type { Model } from './model/model.js';
 export { loadOnnxModel, type LoadedModel } from './model/load.js';
 export { OnnxModel, sessionOptions, checkSessionAgainstCard, type SessionConfig, type SessionDescription } from './model/onnx-model.js';
-export { resolveModel, readModelCard, type ModelLocation } from './model/registry.js';
+export { resolveModel, readModelCard, defaultModel, type DefaultModel, type ModelLocation } from './model/registry.js';
 export { readVerifiedOnnx, onnxOpset, SUPPORTED_OPSETS } from './model/onnx-file.js';
 export { decodeGray, type GrayImage, type DecodeOptions } from './image/decode.js';
 export { encodeMapPng, encodeOverlay, overlayPixels, mapToGray8, type OverlayOptions, type OverlayStyle } from './image/render.js';

@@ -4,12 +4,13 @@
  * subscriber prints a line per verdict and a closing summary.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
 import { Alert, TOPICS, Verdict, decodeMessage } from '@loomwatch/contracts';
 import { createKafka, ensureTopics } from '@loomwatch/kafka';
+import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/inference';
 import { S3BlobStore } from '@loomwatch/storage';
 import { infraEnv, spawnWorkerProcess, stopProcess, type Infra } from '@loomwatch/testkit';
 import { FramePublisher } from './frame-publisher.js';
@@ -22,7 +23,7 @@ const DemoConfig = z.object({
   kafka: KafkaConfig.prefault({}),
   s3: S3Config.prefault({}),
   aitexDir: z.string().default(resolve(REPO, '../shared/datasets/aitex')),
-  /** @defaultValue the production version of draem-aitex, or the random test model before one is trained */
+  /** @defaultValue the registry's best-validated production model (highest validation image AUROC), as the worker's */
   model: z.string().optional(),
   lines: z.int().positive().default(2),
   camerasPerLine: z.int().positive().default(2),
@@ -35,10 +36,6 @@ const DemoConfig = z.object({
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
-function defaultModel(): string {
-  return existsSync(join(REPO, 'models/registry/draem-aitex/production.json')) ? 'draem-aitex' : 'draem-random';
 }
 
 function startWorkers(count: number, infra: Infra, model: string, threads: number, logDir: string): ChildProcess[] {
@@ -74,7 +71,7 @@ async function main(): Promise<void> {
     envPrefix: 'DEMO_',
     overrides: process.argv.slice(2),
   });
-  const model = config.model ?? defaultModel();
+  const model = config.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
   const kafka = createKafka(config.kafka);
   const store = new S3BlobStore(config.s3);
   const frameBucket = 'loomwatch-frames';

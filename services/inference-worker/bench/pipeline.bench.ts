@@ -8,7 +8,7 @@
  * In the same run, bare `session.run` on the same model with 2 threads gives the baseline.
  * Progress goes to stderr; the last stdout line is one JSON object.
  */
-import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -17,6 +17,7 @@ import { Verdict, decodeMessage } from '@loomwatch/contracts';
 import {
   DEFAULT_REGISTRY_ROOT,
   InferenceEngine,
+  defaultModel,
   fillTileBatch,
   inputLut,
   planTiles,
@@ -34,8 +35,7 @@ const { values } = parseArgs({
     'latency-frames': { type: 'string', default: '24' },
   },
 });
-const model =
-  values.model ?? (existsSync(join(DEFAULT_REGISTRY_ROOT, 'draem-aitex', 'production.json')) ? 'draem-aitex' : 'draem-random');
+const model = values.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
 const frames = Number(values.frames);
 const latencyFrames = Number(values['latency-frames']);
 const progress = (line: string): boolean => process.stderr.write(`${line}\n`);

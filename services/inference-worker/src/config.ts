@@ -47,9 +47,10 @@ export const WorkerConfig = z.object({
     .prefault({}),
   /**
    * The model. A bare name follows its deployments on the control topic (else the registry's
-   * production version); `name@version` or a version directory pins one version. @defaultValue 'draem-aitex'
+   * production version); `name@version` or a version directory pins one version.
+   * @defaultValue the registry's best-validated production model (highest validation image AUROC)
    */
-  model: z.string().min(1).default('draem-aitex'),
+  model: z.string().min(1).optional(),
   inference: InferenceConfig.prefault({}),
   /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9464 on 127.0.0.1 */
   ops: opsConfig(9464),

@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { STANDARD_ENV_ALIASES, commaList, loadConfig } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
+import { defaultModel } from '@loomwatch/inference';
 import { createKafka } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { z } from 'zod';
@@ -78,10 +79,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig(WorkerConfig, { envAliases: { ...STANDARD_ENV_ALIASES, LOOMWATCH_MODEL: 'model' } });
-  const model = values.model ?? config.model;
+  const registryRoot = config.inference.registryRoot;
+  const model = values.model ?? config.model ?? (await defaultModel(registryRoot)).name;
   const logger = createLogger({ service: 'rollout', level: 'warn' });
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: 'loomwatch-rollout' }, logger);
-  const registryRoot = config.inference.registryRoot;
 
   const current = await currentDeployment(kafka, config.worker.controlTopic, model, logger);
   if (command === 'status') {

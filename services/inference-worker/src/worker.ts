@@ -1,5 +1,5 @@
 import { toLoomwatchError, type Deployment } from '@loomwatch/contracts';
-import { readModelCard, resolveModel } from '@loomwatch/inference';
+import { defaultModel, readModelCard, resolveModel } from '@loomwatch/inference';
 import { createKafka, ensureTopics } from '@loomwatch/kafka';
 import type { Kafka } from 'kafkajs';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
@@ -125,6 +125,12 @@ function followsDeployments(ref: string): boolean {
   return /^[A-Za-z0-9._-]+$/.test(ref);
 }
 
+async function chooseDefaultModel(registryRoot: string, logger: Logger): Promise<string> {
+  const chosen = await defaultModel(registryRoot);
+  logger.info({ model: chosen.name, productionVersion: chosen.version, imageAuroc: chosen.imageAuroc }, 'no model configured: following the best-validated production model of the registry');
+  return chosen.name;
+}
+
 /**
  * Loads the model versions the worker needs. Following a model: the latest deployment on the
  * control topic, else the registry's production marker; later deployments switch the pool.
@@ -137,13 +143,14 @@ async function startModels(
 ): Promise<{ pool: ModelPool; watch: DeploymentWatch | undefined }> {
   const load = (ref: string): Promise<EngineDecider> =>
     EngineDecider.load({ model: ref, ...config.inference, overlayFormat: config.worker.overlayFormat });
-  if (!followsDeployments(config.model)) {
-    const card = await readModelCard(await resolveModel(config.model, config.inference.registryRoot));
-    const pool = await ModelPool.start(() => load(config.model), fixedDeployment(card.name, card.version));
-    logger.info({ model: config.model, version: card.version }, 'model version pinned');
+  const ref = config.model ?? (await chooseDefaultModel(config.inference.registryRoot, logger));
+  if (!followsDeployments(ref)) {
+    const card = await readModelCard(await resolveModel(ref, config.inference.registryRoot));
+    const pool = await ModelPool.start(() => load(ref), fixedDeployment(card.name, card.version));
+    logger.info({ model: ref, version: card.version }, 'model version pinned');
     return { pool, watch: undefined };
   }
-  const name = config.model;
+  const name = ref;
   let poolReady!: (pool: ModelPool) => void;
   const poolPromise = new Promise<ModelPool>((resolve) => (poolReady = resolve));
   const watch = await watchDeployments({

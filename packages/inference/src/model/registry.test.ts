@@ -1,8 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyRandomModel } from './fixtures.js';
-import { readModelCard, resolveModel } from './registry.js';
+import { defaultModel, readModelCard, resolveModel } from './registry.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
@@ -52,6 +52,14 @@ describe('readModelCard', () => {
     expect(card).toMatchObject({ name: 'draem-random', input: { tileSize: 256, channels: 1 }, postprocess: { smoothingKernel: 21 } });
   });
 
+  it('reads a card of the patchcore family and names a missing field of it', async () => {
+    const patchcore = { family: 'patchcore', backbone: 'efficientnet-lite0', blocks: [4, 10], featureDims: 152, bankSize: 15073, coresetRatio: 0.01 };
+    const { dir } = registry({ patchCard: (card) => (card.architecture = patchcore) });
+    expect((await readModelCard({ dir })).architecture).toEqual(patchcore);
+    const { dir: broken } = registry({ patchCard: (card) => (card.architecture = { ...patchcore, bankSize: undefined }) });
+    await expect(readModelCard({ dir: broken })).rejects.toMatchObject({ code: 'MODEL_CARD_INVALID', message: expect.stringContaining('architecture.bankSize') as unknown });
+  });
+
   it('names the offending fields of an invalid card', async () => {
     const { dir } = registry({
       patchCard: (card) => {
@@ -86,5 +94,25 @@ describe('readModelCard', () => {
     const empty = join(root, 'empty');
     mkdirSync(empty);
     await expect(readModelCard({ dir: empty })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+});
+
+describe('defaultModel', () => {
+  it('picks the production model with the highest validation image AUROC, whatever its family', async () => {
+    const { root } = registry({ patchCard: (card) => (card.metrics = { imageAuroc: 0.7, pixelAuroc: 0.7, detectionRate: 0.1, falseAlarmRate: 0.05 }) });
+    expect(await defaultModel(root)).toEqual({ name: 'draem-random', version: '0.0.1', imageAuroc: 0.7 });
+    const better = join(root, 'zz-better');
+    cpSync(join(root, 'draem-random'), better, { recursive: true });
+    const cardPath = join(better, '0.0.1', 'model.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(cardPath, JSON.stringify({ ...card, name: 'zz-better', metrics: { ...(card['metrics'] as object), imageAuroc: 0.9 } }));
+    expect(await defaultModel(root)).toMatchObject({ name: 'zz-better', imageAuroc: 0.9 });
+  });
+
+  it('falls back to an unmeasured model and says so when no model has a production version', async () => {
+    const { root } = registry();
+    expect(await defaultModel(root)).toEqual({ name: 'draem-random', version: '0.0.1', imageAuroc: null });
+    const { root: none } = registry({ production: false });
+    await expect(defaultModel(none)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('promote') as unknown });
   });
 });

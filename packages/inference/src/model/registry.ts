@@ -139,3 +139,31 @@ export async function readModelCard(location: ModelLocation): Promise<ModelCard>
   }
   return card;
 }
+
+/** The model the system serves when none is named, and why. */
+export interface DefaultModel {
+  name: string;
+  version: string;
+  /** The production version's validation image AUROC; `null` for an unmeasured (test) model. */
+  imageAuroc: number | null;
+}
+
+/**
+ * The default model: of the registry's models with a production version, the one whose production
+ * card measured the highest validation image AUROC (ties: name order). Families are data, so no
+ * name is hard-coded; a model without measured metrics (the random test model) is chosen only when
+ * none is measured. `MODEL_NOT_FOUND` when no model has a production version.
+ */
+export async function defaultModel(registryRoot: string): Promise<DefaultModel> {
+  const candidates: DefaultModel[] = [];
+  for (const name of await listDirs(resolve(registryRoot))) {
+    if (!(await isFile(join(resolve(registryRoot), name, 'production.json')))) continue;
+    const card = await readModelCard(await resolveModel(name, registryRoot));
+    candidates.push({ name, version: card.version, imageAuroc: card.metrics?.imageAuroc ?? null });
+  }
+  const best = candidates.reduce<DefaultModel | undefined>((a, c) => (a === undefined || (c.imageAuroc ?? -1) > (a.imageAuroc ?? -1) ? c : a), undefined);
+  if (best === undefined) {
+    throw new LoomwatchError('MODEL_NOT_FOUND', `no model in the registry ${resolve(registryRoot)} has a production version: promote one (models/lw promote) or name a model`);
+  }
+  return best;
+}

@@ -1,0 +1,151 @@
+"""PatchCore memory-bank experiments on the validation split (aitex-split-v1), each variant exported to
+ONNX in a scratch registry and evaluated exactly as a release is (models/lw fit-patchcore):
+
+  1. one bank per fabric vs one for all: a coreset of the same size as the pooled 1 % bank (so the
+     same cost per frame) from each fabric's own training patches, measured on that fabric's frames,
+     and every validation frame routed to its fabric's bank (fabric 08 has no normal roll: pooled bank);
+  2. a random bank of the 1 % size vs the greedy coreset;
+  3. coreset 1 %, 5 %, 10 % of all training patches (prefixes of one greedy selection).
+
+Results are appended to reports/patchcore/banks.json as each finishes (a long run can be stopped).
+Run: models/.venv/bin/python models/experiments/patchcore_banks.py [--skip-large]  (about 1 h 30 min on 2 cores)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from loomwatch_models import paths  # noqa: E402
+from loomwatch_models.data import load_split, read_gray  # noqa: E402
+from loomwatch_models.evaluate import evaluate, far_threshold, rates  # noqa: E402
+from loomwatch_models.export import export_graph  # noqa: E402
+from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract,  # noqa: E402
+                                        greedy_coreset, nearest_distance)
+from loomwatch_models.scoring import onnx_runner, to_tiles  # noqa: E402
+
+OUT = paths.REPORTS_DIR / "patchcore" / "banks.json"
+
+
+def log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def record(key: str, value: dict) -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    results[key] = value
+    OUT.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def scale_of(pool: torch.Tensor, chosen: torch.Tensor, bank: torch.Tensor, seed: int = 0) -> float:
+    keep = torch.ones(len(pool), dtype=torch.bool)
+    keep[chosen] = False
+    rest = pool[keep]
+    probe = rest[torch.randperm(len(rest), generator=torch.Generator().manual_seed(seed))[:20_000]]
+    return float(nearest_distance(probe, bank).median())
+
+
+def measure(name: str, bank: torch.Tensor, scale: float, frames, features, scratch: Path, cfg: PatchCoreConfig) -> dict:
+    graph = PatchCoreMap(features, bank, scale, cfg.sigma, cfg.bank_chunk)
+    path = export_graph(graph, scratch / name / "model.onnx", fold_constants=False)
+    m = evaluate(frames, onnx_runner(path, 2), scratch / name / "eval", kernel=1, log=log)
+    rows = json.loads((scratch / name / "eval" / "scores.json").read_text())
+    keep = ("imageAuroc", "pixelAuroc", "pro", "detectionRate", "falseAlarmRate", "crossCalibrated", "perFabric")
+    out = {k: m[k] for k in keep} | {"bankSize": len(bank), "onnxMegabytes": round(path.stat().st_size / 1e6, 2),
+                                     "msPerFramePython": round(m["secPerFrame"]["median"] * 1000), "scores": rows}
+    log(f"{name}: bank {len(bank)}, image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
+        f"PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f} at false alarms {m['falseAlarmRate']:.3f}, "
+        f"{out['msPerFramePython']} ms/frame")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scratch", default="/tmp/loomwatch-patchcore-banks", help="scratch registry for the variants")
+    ap.add_argument("--skip-large", action="store_true", help="skip the 5 % and 10 % banks (about an hour of CPU)")
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    cfg = PatchCoreConfig()
+    scratch = Path(a.scratch)
+    train, val, _ = load_split(paths.SPLITS_DIR / "aitex-split-v1.json", paths.data_dir())
+    features = FeatureExtractor(cfg.blocks, cfg.pool)
+    log(f"features of {len(train)} training frames ...")
+    feats, fabric_of = [], []
+    for f in train:
+        x = extract(features, to_tiles(read_gray(f.path), 256))
+        feats.append(x)
+        fabric_of += [f.fabric] * len(x)
+    x = torch.cat(feats)
+    fabric_of = np.array(fabric_of)
+    total = len(x)
+    n1 = int(round(0.01 * total))
+    g = torch.Generator().manual_seed(cfg.seed)
+    pool = x[torch.randperm(total, generator=g)[: cfg.coreset_pool]]
+    done = json.loads(OUT.read_text()) if OUT.exists() else {}
+
+    # 1. one bank per fabric, at the pooled 1 % bank's size
+    if "perFabric" not in done:
+        per_fabric, routed = {}, {}
+        for fab in sorted(set(fabric_of)):
+            xf = x[torch.from_numpy(fabric_of == fab)]
+            pf = xf[torch.randperm(len(xf), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.coreset_pool]]
+            n = min(n1, len(pf) // 2)
+            log(f"fabric {fab}: coreset {n} of {len(xf)} patches")
+            chosen = greedy_coreset(pf, n, cfg.projection_dim, cfg.seed)
+            bank = pf[chosen].contiguous()
+            frames = [f for f in val if f.fabric == fab]
+            r = measure(f"fabric-{fab}", bank, scale_of(pf, chosen, bank), frames, features, scratch, cfg)
+            per_fabric[fab] = {k: v for k, v in r.items() if k != "perFabric"}
+            routed.update({s["file"]: s for s in r["scores"]})
+        record("perFabric", per_fabric)
+        record("perFabricRouted", {"scores": list(routed.values())})
+
+    # 2 and 3: the greedy selection up to the largest ratio, its prefixes, and a random bank
+    ratios = (0.01,) if a.skip_large else (0.01, 0.05, 0.10)
+    if "random-0.01" not in done:
+        chosen = torch.randperm(len(pool), generator=torch.Generator().manual_seed(1))[:n1]
+        bank = pool[chosen].contiguous()
+        record("random-0.01", measure("random-0.01", bank, scale_of(pool, chosen, bank), val, features, scratch, cfg))
+    todo = [r for r in ratios if f"coreset-{r}" not in done]
+    if todo:
+        n_max = int(round(max(todo) * total))
+        log(f"greedy coreset up to {n_max} of {total} patches (pool {len(pool)}) ...")
+        order = greedy_coreset(pool, n_max, cfg.projection_dim, cfg.seed,
+                               lambda i, k, el: log(f"  coreset {i}/{k} · {el:.0f}s · ETA {el / i * (k - i):.0f}s")
+                               if i % 10_000 == 0 else None)
+        for r in todo:
+            chosen = order[: int(round(r * total))]
+            bank = pool[chosen].contiguous()
+            record(f"coreset-{r}", measure(f"coreset-{r}", bank, scale_of(pool, chosen, bank), val, features, scratch, cfg))
+    summarize()
+    return 0
+
+
+def summarize() -> None:
+    """Routed per-fabric scores vs the pooled bank: pooled metrics over all validation frames."""
+    res = json.loads(OUT.read_text())
+    if "perFabricRouted" in res and "coreset-0.01" in res:
+        from sklearn.metrics import roc_auc_score
+        pooled = {s["file"]: s for s in res["coreset-0.01"]["scores"]}
+        routed = {s["file"]: s for s in res["perFabricRouted"]["scores"]}
+        rows = [routed.get(f, s) for f, s in pooled.items()]          # fabric 08: the pooled bank
+        scores = np.array([r["score"] for r in rows]); labels = np.array([r["label"] for r in rows])
+        codes = np.array([r["code"] for r in rows])
+        at = rates(scores, labels, codes, far_threshold(scores, labels))
+        res["perFabricRouted"]["summary"] = {"imageAuroc": float(roc_auc_score(labels, scores)),
+                                             "detectionRate": at["detectionRate"], "falseAlarmRate": at["falseAlarmRate"],
+                                             "note": "each validation frame scored by its fabric's bank, one pooled threshold"}
+        OUT.write_text(json.dumps(res, indent=1) + "\n")
+        log(f"per-fabric routed: {res['perFabricRouted']['summary']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
