@@ -76,7 +76,7 @@ def main() -> int:
     cfg = PatchCoreConfig()
     scratch = Path(a.scratch)
     train, val, _ = load_split(paths.SPLITS_DIR / "aitex-split-v1.json", paths.data_dir())
-    features = FeatureExtractor(cfg.blocks, cfg.pool)
+    features = FeatureExtractor(cfg.blocks, cfg.pool, reflect_pad=cfg.reflect_pad)
     log(f"features of {len(train)} training frames ...")
     feats, fabric_of = [], []
     for f in train:

@@ -84,7 +84,7 @@ def cmd_export(a: argparse.Namespace) -> int:
 def cmd_fit_patchcore(a: argparse.Namespace) -> int:
     from .patchcore import PatchCoreConfig
     from .release_patchcore import release_patchcore
-    cfg = PatchCoreConfig(coreset_ratio=a.coreset_ratio, coreset_pool=a.coreset_pool, seed=a.seed)
+    cfg = PatchCoreConfig(coreset_ratio=a.coreset_ratio, coreset_pool=a.coreset_pool, seed=a.seed, reflect_pad=a.reflect_pad)
     out = release_patchcore(name=a.name, version=a.version, data=paths.data_dir(a.data), split=Path(a.split), cfg=cfg,
                             fabric=a.fabric or "", threads=a.threads, registry=Path(a.registry) if a.registry else None,
                             extra_notes=a.notes, mlflow=not a.no_mlflow)
@@ -246,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--coreset-ratio", type=float, default=0.01, help="bank size as a fraction of all training patches")
     sp.add_argument("--coreset-pool", type=int, default=400_000, help="random patches the coreset is selected from")
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--reflect-pad", type=int, default=32, help="mirror each tile outward by this many px before the backbone (0: none, as 1.0.0)")
     sp.add_argument("--fabric", help="fit on one fabric's normal frames and evaluate on its validation frames")
     sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
     sp.add_argument("--threads", type=int, default=2)

