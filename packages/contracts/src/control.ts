@@ -1,12 +1,22 @@
 import { z } from 'zod';
 import { Id, Timestamp } from './primitives.js';
 
-/** A model version as the registry names its directories (`1.2.0`, `0.0.1-rc1`). */
+/**
+ * A version of the deployment's model as the registry names its directories (`1.2.0`,
+ * `0.0.1-rc1`), or `<model>@<version>` for a version of another model of the registry, so that
+ * a rollout can shadow, canary or serve another model family (`patchcore-aitex@1.1.0` in the
+ * deployment of `draem-aitex`).
+ */
 export const ModelVersion = z
   .string()
   .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9._-]+$/, 'a registry version directory name');
+  .max(160)
+  .regex(/^([A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+$/, 'a registry version directory name, or <model>@<version>');
+
+/** The registry reference (`name@version`) of a version a deployment of `model` names. */
+export function deployedModelRef(model: string, version: string): string {
+  return version.includes('@') ? version : `${model}@${version}`;
+}
 
 /**
  * Which versions of one model decide live frames. Published on `control.v1` (key

@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Deployment } from '@loomwatch/contracts';
+import { randomModelVersions } from '@loomwatch/inference/fixtures';
 import { fixedDeployment } from './model-pool.js';
-import { describeDeployment, nextDeployment } from './rollout.js';
+import { checkVersions, describeDeployment, nextDeployment } from './rollout.js';
 
 const NOW = new Date('2026-11-22T04:00:00Z');
 
@@ -34,5 +38,28 @@ describe('nextDeployment', () => {
   it('refuses a deployment without a production version and a canary that selects nothing', () => {
     expect(() => nextDeployment('m', undefined, undefined, {}, NOW)).toThrow(/--production/);
     expect(() => nextDeployment('m', undefined, '1.0.0', { canary: { version: '1.1.0', lines: [], cameras: [] } }, NOW)).toThrow(/canary-lines/);
+  });
+});
+
+describe('a deployment naming another model family', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
+
+  it('shadows a version of another registry model, checked against that model', async () => {
+    const { root, name, cleanup } = randomModelVersions([{ version: '1.0.0' }], '1.0.0');
+    cleanups.push(cleanup);
+    // a second model in the same registry: its cards name it, as a family of its own would
+    cpSync(join(root, name), join(root, 'other-family'), { recursive: true });
+    const cardPath = join(root, 'other-family', '1.0.0', 'model.json');
+    writeFileSync(cardPath, JSON.stringify({ ...(JSON.parse(readFileSync(cardPath, 'utf8')) as object), name: 'other-family' }));
+    const deployment = nextDeployment(name, undefined, '1.0.0', { shadow: { version: 'other-family@1.0.0', sample: 0.5 } }, NOW);
+    expect(Deployment.parse(deployment).shadow).toEqual({ version: 'other-family@1.0.0', sample: 0.5 });
+    await expect(checkVersions(deployment, root)).resolves.toBeUndefined();
+    const missing = nextDeployment(name, undefined, '1.0.0', { shadow: { version: 'other-family@9.9.9', sample: 0.5 } }, NOW);
+    await expect(checkVersions(missing, root)).rejects.toMatchObject({ code: 'DEPLOYMENT_INVALID', message: expect.stringContaining('other-family@9.9.9') as unknown });
+  });
+
+  it('refuses a reference with more than one model name', () => {
+    expect(Deployment.safeParse({ ...fixedDeployment('m', '1.0.0'), revision: 1, production: 'a@b@1.0.0' }).success).toBe(false);
   });
 });

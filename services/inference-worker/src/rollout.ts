@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deploymentKey, deploymentVersions, encodeMessage, type ProductionMarker } from '@loomwatch/contracts';
+import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deployedModelRef, deploymentKey, deploymentVersions, encodeMessage, type ProductionMarker } from '@loomwatch/contracts';
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
 import { ensureTopics } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
@@ -78,18 +78,19 @@ export async function registryProduction(model: string, registryRoot: string): P
 export async function checkVersions(deployment: Deployment, registryRoot: string): Promise<void> {
   for (const version of deploymentVersions(deployment)) {
     try {
-      const location = await resolveModel(`${deployment.model}@${version}`, registryRoot);
+      const location = await resolveModel(deployedModelRef(deployment.model, version), registryRoot);
       await readVerifiedOnnx(location.dir, await readModelCard(location));
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      throw new LoomwatchError('DEPLOYMENT_INVALID', `${deployment.model}@${version} cannot be deployed: ${reason}`, { cause: err });
+      throw new LoomwatchError('DEPLOYMENT_INVALID', `${deployedModelRef(deployment.model, version)} cannot be deployed: ${reason}`, { cause: err });
     }
   }
 }
 
 /**
  * Publishes the deployment (workers switch when they read it) and writes the registry's
- * production marker to match, so a worker starting without the control topic agrees.
+ * production marker to match, so a worker starting without the control topic agrees — unless
+ * production is another model's version, which the model's own marker cannot name.
  */
 export async function publishDeployment(kafka: Kafka, topic: string, deployment: Deployment, registryRoot: string): Promise<void> {
   await publishControlMessage(kafka, topic, {
@@ -97,6 +98,7 @@ export async function publishDeployment(kafka: Kafka, topic: string, deployment:
     value: encodeMessage(Deployment, deployment),
     headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/rollout') },
   });
+  if (deployment.production.includes('@')) return;
   const marker: ProductionMarker = {
     version: deployment.production,
     promotedAt: deployment.updatedAt,

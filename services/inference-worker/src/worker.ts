@@ -1,4 +1,4 @@
-import { toLoomwatchError, type Deployment } from '@loomwatch/contracts';
+import { deployedModelRef, toLoomwatchError, type Deployment } from '@loomwatch/contracts';
 import { defaultModel, readModelCard, resolveModel } from '@loomwatch/inference';
 import { createKafka, ensureTopics } from '@loomwatch/kafka';
 import type { Kafka } from 'kafkajs';
@@ -172,7 +172,7 @@ async function startModels(
     },
   });
   const initial = watch.initial ?? fixedDeployment(name, (await readModelCard(await resolveModel(name, config.inference.registryRoot))).version);
-  const pool = await ModelPool.start((version) => load(`${name}@${version}`), initial);
+  const pool = await ModelPool.start((version) => load(deployedModelRef(name, version)), initial);
   poolReady(pool);
   logger.info({ deployment: initial }, watch.initial === undefined ? 'no deployment on the control topic: serving the registry production version' : 'deployment loaded');
   return { pool, watch };
