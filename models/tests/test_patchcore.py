@@ -17,7 +17,7 @@ def test_greedy_coreset_covers_every_cluster_that_random_sampling_can_miss():
     x = torch.cat([c + torch.randn(n, 2, generator=g) for c, n in zip(centres, sizes)])
     chosen = greedy_coreset(x, 4, projection_dim=128)
     assert sorted({int(torch.argmin(((centres - x[i]) ** 2).sum(1))) for i in chosen}) == [0, 1, 2, 3]
-    assert nearest_distance(x, x[chosen]).max() < 5
+    assert nearest_distance(x, x[chosen]).max() < 10          # every point near a centre (clusters are 100 apart)
 
 
 def test_nearest_distance_is_the_brute_force_minimum():
@@ -53,8 +53,8 @@ def test_a_fitted_bank_exports_with_the_tile_contract_and_matches_pytorch(isolat
     # the graph's augmented-matmul nearest neighbour is the brute-force one
     with torch.no_grad():
         d = graph.distances(torch.from_numpy(tiles[:1]))
-    own = nearest_distance(extract(features, tiles[:1]), bank.patches)
-    assert torch.allclose(d.flatten(), own, atol=1e-3)
+    own = torch.cdist(extract(features, tiles[:1]), bank.patches, compute_mode="donot_use_mm_for_euclid_dist").min(1).values
+    assert float((d.flatten() - own).abs().max()) < 1e-3
 
 
 def test_features_of_a_batch_equal_features_of_single_tiles(aitex):
