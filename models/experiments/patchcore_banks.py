@@ -8,7 +8,7 @@ ONNX in a scratch registry and evaluated exactly as a release is (models/lw fit-
   3. coreset 1 %, 5 %, 10 % of all training patches (prefixes of one greedy selection).
 
 Results are appended to reports/patchcore/banks.json as each finishes (a long run can be stopped).
-Run: models/.venv/bin/python models/experiments/patchcore_banks.py [--skip-large]  (about 1 h 30 min on 2 cores)
+Run: models/.venv/bin/python models/experiments/patchcore_banks.py [--ratios 0.01,0.05,0.1]  (about 1 h 30 min on 2 cores)
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import onnx  # noqa: F401  (before torch: see loomwatch_models/__init__.py)
 import numpy as np
 import torch
 
@@ -70,7 +71,7 @@ def measure(name: str, bank: torch.Tensor, scale: float, frames, features, scrat
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scratch", default="/tmp/loomwatch-patchcore-banks", help="scratch registry for the variants")
-    ap.add_argument("--skip-large", action="store_true", help="skip the 5 % and 10 % banks (about an hour of CPU)")
+    ap.add_argument("--ratios", default="0.01,0.05,0.1", help="coreset ratios to measure (0.1 alone costs about an hour of CPU)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     cfg = PatchCoreConfig()
@@ -109,7 +110,7 @@ def main() -> int:
         record("perFabricRouted", {"scores": list(routed.values())})
 
     # 2 and 3: the greedy selection up to the largest ratio, its prefixes, and a random bank
-    ratios = (0.01,) if a.skip_large else (0.01, 0.05, 0.10)
+    ratios = tuple(float(r) for r in a.ratios.split(","))
     if "random-0.01" not in done:
         chosen = torch.randperm(len(pool), generator=torch.Generator().manual_seed(1))[:n1]
         bank = pool[chosen].contiguous()
