@@ -30,7 +30,7 @@ from loomwatch_models.evaluate import evaluate, far_threshold, rates  # noqa: E4
 from loomwatch_models.export import export_graph  # noqa: E402
 from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract,  # noqa: E402
                                         greedy_coreset, nearest_distance)
-from loomwatch_models.scoring import onnx_runner, to_tiles  # noqa: E402
+from loomwatch_models.scoring import anomaly_map, onnx_runner, to_tiles  # noqa: E402
 
 OUT = paths.REPORTS_DIR / "patchcore" / "banks.json"
 
@@ -57,12 +57,30 @@ def scale_of(pool: torch.Tensor, chosen: torch.Tensor, bank: torch.Tensor, seed:
 def measure(name: str, bank: torch.Tensor, scale: float, frames, features, scratch: Path, cfg: PatchCoreConfig) -> dict:
     graph = PatchCoreMap(features, bank, scale, cfg.sigma, cfg.bank_chunk)
     path = export_graph(graph, scratch / name / "model.onnx", fold_constants=False)
-    m = evaluate(frames, onnx_runner(path, 2), scratch / name / "eval", kernel=1, log=log)
-    rows = json.loads((scratch / name / "eval" / "scores.json").read_text())
+    return summarize_eval(name, len(bank), path, evaluate_any(frames, path, scratch / name / "eval"))
+
+
+def evaluate_any(frames, path: Path, out: Path) -> dict:
+    """evaluate(), or for a fabric whose validation frames are all normal (05) just the scores."""
+    if len({f.label for f in frames}) == 2:
+        return evaluate(frames, onnx_runner(path, 2), out, kernel=1, log=log)
+    run = onnx_runner(path, 2)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [{"file": f.relpath, "score": float(anomaly_map(read_gray(f.path), run).max()), "label": int(f.label),
+             "code": f.code, "fabric": f.fabric} for f in frames]
+    (out / "scores.json").write_text(json.dumps(rows, indent=1) + "\n")
+    return {"imageAuroc": None, "scoresOnly": True}
+
+
+def summarize_eval(name: str, bank_size: int, path: Path, m: dict) -> dict:
+    rows = json.loads((path.parent / "eval" / "scores.json").read_text())
+    if m.get("scoresOnly"):
+        log(f"{name}: bank {bank_size}, one class only: scores {[round(r['score'], 3) for r in rows]}")
+        return {"bankSize": bank_size, "scores": rows}
     keep = ("imageAuroc", "pixelAuroc", "pro", "detectionRate", "falseAlarmRate", "crossCalibrated", "perFabric")
-    out = {k: m[k] for k in keep} | {"bankSize": len(bank), "onnxMegabytes": round(path.stat().st_size / 1e6, 2),
+    out = {k: m[k] for k in keep} | {"bankSize": bank_size, "onnxMegabytes": round(path.stat().st_size / 1e6, 2),
                                      "msPerFramePython": round(m["secPerFrame"]["median"] * 1000), "scores": rows}
-    log(f"{name}: bank {len(bank)}, image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
+    log(f"{name}: bank {bank_size}, image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
         f"PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f} at false alarms {m['falseAlarmRate']:.3f}, "
         f"{out['msPerFramePython']} ms/frame")
     return out
@@ -92,22 +110,19 @@ def main() -> int:
     pool = x[torch.randperm(total, generator=g)[: cfg.coreset_pool]]
     done = json.loads(OUT.read_text()) if OUT.exists() else {}
 
-    # 1. one bank per fabric, at the pooled 1 % bank's size
-    if "perFabric" not in done:
-        per_fabric, routed = {}, {}
-        for fab in sorted(set(fabric_of)):
-            xf = x[torch.from_numpy(fabric_of == fab)]
-            pf = xf[torch.randperm(len(xf), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.coreset_pool]]
-            n = min(n1, len(pf) // 2)
-            log(f"fabric {fab}: coreset {n} of {len(xf)} patches")
-            chosen = greedy_coreset(pf, n, cfg.projection_dim, cfg.seed)
-            bank = pf[chosen].contiguous()
-            frames = [f for f in val if f.fabric == fab]
-            r = measure(f"fabric-{fab}", bank, scale_of(pf, chosen, bank), frames, features, scratch, cfg)
-            per_fabric[fab] = {k: v for k, v in r.items() if k != "perFabric"}
-            routed.update({s["file"]: s for s in r["scores"]})
-        record("perFabric", per_fabric)
-        record("perFabricRouted", {"scores": list(routed.values())})
+    # 1. one bank per fabric, at the pooled 1 % bank's size (each recorded as it finishes)
+    for fab in sorted(set(fabric_of)):
+        if f"fabric-{fab}" in done:
+            continue
+        xf = x[torch.from_numpy(fabric_of == fab)]
+        pf = xf[torch.randperm(len(xf), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.coreset_pool]]
+        n = min(n1, len(pf) // 2)
+        log(f"fabric {fab}: coreset {n} of {len(xf)} patches")
+        chosen = greedy_coreset(pf, n, cfg.projection_dim, cfg.seed)
+        bank = pf[chosen].contiguous()
+        frames = [f for f in val if f.fabric == fab]
+        r = measure(f"fabric-{fab}", bank, scale_of(pf, chosen, bank), frames, features, scratch, cfg)
+        record(f"fabric-{fab}", {k: v for k, v in r.items() if k != "perFabric"})
 
     # 2 and 3: the greedy selection up to the largest ratio, its prefixes, and a random bank
     ratios = tuple(float(r) for r in a.ratios.split(","))
@@ -131,21 +146,23 @@ def main() -> int:
 
 
 def summarize() -> None:
-    """Routed per-fabric scores vs the pooled bank: pooled metrics over all validation frames."""
+    """Every validation frame scored by its fabric's bank (fabric 08 has no normal roll: the pooled
+    bank), one threshold for all: the pooled metrics of per-fabric routing."""
     res = json.loads(OUT.read_text())
-    if "perFabricRouted" in res and "coreset-0.01" in res:
-        from sklearn.metrics import roc_auc_score
-        pooled = {s["file"]: s for s in res["coreset-0.01"]["scores"]}
-        routed = {s["file"]: s for s in res["perFabricRouted"]["scores"]}
-        rows = [routed.get(f, s) for f, s in pooled.items()]          # fabric 08: the pooled bank
-        scores = np.array([r["score"] for r in rows]); labels = np.array([r["label"] for r in rows])
-        codes = np.array([r["code"] for r in rows])
-        at = rates(scores, labels, codes, far_threshold(scores, labels))
-        res["perFabricRouted"]["summary"] = {"imageAuroc": float(roc_auc_score(labels, scores)),
-                                             "detectionRate": at["detectionRate"], "falseAlarmRate": at["falseAlarmRate"],
-                                             "note": "each validation frame scored by its fabric's bank, one pooled threshold"}
-        OUT.write_text(json.dumps(res, indent=1) + "\n")
-        log(f"per-fabric routed: {res['perFabricRouted']['summary']}")
+    if "coreset-0.01" not in res:
+        return
+    from sklearn.metrics import roc_auc_score
+    pooled = {s["file"]: s for s in res["coreset-0.01"]["scores"]}
+    routed = {s["file"]: s for k, v in res.items() if k.startswith("fabric-") for s in v["scores"]}
+    rows = [routed.get(f, s) for f, s in pooled.items()]
+    scores = np.array([r["score"] for r in rows]); labels = np.array([r["label"] for r in rows])
+    codes = np.array([r["code"] for r in rows])
+    at = rates(scores, labels, codes, far_threshold(scores, labels))
+    res["perFabricRouted"] = {"imageAuroc": float(roc_auc_score(labels, scores)), "detectionRate": at["detectionRate"],
+                              "falseAlarmRate": at["falseAlarmRate"], "routedFrames": sum(f in routed for f in pooled),
+                              "note": "each validation frame scored by its fabric's bank, one threshold for all"}
+    OUT.write_text(json.dumps(res, indent=1) + "\n")
+    log(f"per-fabric routed: {res['perFabricRouted']}")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ def plot(table: list[dict], out: Path) -> None:
     import matplotlib.pyplot as plt
     points = [r for r in table if r["image"] is not None]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    budgets = {"gflop": 120, "ms": 1500}
     for ax, (xkey, xlabel) in zip(axes, (("gflop", "GFLOP per 4096×256 frame"), ("ms", "ms per frame (engine, 2 threads)"))):
         for r in points:
             if r[xkey] is None:
@@ -84,19 +85,19 @@ def plot(table: list[dict], out: Path) -> None:
             label = r["model"] + (" (production)" if r["production"] else "")
             ax.annotate(label, (r[xkey], r["image"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
         ax.axhline(0.95, color="gray", ls="--", lw=0.8)
-        ax.set_xlabel(xlabel); ax.set_ylabel("validation AUROC"); ax.set_ylim(0.4, 1.0); ax.set_xlim(left=0)
+        ax.axvline(budgets[xkey], color="red", ls=":", lw=0.8)
+        xmax = max([budgets[xkey]] + [r[xkey] for r in points if r[xkey] is not None])
+        ax.set_xlabel(xlabel); ax.set_ylabel("validation AUROC"); ax.set_ylim(0.4, 1.0); ax.set_xlim(0, 1.15 * xmax)
         ax.grid(alpha=0.3)
-    axes[0].axvline(120, color="red", ls=":", lw=0.8)
-    axes[1].axvline(1500, color="red", ls=":", lw=0.8)
     handles = [plt.Line2D([], [], marker="o", ls="", color="tab:blue", label="image AUROC"),
                plt.Line2D([], [], marker="o", ls="", color="tab:orange", markerfacecolor="none", label="pixel AUROC"),
                plt.Line2D([], [], marker="o", ls="", color="gray", label="DRAEM"),
                plt.Line2D([], [], marker="D", ls="", color="gray", label="PatchCore"),
                plt.Line2D([], [], ls="--", color="gray", label="0.95 target"),
                plt.Line2D([], [], ls=":", color="red", label="budget (120 GFLOP, 1.5 s)")]
-    axes[1].legend(handles=handles, fontsize=7, loc="lower right")
+    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=6)
     fig.suptitle("model versions: quality vs cost (validation split aitex-split-v1)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
