@@ -20,7 +20,8 @@ import { checkVersions, currentDeployment, describeDeployment, nextDeployment, p
 
 const USAGE = `usage: rollout status [--model M]
        rollout set [--model M] [--production V] [--canary V --canary-lines L,... --canary-cameras L:C,...] [--no-canary]
-                   [--shadow V --shadow-sample S] [--no-shadow] [--fabric CODE=V ...] [--drop-fabric CODE ...] [--reason TEXT] [--dry-run]`;
+                   [--shadow V --shadow-sample S] [--no-shadow] [--fabric CODE=V ...] [--drop-fabric CODE ...] [--reason TEXT] [--dry-run]
+V: a version of M (1.2.0), or of another registry model (patchcore-aitex@1.1.0)`;
 
 const list = commaList(z.string().min(1));
 
