@@ -29,7 +29,7 @@ from loomwatch_models.data import load_split, read_gray  # noqa: E402
 from loomwatch_models.evaluate import evaluate, far_threshold, rates  # noqa: E402
 from loomwatch_models.export import export_graph  # noqa: E402
 from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract,  # noqa: E402
-                                        greedy_coreset, nearest_distance)
+                                        greedy_coreset, left_out_scale)
 from loomwatch_models.scoring import anomaly_map, onnx_runner, to_tiles  # noqa: E402
 
 OUT = paths.REPORTS_DIR / "patchcore" / "banks.json"
@@ -44,14 +44,6 @@ def record(key: str, value: dict) -> None:
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
     results[key] = value
     OUT.write_text(json.dumps(results, indent=1) + "\n")
-
-
-def scale_of(pool: torch.Tensor, chosen: torch.Tensor, bank: torch.Tensor, seed: int = 0) -> float:
-    keep = torch.ones(len(pool), dtype=torch.bool)
-    keep[chosen] = False
-    rest = pool[keep]
-    probe = rest[torch.randperm(len(rest), generator=torch.Generator().manual_seed(seed))[:20_000]]
-    return float(nearest_distance(probe, bank).median())
 
 
 def measure(name: str, bank: torch.Tensor, scale: float, frames, features, scratch: Path, cfg: PatchCoreConfig) -> dict:
@@ -121,7 +113,7 @@ def main() -> int:
         chosen = greedy_coreset(pf, n, cfg.projection_dim, cfg.seed)
         bank = pf[chosen].contiguous()
         frames = [f for f in val if f.fabric == fab]
-        r = measure(f"fabric-{fab}", bank, scale_of(pf, chosen, bank), frames, features, scratch, cfg)
+        r = measure(f"fabric-{fab}", bank, left_out_scale(pf, chosen), frames, features, scratch, cfg)
         record(f"fabric-{fab}", {k: v for k, v in r.items() if k != "perFabric"})
 
     # 2 and 3: the greedy selection up to the largest ratio, its prefixes, and a random bank
@@ -129,7 +121,7 @@ def main() -> int:
     if "random-0.01" not in done:
         chosen = torch.randperm(len(pool), generator=torch.Generator().manual_seed(1))[:n1]
         bank = pool[chosen].contiguous()
-        record("random-0.01", measure("random-0.01", bank, scale_of(pool, chosen, bank), val, features, scratch, cfg))
+        record("random-0.01", measure("random-0.01", bank, left_out_scale(pool, chosen), val, features, scratch, cfg))
     todo = [r for r in ratios if f"coreset-{r}" not in done]
     if todo:
         n_max = int(round(max(todo) * total))
@@ -140,7 +132,7 @@ def main() -> int:
         for r in todo:
             chosen = order[: int(round(r * total))]
             bank = pool[chosen].contiguous()
-            record(f"coreset-{r}", measure(f"coreset-{r}", bank, scale_of(pool, chosen, bank), val, features, scratch, cfg))
+            record(f"coreset-{r}", measure(f"coreset-{r}", bank, left_out_scale(pool, chosen), val, features, scratch, cfg))
     summarize()
     return 0
 

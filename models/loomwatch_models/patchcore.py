@@ -5,12 +5,13 @@ keeps a greedy k-center coreset of them as the memory bank. At inference a patch
 distance to the nearest memory patch. The exported graph keeps the engine's tile contract
 (`image` [N,1,T,T] in [0,1] -> `anomaly_map` [N,1,T,T] in [0,1]):
 
-  grey -> 3 channels, ImageNet mean/std -> backbone blocks 4 (stride 8, 40 ch) and 10 (stride 16,
-  112 ch) -> 3×3 average pooling each -> block 10 upsampled to the stride-8 grid -> concat (152 dims)
-  -> nearest-neighbour distance d to the bank (matmul + reduce, the bank an initializer, in chunks so
-  a 16-tile batch never holds the whole distance matrix) -> bilinear upsampling to the tile ->
-  Gaussian smoothing (σ = 4 px) -> d / (d + scale), a monotone squash onto [0, 1) whose 0.5 is
-  `scale`, the typical distance of a normal training patch that is not in the bank.
+  grey -> 3 channels, ImageNet mean/std -> the tile mirrored outward by 32 px -> backbone blocks 4
+  (stride 8, 40 ch) and 10 (stride 16, 112 ch) -> 3×3 average pooling each -> block 10 upsampled to
+  the stride-8 grid -> concat (152 dims), cropped back to the tile -> nearest-neighbour distance d to
+  the bank (an initializer; per chunk of it one Gemm + ArgMax, so a 16-tile batch never holds the
+  whole distance matrix, then the exact distance of the chosen row) -> bilinear upsampling to the
+  tile -> Gaussian smoothing (σ = 4 px) -> d / (d + scale), a monotone squash onto [0, 1) whose 0.5
+  is `scale`, the typical distance of a normal training patch that is not in the bank.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ class FeatureExtractor(nn.Module):
     corner (1.0.0: five of the six highest-scoring normal validation frames)."""
 
     def __init__(self, blocks: tuple[int, ...] = (4, 10), pool: int = 3, tile: int = 256, weights: bool = True,
-                 reflect_pad: int = 0):
+                 reflect_pad: int = 32):
         super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
         if reflect_pad % 16:
@@ -188,7 +189,8 @@ def greedy_coreset(x: torch.Tensor, n: int, projection_dim: int = 128, seed: int
 
 
 def nearest_distance(q: torch.Tensor, bank: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-    """Euclidean distance of each row of q to its nearest row of bank (both [*, D])."""
+    """Euclidean distance of each row of q to its nearest row of bank (both [*, D]), by the expanded
+    form: fast, and ~1e-2 off near d = 0 (fine for the bank's scale; the graph recomputes exactly)."""
     b2 = (bank * bank).sum(1)
     best = torch.full((len(q),), float("inf"))
     for i in range(0, len(bank), chunk):
@@ -229,13 +231,19 @@ def fit_bank(frames, cfg: PatchCoreConfig, features: FeatureExtractor, tile: int
                          lambda i, k, el: log(f"  coreset {i}/{k} · {el:.0f}s · ETA {el / i * (k - i):.0f}s"))
     sel = time.time() - t1
     bank = pool[idx].contiguous()
-    keep = torch.ones(len(pool), dtype=torch.bool)
-    keep[idx] = False
-    rest = pool[keep]
-    probe = rest[torch.randperm(len(rest), generator=g)[:20_000]]
-    scale = float(nearest_distance(probe, bank).median())
+    scale = left_out_scale(pool, idx, cfg.seed)
     log(f"  bank {tuple(bank.shape)}, scale (median distance of left-out training patches) {scale:.4f}")
     return Bank(bank, scale, total, len(pool), sel)
+
+
+def left_out_scale(pool: torch.Tensor, chosen: torch.Tensor, seed: int = 0, probes: int = 20_000) -> float:
+    """The median distance to the bank (pool[chosen]) of random pool patches left out of it: the
+    distance of a typical normal patch, which the map's squash puts at 0.5."""
+    keep = torch.ones(len(pool), dtype=torch.bool)
+    keep[chosen] = False
+    rest = pool[keep]
+    probe = rest[torch.randperm(len(rest), generator=torch.Generator().manual_seed(seed))[:probes]]
+    return float(nearest_distance(probe, pool[chosen]).median())
 
 
 def count_flops(graph: PatchCoreMap, tile: int = 256) -> int:
