@@ -5,7 +5,10 @@ ONNX in a scratch registry and evaluated exactly as a release is (models/lw fit-
      same cost per frame) from each fabric's own training patches, measured on that fabric's frames,
      and every validation frame routed to its fabric's bank (fabric 08 has no normal roll: pooled bank);
   2. a random bank of the 1 % size vs the greedy coreset;
-  3. coreset 1 %, 5 %, 10 % of all training patches (prefixes of one greedy selection).
+  3. coreset 1 %, 5 %, 10 % of all training patches (prefixes of one greedy selection);
+  4. the pooled 1 % model's scores rescaled per fabric (each fabric's median training-patch
+     distance to the pooled bank instead of the pooled one: no validation data involved);
+  5. one bank per fabric of 1 % of that fabric's patches (a seventh of the cost), routed.
 
 Results are appended to reports/patchcore/banks.json as each finishes (a long run can be stopped).
 Run: models/.venv/bin/python models/experiments/patchcore_banks.py [--ratios 0.01,0.05,0.1]  (about 1 h 30 min on 2 cores)
@@ -29,7 +32,7 @@ from loomwatch_models.data import load_split, read_gray  # noqa: E402
 from loomwatch_models.evaluate import evaluate, far_threshold, rates  # noqa: E402
 from loomwatch_models.export import export_graph  # noqa: E402
 from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract,  # noqa: E402
-                                        greedy_coreset, left_out_scale)
+                                        greedy_coreset, left_out_scale, nearest_distance)
 from loomwatch_models.scoring import anomaly_map, onnx_runner, to_tiles  # noqa: E402
 
 OUT = paths.REPORTS_DIR / "patchcore" / "banks.json"
@@ -133,8 +136,47 @@ def main() -> int:
             chosen = order[: int(round(r * total))]
             bank = pool[chosen].contiguous()
             record(f"coreset-{r}", measure(f"coreset-{r}", bank, left_out_scale(pool, chosen), val, features, scratch, cfg))
+    if "perFabricScaleCalibration" not in done and "coreset-0.01" in (json.loads(OUT.read_text()) if OUT.exists() else {}):
+        record("perFabricScaleCalibration", fabric_scale_calibration(x, fabric_of, pool, order_1pct(pool, n1, cfg), cfg))
+    for fab in sorted(set(fabric_of)):
+        if f"small-fabric-{fab}" in done:
+            continue
+        xf = x[torch.from_numpy(fabric_of == fab)]
+        pf = xf[torch.randperm(len(xf), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.coreset_pool]]
+        chosen = greedy_coreset(pf, int(round(0.01 * len(xf))), cfg.projection_dim, cfg.seed)
+        r = measure(f"small-fabric-{fab}", pf[chosen].contiguous(), left_out_scale(pf, chosen),
+                    [f for f in val if f.fabric == fab], features, scratch, cfg)
+        record(f"small-fabric-{fab}", {k: v for k, v in r.items() if k != "perFabric"})
     summarize()
     return 0
+
+
+def order_1pct(pool: torch.Tensor, n1: int, cfg: PatchCoreConfig) -> torch.Tensor:
+    return greedy_coreset(pool, n1, cfg.projection_dim, cfg.seed)
+
+
+def fabric_scale_calibration(x: torch.Tensor, fabric_of: np.ndarray, pool: torch.Tensor, chosen: torch.Tensor,
+                             cfg: PatchCoreConfig) -> dict:
+    """The pooled 1 % model's validation scores y = d / (d + s) re-expressed with each fabric's own
+    scale s_f (the median distance of 20,000 of its training patches to the pooled bank)."""
+    from sklearn.metrics import roc_auc_score
+    bank = pool[chosen]
+    s0 = left_out_scale(pool, chosen)
+    g = torch.Generator().manual_seed(cfg.seed)
+    scales = {}
+    for fab in sorted(set(fabric_of)):
+        xf = x[torch.from_numpy(fabric_of == fab)]
+        scales[fab] = float(nearest_distance(xf[torch.randperm(len(xf), generator=g)[:20_000]], bank).median())
+    rows = json.loads(OUT.read_text())["coreset-0.01"]["scores"]
+    y = np.array([r["score"] for r in rows]); lab = np.array([r["label"] for r in rows])
+    d = s0 * y / (1 - y)
+    sf = np.array([scales.get(r["fabric"], s0) for r in rows])
+    cal = d / (d + sf)
+    t = far_threshold(cal, lab)
+    out = {"scale": s0, "fabricScales": scales, "imageAuroc": float(roc_auc_score(lab, cal)),
+           "detectionRate": float((cal[lab == 1] >= t).mean()), "falseAlarmRate": float((cal[lab == 0] >= t).mean())}
+    log(f"per-fabric scale calibration of the pooled bank: {out}")
+    return out
 
 
 def summarize() -> None:
