@@ -181,22 +181,25 @@ def fabric_scale_calibration(x: torch.Tensor, fabric_of: np.ndarray, pool: torch
 
 def summarize() -> None:
     """Every validation frame scored by its fabric's bank (fabric 08 has no normal roll: the pooled
-    bank), one threshold for all: the pooled metrics of per-fabric routing."""
+    bank), one threshold for all: the pooled metrics of per-fabric routing, for both bank sizes."""
     res = json.loads(OUT.read_text())
     if "coreset-0.01" not in res:
         return
     from sklearn.metrics import roc_auc_score
     pooled = {s["file"]: s for s in res["coreset-0.01"]["scores"]}
-    routed = {s["file"]: s for k, v in res.items() if k.startswith("fabric-") for s in v["scores"]}
-    rows = [routed.get(f, s) for f, s in pooled.items()]
-    scores = np.array([r["score"] for r in rows]); labels = np.array([r["label"] for r in rows])
-    codes = np.array([r["code"] for r in rows])
-    at = rates(scores, labels, codes, far_threshold(scores, labels))
-    res["perFabricRouted"] = {"imageAuroc": float(roc_auc_score(labels, scores)), "detectionRate": at["detectionRate"],
-                              "falseAlarmRate": at["falseAlarmRate"], "routedFrames": sum(f in routed for f in pooled),
-                              "note": "each validation frame scored by its fabric's bank, one threshold for all"}
+    for prefix, key in (("fabric-", "perFabricRouted"), ("small-fabric-", "perFabricSmallRouted")):
+        routed = {s["file"]: s for k, v in res.items() if k.startswith(prefix) for s in v["scores"]}
+        if not routed:
+            continue
+        rows = [routed.get(f, s) for f, s in pooled.items()]
+        scores = np.array([r["score"] for r in rows]); labels = np.array([r["label"] for r in rows])
+        codes = np.array([r["code"] for r in rows])
+        at = rates(scores, labels, codes, far_threshold(scores, labels))
+        res[key] = {"imageAuroc": float(roc_auc_score(labels, scores)), "detectionRate": at["detectionRate"],
+                    "falseAlarmRate": at["falseAlarmRate"], "routedFrames": sum(f in routed for f in pooled),
+                    "note": f"each validation frame scored by its fabric's bank ({prefix}*), one threshold for all"}
+        log(f"{key}: {res[key]}")
     OUT.write_text(json.dumps(res, indent=1) + "\n")
-    log(f"per-fabric routed: {res['perFabricRouted']}")
 
 
 if __name__ == "__main__":
