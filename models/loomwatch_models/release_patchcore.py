@@ -35,6 +35,9 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
         val_frames = [f for f in val_frames if f.fabric == fabric]
         if not train_frames:
             raise SystemExit(f"fabric {fabric} has no normal training frames in {split}")
+        if len({f.label for f in val_frames}) < 2:
+            raise SystemExit(f"fabric {fabric} has no {'defect' if val_frames else 'validation'} frames in {split}: "
+                             f"its threshold cannot be calibrated (measure it routed, experiments/patchcore_banks.py)")
     vdir = version_dir(name, version, registry) if registry else version_dir(name, version)
     if (vdir / "model.json").exists():
         raise SystemExit(f"{vdir} already holds a model: versions are immutable, choose another --version")
