@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from .data import index, read_gray
-from .draem import Draem, Widths, count_flops, count_parameters
-from .export import export_onnx, parity
+from .draem import Draem, DraemAnomalyMap, Widths, count_flops, count_parameters
+from .export import export_onnx, graph_parity, parity
 from .registry import build_card, draem_architecture, promote, version_dir, write_card
 from .scoring import anomaly_map, onnx_runner, smooth, to_tiles
 
@@ -85,6 +85,27 @@ def export_random(*, name: str, version: str, rec_width: int, disc_width: int, s
     return {"dir": str(vdir), "scores": scores, "parity": diff, "promoted": msg, "card": card}
 
 
+def parity_on_validation_tiles(graph: torch.nn.Module, onnx_path: Path, val_frames, tile: int, threads: int,
+                               log=print) -> tuple[float, list, int]:
+    """onnxruntime vs PyTorch on all tiles of a defect and a normal validation frame; fails the
+    release above 1e-4. Returns (max abs diff, the two frames, tiles compared)."""
+    pf = [next(f for f in val_frames if f.label and f.masks), next(f for f in val_frames if not f.label)]
+    ptiles = np.concatenate([to_tiles(read_gray(f.path), tile) for f in pf])
+    diff = graph_parity(graph, onnx_path, ptiles, threads)
+    log(f"parity onnxruntime vs PyTorch on {len(ptiles)} real tiles: max abs diff {diff:.2e}")
+    if diff > 1e-4:
+        raise SystemExit(f"parity failed: max abs diff {diff:.2e} > 1e-4")
+    return diff, pf, len(ptiles)
+
+
+def normalization_range(m: dict) -> tuple[float, float]:
+    """The card's normalization: 0 at the lowest validation frame score, 1 at the highest defect score;
+    when the threshold sits at an end of that range (a degenerate model), the bound 0 or 1 instead."""
+    lo = min(m["normalScore"]["min"], m["defectScore"]["min"])
+    hi = m["defectScore"]["max"]
+    return (lo if lo < m["imageThreshold"] else 0.0), (hi if m["imageThreshold"] < hi else 1.0)
+
+
 def _fmt_recipe(cfg: dict) -> str:
     if cfg.get("p_spot") or cfg.get("p_curve"):
         return (f"small-defect synthesis: spots {cfg['p_spot']}, curves {cfg['p_curve']}, streaks {cfg['p_streak']}, "
@@ -119,13 +140,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     if size_mb > 20:
         raise SystemExit(f"{onnx_path} is {size_mb:.1f} MB (> 20 MB limit for committed models)")
 
-    # parity: onnxruntime vs PyTorch on real tiles (a defect frame and a normal frame, all 16 tiles each)
-    pf = [next(f for f in val_frames if f.label and f.masks), next(f for f in val_frames if not f.label)]
-    ptiles = np.concatenate([to_tiles(read_gray(f.path), tile) for f in pf])
-    diff = parity(model, onnx_path, ptiles, threads)
-    log(f"parity onnxruntime vs PyTorch on {len(ptiles)} real tiles: max abs diff {diff:.2e}")
-    if diff > 1e-4:
-        raise SystemExit(f"parity failed: max abs diff {diff:.2e} > 1e-4")
+    diff, pf, ntiles = parity_on_validation_tiles(DraemAnomalyMap(model), onnx_path, val_frames, tile, threads, log)
 
     log(f"evaluating {len(val_frames)} validation frames with the ONNX model ...")
     metrics = evaluate(val_frames, onnx_runner(onnx_path, threads), vdir / "eval", kernel, tile, log=log)
@@ -144,14 +159,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
                 "dataHash": dataset_hash(data), "splitHash": split_hash, "cropSize": cfg["crop"],
                 "batchSize": cfg["batch"]}
     m = metrics
-    # normalization: 0 at the lowest validation frame score, 1 at the highest defect score; when the
-    # threshold sits at an end of that range (a degenerate model), the probability bound 0 or 1 is used
-    norm_lo = min(m["normalScore"]["min"], m["defectScore"]["min"])
-    norm_hi = m["defectScore"]["max"]
-    if not norm_lo < m["imageThreshold"]:
-        norm_lo = 0.0
-    if not m["imageThreshold"] < norm_hi:
-        norm_hi = 1.0
+    norm_lo, norm_hi = normalization_range(m)
     notes = (f"Trained by `python -m loomwatch_models train` (run {cfg['name']}, {'EMA' if use_ema else 'raw'} weights of "
              f"{Path(checkpoint).name}, step {state['step']}/{cfg['steps']}, one-cycle max lr {cfg['max_lr']}) on "
              f"normal frames of split {Path(split).name} with synthetic anomalies (Perlin + streak masks; textures: "
@@ -164,7 +172,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
              f"normalization: min = lowest validation frame score ({norm_lo:.5f}), max = highest defect-frame score ({norm_hi:.5f}) (0/1 if the threshold sits at an end). pro: integrated to "
              f"FPR 0.3, normalised. flopsPerTile: 2 × multiply-adds of all Conv2d layers for one 1×1×256×256 pass "
              f"(forward hooks), {flops * 16 / 1e9:.1f} GFLOP per 4096×256 frame. ONNX vs PyTorch max abs diff {diff:.1e} "
-             f"on {len(ptiles)} real tiles. Per-code detection and scores in eval/. {warm}{extra_notes}").strip()
+             f"on {ntiles} real tiles. Per-code detection and scores in eval/. {warm}{extra_notes}").strip()
     card = build_card(
         name=name, version=version,
         description=description or (f"DRAEM widths {cfg['rec_width']}/{cfg['disc_width']} trained on AITEX normal frames"
@@ -178,7 +186,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
                  "split": f"validation fabric {fabric}" if fabric else "validation", "frames": m["frames"]},
         training=training, notes=notes)
     write_card(card, vdir)
-    (vdir / "eval" / "parity.json").write_text(json.dumps({"maxAbsDiff": diff, "tiles": len(ptiles),
+    (vdir / "eval" / "parity.json").write_text(json.dumps({"maxAbsDiff": diff, "tiles": ntiles,
                                                            "frames": [f.rel for f in pf]}, indent=1) + "\n")
     if mlflow:
         _mlflow_log(state, card, metrics, vdir)
@@ -233,10 +241,7 @@ def release_int8(*, name: str, source_version: str, version: str, data: Path, sp
     log(f"int8: {q * 1000:.0f} ms/frame vs fp32 {fp * 1000:.0f} ms/frame (×{fp / q:.2f}); max |int8 - fp32| {diff:.3f}")
     metrics = evaluate(val_frames, onnx_runner(onnx_path, threads), vdir / "eval", kernel, tile, log=log)
     m = metrics
-    lo = min(m["normalScore"]["min"], m["defectScore"]["min"])
-    hi = m["defectScore"]["max"]
-    lo = lo if lo < m["imageThreshold"] else 0.0
-    hi = hi if m["imageThreshold"] < hi else 1.0
+    lo, hi = normalization_range(m)
     sm = src_card["metrics"]
     notes = (f"INT8 static quantisation of {name}@{source_version} (onnxruntime quantize_static, QDQ, per-channel "
              f"int8 weights, uint8 activations, MinMax calibration on {calib_tiles} tiles of normal training frames). "

@@ -6,15 +6,15 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .data import dataset_hash, load_split, read_gray
+from .data import dataset_hash, load_split
 from .evaluate import evaluate
-from .export import export_graph, graph_parity
+from .export import export_graph
 from .patchcore import BACKBONE, FeatureExtractor, PatchCoreConfig, PatchCoreMap, config_dict, count_flops, fit_bank
 from .registry import build_card, version_dir, write_card
-from .scoring import onnx_runner, to_tiles
+from .release import _mlflow_log, normalization_range, parity_on_validation_tiles
+from .scoring import onnx_runner
 
 MAX_ONNX_MB = 20          # committed models stay small; larger banks are measured in a scratch registry
 
@@ -54,21 +54,13 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
         raise SystemExit(f"{onnx_path} is {size_mb:.1f} MB (> {MAX_ONNX_MB} MB for committed models): "
                          f"use a smaller --coreset-ratio or a scratch --registry")
 
-    pf = [next(f for f in val_frames if f.label and f.masks), next(f for f in val_frames if not f.label)]
-    ptiles = np.concatenate([to_tiles(read_gray(f.path), tile) for f in pf])
-    diff = graph_parity(graph, onnx_path, ptiles, threads)
-    log(f"parity onnxruntime vs PyTorch on {len(ptiles)} real tiles: max abs diff {diff:.2e}")
-    if diff > 1e-4:
-        raise SystemExit(f"parity failed: max abs diff {diff:.2e} > 1e-4")
+    diff, pf, ntiles = parity_on_validation_tiles(graph, onnx_path, val_frames, tile, threads, log)
 
     log(f"evaluating {len(val_frames)} validation frames with the ONNX model ...")
     kernel = 1                                   # the graph already smooths (Gaussian σ); score = max of the map
     m = evaluate(val_frames, onnx_runner(onnx_path, threads), vdir / "eval", kernel, tile, log=log)
     flops = count_flops(graph, tile)
-    norm_lo = min(m["normalScore"]["min"], m["defectScore"]["min"])
-    norm_hi = m["defectScore"]["max"]
-    norm_lo = norm_lo if norm_lo < m["imageThreshold"] else 0.0
-    norm_hi = norm_hi if m["imageThreshold"] < norm_hi else 1.0
+    norm_lo, norm_hi = normalization_range(m)
     fit = {"bankSize": len(bank.patches), "trainingPatches": bank.total_patches, "poolPatches": bank.pool_patches,
            "scale": bank.scale, "coresetSeconds": round(bank.select_seconds, 1), "fitSeconds": round(fit_seconds, 1),
            "trainingFrames": len(train_frames), "config": config_dict(cfg), "fabric": fabric or None,
@@ -86,7 +78,7 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
              f"in-sample: 2-fold cross-calibrated they are {m['crossCalibrated']['detectionRate']:.3f} / "
              f"{m['crossCalibrated']['falseAlarmRate']:.3f}. pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}). "
              f"flopsPerTile: backbone convolutions + the nearest-neighbour matmuls, {flops * 16 / 1e9:.1f} GFLOP per 4096×256 "
-             f"frame. ONNX vs PyTorch max abs diff {diff:.1e} on {len(ptiles)} real tiles. {extra_notes}").strip()
+             f"frame. ONNX vs PyTorch max abs diff {diff:.1e} on {ntiles} real tiles. {extra_notes}").strip()
     card = build_card(
         name=name, version=version,
         description=(f"PatchCore ({BACKBONE} features, {len(bank.patches)}-patch memory bank) fitted on AITEX normal frames"
@@ -101,10 +93,9 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
                   "splitHash": split_hash, "cropSize": tile, "batchSize": 16},
         notes=notes)
     write_card(card, vdir)
-    (vdir / "eval" / "parity.json").write_text(json.dumps({"maxAbsDiff": diff, "tiles": len(ptiles),
+    (vdir / "eval" / "parity.json").write_text(json.dumps({"maxAbsDiff": diff, "tiles": ntiles,
                                                            "frames": [f.rel for f in pf]}, indent=1) + "\n")
     (vdir / "eval" / "fit.json").write_text(json.dumps(fit, indent=1) + "\n")
     if mlflow:
-        from .release import _mlflow_log
         _mlflow_log({}, card, m, vdir, experiment="patchcore-aitex")
     return {"dir": str(vdir), "card": card, "metrics": m, "fit": fit}

@@ -64,3 +64,29 @@ def test_features_of_a_batch_equal_features_of_single_tiles(aitex):
     together = extract(fe, tiles)
     apart = torch.cat([extract(fe, tiles[i:i + 1]) for i in range(3)])
     assert torch.allclose(together, apart, atol=1e-5)
+
+
+def test_fit_patchcore_writes_a_valid_card_with_parity_metrics_and_fit_facts(isolated, aitex):
+    """The release path end to end on a four-frame validation split (a defect and a normal frame each of two fabrics)."""
+    import json
+    from loomwatch_models.registry import read_card, validate_card
+    from loomwatch_models.release_patchcore import release_patchcore
+    split = json.loads((SPLITS_DIR / "aitex-split-v1.json").read_text())
+    val = split["validation"]
+    pick = [next(e for e in val if e["label"] == lab and e["fabric"] == fab and (e["hasMask"] or not lab))
+            for fab in ("02", "03") for lab in (0, 1)]
+    mini = isolated / "mini-split.json"
+    mini.write_text(json.dumps({**split, "train": split["train"][:2], "validation": pick}))
+    cfg = PatchCoreConfig(coreset_ratio=0.002, coreset_pool=20_000)
+    out = release_patchcore(name="patchcore-test", version="0.1.0", data=aitex, split=mini, cfg=cfg,
+                            registry=isolated / "reg", mlflow=False, log=lambda _: None)
+    vdir = isolated / "reg" / "patchcore-test" / "0.1.0"
+    card = read_card(vdir)
+    validate_card(card)
+    assert card["architecture"] == {"family": "patchcore", "backbone": "efficientnet-lite0", "blocks": [4, 10],
+                                    "featureDims": 152, "bankSize": out["fit"]["bankSize"], "coresetRatio": 0.002,
+                                    "parameters": card["architecture"]["parameters"]}
+    assert card["postprocess"]["smoothingKernel"] == 1 and card["metrics"]["frames"] == 4
+    assert json.loads((vdir / "eval" / "parity.json").read_text())["maxAbsDiff"] <= 1e-4
+    assert len(json.loads((vdir / "eval" / "scores.json").read_text())) == 4
+    assert json.loads((vdir / "eval" / "fit.json").read_text())["trainingPatches"] == 2 * 16 * 32 * 32
