@@ -60,6 +60,13 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resume_point(a: argparse.Namespace) -> int:
+    from .train import write_resume_point
+    out = write_resume_point(a.run)
+    print(f"resume point of {a.run}: {out} ({out.stat().st_size / 1e6:.1f} MB); commit it, and delete the one it supersedes")
+    return 0
+
+
 def _run_checkpoint(a: argparse.Namespace) -> Path:
     if a.checkpoint:
         return Path(a.checkpoint)
@@ -218,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--pct-start", type=float, default=d.pct_start, help="one-cycle warm-up fraction")
     sp.add_argument("--init-from", help="warm start from this checkpoint's weights (new optimizer and schedule)")
     sp.add_argument("--fabric", help="train on one fabric's normal frames (code, e.g. 02): a per-fabric model")
-    sp.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint (saved config)")
+    sp.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint (saved config), "
+                    "else from its committed resume point models/runs/<name>/resume.pt")
     sp.add_argument("--stop-at", help="UTC time (ISO) to checkpoint and exit cleanly, e.g. 2026-11-22T02:40Z")
     sp.set_defaults(fn=cmd_train)
 
@@ -238,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--notes", default="", help="appended to the card's notes (e.g. what the wall time includes)")
     sp.add_argument("--no-mlflow", action="store_true")
     sp.set_defaults(fn=cmd_export)
+
+    sp = sub.add_parser("resume-point", help="compact the run's last checkpoint into models/runs/<run>/resume.pt for the repo")
+    sp.add_argument("--run", required=True)
+    sp.set_defaults(fn=cmd_resume_point)
 
     sp = sub.add_parser("fit-patchcore", help="PatchCore: fit the memory bank, export, parity, metrics, card in the registry")
     data_arg(sp)

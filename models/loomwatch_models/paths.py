@@ -10,6 +10,7 @@ REGISTRY_DIR = MODELS_DIR / "registry"
 SPLITS_DIR = MODELS_DIR / "splits"
 REPORTS_DIR = MODELS_DIR / "reports"
 MLRUNS_DIR = MODELS_DIR / "mlruns"
+RESUME_DIR = MODELS_DIR / "runs"      # committed resume points: runs/<name>/resume.pt, one per live run
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:

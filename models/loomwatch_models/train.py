@@ -26,6 +26,7 @@ import torch
 from .data import load_split, read_gray, read_mask, dataset_hash
 from .draem import Draem, Widths, count_parameters, count_flops
 from .losses import draem_loss
+from . import paths
 from .paths import cache_dir, data_dir, MLRUNS_DIR, SPLITS_DIR
 from .scoring import smooth
 from .synth import AnomalySynth
@@ -179,9 +180,10 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
     ckpt_path = rdir / "ckpt-last.pt"
     state = None
     if resume:
-        if not ckpt_path.exists():
-            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
-        state = torch.load(ckpt_path, map_location="cpu")
+        point = resume_point_path(cfg.name)
+        if not ckpt_path.exists() and not point.exists():
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path} and no committed resume point at {point}")
+        state = torch.load(ckpt_path if ckpt_path.exists() else point, map_location="cpu")
         threads = cfg.threads
         cfg = TrainConfig(**state["config"])
         cfg.threads = threads                   # the only setting a resume may change
@@ -212,12 +214,20 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
                                                 pct_start=cfg.pct_start, cycle_momentum=False)
     step, elapsed, best, history, mlflow_id = 0, 0.0, -1.0, [], None
     if state:
-        model.load_state_dict(state["model"]); ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"]); sched.load_state_dict(state["sched"])
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
+        ema.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["ema"].items()})
+        sched.load_state_dict(state["sched"])
+        if "opt" in state:
+            opt.load_state_dict(state["opt"])
+        else:                                   # a committed resume point: Adam's moments start afresh
+            for group in opt.param_groups:
+                group["lr"] = sched.get_last_lr()[0]
         step, elapsed, best, history = state["step"], state["elapsed"], state["best"], state["history"]
         rng.bit_generator.state = state["np_rng"]; torch.set_rng_state(state["torch_rng"])
         mlflow_id = state.get("mlflow_run_id")
-        log(f"resumed {cfg.name} at step {step}/{cfg.steps}, {_fmt_dur(elapsed)} trained so far")
+        log(f"resumed {cfg.name} at step {step}/{cfg.steps}, {_fmt_dur(elapsed)} trained so far"
+            + ("" if "opt" in state else f" (from the committed resume point {resume_point_path(cfg.name)}; "
+                                         "the optimizer state re-warms)"))
     else:
         if cfg.init_from:
             init = torch.load(cfg.init_from, map_location="cpu")
@@ -319,10 +329,29 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
     return rdir
 
 
+def resume_point_path(name: str) -> Path:
+    return paths.RESUME_DIR / name / "resume.pt"
+
+
+def write_resume_point(name: str) -> Path:
+    """The run's last checkpoint, compacted for the repo: weights and EMA in fp16, schedule, step, RNG
+    states and history; no optimizer state (Adam re-warms on resume). A few MB: commit it, and
+    `train --name <name> --resume` continues on a machine whose cache never saw the run."""
+    state = torch.load(run_dir(name) / "ckpt-last.pt", map_location="cpu")
+    half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
+    point = {k: v for k, v in state.items() if k not in ("opt", "mlflow_run_id")}
+    point["model"], point["ema"] = half(state["model"]), half(state["ema"])
+    out = resume_point_path(name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(point, out)
+    (out.parent / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in state["history"]))
+    return out
+
+
 def load_checkpoint(path: Path, use_ema: bool = True) -> tuple[Draem, dict]:
     state = torch.load(path, map_location="cpu")
     cfg = state["config"]
     model = Draem(Widths(cfg["rec_width"], cfg["disc_width"]))
-    model.load_state_dict(state["ema" if use_ema else "model"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["ema" if use_ema else "model"].items()})
     model.eval()
     return model, state

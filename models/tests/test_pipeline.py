@@ -109,3 +109,21 @@ def test_committed_registry_cards_are_valid_and_match_their_onnx():
         assert onnx_path.stat().st_size == card["onnx"]["bytes"] < 20e6
     for prod in REGISTRY_DIR.glob("*/production.json"):
         assert (prod.parent / json.loads(prod.read_text())["version"] / "model.json").exists()
+
+
+def test_a_run_resumes_on_a_fresh_cache_from_its_committed_resume_point(isolated, monkeypatch):
+    """A session may start on a new machine: the repo's compact resume point must be enough."""
+    import shutil
+    import loomwatch_models.paths as paths_mod
+    from loomwatch_models.train import write_resume_point
+    monkeypatch.setattr(paths_mod, "RESUME_DIR", isolated / "repo-runs")
+    train(TrainConfig(name="moved", steps=3, **TINY), pause_after=2)
+    point = write_resume_point("moved")
+    saved = torch.load(point)
+    assert saved["step"] == 2 and "opt" not in saved
+    assert all(v.dtype == torch.float16 for v in saved["ema"].values() if v.is_floating_point())
+    shutil.rmtree(isolated / "cache")                       # the new machine's cache never saw the run
+    rdir = train(TrainConfig(name="moved", steps=3, **TINY), resume=True)
+    assert torch.load(rdir / "ckpt-last.pt")["step"] == 3
+    log = (rdir / "train.log").read_text()
+    assert "resumed moved at step 2/3" in log and "committed resume point" in log
