@@ -105,19 +105,22 @@ def main() -> int:
     pool = x[torch.randperm(total, generator=g)[: cfg.coreset_pool]]
     done = json.loads(OUT.read_text()) if OUT.exists() else {}
 
+    def fabric_banks(prefix: str, size) -> None:
+        """One bank per fabric of size(fabric's patch count) patches, each measured on its fabric's frames."""
+        for fab in sorted(set(fabric_of)):
+            if f"{prefix}{fab}" in done:
+                continue
+            xf = x[torch.from_numpy(fabric_of == fab)]
+            pf = xf[torch.randperm(len(xf), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.coreset_pool]]
+            n = min(size(len(xf)), len(pf) // 2)
+            log(f"fabric {fab}: coreset {n} of {len(xf)} patches")
+            chosen = greedy_coreset(pf, n, cfg.projection_dim, cfg.seed)
+            r = measure(f"{prefix}{fab}", pf[chosen].contiguous(), left_out_scale(pf, chosen),
+                        [f for f in val if f.fabric == fab], features, scratch, cfg)
+            record(f"{prefix}{fab}", {k: v for k, v in r.items() if k != "perFabric"})
+
     # 1. one bank per fabric, at the pooled 1 % bank's size (each recorded as it finishes)
-    for fab in sorted(set(fabric_of)):
-        if f"fabric-{fab}" in done:
-            continue
-        xf = x[torch.from_numpy(fabric_of == fab)]
-        pf = xf[torch.randperm(len(xf), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.coreset_pool]]
-        n = min(n1, len(pf) // 2)
-        log(f"fabric {fab}: coreset {n} of {len(xf)} patches")
-        chosen = greedy_coreset(pf, n, cfg.projection_dim, cfg.seed)
-        bank = pf[chosen].contiguous()
-        frames = [f for f in val if f.fabric == fab]
-        r = measure(f"fabric-{fab}", bank, left_out_scale(pf, chosen), frames, features, scratch, cfg)
-        record(f"fabric-{fab}", {k: v for k, v in r.items() if k != "perFabric"})
+    fabric_banks("fabric-", lambda _: n1)
 
     # 2 and 3: the greedy selection up to the largest ratio, its prefixes, and a random bank
     ratios = tuple(float(r) for r in a.ratios.split(","))
@@ -126,6 +129,7 @@ def main() -> int:
         bank = pool[chosen].contiguous()
         record("random-0.01", measure("random-0.01", bank, left_out_scale(pool, chosen), val, features, scratch, cfg))
     todo = [r for r in ratios if f"coreset-{r}" not in done]
+    order = None
     if todo:
         n_max = int(round(max(todo) * total))
         log(f"greedy coreset up to {n_max} of {total} patches (pool {len(pool)}) ...")
@@ -136,23 +140,14 @@ def main() -> int:
             chosen = order[: int(round(r * total))]
             bank = pool[chosen].contiguous()
             record(f"coreset-{r}", measure(f"coreset-{r}", bank, left_out_scale(pool, chosen), val, features, scratch, cfg))
-    if "perFabricScaleCalibration" not in done and "coreset-0.01" in (json.loads(OUT.read_text()) if OUT.exists() else {}):
-        record("perFabricScaleCalibration", fabric_scale_calibration(x, fabric_of, pool, order_1pct(pool, n1, cfg), cfg))
-    for fab in sorted(set(fabric_of)):
-        if f"small-fabric-{fab}" in done:
-            continue
-        xf = x[torch.from_numpy(fabric_of == fab)]
-        pf = xf[torch.randperm(len(xf), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.coreset_pool]]
-        chosen = greedy_coreset(pf, int(round(0.01 * len(xf))), cfg.projection_dim, cfg.seed)
-        r = measure(f"small-fabric-{fab}", pf[chosen].contiguous(), left_out_scale(pf, chosen),
-                    [f for f in val if f.fabric == fab], features, scratch, cfg)
-        record(f"small-fabric-{fab}", {k: v for k, v in r.items() if k != "perFabric"})
+    # 4. the pooled 1 % bank (a prefix of the greedy order: selected again only on a resumed run)
+    if "perFabricScaleCalibration" not in done and "coreset-0.01" in json.loads(OUT.read_text()):
+        chosen = order[:n1] if order is not None and len(order) >= n1 else greedy_coreset(pool, n1, cfg.projection_dim, cfg.seed)
+        record("perFabricScaleCalibration", fabric_scale_calibration(x, fabric_of, pool, chosen, cfg))
+    # 5. one bank per fabric of 1 % of its own patches
+    fabric_banks("small-fabric-", lambda patches: int(round(0.01 * patches)))
     summarize()
     return 0
-
-
-def order_1pct(pool: torch.Tensor, n1: int, cfg: PatchCoreConfig) -> torch.Tensor:
-    return greedy_coreset(pool, n1, cfg.projection_dim, cfg.seed)
 
 
 def fabric_scale_calibration(x: torch.Tensor, fabric_of: np.ndarray, pool: torch.Tensor, chosen: torch.Tensor,

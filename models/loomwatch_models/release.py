@@ -106,6 +106,13 @@ def normalization_range(m: dict) -> tuple[float, float]:
     return (lo if lo < m["imageThreshold"] else 0.0), (hi if m["imageThreshold"] < hi else 1.0)
 
 
+def threshold_notes(m: dict) -> str:
+    """The card notes' account of its thresholds (recalibrate() rewrites this sentence in place)."""
+    return (f"imageThreshold: {m['thresholdRule']}; chosen on the validation frames, so detectionRate/falseAlarmRate "
+            f"are in-sample: 2-fold cross-calibrated they are {m['crossCalibrated']['detectionRate']:.3f} / "
+            f"{m['crossCalibrated']['falseAlarmRate']:.3f}. pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}). ")
+
+
 def _fmt_recipe(cfg: dict) -> str:
     if cfg.get("p_spot") or cfg.get("p_curve"):
         return (f"small-defect synthesis: spots {cfg['p_spot']}, curves {cfg['p_curve']}, streaks {cfg['p_streak']}, "
@@ -166,9 +173,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
              f"other rolls' augmented fabric, rescaled same-roll fabric, procedural). Validation = "
              f"{m['normalFrames']} held-out normal + {m['defectFrames']} defect frames (never trained on)"
              f"{f' of fabric {fabric} (a per-fabric model: crops of that fabric only)' if fabric else ''}. "
-             f"imageThreshold: {m['thresholdRule']}; chosen on the validation frames, so detectionRate/falseAlarmRate "
-             f"are in-sample: 2-fold cross-calibrated they are {m['crossCalibrated']['detectionRate']:.3f} / "
-             f"{m['crossCalibrated']['falseAlarmRate']:.3f}. pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}). "
+             f"{threshold_notes(m)}"
              f"normalization: min = lowest validation frame score ({norm_lo:.5f}), max = highest defect-frame score ({norm_hi:.5f}) (0/1 if the threshold sits at an end). pro: integrated to "
              f"FPR 0.3, normalised. flopsPerTile: 2 × multiply-adds of all Conv2d layers for one 1×1×256×256 pass "
              f"(forward hooks), {flops * 16 / 1e9:.1f} GFLOP per 4096×256 frame. ONNX vs PyTorch max abs diff {diff:.1e} "

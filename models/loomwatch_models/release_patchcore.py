@@ -13,7 +13,7 @@ from .evaluate import evaluate
 from .export import export_graph
 from .patchcore import BACKBONE, FeatureExtractor, PatchCoreConfig, PatchCoreMap, config_dict, count_flops, fit_bank
 from .registry import build_card, version_dir, write_card
-from .release import _mlflow_log, normalization_range, parity_on_validation_tiles
+from .release import _mlflow_log, normalization_range, parity_on_validation_tiles, threshold_notes
 from .scoring import onnx_runner
 
 MAX_ONNX_MB = 20          # committed models stay small; larger banks are measured in a scratch registry
@@ -74,9 +74,7 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
              f"{cfg.projection_dim}-dim random projection, seed {cfg.seed}). Map = nearest-memory distance d, bilinear to the tile, "
              f"Gaussian σ {cfg.sigma} px, then d / (d + {bank.scale:.4f}) (the median distance of left-out training patches → 0.5); "
              f"frame score = max of the map (smoothingKernel 1). No training loop: fitting took {fit_seconds:.0f} s on the CPU. "
-             f"imageThreshold: {m['thresholdRule']}; chosen on the validation frames, so detectionRate/falseAlarmRate are "
-             f"in-sample: 2-fold cross-calibrated they are {m['crossCalibrated']['detectionRate']:.3f} / "
-             f"{m['crossCalibrated']['falseAlarmRate']:.3f}. pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}). "
+             f"{threshold_notes(m)}"
              f"flopsPerTile: backbone convolutions + the nearest-neighbour matmuls, {flops * 16 / 1e9:.1f} GFLOP per 4096×256 "
              f"frame. ONNX vs PyTorch max abs diff {diff:.1e} on {ntiles} real tiles. {extra_notes}").strip()
     card = build_card(

@@ -214,8 +214,8 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
                                                 pct_start=cfg.pct_start, cycle_momentum=False)
     step, elapsed, best, history, mlflow_id = 0, 0.0, -1.0, [], None
     if state:
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
-        ema.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["ema"].items()})
+        model.load_state_dict(_with_dtype(state["model"], torch.float32))
+        ema.load_state_dict(_with_dtype(state["ema"], torch.float32))
         sched.load_state_dict(state["sched"])
         if "opt" in state:
             opt.load_state_dict(state["opt"])
@@ -329,6 +329,11 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
     return rdir
 
 
+def _with_dtype(state_dict: dict, dtype: torch.dtype) -> dict:
+    """Floating-point tensors cast (resume points store fp16), integer buffers as they are."""
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state_dict.items()}
+
+
 def resume_point_path(name: str) -> Path:
     return paths.RESUME_DIR / name / "resume.pt"
 
@@ -338,9 +343,8 @@ def write_resume_point(name: str) -> Path:
     states and history; no optimizer state (Adam re-warms on resume). A few MB: commit it, and
     `train --name <name> --resume` continues on a machine whose cache never saw the run."""
     state = torch.load(run_dir(name) / "ckpt-last.pt", map_location="cpu")
-    half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
     point = {k: v for k, v in state.items() if k not in ("opt", "mlflow_run_id")}
-    point["model"], point["ema"] = half(state["model"]), half(state["ema"])
+    point["model"], point["ema"] = _with_dtype(state["model"], torch.float16), _with_dtype(state["ema"], torch.float16)
     # OneCycleLR's state holds its anneal function as a bound method, which pickles the whole scheduler
     # and optimizer (18 MB); the scheduler built on resume has the same function
     point["sched"] = {k: v for k, v in state["sched"].items() if k != "anneal_func"}
@@ -355,6 +359,6 @@ def load_checkpoint(path: Path, use_ema: bool = True) -> tuple[Draem, dict]:
     state = torch.load(path, map_location="cpu")
     cfg = state["config"]
     model = Draem(Widths(cfg["rec_width"], cfg["disc_width"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["ema" if use_ema else "model"].items()})
+    model.load_state_dict(_with_dtype(state["ema" if use_ema else "model"], torch.float32))
     model.eval()
     return model, state
