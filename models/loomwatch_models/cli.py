@@ -74,12 +74,21 @@ def _run_checkpoint(a: argparse.Namespace) -> Path:
     return run_dir(a.run) / f"ckpt-{a.which}.pt"
 
 
+def _calibrate_fabrics_of(release: dict, a: argparse.Namespace) -> None:
+    """A pooled version (not a per-fabric one) gets its per-fabric calibration at release."""
+    if "fabric" not in release["card"]["metrics"]["split"]:
+        from .fabric_calibration import calibrate_version
+        calibrate_version(a.name, a.version, paths.data_dir(a.data), Path(a.split), a.threads,
+                          registry=Path(a.registry) if a.registry else None)
+
+
 def cmd_export(a: argparse.Namespace) -> int:
     from .release import release_trained
     out = release_trained(checkpoint=_run_checkpoint(a), name=a.name, version=a.version,
                           data=paths.data_dir(a.data), split=Path(a.split), use_ema=not a.raw_weights,
                           threads=a.threads, registry=Path(a.registry) if a.registry else None,
                           mlflow=not a.no_mlflow, extra_notes=a.notes)
+    _calibrate_fabrics_of(out, a)
     m = out["metrics"]
     print(f"{a.name}@{a.version} in {out['dir']}: image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
           f"PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f}, false alarms {m['falseAlarmRate']:.3f} "
@@ -95,6 +104,7 @@ def cmd_fit_patchcore(a: argparse.Namespace) -> int:
     out = release_patchcore(name=a.name, version=a.version, data=paths.data_dir(a.data), split=Path(a.split), cfg=cfg,
                             fabric=a.fabric or "", threads=a.threads, registry=Path(a.registry) if a.registry else None,
                             extra_notes=a.notes, mlflow=not a.no_mlflow)
+    _calibrate_fabrics_of(out, a)
     m = out["metrics"]
     print(f"{a.name}@{a.version} in {out['dir']}: bank {out['fit']['bankSize']} patches, image AUROC {m['imageAuroc']:.4f}, "
           f"pixel AUROC {m['pixelAuroc']:.4f}, PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f}, false alarms "
@@ -170,6 +180,12 @@ def cmd_table(a: argparse.Namespace) -> int:
 def cmd_recalibrate(a: argparse.Namespace) -> int:
     from .release import recalibrate
     recalibrate(a.name, a.version)
+    return 0
+
+
+def cmd_calibrate_fabrics(a: argparse.Namespace) -> int:
+    from .fabric_calibration import calibrate_version
+    calibrate_version(a.name, a.version, paths.data_dir(a.data), Path(a.split), a.threads)
     return 0
 
 
@@ -289,6 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--name", default="draem-aitex")
     sp.add_argument("--version", required=True)
     sp.set_defaults(fn=cmd_recalibrate)
+
+    sp = sub.add_parser("calibrate-fabrics", help="per-fabric thresholds from the training normals' score levels "
+                        "into the card (postprocess.fabrics), measured against the pooled threshold")
+    data_arg(sp)
+    sp.add_argument("--name", default="draem-aitex")
+    sp.add_argument("--version", required=True)
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.add_argument("--threads", type=int, default=2)
+    sp.set_defaults(fn=cmd_calibrate_fabrics)
 
     sp = sub.add_parser("table", help="markdown model-quality table of the registry")
     sp.add_argument("--plot", help="also draw quality vs cost (GFLOP and engine ms per frame, both families) to this PNG")

@@ -15,6 +15,7 @@ from .export import INPUT_NAME, OPSET, OUTPUT_NAME
 from .paths import REGISTRY_DIR
 
 METRIC_KEYS = ("imageAuroc", "pixelAuroc", "detectionRate", "falseAlarmRate", "pro", "split", "frames")
+OPTIONAL_METRIC_KEYS = ("fabricCalibrated",)     # image AUROC / rates with postprocess.fabrics applied
 ARCHITECTURE_KEYS = {
     "draem": {"family", "reconstructiveWidth", "discriminativeWidth", "parameters"},
     "patchcore": {"family", "backbone", "blocks", "featureDims", "bankSize", "coresetRatio", "parameters"},
@@ -78,14 +79,16 @@ def validate_card(card: dict[str, Any]) -> None:
     need(card["architecture"]["family"] in ARCHITECTURE_KEYS, f"architecture.family must be one of {sorted(ARCHITECTURE_KEYS)}")
     need(set(card["architecture"]) == ARCHITECTURE_KEYS[card["architecture"]["family"]],
          f"architecture keys of a {card['architecture']['family']} card must be {sorted(ARCHITECTURE_KEYS[card['architecture']['family']])}")
-    need(set(card["metrics"]) == set(METRIC_KEYS), f"metrics keys must be {METRIC_KEYS}")
+    need(set(METRIC_KEYS) <= set(card["metrics"]) <= set(METRIC_KEYS + OPTIONAL_METRIC_KEYS),
+         f"metrics keys must be {METRIC_KEYS} (+ optional {OPTIONAL_METRIC_KEYS})")
     need(card["training"] is None or set(card["training"]) == set(TRAINING_KEYS), f"training keys must be {TRAINING_KEYS}")
     pp = card["postprocess"]
-    for k in ("imageThreshold", "pixelThreshold"):
-        need(num(pp[k]), f"postprocess.{k} must be a finite number")
-    lo, hi = pp["normalization"]["min"], pp["normalization"]["max"]
-    need(num(lo) and num(hi) and lo < pp["imageThreshold"] < hi,
-         "normalization.min < imageThreshold < normalization.max must hold")
+    for where, calib in [("postprocess", pp)] + [(f"postprocess.fabrics.{f}", c) for f, c in pp.get("fabrics", {}).items()]:
+        lo, hi = calib["normalization"]["min"], calib["normalization"]["max"]
+        need(all(num(v) and 0 <= v <= 1 for v in (lo, hi, calib["imageThreshold"], calib["pixelThreshold"])),
+             f"{where}: thresholds and normalization must be numbers in [0, 1]")
+        need(lo < calib["imageThreshold"] < hi or calib["imageThreshold"] == hi == 1.0,
+             f"{where}: normalization.min < imageThreshold < normalization.max must hold")
     need(pp["smoothingKernel"] % 2 == 1, "smoothingKernel must be odd")
     need(card["onnx"]["opset"] >= 17, "opset must be >= 17")
 

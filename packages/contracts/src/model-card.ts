@@ -2,6 +2,15 @@ import { z } from 'zod';
 import { Id, Sha256, Timestamp } from './primitives.js';
 
 const Metric = z.number().min(0).max(1).nullable();
+const Normalization = z.object({ min: z.number().min(0).max(1), max: z.number().min(0).max(1) });
+
+/** Thresholds and normalisation on one fabric's score scale (see `postprocess.fabrics`). */
+export const FabricCalibration = z.object({
+  imageThreshold: z.number().min(0).max(1),
+  pixelThreshold: z.number().min(0).max(1),
+  normalization: Normalization,
+});
+export type FabricCalibration = z.infer<typeof FabricCalibration>;
 
 /**
  * The model card, `models/registry/<name>/<version>/model.json`, written by the model
@@ -63,7 +72,12 @@ export const ModelCard = z.object({
     imageThreshold: z.number().min(0).max(1),
     pixelThreshold: z.number().min(0).max(1),
     /** Scores mapped to [0, 1]: min → 0, imageThreshold → 0.5, max → 1. */
-    normalization: z.object({ min: z.number().min(0).max(1), max: z.number().min(0).max(1) }),
+    normalization: Normalization,
+    /**
+     * Per-fabric calibration (FrameEvent.product.fabricCode → thresholds and normalisation on that
+     * fabric's score scale), applied instead of the pooled values above when a frame names the fabric.
+     */
+    fabrics: z.record(z.string().min(1).max(32), FabricCalibration).optional(),
   }),
   flopsPerTile: z.number().positive(),
   metrics: z
@@ -75,6 +89,8 @@ export const ModelCard = z.object({
       pro: Metric.optional(),
       split: z.string().nullable().optional(),
       frames: z.int().nonnegative().nullable().optional(),
+      /** The same validation frames scored with `postprocess.fabrics` applied. */
+      fabricCalibrated: z.object({ imageAuroc: Metric, detectionRate: Metric, falseAlarmRate: Metric }).optional(),
     })
     .nullable()
     .optional(),

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { LoomwatchError, type InputStats, type ModelCard, type Region, type VerdictKind } from '@loomwatch/contracts';
 import { findRegions, regionScratch, type RegionScratch } from './core/regions.js';
-import { normalizeScore, verdictFor } from './core/scoring.js';
+import { calibrationFor, normalizeScore, verdictFor, type Calibration } from './core/scoring.js';
 import { smoothedMax, smoothingScratch, type SmoothingScratch } from './core/smoothing.js';
 import { inputStats } from './core/stats.js';
 import { Stitcher } from './core/stitch.js';
@@ -36,6 +36,8 @@ export interface InferenceResult {
   score: number;
   normalizedScore: number;
   threshold: number;
+  /** The thresholds and normalisation this frame was judged by (its fabric's, or the pooled ones). */
+  calibration: Calibration;
   verdict: VerdictKind;
   regions: Region[];
   inputStats: InputStats;
@@ -134,8 +136,11 @@ export class InferenceEngine {
     return this.loaded.model.usable;
   }
 
-  /** Infers one frame: encoded image bytes, or an already decoded 8-bit grey frame. */
-  async infer(input: Uint8Array | GrayImage, what = 'the image'): Promise<InferenceResult> {
+  /**
+   * Infers one frame: encoded image bytes, or an already decoded 8-bit grey frame. With a fabric code
+   * the card's calibration for that fabric applies when it has one (`postprocess.fabrics`).
+   */
+  async infer(input: Uint8Array | GrayImage, what = 'the image', fabricCode?: string): Promise<InferenceResult> {
     const start = performance.now();
     const frame = input instanceof Uint8Array ? await this.decode(input, what) : this.checkGray(input, what);
     const decoded = performance.now();
@@ -145,6 +150,7 @@ export class InferenceEngine {
     let inferMs = 0;
     let postMs = 0;
     const card = this.card;
+    const calibration = calibrationFor(card.postprocess, fabricCode);
     const t = this.tileSize;
     const plane = t * t;
     const channelOffset = card.output.anomalyChannel * plane;
@@ -226,22 +232,23 @@ export class InferenceEngine {
         map,
         width,
         height,
-        { threshold: card.postprocess.pixelThreshold, minArea: this.config.minRegionArea, maxRegions: this.config.maxRegions },
+        { threshold: calibration.pixelThreshold, minArea: this.config.minRegionArea, maxRegions: this.config.maxRegions },
         scratch.regions,
       );
     } finally {
       pool.release(scratch);
     }
     const stats = inputStats(frame.data);
-    const threshold = card.postprocess.imageThreshold;
+    const threshold = calibration.imageThreshold;
     const end = performance.now();
     postMs += end - postStart;
     return {
       width,
       height,
       score,
-      normalizedScore: normalizeScore(score, threshold, card.postprocess.normalization),
+      normalizedScore: normalizeScore(score, threshold, calibration.normalization),
       threshold,
+      calibration,
       verdict: verdictFor(score, threshold),
       regions,
       inputStats: stats,
@@ -264,7 +271,7 @@ export class InferenceEngine {
 
   /** The frame with the map as heat colour where it is high and the regions outlined. */
   renderOverlay(result: InferenceResult, options: OverlayOptions = {}): Promise<Buffer> {
-    const { pixelThreshold, normalization } = this.card.postprocess;
+    const { pixelThreshold, normalization } = result.calibration;
     return encodeOverlay(result.frame, result.map, result.regions, { pixelThreshold, normalization }, { pngCompressionLevel: this.config.pngCompressionLevel, ...options });
   }
 

@@ -7,7 +7,7 @@ export interface EngineDeciderOptions extends LoadEngineOptions {
   overlayFormat?: 'jpeg' | 'png';
 }
 
-/** The worker's `FrameDecider` over the tiled DRAEM engine. */
+/** The worker's `FrameDecider` over the tiled inference engine. */
 export class EngineDecider implements FrameDecider {
   readonly model: ModelRef;
 
@@ -28,17 +28,17 @@ export class EngineDecider implements FrameDecider {
     return new EngineDecider(await InferenceEngine.load(engineOptions), overlayFormat);
   }
 
-  async decide(image: Buffer): Promise<Decision> {
-    const result = await this.engine.infer(image);
+  async decide(image: Buffer, fabricCode?: string): Promise<Decision> {
+    const result = await this.engine.infer(image, 'the image', fabricCode);
     const renderStart = performance.now();
-    const card = this.engine.card;
+    const { pixelThreshold, normalization, fabric } = result.calibration;
     const [anomalyMapPng, overlay] = await Promise.all([
       encodeMapPng(result.map, result.width, result.height, this.engine.config.pngCompressionLevel),
       encodeOverlay(
         result.frame,
         result.map,
         result.regions,
-        { pixelThreshold: card.postprocess.pixelThreshold, normalization: card.postprocess.normalization },
+        { pixelThreshold, normalization },
         { format: this.overlayFormat, pngCompressionLevel: this.engine.config.pngCompressionLevel },
       ),
     ]);
@@ -49,6 +49,7 @@ export class EngineDecider implements FrameDecider {
       score: result.score,
       normalizedScore: result.normalizedScore,
       threshold: result.threshold,
+      ...(fabric === null ? {} : { calibratedFabric: fabric }),
       verdict: result.verdict,
       regions: result.regions,
       inputStats: result.inputStats,

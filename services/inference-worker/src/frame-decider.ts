@@ -7,6 +7,8 @@ export interface Decision {
   score: number;
   normalizedScore: number;
   threshold: number;
+  /** Set when the threshold was the frame's fabric's calibrated one rather than the pooled one. */
+  calibratedFabric?: string;
   verdict: VerdictKind;
   regions: Region[];
   inputStats: InputStats;
@@ -24,7 +26,8 @@ export interface Decision {
  */
 export interface FrameDecider {
   readonly model: ModelRef;
-  decide(image: Buffer): Promise<Decision>;
+  /** `fabricCode`: the frame's product.fabricCode, for models calibrated per fabric. */
+  decide(image: Buffer, fabricCode?: string): Promise<Decision>;
   close(): Promise<void>;
   /** False once the decider can no longer decide (closed, or its model runtime died). */
   readonly usable: boolean;

@@ -42,15 +42,19 @@ class TableDecider implements FrameDecider {
   }
   width = 4096;
   failure: LoomwatchError | undefined;
+  /** Fabrics with their own threshold, as a card's postprocess.fabrics. */
+  calibratedFabrics = new Set<string>();
   readonly usable = true;
-  decide(): Promise<Decision> {
+  decide(_image: Buffer, fabricCode?: string): Promise<Decision> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    const calibrated = fabricCode !== undefined && this.calibratedFabrics.has(fabricCode);
     return Promise.resolve({
       width: this.width,
       height: 256,
       score: 0.8,
       normalizedScore: 0.7,
-      threshold: 0.6,
+      threshold: calibrated ? 0.9 : 0.6,
+      ...(calibrated ? { calibratedFabric: fabricCode } : {}),
       verdict: 'defect',
       regions: [{ x: 1, y: 2, width: 3, height: 4, area: 10, maxScore: 0.9, meanScore: 0.7 }],
       inputStats: { mean: 100, std: 10, min: 0, max: 255, histogram: [0.5, 0.5] },
@@ -102,6 +106,21 @@ describe('frame handler', () => {
     expect(verdict.anomalyMap).toEqual({ bucket: 'results', key: keys.anomalyMap });
     expect((await store.get(verdict.anomalyMap)).toString()).toBe('map');
     expect((await store.get(verdict.overlay)).toString()).toBe('overlay');
+  });
+
+  it("passes the frame's fabric code to the model and names the fabric whose calibration decided", async () => {
+    decider.calibratedFabrics.add('02');
+    const handle = createFrameHandler(config, { store, router });
+    const decide = async (fabricCode?: string) => {
+      const frame = { ...frameEvent(), ...(fabricCode === undefined ? {} : { product: { fabricCode } }) };
+      const [message] = await handle(record(JSON.stringify(frame)), 1);
+      return decodeMessage(Verdict, message?.value ?? null);
+    };
+    expect(await decide('02')).toMatchObject({ threshold: 0.9, calibratedFabric: '02' });
+    for (const verdict of [await decide('05'), await decide()]) {
+      expect(verdict.threshold).toBe(0.6);
+      expect(verdict).not.toHaveProperty('calibratedFabric');
+    }
   });
 
   it('derives output keys from frame id and model version, so a retry overwrites', () => {

@@ -111,7 +111,7 @@ export function createFrameHandler(config: FrameHandlerConfig, deps: FrameHandle
   /** One version's verdict on the frame, its pictures stored under that version's keys. */
   async function decideWith(decider: FrameDecider, frame: FrameEvent, image: Buffer, fetchMs: number): Promise<Verdict> {
     const started = performance.now();
-    const decision = await decider.decide(image);
+    const decision = await decider.decide(image, frame.product?.fabricCode);
     checkDimensions(frame, decision);
     const decidedAt = performance.now();
     const model = decider.model;
@@ -132,6 +132,7 @@ export function createFrameHandler(config: FrameHandlerConfig, deps: FrameHandle
       score: decision.score,
       normalizedScore: decision.normalizedScore,
       threshold: decision.threshold,
+      ...(decision.calibratedFabric === undefined ? {} : { calibratedFabric: decision.calibratedFabric }),
       regions: decision.regions.slice(0, 256),
       model,
       anomalyMap: { bucket: config.outputBucket, key: keys.anomalyMap },

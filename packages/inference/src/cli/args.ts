@@ -9,6 +9,7 @@ export const USAGE = `usage: pnpm --silent infer --model <dir | name@version | n
   --maps-dir DIR       write each anomaly map as DIR/<image basename>.png (8-bit grey, 0–255 ↔ 0–1)
   --overlays-dir DIR   write each overlay as DIR/<image basename>.png (or .jpg with --overlay-format jpeg)
   --overlay-format F   png (default) or jpeg
+  --fabric CODE        judge every image by the card's calibration for this fabric (e.g. 02), if it has one
   --threads N          onnxruntime intra-op threads (default: onnxruntime's choice)
   --stride N           tile stride in pixels (default: the tile size; smaller overlaps tiles)
   --batch N            most tiles per session.run (default: 16)
@@ -24,6 +25,7 @@ export interface InferArgs {
   mapsDir: string | undefined;
   overlaysDir: string | undefined;
   overlayFormat: 'png' | 'jpeg';
+  fabric: string | undefined;
   config: InferenceConfigInput;
 }
 
@@ -54,6 +56,7 @@ export function parseInferArgs(argv: readonly string[]): InferArgs | 'help' {
         'maps-dir': { type: 'string' },
         'overlays-dir': { type: 'string' },
         'overlay-format': { type: 'string' },
+        fabric: { type: 'string' },
         threads: { type: 'string' },
         stride: { type: 'string' },
         batch: { type: 'string' },
@@ -90,6 +93,7 @@ export function parseInferArgs(argv: readonly string[]): InferArgs | 'help' {
     mapsDir: values['maps-dir'],
     overlaysDir: values['overlays-dir'],
     overlayFormat: oneOf('overlay-format', values['overlay-format'], ['png', 'jpeg'] as const) ?? 'png',
+    fabric: values.fabric,
     config,
   };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelCard } from '@loomwatch/contracts';
 import { aitexDir, aitexFrames, REPO_ROOT } from '@loomwatch/testkit';
 
 const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
@@ -156,5 +157,21 @@ describe.each(['draem-aitex', 'patchcore-aitex'])('the infer command on the prod
     expect(measured.map((m) => m.model)).toEqual(picked.map(() => expect.objectContaining({ name: model, version }) as unknown));
     const diffs = measured.map((m, i) => Math.abs(m.score - (picked[i]?.score ?? NaN)));
     expect(Math.max(...diffs), JSON.stringify({ measured, python: picked })).toBeLessThanOrEqual(1e-3);
+  });
+
+  it("judges a frame by its fabric's calibration when --fabric names one the card has, by the pooled one otherwise", { timeout: 120_000 }, async () => {
+    const { postprocess } = JSON.parse(readFileSync(join(registry, version, 'model.json'), 'utf8')) as ModelCard;
+    const frame = picked[2] ?? picked[0];
+    const fabric = postprocess.fabrics?.[frame?.fabric ?? ''];
+    expect(fabric, `the card of ${model}@${version} has a calibration for fabric ${frame?.fabric}`).toBeDefined();
+    const image = join(aitexDir(), frame?.file ?? '');
+    const [own, unknown] = await Promise.all([
+      infer(['--model', model, '--threads', '1', '--fabric', frame?.fabric ?? '', image]),
+      infer(['--model', model, '--threads', '1', '--fabric', 'no-such-fabric', image]),
+    ]);
+    expect(own.lines[0]).toMatchObject({ threshold: fabric?.imageThreshold, calibratedFabric: frame?.fabric });
+    expect(own.lines[0]?.verdict).toBe((own.lines[0]?.score as number) >= (fabric?.imageThreshold ?? NaN) ? 'defect' : 'ok');
+    expect(unknown.lines[0]).toMatchObject({ threshold: postprocess.imageThreshold, score: own.lines[0]?.score });
+    expect(unknown.lines[0]).not.toHaveProperty('calibratedFabric');
   });
 });

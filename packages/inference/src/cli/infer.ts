@@ -18,6 +18,7 @@ function resultLine(image: string, r: InferenceResult): Line {
     score: r.score,
     normalizedScore: r.normalizedScore,
     threshold: r.threshold,
+    ...(r.calibration.fabric === null ? {} : { calibratedFabric: r.calibration.fabric }),
     verdict: r.verdict,
     regions: r.regions,
     model: { name: r.model.name, version: r.model.version },
@@ -42,7 +43,7 @@ async function readImage(path: string): Promise<Buffer> {
 
 async function processImage(engine: InferenceEngine, args: InferArgs, path: string): Promise<Line> {
   try {
-    const result = await engine.infer(await readImage(path), path);
+    const result = await engine.infer(await readImage(path), path, args.fabric);
     const stem = basename(path, extname(path));
     const writes: Promise<void>[] = [];
     if (args.mapsDir !== undefined) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeScore, verdictFor } from './scoring.js';
+import { calibrationFor, normalizeScore, verdictFor } from './scoring.js';
 
 const norm = { min: 0.2, max: 0.9 };
 
@@ -36,5 +36,26 @@ describe('normalizeScore', () => {
     expect(normalizeScore(0.1, 0.2, norm)).toBe(0);
     expect(normalizeScore(0.95, 0.9, norm)).toBe(1);
     expect(normalizeScore(0.9, 0.9, norm)).toBe(0.5);
+  });
+});
+
+describe('calibrationFor', () => {
+  const postprocess = {
+    smoothingKernel: 21,
+    imageThreshold: 0.4,
+    pixelThreshold: 0.3,
+    normalization: { min: 0.1, max: 0.8 },
+    fabrics: { '02': { imageThreshold: 0.5, pixelThreshold: 0.35, normalization: { min: 0.2, max: 0.9 } } },
+  };
+
+  it("takes the fabric's thresholds and normalisation when the card calibrates that fabric", () => {
+    expect(calibrationFor(postprocess, '02')).toEqual({ fabric: '02', ...postprocess.fabrics['02'] });
+  });
+
+  it('falls back to the pooled values for another fabric, no fabric, or a card without fabrics', () => {
+    const pooled = { fabric: null, imageThreshold: 0.4, pixelThreshold: 0.3, normalization: { min: 0.1, max: 0.8 } };
+    expect(calibrationFor(postprocess, '05')).toEqual(pooled);
+    expect(calibrationFor(postprocess)).toEqual(pooled);
+    expect(calibrationFor({ ...postprocess, fabrics: undefined }, '02')).toEqual(pooled);
   });
 });
