@@ -52,11 +52,18 @@ def cmd_train(a: argparse.Namespace) -> int:
                       steps=a.steps, max_lr=a.max_lr, seed=a.seed, threads=a.threads, ckpt_minutes=a.ckpt_minutes,
                       val_every=a.val_every, val_tiles=a.val_tiles, log_every=a.log_every, bank_size=a.bank_size,
                       data=a.data or "", split=a.split, p_spot=a.p_spot, p_curve=a.p_curve, p_streak=a.p_streak,
-                      init_from=a.init_from or "", pct_start=a.pct_start, fabric=a.fabric or "")
+                      init_from=a.init_from or "", pct_start=a.pct_start, fabric=a.fabric or "",
+                      device=a.device, workers=a.workers, pack=a.pack or "")
     stop = dt.datetime.fromisoformat(a.stop_at.replace("Z", "+00:00")) if a.stop_at else None
     if stop and stop.tzinfo is None:
         stop = stop.replace(tzinfo=dt.timezone.utc)
     train(cfg, resume=a.resume, stop_at=stop)
+    return 0
+
+
+def cmd_pack_data(a: argparse.Namespace) -> int:
+    from .data_pack import write_pack
+    write_pack(Path(a.out), Path(a.split), paths.data_dir(a.data), a.width, a.val_tiles)
     return 0
 
 
@@ -189,6 +196,12 @@ def cmd_calibrate_fabrics(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_curves(a: argparse.Namespace) -> int:
+    from .curves import plot
+    print(f"learning curves: {plot(Path(a.out))}")
+    return 0
+
+
 def cmd_promote(a: argparse.Namespace) -> int:
     from .registry import promote
     ok, msg = promote(a.name, a.version, reason=a.reason, force=a.force, accept_below_target=a.accept_below_target)
@@ -241,8 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--pct-start", type=float, default=d.pct_start, help="one-cycle warm-up fraction")
     sp.add_argument("--init-from", help="warm start from this checkpoint's weights (new optimizer and schedule)")
     sp.add_argument("--fabric", help="train on one fabric's normal frames (code, e.g. 02): a per-fabric model")
-    sp.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint (saved config), "
-                    "else from its committed resume point models/runs/<name>/resume.pt")
+    sp.add_argument("--device", default=d.device, help="auto (CUDA when torch sees a GPU), cpu or cuda")
+    sp.add_argument("--workers", type=int, default=d.workers,
+                    help="DataLoader processes synthesising batches (0 = in the training process: exact resume; "
+                    "a GPU wants several)")
+    sp.add_argument("--pack", help="train from a data pack (models/lw pack-data) instead of the dataset")
+    sp.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint (saved config; "
+                    "--threads/--device/--workers/--data/--pack/--ckpt-minutes may differ), else from its committed "
+                    "resume point models/runs/<name>/resume.pt")
     sp.add_argument("--stop-at", help="UTC time (ISO) to checkpoint and exit cleanly, e.g. 2026-11-22T02:40Z")
     sp.set_defaults(fn=cmd_train)
 
@@ -266,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("resume-point", help="compact the run's last checkpoint into models/runs/<run>/resume.pt for the repo")
     sp.add_argument("--run", required=True)
     sp.set_defaults(fn=cmd_resume_point)
+
+    sp = sub.add_parser("pack-data", help="the training frames (a window of each) and quick-validation tiles as a "
+                        "small folder, for training where the dataset is not (the lent GPU machine)")
+    data_arg(sp)
+    sp.add_argument("--out", default=str(paths.REPO_ROOT / ".loomwatch" / "gpu" / "pack"))
+    sp.add_argument("--width", type=int, default=1024, help="columns kept of each 4096-wide frame")
+    sp.add_argument("--val-tiles", type=int, default=d.val_tiles)
+    sp.add_argument("--split", default=d.split)
+    sp.set_defaults(fn=cmd_pack_data)
 
     sp = sub.add_parser("fit-patchcore", help="PatchCore: fit the memory bank, export, parity, metrics, card in the registry")
     data_arg(sp)
@@ -314,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
     sp.add_argument("--threads", type=int, default=2)
     sp.set_defaults(fn=cmd_calibrate_fabrics)
+
+    sp = sub.add_parser("curves", help="learning curves of the committed runs (models/runs/*/val.jsonl) and "
+                        "the released DRAEM versions' validation AUROC against steps")
+    sp.add_argument("--out", default=str(paths.REPORTS_DIR / "learning-curves.png"))
+    sp.set_defaults(fn=cmd_curves)
 
     sp = sub.add_parser("table", help="markdown model-quality table of the registry")
     sp.add_argument("--plot", help="also draw quality vs cost (GFLOP and engine ms per frame, both families) to this PNG")

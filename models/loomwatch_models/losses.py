@@ -17,7 +17,7 @@ _WINDOW = _gauss_window()
 
 def ssim(a: torch.Tensor, b: torch.Tensor, c1: float = 0.01 ** 2, c2: float = 0.03 ** 2) -> torch.Tensor:
     """Mean SSIM of single-channel images in [0,1] (Gaussian 11×11, σ 1.5, as pytorch_ssim in DRAEM)."""
-    w = _WINDOW.to(a.dtype)
+    w = _WINDOW.to(device=a.device, dtype=a.dtype)
     pad = w.shape[-1] // 2
     mu_a, mu_b = F.conv2d(a, w, padding=pad), F.conv2d(b, w, padding=pad)
     saa = F.conv2d(a * a, w, padding=pad) - mu_a ** 2
@@ -37,7 +37,9 @@ def focal_loss(logits: torch.Tensor, mask: torch.Tensor, gamma: float = 2.0, eps
 
 
 def draem_loss(rec, clean, logits, mask):
+    """(total, parts): the parts stay detached tensors on the model's device, so a GPU step does not
+    wait for them; read them with float() when logging."""
     l2 = F.mse_loss(rec, clean)
     ss = 1 - ssim(rec, clean)
     foc = focal_loss(logits, mask)
-    return l2 + ss + foc, {"l2": float(l2), "ssim": float(ss), "focal": float(foc)}
+    return l2 + ss + foc, {"l2": l2.detach(), "ssim": ss.detach(), "focal": foc.detach()}

@@ -3,7 +3,14 @@
 A run lives in <cache>/runs/<name>/ (outside the repo): config.json, train.log (progress lines),
 val.jsonl (quick validations), ckpt-last.pt (every --ckpt-minutes and at exit), ckpt-best.pt.
 `--resume` continues from ckpt-last.pt with the saved config, RNG states, optimizer and LR schedule,
-so an interrupted run ends where an uninterrupted one would.
+so an interrupted run ends where an uninterrupted one would (with --workers 0: batches drawn in this
+process from the saved RNG state; DataLoader workers draw from streams seeded by seed, start step
+and worker, so a resumed run is statistically, not bitwise, the same).
+
+The same code trains on a CUDA GPU (--device auto picks it): bf16 autocast for the forward pass,
+losses in fp32, channels_last, pinned host batches synthesised by --workers DataLoader processes so
+the GPU is not starved. Checkpoints hold CPU tensors either way: a run started on the GPU resumes
+on the CPU and back.
 """
 from __future__ import annotations
 
@@ -58,6 +65,13 @@ class TrainConfig:
     fabric: str = ""             # one fabric code (e.g. "02"): train and quick-validate on its frames only
     data: str = ""
     split: str = str(SPLITS_DIR / "aitex-split-v1.json")
+    device: str = "auto"         # auto = cuda when torch sees one, else cpu
+    workers: int = 0             # DataLoader processes synthesising batches (0: in this process, exact resume)
+    pack: str = ""               # train from a data pack (models/lw pack-data) instead of the dataset
+
+
+# What a resume may change: where and how the run executes, not what it learns.
+MACHINE_FIELDS = ("threads", "device", "workers", "data", "pack", "ckpt_minutes")
 
 
 def run_dir(name: str) -> Path:
@@ -102,13 +116,14 @@ def quick_val_set(val_frames, n: int, tile: int = 256, seed: int = 0):
 
 
 @torch.no_grad()
-def quick_validate(model: Draem, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, kernel: int = 21) -> dict:
+def quick_validate(model: Draem, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, kernel: int = 21,
+                   device: torch.device = torch.device("cpu")) -> dict:
     from sklearn.metrics import roc_auc_score
     model.eval()
     outs = []
     for i in range(0, len(x), 8):
-        _, logits = model(torch.from_numpy(x[i:i + 8]))
-        outs.append(torch.softmax(logits, 1)[:, 1].numpy())
+        _, logits = model(torch.from_numpy(x[i:i + 8]).to(device))
+        outs.append(torch.softmax(logits.float(), 1)[:, 1].cpu().numpy())
     amap = np.concatenate(outs)
     scores = np.array([smooth(a, kernel).max() for a in amap])
     px = amap[:, ::2, ::2].ravel()
@@ -117,17 +132,45 @@ def quick_validate(model: Draem, x: np.ndarray, labels: np.ndarray, masks: np.nd
             "meanNormalScore": float(scores[labels == 0].mean()), "meanDefectScore": float(scores[labels == 1].mean())}
 
 
+@dataclass
+class TrainingData:
+    sources: dict[str, np.ndarray]     # roll → uint8 normal frames [n, H, W]
+    roll_fabric: dict[str, str]
+    quick_val: tuple[np.ndarray, np.ndarray, np.ndarray]
+    split_hash: str
+    frames: int
+
+
+def load_training_data(cfg: TrainConfig) -> TrainingData:
+    """The normal training frames by roll and the quick-validation tiles: from the dataset, or from a pack."""
+    if cfg.pack:
+        from .data_pack import read_pack
+        if cfg.fabric:
+            raise SystemExit("--pack holds the quick validation of all fabrics: train --fabric from the dataset")
+        return TrainingData(*read_pack(Path(cfg.pack)))
+    split = Path(cfg.split)
+    if not split.exists():                      # a run resumed on a machine with the repo elsewhere
+        split = SPLITS_DIR / split.name
+    train_frames, val_frames, split_hash = load_split(split, data_dir(cfg.data or None))
+    if cfg.fabric:
+        val_frames = [f for f in val_frames if f.fabric == cfg.fabric]
+        if not any(f.fabric == cfg.fabric for f in train_frames) or not any(f.label for f in val_frames):
+            raise SystemExit(f"--fabric {cfg.fabric}: needs normal training frames and defect validation frames of that fabric")
+    by_roll: dict[str, list[np.ndarray]] = {}
+    for f in train_frames:
+        by_roll.setdefault(f.roll, []).append(read_gray(f.path))
+    return TrainingData({r: np.stack(v) for r, v in by_roll.items()}, {f.roll: f.fabric for f in train_frames},
+                        quick_val_set(val_frames, cfg.val_tiles), split_hash, len(train_frames))
+
+
 class Batcher:
     """Random crops of the cached normal training frames + synthetic anomalies, as torch tensors."""
 
-    def __init__(self, frames, cfg: TrainConfig, rng: np.random.Generator):
+    def __init__(self, data: TrainingData, cfg: TrainConfig, rng: np.random.Generator):
         self.rng = rng
-        by_roll: dict[str, list[np.ndarray]] = {}
-        for f in frames:
-            by_roll.setdefault(f.roll, []).append(read_gray(f.path))
-        self.sources = {r: np.stack(v) for r, v in by_roll.items()}
+        self.sources = data.sources
         # Crops come from the chosen fabric's rolls (all rolls without --fabric); anomaly textures from every roll.
-        self.rolls = sorted({f.roll for f in frames if not cfg.fabric or f.fabric == cfg.fabric})
+        self.rolls = sorted(r for r, fab in data.roll_fabric.items() if not cfg.fabric or fab == cfg.fabric)
         self.cfg = cfg
         self.synth = AnomalySynth(cfg.crop, self.sources, rng, bank_size=cfg.bank_size,
                                   bank_rng=np.random.default_rng(cfg.seed + 1), p_streak=cfg.p_streak,
@@ -153,6 +196,52 @@ class Batcher:
             a, m, _ = self.synth(img, roll)
             clean[i, 0], aug[i, 0], mask[i, 0] = img, a, m
         return torch.from_numpy(clean), torch.from_numpy(aug), torch.from_numpy(mask)
+
+    def reseed(self, rng: np.random.Generator) -> None:
+        self.rng = self.synth.rng = rng
+
+
+class SyntheticBatches(torch.utils.data.IterableDataset):
+    """Endless batches, one RNG stream per DataLoader worker: seeded by (seed, start step, worker id)."""
+
+    def __init__(self, batcher: Batcher, seed: int, start_step: int):
+        self.batcher, self.seed, self.start_step = batcher, seed, start_step
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        self.batcher.reseed(np.random.default_rng([self.seed, self.start_step, info.id if info else 0]))
+        while True:
+            yield self.batcher()
+
+
+def batch_stream(batcher: Batcher, cfg: TrainConfig, start_step: int, device: torch.device):
+    """Batches on `device`: drawn here (workers 0), or by DataLoader workers into pinned memory."""
+    cuda = device.type == "cuda"
+    if cfg.workers == 0:
+        source = iter(batcher, None)
+    else:
+        source = iter(torch.utils.data.DataLoader(SyntheticBatches(batcher, cfg.seed, start_step), batch_size=None,
+                                                  num_workers=cfg.workers, pin_memory=cuda, prefetch_factor=4,
+                                                  persistent_workers=True))
+    for clean, aug, mask in source:
+        if cuda and cfg.workers == 0:
+            clean, aug, mask = clean.pin_memory(), aug.pin_memory(), mask.pin_memory()
+        yield (clean.to(device, non_blocking=True), aug.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last),
+               mask.to(device, non_blocking=True))
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device (torch.cuda.is_available() is False); use --device cpu")
+    if name not in ("cpu", "cuda"):
+        raise SystemExit(f"--device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+def _cpu_state(module: torch.nn.Module) -> dict:
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
 def _mlflow_start(cfg: TrainConfig, run_id: str | None, extra: dict):
@@ -184,28 +273,30 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         if not ckpt_path.exists() and not point.exists():
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path} and no committed resume point at {point}")
         state = torch.load(ckpt_path if ckpt_path.exists() else point, map_location="cpu")
-        threads = cfg.threads
-        cfg = TrainConfig(**state["config"])
-        cfg.threads = threads                   # the only setting a resume may change
+        here = {k: getattr(cfg, k) for k in MACHINE_FIELDS}
+        cfg = TrainConfig(**{**asdict(TrainConfig()), **state["config"], **here})
     elif ckpt_path.exists():
         raise SystemExit(f"{ckpt_path} exists: pass --resume to continue it, or choose another --name")
     (rdir / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
     log = Logger(rdir / "train.log")
     torch.set_num_threads(cfg.threads)
     random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
+    device = pick_device(cfg.device)
+    cuda = device.type == "cuda"
+    # bf16 autocast on GPUs that have it (the forward pass; losses and the optimizer stay fp32)
+    amp = cuda and torch.cuda.is_bf16_supported()
+    where = (f"{torch.cuda.get_device_name(device)} ({'bf16 autocast' if amp else 'fp32'}, channels_last, "
+             f"{cfg.workers} batch workers)" if cuda else f"CPU, {cfg.threads} threads, {cfg.workers} batch workers")
 
-    root = data_dir(cfg.data or None)
-    train_frames, val_frames, split_hash = load_split(Path(cfg.split), root)
-    if cfg.fabric:
-        val_frames = [f for f in val_frames if f.fabric == cfg.fabric]
-        if not any(f.fabric == cfg.fabric for f in train_frames) or not any(f.label for f in val_frames):
-            raise SystemExit(f"--fabric {cfg.fabric}: needs normal training frames and defect validation frames of that fabric")
     rng = np.random.default_rng(cfg.seed)
     t0 = time.time()
-    batcher = Batcher(train_frames, cfg, rng)
-    vx, vy, vm = quick_val_set(val_frames, cfg.val_tiles)
-    log(f"data: {len(train_frames)} train frames cached ({sum(v.nbytes for v in batcher.sources.values()) / 1e6:.0f} MB), "
-        f"Perlin bank {cfg.bank_size}×{cfg.crop}², quick-val {len(vx)} tiles; {time.time() - t0:.1f}s")
+    data = load_training_data(cfg)
+    split_hash = data.split_hash
+    batcher = Batcher(data, cfg, rng)
+    vx, vy, vm = data.quick_val
+    log(f"data: {data.frames} train frames cached ({sum(v.nbytes for v in batcher.sources.values()) / 1e6:.0f} MB"
+        f"{f', from the pack {cfg.pack}' if cfg.pack else ''}), Perlin bank {cfg.bank_size}×{cfg.crop}², "
+        f"quick-val {len(vx)} tiles; {time.time() - t0:.1f}s; training on {where}")
 
     model = Draem(Widths(cfg.rec_width, cfg.disc_width))
     ema = copy.deepcopy(model)
@@ -237,11 +328,18 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
             f"{count_flops(model) / 1e9:.2f} GFLOP per 256² tile; {cfg.steps} steps of batch {cfg.batch} × {cfg.crop}², "
             f"one-cycle max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads; masks: spot {cfg.p_spot}, "
             f"curve {cfg.p_curve}, streak {cfg.p_streak}, rest Perlin; fabric {cfg.fabric or 'all'}")
-    mlf, mlflow_id = _mlflow_start(cfg, mlflow_id, {"splitHash": split_hash, "trainFrames": len(train_frames)})
+    mlf, mlflow_id = _mlflow_start(cfg, mlflow_id, {"splitHash": split_hash, "trainFrames": data.frames})
+    if cuda:
+        model.to(device, memory_format=torch.channels_last)
+        ema.to(device, memory_format=torch.channels_last)
+        for st in opt.state.values():           # Adam moments restored on the CPU follow their parameters
+            for k, v in st.items():
+                if torch.is_tensor(v) and k != "step":
+                    st[k] = v.to(device)
 
     def save(path: Path, **extra) -> None:
         tmp = path.with_suffix(".tmp")
-        torch.save({"config": asdict(cfg), "model": model.state_dict(), "ema": ema.state_dict(),
+        torch.save({"config": asdict(cfg), "model": _cpu_state(model), "ema": _cpu_state(ema),
                     "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step, "elapsed": elapsed,
                     "best": best, "history": history, "np_rng": rng.bit_generator.state,
                     "torch_rng": torch.get_rng_state(), "mlflow_run_id": mlflow_id, "splitHash": split_hash,
@@ -251,7 +349,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
     def validate() -> None:
         nonlocal best
         tv = time.time()
-        r = {"step": step, **quick_validate(ema, vx, vy, vm)}
+        r = {"step": step, **quick_validate(ema, vx, vy, vm, device=device)}
         r["sec"] = round(time.time() - tv, 1)
         history.append(r)
         with open(rdir / "val.jsonl", "a") as f:
@@ -266,7 +364,8 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
 
     last_ckpt = time.time()
     window_t, window_steps = time.time(), 0
-    parts_acc: dict[str, float] = {}
+    parts_acc: dict[str, torch.Tensor] = {}
+    batches = batch_stream(batcher, cfg, step, device)
     interrupted = False
     signalled: list[str] = []                   # SIGTERM / SIGINT: finish the step, checkpoint, exit
     previous = {s: signal.signal(s, lambda num, _frame: signalled.append(signal.Signals(num).name))
@@ -285,9 +384,10 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
             break
         ts = time.time()
         model.train()
-        clean, aug, mask = batcher()
-        rec, logits = model(aug)
-        loss, parts = draem_loss(rec, clean, logits, mask)
+        clean, aug, mask = next(batches)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            rec, logits = model(aug)
+        loss, parts = draem_loss(rec.float(), clean, logits.float(), mask)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -301,10 +401,10 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         elapsed += time.time() - ts
         window_steps += 1
         for k, v in parts.items():
-            parts_acc[k] = parts_acc.get(k, 0.0) + v
+            parts_acc[k] = parts_acc[k] + v if k in parts_acc else v
         if step % cfg.log_every == 0 or step == cfg.steps:
+            p = {k: float(v) / window_steps for k, v in parts_acc.items()}     # waits for the GPU
             rate = window_steps / max(time.time() - window_t, 1e-9)
-            p = {k: v / window_steps for k, v in parts_acc.items()}
             log(f"step {step}/{cfg.steps} | loss {sum(p.values()):.4f} (l2 {p['l2']:.4f} ssim {p['ssim']:.4f} "
                 f"focal {p['focal']:.4f}) | lr {sched.get_last_lr()[0]:.2e} | {rate:.3f} steps/s | "
                 f"trained {_fmt_dur(elapsed)} | ETA {_fmt_dur((cfg.steps - step) / max(rate, 1e-9))}")

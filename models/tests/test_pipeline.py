@@ -127,3 +127,28 @@ def test_a_run_resumes_on_a_fresh_cache_from_its_committed_resume_point(isolated
     assert torch.load(rdir / "ckpt-last.pt")["step"] == 3
     log = (rdir / "train.log").read_text()
     assert "resumed moved at step 2/3" in log and "committed resume point" in log
+
+
+def test_training_from_a_data_pack_with_batch_workers_resumes_on_the_cpu(isolated, aitex):
+    """The GPU machine's path, run on the CPU: pack → workers synthesising batches → CPU checkpoint."""
+    from loomwatch_models.data_pack import read_pack, write_pack
+    from loomwatch_models.train import pick_device, quick_val_set
+    pack = write_pack(isolated / "pack", SPLITS_DIR / "aitex-split-v1.json", aitex, width=512, val_tiles=2)
+    sources, roll_fabric, (vx, vy, vm), split_hash, frames = read_pack(pack)
+    _, val, full_hash = load_split(SPLITS_DIR / "aitex-split-v1.json", aitex)
+    ref = quick_val_set(val, 2)
+    assert split_hash == full_hash and frames == sum(len(v) for v in sources.values()) == 92
+    assert {v.shape[1:] for v in sources.values()} == {(256, 512)} and len(set(roll_fabric.values())) == 7
+    assert np.array_equal(vx, ref[0]) and np.array_equal(vy, ref[1]) and np.array_equal(vm, ref[2])
+
+    cfg = dict(TINY, val_every=2, pack=str(pack), workers=2)
+    rdir = train(TrainConfig(name="packed", steps=3, **cfg), pause_after=2)
+    state = torch.load(rdir / "ckpt-last.pt")
+    assert state["step"] == 2 and all(v.device.type == "cpu" for v in state["model"].values())
+    train(TrainConfig(name="packed", steps=3, device="cpu", **TINY), resume=True)     # resumed from the dataset
+    log = (rdir / "train.log").read_text()
+    assert "from the pack" in log and "2 batch workers" in log and "finished at step 3/3" in log
+    if not torch.cuda.is_available():
+        import pytest
+        with pytest.raises(SystemExit, match="no CUDA device"):
+            pick_device("cuda")
