@@ -53,7 +53,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                       val_every=a.val_every, val_tiles=a.val_tiles, log_every=a.log_every, bank_size=a.bank_size,
                       data=a.data or "", split=a.split, p_spot=a.p_spot, p_curve=a.p_curve, p_streak=a.p_streak,
                       init_from=a.init_from or "", pct_start=a.pct_start, fabric=a.fabric or "",
-                      device=a.device, workers=a.workers, pack=a.pack or "")
+                      device=a.device, workers=a.workers, pack=a.pack or "", schedule=a.schedule)
     stop = dt.datetime.fromisoformat(a.stop_at.replace("Z", "+00:00")) if a.stop_at else None
     if stop and stop.tzinfo is None:
         stop = stop.replace(tzinfo=dt.timezone.utc)
@@ -240,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch", type=int, default=d.batch)
     sp.add_argument("--steps", type=int, default=d.steps, help="total steps (sizes the one-cycle schedule)")
     sp.add_argument("--max-lr", type=float, default=d.max_lr)
+    sp.add_argument("--schedule", choices=["onecycle", "paper"], default=d.schedule,
+                    help="onecycle (warm-up, cosine to ~0) or paper (DRAEM's: constant, × 0.2 at 80 %% and 90 %%)")
     sp.add_argument("--seed", type=int, default=d.seed)
     sp.add_argument("--threads", type=int, default=d.threads)
     sp.add_argument("--ckpt-minutes", type=float, default=d.ckpt_minutes)

@@ -10,7 +10,8 @@ REGISTRY_DIR = MODELS_DIR / "registry"
 SPLITS_DIR = MODELS_DIR / "splits"
 REPORTS_DIR = MODELS_DIR / "reports"
 MLRUNS_DIR = MODELS_DIR / "mlruns"
-RESUME_DIR = MODELS_DIR / "runs"      # committed resume points: runs/<name>/resume.pt, one per live run
+# committed resume points: runs/<name>/resume.pt, one per live run ($LOOMWATCH_RESUME_DIR: write them elsewhere)
+RESUME_DIR = Path(os.environ.get("LOOMWATCH_RESUME_DIR") or MODELS_DIR / "runs")
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:

@@ -113,11 +113,18 @@ def threshold_notes(m: dict) -> str:
             f"{m['crossCalibrated']['falseAlarmRate']:.3f}. pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}). ")
 
 
+def _fmt_schedule(cfg: dict) -> str:
+    if cfg.get("schedule", "onecycle") == "paper":
+        return f"the paper's schedule (lr {cfg['max_lr']}, × 0.2 at 80 % and 90 %)"
+    return f"one-cycle max lr {cfg['max_lr']}"
+
+
 def _fmt_recipe(cfg: dict) -> str:
+    crops = f"{cfg['crop']}² crops, batch {cfg['batch']}"
     if cfg.get("p_spot") or cfg.get("p_curve"):
         return (f"small-defect synthesis: spots {cfg['p_spot']}, curves {cfg['p_curve']}, streaks {cfg['p_streak']}, "
-                f"rest Perlin; one-cycle max lr {cfg['max_lr']}")
-    return f"the DRAEM recipe (Perlin 75 %, streaks 25 %); one-cycle max lr {cfg['max_lr']} over {cfg['steps']} steps"
+                f"rest Perlin; {crops}; {_fmt_schedule(cfg)} over {cfg['steps']} steps")
+    return f"the DRAEM recipe (Perlin 75 %, streaks 25 %); {crops}; {_fmt_schedule(cfg)} over {cfg['steps']} steps"
 
 
 def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, split: Path,
@@ -168,7 +175,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     m = metrics
     norm_lo, norm_hi = normalization_range(m)
     notes = (f"Trained by `python -m loomwatch_models train` (run {cfg['name']}, {'EMA' if use_ema else 'raw'} weights of "
-             f"{Path(checkpoint).name}, step {state['step']}/{cfg['steps']}, one-cycle max lr {cfg['max_lr']}) on "
+             f"{Path(checkpoint).name}, step {state['step']}/{cfg['steps']}, {_fmt_recipe(cfg)}) on "
              f"normal frames of split {Path(split).name} with synthetic anomalies (Perlin + streak masks; textures: "
              f"other rolls' augmented fabric, rescaled same-roll fabric, procedural). Validation = "
              f"{m['normalFrames']} held-out normal + {m['defectFrames']} defect frames (never trained on)"

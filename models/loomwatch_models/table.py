@@ -48,6 +48,7 @@ def rows(registry: Path = paths.REGISTRY_DIR) -> list[dict]:
             "ms": speed.get("msPerFrame"), "image": m["imageAuroc"], "pixel": m["pixelAuroc"], "pro": m.get("pro"),
             "at5": at_five_percent(vdir) if m["imageAuroc"] is not None else None,
             "crossCal": em.get("crossCalibrated") if m["imageAuroc"] is not None else None,
+            "fabricCal": m.get("fabricCalibrated"),
             "steps": c["training"]["steps"] if c["training"] else None,
             "production": bool(prod and prod["version"] == c["version"]), "version": c["version"],
         })
@@ -57,13 +58,16 @@ def rows(registry: Path = paths.REGISTRY_DIR) -> list[dict]:
 def markdown(table: list[dict]) -> str:
     f = lambda v, p=3: "–" if v is None else f"{v:.{p}f}"   # noqa: E731
     lines = ["| model | architecture | GFLOP / frame | ms / frame (engine) | image AUROC | pixel AUROC | PRO "
-             "| detection / false alarms at ≤ 5 % | cross-cal. det. / FA | training steps | production |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| detection / false alarms at ≤ 5 % | cross-cal. det. / FA | per-fabric calibrated: image AUROC, det. / FA "
+             "| training steps | production |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in table:
         at5 = f"{f(r['at5'][0])} / {f(r['at5'][1])}" if r["at5"] else "–"
         cc = f"{f(r['crossCal']['detectionRate'])} / {f(r['crossCal']['falseAlarmRate'])}" if r["crossCal"] else "–"
+        fc = r["fabricCal"]
+        fab = f"{f(fc['imageAuroc'])}, {f(fc['detectionRate'])} / {f(fc['falseAlarmRate'])}" if fc else "–"
         lines.append(f"| {r['model']} | {r['architecture']} | {r['gflop']:.1f} | {f(r['ms'], 0)} | {f(r['image'])} "
-                     f"| {f(r['pixel'])} | {f(r['pro'])} | {at5} | {cc} | {'–' if r['steps'] is None else r['steps']} "
+                     f"| {f(r['pixel'])} | {f(r['pro'])} | {at5} | {cc} | {fab} | {'–' if r['steps'] is None else r['steps']} "
                      f"| {'yes' if r['production'] else ''} |")
     return "\n".join(lines)
 

@@ -48,6 +48,7 @@ class TrainConfig:
     batch: int = 16
     steps: int = 3000
     max_lr: float = 1e-3
+    schedule: str = "onecycle"   # onecycle (warm-up to max_lr, cosine to ~0) | paper (max_lr, × 0.2 at 80 % and 90 %)
     pct_start: float = 0.1
     weight_decay: float = 0.0
     ema_decay: float = 0.995
@@ -230,6 +231,15 @@ def batch_stream(batcher: Batcher, cfg: TrainConfig, start_step: int, device: to
                mask.to(device, non_blocking=True))
 
 
+def lr_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig):
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.max_lr, total_steps=cfg.steps,
+                                                   pct_start=cfg.pct_start, cycle_momentum=False)
+    if cfg.schedule == "paper":                 # DRAEM's: constant, × 0.2 at 80 % and again at 90 % of the steps
+        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[int(cfg.steps * 0.8), int(cfg.steps * 0.9)], gamma=0.2)
+    raise SystemExit(f"--schedule must be onecycle or paper, got {cfg.schedule!r}")
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -301,8 +311,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
     model = Draem(Widths(cfg.rec_width, cfg.disc_width))
     ema = copy.deepcopy(model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.max_lr, total_steps=cfg.steps,
-                                                pct_start=cfg.pct_start, cycle_momentum=False)
+    sched = lr_schedule(opt, cfg)
     step, elapsed, best, history, mlflow_id = 0, 0.0, -1.0, [], None
     if state:
         model.load_state_dict(_with_dtype(state["model"], torch.float32))
@@ -326,7 +335,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
             log(f"warm start from {cfg.init_from} (step {init['step']} of run {init['config']['name']})")
         log(f"new run {cfg.name}: widths {cfg.rec_width}/{cfg.disc_width}, {count_parameters(model):,} params, "
             f"{count_flops(model) / 1e9:.2f} GFLOP per 256² tile; {cfg.steps} steps of batch {cfg.batch} × {cfg.crop}², "
-            f"one-cycle max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads; masks: spot {cfg.p_spot}, "
+            f"{cfg.schedule} schedule, max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads; masks: spot {cfg.p_spot}, "
             f"curve {cfg.p_curve}, streak {cfg.p_streak}, rest Perlin; fabric {cfg.fabric or 'all'}")
     mlf, mlflow_id = _mlflow_start(cfg, mlflow_id, {"splitHash": split_hash, "trainFrames": data.frames})
     if cuda:
