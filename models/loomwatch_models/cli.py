@@ -53,7 +53,8 @@ def cmd_train(a: argparse.Namespace) -> int:
                       val_every=a.val_every, val_tiles=a.val_tiles, log_every=a.log_every, bank_size=a.bank_size,
                       data=a.data or "", split=a.split, p_spot=a.p_spot, p_curve=a.p_curve, p_streak=a.p_streak,
                       init_from=a.init_from or "", pct_start=a.pct_start, fabric=a.fabric or "",
-                      device=a.device, workers=a.workers, pack=a.pack or "", schedule=a.schedule)
+                      device=a.device, workers=a.workers, pack=a.pack or "", schedule=a.schedule,
+                      frame_val_every=a.frame_val_every, frame_val_defects=a.frame_val_defects)
     stop = dt.datetime.fromisoformat(a.stop_at.replace("Z", "+00:00")) if a.stop_at else None
     if stop and stop.tzinfo is None:
         stop = stop.replace(tzinfo=dt.timezone.utc)
@@ -247,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--ckpt-minutes", type=float, default=d.ckpt_minutes)
     sp.add_argument("--val-every", type=int, default=d.val_every)
     sp.add_argument("--val-tiles", type=int, default=d.val_tiles)
+    sp.add_argument("--frame-val-every", type=int, default=d.frame_val_every,
+                    help="steps between whole-frame image AUROC validations (all normal + --frame-val-defects defect "
+                    "validation frames; 0 = never; not from a --pack)")
+    sp.add_argument("--frame-val-defects", type=int, default=d.frame_val_defects)
     sp.add_argument("--log-every", type=int, default=d.log_every)
     sp.add_argument("--bank-size", type=int, default=d.bank_size)
     sp.add_argument("--split", default=d.split)

@@ -4,7 +4,9 @@ validation of the DRAEM versions released from those runs (registry cards: train
 
 The quick validation is 32 defect + 32 normal 256² tiles scored with the EMA weights: cheap enough to
 run every few hundred steps, noisy (± 0.1 between neighbouring points), so each run is drawn as its
-points and their running median over 5 validations.
+points and their running median over 5 validations. Runs that also score whole frames
+(`--frame-val-every`: image AUROC on every normal + 28 defect validation frames) show that curve in
+the third panel, beside the released versions (whose steps count their whole warm-start chain).
 """
 from __future__ import annotations
 
@@ -57,6 +59,10 @@ def plot(out: Path, runs: dict[str, list[dict]] | None = None, versions: list[di
         ax.axhline(0.5, color="k", lw=0.6, ls=":")
     axes[0].set_ylabel("AUROC"); axes[0].legend(fontsize=8)
     ax = axes[2]
+    for i, (name, h) in enumerate(runs.items()):
+        framed = [(r["step"], r["imageAuroc"]) for r in h if "imageAuroc" in r]
+        if framed:
+            ax.plot(*zip(*framed), "-^", color=f"C{i + 2}", ms=4, label=f"{name}: image AUROC, 28 + 28 frames")
     for v in versions:
         ax.plot(v["steps"], v["image"], "o", color="C0")
         ax.plot(v["steps"], v["pixel"], "s", color="C1")
@@ -64,7 +70,7 @@ def plot(out: Path, runs: dict[str, list[dict]] | None = None, versions: list[di
                     xytext=(4, 4), textcoords="offset points")
     ax.plot([], [], "o", color="C0", label="image AUROC"); ax.plot([], [], "s", color="C1", label="pixel AUROC")
     ax.axhline(0.95, color="g", lw=0.8, ls="--", label="target 0.95")
-    ax.set_title("released DRAEM versions: full validation"); ax.set_xlabel("training steps (whole warm-start chain)")
+    ax.set_title("whole validation frames: runs and released versions"); ax.set_xlabel("training steps")
     ax.grid(alpha=0.3); ax.legend(fontsize=8)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

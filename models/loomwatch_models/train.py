@@ -57,6 +57,8 @@ class TrainConfig:
     ckpt_minutes: float = 4.0
     val_every: int = 250
     val_tiles: int = 32          # defect tiles and as many normal tiles for the quick validation
+    frame_val_every: int = 1000  # also image AUROC on whole frames (every normal + this many defect validation frames)
+    frame_val_defects: int = 28
     log_every: int = 10
     bank_size: int = 1024
     p_spot: float = 0.0          # small-defect synthesis (0 = the v1 mix: Perlin 75 %, streaks 25 %)
@@ -140,6 +142,7 @@ class TrainingData:
     quick_val: tuple[np.ndarray, np.ndarray, np.ndarray]
     split_hash: str
     frames: int
+    frame_val: tuple[np.ndarray, np.ndarray] | None = None     # whole validation frames (not in a pack)
 
 
 def load_training_data(cfg: TrainConfig) -> TrainingData:
@@ -161,7 +164,31 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
     for f in train_frames:
         by_roll.setdefault(f.roll, []).append(read_gray(f.path))
     return TrainingData({r: np.stack(v) for r, v in by_roll.items()}, {f.roll: f.fabric for f in train_frames},
-                        quick_val_set(val_frames, cfg.val_tiles), split_hash, len(train_frames))
+                        quick_val_set(val_frames, cfg.val_tiles), split_hash, len(train_frames),
+                        frame_val_set(val_frames, cfg.frame_val_defects) if cfg.frame_val_every else None)
+
+
+def frame_val_set(val_frames, n_defect: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every normal validation frame and n_defect defect frames spread over the list: (uint8 [n,H,W], labels)."""
+    normals = [f for f in val_frames if not f.label]
+    defects = [f for f in val_frames if f.label]
+    pick = [defects[i] for i in np.linspace(0, len(defects) - 1, min(n_defect, len(defects))).round().astype(int)]
+    return np.stack([read_gray(f.path) for f in normals + pick]), np.array([0] * len(normals) + [1] * len(pick))
+
+
+@torch.no_grad()
+def frame_validate(model: Draem, frames: np.ndarray, labels: np.ndarray, kernel: int = 21, tile: int = 256,
+                   device: torch.device = torch.device("cpu")) -> float:
+    """Image AUROC of whole frames scored as the engine scores them (tiles → stitch → k×k mean → max)."""
+    from sklearn.metrics import roc_auc_score
+    from .scoring import frame_score, stitch, to_tiles
+    model.eval()
+    scores = []
+    for frame in frames:
+        x = torch.from_numpy(to_tiles(frame, tile)).to(device)
+        amap = torch.cat([torch.softmax(model(x[i:i + 16])[1].float(), 1)[:, 1:2] for i in range(0, len(x), 16)])
+        scores.append(frame_score(stitch(amap.cpu().numpy(), *frame.shape), kernel))
+    return float(roc_auc_score(labels, scores))
 
 
 class Batcher:
@@ -359,14 +386,18 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         nonlocal best
         tv = time.time()
         r = {"step": step, **quick_validate(ema, vx, vy, vm, device=device)}
+        if data.frame_val is not None and (step % cfg.frame_val_every == 0 or step == cfg.steps):
+            r["imageAuroc"] = frame_validate(ema, *data.frame_val, device=device)
         r["sec"] = round(time.time() - tv, 1)
         history.append(r)
         with open(rdir / "val.jsonl", "a") as f:
             f.write(json.dumps(r) + "\n")
-        log(f"val step {step}: tile AUROC {r['tileAuroc']:.4f}, pixel AUROC {r['pixelAuroc']:.4f} "
+        frames = f", image AUROC {r['imageAuroc']:.4f} on {len(data.frame_val[1])} frames" if "imageAuroc" in r else ""
+        log(f"val step {step}: tile AUROC {r['tileAuroc']:.4f}, pixel AUROC {r['pixelAuroc']:.4f}{frames} "
             f"(mean tile score normal {r['meanNormalScore']:.3f} / defect {r['meanDefectScore']:.3f}; {r['sec']}s, EMA weights)")
         if mlf:
-            mlf.log_metrics({"val_tile_auroc": r["tileAuroc"], "val_pixel_auroc": r["pixelAuroc"]}, step=step)
+            mlf.log_metrics({"val_tile_auroc": r["tileAuroc"], "val_pixel_auroc": r["pixelAuroc"],
+                             **({"val_image_auroc": r["imageAuroc"]} if "imageAuroc" in r else {})}, step=step)
         if r["tileAuroc"] + r["pixelAuroc"] > best:
             best = r["tileAuroc"] + r["pixelAuroc"]
             save(rdir / "ckpt-best.pt")

@@ -18,7 +18,8 @@ from loomwatch_models.registry import build_card, draem_architecture, promote, r
 from loomwatch_models.scoring import onnx_runner, to_tiles
 from loomwatch_models.train import TrainConfig, load_checkpoint, train
 
-TINY = dict(rec_width=2, disc_width=2, crop=64, batch=2, val_every=100, val_tiles=2, log_every=1, bank_size=8)
+TINY = dict(rec_width=2, disc_width=2, crop=64, batch=2, val_every=100, val_tiles=2, log_every=1, bank_size=8,
+            frame_val_every=0)
 
 
 def test_two_step_training_resumes_exactly_where_an_uninterrupted_run_ends(isolated):
@@ -32,6 +33,14 @@ def test_two_step_training_resumes_exactly_where_an_uninterrupted_run_ends(isola
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.allclose(va.float(), vb.float(), atol=1e-6), k
     assert "step 2/2" in (full / "train.log").read_text()
+
+
+def test_validation_scores_whole_frames_as_the_engine_does_every_frame_val_every_steps(isolated):
+    rdir = train(TrainConfig(name="frames", steps=2, **{**TINY, "val_every": 1, "frame_val_every": 2, "frame_val_defects": 2}))
+    history = torch.load(rdir / "ckpt-last.pt")["history"]
+    assert [("imageAuroc" in r) for r in history] == [False, True]
+    assert 0.0 <= history[-1]["imageAuroc"] <= 1.0
+    assert "image AUROC" in (rdir / "train.log").read_text() and "on 30 frames" in (rdir / "train.log").read_text()
 
 
 def test_sigterm_checkpoints_the_step_reached_and_exits_cleanly(isolated):
