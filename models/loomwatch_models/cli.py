@@ -297,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "small folder, for training where the dataset is not (the lent GPU machine)")
     data_arg(sp)
     sp.add_argument("--out", default=str(paths.REPO_ROOT / ".loomwatch" / "gpu" / "pack"))
-    sp.add_argument("--width", type=int, default=1024, help="columns kept of each 4096-wide frame")
+    sp.add_argument("--width", type=int, default=512, help="columns kept of each 4096-wide frame (512: 12 MB, "
+                    "which with the repo's ~48 MB stays inside the device's 64 MiB)")
     sp.add_argument("--val-tiles", type=int, default=d.val_tiles)
     sp.add_argument("--split", default=d.split)
     sp.set_defaults(fn=cmd_pack_data)

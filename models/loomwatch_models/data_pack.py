@@ -2,7 +2,8 @@
 and what does travel is 64 MiB with the repo's ~42 MB): a folder with each normal training frame's
 seeded window of `width` columns as PNG, the quick-validation tiles and masks, and pack.json.
 
-`models/lw pack-data --out .loomwatch/gpu/pack` writes it (about 18 MB at 1024 columns);
+`models/lw pack-data --out .loomwatch/gpu/pack` writes it (12.3 MB at the default 512 columns, 16.2 MB at
+768, 20.2 MB at 1024; the repo itself is ~48 MB, most of it the registry's ONNX files);
 `models/lw train --pack .loomwatch/gpu/pack` trains from it. Crops are drawn from the windows, the
 quick validation is the same 64 tiles as from the full dataset, the split hash is the split's.
 """

@@ -9,6 +9,11 @@ pixel threshold and the normalisation range mapped back onto the fabric's raw sc
 (`postprocess.fabrics`): the engine applies a fabric's entry when the FrameEvent names that fabric, and
 the pooled postprocess otherwise (unknown fabric, no fabric code). Rescaling within a fabric is
 monotone, so per-fabric AUROCs are unchanged; what moves is the pooled ranking and the verdicts.
+
+Per-fabric thresholds generalise less well than one pooled threshold (each rests on fewer frames), so
+they go into the card only when they win out of sample: when the 2-fold cross-calibrated detection
+rate minus false-alarm rate is higher with them than without (APPLY_RULE). metrics.fabricCalibrated
+is recorded either way.
 """
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from .evaluate import cross_calibrated_rates, far_threshold, rates
 from .registry import read_card, version_dir, write_card
 from .scoring import anomaly_map, frame_score, onnx_runner
 
+APPLY_RULE = ("applied when the 2-fold cross-calibrated detection minus false-alarm rate is higher than with "
+              "the pooled threshold")
 RULE = ("per fabric: scores × (median training-normal score of all fabrics / that of the fabric), "
         "then the pooled ≤ 5 % false-alarm rule on the rescaled validation scores")
 
@@ -77,6 +84,13 @@ def calibrate(val_rows: list[dict], factors: dict[str, float], pp: dict) -> tupl
     return fabrics, {"pooled": pooled, "fabricCalibrated": calibrated}
 
 
+def worth_applying(metrics: dict) -> bool:
+    """APPLY_RULE on calibrate()'s metrics."""
+    def gain(m: dict) -> float:
+        return m["crossCalibrated"]["detectionRate"] - m["crossCalibrated"]["falseAlarmRate"]
+    return gain(metrics["fabricCalibrated"]) > gain(metrics["pooled"])
+
+
 def calibrate_version(name: str, version: str, data: Path, split: Path, threads: int = 2, log=print,
                       registry: Path | None = None) -> dict:
     """Scores the training normals, writes eval/fabric_calibration.json and the card's postprocess.fabrics
@@ -94,18 +108,24 @@ def calibrate_version(name: str, version: str, data: Path, split: Path, threads:
     val_rows = json.loads((vdir / "eval" / "scores.json").read_text())
     pooled_level, factors = fabric_factors(train_rows)
     fabrics, metrics = calibrate(val_rows, factors, card["postprocess"])
-    out.write_text(json.dumps({"rule": RULE, "sha256": card["onnx"]["sha256"], "pooledLevel": pooled_level,
-                               "factors": factors, **metrics, "trainingNormals": train_rows}, indent=1) + "\n")
-    card["postprocess"]["fabrics"] = fabrics
-    c = metrics["fabricCalibrated"]
+
+    c, p = metrics["fabricCalibrated"], metrics["pooled"]
+    applied = worth_applying(metrics)
+    if applied:
+        card["postprocess"]["fabrics"] = fabrics
+    else:
+        card["postprocess"].pop("fabrics", None)
     card["metrics"]["fabricCalibrated"] = {"imageAuroc": c["imageAuroc"], "detectionRate": c["detectionRate"],
                                            "falseAlarmRate": c["falseAlarmRate"]}
-    if "postprocess.fabrics" not in card["notes"]:
-        card["notes"] = (card["notes"] + " postprocess.fabrics: " + RULE + " (eval/fabric_calibration.json); "
-                         "metrics.fabricCalibrated measures it on the validation frames.")[:4000]
+    out.write_text(json.dumps({"rule": RULE, "applyRule": APPLY_RULE, "applied": applied, "sha256": card["onnx"]["sha256"],
+                               "pooledLevel": pooled_level, "factors": factors, **metrics, "trainingNormals": train_rows},
+                              indent=1) + "\n")
+    notes = card["notes"].split(" Per-fabric calibration:")[0]
+    card["notes"] = (notes + f" Per-fabric calibration: {RULE}; {APPLY_RULE}: "
+                     f"{'applied (postprocess.fabrics)' if applied else 'not applied'}; metrics.fabricCalibrated and "
+                     f"eval/fabric_calibration.json hold the figures.")[:4000]
     write_card(card, vdir)
-    p = metrics["pooled"]
-    log(f"{name}@{version}: image AUROC pooled {p['imageAuroc']:.3f} → fabric-calibrated {c['imageAuroc']:.3f}; "
+    log(f"{name}@{version}: {'applied' if applied else 'NOT applied'}; image AUROC pooled {p['imageAuroc']:.3f} → fabric-calibrated {c['imageAuroc']:.3f}; "
         f"detected / false alarms {p['detectionRate']:.3f} / {p['falseAlarmRate']:.3f} → {c['detectionRate']:.3f} / "
         f"{c['falseAlarmRate']:.3f} (cross-calibrated {p['crossCalibrated']['detectionRate']:.3f} → "
         f"{c['crossCalibrated']['detectionRate']:.3f}); factors " + ", ".join(f"{k} {v:.2f}" for k, v in factors.items()))

@@ -48,7 +48,7 @@ def rows(registry: Path = paths.REGISTRY_DIR) -> list[dict]:
             "ms": speed.get("msPerFrame"), "image": m["imageAuroc"], "pixel": m["pixelAuroc"], "pro": m.get("pro"),
             "at5": at_five_percent(vdir) if m["imageAuroc"] is not None else None,
             "crossCal": em.get("crossCalibrated") if m["imageAuroc"] is not None else None,
-            "fabricCal": m.get("fabricCalibrated"),
+            "fabricCal": m.get("fabricCalibrated"), "fabricApplied": "fabrics" in c["postprocess"],
             "steps": c["training"]["steps"] if c["training"] else None,
             "production": bool(prod and prod["version"] == c["version"]), "version": c["version"],
         })
@@ -65,7 +65,8 @@ def markdown(table: list[dict]) -> str:
         at5 = f"{f(r['at5'][0])} / {f(r['at5'][1])}" if r["at5"] else "–"
         cc = f"{f(r['crossCal']['detectionRate'])} / {f(r['crossCal']['falseAlarmRate'])}" if r["crossCal"] else "–"
         fc = r["fabricCal"]
-        fab = f"{f(fc['imageAuroc'])}, {f(fc['detectionRate'])} / {f(fc['falseAlarmRate'])}" if fc else "–"
+        fab = (f"{f(fc['imageAuroc'])}, {f(fc['detectionRate'])} / {f(fc['falseAlarmRate'])}"
+               f"{'' if r['fabricApplied'] else ' (not applied)'}" if fc else "–")
         lines.append(f"| {r['model']} | {r['architecture']} | {r['gflop']:.1f} | {f(r['ms'], 0)} | {f(r['image'])} "
                      f"| {f(r['pixel'])} | {f(r['pro'])} | {at5} | {cc} | {fab} | {'–' if r['steps'] is None else r['steps']} "
                      f"| {'yes' if r['production'] else ''} |")

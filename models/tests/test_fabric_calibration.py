@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from loomwatch_models.fabric_calibration import calibrate, fabric_factors
+from loomwatch_models.fabric_calibration import calibrate, fabric_factors, worth_applying
 from loomwatch_models.registry import validate_card
 
 
@@ -31,6 +31,15 @@ def test_fabric_thresholds_separate_what_one_pooled_threshold_cannot():
     assert fabrics["A"]["pixelThreshold"] == pytest.approx(0.15)
     for f in fabrics.values():
         assert f["normalization"]["min"] < f["imageThreshold"] < f["normalization"]["max"]
+    assert worth_applying(m)
+
+
+def test_fabric_thresholds_are_not_applied_when_they_do_not_win_out_of_sample():
+    def m(det, fa):
+        return {"crossCalibrated": {"detectionRate": det, "falseAlarmRate": fa}}
+    assert not worth_applying({"pooled": m(0.35, 0.036), "fabricCalibrated": m(0.40, 0.107)})
+    assert worth_applying({"pooled": m(0.35, 0.036), "fabricCalibrated": m(0.525, 0.107)})
+    assert not worth_applying({"pooled": m(0.096, 0.036), "fabricCalibrated": m(0.094, 0.036)})
 
 
 def test_card_validation_checks_each_fabric_calibration(tmp_path):

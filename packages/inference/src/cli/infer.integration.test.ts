@@ -162,15 +162,16 @@ describe.each(['draem-aitex', 'patchcore-aitex'])('the infer command on the prod
   it("judges a frame by its fabric's calibration when --fabric names one the card has, by the pooled one otherwise", { timeout: 120_000 }, async () => {
     const { postprocess } = JSON.parse(readFileSync(join(registry, version, 'model.json'), 'utf8')) as ModelCard;
     const frame = picked[2] ?? picked[0];
+    // A card carries per-fabric thresholds only where they won out of sample (models/README.md).
     const fabric = postprocess.fabrics?.[frame?.fabric ?? ''];
-    expect(fabric, `the card of ${model}@${version} has a calibration for fabric ${frame?.fabric}`).toBeDefined();
     const image = join(aitexDir(), frame?.file ?? '');
     const [own, unknown] = await Promise.all([
       infer(['--model', model, '--threads', '1', '--fabric', frame?.fabric ?? '', image]),
       infer(['--model', model, '--threads', '1', '--fabric', 'no-such-fabric', image]),
     ]);
-    expect(own.lines[0]).toMatchObject({ threshold: fabric?.imageThreshold, calibratedFabric: frame?.fabric });
-    expect(own.lines[0]?.verdict).toBe((own.lines[0]?.score as number) >= (fabric?.imageThreshold ?? NaN) ? 'defect' : 'ok');
+    const threshold = fabric?.imageThreshold ?? postprocess.imageThreshold;
+    expect(own.lines[0]).toMatchObject({ threshold, ...(fabric === undefined ? {} : { calibratedFabric: frame?.fabric }) });
+    expect(own.lines[0]?.verdict).toBe((own.lines[0]?.score as number) >= threshold ? 'defect' : 'ok');
     expect(unknown.lines[0]).toMatchObject({ threshold: postprocess.imageThreshold, score: own.lines[0]?.score });
     expect(unknown.lines[0]).not.toHaveProperty('calibratedFabric');
   });
