@@ -147,6 +147,7 @@ async function main(): Promise<void> {
           verdict.frameId.padEnd(40),
           (verdict.verdict === 'defect' ? 'DEFECT' : 'ok').padEnd(7),
           `score ${verdict.score.toFixed(3)} (${verdict.normalizedScore.toFixed(2)})`,
+          `threshold ${verdict.threshold.toFixed(3)} ${verdict.calibratedFabric === undefined ? 'pooled   ' : `fabric ${verdict.calibratedFabric.padEnd(2)}`}`,
           `${String(latency).padStart(6)} ms`,
           `${verdict.workerId}`,
           `s3://${verdict.anomalyMap.bucket}/${verdict.anomalyMap.key}`,
