@@ -136,7 +136,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     import json
     from .data import load_split, dataset_hash
     from .evaluate import evaluate
-    from .train import load_checkpoint
+    from .train import load_checkpoint, warm_start_chain
 
     model, state = load_checkpoint(Path(checkpoint), use_ema=use_ema)
     cfg = state["config"]
@@ -160,13 +160,10 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     metrics = evaluate(val_frames, onnx_runner(onnx_path, threads), vdir / "eval", kernel, tile, log=log)
     flops = count_flops(model, tile)
     steps, wall, warm = int(state["step"]), float(state["elapsed"]), ""
-    src_cfg = cfg
-    while src_cfg.get("init_from"):   # warm-started runs: count the steps and time of every run in the chain
-        init = torch.load(src_cfg["init_from"], map_location="cpu")
+    for init in warm_start_chain(state):   # warm-started runs: count the steps and time of every run in the chain
         steps += int(init["step"]); wall += float(init["elapsed"])
-        warm = (f"Warm-started from run {init['config']['name']} at step {init['step']} "
-                f"({_fmt_recipe(init['config'])}); ") + warm
-        src_cfg = init["config"]
+        warm += (f"Warm-started from run {init['config']['name']} at step {init['step']} "
+                 f"({_fmt_recipe(init['config'])}); ")
     if warm:
         warm += f"then {state['step']} steps of {_fmt_recipe(cfg)}; training.steps and wallTimeSec count the whole chain. "
     training = {"steps": steps, "wallTimeSec": round(wall, 1), "seed": cfg["seed"],

@@ -340,6 +340,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
     opt = torch.optim.Adam(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
     sched = lr_schedule(opt, cfg)
     step, elapsed, best, history, mlflow_id = 0, 0.0, -1.0, [], None
+    chain: list[dict] = []                      # the runs this one was warm-started from, oldest first
     if state:
         model.load_state_dict(_with_dtype(state["model"], torch.float32))
         ema.load_state_dict(_with_dtype(state["ema"], torch.float32))
@@ -350,6 +351,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
             for group in opt.param_groups:
                 group["lr"] = sched.get_last_lr()[0]
         step, elapsed, best, history = state["step"], state["elapsed"], state["best"], state["history"]
+        chain = warm_start_chain(state)
         rng.bit_generator.state = state["np_rng"]; torch.set_rng_state(state["torch_rng"])
         mlflow_id = state.get("mlflow_run_id")
         log(f"resumed {cfg.name} at step {step}/{cfg.steps}, {_fmt_dur(elapsed)} trained so far"
@@ -359,6 +361,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         if cfg.init_from:
             init = torch.load(cfg.init_from, map_location="cpu")
             model.load_state_dict(init["model"]); ema.load_state_dict(init["ema"])
+            chain = warm_start_chain(init) + [{"config": init["config"], "step": init["step"], "elapsed": init["elapsed"]}]
             log(f"warm start from {cfg.init_from} (step {init['step']} of run {init['config']['name']})")
         log(f"new run {cfg.name}: widths {cfg.rec_width}/{cfg.disc_width}, {count_parameters(model):,} params, "
             f"{count_flops(model) / 1e9:.2f} GFLOP per 256² tile; {cfg.steps} steps of batch {cfg.batch} × {cfg.crop}², "
@@ -379,6 +382,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
                     "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step, "elapsed": elapsed,
                     "best": best, "history": history, "np_rng": rng.bit_generator.state,
                     "torch_rng": torch.get_rng_state(), "mlflow_run_id": mlflow_id, "splitHash": split_hash,
+                    "warmStart": chain,
                     "savedAt": dt.datetime.utcnow().isoformat() + "Z", **extra}, tmp)
         os.replace(tmp, path)
 
@@ -467,6 +471,18 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         mlf.log_metric("wall_time_sec", elapsed, step=step)
         mlf.end_run()
     return rdir
+
+
+def warm_start_chain(state: dict) -> list[dict]:
+    """The runs a checkpoint's run was warm-started from, oldest first ({config, step, elapsed} each): kept in
+    the checkpoint (`warmStart`), so a release on a machine without those runs still counts their steps;
+    older checkpoints are followed through their init_from files."""
+    if "warmStart" in state:
+        return state["warmStart"]
+    if not state["config"].get("init_from"):
+        return []
+    init = torch.load(state["config"]["init_from"], map_location="cpu")
+    return warm_start_chain(init) + [{"config": init["config"], "step": init["step"], "elapsed": init["elapsed"]}]
 
 
 def _with_dtype(state_dict: dict, dtype: torch.dtype) -> dict:

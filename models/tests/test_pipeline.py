@@ -161,3 +161,13 @@ def test_training_from_a_data_pack_with_batch_workers_resumes_on_the_cpu(isolate
         import pytest
         with pytest.raises(SystemExit, match="no CUDA device"):
             pick_device("cuda")
+
+
+def test_a_warm_started_run_keeps_its_chain_when_the_source_run_is_gone(isolated):
+    import shutil
+    from loomwatch_models.train import warm_start_chain
+    source = train(TrainConfig(name="source", steps=2, **TINY))
+    rdir = train(TrainConfig(name="child", steps=1, init_from=str(source / "ckpt-last.pt"), **TINY))
+    shutil.rmtree(source)                                   # a fresh machine: only the child's checkpoint
+    chain = warm_start_chain(torch.load(rdir / "ckpt-last.pt"))
+    assert [(c["config"]["name"], c["step"]) for c in chain] == [("source", 2)]
