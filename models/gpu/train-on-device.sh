@@ -41,6 +41,7 @@ best="$LOOMWATCH_CACHE/runs/$RUN/ckpt-best.pt"
 python3 - "$best" "$OUT/runs/$RUN/best-ema.pt" <<'EOF'
 import sys, torch
 s = torch.load(sys.argv[1], map_location="cpu")
-torch.save({k: s[k] for k in ("config", "ema", "step", "elapsed", "history", "splitHash")} | {"model": s["ema"]}, sys.argv[2])
+torch.save({k: s[k] for k in ("config", "ema", "step", "elapsed", "history", "splitHash", "warmStart")} | {"model": s["ema"]},
+           sys.argv[2])
 EOF
 ls -la "$OUT/runs/$RUN"

@@ -84,7 +84,7 @@ def _run_checkpoint(a: argparse.Namespace) -> Path:
 
 def _calibrate_fabrics_of(release: dict, a: argparse.Namespace) -> None:
     """A pooled version (not a per-fabric one) gets its per-fabric calibration at release."""
-    if "fabric" not in release["card"]["metrics"]["split"]:
+    if release["fabric"] is None:
         from .fabric_calibration import calibrate_version
         calibrate_version(a.name, a.version, paths.data_dir(a.data), Path(a.split), a.threads,
                           registry=Path(a.registry) if a.registry else None)

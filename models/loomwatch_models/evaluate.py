@@ -70,6 +70,12 @@ def far_threshold(scores: np.ndarray, labels: np.ndarray, target: float = TARGET
     return float((normals[k] + normals[k - 1]) / 2) if k > 0 else float(np.nextafter(normals[0], np.inf))
 
 
+def normalization_bounds(lo: float, hi: float, threshold: float) -> tuple[float, float]:
+    """The card's normalization: 0 at the lowest validation frame score `lo`, 1 at the highest defect score
+    `hi`; when the threshold sits at an end of that range (a degenerate model), the bound 0 or 1 instead."""
+    return (float(lo) if lo < threshold else 0.0), (float(hi) if threshold < hi else 1.0)
+
+
 THRESHOLD_RULE = (f"fixed false-alarm rate: at most {TARGET_FAR:.0%} of the validation normal frames alarm "
                   "(threshold midway between the neighbouring normal scores)")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import load_split, read_gray
-from .evaluate import cross_calibrated_rates, far_threshold, rates
+from .evaluate import cross_calibrated_rates, far_threshold, normalization_bounds, rates
 from .registry import read_card, version_dir, write_card
 from .scoring import anomaly_map, frame_score, onnx_runner
 
@@ -73,13 +73,12 @@ def calibrate(val_rows: list[dict], factors: dict[str, float], pp: dict) -> tupl
     rescaled = scores * factor
     pooled, calibrated = _summary(scores, labels, codes), _summary(rescaled, labels, codes)
     t = calibrated["threshold"]
-    lo, hi = float(rescaled.min()), float(rescaled[labels == 1].max())
-    norm = {"min": lo if lo < t else 0.0, "max": hi if t < hi else 1.0}
+    lo, hi = normalization_bounds(rescaled.min(), rescaled[labels == 1].max(), t)
 
     def raw(v: float, f: float) -> float:
         return float(min(1.0, v / f))
     fabrics = {fab: {"imageThreshold": raw(t, f), "pixelThreshold": raw(pp["pixelThreshold"], f),
-                     "normalization": {"min": raw(norm["min"], f), "max": raw(norm["max"], f)}}
+                     "normalization": {"min": raw(lo, f), "max": raw(hi, f)}}
                for fab, f in factors.items()}
     return fabrics, {"pooled": pooled, "fabricCalibrated": calibrated}
 

@@ -99,11 +99,10 @@ def parity_on_validation_tiles(graph: torch.nn.Module, onnx_path: Path, val_fram
 
 
 def normalization_range(m: dict) -> tuple[float, float]:
-    """The card's normalization: 0 at the lowest validation frame score, 1 at the highest defect score;
-    when the threshold sits at an end of that range (a degenerate model), the bound 0 or 1 instead."""
-    lo = min(m["normalScore"]["min"], m["defectScore"]["min"])
-    hi = m["defectScore"]["max"]
-    return (lo if lo < m["imageThreshold"] else 0.0), (hi if m["imageThreshold"] < hi else 1.0)
+    """normalization_bounds() from evaluate()'s metrics."""
+    from .evaluate import normalization_bounds
+    return normalization_bounds(min(m["normalScore"]["min"], m["defectScore"]["min"]), m["defectScore"]["max"],
+                                m["imageThreshold"])
 
 
 def threshold_notes(m: dict) -> str:
@@ -199,7 +198,7 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
                                                            "frames": [f.rel for f in pf]}, indent=1) + "\n")
     if mlflow:
         _mlflow_log(state, card, metrics, vdir)
-    return {"dir": str(vdir), "card": card, "metrics": metrics}
+    return {"dir": str(vdir), "card": card, "metrics": metrics, "fabric": fabric or None}
 
 
 def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path, experiment: str = "draem-aitex") -> None:
@@ -279,7 +278,7 @@ def recalibrate(name: str, version: str, log=print) -> dict:
     without re-running the model; rewrites eval/metrics.json and the card's thresholds, rates and notes.
     The ONNX and its sha256 are unchanged."""
     import json
-    from .evaluate import THRESHOLD_RULE, best_threshold, cross_calibrated_rates, far_threshold, rates
+    from .evaluate import THRESHOLD_RULE, best_threshold, cross_calibrated_rates, far_threshold, normalization_bounds, rates
     from .registry import read_card
     vdir = version_dir(name, version)
     card = read_card(vdir)
@@ -303,10 +302,9 @@ def recalibrate(name: str, version: str, log=print) -> dict:
         pf["falseAlarmRate"] = float(pred[sel & (labels == 0)].mean()) if (sel & (labels == 0)).any() else None
     mpath.write_text(json.dumps(m, indent=1) + "\n")
     pp = card["postprocess"]
-    lo = float(scores.min())
-    hi = float(scores[labels == 1].max())
     pp["imageThreshold"] = thr
-    pp["normalization"] = {"min": float(lo if lo < thr else 0.0), "max": float(hi if thr < hi else 1.0)}
+    lo, hi = normalization_bounds(scores.min(), scores[labels == 1].max(), thr)
+    pp["normalization"] = {"min": lo, "max": hi}
     card["metrics"]["detectionRate"] = at["detectionRate"]
     card["metrics"]["falseAlarmRate"] = at["falseAlarmRate"]
     import re

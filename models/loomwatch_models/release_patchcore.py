@@ -96,4 +96,4 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
     (vdir / "eval" / "fit.json").write_text(json.dumps(fit, indent=1) + "\n")
     if mlflow:
         _mlflow_log({}, card, m, vdir, experiment="patchcore-aitex")
-    return {"dir": str(vdir), "card": card, "metrics": m, "fit": fit}
+    return {"dir": str(vdir), "card": card, "metrics": m, "fit": fit, "fabric": fabric or None}
