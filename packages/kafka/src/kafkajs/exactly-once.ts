@@ -1,53 +1,10 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { isRetryable, toLoomwatchError, type LoomwatchError } from '@loomwatch/contracts';
-import type { Logger } from '@loomwatch/observability';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
-import { toInboundRecord, type InboundRecord, type OutboundMessage } from './records.js';
-import { Semaphore } from './semaphore.js';
-
-/**
- * Decides one record. Returns the messages that are its outcome (a verdict, a dead letter…).
- * Throw a retryable `LoomwatchError` for transient trouble: the record is retried with backoff and
- * its offset does not move. Anything else thrown goes to `onPermanentError`.
- */
-export type RecordHandler = (record: InboundRecord, attempt: number) => Promise<OutboundMessage[]>;
-
-/** Turns a record that failed for good into its outcome, usually a dead letter. */
-export type PermanentErrorHandler = (record: InboundRecord, error: LoomwatchError, attempts: number) => OutboundMessage[];
-
-export interface ExactlyOnceOptions {
-  kafka: Kafka;
-  groupId: string;
-  topic: string;
-  handler: RecordHandler;
-  onPermanentError: PermanentErrorHandler;
-  logger: Logger;
-  /** Prefix of the per-partition transactional ids. @defaultValue the group id */
-  transactionalIdPrefix?: string;
-  /** Records decided at once across all partitions (prefetch depth). @defaultValue 4 */
-  maxInFlight?: number;
-  /** Records of one partition decided at once; outcomes still commit in offset order. @defaultValue 2 */
-  maxInFlightPerPartition?: number;
-  /** @defaultValue 4 */
-  partitionsConsumedConcurrently?: number;
-  /** Where a group with no committed offset starts. @defaultValue true */
-  fromBeginning?: boolean;
-  /** @defaultValue 30000 */
-  sessionTimeoutMs?: number;
-  /** How long a fetch waits for new records; also how long `stop` can take. @defaultValue 5000 */
-  maxWaitTimeMs?: number;
-  /** @defaultValue 60000 */
-  rebalanceTimeoutMs?: number;
-  /** Heartbeats are sent this often while records are being decided. @defaultValue 2000 */
-  heartbeatIntervalMs?: number;
-  /** Backoff between attempts on retryable errors. */
-  retry?: BackoffOptions & {
-    /** After this long the batch fails without committing, and is fetched again. @defaultValue 120000 */
-    maxElapsedMs?: number;
-  };
-  /** Called after each committed transaction with the records it covered. */
-  onCommitted?: (records: readonly InboundRecord[], outputs: readonly OutboundMessage[]) => void;
-}
+import { isRetryable, toLoomwatchError } from '@loomwatch/contracts';
+import { backoffDelay, sleep } from '../backoff.js';
+import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
+import { Semaphore } from '../semaphore.js';
+import { CrashWatch } from './crash-watch.js';
+import { byTopic, toInboundRecord } from './records.js';
 
 interface Decided {
   record: InboundRecord;
@@ -60,17 +17,20 @@ interface Decided {
  * one id per partition); a record's outcome and its offset commit in one transaction.
  * Records are decided ahead (prefetch) but committed strictly in offset order.
  */
-export class ExactlyOnceProcessor {
+export class KafkajsExactlyOnce implements RecordProcessor {
+  private readonly kafka: Kafka;
   private readonly options: ExactlyOnceOptions;
   private readonly consumer: Consumer;
+  private readonly crashes: CrashWatch;
   private readonly producers = new Map<number, Promise<Producer>>();
   private readonly inFlight: Semaphore;
   private stopping = false;
 
-  constructor(options: ExactlyOnceOptions) {
+  constructor(kafka: Kafka, options: ExactlyOnceOptions) {
+    this.kafka = kafka;
     this.options = options;
     this.inFlight = new Semaphore(options.maxInFlight ?? 4);
-    this.consumer = options.kafka.consumer({
+    this.consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 5000,
@@ -86,9 +46,15 @@ export class ExactlyOnceProcessor {
         if (!assigned.has(partition)) void this.closeProducer(partition);
       }
     });
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
-      options.logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
-    });
+    this.crashes = new CrashWatch(this.consumer, options.logger, options.groupId);
+  }
+
+  get running(): boolean {
+    return this.crashes.running;
+  }
+
+  onFatal(listener: (error: Error) => void): void {
+    this.crashes.onFatal(listener);
   }
 
   async start(): Promise<void> {
@@ -100,11 +66,13 @@ export class ExactlyOnceProcessor {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
       eachBatch: (payload) => this.processBatch(payload),
     });
+    this.crashes.started();
   }
 
   /** Stops fetching, lets in-flight records finish or be dropped uncommitted, closes producers. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.crashes.stopped();
     await this.consumer.disconnect();
     await Promise.all([...this.producers.keys()].map((partition) => this.closeProducer(partition)));
   }
@@ -117,7 +85,7 @@ export class ExactlyOnceProcessor {
     let producer = this.producers.get(partition);
     if (producer === undefined) {
       producer = (async () => {
-        const created = this.options.kafka.producer({
+        const created = this.kafka.producer({
           transactionalId: this.transactionalId(partition),
           idempotent: true,
           maxInFlightRequests: 1,
@@ -175,16 +143,7 @@ export class ExactlyOnceProcessor {
     const outputs = decided.flatMap((entry) => entry.outputs);
     const transaction = await producer.transaction();
     try {
-      const byTopic = new Map<string, OutboundMessage[]>();
-      for (const message of outputs) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
-      if (byTopic.size > 0) {
-        await transaction.sendBatch({
-          topicMessages: [...byTopic].map(([topic, messages]) => ({
-            topic,
-            messages: messages.map(({ key, value, headers }) => ({ key, value, headers })),
-          })),
-        });
-      }
+      if (outputs.length > 0) await transaction.sendBatch({ topicMessages: byTopic(outputs) });
       await transaction.sendOffsets({
         consumerGroupId: this.options.groupId,
         topics: [{ topic: this.options.topic, partitions: [{ partition, offset: String(BigInt(last.record.offset) + 1n) }] }],

@@ -1,0 +1,311 @@
+/**
+ * The behaviour every adapter of the Kafka ports must show, on a real broker. kcat (librdkafka,
+ * an independent client) checks the wire: what a subscriber outside our code would see.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LoomwatchError } from '@loomwatch/contracts';
+import { createLogger } from '@loomwatch/observability';
+import { sleep } from './backoff.js';
+import type { InboundRecord, KafkaClient, OutboundMessage, RecordHandler, RecordProcessor } from './ports.js';
+
+const logger = createLogger({ service: 'kafka-contract', level: 'silent' });
+const text = (records: readonly InboundRecord[]): string[] => records.map((r) => r.value?.toString() ?? '');
+const message = (topic: string, key: string, value: string, headers: Record<string, string> = {}): OutboundMessage => ({
+  topic,
+  key,
+  value: Buffer.from(value),
+  headers,
+});
+
+interface KcatRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  payload: string | null;
+  headers?: string[];
+}
+
+export function kafkaPortsContract(name: string, brokers: () => string[], makeClient: () => KafkaClient): void {
+  describe(`Kafka ports contract: ${name}`, () => {
+    let client: KafkaClient;
+    const created: string[] = [];
+    const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 12)}`;
+    const topic = async (partitions = 1): Promise<string> => {
+      const name = unique('contract');
+      await client.topics.ensure([{ topic: name, numPartitions: partitions }]);
+      created.push(name);
+      return name;
+    };
+    const publish = async (messages: OutboundMessage[]): Promise<void> => {
+      const publisher = client.publisher();
+      await publisher.connect();
+      await publisher.send(messages);
+      await publisher.close();
+    };
+    const readAll = async (topics: string[]): Promise<InboundRecord[]> => {
+      const records: InboundRecord[] = [];
+      await client.reader.readToEnd(topics, (record) => void records.push(record), { idleTimeoutMs: 30_000 });
+      return records.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition || Number(a.offset) - Number(b.offset));
+    };
+    /** Reads until `topic` holds `count` committed records, then once more to its end. */
+    const readWhen = async (name: string, count: number, timeoutMs = 60_000): Promise<InboundRecord[]> => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const records = await readAll([name]);
+        if (records.length >= count || Date.now() > deadline) return records;
+        await sleep(250);
+      }
+    };
+    const kcat = (args: string[], input?: string): string => {
+      const result = spawnSync('kcat', ['-b', brokers().join(','), ...args], { encoding: 'utf8', input, timeout: 30_000 });
+      if (result.status !== 0) throw new Error(`kcat ${args.join(' ')} failed: ${result.stderr}`);
+      return result.stdout;
+    };
+
+    beforeAll(() => {
+      client = makeClient();
+    });
+    afterAll(async () => {
+      await client.topics.delete(created).catch(() => undefined);
+    });
+
+    describe('topics', () => {
+      it('creates a topic once, with its partitions, lists it and deletes it', async () => {
+        const name = unique('contract-topics');
+        await client.topics.ensure([{ topic: name, numPartitions: 3 }]);
+        await client.topics.ensure([{ topic: name, numPartitions: 3 }]);
+        expect(await client.topics.list()).toContain(name);
+        const offsets = client.offsets();
+        expect((await offsets.watermarks(name)).map((w) => w.partition).sort()).toEqual([0, 1, 2]);
+        await offsets.close();
+        await client.topics.delete([name]);
+        for (let i = 0; i < 40 && (await client.topics.list()).includes(name); i++) await sleep(250);
+        expect(await client.topics.list()).not.toContain(name);
+      });
+    });
+
+    describe('publisher and reader', () => {
+      it('reads back what it published, key, value and headers intact, one key on one partition', async () => {
+        const name = await topic(4);
+        await publish([
+          message(name, 'line-1:cam-1', '1', { ce_type: 'io.loomwatch.frame.v1' }),
+          message(name, 'line-1:cam-1', '2'),
+          message(name, 'line-2:cam-1', '3'),
+        ]);
+        const records = await readAll([name]);
+        expect(text(records).sort()).toEqual(['1', '2', '3']);
+        const first = records.filter((r) => r.key === 'line-1:cam-1');
+        expect(new Set(first.map((r) => r.partition)).size).toBe(1);
+        expect(text(first)).toEqual(['1', '2']);
+        expect(first[0]?.headers).toEqual({ ce_type: 'io.loomwatch.frame.v1' });
+        expect(Number(first[0]?.timestamp)).toBeGreaterThan(Date.now() - 120_000);
+      });
+
+      it('kcat reads what the publisher produced, and the reader reads what kcat produced', async () => {
+        const name = await topic();
+        await publish([message(name, 'line-1:cam-1', '{"n":1}', { ce_type: 'io.loomwatch.frame.v1', trace: 'abc' })]);
+        const lines = kcat(['-C', '-t', name, '-o', 'beginning', '-e', '-J', '-q']).trim().split('\n');
+        expect(lines).toHaveLength(1);
+        const seen = JSON.parse(lines[0] ?? '') as KcatRecord;
+        expect([seen.key, seen.payload, seen.headers]).toEqual(['line-1:cam-1', '{"n":1}', ['ce_type', 'io.loomwatch.frame.v1', 'trace', 'abc']]);
+
+        kcat(['-P', '-t', name, '-K', '|', '-H', 'origin=kcat'], 'line-2:cam-9|{"n":2}\n');
+        const last = (await readWhen(name, 2)).at(-1);
+        expect([last?.key, last?.value?.toString(), last?.headers]).toEqual(['line-2:cam-9', '{"n":2}', { origin: 'kcat' }]);
+      });
+
+      it('reads only the given offset ranges, and stops early when the visitor says so', async () => {
+        const name = await topic();
+        await publish(Array.from({ length: 10 }, (_, i) => message(name, 'k', `v${i}`)));
+        const ranged: InboundRecord[] = [];
+        await client.reader.readRanges([{ topic: name, partition: 0, from: 3, to: 6 }], (r) => void ranged.push(r));
+        expect(text(ranged)).toEqual(['v3', 'v4', 'v5']);
+        const early: InboundRecord[] = [];
+        await client.reader.readRanges([{ topic: name, partition: 0, from: 0, to: 10 }], (r) => {
+          early.push(r);
+          return r.value?.toString() === 'v1' ? 'stop' : undefined;
+        });
+        expect(text(early)).toEqual(['v0', 'v1']);
+      });
+
+      it('follows a topic: from the beginning it resolves caught up, then sees new records; from the end only new ones', async () => {
+        const name = await topic(2);
+        await publish([message(name, 'a', 'old-a'), message(name, 'b', 'old-b')]);
+        const fromStart: string[] = [];
+        const fromEnd: string[] = [];
+        const beginning = await client.reader.follow(name, (r) => void fromStart.push(r.value?.toString() ?? ''));
+        expect(fromStart.sort()).toEqual(['old-a', 'old-b']);
+        const end = await client.reader.follow(name, (r) => void fromEnd.push(r.value?.toString() ?? ''), { from: 'end' });
+        await sleep(1000);
+        await publish([message(name, 'a', 'new-a')]);
+        for (let i = 0; i < 80 && (fromStart.length < 3 || fromEnd.length < 1); i++) await sleep(250);
+        await Promise.all([beginning.stop(), end.stop()]);
+        expect(fromStart).toContain('new-a');
+        expect(fromEnd).toEqual(['new-a']);
+      });
+    });
+
+    describe('transactions', () => {
+      it('read_committed readers see committed transactions and never aborted ones, and a topic ending in an abort still ends', async () => {
+        const name = await topic();
+        const publisher = client.transactionalPublisher(`contract-tx-${name}`);
+        await publisher.connect();
+        const committed = await publisher.transaction();
+        await committed.send([message(name, 'k', 'committed-1'), message(name, 'k', 'committed-2')]);
+        await committed.commit();
+        const aborted = await publisher.transaction();
+        await aborted.send([message(name, 'k', 'aborted-1')]);
+        await aborted.abort();
+        await publisher.close();
+
+        expect(text(await readAll([name]))).toEqual(['committed-1', 'committed-2']);
+        const lines = kcat(['-X', 'isolation.level=read_committed', '-C', '-t', name, '-o', 'beginning', '-e', '-J', '-q']).trim().split('\n');
+        expect(lines.map((line) => (JSON.parse(line) as KcatRecord).payload)).toEqual(['committed-1', 'committed-2']);
+      });
+
+      it('a new owner of a transactional id fences the old one and aborts its open transaction', async () => {
+        const name = await topic();
+        const id = `contract-fence-${name}`;
+        const zombie = client.transactionalPublisher(id);
+        await zombie.connect();
+        const open = await zombie.transaction();
+        await open.send([message(name, 'k', 'from-the-zombie')]);
+        const successor = client.transactionalPublisher(id);
+        await successor.connect();
+        await expect(open.commit()).rejects.toThrow();
+        const next = await successor.transaction();
+        await next.send([message(name, 'k', 'from-the-successor')]);
+        await next.commit();
+        await Promise.all([zombie.close().catch(() => undefined), successor.close()]);
+        expect(text(await readAll([name]))).toEqual(['from-the-successor']);
+      });
+    });
+
+    describe('exactly-once processing', () => {
+      const processor = (input: string, groupId: string, handler: RecordHandler, dlq: string): RecordProcessor =>
+        client.exactlyOnce({
+          groupId,
+          topic: input,
+          handler,
+          onPermanentError: (record, error, attempts) => [message(dlq, record.key ?? '', `${error.code}:${record.value?.toString()}:${attempts}`)],
+          logger,
+          retry: { initialMs: 10, maxMs: 50 },
+        });
+
+      it('gives every input exactly one committed outcome across two members of a group, and nothing after it', async () => {
+        const [input, output, dlq] = [await topic(4), await topic(), await topic()];
+        await publish(Array.from({ length: 40 }, (_, i) => message(input, `key-${i % 4}`, `in-${i}`)));
+        const groupId = unique('contract-eo');
+        const handler: RecordHandler = (record) => Promise.resolve([message(output, record.key ?? '', `out-${record.value?.toString()}`)]);
+        const members = [processor(input, groupId, handler, dlq), processor(input, groupId, handler, dlq)];
+        await Promise.all(members.map((member) => member.start()));
+        expect(members.every((member) => member.running)).toBe(true);
+        const outputs = text(await readWhen(output, 40));
+        await sleep(2000);
+        const settled = text(await readAll([output]));
+        await Promise.all(members.map((member) => member.stop()));
+
+        expect(members.some((member) => member.running)).toBe(false);
+        expect(settled).toHaveLength(40);
+        expect(outputs).toHaveLength(40);
+        expect(new Set(settled)).toEqual(new Set(Array.from({ length: 40 }, (_, i) => `out-in-${i}`)));
+      });
+
+      it('retries a transient error without losing the record, and dead-letters a permanent one', async () => {
+        const [input, output, dlq] = [await topic(), await topic(), await topic()];
+        await publish([message(input, 'k', 'in-0'), message(input, 'k', 'in-1'), message(input, 'k', 'in-2')]);
+        const attempts = new Map<string, number>();
+        const handler: RecordHandler = (record, attempt) => {
+          const value = record.value?.toString() ?? '';
+          attempts.set(value, attempt);
+          if (value === 'in-0' && attempt < 3) return Promise.reject(new LoomwatchError('STORAGE_UNAVAILABLE', 'S3 is down', { retryable: true }));
+          if (value === 'in-1') return Promise.reject(new LoomwatchError('IMAGE_CORRUPT', 'not an image'));
+          return Promise.resolve([message(output, 'k', `out-${value}`)]);
+        };
+        const worker = processor(input, unique('contract-retry'), handler, dlq);
+        await worker.start();
+        const [outputs, deadLetters] = await Promise.all([readWhen(output, 2), readWhen(dlq, 1)]);
+        await worker.stop();
+
+        expect(text(outputs)).toEqual(['out-in-0', 'out-in-2']);
+        expect(attempts.get('in-0')).toBe(3);
+        expect(text(deadLetters)).toEqual(['IMAGE_CORRUPT:in-1:1']);
+      });
+
+      it('commits the input offsets with the outcomes, so a restarted group decides nothing again', async () => {
+        const [input, output, dlq] = [await topic(), await topic(), await topic()];
+        await publish(Array.from({ length: 5 }, (_, i) => message(input, 'k', `in-${i}`)));
+        const groupId = unique('contract-offsets');
+        let decided = 0;
+        const handler: RecordHandler = (record) => {
+          decided++;
+          return Promise.resolve([message(output, 'k', record.value?.toString() ?? '')]);
+        };
+        const first = processor(input, groupId, handler, dlq);
+        await first.start();
+        await readWhen(output, 5);
+        await first.stop();
+        const offsets = client.offsets();
+        expect(await offsets.committed(groupId, input)).toEqual(new Map([[0, 5]]));
+        await offsets.close();
+
+        const second = processor(input, groupId, handler, dlq);
+        await second.start();
+        await sleep(3000);
+        await second.stop();
+        expect(decided).toBe(5);
+        expect(await readAll([output])).toHaveLength(5);
+      });
+    });
+
+    describe('at-least-once processing', () => {
+      it('hands every record to the handler and commits it, so a restarted group starts after it', async () => {
+        const input = await topic(2);
+        await publish(Array.from({ length: 6 }, (_, i) => message(input, `k${i % 2}`, `in-${i}`)));
+        const groupId = unique('contract-alo');
+        const seen: string[] = [];
+        const consumer = client.atLeastOnce({ groupId, topic: input, logger, fromBeginning: true, handler: (r) => Promise.resolve(void seen.push(r.value?.toString() ?? '')) });
+        await consumer.start();
+        for (let i = 0; i < 120 && seen.length < 6; i++) await sleep(250);
+        await consumer.stop();
+        expect(seen.sort()).toEqual(['in-0', 'in-1', 'in-2', 'in-3', 'in-4', 'in-5']);
+
+        await publish([message(input, 'k0', 'in-6')]);
+        const again: string[] = [];
+        const restarted = client.atLeastOnce({ groupId, topic: input, logger, fromBeginning: true, handler: (r) => Promise.resolve(void again.push(r.value?.toString() ?? '')) });
+        await restarted.start();
+        for (let i = 0; i < 120 && again.length < 1; i++) await sleep(250);
+        await sleep(1000);
+        await restarted.stop();
+        expect(again).toEqual(['in-6']);
+      });
+    });
+
+    describe('broker offsets', () => {
+      it('gives watermarks, offsets by time, and reads and sets a group’s committed offsets', async () => {
+        const name = await topic();
+        await publish([message(name, 'k', 'early')]);
+        await sleep(50);
+        const between = Date.now();
+        await sleep(50);
+        await publish([message(name, 'k', 'late-1'), message(name, 'k', 'late-2')]);
+        const offsets = client.offsets();
+        try {
+          expect(await offsets.watermarks(name)).toEqual([{ partition: 0, low: 0, high: 3 }]);
+          expect(await offsets.offsetsAtTime(name, between)).toEqual(new Map([[0, 1]]));
+          expect(await offsets.offsetsAtTime(name, Date.now() + 60_000)).toEqual(new Map([[0, 3]]));
+          const groupId = unique('contract-group');
+          expect(await offsets.committed(groupId, name)).toEqual(new Map());
+          await offsets.setCommitted(groupId, name, new Map([[0, 2]]));
+          expect(await offsets.committed(groupId, name)).toEqual(new Map([[0, 2]]));
+          await offsets.deleteGroup(groupId);
+          expect(await offsets.committed(groupId, name)).toEqual(new Map());
+        } finally {
+          await offsets.close();
+        }
+      });
+    });
+  });
+}
