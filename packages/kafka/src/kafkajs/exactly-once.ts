@@ -1,10 +1,16 @@
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { isRetryable, toLoomwatchError } from '@loomwatch/contracts';
 import { backoffDelay, sleep } from '../backoff.js';
 import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
 import { Semaphore } from '../semaphore.js';
 import { CrashWatch } from './crash-watch.js';
 import { byTopic, toInboundRecord } from './records.js';
+
+/** A partition's transactional producer, and the group's committed offset read after it fenced the previous owner. */
+interface Owned {
+  producer: Producer;
+  committed: bigint;
+}
 
 interface Decided {
   record: InboundRecord;
@@ -22,7 +28,8 @@ export class KafkajsExactlyOnce implements RecordProcessor {
   private readonly options: ExactlyOnceOptions;
   private readonly consumer: Consumer;
   private readonly crashes: CrashWatch;
-  private readonly producers = new Map<number, Promise<Producer>>();
+  private readonly producers = new Map<number, Promise<Owned>>();
+  private admin: Promise<Admin> | undefined;
   private readonly inFlight: Semaphore;
   private stopping = false;
 
@@ -45,6 +52,8 @@ export class KafkajsExactlyOnce implements RecordProcessor {
       for (const partition of [...this.producers.keys()]) {
         if (!assigned.has(partition)) void this.closeProducer(partition);
       }
+      // Fence the previous owners now, before their records are decided here.
+      for (const partition of assigned) void this.producerFor(partition).catch(() => undefined);
     });
     this.crashes = new CrashWatch(this.consumer, options.logger, options.groupId);
   }
@@ -75,17 +84,27 @@ export class KafkajsExactlyOnce implements RecordProcessor {
     this.crashes.stopped();
     await this.consumer.disconnect();
     await Promise.all([...this.producers.keys()].map((partition) => this.closeProducer(partition)));
+    const admin = this.admin;
+    this.admin = undefined;
+    if (admin !== undefined) await (await admin).disconnect().catch(() => undefined);
   }
 
   private transactionalId(partition: number): string {
     return `${this.options.transactionalIdPrefix ?? this.options.groupId}.${this.options.topic}.${partition}`;
   }
 
-  private producerFor(partition: number): Promise<Producer> {
-    let producer = this.producers.get(partition);
-    if (producer === undefined) {
-      producer = (async () => {
-        const created = this.kafka.producer({
+  /**
+   * The partition's producer, made on assignment. Initialising its transactional id fences the
+   * previous owner: that owner's open transaction is aborted and its later commits are refused.
+   * kafkajs initialises the id on the first `transaction()`, not on `connect()`, hence the empty
+   * transaction (its abort sends nothing). The previous owner may have committed between our fetch
+   * and the fence, so the group's committed offset is read after it: records below it are done.
+   */
+  private producerFor(partition: number): Promise<Owned> {
+    let owned = this.producers.get(partition);
+    if (owned === undefined) {
+      owned = (async () => {
+        const producer = this.kafka.producer({
           transactionalId: this.transactionalId(partition),
           idempotent: true,
           maxInFlightRequests: 1,
@@ -93,14 +112,26 @@ export class KafkajsExactlyOnce implements RecordProcessor {
           // The broker answers CONCURRENT_TRANSACTIONS right after a commit; retry it quickly.
           retry: { initialRetryTime: 20, retries: 10 },
         });
-        // Connecting initialises the transactional id, which fences any older owner of this partition.
-        await created.connect();
-        return created;
+        await producer.connect();
+        await (await producer.transaction()).abort();
+        return { producer, committed: await this.committedOffset(partition) };
       })();
-      this.producers.set(partition, producer);
-      producer.catch(() => this.producers.delete(partition));
+      this.producers.set(partition, owned);
+      owned.catch(() => this.producers.delete(partition));
     }
-    return producer;
+    return owned;
+  }
+
+  private async committedOffset(partition: number): Promise<bigint> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    const admin = await this.admin;
+    const [offsets] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [this.options.topic] });
+    const offset = BigInt(offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+    return offset < 0n ? 0n : offset;
   }
 
   private async closeProducer(partition: number): Promise<void> {
@@ -108,7 +139,7 @@ export class KafkajsExactlyOnce implements RecordProcessor {
     this.producers.delete(partition);
     if (producer === undefined) return;
     try {
-      await (await producer).disconnect();
+      await (await producer).producer.disconnect();
     } catch (err) {
       this.options.logger.warn({ err, partition }, 'closing a transactional producer failed');
     }
@@ -139,7 +170,7 @@ export class KafkajsExactlyOnce implements RecordProcessor {
   private async commit(partition: number, decided: readonly Decided[]): Promise<void> {
     const last = decided[decided.length - 1];
     if (last === undefined) return;
-    const producer = await this.producerFor(partition);
+    const { producer } = await this.producerFor(partition);
     const outputs = decided.flatMap((entry) => entry.outputs);
     const transaction = await producer.transaction();
     try {
@@ -178,6 +209,10 @@ export class KafkajsExactlyOnce implements RecordProcessor {
       );
     };
     try {
+      const { committed } = await this.producerFor(batch.partition);
+      while (next < batch.messages.length && BigInt(batch.messages[next]?.offset ?? '0') < committed) next++;
+      const skipped = batch.messages[next - 1];
+      if (skipped !== undefined) payload.resolveOffset(skipped.offset);
       while (pending.length < window && next < batch.messages.length) launch();
       while (pending.length > 0 && alive()) {
         const first = pending.shift();

@@ -39,8 +39,10 @@ export class KafkajsTransactionalPublisher implements TransactionalPublisher {
     this.producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, createPartitioner });
   }
 
+  /** kafkajs initialises the transactional id on the first `transaction()`: an empty one (whose abort sends nothing) does it now. */
   async connect(): Promise<void> {
     await this.producer.connect();
+    await (await this.producer.transaction()).abort();
   }
 
   async transaction(): Promise<Transaction> {
