@@ -68,3 +68,29 @@ describe('redaction', () => {
     expect(redactUrl('http://user:pa55@host:9000/x')).toBe('http://user:[redacted]@host:9000/x');
   });
 });
+
+describe('strict configuration', () => {
+  const Strict = z.strictObject({
+    worker: z.strictObject({ maxInFlight: z.int().positive().default(4) }).prefault({}),
+    kafka: KafkaConfig.prefault({}),
+  });
+
+  it('refuses a misspelt key in a file, naming its path', () => {
+    const file = yamlFile('worker:\n  maxInflight: 2\n');
+    expect(() => loadConfig(Strict, { env: {}, files: [file] })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('worker.maxInflight: unknown setting') }),
+    );
+  });
+
+  it('names the variable that set an unknown key', () => {
+    expect(() => loadConfig(Strict, { env: { LOOMWATCH_WORKER__MAX_INFLIGHT: '2' } })).toThrow(/worker\.maxInflight: unknown setting \(from LOOMWATCH_WORKER__MAX_INFLIGHT\)/);
+    expect(() => loadConfig(Strict, { env: {}, overrides: ['kafka.broker=x:1'] })).toThrow(/kafka\.broker: unknown setting \(from --set kafka\.broker\)/);
+  });
+
+  it('reads only the sections the schema has from the environment, and never single-segment tool variables', () => {
+    const config = loadConfig(Strict, {
+      env: { LOOMWATCH_ALERTING__GROUP_ID: 'another-service', LOOMWATCH_CACHE: '/tmp/cache', LOOMWATCH_WORKER__MAX_IN_FLIGHT: '3' },
+    });
+    expect(config.worker.maxInFlight).toBe(3);
+  });
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { LoomwatchError } from '@loomwatch/contracts';
 
 export interface LoadConfigOptions {
@@ -9,10 +9,15 @@ export interface LoadConfigOptions {
   /** Environment to read; `process.env` when omitted. */
   env?: NodeJS.ProcessEnv;
   /**
-   * Prefix of structured variables: `LOOMWATCH_KAFKA__CLIENT_ID=x` sets `kafka.clientId`.
+   * Prefix of structured variables: `LOOMWATCH_KAFKA__CLIENT_ID=x` sets `kafka.clientId`. Only
+   * variables with a section (`__`) are config; of those, `loadConfig` reads the sections its
+   * schema has and leaves the rest to the services that have them. Single-segment names
+   * (`LOOMWATCH_CACHE`, `LOOMWATCH_STATE`…) are the tools' own variables, never config.
    * @defaultValue 'LOOMWATCH_'
    */
   envPrefix?: string;
+  /** The top-level sections environment variables may set. @defaultValue all */
+  envSections?: readonly string[];
   /** Plain variables mapped to a config path, e.g. `{ KAFKA_BROKERS: 'kafka.brokers' }`. */
   envAliases?: Readonly<Record<string, string>>;
   /** Command-line `--set a.b=c` overrides, applied last. */
@@ -82,22 +87,27 @@ function readYamlFile(file: string): Tree {
   return parsed;
 }
 
-/** The raw, unvalidated tree: files, then environment, then overrides. */
-export function collectConfig(options: LoadConfigOptions = {}): Tree {
+/** The raw, unvalidated tree (files, then environment, then overrides) and where each value set outside files came from. */
+export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; sources: Map<string, string> } {
   const env = options.env ?? process.env;
   const prefix = options.envPrefix ?? 'LOOMWATCH_';
+  const sections = options.envSections === undefined ? undefined : new Set(options.envSections);
+  const sources = new Map<string, string>();
   let tree: Tree = {};
   for (const file of options.files ?? []) tree = deepMerge(tree, readYamlFile(file));
 
   for (const [name, path] of Object.entries(options.envAliases ?? {})) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') setPath(tree, path.split('.'), parseScalar(raw));
+    if (raw === undefined || raw === '') continue;
+    setPath(tree, path.split('.'), parseScalar(raw));
+    sources.set(path, name);
   }
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(prefix) || raw === undefined || raw === '') continue;
+    if (!name.startsWith(prefix) || !name.includes('__') || raw === undefined || raw === '') continue;
     const path = name.slice(prefix.length).split('__').map(snakeToCamel);
-    if (path.some((segment) => segment === '')) continue;
+    if (path.some((segment) => segment === '') || (sections !== undefined && !sections.has(path[0] ?? ''))) continue;
     setPath(tree, path, parseScalar(raw));
+    sources.set(path.join('.'), name);
   }
   for (const override of options.overrides ?? []) {
     const eq = override.indexOf('=');
@@ -105,17 +115,34 @@ export function collectConfig(options: LoadConfigOptions = {}): Tree {
       throw new LoomwatchError('CONFIG_INVALID', `override "${override}" must look like path.to.key=value`);
     }
     setPath(tree, override.slice(0, eq).split('.'), parseScalar(override.slice(eq + 1)));
+    sources.set(override.slice(0, eq), `--set ${override.slice(0, eq)}`);
   }
-  return tree;
+  return { tree, sources };
 }
 
-/** Loads and validates config; an invalid value is an error naming its path. */
+/** One line per problem, naming the path (and the variable or option that set it). */
+function describeIssues(issues: readonly z.core.$ZodIssue[], sources: ReadonlyMap<string, string>): string[] {
+  const from = (path: string): string => (sources.has(path) ? ` (from ${sources.get(path)})` : '');
+  return issues.flatMap((issue) => {
+    const base = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const path = [...base, key].join('.');
+        return `${path}: unknown setting${from(path)} — check its spelling against the service's config reference`;
+      });
+    }
+    const path = base.join('.');
+    return [`${path === '' ? '(root)' : path}: ${issue.message}${from(path)}`];
+  });
+}
+
+/** Loads and validates config; an invalid value or an unknown key (with a strict schema) is an error naming its path. */
 export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): z.infer<S> {
-  const parsed = schema.safeParse(collectConfig(options));
+  const envSections = options.envSections ?? (schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined);
+  const { tree, sources } = collectConfig(envSections === undefined ? options : { ...options, envSections });
+  const parsed = schema.safeParse(tree);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`,
-    );
+    const problems = describeIssues(parsed.error.issues, sources);
     throw new LoomwatchError('CONFIG_INVALID', `invalid configuration — ${problems.join('; ')}`, {
       details: { problems },
     });

@@ -14,7 +14,7 @@ export function commaList<T extends z.ZodType>(item: T) {
   );
 }
 
-export const KafkaConfig = z.object({
+export const KafkaConfig = z.strictObject({
   /** @defaultValue ['127.0.0.1:19092'] — the local broker started by deploy/local. */
   brokers: commaList(z.string().min(1)).default(['127.0.0.1:19092']),
   /** @defaultValue 'loomwatch' */
@@ -22,7 +22,7 @@ export const KafkaConfig = z.object({
 });
 export type KafkaConfig = z.infer<typeof KafkaConfig>;
 
-export const S3Config = z.object({
+export const S3Config = z.strictObject({
   /** @defaultValue 'http://127.0.0.1:19000' — the local S3Proxy started by deploy/local. */
   endpoint: z.url().default('http://127.0.0.1:19000'),
   /** @defaultValue 'us-east-1' */
@@ -48,7 +48,7 @@ export const STANDARD_ENV_ALIASES = {
 /** The ops server section (`/healthz`, `/readyz`, `/metrics`) of a service on `defaultPort`. */
 export function opsConfig(defaultPort: number) {
   return z
-    .object({
+    .strictObject({
       /** Port of `/healthz`, `/readyz`, `/metrics`; 0 picks a free one. */
       port: z.int().min(0).max(65_535).default(defaultPort),
       /** @defaultValue '127.0.0.1' */
@@ -58,7 +58,7 @@ export function opsConfig(defaultPort: number) {
 }
 
 export const LogConfig = z
-  .object({
+  .strictObject({
     /** @defaultValue 'info' */
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })

@@ -14,7 +14,7 @@ export function loadReplayConfig(options: { files: readonly string[]; overrides:
     envAliases: { ...STANDARD_ENV_ALIASES, WORKER_ID: 'worker.id' },
     overrides: options.overrides,
   };
-  const raw = collectConfig(sources);
+  const raw = collectConfig(sources).tree;
   const configured = (section: string, key: string): boolean => {
     const node = raw[section];
     return typeof node === 'object' && node !== null && key in node;
