@@ -18,6 +18,17 @@ export default tseslint.config(
     },
   },
   {
+    // Kafka sits behind the ports of @loomwatch/kafka; only its adapter names the client library.
+    files: ['**/*.ts'],
+    ignores: ['packages/kafka/src/kafkajs/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'kafkajs', message: 'Kafka is behind the ports of @loomwatch/kafka: use createKafkaClient() and the KafkaClient ports.' }] },
+      ],
+    },
+  },
+  {
     // expect.any() / objectContaining() are typed `any` by design.
     files: ['**/*.test.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
