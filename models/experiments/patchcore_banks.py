@@ -25,15 +25,13 @@ import onnx  # noqa: F401  (before torch: see loomwatch_models/__init__.py)
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from loomwatch_models import paths  # noqa: E402
-from loomwatch_models.data import load_split, read_gray  # noqa: E402
-from loomwatch_models.evaluate import evaluate, far_threshold, rates  # noqa: E402
-from loomwatch_models.export import export_graph  # noqa: E402
-from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract,  # noqa: E402
+from loomwatch_models import paths
+from loomwatch_models.data import load_split, read_gray
+from loomwatch_models.evaluate import evaluate, far_threshold, rates
+from loomwatch_models.export import export_graph
+from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract,
                                         greedy_coreset, left_out_scale, nearest_distance)
-from loomwatch_models.scoring import anomaly_map, onnx_runner, to_tiles  # noqa: E402
+from loomwatch_models.scoring import anomaly_map, onnx_runner, to_tiles
 
 OUT = paths.REPORTS_DIR / "patchcore" / "banks.json"
 

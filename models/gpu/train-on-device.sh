@@ -18,6 +18,8 @@ RUN=${RUN:?name the run, e.g. RUN=draem-16-8-g1}
 WIDTHS=${WIDTHS:-16/8} STEPS=${STEPS:-20000} CROP=${CROP:-256} BATCH=${BATCH:-16}
 WORKERS=${WORKERS:-12} MINUTES=${MINUTES:-8} DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-/tmp/loomwatch-device-out}
+# The lent machine is bare (its own python3 and torch, no models/.venv, no PyPI): the package is not
+# installed there, so it is imported from the tree (the one place PYTHONPATH stays).
 export PYTHONPATH="$PWD/models" PYTHONUNBUFFERED=1 LOOMWATCH_CACHE=${LOOMWATCH_CACHE:-/tmp/loomwatch-cache}
 export MLFLOW_TRACKING_URI="file://$LOOMWATCH_CACHE/mlruns"
 mkdir -p "$OUT/runs/$RUN"

@@ -1,11 +1,8 @@
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from loomwatch_models.paths import data_dir  # noqa: E402
+from loomwatch_models.paths import data_dir
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,9 @@
 """The pipeline end to end on tiny widths: train, resume, export, parity, registry card, promotion gate."""
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -47,8 +45,7 @@ def test_sigterm_checkpoints_the_step_reached_and_exits_cleanly(isolated):
     """A session that ends sends SIGTERM: the run must keep what it trained, not fall back 4 minutes."""
     args = ["train", "--name", "term", "--steps", "1000", "--rec-width", "2", "--disc-width", "2", "--crop", "64",
             "--batch", "2", "--val-every", "1000", "--val-tiles", "2", "--log-every", "1", "--bank-size", "8"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-m", "loomwatch_models", *args], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "loomwatch_models", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = isolated / "cache" / "runs" / "term" / "train.log"
     deadline = time.time() + 120
