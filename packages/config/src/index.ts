@@ -1,3 +1,3 @@
 export { loadConfig, collectConfig, type LoadConfigOptions } from './load.js';
-export { redactSecrets, redactUrl, REDACTED } from './redact.js';
+export { redactSecrets, redactUrl } from './redact.js';
 export { commaList, KafkaConfig, LogConfig, S3Config, STANDARD_ENV_ALIASES, opsConfig } from './schemas.js';

@@ -1,5 +1,5 @@
 const SECRET_KEY = /(secret|password|passwd|token|credential|private|signingkey|apikey)/i;
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** A copy of `value` with every secret-looking key's value replaced, for printing config. */
 export function redactSecrets(value: unknown): unknown {

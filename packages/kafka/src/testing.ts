@@ -25,7 +25,7 @@ export interface TestKafka {
   readCommitted(topic: string, atLeast?: number, timeoutMs?: number): Promise<InboundRecord[]>;
 }
 
-export function uniqueName(prefix: string): string {
+function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 12)}`;
 }
 

@@ -3,7 +3,7 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 export type { Logger } from 'pino';
 
 /** Paths pino blanks out wherever they appear, so credentials never reach a log line. */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   '*.secretAccessKey',
   '*.*.secretAccessKey',
   '*.password',

@@ -1,4 +1,4 @@
-export { startInfra, infraEnv, localStateDir, REPO_ROOT, type Infra, type InfraHandle } from './infra.js';
+export { startInfra, infraEnv, REPO_ROOT, type Infra } from './infra.js';
 export { testInfra } from './test-infra.js';
 export { aitexDir, aitexFrames, type AitexFrame } from './aitex.js';
 export { spawnNodeProcess, processExited, stopProcess, type NodeProcessOptions } from './node-process.js';

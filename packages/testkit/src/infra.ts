@@ -20,7 +20,7 @@ export interface InfraHandle {
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const INFRA_SCRIPT = join(REPO_ROOT, 'deploy/local/infra.sh');
 
-export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
+function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env['LOOMWATCH_STATE'] ?? join(env['LOOMWATCH_CACHE'] ?? join(homedir(), '.cache/loomwatch'), 'state');
 }
 
