@@ -12,7 +12,6 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
 import { Verdict, decodeMessage } from '@loomwatch/contracts';
 import {
   DEFAULT_REGISTRY_ROOT,
@@ -24,9 +23,11 @@ import {
   readVerifiedOnnx,
   sessionOptions,
 } from '@loomwatch/inference';
-import { createKafka, ensureTopics } from '@loomwatch/kafka';
+import { createKafkaClient, sleep } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
-import { REPO_ROOT, aitexDir, spawnWorkerProcess, startInfra, stopProcess } from '@loomwatch/testkit';
+import { REPO_ROOT, aitexDir, aitexFrames, startInfra, stopProcess } from '@loomwatch/testkit';
+import { cameraFrames, openTestFramePublisher } from '../src/testing/frames.js';
+import { spawnWorkerProcess } from '../src/testing/worker-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -80,11 +81,11 @@ interface LayoutResult {
 
 async function runLayout(workers: number, threads: number, infra: Awaited<ReturnType<typeof startInfra>>['infra']): Promise<LayoutResult> {
   const layout = `${workers} worker(s) × ${threads} thread(s)`;
-  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'bench' });
+  const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'bench' });
   const store = new S3BlobStore(infra.s3);
   const tag = `bench-${Date.now()}`;
   const topics = { frames: `${tag}-frames`, verdicts: `${tag}-verdicts`, dlq: `${tag}-dlq` };
-  await ensureTopics(kafka, [
+  await client.topics.ensure([
     { topic: topics.frames, numPartitions: 4 },
     { topic: topics.verdicts, numPartitions: 4 },
     { topic: topics.dlq },
@@ -96,28 +97,22 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
 
   const verdicts: Verdict[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
-  const consumer = kafka.consumer({ groupId: `${tag}-reader`, readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.verdicts, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      verdicts.push(decodeMessage(Verdict, message.value));
-      if (verdicts.length % 5 === 0) progress(`  ${layout}: ${verdicts.length} verdicts`);
-      for (const waiter of waiters) if (verdicts.length >= waiter.n) waiter.resolve();
-      return Promise.resolve();
-    },
+  const reading = await client.reader.follow(topics.verdicts, (record) => {
+    verdicts.push(decodeMessage(Verdict, record.value));
+    if (verdicts.length % 5 === 0) progress(`  ${layout}: ${verdicts.length} verdicts`);
+    for (const waiter of waiters) if (verdicts.length >= waiter.n) waiter.resolve();
   });
   const until = (n: number): Promise<void> => new Promise((resolve) => (verdicts.length >= n ? resolve() : waiters.push({ n, resolve })));
 
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const publisher = new FramePublisher({ store, producer, bucket, source: '/bench', topic: topics.frames });
-  const files = await listImageFiles(aitexDir());
+  const publisher = await openTestFramePublisher({ client, store, bucket, topic: topics.frames });
+  const files = aitexFrames()
+    .map((frame) => frame.path)
+    .sort();
   const logDir = join(REPO_ROOT, '.loomwatch/bench-logs');
   mkdirSync(logDir, { recursive: true });
 
   // 1. Saturation: the backlog is in place before the workers start.
-  await runSimulator(publisher, { files, lines: 2, camerasPerLine: 2, fps: 0, framesPerCamera: Math.ceil(frames / 4), firstSeq: 1 });
+  await publisher.publish(await cameraFrames({ files, lines: 2, camerasPerLine: 2, framesPerCamera: Math.ceil(frames / 4), firstSeq: 1 }));
   const total = Math.ceil(frames / 4) * 4;
   const children = Array.from({ length: workers }, (_, i) =>
     spawnWorkerProcess({
@@ -144,14 +139,14 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
   // 2. Latency at 80 % of the saturating rate, spread over 4 cameras.
   const offeredFps = 0.8 * framesPerSec;
   const before = verdicts.length;
-  await runSimulator(publisher, {
-    files,
-    lines: 2,
-    camerasPerLine: 2,
-    fps: offeredFps / 4,
-    framesPerCamera: Math.ceil(latencyFrames / 4),
-    firstSeq: 1_000_000,
-  });
+  const paced = await cameraFrames({ files, lines: 2, camerasPerLine: 2, framesPerCamera: Math.ceil(latencyFrames / 4), firstSeq: 1_000_000 });
+  const pacingStart = Date.now();
+  for (const [i, frame] of paced.entries()) {
+    // The cameras take turns, so each camera sends at a quarter of the offered rate, their phases spread.
+    const due = pacingStart + (i * 1000) / offeredFps;
+    if (due > Date.now()) await sleep(due - Date.now());
+    await publisher.publish([frame]);
+  }
   await until(before + Math.ceil(latencyFrames / 4) * 4);
   const latencies = verdicts
     .slice(before)
@@ -159,12 +154,9 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
     .sort((a, b) => a - b);
 
   await Promise.all(children.map(stopProcess));
-  await producer.disconnect();
-  await consumer.disconnect();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: Object.values(topics) });
-  await admin.disconnect();
+  await publisher.close();
+  await reading.stop();
+  await client.topics.delete(Object.values(topics));
   await store.removeBucket(bucket);
   await store.removeBucket(outputBucket);
   store.close();

@@ -11,16 +11,15 @@
  * replay / live (target ≥ 0.95); progress on stderr, the last stdout line is one JSON object.
  */
 import { parseArgs } from 'node:util';
-import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
 import { Verdict, decodeMessage } from '@loomwatch/contracts';
-import { createKafka, ensureTopics } from '@loomwatch/kafka';
+import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
-import { aitexDir, startInfra, type Infra } from '@loomwatch/testkit';
-import type { Kafka } from 'kafkajs';
+import { aitexFrames, startInfra, type Infra } from '@loomwatch/testkit';
 import { WorkerConfig } from '../src/config.js';
 import { parseReplayArgs } from '../src/replay/args.js';
 import { startReplay } from '../src/replay/replay.js';
+import { cameraFrames, publishTestFrames } from '../src/testing/frames.js';
 import { startWorker } from '../src/worker.js';
 
 const { values } = parseArgs({
@@ -53,22 +52,17 @@ function steadyFramesPerSec(verdicts: readonly Verdict[]): number {
 }
 
 /** The first `count` committed verdicts of `topic` (which may not exist yet). */
-async function collectVerdicts(kafka: Kafka, topic: string, count: number, tag: string): Promise<Verdict[]> {
-  await ensureTopics(kafka, [{ topic, numPartitions: 4 }]);
-  const consumer = kafka.consumer({ groupId: `${tag}-reader-${topic}`, readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+async function collectVerdicts(client: KafkaClient, topic: string, count: number): Promise<Verdict[]> {
+  await client.topics.ensure([{ topic, numPartitions: 4 }]);
   const verdicts: Verdict[] = [];
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: ({ message }) => {
-        if (verdicts.length < count) verdicts.push(decodeMessage(Verdict, message.value));
-        if (verdicts.length === count) resolve();
-        return Promise.resolve();
-      },
-    });
+  let collected = (): void => undefined;
+  const done = new Promise<void>((resolve) => (collected = resolve));
+  const subscription = await client.reader.follow(topic, (record) => {
+    if (verdicts.length < count) verdicts.push(decodeMessage(Verdict, record.value));
+    if (verdicts.length === count) collected();
   });
-  await consumer.disconnect();
+  await done;
+  await subscription.stop();
   return verdicts;
 }
 
@@ -101,18 +95,18 @@ function configFor(infra: Infra, t: BenchTopics, groupId: string, verdictTopic: 
   });
 }
 
-async function liveRound(kafka: Kafka, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
+async function liveRound(client: KafkaClient, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
   const verdictTopic = `${tag}-live`;
-  const reading = collectVerdicts(kafka, verdictTopic, frames, tag);
+  const reading = collectVerdicts(client, verdictTopic, frames);
   const worker = await startWorker(configFor(infra, t, `${tag}-live-workers`, verdictTopic), logger);
   const verdicts = await reading;
   await worker.stop();
   return steadyFramesPerSec(verdicts);
 }
 
-async function replayRound(kafka: Kafka, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
+async function replayRound(client: KafkaClient, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
   const replayTopic = `${tag}-replay`;
-  const reading = collectVerdicts(kafka, replayTopic, frames, tag);
+  const reading = collectVerdicts(client, replayTopic, frames);
   const args = parseReplayArgs(['--from', 'earliest', '--model', model, '--to-topic', replayTopic, '--name', tag]);
   const replay = await startReplay({ config: configFor(infra, t, 'unused', `${tag}-unused`), args, logger });
   const summary = await replay.finished;
@@ -122,21 +116,23 @@ async function replayRound(kafka: Kafka, infra: Infra, t: BenchTopics, tag: stri
 }
 
 const handle = await startInfra();
-const kafka = createKafka({ brokers: handle.infra.kafkaBrokers, clientId: 'bench-replay' });
+const client = createKafkaClient({ brokers: handle.infra.kafkaBrokers, clientId: 'bench-replay' });
 const store = new S3BlobStore(handle.infra.s3);
 const tag = `bench-replay-${Date.now()}`;
 const t: BenchTopics = { frames: `${tag}-frames`, dlq: `${tag}-dlq`, control: `${tag}-control`, bucket: `${tag}-frames`, outputBucket: `${tag}-results` };
 const created: string[] = [t.frames, t.dlq, t.control];
 try {
   progress(`replay bench: model ${model}, ${frames} frames, ${rounds} rounds, ${threads} onnxruntime thread(s) each`);
-  await ensureTopics(kafka, [{ topic: t.frames, numPartitions: 4 }]);
+  await client.topics.ensure([{ topic: t.frames, numPartitions: 4 }]);
   await store.ensureBucket(t.bucket);
   await store.ensureBucket(t.outputBucket);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const publisher = new FramePublisher({ store, producer, bucket: t.bucket, source: '/bench', topic: t.frames });
-  await runSimulator(publisher, { files: await listImageFiles(aitexDir()), lines: 2, camerasPerLine: 2, fps: 0, framesPerCamera: frames / 4, firstSeq: 1 });
-  await producer.disconnect();
+  const files = aitexFrames()
+    .map((frame) => frame.path)
+    .sort();
+  await publishTestFrames(
+    { client, store, bucket: t.bucket, topic: t.frames },
+    await cameraFrames({ files, lines: 2, camerasPerLine: 2, framesPerCamera: frames / 4, firstSeq: 1 }),
+  );
 
   const live: number[] = [];
   const replay: number[] = [];
@@ -146,7 +142,7 @@ try {
     // Alternate the order so neither side always runs on a machine warmed (or loaded) by the other.
     const order = round % 2 === 1 ? (['live', 'replay'] as const) : (['replay', 'live'] as const);
     for (const side of order) {
-      const fps = side === 'live' ? await liveRound(kafka, handle.infra, t, roundTag) : await replayRound(kafka, handle.infra, t, roundTag);
+      const fps = side === 'live' ? await liveRound(client, handle.infra, t, roundTag) : await replayRound(client, handle.infra, t, roundTag);
       (side === 'live' ? live : replay).push(fps);
       progress(`  round ${round}: ${side} ${fps.toFixed(3)} frames/s`);
     }
@@ -172,11 +168,8 @@ try {
     }),
   );
 } finally {
-  const admin = kafka.admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  await admin.deleteTopics({ topics: created.filter((topic) => existing.has(topic)) }).catch(() => undefined);
-  await admin.disconnect();
+  const existing = new Set(await client.topics.list());
+  await client.topics.delete(created.filter((topic) => existing.has(topic))).catch(() => undefined);
   await store.removeBucket(t.bucket).catch(() => undefined);
   await store.removeBucket(t.outputBucket).catch(() => undefined);
   store.close();

@@ -1,5 +1,4 @@
-import type { Kafka } from 'kafkajs';
-import { ensureTopics, type TopicSpec } from '@loomwatch/kafka';
+import type { KafkaClient, TopicSpec } from '@loomwatch/kafka';
 
 /** The control plane's topic: one partition (one order for everything), compacted (the latest value per key is the state). */
 export function controlTopicSpec(topic: string): TopicSpec {
@@ -8,16 +7,16 @@ export function controlTopicSpec(topic: string): TopicSpec {
 
 /** Writes one control message (a deployment, a replay plan) and waits for every replica to have it. */
 export async function publishControlMessage(
-  kafka: Kafka,
+  client: KafkaClient,
   topic: string,
   message: { key: string; value: Buffer; headers?: Record<string, string> },
 ): Promise<void> {
-  await ensureTopics(kafka, [controlTopicSpec(topic)]);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  await client.topics.ensure([controlTopicSpec(topic)]);
+  const publisher = client.publisher();
+  await publisher.connect();
   try {
-    await producer.send({ topic, acks: -1, messages: [message] });
+    await publisher.send([{ topic, key: message.key, value: message.value, headers: message.headers ?? {} }]);
   } finally {
-    await producer.disconnect();
+    await publisher.close();
   }
 }

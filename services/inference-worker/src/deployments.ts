@@ -1,6 +1,5 @@
-import type { Kafka } from 'kafkajs';
 import { Deployment, LoomwatchError, deploymentKey, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
-import { followTopic, type TopicFollower } from '@loomwatch/kafka';
+import type { KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 
 export interface DeploymentWatch {
@@ -15,7 +14,7 @@ export interface DeploymentWatch {
  * deployment is logged with its code and skipped — the deployment in force stays.
  */
 export async function watchDeployments(options: {
-  kafka: Kafka;
+  client: KafkaClient;
   topic: string;
   model: string;
   logger: Logger;
@@ -25,25 +24,20 @@ export async function watchDeployments(options: {
   const key = deploymentKey(model);
   let latest: Deployment | undefined;
   let live = false;
-  const follower: TopicFollower = await followTopic({
-    kafka: options.kafka,
-    topic: options.topic,
-    logger,
-    onRecord: async (record) => {
-      if (record.key !== key || record.value === null) return;
-      let deployment: Deployment;
-      try {
-        deployment = decodeMessage(Deployment, record.value);
-        if (deployment.model !== model) throw new LoomwatchError('DEPLOYMENT_INVALID', `the message under key ${key} names model ${deployment.model}`);
-      } catch (err) {
-        const error = toLoomwatchError(err);
-        logger.error({ code: error.code, offset: record.offset }, `ignoring an invalid deployment on ${options.topic}: ${error.message}`);
-        return;
-      }
-      latest = deployment;
-      if (live) await options.onChange(deployment);
-    },
+  const subscription = await options.client.reader.follow(options.topic, async (record) => {
+    if (record.key !== key || record.value === null) return;
+    let deployment: Deployment;
+    try {
+      deployment = decodeMessage(Deployment, record.value);
+      if (deployment.model !== model) throw new LoomwatchError('DEPLOYMENT_INVALID', `the message under key ${key} names model ${deployment.model}`);
+    } catch (err) {
+      const error = toLoomwatchError(err);
+      logger.error({ code: error.code, offset: record.offset }, `ignoring an invalid deployment on ${options.topic}: ${error.message}`);
+      return;
+    }
+    latest = deployment;
+    if (live) await options.onChange(deployment);
   });
   live = true;
-  return { initial: latest, stop: () => follower.stop() };
+  return { initial: latest, stop: () => subscription.stop() };
 }

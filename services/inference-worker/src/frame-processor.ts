@@ -1,6 +1,5 @@
-import type { Kafka } from 'kafkajs';
 import type { FrameEvent, LoomwatchError, Verdict } from '@loomwatch/contracts';
-import { ExactlyOnceProcessor, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import type { InboundRecord, KafkaClient, OutboundMessage, RecordProcessor } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import type { BlobStore } from '@loomwatch/storage';
 import type { WorkerConfig } from './config.js';
@@ -11,7 +10,7 @@ import type { Route } from './routing.js';
 export interface FrameProcessorOptions {
   /** Tuning, buckets and the dead-letter and shadow topics come from here. */
   worker: WorkerConfig['worker'];
-  kafka: Kafka;
+  client: KafkaClient;
   store: BlobStore;
   router: FrameRouter;
   logger: Logger;
@@ -38,7 +37,7 @@ export interface FrameProcessorOptions {
  * The consume → decide → publish loop of the live worker and of a replay: each frame record
  * becomes a verdict (plus a shadow verdict) or a dead letter, committed with its offset.
  */
-export function createFrameProcessor(options: FrameProcessorOptions): ExactlyOnceProcessor {
+export function createFrameProcessor(options: FrameProcessorOptions): RecordProcessor {
   const { worker, logger } = options;
   const handlerConfig = {
     workerId: options.workerId,
@@ -58,8 +57,7 @@ export function createFrameProcessor(options: FrameProcessorOptions): ExactlyOnc
   });
   const deadLetter = createDeadLetterBuilder(handlerConfig);
   const select = options.select ?? (() => true);
-  return new ExactlyOnceProcessor({
-    kafka: options.kafka,
+  return options.client.exactlyOnce({
     groupId: options.groupId,
     topic: options.inputTopic,
     logger,

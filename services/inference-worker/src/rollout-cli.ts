@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { STANDARD_ENV_ALIASES, commaList, loadConfig } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { defaultModel } from '@loomwatch/inference';
-import { createKafka } from '@loomwatch/kafka';
+import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { z } from 'zod';
 import { WorkerConfig } from './config.js';
@@ -83,9 +83,9 @@ async function main(): Promise<number> {
   const registryRoot = config.inference.registryRoot;
   const model = values.model ?? config.model ?? (await defaultModel(registryRoot)).name;
   const logger = createLogger({ service: 'rollout', level: 'warn' });
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: 'loomwatch-rollout' }, logger);
+  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: 'loomwatch-rollout' }, logger);
 
-  const current = await currentDeployment(kafka, config.worker.controlTopic, model, logger);
+  const current = await currentDeployment(client, config.worker.controlTopic, model, logger);
   if (command === 'status') {
     if (current !== undefined) process.stdout.write(`${describeDeployment(current)}\n`);
     else {
@@ -100,7 +100,7 @@ async function main(): Promise<number> {
     process.stdout.write(`would publish:\n${describeDeployment(next)}\n`);
     return 0;
   }
-  await publishDeployment(kafka, config.worker.controlTopic, next, registryRoot);
+  await publishDeployment(client, config.worker.controlTopic, next, registryRoot);
   process.stdout.write(`published:\n${describeDeployment(next)}\n`);
   return 0;
 }

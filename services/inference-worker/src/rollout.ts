@@ -1,9 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
 import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deployedModelRef, deploymentKey, deploymentVersions, encodeMessage, type ProductionMarker } from '@loomwatch/contracts';
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
-import { ensureTopics } from '@loomwatch/kafka';
+import type { KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { controlTopicSpec, publishControlMessage } from './control-topic.js';
 import { watchDeployments } from './deployments.js';
@@ -58,9 +57,9 @@ export function describeDeployment(d: Deployment): string {
 }
 
 /** Reads the deployment in force from the control topic (undefined when none was ever published). */
-export async function currentDeployment(kafka: Kafka, topic: string, model: string, logger: Logger): Promise<Deployment | undefined> {
-  await ensureTopics(kafka, [controlTopicSpec(topic)]);
-  const watch = await watchDeployments({ kafka, topic, model, logger, onChange: () => Promise.resolve() });
+export async function currentDeployment(client: KafkaClient, topic: string, model: string, logger: Logger): Promise<Deployment | undefined> {
+  await client.topics.ensure([controlTopicSpec(topic)]);
+  const watch = await watchDeployments({ client, topic, model, logger, onChange: () => Promise.resolve() });
   await watch.stop();
   return watch.initial;
 }
@@ -92,8 +91,8 @@ export async function checkVersions(deployment: Deployment, registryRoot: string
  * production marker to match, so a worker starting without the control topic agrees — unless
  * production is another model's version, which the model's own marker cannot name.
  */
-export async function publishDeployment(kafka: Kafka, topic: string, deployment: Deployment, registryRoot: string): Promise<void> {
-  await publishControlMessage(kafka, topic, {
+export async function publishDeployment(client: KafkaClient, topic: string, deployment: Deployment, registryRoot: string): Promise<void> {
+  await publishControlMessage(client, topic, {
     key: deploymentKey(deployment.model),
     value: encodeMessage(Deployment, deployment),
     headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/rollout') },

@@ -1,10 +1,14 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
-import { REPO_ROOT, aitexDir, processExited, readCommittedWithKcat, spawnWorkerProcess, stopProcess, useTestInfra } from '@loomwatch/testkit';
+import { useTestKafka } from '@loomwatch/kafka/testing';
+import { useTestS3 } from '@loomwatch/storage/testing';
+import { REPO_ROOT, aitexFrames, processExited, readCommittedWithKcat, stopProcess } from '@loomwatch/testkit';
+import { cameraFrames, publishTestFrames } from './testing/frames.js';
+import { spawnWorkerProcess } from './testing/worker-process.js';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
+const s3 = useTestS3();
 const MODEL = 'draem-random@0.0.1';
 const INFRA = join(REPO_ROOT, 'deploy/local/infra.sh');
 
@@ -19,12 +23,12 @@ interface Topics {
 
 async function setUp(): Promise<Topics> {
   return {
-    frames: await ctx.topic({ partitions: 4, prefix: 'frames' }),
-    verdicts: await ctx.topic({ partitions: 2, prefix: 'verdicts' }),
-    dlq: await ctx.topic({ prefix: 'dlq' }),
-    frameBucket: await ctx.bucket('frames'),
-    outputBucket: await ctx.bucket('results'),
-    groupId: ctx.group('workers'),
+    frames: await kafka.topic({ partitions: 4, prefix: 'frames' }),
+    verdicts: await kafka.topic({ partitions: 2, prefix: 'verdicts' }),
+    dlq: await kafka.topic({ prefix: 'dlq' }),
+    frameBucket: await s3.bucket('frames'),
+    outputBucket: await s3.bucket('results'),
+    groupId: kafka.group('workers'),
   };
 }
 
@@ -35,7 +39,7 @@ afterEach(() => {
 
 function spawnWorker(t: Topics, id: string): ChildProcess {
   const child = spawnWorkerProcess({
-    infra: ctx.infra,
+    infra: kafka.infra,
     id,
     model: MODEL,
     groupId: t.groupId,
@@ -49,20 +53,14 @@ function spawnWorker(t: Topics, id: string): ChildProcess {
   return child;
 }
 
-/** Watches committed verdicts as they arrive and resolves when the count of distinct frames reaches `n`. */
+/** Follows committed verdicts as they arrive and resolves when the count of distinct frames reaches `n`. */
 async function watchVerdicts(topic: string): Promise<{ until(n: number): Promise<void>; distinct(): number; close(): Promise<void> }> {
-  const consumer = ctx.kafka.consumer({ groupId: ctx.group('watcher'), readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   const frameIds = new Set<string>();
   const waiters: { n: number; resolve: () => void }[] = [];
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      const { frameId } = JSON.parse(message.value?.toString() ?? '{}') as { frameId: string };
-      frameIds.add(frameId);
-      for (const waiter of waiters.filter((w) => frameIds.size >= w.n)) waiter.resolve();
-      return Promise.resolve();
-    },
+  const subscription = await kafka.client.reader.follow(topic, (record) => {
+    const { frameId } = JSON.parse(record.value?.toString() ?? '{}') as { frameId: string };
+    frameIds.add(frameId);
+    for (const waiter of waiters.filter((w) => frameIds.size >= w.n)) waiter.resolve();
   });
   return {
     until: (n) =>
@@ -79,33 +77,22 @@ async function watchVerdicts(topic: string): Promise<{ until(n: number): Promise
             });
           }),
     distinct: () => frameIds.size,
-    close: () => consumer.disconnect(),
+    close: () => subscription.stop(),
   };
 }
 
+/** `framesPerCamera` AITEX frames from each of 2 lines × 2 cameras. */
 async function publishFrames(t: Topics, framesPerCamera: number): Promise<string[]> {
-  const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const publisher = new FramePublisher({ store: ctx.store, producer, bucket: t.frameBucket, source: '/test', topic: t.frames });
-  const frameIds: string[] = [];
-  await runSimulator(publisher, {
-    files: await listImageFiles(aitexDir()),
-    lines: 2,
-    camerasPerLine: 2,
-    fps: 0,
-    framesPerCamera,
-    firstSeq: 1,
-    onPublished: (event) => frameIds.push(event.frameId),
-  });
-  await producer.disconnect();
-  return frameIds;
+  const frames = await cameraFrames({ files: aitexFrames().map((f) => f.path), lines: 2, camerasPerLine: 2, framesPerCamera, firstSeq: 1 });
+  const events = await publishTestFrames({ client: kafka.client, store: s3.store, bucket: t.frameBucket, topic: t.frames }, frames);
+  return events.map((event) => event.frameId);
 }
 
 function expectExactlyOnce(t: Topics, frameIds: readonly string[]): void {
-  const verdicts = readCommittedWithKcat(ctx.infra, t.verdicts).map((record) => (JSON.parse(record.payload) as { frameId: string }).frameId);
+  const verdicts = readCommittedWithKcat(kafka.infra, t.verdicts).map((record) => (JSON.parse(record.payload) as { frameId: string }).frameId);
   expect(verdicts.length).toBe(frameIds.length);
   expect(new Set(verdicts)).toEqual(new Set(frameIds));
-  expect(readCommittedWithKcat(ctx.infra, t.dlq)).toEqual([]);
+  expect(readCommittedWithKcat(kafka.infra, t.dlq)).toEqual([]);
 }
 
 describe('inference workers as processes, on the real broker and S3', () => {
@@ -130,7 +117,7 @@ describe('inference workers as processes, on the real broker and S3', () => {
     expectExactlyOnce(t, frameIds);
   }, 600_000);
 
-  it.skipIf(ctx.infra.source !== 'local')(
+  it.skipIf(kafka.infra.source !== 'local')(
     'loses and dead-letters nothing while S3 is down for 15 seconds',
     async () => {
       const t = await setUp();

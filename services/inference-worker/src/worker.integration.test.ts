@@ -4,32 +4,35 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeadLetter, FrameEvent, Verdict, decodeMessage, encodeMessage } from '@loomwatch/contracts';
-import { FramePublisher } from '@loomwatch/camera-gateway';
+import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
-import { REPO_ROOT, aitexFrames, useTestInfra } from '@loomwatch/testkit';
+import { useTestS3 } from '@loomwatch/storage/testing';
+import { REPO_ROOT, aitexFrames } from '@loomwatch/testkit';
 import { WorkerConfig } from './config.js';
+import { publishTestFrames } from './testing/frames.js';
 import { startWorker } from './worker.js';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
+const s3 = useTestS3();
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MODEL = 'draem-random@0.0.1';
 
 async function readCommitted<T>(topic: string, count: number, parse: (value: Buffer | null) => T): Promise<T[]> {
-  return (await ctx.readCommitted(topic, count)).map((m) => parse(m.value));
+  return (await kafka.readCommitted(topic, count)).map((m) => parse(m.value));
 }
 
 async function topics() {
   return {
-    frames: await ctx.topic({ partitions: 2, prefix: 'frames' }),
-    verdicts: await ctx.topic({ prefix: 'verdicts' }),
-    dlq: await ctx.topic({ prefix: 'dlq' }),
+    frames: await kafka.topic({ partitions: 2, prefix: 'frames' }),
+    verdicts: await kafka.topic({ prefix: 'verdicts' }),
+    dlq: await kafka.topic({ prefix: 'dlq' }),
   };
 }
 
 function workerConfig(t: Awaited<ReturnType<typeof topics>>, frameBucket: string, outputBucket: string, groupId: string): WorkerConfig {
   return WorkerConfig.parse({
-    kafka: { brokers: ctx.infra.kafkaBrokers },
-    s3: ctx.infra.s3,
+    kafka: { brokers: kafka.infra.kafkaBrokers },
+    s3: s3.infra.s3,
     worker: {
       id: 'test-worker',
       groupId,
@@ -49,30 +52,15 @@ function workerConfig(t: Awaited<ReturnType<typeof topics>>, frameBucket: string
 describe('inference worker on the real broker and S3', () => {
   it('decides each AITEX frame exactly once, with the scores the infer command gives, and stores its pictures', async () => {
     const t = await topics();
-    const frameBucket = await ctx.bucket('frames');
-    const outputBucket = await ctx.bucket('results');
+    const frameBucket = await s3.bucket('frames');
+    const outputBucket = await s3.bucket('results');
     const files = aitexFrames().filter((_, i) => i % 45 === 0).slice(0, 4);
-    const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const publisher = new FramePublisher({ store: ctx.store, producer, bucket: frameBucket, source: '/test', topic: t.frames });
-    const events: FrameEvent[] = [];
-    for (const [seq, file] of files.entries()) {
-      events.push(
-        await publisher.publish({
-          lineId: 'line-1',
-          cameraId: `cam-${seq % 2}`,
-          seq,
-          capturedAt: new Date(),
-          image: readFileSync(file.path),
-          width: 4096,
-          height: 256,
-          encoding: 'png',
-        }),
-      );
-    }
-    await producer.disconnect();
+    const events = await publishTestFrames(
+      { client: kafka.client, store: s3.store, bucket: frameBucket, topic: t.frames },
+      files.map((file, seq) => ({ lineId: 'line-1', cameraId: `cam-${seq % 2}`, seq, image: readFileSync(file.path) })),
+    );
 
-    const worker = await startWorker(workerConfig(t, frameBucket, outputBucket, ctx.group()), logger);
+    const worker = await startWorker(workerConfig(t, frameBucket, outputBucket, kafka.group()), logger);
     const verdicts = await readCommitted(t.verdicts, files.length, (value) => decodeMessage(Verdict, value));
     const ops = `http://127.0.0.1:${worker.opsPort}`;
     expect((await fetch(`${ops}/readyz`)).status).toBe(200);
@@ -96,25 +84,24 @@ describe('inference worker on the real broker and S3', () => {
       const file = files[events.findIndex((e) => e.frameId === verdict.frameId)];
       expect(verdict.score).toBe(inferred.find((line) => line.image === file?.path)?.score);
       expect(verdict.model).toMatchObject({ name: 'draem-random', version: '0.0.1' });
-      expect((await ctx.store.head(verdict.anomalyMap))?.bytes).toBeGreaterThan(0);
-      expect((await ctx.store.head(verdict.overlay))?.bytes).toBeGreaterThan(0);
+      expect((await s3.store.head(verdict.anomalyMap))?.bytes).toBeGreaterThan(0);
+      expect((await s3.store.head(verdict.overlay))?.bytes).toBeGreaterThan(0);
     }
   });
 
   it('dead-letters each poison frame with its code and still decides the frames after it', async () => {
     const t = await topics();
-    const frameBucket = await ctx.bucket('frames');
-    const outputBucket = await ctx.bucket('results');
+    const frameBucket = await s3.bucket('frames');
+    const outputBucket = await s3.bucket('results');
     const good = readFileSync(aitexFrames()[0]?.path ?? '');
-    const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const publisher = new FramePublisher({ store: ctx.store, producer, bucket: frameBucket, source: '/test', topic: t.frames });
-    const valid = await publisher.publish({ lineId: 'l', cameraId: 'c', seq: 1, capturedAt: new Date(), image: good, width: 4096, height: 256, encoding: 'png' });
-
+    const [valid] = await publishTestFrames({ client: kafka.client, store: s3.store, bucket: frameBucket, topic: t.frames }, [
+      { lineId: 'l', cameraId: 'c', seq: 1, image: good },
+    ]);
+    if (valid === undefined) throw new Error('no frame published');
     const withImage = (overrides: Partial<FrameEvent['image']>, frameId: string): Buffer =>
       encodeMessage(FrameEvent, { ...valid, frameId, image: { ...valid.image, ...overrides } });
     const corrupt = good.subarray(0, 5000);
-    await ctx.store.put({ bucket: frameBucket, key: 'corrupt.png' }, corrupt);
+    await s3.store.put({ bucket: frameBucket, key: 'corrupt.png' }, corrupt);
     const corruptImage = { key: 'corrupt.png', bytes: corrupt.length, sha256: createHash('sha256').update(corrupt).digest('hex') };
     const poison: [string, Buffer][] = [
       ['MESSAGE_NOT_JSON', Buffer.from('{this is not json')],
@@ -125,16 +112,9 @@ describe('inference worker on the real broker and S3', () => {
       ['IMAGE_CORRUPT', withImage(corruptImage, 'p-corrupt')],
       ['IMAGE_DIMENSIONS_MISMATCH', withImage({ width: 2048 }, 'p-dims')],
     ];
-    await producer.send({
-      topic: t.frames,
-      messages: [
-        ...poison.map(([, value]) => ({ key: 'l:c', value })),
-        { key: 'l:c', value: encodeMessage(FrameEvent, { ...valid, frameId: 'after-poison' }) },
-      ],
-    });
-    await producer.disconnect();
+    await kafka.publish(t.frames, [...poison.map(([, value]) => ({ key: 'l:c', value })), { key: 'l:c', value: encodeMessage(FrameEvent, { ...valid, frameId: 'after-poison' }) }]);
 
-    const config = workerConfig(t, frameBucket, outputBucket, ctx.group());
+    const config = workerConfig(t, frameBucket, outputBucket, kafka.group());
     config.worker.missingObjectAttempts = 2;
     const worker = await startWorker(config, logger);
     const [letters, verdicts] = await Promise.all([

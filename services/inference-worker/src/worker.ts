@@ -1,7 +1,6 @@
 import { deployedModelRef, toLoomwatchError, type Deployment } from '@loomwatch/contracts';
 import { defaultModel, readModelCard, resolveModel } from '@loomwatch/inference';
-import { createKafka, ensureTopics } from '@loomwatch/kafka';
-import type { Kafka } from 'kafkajs';
+import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import type { WorkerConfig } from './config.js';
@@ -27,12 +26,12 @@ const LAG_POLL_MS = 10_000;
 
 /** Wires the worker from its config: Kafka, S3, the model, metrics and the ops server. */
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `inference-worker-${config.worker.id}` }, logger);
+  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `inference-worker-${config.worker.id}` }, logger);
   const store = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'inference-worker', worker: config.worker.id });
   const metrics = new WorkerMetrics(registry);
 
-  await ensureTopics(kafka, [
+  await client.topics.ensure([
     { topic: config.worker.inputTopic, numPartitions: 4 },
     { topic: config.worker.verdictTopic, numPartitions: 4 },
     { topic: config.worker.shadowVerdictTopic, numPartitions: 4 },
@@ -43,12 +42,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
 
   const recordDeployment = (current: ModelPool): void =>
     metrics.recordDeployment(current.deployment, current.versions.flatMap((version) => current.decider(version)?.model ?? []));
-  const { pool, watch } = await startModels(config, kafka, logger, recordDeployment);
+  const { pool, watch } = await startModels(config, client, logger, recordDeployment);
   recordDeployment(pool);
 
   const processor = createFrameProcessor({
     worker: config.worker,
-    kafka,
+    client,
     store,
     router: pool,
     logger,
@@ -78,17 +77,14 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     },
   });
 
-  const admin = kafka.admin();
-  await admin.connect();
+  const offsets = client.offsets();
   const pollLag = async (): Promise<void> => {
     const [ends, committed] = await Promise.all([
-      admin.fetchTopicOffsets(config.worker.inputTopic),
-      admin.fetchOffsets({ groupId: config.worker.groupId, topics: [config.worker.inputTopic] }),
+      offsets.watermarks(config.worker.inputTopic),
+      offsets.committed(config.worker.groupId, config.worker.inputTopic),
     ]);
-    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
     for (const end of ends) {
-      const position = Math.max(0, done.get(end.partition) ?? 0);
-      metrics.consumerLag.set({ partition: String(end.partition) }, Math.max(0, Number(end.high) - position));
+      metrics.consumerLag.set({ partition: String(end.partition) }, Math.max(0, end.high - (committed.get(end.partition) ?? 0)));
     }
   };
   const lagTimer = setInterval(() => void pollLag().catch(() => undefined), LAG_POLL_MS);
@@ -111,7 +107,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       clearInterval(lagTimer);
       await watch?.stop();
       await processor.stop();
-      await admin.disconnect();
+      await offsets.close();
       await pool.close();
       await ops.close();
       store.close();
@@ -137,7 +133,7 @@ async function chooseDefaultModel(registryRoot: string, logger: Logger): Promise
  */
 async function startModels(
   config: WorkerConfig,
-  kafka: Kafka,
+  client: KafkaClient,
   logger: Logger,
   onSwitched: (pool: ModelPool) => void,
 ): Promise<{ pool: ModelPool; watch: DeploymentWatch | undefined }> {
@@ -154,7 +150,7 @@ async function startModels(
   let poolReady!: (pool: ModelPool) => void;
   const poolPromise = new Promise<ModelPool>((resolve) => (poolReady = resolve));
   const watch = await watchDeployments({
-    kafka,
+    client,
     topic: config.worker.controlTopic,
     model: name,
     logger,

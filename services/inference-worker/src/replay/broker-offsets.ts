@@ -1,41 +1,22 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { LoomwatchError } from '@loomwatch/contracts';
-import type { Watermarks } from './plan.js';
+import type { BrokerOffsets, KafkaClient } from '@loomwatch/kafka';
 
-/** The broker's side of replay planning: topics, watermarks, offsets by time and a group's offsets. */
-export interface BrokerOffsets {
+/** What a replay asks of the broker to plan: the input topic's existence, watermarks, offsets by time and its group's offsets. */
+export interface ReplayBroker extends Pick<BrokerOffsets, 'watermarks' | 'offsetsAtTime' | 'committed' | 'setCommitted' | 'close'> {
   topicExists(topic: string): Promise<boolean>;
-  watermarks(topic: string): Promise<Watermarks[]>;
-  /** The first offset of each partition whose record time is at or after `time` (the high watermark when none is). */
-  offsetsAtTime(topic: string, time: Date): Promise<Map<number, number>>;
-  /** The group's committed offsets, for the partitions that have one. */
-  committed(groupId: string, topic: string): Promise<Map<number, number>>;
-  /** Commits `offsets` for a group that has no running member. */
-  setCommitted(groupId: string, topic: string, offsets: ReadonlyMap<number, number>): Promise<void>;
-  close(): Promise<void>;
 }
 
-export async function connectBrokerOffsets(kafka: Kafka): Promise<BrokerOffsets> {
-  const admin: Admin = kafka.admin();
-  await admin.connect();
+/** The broker offsets port, with a failure to position the replay group that tells the operator what to do. */
+export function replayBroker(client: KafkaClient): ReplayBroker {
+  const offsets = client.offsets();
   return {
-    async topicExists(topic) {
-      return (await admin.listTopics()).includes(topic);
-    },
-    async watermarks(topic) {
-      return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
-    },
-    async offsetsAtTime(topic, time) {
-      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, time.getTime());
-      return new Map(offsets.map((p) => [p.partition, Number(p.offset)]));
-    },
-    async committed(groupId, topic) {
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      return new Map((offsets?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, Number(p.offset)]));
-    },
-    async setCommitted(groupId, topic, offsets) {
+    topicExists: async (topic) => (await client.topics.list()).includes(topic),
+    watermarks: (topic) => offsets.watermarks(topic),
+    offsetsAtTime: (topic, timeMs) => offsets.offsetsAtTime(topic, timeMs),
+    committed: (groupId, topic) => offsets.committed(groupId, topic),
+    async setCommitted(groupId, topic, partitions) {
       try {
-        await admin.setOffsets({ groupId, topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: String(offset) })) });
+        await offsets.setCommitted(groupId, topic, partitions);
       } catch (err) {
         throw new LoomwatchError(
           'REPLAY_INVALID',
@@ -45,6 +26,6 @@ export async function connectBrokerOffsets(kafka: Kafka): Promise<BrokerOffsets>
         );
       }
     },
-    close: () => admin.disconnect(),
+    close: () => offsets.close(),
   };
 }

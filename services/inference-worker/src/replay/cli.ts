@@ -38,9 +38,8 @@ try {
 }
 
 const logger = createLogger({ service: 'replay', level: config.log.level }, process.stderr);
-// kafkajs warns at start about things that are settled choices here (the partitioner, the
-// transactional producers' retry limit); at the replay's default level only its errors show.
-process.env['KAFKAJS_NO_PARTITIONER_WARNING'] ??= '1';
+// The Kafka client's warnings are meant for a long-running service's logs: at the replay's
+// default level (warn) only its errors reach the terminal.
 const kafkaLogger = config.log.level === 'warn' ? logger.child({}, { level: 'error' }) : logger;
 const print = (summary: ReplaySummary): void => console.log(args.json ? JSON.stringify(summary) : formatSummary(summary));
 

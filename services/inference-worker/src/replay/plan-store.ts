@@ -1,7 +1,5 @@
-import type { Kafka } from 'kafkajs';
 import { LoomwatchError, ReplayPlan, decodeMessage, encodeMessage, replayPlanKey, toLoomwatchError } from '@loomwatch/contracts';
-import { ensureTopics, followTopic } from '@loomwatch/kafka';
-import type { Logger } from '@loomwatch/observability';
+import type { KafkaClient } from '@loomwatch/kafka';
 import { controlTopicSpec, publishControlMessage } from '../control-topic.js';
 
 /** Where replay plans are kept, so a rerun continues the plan of the first run. */
@@ -11,23 +9,17 @@ export interface PlanStore {
 }
 
 /** Plans on the compacted control topic under `replay:<id>`; the latest message of a key is the plan. */
-export function controlTopicPlanStore(kafka: Kafka, topic: string, logger: Logger): PlanStore {
+export function controlTopicPlanStore(client: KafkaClient, topic: string): PlanStore {
   let ensured: Promise<void> | undefined;
-  const ensure = (): Promise<void> => (ensured ??= ensureTopics(kafka, [controlTopicSpec(topic)]));
+  const ensure = (): Promise<void> => (ensured ??= client.topics.ensure([controlTopicSpec(topic)]));
   return {
     async load(id) {
       await ensure();
       const key = replayPlanKey(id);
       let latest: { value: Buffer | null; offset: string } | undefined;
-      const follower = await followTopic({
-        kafka,
-        topic,
-        logger,
-        onRecord: (record) => {
-          if (record.key === key) latest = { value: record.value, offset: record.offset };
-        },
+      await client.reader.readToEnd([topic], (record) => {
+        if (record.key === key) latest = { value: record.value, offset: record.offset };
       });
-      await follower.stop();
       if (latest === undefined || latest.value === null) return undefined;
       try {
         return decodeMessage(ReplayPlan, latest.value);
@@ -41,7 +33,7 @@ export function controlTopicPlanStore(kafka: Kafka, topic: string, logger: Logge
       }
     },
     save(plan) {
-      return publishControlMessage(kafka, topic, { key: replayPlanKey(plan.id), value: encodeMessage(ReplayPlan, plan) });
+      return publishControlMessage(client, topic, { key: replayPlanKey(plan.id), value: encodeMessage(ReplayPlan, plan) });
     },
   };
 }

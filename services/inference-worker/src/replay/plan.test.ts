@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ReplayPlan, type ReplayPlan as Plan } from '@loomwatch/contracts';
+import type { Watermarks } from '@loomwatch/kafka';
 import { parseReplayArgs } from './args.js';
-import { buildPlan, checkPlanContinues, checkTargetTopic, defaultTargetTopic, replayId, resolvePartitions, type Watermarks } from './plan.js';
+import { buildPlan, checkPlanContinues, checkTargetTopic, defaultTargetTopic, replayId, resolvePartitions } from './plan.js';
 
 const marks: Watermarks[] = [
   { partition: 1, low: 10, high: 50 },

@@ -4,14 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { LoomwatchError, type ReplayPartition, type ReplayPlan, type ReplaySelection } from '@loomwatch/contracts';
+import type { Watermarks } from '@loomwatch/kafka';
 import { canonicalFrom, canonicalTo, type FromSpec, type ReplayArgs, type ToSpec } from './args.js';
-
-/** Low and high watermark of one partition. */
-export interface Watermarks {
-  partition: number;
-  low: number;
-  high: number;
-}
 
 /** Offsets per partition (the first record at or after a time, or the high watermark when none is). */
 export type OffsetsByPartition = ReadonlyMap<number, number>;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplayPlan } from '@loomwatch/contracts';
 import { parseReplayArgs } from './args.js';
-import type { BrokerOffsets } from './broker-offsets.js';
+import type { Watermarks } from '@loomwatch/kafka';
+import type { ReplayBroker } from './broker-offsets.js';
 import type { PlanStore } from './plan-store.js';
-import type { Watermarks } from './plan.js';
 import { prepareReplay } from './prepare.js';
 
 const SHA = 'c'.repeat(64);
@@ -11,7 +11,7 @@ const SHA = 'c'.repeat(64);
 /** An in-memory broker: watermarks that can move, offsets by time, and one group's commits. */
 function fakeBroker(watermarks: Watermarks[], atTime: Map<number, number>) {
   const groups = new Map<string, Map<number, number>>();
-  const broker: BrokerOffsets = {
+  const broker: ReplayBroker = {
     topicExists: (topic) => Promise.resolve(topic === 'frames.v1'),
     // Read at call time: a test moves the watermarks between runs.
     watermarks: () => Promise.resolve([...watermarks]),

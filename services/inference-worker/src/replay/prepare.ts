@@ -1,6 +1,6 @@
 import { LoomwatchError, type ReplayPlan } from '@loomwatch/contracts';
 import type { ReplayArgs } from './args.js';
-import type { BrokerOffsets } from './broker-offsets.js';
+import type { ReplayBroker } from './broker-offsets.js';
 import type { PlanStore } from './plan-store.js';
 import { buildPlan, checkPlanContinues, replayGroupId, replayId, resolvePartitions } from './plan.js';
 
@@ -14,14 +14,14 @@ export interface PreparedReplay {
 }
 
 /** Resolves `--from` / `--to` against the broker into per-partition offset ranges. */
-async function resolvePlanPartitions(broker: BrokerOffsets, args: ReplayArgs, inputTopic: string): Promise<ReplayPlan['partitions']> {
+async function resolvePlanPartitions(broker: ReplayBroker, args: ReplayArgs, inputTopic: string): Promise<ReplayPlan['partitions']> {
   if (!(await broker.topicExists(inputTopic))) {
     throw new LoomwatchError('REPLAY_INVALID', `the input topic ${inputTopic} does not exist: check --input-topic (or worker.inputTopic) and the brokers`);
   }
   const watermarks = await broker.watermarks(inputTopic);
   return resolvePartitions(args.from, args.to, watermarks, {
-    ...(args.from.kind === 'time' ? { fromByTime: await broker.offsetsAtTime(inputTopic, args.from.time) } : {}),
-    ...(args.to.kind === 'time' ? { toByTime: await broker.offsetsAtTime(inputTopic, args.to.time) } : {}),
+    ...(args.from.kind === 'time' ? { fromByTime: await broker.offsetsAtTime(inputTopic, args.from.time.getTime()) } : {}),
+    ...(args.to.kind === 'time' ? { toByTime: await broker.offsetsAtTime(inputTopic, args.to.time.getTime()) } : {}),
   });
 }
 
@@ -31,7 +31,7 @@ async function resolvePlanPartitions(broker: BrokerOffsets, args: ReplayArgs, in
  * only touches partitions without a committed offset, so a rerun never moves a group back.
  */
 export async function prepareReplay(
-  deps: { broker: BrokerOffsets; plans: PlanStore; now?: () => Date },
+  deps: { broker: ReplayBroker; plans: PlanStore; now?: () => Date },
   input: { args: ReplayArgs; inputTopic: string; targetTopic: string; modelSha256: string },
 ): Promise<PreparedReplay> {
   const { broker, plans } = deps;

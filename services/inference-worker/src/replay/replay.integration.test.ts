@@ -1,13 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FramePublisher, listImageFiles, runSimulator } from '@loomwatch/camera-gateway';
 import { DeadLetter, Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
 import { randomModelVersions } from '@loomwatch/inference/fixtures';
-import { REPO_ROOT, aitexDir, infraEnv, processExited, readCommittedWithKcat, useTestInfra } from '@loomwatch/testkit';
+import { useTestKafka } from '@loomwatch/kafka/testing';
+import { useTestS3 } from '@loomwatch/storage/testing';
+import { REPO_ROOT, aitexFrames, infraEnv, processExited, readCommittedWithKcat } from '@loomwatch/testkit';
+import { cameraFrames, publishTestFrames } from '../testing/frames.js';
 import type { ReplaySummary } from './progress.js';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
+const s3 = useTestS3();
 // 0.0.1 is the production version; the replays pin 0.0.2, and each verdict names its version.
 const registry = randomModelVersions([{ version: '0.0.1' }, { version: '0.0.2' }], '0.0.1');
 afterAll(() => registry.cleanup());
@@ -29,40 +32,31 @@ interface Setup {
 
 async function setUp(): Promise<Setup> {
   return {
-    frames: await ctx.topic({ partitions: 2, prefix: 'frames' }),
-    liveVerdicts: await ctx.topic({ prefix: 'verdicts' }),
-    replayVerdicts: `replay-verdicts-${ctx.group('t')}`,
-    dlq: await ctx.topic({ prefix: 'dlq' }),
-    control: await ctx.topic({ prefix: 'control' }),
-    frameBucket: await ctx.bucket('frames'),
-    outputBucket: await ctx.bucket('results'),
+    frames: await kafka.topic({ partitions: 2, prefix: 'frames' }),
+    liveVerdicts: await kafka.topic({ prefix: 'verdicts' }),
+    replayVerdicts: `replay-verdicts-${kafka.group('t')}`,
+    dlq: await kafka.topic({ prefix: 'dlq' }),
+    control: await kafka.topic({ prefix: 'control' }),
+    frameBucket: await s3.bucket('frames'),
+    outputBucket: await s3.bucket('results'),
   };
 }
 
 /** `framesPerCamera` frames from each of line-{1,2} × cam-{1,2}. */
 async function publishFrames(s: Setup, framesPerCamera: number, firstSeq: number): Promise<FrameEvent[]> {
-  const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const publisher = new FramePublisher({ store: ctx.store, producer, bucket: s.frameBucket, source: '/test', topic: s.frames });
-  const events: FrameEvent[] = [];
-  await runSimulator(publisher, {
-    files: (await listImageFiles(aitexDir())).slice(0, 12),
-    lines: 2,
-    camerasPerLine: 2,
-    fps: 0,
-    framesPerCamera,
-    firstSeq,
-    onPublished: (event) => events.push(event),
-  });
-  await producer.disconnect();
-  return events;
+  const files = aitexFrames()
+    .map((frame) => frame.path)
+    .sort()
+    .slice(0, 12);
+  const frames = await cameraFrames({ files, lines: 2, camerasPerLine: 2, framesPerCamera, firstSeq });
+  return publishTestFrames({ client: kafka.client, store: s3.store, bucket: s.frameBucket, topic: s.frames }, frames);
 }
 
 /** The replay CLI as its own process, the way an operator runs it (so it can be SIGKILLed). */
 function startCli(s: Setup, args: readonly string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    ...infraEnv(ctx.infra),
+    ...infraEnv(kafka.infra),
     LOOMWATCH_INFERENCE__REGISTRY_ROOT: registry.root,
     LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: '1',
     LOOMWATCH_WORKER__INPUT_TOPIC: s.frames,
@@ -99,49 +93,41 @@ function summaryOf(stdout: string): ReplaySummary {
 
 /** Every committed verdict of a topic to its end, read by kcat (an independent client). */
 function readAllCommitted(topic: string): Verdict[] {
-  return readCommittedWithKcat(ctx.infra, topic).map((record) => decodeMessage(Verdict, record.payload));
+  return readCommittedWithKcat(kafka.infra, topic).map((record) => decodeMessage(Verdict, record.payload));
 }
 
-async function sendRaw(topic: string, key: string, value: string): Promise<void> {
-  const producer = ctx.kafka.producer();
-  await producer.connect();
-  await producer.send({ topic, messages: [{ key, value }] });
-  await producer.disconnect();
-}
-
+/** Messages ever written to a topic (the sum of its high watermarks). */
 async function messagesIn(topic: string): Promise<number> {
-  const admin = ctx.kafka.admin();
-  await admin.connect();
+  const offsets = kafka.client.offsets();
   try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    return (await offsets.watermarks(topic)).reduce((sum, p) => sum + p.high, 0);
   } finally {
-    await admin.disconnect();
+    await offsets.close();
   }
 }
 
 /** Resolves once `n` verdicts are committed on `topic`, which the replay creates. */
 async function untilCommitted(topic: string, n: number, child: ChildProcess): Promise<void> {
-  const admin = ctx.kafka.admin();
-  await admin.connect();
-  while (!(await admin.listTopics()).includes(topic)) {
+  while (!(await kafka.client.topics.list()).includes(topic)) {
     if (child.exitCode !== null) throw new Error(`the replay exited (${child.exitCode}) before creating ${topic}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  await admin.disconnect();
-  const consumer = ctx.kafka.consumer({ groupId: ctx.group('watch'), readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the replay exited (${code}) before ${n} verdicts were committed`)));
-    void consumer.run({
-      eachMessage: () => {
-        if (++seen >= n) resolve();
-        return Promise.resolve();
-      },
-    });
+  let reached = (): void => undefined;
+  const subscription = await kafka.client.reader.follow(topic, () => {
+    if (++seen >= n) reached();
   });
-  await consumer.disconnect();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const exited = (): void => reject(new Error(`the replay exited (${child.exitCode}) before ${n} verdicts were committed`));
+      reached = resolve;
+      if (seen >= n) resolve();
+      else if (child.exitCode !== null) exited();
+      else child.once('exit', exited);
+    });
+  } finally {
+    await subscription.stop();
+  }
 }
 
 const MODEL = 'draem-random@0.0.2';
@@ -182,13 +168,14 @@ describe('replay CLI on the real broker and S3', () => {
 
   it('decides only the selected line and camera from the --from time on with two workers, dead-letters a bad frame beside its verdicts, and commits past the rest', async () => {
     const s = await setUp();
-    await publishFrames(s, 2, 1); // before --from
-    const from = new Date(Date.now() + 5);
-    await new Promise((resolve) => setTimeout(resolve, 10)); // record times are milliseconds: step past `from`
+    const before = await publishFrames(s, 2, 1);
+    // `--from` just past the last record time of the frames before it: the broker's record times, no clock to wait for.
+    const beforeTimes = (await kafka.readCommitted(s.frames, before.length)).map((record) => Number(record.timestamp));
+    const from = new Date(Math.max(...beforeTimes) + 1);
     const after = await publishFrames(s, 3, 100);
     const selected = after.filter((e) => e.lineId === 'line-1' && e.cameraId === 'cam-2');
     expect(selected).toHaveLength(3);
-    await sendRaw(s.frames, 'line-1:cam-2', 'not a frame event'); // selected, and can only be dead-lettered
+    await kafka.publish(s.frames, [{ key: 'line-1:cam-2', value: 'not a frame event' }]); // selected, and can only be dead-lettered
 
     const run = await runCli(s, ['--from', from.toISOString(), '--line', 'line-1', '--camera', 'cam-2', '--model', MODEL, '--to-topic', s.replayVerdicts, '--workers', '2', '--json']);
     expect(run.code, run.stderr).toBe(0);
@@ -196,9 +183,10 @@ describe('replay CLI on the real broker and S3', () => {
     const verdicts = readAllCommitted(s.replayVerdicts);
     expect(verdicts.map((v) => v.frameId).sort()).toEqual(selected.map((e) => e.frameId).sort());
     // Beside the replay's verdicts, not in the live dead-letter topic alerting watches.
-    const [letter] = await ctx.readCommitted(`${s.replayVerdicts}.dlq`, 1);
+    const letters = await kafka.readCommitted(`${s.replayVerdicts}.dlq`, 1);
+    expect(letters).toHaveLength(1);
     expect(await messagesIn(s.dlq)).toBe(0);
-    expect(decodeMessage(DeadLetter, letter?.value ?? null)).toMatchObject({ originalTopic: s.frames, reason: { code: 'MESSAGE_NOT_JSON' } });
+    expect(decodeMessage(DeadLetter, letters[0]?.value ?? null)).toMatchObject({ originalTopic: s.frames, reason: { code: 'MESSAGE_NOT_JSON' } });
   }, 180_000);
 
   it('refuses the live verdicts topic unless asked explicitly, before touching anything', async () => {

@@ -1,16 +1,14 @@
 import { TOPICS, type ReplayPlan } from '@loomwatch/contracts';
 import { readModelCard, resolveModel } from '@loomwatch/inference';
-import type { ExactlyOnceProcessor} from '@loomwatch/kafka';
-import { createKafka, ensureTopics, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import { createKafkaClient, type InboundRecord, type KafkaClient, type OutboundMessage, type RecordProcessor } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
-import type { Kafka } from 'kafkajs';
 import type { WorkerConfig } from '../config.js';
 import { EngineDecider } from '../engine-decider.js';
 import { createFrameProcessor } from '../frame-processor.js';
 import { ModelPool, fixedDeployment } from '../model-pool.js';
 import type { ReplayArgs } from './args.js';
-import { connectBrokerOffsets, type BrokerOffsets } from './broker-offsets.js';
+import { replayBroker, type ReplayBroker } from './broker-offsets.js';
 import { controlTopicPlanStore } from './plan-store.js';
 import { checkTargetTopic, defaultTargetTopic, replayDeadLetterTopic } from './plan.js';
 import { prepareReplay } from './prepare.js';
@@ -21,7 +19,7 @@ export interface ReplayOptions {
   config: WorkerConfig;
   args: ReplayArgs;
   logger: Logger;
-  /** Where kafkajs logs. @defaultValue `logger` */
+  /** Where the Kafka client logs. @defaultValue `logger` */
   kafkaLogger?: Logger;
   /** The progress line, every `progressIntervalMs` and once at the end. */
   onProgress?: (line: string) => void;
@@ -38,7 +36,7 @@ export interface RunningReplay {
 }
 
 interface ReplayWorker {
-  processor: ExactlyOnceProcessor;
+  processor: RecordProcessor;
   pool: ModelPool;
 }
 
@@ -59,7 +57,7 @@ function targetTopicOf(config: WorkerConfig, args: ReplayArgs, inputTopic: strin
 
 /**
  * Decides the plan's frames again with one pinned model version: `args.workers` consumers of the
- * replay's own group, each an `ExactlyOnceProcessor` with its own model session, the verdict (or
+ * replay's own group, each an exactly-once frame processor with its own model session, the verdict (or
  * dead letter) and the input offset in one transaction as in the live worker. Records outside
  * the selection or past the plan's end commit with no outcome.
  */
@@ -71,12 +69,12 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   const modelRef = `${args.model.name}@${args.model.version}`;
   const card = await readModelCard(await resolveModel(modelRef, config.inference.registryRoot));
 
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `loomwatch-replay-${config.worker.id}` }, options.kafkaLogger ?? logger);
-  const broker = await connectBrokerOffsets(kafka);
+  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `loomwatch-replay-${config.worker.id}` }, options.kafkaLogger ?? logger);
+  const broker = replayBroker(client);
   let prepared;
   try {
     prepared = await prepareReplay(
-      { broker, plans: controlTopicPlanStore(kafka, config.worker.controlTopic, logger) },
+      { broker, plans: controlTopicPlanStore(client, config.worker.controlTopic) },
       { args, inputTopic, targetTopic, modelSha256: card.onnx.sha256 },
     );
   } catch (err) {
@@ -93,7 +91,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   }
 
   const deadLetterTopic = replayDeadLetterTopic(targetTopic);
-  await ensureTopics(kafka, [
+  await client.topics.ensure([
     { topic: targetTopic, numPartitions: plan.partitions.length },
     { topic: deadLetterTopic, numPartitions: 1 },
   ]);
@@ -141,7 +139,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   try {
     await store.ensureBucket(config.worker.outputBucket);
     const replayConfig = { ...config, worker: { ...config.worker, deadLetterTopic } };
-    workers = await startWorkers({ config: replayConfig, plan, groupId, kafka, store, logger, progress, workers: args.workers, onComplete: () => void finish() });
+    workers = await startWorkers({ config: replayConfig, plan, groupId, client, store, logger, progress, workers: args.workers, onComplete: () => void finish() });
   } catch (err) {
     store.close();
     await broker.close();
@@ -159,7 +157,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   return { plan, finished, stop: () => end('stopped') };
 }
 
-async function refreshCommitted(broker: BrokerOffsets, groupId: string, plan: ReplayPlan, progress: ReplayProgress): Promise<void> {
+async function refreshCommitted(broker: ReplayBroker, groupId: string, plan: ReplayPlan, progress: ReplayProgress): Promise<void> {
   for (const [partition, offset] of await broker.committed(groupId, plan.inputTopic)) progress.commit(partition, offset);
 }
 
@@ -167,14 +165,14 @@ async function startWorkers(input: {
   config: WorkerConfig;
   plan: ReplayPlan;
   groupId: string;
-  kafka: Kafka;
+  client: KafkaClient;
   store: BlobStore;
   logger: Logger;
   progress: ReplayProgress;
   workers: number;
   onComplete: () => void;
 }): Promise<ReplayWorker[]> {
-  const { config, plan, groupId, kafka, store, logger, progress } = input;
+  const { config, plan, groupId, client, store, logger, progress } = input;
   const { name, version } = plan.model;
   const fateOf = createRecordFilter(plan);
   if (input.workers > plan.partitions.length) {
@@ -208,7 +206,7 @@ async function startWorkers(input: {
   const workers = pools.map((pool, index) => {
     const processor = createFrameProcessor({
       worker: config.worker,
-      kafka,
+      client,
       store,
       router: pool,
       logger,

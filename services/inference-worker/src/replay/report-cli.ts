@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { KafkaConfig, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
-import { createKafka } from '@loomwatch/kafka';
+import { createKafkaClient } from '@loomwatch/kafka';
 import { parseReportArgs, type ReportArgs } from './report-args.js';
 import { headline, reportDocument } from './report-document.js';
 import { buildReport } from './report-figures.js';
@@ -72,10 +72,10 @@ export async function runReportCommand(argv: string[], io: Partial<ReportIo> = {
     return 2;
   }
   try {
-    const kafka = createKafka({ ...config.kafka, clientId: `${config.kafka.clientId}-replay-report` });
+    const client = createKafkaClient({ ...config.kafka, clientId: `${config.kafka.clientId}-replay-report` });
     let warnings = 0;
     const inputs = await readReportInputs(
-      kafka,
+      client,
       { candidate: args.replayTopic, baseline: args.baseline, frames: args.framesTopic },
       { warn: (line) => (warnings++ < INVALID_WARNINGS ? stderr(line) : undefined) },
     );

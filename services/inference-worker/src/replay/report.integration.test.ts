@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameEvent, Verdict, encodeMessage, messageKey } from '@loomwatch/contracts';
-import { useTestInfra } from '@loomwatch/testkit';
+import { useTestKafka } from '@loomwatch/kafka/testing';
 import { runReportCommand } from './report-cli.js';
 import type { ReplayReport } from './report-model.js';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
 
 interface Crafted {
   frameId: string;
@@ -55,7 +55,12 @@ function frame(frameId: string, lineId: string, cameraId: string, defectCode: st
   });
 }
 
-const message = (c: { lineId: string; cameraId: string }, value: Buffer | string) => ({ key: messageKey(c.lineId, c.cameraId), value });
+const message = (topic: string, c: { lineId: string; cameraId: string }, value: Buffer | string) => ({
+  topic,
+  key: messageKey(c.lineId, c.cameraId),
+  value: Buffer.from(value),
+  headers: {},
+});
 
 /** The crafted six frames of report-test-fixtures.ts, as real messages. */
 const base = { lineId: 'line-1', cameraId: 'cam-1', version: '1.0.0' };
@@ -82,31 +87,28 @@ describe('replay report on the broker', () => {
   let outDir: string;
 
   beforeAll(async () => {
-    topics = { candidate: await ctx.topic({ prefix: 'replay', partitions: 2 }), baseline: await ctx.topic({ prefix: 'verdicts' }), frames: await ctx.topic({ prefix: 'frames' }) };
+    topics = { candidate: await kafka.topic({ prefix: 'replay', partitions: 2 }), baseline: await kafka.topic({ prefix: 'verdicts' }), frames: await kafka.topic({ prefix: 'frames' }) };
     outDir = await mkdtemp(join(tmpdir(), 'lw-report-'));
-    const producer = ctx.kafka.producer({ transactionalId: `report-test-${topics.candidate}`, maxInFlightRequests: 1, idempotent: true });
-    await producer.connect();
-    const committed = await producer.transaction();
-    await committed.send({ topic: topics.candidate, messages: candidateVerdicts.map((c) => message(c, verdict(c))) });
-    await committed.send({ topic: topics.baseline, messages: [...baselineVerdicts.map((c) => message(c, verdict(c))), message(base, '{oops')] });
-    await committed.send({
-      topic: topics.frames,
-      messages: [
-        message(base, frame('f1', 'line-1', 'cam-1', '000', '05')),
-        message(base, frame('f2', 'line-1', 'cam-1', '002', '05')),
-        message(base, frame('f3', 'line-1', 'cam-2', '002', '06')),
-        message(base, frame('f4', 'line-2', 'cam-1', '010', '06')),
-        message(base, frame('f5', 'line-2', 'cam-1', '000', '05')),
-      ],
-    });
+    const publisher = kafka.client.transactionalPublisher(`report-test-${topics.candidate}`);
+    await publisher.connect();
+    const committed = await publisher.transaction();
+    await committed.send(candidateVerdicts.map((c) => message(topics.candidate, c, verdict(c))));
+    await committed.send([...baselineVerdicts.map((c) => message(topics.baseline, c, verdict(c))), message(topics.baseline, base, '{oops')]);
+    await committed.send([
+      message(topics.frames, base, frame('f1', 'line-1', 'cam-1', '000', '05')),
+      message(topics.frames, base, frame('f2', 'line-1', 'cam-1', '002', '05')),
+      message(topics.frames, base, frame('f3', 'line-1', 'cam-2', '002', '06')),
+      message(topics.frames, base, frame('f4', 'line-2', 'cam-1', '010', '06')),
+      message(topics.frames, base, frame('f5', 'line-2', 'cam-1', '000', '05')),
+    ]);
     await committed.commit();
     // An aborted verdict at the end of the candidate topic: read_committed must not see it,
     // and the reader must still notice the partition ends there.
-    const aborted = await producer.transaction();
+    const aborted = await publisher.transaction();
     const ghost = { ...cand, frameId: 'f1', verdict: 'defect' as const, score: 0.99, decidedAt: '2026-11-24T00:00:00.000Z' };
-    await aborted.send({ topic: topics.candidate, messages: [message(ghost, verdict(ghost))] });
+    await aborted.send([message(topics.candidate, ghost, verdict(ghost))]);
     await aborted.abort();
-    await producer.disconnect();
+    await publisher.close();
   });
 
   afterAll(async () => {
@@ -118,7 +120,7 @@ describe('replay report on the broker', () => {
     const errors: string[] = [];
     const code = await runReportCommand(
       ['--replay-topic', topics.candidate, '--baseline', topics.baseline, '--frames-topic', topics.frames, '--out', 'report'],
-      { env: { KAFKA_BROKERS: ctx.infra.kafkaBrokers.join(',') }, cwd: outDir, stdout: (line) => out.push(line), stderr: (line) => errors.push(line) },
+      { env: { KAFKA_BROKERS: kafka.infra.kafkaBrokers.join(',') }, cwd: outDir, stdout: (line) => out.push(line), stderr: (line) => errors.push(line) },
     );
     expect(errors.join('\n')).toMatch(/^\S+\[0\]@5: skipped, message value is not valid JSON$/);
     expect(code).toBe(0);
@@ -155,7 +157,7 @@ describe('replay report on the broker', () => {
   it('exits 2 naming the option when a topic does not exist', async () => {
     const errors: string[] = [];
     const code = await runReportCommand(['--replay-topic', `${topics.candidate}-missing`, '--baseline', topics.baseline, '--frames-topic', topics.frames, '--out', outDir], {
-      env: { KAFKA_BROKERS: ctx.infra.kafkaBrokers.join(',') },
+      env: { KAFKA_BROKERS: kafka.infra.kafkaBrokers.join(',') },
       stderr: (line) => errors.push(line),
       stdout: () => undefined,
     });

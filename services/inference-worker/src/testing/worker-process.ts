@@ -1,0 +1,45 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawnNodeProcess, type Infra } from '@loomwatch/testkit';
+
+export interface WorkerProcessOptions {
+  infra: Infra;
+  id: string;
+  model: string;
+  /** onnxruntime intra-op threads. @defaultValue 1 */
+  threads?: number;
+  groupId?: string;
+  inputTopic?: string;
+  verdictTopic?: string;
+  deadLetterTopic?: string;
+  frameBucket?: string;
+  outputBucket?: string;
+  /** @defaultValue 10000 — short, so a killed worker's partitions move on quickly. */
+  sessionTimeoutMs?: number;
+  /** @defaultValue 'warn' */
+  logLevel?: string;
+  /** Where stdout and stderr go; stderr is inherited when omitted. */
+  logFile?: string;
+}
+
+/** An inference worker as its own process, the way it is deployed (so it can be SIGKILLed), configured through its environment. */
+export function spawnWorkerProcess(options: WorkerProcessOptions): ChildProcess {
+  return spawnNodeProcess({
+    entry: 'services/inference-worker/src/main.ts',
+    infra: options.infra,
+    settings: {
+      WORKER_ID: options.id,
+      LOOMWATCH_MODEL: options.model,
+      LOOMWATCH_WORKER__GROUP_ID: options.groupId,
+      LOOMWATCH_WORKER__INPUT_TOPIC: options.inputTopic,
+      LOOMWATCH_WORKER__VERDICT_TOPIC: options.verdictTopic,
+      LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: options.deadLetterTopic,
+      LOOMWATCH_WORKER__ALLOWED_BUCKETS: options.frameBucket,
+      LOOMWATCH_WORKER__OUTPUT_BUCKET: options.outputBucket,
+      LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: options.sessionTimeoutMs ?? 10_000,
+      LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: options.threads ?? 1,
+      LOOMWATCH_OPS__PORT: 0,
+      LOOMWATCH_LOG__LEVEL: options.logLevel ?? 'warn',
+    },
+    ...(options.logFile === undefined ? {} : { logFile: options.logFile }),
+  });
+}
