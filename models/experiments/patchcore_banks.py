@@ -11,7 +11,8 @@ ONNX in a scratch registry and evaluated exactly as a release is (models/lw fit-
   5. one bank per fabric of 1 % of that fabric's patches (a seventh of the cost), routed.
 
 Results are appended to reports/patchcore/banks.json as each finishes (a long run can be stopped).
-Run: models/.venv/bin/python models/experiments/patchcore_banks.py [--ratios 0.01,0.05,0.1]  (about 1 h 30 min on 2 cores)
+Run: models/.venv/bin/python models/experiments/patchcore_banks.py [--ratios 0.01,0.05,0.1]
+(about 1 h 30 min on 2 cores)
 """
 from __future__ import annotations
 
@@ -21,16 +22,23 @@ import sys
 import time
 from pathlib import Path
 
-import onnx  # noqa: F401  (before torch: see loomwatch_models/__init__.py)
 import numpy as np
+import onnx  # noqa: F401  (before torch: see loomwatch_models/__init__.py)
 import torch
 
 from loomwatch_models import paths
 from loomwatch_models.data import load_split, read_gray
 from loomwatch_models.evaluate import evaluate, far_threshold, rates
 from loomwatch_models.export import export_graph
-from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract,
-                                        greedy_coreset, left_out_scale, nearest_distance)
+from loomwatch_models.patchcore import (
+    FeatureExtractor,
+    PatchCoreConfig,
+    PatchCoreMap,
+    extract,
+    greedy_coreset,
+    left_out_scale,
+    nearest_distance,
+)
 from loomwatch_models.scoring import anomaly_map, onnx_runner, to_tiles
 
 OUT = paths.REPORTS_DIR / "patchcore" / "banks.json"
@@ -82,7 +90,8 @@ def summarize_eval(name: str, bank_size: int, path: Path, m: dict) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scratch", default="/tmp/loomwatch-patchcore-banks", help="scratch registry for the variants")
-    ap.add_argument("--ratios", default="0.01,0.05,0.1", help="coreset ratios to measure (0.1 alone costs about an hour of CPU)")
+    ap.add_argument("--ratios", default="0.01,0.05,0.1",
+                    help="coreset ratios to measure (0.1 alone costs about an hour of CPU)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     cfg = PatchCoreConfig()
@@ -137,10 +146,12 @@ def main() -> int:
         for r in todo:
             chosen = order[: int(round(r * total))]
             bank = pool[chosen].contiguous()
-            record(f"coreset-{r}", measure(f"coreset-{r}", bank, left_out_scale(pool, chosen), val, features, scratch, cfg))
+            record(f"coreset-{r}",
+                   measure(f"coreset-{r}", bank, left_out_scale(pool, chosen), val, features, scratch, cfg))
     # 4. the pooled 1 % bank (a prefix of the greedy order: selected again only on a resumed run)
     if "perFabricScaleCalibration" not in done and "coreset-0.01" in json.loads(OUT.read_text()):
-        chosen = order[:n1] if order is not None and len(order) >= n1 else greedy_coreset(pool, n1, cfg.projection_dim, cfg.seed)
+        chosen = (order[:n1] if order is not None and len(order) >= n1
+                  else greedy_coreset(pool, n1, cfg.projection_dim, cfg.seed))
         record("perFabricScaleCalibration", fabric_scale_calibration(x, fabric_of, pool, chosen, cfg))
     # 5. one bank per fabric of 1 % of its own patches
     fabric_banks("small-fabric-", lambda patches: int(round(0.01 * patches)))

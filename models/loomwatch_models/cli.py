@@ -47,6 +47,7 @@ def cmd_split(a: argparse.Namespace) -> int:
 
 def cmd_train(a: argparse.Namespace) -> int:
     import datetime as dt
+
     from .train import TrainConfig, train
     cfg = TrainConfig(name=a.name, rec_width=a.rec_width, disc_width=a.disc_width, crop=a.crop, batch=a.batch,
                       steps=a.steps, max_lr=a.max_lr, seed=a.seed, threads=a.threads, ckpt_minutes=a.ckpt_minutes,
@@ -57,7 +58,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                       frame_val_every=a.frame_val_every, frame_val_defects=a.frame_val_defects)
     stop = dt.datetime.fromisoformat(a.stop_at.replace("Z", "+00:00")) if a.stop_at else None
     if stop and stop.tzinfo is None:
-        stop = stop.replace(tzinfo=dt.timezone.utc)
+        stop = stop.replace(tzinfo=dt.UTC)
     train(cfg, resume=a.resume, stop_at=stop)
     return 0
 
@@ -71,7 +72,8 @@ def cmd_pack_data(a: argparse.Namespace) -> int:
 def cmd_resume_point(a: argparse.Namespace) -> int:
     from .train import write_resume_point
     out = write_resume_point(a.run)
-    print(f"resume point of {a.run}: {out} ({out.stat().st_size / 1e6:.1f} MB); commit it, and delete the one it supersedes")
+    print(f"resume point of {a.run}: {out} ({out.stat().st_size / 1e6:.1f} MB); "
+          "commit it, and delete the one it supersedes")
     return 0
 
 
@@ -98,9 +100,11 @@ def cmd_export(a: argparse.Namespace) -> int:
                           mlflow=not a.no_mlflow, extra_notes=a.notes)
     _calibrate_fabrics_of(out, a)
     m = out["metrics"]
-    print(f"{a.name}@{a.version} in {out['dir']}: image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
+    print(f"{a.name}@{a.version} in {out['dir']}: image AUROC {m['imageAuroc']:.4f}, "
+          f"pixel AUROC {m['pixelAuroc']:.4f}, "
           f"PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f}, false alarms {m['falseAlarmRate']:.3f} "
-          f"(cross-calibrated {m['crossCalibrated']['detectionRate']:.3f} / {m['crossCalibrated']['falseAlarmRate']:.3f}), "
+          f"(cross-calibrated {m['crossCalibrated']['detectionRate']:.3f} / "
+          f"{m['crossCalibrated']['falseAlarmRate']:.3f}), "
           f"threshold {m['imageThreshold']:.5f}; {m['secPerFrame']['median'] * 1000:.0f} ms/frame")
     return 0
 
@@ -108,13 +112,15 @@ def cmd_export(a: argparse.Namespace) -> int:
 def cmd_fit_patchcore(a: argparse.Namespace) -> int:
     from .patchcore import PatchCoreConfig
     from .release_patchcore import release_patchcore
-    cfg = PatchCoreConfig(coreset_ratio=a.coreset_ratio, coreset_pool=a.coreset_pool, seed=a.seed, reflect_pad=a.reflect_pad)
+    cfg = PatchCoreConfig(coreset_ratio=a.coreset_ratio, coreset_pool=a.coreset_pool, seed=a.seed,
+                          reflect_pad=a.reflect_pad)
     out = release_patchcore(name=a.name, version=a.version, data=paths.data_dir(a.data), split=Path(a.split), cfg=cfg,
                             fabric=a.fabric or "", threads=a.threads, registry=Path(a.registry) if a.registry else None,
                             extra_notes=a.notes, mlflow=not a.no_mlflow)
     _calibrate_fabrics_of(out, a)
     m = out["metrics"]
-    print(f"{a.name}@{a.version} in {out['dir']}: bank {out['fit']['bankSize']} patches, image AUROC {m['imageAuroc']:.4f}, "
+    print(f"{a.name}@{a.version} in {out['dir']}: bank {out['fit']['bankSize']} patches, "
+          f"image AUROC {m['imageAuroc']:.4f}, "
           f"pixel AUROC {m['pixelAuroc']:.4f}, PRO {m['pro']:.4f}, detection {m['detectionRate']:.3f}, false alarms "
           f"{m['falseAlarmRate']:.3f} (cross-calibrated {m['crossCalibrated']['detectionRate']:.3f} / "
           f"{m['crossCalibrated']['falseAlarmRate']:.3f}), threshold {m['imageThreshold']:.5f}; "
@@ -147,8 +153,8 @@ def cmd_smoke(a: argparse.Namespace) -> int:
     """2-step training of a tiny width, export, parity: the pipeline end to end in about a minute."""
     import os
     import tempfile
+
     from .data import load_split, read_gray
-    from .draem import DraemAnomalyMap
     from .export import export_onnx, parity
     from .scoring import to_tiles
     from .train import TrainConfig, load_checkpoint, train
@@ -289,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-mlflow", action="store_true")
     sp.set_defaults(fn=cmd_export)
 
-    sp = sub.add_parser("resume-point", help="compact the run's last checkpoint into models/runs/<run>/resume.pt for the repo")
+    sp = sub.add_parser("resume-point",
+                        help="compact the run's last checkpoint into models/runs/<run>/resume.pt for the repo")
     sp.add_argument("--run", required=True)
     sp.set_defaults(fn=cmd_resume_point)
 
@@ -303,14 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--split", default=d.split)
     sp.set_defaults(fn=cmd_pack_data)
 
-    sp = sub.add_parser("fit-patchcore", help="PatchCore: fit the memory bank, export, parity, metrics, card in the registry")
+    sp = sub.add_parser("fit-patchcore",
+                        help="PatchCore: fit the memory bank, export, parity, metrics, card in the registry")
     data_arg(sp)
     sp.add_argument("--name", default="patchcore-aitex")
     sp.add_argument("--version", required=True)
     sp.add_argument("--coreset-ratio", type=float, default=0.01, help="bank size as a fraction of all training patches")
     sp.add_argument("--coreset-pool", type=int, default=400_000, help="random patches the coreset is selected from")
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--reflect-pad", type=int, default=32, help="mirror each tile outward by this many px before the backbone (0: none, as 1.0.0)")
+    sp.add_argument("--reflect-pad", type=int, default=32,
+                    help="mirror each tile outward by this many px before the backbone (0: none, as 1.0.0)")
     sp.add_argument("--fabric", help="fit on one fabric's normal frames and evaluate on its validation frames")
     sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
     sp.add_argument("--threads", type=int, default=2)
@@ -357,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(fn=cmd_curves)
 
     sp = sub.add_parser("table", help="markdown model-quality table of the registry")
-    sp.add_argument("--plot", help="also draw quality vs cost (GFLOP and engine ms per frame, both families) to this PNG")
+    sp.add_argument("--plot",
+                    help="also draw quality vs cost (GFLOP and engine ms per frame, both families) to this PNG")
     sp.set_defaults(fn=cmd_table)
 
     sp = sub.add_parser("smoke", help="2-step tiny training + export + parity in a temp dir")
@@ -381,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reason")
     sp.add_argument("--force", action="store_true", help="skip the gate (say why in --reason)")
     sp.add_argument("--accept-below-target", action="store_true",
-                    help="promote a version that beats production but misses the 0.95 image AUROC target (needs --reason)")
+                    help="promote a version that beats production but misses the 0.95 image AUROC target "
+                         "(needs --reason)")
     sp.set_defaults(fn=cmd_promote)
     return p
 

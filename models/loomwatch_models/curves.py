@@ -76,11 +76,12 @@ def plot(out: Path, runs: dict[str, list[dict]] | None = None, versions: list[di
     for i, (name, h) in enumerate(runs.items()):
         framed = [(r["step"], r["imageAuroc"]) for r in h if "imageAuroc" in r]
         if framed:
-            ax.plot(*zip(*framed), "-^", color=f"C{i + 2}", ms=4, label=f"{name}: image AUROC, 28 + 28 frames")
-    for v in versions:
-        ax.plot(v["steps"], v["image"], "o", color="C0")
-        ax.plot(v["steps"], v["pixel"], "s", color="C1")
-        ax.annotate(f"{v['model'].split('@')[1]} ({v['widths']})", (v["steps"], v["image"]), fontsize=7,
+            ax.plot(*zip(*framed, strict=True), "-^", color=f"C{i + 2}", ms=4,
+                    label=f"{name}: image AUROC, 28 + 28 frames")
+    for ver in versions:
+        ax.plot(ver["steps"], ver["image"], "o", color="C0")
+        ax.plot(ver["steps"], ver["pixel"], "s", color="C1")
+        ax.annotate(f"{ver['model'].split('@')[1]} ({ver['widths']})", (ver["steps"], ver["image"]), fontsize=7,
                     xytext=(4, 4), textcoords="offset points")
     ax.plot([], [], "o", color="C0", label="image AUROC"); ax.plot([], [], "s", color="C1", label="pixel AUROC")
     ax.axhline(0.95, color="g", lw=0.8, ls="--", label="target 0.95")

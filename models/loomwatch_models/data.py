@@ -9,8 +9,9 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -168,10 +169,12 @@ def check(root: Path) -> tuple[list[Frame], dict]:
             for mp in f.masks:
                 with Image.open(mp) as im:
                     if (im.size[1], im.size[0]) != img.shape:
-                        raise DataCheckError(mp, f"mask must be the size of its frame {img.shape[1]}x{img.shape[0]}, got {im.size[0]}x{im.size[1]}")
+                        raise DataCheckError(mp, f"mask must be the size of its frame {img.shape[1]}x{img.shape[0]}, "
+                                                 f"got {im.size[0]}x{im.size[1]}")
                     if im.mode not in ("L", "LA", "1"):
                         raise DataCheckError(mp, f"mask must be gray (L or LA), got mode {im.mode}")
-            if not read_mask(f).any():
+            mask = read_mask(f)
+            if mask is None or not mask.any():
                 raise DataCheckError(f.masks[0], "mask of a defect frame marks no pixel")
     for f in frames:
         if f.stem in NO_MASK_OK and f.masks:
@@ -236,14 +239,15 @@ def profile(root: Path, frames: list[Frame], out_dir: Path) -> dict:
         stats[key] = {"frames": len(hists), "mean": round(mean, 3), "std": round(std, 3), **pct,
                       "fractionBelow16": round(dark, 5), "histogram": h.astype(int).tolist()}
     codes = Counter(f.code for f in frames if f.label)
-    prof = {
+    prof: dict[str, Any] = {
         "frames": {"normal": sum(1 for f in frames if not f.label), "defect": sum(1 for f in frames if f.label)},
         "normalByRoll": dict(sorted(Counter(f.roll for f in frames if not f.label).items())),
         "rollFabric": dict(sorted({f.roll: f.fabric for f in frames if not f.label}.items())),
         "defectByCode": dict(sorted(codes.items())),
         "defectByFabric": dict(sorted(Counter(f.fabric for f in frames if f.label).items())),
-        "maskAreaFractionByCode": {c: {"n": len(a), "mean": round(float(np.mean(a)), 6), "min": round(float(np.min(a)), 6),
-                                       "max": round(float(np.max(a)), 6)} for c, a in sorted(mask_area.items())},
+        "maskAreaFractionByCode": {c: {"n": len(a), "mean": round(float(np.mean(a)), 6),
+                                       "min": round(float(np.min(a)), 6), "max": round(float(np.max(a)), 6)}
+                                   for c, a in sorted(mask_area.items())},
         "intensity": stats,
     }
     (out_dir / "profile.json").write_text(json.dumps(prof, indent=1) + "\n")
@@ -253,7 +257,8 @@ def profile(root: Path, frames: list[Frame], out_dir: Path) -> dict:
         h = np.asarray(s["histogram"], dtype=float)
         ax.plot(h / h.sum(), label=f"{key} (n={s['frames']})", lw=1)
     ax.set_xlabel("gray level"); ax.set_ylabel("fraction of pixels"); ax.set_title("AITEX intensity histograms")
-    ax.legend(fontsize=6); fig.tight_layout(); fig.savefig(out_dir / "intensity_histograms.png", dpi=110); plt.close(fig)
+    ax.legend(fontsize=6); fig.tight_layout()
+    fig.savefig(out_dir / "intensity_histograms.png", dpi=110); plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(10, 4))
     for key, cps in sorted(col_profiles.items()):
@@ -279,10 +284,12 @@ def make_split(frames: list[Frame], seed: int = 20261122, val_fraction: float = 
     (rounded) to validation, the rest to train. Defect frames: all to validation, listed by code (DRAEM
     trains on normal frames only; thresholds are calibrated on validation, see the card notes)."""
     rng = np.random.default_rng(seed)
-    train, val = [], []
+    train: list[Frame] = []
+    val: list[Frame] = []
     by_roll: dict[str, list[Frame]] = defaultdict(list)
     for f in frames:
         if not f.label:
+            assert f.roll is not None           # every normal frame has its roll
             by_roll[f.roll].append(f)
     for roll in sorted(by_roll):
         fs = sorted(by_roll[roll], key=lambda f: f.rel)

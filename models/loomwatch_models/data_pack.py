@@ -26,6 +26,7 @@ def write_pack(out: Path, split: Path, data: Path, width: int, val_tiles: int, s
     rng = np.random.default_rng(seed)
     rolls: dict[str, str] = {}
     for f in train_frames:
+        assert f.roll is not None               # training frames are normal frames: each has its roll
         img = read_gray(f.path)
         x = int(rng.integers(0, img.shape[1] - width + 1))
         Image.fromarray(img[:, x:x + width]).save(out / "frames" / f"{f.roll}__{Path(f.rel).stem}.png", optimize=True)
@@ -35,7 +36,8 @@ def write_pack(out: Path, split: Path, data: Path, width: int, val_tiles: int, s
              masks=np.packbits(vm, axis=-1), side=vm.shape[-1])
     (out / "pack.json").write_text(json.dumps({
         "split": split.name, "splitHash": split_hash, "dataHash": dataset_hash(data), "width": width,
-        "seed": seed, "trainFrames": len(train_frames), "valTiles": int(len(vy)), "rollFabric": rolls}, indent=1) + "\n")
+        "seed": seed, "trainFrames": len(train_frames), "valTiles": int(len(vy)), "rollFabric": rolls},
+        indent=1) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     log(f"pack {out}: {len(train_frames)} training windows of {width} columns + {len(vy)} quick-validation tiles, "
         f"{size / 1e6:.1f} MB")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
@@ -64,7 +64,7 @@ class DiscriminativeSubNetwork(nn.Module):
         self.ups = nn.ModuleList()
         self.dbs = nn.ModuleList()
         prev = widths[-1]
-        for c, skip in zip([8 * w, 4 * w, 2 * w, w, w], reversed(widths[:-1])):
+        for c, skip in zip([8 * w, 4 * w, 2 * w, w, w], reversed(widths[:-1]), strict=True):
             self.ups.append(_up(prev, c))
             self.dbs.append(_block(c + skip, c))
             prev = c
@@ -78,7 +78,7 @@ class DiscriminativeSubNetwork(nn.Module):
             x = blk(x)
             skips.append(x)
         x = skips.pop()
-        for up, db in zip(self.ups, self.dbs):
+        for up, db in zip(self.ups, self.dbs, strict=True):
             x = db(torch.cat([up(x), skips.pop()], dim=1))
         return self.fin(x)
 

@@ -96,7 +96,8 @@ def cross_calibrated_rates(scores: np.ndarray, labels: np.ndarray, codes: np.nda
         cv.append((r["detectionRate"], r["falseAlarmRate"]))
     return {"detectionRate": float(np.mean([c[0] for c in cv])),
             "falseAlarmRate": float(np.mean([c[1] for c in cv])),
-            "rule": "2-fold, stratified by label, seed %d: threshold by the same rule on one half, rates on the other, averaged" % seed}
+            "rule": f"2-fold, stratified by label, seed {seed}: threshold by the same rule on one half, "
+                    "rates on the other, averaged"}
 
 
 def rates(scores, labels, codes, thr) -> dict:
@@ -115,12 +116,12 @@ def pro_score(maps: list[np.ndarray], masks: list[np.ndarray | None], max_fpr: f
     covered, against the FPR on non-defect pixels; area under PRO(FPR) up to max_fpr, divided by max_fpr.
     Each component's values are sorted once, so a threshold costs a binary search per component."""
     comps, neg_vals = [], []
-    for m, gt in zip(maps, masks):
+    for m, gt in zip(maps, masks, strict=True):
         if gt is None:
             continue
         lab, n = ndimage.label(gt)
         if n:
-            for sl, i in zip(ndimage.find_objects(lab), range(1, n + 1)):
+            for sl, i in zip(ndimage.find_objects(lab), range(1, n + 1), strict=True):
                 comps.append(np.sort(m[sl][lab[sl] == i]))
         neg_vals.append(m[~gt][::7])
     neg = np.sort(np.concatenate(neg_vals))
@@ -164,7 +165,7 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
             log(f"  evaluated {i + 1}/{len(frames)} frames")
     scores = np.array([r["score"] for r in rows]); labels = np.array([r["label"] for r in rows])
     codes = np.array([r["code"] for r in rows])
-    from sklearn.metrics import roc_auc_score, roc_curve, precision_recall_curve, average_precision_score
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
     image_auroc = float(roc_auc_score(labels, scores))
     pixel_auroc = _auc_from_hist(pos_hist, neg_hist)
     thr = far_threshold(scores, labels)
@@ -187,8 +188,10 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
     for fab in sorted(set(fabrics)):
         sel = fabrics == fab
         pf = {"normal": int((labels[sel] == 0).sum()), "defect": int((labels[sel] == 1).sum()),
-              "detectionRate": float((scores[sel & (labels == 1)] >= thr).mean()) if (sel & (labels == 1)).any() else None,
-              "falseAlarmRate": float((scores[sel & (labels == 0)] >= thr).mean()) if (sel & (labels == 0)).any() else None}
+              "detectionRate": (float((scores[sel & (labels == 1)] >= thr).mean())
+                                if (sel & (labels == 1)).any() else None),
+              "falseAlarmRate": (float((scores[sel & (labels == 0)] >= thr).mean())
+                                 if (sel & (labels == 0)).any() else None)}
         pf["imageAuroc"] = (float(roc_auc_score(labels[sel], scores[sel]))
                             if pf["normal"] and pf["defect"] else None)
         per_fabric[fab] = pf
@@ -219,11 +222,13 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
     fig, ax = plt.subplots(1, 2, figsize=(10, 4.5))
     ax[0].plot(fpr_i, tpr_i, label=f"image AUROC {image_auroc:.3f}")
     ax[0].plot(fpr_p, tpr_p, label=f"pixel AUROC {pixel_auroc:.3f}")
-    ax[0].plot([0, 1], [0, 1], "k:", lw=0.7); ax[0].set_xlabel("false positive rate"); ax[0].set_ylabel("true positive rate")
+    ax[0].plot([0, 1], [0, 1], "k:", lw=0.7)
+    ax[0].set_xlabel("false positive rate"); ax[0].set_ylabel("true positive rate")
     ax[0].set_title("ROC (validation)"); ax[0].legend()
     ax[1].plot(rc_i, pr_i, label=f"image AP {metrics['imageAveragePrecision']:.3f}")
     ax[1].plot(tpr_p, prec_p, label=f"pixel AP {metrics['pixelAveragePrecision']:.3f}")
-    ax[1].set_xlabel("recall"); ax[1].set_ylabel("precision"); ax[1].set_title("precision-recall (validation)"); ax[1].legend()
+    ax[1].set_xlabel("recall"); ax[1].set_ylabel("precision")
+    ax[1].set_title("precision-recall (validation)"); ax[1].legend()
     fig.tight_layout(); fig.savefig(out_dir / "roc_pr.png", dpi=100); plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(8, 4))

@@ -116,16 +116,19 @@ def calibrate_version(name: str, version: str, data: Path, split: Path, threads:
         card["postprocess"].pop("fabrics", None)
     card["metrics"]["fabricCalibrated"] = {"imageAuroc": c["imageAuroc"], "detectionRate": c["detectionRate"],
                                            "falseAlarmRate": c["falseAlarmRate"]}
-    out.write_text(json.dumps({"rule": RULE, "applyRule": APPLY_RULE, "applied": applied, "sha256": card["onnx"]["sha256"],
-                               "pooledLevel": pooled_level, "factors": factors, **metrics, "trainingNormals": train_rows},
+    out.write_text(json.dumps({"rule": RULE, "applyRule": APPLY_RULE, "applied": applied,
+                               "sha256": card["onnx"]["sha256"], "pooledLevel": pooled_level, "factors": factors,
+                               **metrics, "trainingNormals": train_rows},
                               indent=1) + "\n")
     notes = card["notes"].split(" Per-fabric calibration:")[0]
     card["notes"] = (notes + f" Per-fabric calibration: {RULE}; {APPLY_RULE}: "
                      f"{'applied (postprocess.fabrics)' if applied else 'not applied'}; metrics.fabricCalibrated and "
                      f"eval/fabric_calibration.json hold the figures.")[:4000]
     write_card(card, vdir)
-    log(f"{name}@{version}: {'applied' if applied else 'NOT applied'}; image AUROC pooled {p['imageAuroc']:.3f} → fabric-calibrated {c['imageAuroc']:.3f}; "
+    log(f"{name}@{version}: {'applied' if applied else 'NOT applied'}; "
+        f"image AUROC pooled {p['imageAuroc']:.3f} → fabric-calibrated {c['imageAuroc']:.3f}; "
         f"detected / false alarms {p['detectionRate']:.3f} / {p['falseAlarmRate']:.3f} → {c['detectionRate']:.3f} / "
         f"{c['falseAlarmRate']:.3f} (cross-calibrated {p['crossCalibrated']['detectionRate']:.3f} → "
-        f"{c['crossCalibrated']['detectionRate']:.3f}); factors " + ", ".join(f"{k} {v:.2f}" for k, v in factors.items()))
+        f"{c['crossCalibrated']['detectionRate']:.3f}); factors "
+        + ", ".join(f"{k} {v:.2f}" for k, v in factors.items()))
     return metrics

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -110,6 +110,9 @@ def gaussian_kernel(sigma: float) -> torch.Tensor:
 class PatchCoreMap(nn.Module):
     """The inference graph: tiles -> anomaly map in [0, 1). `bank` [M, D] is the memory bank."""
 
+    kx: torch.Tensor                            # buffers: the separable Gaussian
+    ky: torch.Tensor
+
     def __init__(self, features: FeatureExtractor, bank: torch.Tensor, scale: float, sigma: float = 4.0,
                  chunk: int = 4096):
         super().__init__()
@@ -134,12 +137,13 @@ class PatchCoreMap(nn.Module):
         n, d, h, w = f.shape
         q = f.permute(0, 2, 3, 1).reshape(-1, d)
         q1 = torch.cat([q, torch.ones_like(q[:, :1])], dim=1)
-        best = None
+        best: torch.Tensor | None = None
         for start in range(0, self.bank.shape[0], self.chunk):
             rows = self.bank[start:start + self.chunk]
             nearest = F.linear(q1, rows).argmax(dim=1)
             dist = ((q - rows[nearest, :d]) ** 2).sum(1)
             best = dist if best is None else torch.minimum(best, dist)
+        assert best is not None                 # the bank has at least one row
         return torch.sqrt(best).reshape(n, 1, h, w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -219,13 +223,15 @@ def fit_bank(frames, cfg: PatchCoreConfig, features: FeatureExtractor, tile: int
         feats.append(extract(features, to_tiles(read_gray(f.path), tile)))
         if (i + 1) % 10 == 0 or i + 1 == len(frames):
             el = time.time() - t0
-            log(f"  features {i + 1}/{len(frames)} frames · {el:.0f}s · ETA {el / (i + 1) * (len(frames) - i - 1):.0f}s")
+            log(f"  features {i + 1}/{len(frames)} frames · {el:.0f}s · "
+                f"ETA {el / (i + 1) * (len(frames) - i - 1):.0f}s")
     x = torch.cat(feats)
     total = len(x)
     g = torch.Generator().manual_seed(cfg.seed)
     pool = x[torch.randperm(total, generator=g)[: cfg.coreset_pool]] if total > cfg.coreset_pool else x
     n = max(1, int(round(cfg.coreset_ratio * total)))
-    log(f"  coreset: {n} of {total} patches ({cfg.coreset_ratio:.1%}), greedy k-center from a random pool of {len(pool)}")
+    log(f"  coreset: {n} of {total} patches ({cfg.coreset_ratio:.1%}), "
+        f"greedy k-center from a random pool of {len(pool)}")
     t1 = time.time()
     idx = greedy_coreset(pool, n, cfg.projection_dim, cfg.seed,
                          lambda i, k, el: log(f"  coreset {i}/{k} · {el:.0f}s · ETA {el / i * (k - i):.0f}s"))

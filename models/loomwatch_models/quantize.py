@@ -28,7 +28,7 @@ def calibration_tiles(train_frames, n: int = 64, tile: int = 256, seed: int = 0)
     """n tiles from the normal training frames (seeded: frames and tile columns)."""
     rng = np.random.default_rng(seed)
     frames = [train_frames[i] for i in rng.permutation(len(train_frames))[:n]]
-    out = []
+    out: list[np.ndarray] = []
     while len(out) < n:
         for f in frames:
             tiles = to_tiles(read_gray(f.path), tile)

@@ -24,7 +24,7 @@ TRAINING_KEYS = ("steps", "wallTimeSec", "seed", "dataHash", "splitHash", "cropS
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def empty_metrics() -> dict[str, Any]:
@@ -76,14 +76,17 @@ def validate_card(card: dict[str, Any]) -> None:
         return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
     need(card["schemaVersion"] == 1, "schemaVersion must be 1")
-    need(card["architecture"]["family"] in ARCHITECTURE_KEYS, f"architecture.family must be one of {sorted(ARCHITECTURE_KEYS)}")
-    need(set(card["architecture"]) == ARCHITECTURE_KEYS[card["architecture"]["family"]],
-         f"architecture keys of a {card['architecture']['family']} card must be {sorted(ARCHITECTURE_KEYS[card['architecture']['family']])}")
+    family = card["architecture"]["family"]
+    need(family in ARCHITECTURE_KEYS, f"architecture.family must be one of {sorted(ARCHITECTURE_KEYS)}")
+    need(set(card["architecture"]) == ARCHITECTURE_KEYS[family],
+         f"architecture keys of a {family} card must be {sorted(ARCHITECTURE_KEYS[family])}")
     need(set(METRIC_KEYS) <= set(card["metrics"]) <= set(METRIC_KEYS + OPTIONAL_METRIC_KEYS),
          f"metrics keys must be {METRIC_KEYS} (+ optional {OPTIONAL_METRIC_KEYS})")
-    need(card["training"] is None or set(card["training"]) == set(TRAINING_KEYS), f"training keys must be {TRAINING_KEYS}")
+    need(card["training"] is None or set(card["training"]) == set(TRAINING_KEYS),
+         f"training keys must be {TRAINING_KEYS}")
     pp = card["postprocess"]
-    for where, calib in [("postprocess", pp)] + [(f"postprocess.fabrics.{f}", c) for f, c in pp.get("fabrics", {}).items()]:
+    calibrations = [("postprocess", pp)] + [(f"postprocess.fabrics.{f}", c) for f, c in pp.get("fabrics", {}).items()]
+    for where, calib in calibrations:
         lo, hi = calib["normalization"]["min"], calib["normalization"]["max"]
         need(all(num(v) and 0 <= v <= 1 for v in (lo, hi, calib["imageThreshold"], calib["pixelThreshold"])),
              f"{where}: thresholds and normalization must be numbers in [0, 1]")
@@ -128,7 +131,8 @@ def beats(new: dict[str, Any], cur: dict[str, Any]) -> tuple[bool, str]:
     if c.get("pixelAuroc") is not None and (n.get("pixelAuroc") or 0) < c["pixelAuroc"] - 0.01:
         return (False, f"pixel AUROC {n.get('pixelAuroc')} is more than 0.01 below {c['pixelAuroc']:.4f}")
     return (True, f"image AUROC {n['imageAuroc']:.4f} > {c['imageAuroc']:.4f}"
-                  + (f", pixel AUROC {n['pixelAuroc']:.4f} vs {c['pixelAuroc']:.4f}" if n.get("pixelAuroc") is not None and c.get("pixelAuroc") is not None else ""))
+                  + (f", pixel AUROC {n['pixelAuroc']:.4f} vs {c['pixelAuroc']:.4f}"
+                     if n.get("pixelAuroc") is not None and c.get("pixelAuroc") is not None else ""))
 
 
 TARGET_IMAGE_AUROC = 0.95    # the seed's rule: "if the accuracy rate is bigger than 0.95, then we can change"
@@ -158,7 +162,8 @@ def promote(name: str, version: str, reason: str | None = None, force: bool = Fa
         measured = "not measured" if auroc is None else f"{auroc:.4f}"
         if not accept_below_target:
             return (False, f"gate refused {name}@{version}: validation image AUROC {measured} is below the target "
-                           f"{TARGET_IMAGE_AUROC}{stays}; to ship it anyway pass --accept-below-target --reason '<why>'")
+                           f"{TARGET_IMAGE_AUROC}{stays}; "
+                           f"to ship it anyway pass --accept-below-target --reason '<why>'")
         if not reason:
             return (False, f"gate refused {name}@{version}: accepting a version below the target needs a reason")
         why = f"{why}; image AUROC {measured} is below the {TARGET_IMAGE_AUROC} target, accepted"

@@ -21,7 +21,8 @@ def pick_normal_frames(frames, n: int):
         if f.label == 0:
             by_roll.setdefault(f.roll, []).append(f)
     rolls = sorted(by_roll)
-    out, i = [], 0
+    out: list = []
+    i = 0
     while len(out) < n and any(by_roll.values()):
         r = rolls[i % len(rolls)]
         if by_roll[r]:
@@ -42,7 +43,8 @@ def export_random(*, name: str, version: str, rec_width: int, disc_width: int, s
     for mod in model.modules():
         if isinstance(mod, torch.nn.Conv2d):
             torch.nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
-            torch.nn.init.zeros_(mod.bias)
+            if mod.bias is not None:            # every conv of Draem has one
+                torch.nn.init.zeros_(mod.bias)
     with torch.no_grad():
         model.disc.fin.weight.mul_(30.0)
     model.eval()
@@ -68,7 +70,8 @@ def export_random(*, name: str, version: str, rec_width: int, disc_width: int, s
              f"its scores mean nothing. Conv weights He-normal random, biases 0, last conv ×30, BatchNorm at identity "
              f"statistics. Thresholds computed by running this ONNX on {len(files)} normal AITEX "
              f"frames ({', '.join(files)}) tiled 256×256 as the engine does: imageThreshold = the median frame "
-             f"score (max of the {kernel}×{kernel} mean-filtered map; so some normal frames are ok, some defect), normalization.min = the lowest frame score, "
+             f"score (max of the {kernel}×{kernel} mean-filtered map; so some normal frames are ok, some defect), "
+             f"normalization.min = the lowest frame score, "
              f"normalization.max = the highest unsmoothed pixel value, pixelThreshold = the 99.9th percentile of "
              f"unsmoothed pixel values. Frame scores: {', '.join(f'{s:.6f}' for s in scores)}. "
              f"ONNX vs PyTorch max abs diff on 4 real tiles: {diff:.2e}. "
@@ -133,7 +136,8 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     """Checkpoint -> ONNX in the registry -> parity on real tiles -> validation metrics with the ONNX
     (scored as the engine scores) -> calibrated card, plots, eval/scores.json -> MLflow."""
     import json
-    from .data import load_split, dataset_hash
+
+    from .data import dataset_hash, load_split
     from .evaluate import evaluate
     from .train import load_checkpoint, warm_start_chain
 
@@ -141,7 +145,8 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     cfg = state["config"]
     _, val_frames, split_hash = load_split(Path(split), data)
     if state.get("splitHash") and state["splitHash"] != split_hash:
-        raise SystemExit(f"split {split} (sha256 {split_hash}) is not the one the run trained with ({state['splitHash']})")
+        raise SystemExit(f"split {split} (sha256 {split_hash}) is not the one the run trained with "
+                         f"({state['splitHash']})")
     fabric = cfg.get("fabric") or ""
     if fabric:                                  # a per-fabric model is measured on its fabric's frames only
         val_frames = [f for f in val_frames if f.fabric == fabric]
@@ -164,28 +169,35 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
         warm += (f"Warm-started from run {init['config']['name']} at step {init['step']} "
                  f"({_fmt_recipe(init['config'])}); ")
     if warm:
-        warm += f"then {state['step']} steps of {_fmt_recipe(cfg)}; training.steps and wallTimeSec count the whole chain. "
+        warm += (f"then {state['step']} steps of {_fmt_recipe(cfg)}; "
+                 f"training.steps and wallTimeSec count the whole chain. ")
     training = {"steps": steps, "wallTimeSec": round(wall, 1), "seed": cfg["seed"],
                 "dataHash": dataset_hash(data), "splitHash": split_hash, "cropSize": cfg["crop"],
                 "batchSize": cfg["batch"]}
     m = metrics
     norm_lo, norm_hi = normalization_range(m)
-    notes = (f"Trained by `python -m loomwatch_models train` (run {cfg['name']}, {'EMA' if use_ema else 'raw'} weights of "
+    notes = (f"Trained by `python -m loomwatch_models train` (run {cfg['name']}, "
+             f"{'EMA' if use_ema else 'raw'} weights of "
              f"{Path(checkpoint).name}, step {state['step']}/{cfg['steps']}, {_fmt_recipe(cfg)}) on "
              f"normal frames of split {Path(split).name} with synthetic anomalies (Perlin + streak masks; textures: "
              f"other rolls' augmented fabric, rescaled same-roll fabric, procedural). Validation = "
              f"{m['normalFrames']} held-out normal + {m['defectFrames']} defect frames (never trained on)"
              f"{f' of fabric {fabric} (a per-fabric model: crops of that fabric only)' if fabric else ''}. "
              f"{threshold_notes(m)}"
-             f"normalization: min = lowest validation frame score ({norm_lo:.5f}), max = highest defect-frame score ({norm_hi:.5f}) (0/1 if the threshold sits at an end). pro: integrated to "
+             f"normalization: min = lowest validation frame score ({norm_lo:.5f}), "
+             f"max = highest defect-frame score ({norm_hi:.5f}) (0/1 if the threshold sits at an end). "
+             f"pro: integrated to "
              f"FPR 0.3, normalised. flopsPerTile: 2 × multiply-adds of all Conv2d layers for one 1×1×256×256 pass "
-             f"(forward hooks), {flops * 16 / 1e9:.1f} GFLOP per 4096×256 frame. ONNX vs PyTorch max abs diff {diff:.1e} "
+             f"(forward hooks), {flops * 16 / 1e9:.1f} GFLOP per 4096×256 frame. "
+             f"ONNX vs PyTorch max abs diff {diff:.1e} "
              f"on {ntiles} real tiles. Per-code detection and scores in eval/. {warm}{extra_notes}").strip()
     card = build_card(
         name=name, version=version,
-        description=description or (f"DRAEM widths {cfg['rec_width']}/{cfg['disc_width']} trained on AITEX normal frames"
+        description=description or (f"DRAEM widths {cfg['rec_width']}/{cfg['disc_width']} "
+                                    f"trained on AITEX normal frames"
                                     f"{f' of fabric {fabric}' if fabric else ''}"),
-        onnx_path=onnx_path, architecture=draem_architecture(cfg["rec_width"], cfg["disc_width"], count_parameters(model)),
+        onnx_path=onnx_path,
+        architecture=draem_architecture(cfg["rec_width"], cfg["disc_width"], count_parameters(model)),
         flops_per_tile=flops, tile=tile,
         image_threshold=m["imageThreshold"], pixel_threshold=m["pixelThreshold"],
         norm_min=norm_lo, norm_max=norm_hi, smoothing_kernel=kernel,
@@ -204,11 +216,13 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
 def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path, experiment: str = "draem-aitex") -> None:
     try:
         import mlflow
+
         from .paths import MLRUNS_DIR
         mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI") or MLRUNS_DIR.as_uri())
         mlflow.set_experiment(experiment)
         run_id = state.get("mlflow_run_id")
-        with (mlflow.start_run(run_id=run_id) if run_id else mlflow.start_run(run_name=f"{card['name']}@{card['version']}")):
+        with (mlflow.start_run(run_id=run_id) if run_id
+              else mlflow.start_run(run_name=f"{card['name']}@{card['version']}")):
             mlflow.log_metrics({k: v for k, v in card["metrics"].items() if isinstance(v, (int, float))})
             mlflow.log_metrics({"crossCalDetectionRate": metrics["crossCalibrated"]["detectionRate"],
                                 "crossCalFalseAlarmRate": metrics["crossCalibrated"]["falseAlarmRate"],
@@ -227,6 +241,7 @@ def release_int8(*, name: str, source_version: str, version: str, data: Path, sp
     """INT8 static quantisation of a registry version (QDQ, per-channel, MinMax calibration on normal
     training tiles) as its own version, evaluated and calibrated like any other."""
     import json
+
     from .data import load_split
     from .evaluate import evaluate
     from .quantize import bench, calibration_tiles, quantize
@@ -278,7 +293,15 @@ def recalibrate(name: str, version: str, log=print) -> dict:
     without re-running the model; rewrites eval/metrics.json and the card's thresholds, rates and notes.
     The ONNX and its sha256 are unchanged."""
     import json
-    from .evaluate import THRESHOLD_RULE, best_threshold, cross_calibrated_rates, far_threshold, normalization_bounds, rates
+
+    from .evaluate import (
+        THRESHOLD_RULE,
+        best_threshold,
+        cross_calibrated_rates,
+        far_threshold,
+        normalization_bounds,
+        rates,
+    )
     from .registry import read_card
     vdir = version_dir(name, version)
     card = read_card(vdir)
@@ -311,17 +334,21 @@ def recalibrate(name: str, version: str, log=print) -> dict:
     notes = card["notes"]
     notes = re.sub(r"imageThreshold: .*?are \d\.\d+ / \d\.\d+\.",
                    f"imageThreshold: {THRESHOLD_RULE}; chosen on the validation frames, so detectionRate/"
-                   f"falseAlarmRate are in-sample: 2-fold cross-calibrated they are {m['crossCalibrated']['detectionRate']:.3f} / "
+                   f"falseAlarmRate are in-sample: 2-fold cross-calibrated they are "
+                   f"{m['crossCalibrated']['detectionRate']:.3f} / "
                    f"{m['crossCalibrated']['falseAlarmRate']:.3f}.", notes, count=1)
     notes = re.sub(r"normalization: min = .*?at an end\)\.", f"normalization: min = lowest validation frame score "
-                   f"({pp['normalization']['min']:.5f}), max = highest defect-frame score ({pp['normalization']['max']:.5f}).",
+                   f"({pp['normalization']['min']:.5f}), "
+                   f"max = highest defect-frame score ({pp['normalization']['max']:.5f}).",
                    notes, count=1)
     if "Re-calibrated from eval/scores.json" not in notes:
-        card["notes"] = notes + (f" Re-calibrated from eval/scores.json (threshold {old_thr:.5f} by '{old_rule}' replaced;"
-                             f" max F1 degenerated to flagging every frame).")
+        card["notes"] = notes + (f" Re-calibrated from eval/scores.json "
+                                 f"(threshold {old_thr:.5f} by '{old_rule}' replaced;"
+                                 f" max F1 degenerated to flagging every frame).")
     else:
         card["notes"] = notes
     write_card(card, vdir)
     log(f"{name}@{version}: threshold {old_thr:.5f} -> {thr:.5f}; detection {at['detectionRate']:.3f}, false alarms "
-        f"{at['falseAlarmRate']:.3f} (cross-calibrated {m['crossCalibrated']['detectionRate']:.3f} / {m['crossCalibrated']['falseAlarmRate']:.3f})")
+        f"{at['falseAlarmRate']:.3f} (cross-calibrated {m['crossCalibrated']['detectionRate']:.3f} / "
+        f"{m['crossCalibrated']['falseAlarmRate']:.3f})")
     return card

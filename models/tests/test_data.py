@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loomwatch_models.data import (DataCheckError, check, index, load_split, make_split, read_gray, read_mask,
-                                   sha256_file)
+from loomwatch_models.data import (
+    DataCheckError,
+    check,
+    index,
+    load_split,
+    make_split,
+    read_gray,
+    read_mask,
+    sha256_file,
+)
 from loomwatch_models.paths import SPLITS_DIR
 
 

@@ -4,9 +4,16 @@ import torch
 
 from loomwatch_models.data import load_split, read_gray
 from loomwatch_models.export import export_graph, graph_parity
+from loomwatch_models.patchcore import (
+    FeatureExtractor,
+    PatchCoreConfig,
+    PatchCoreMap,
+    extract,
+    fit_bank,
+    greedy_coreset,
+    nearest_distance,
+)
 from loomwatch_models.paths import SPLITS_DIR
-from loomwatch_models.patchcore import (FeatureExtractor, PatchCoreConfig, PatchCoreMap, extract, fit_bank,
-                                        greedy_coreset, nearest_distance)
 from loomwatch_models.scoring import onnx_runner, to_tiles
 
 
@@ -14,7 +21,7 @@ def test_greedy_coreset_covers_every_cluster_that_random_sampling_can_miss():
     g = torch.Generator().manual_seed(0)
     centres = torch.tensor([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [100.0, 100.0]])
     sizes = [997, 1, 1, 1]                              # three far-off outliers among 1000 points
-    x = torch.cat([c + torch.randn(n, 2, generator=g) for c, n in zip(centres, sizes)])
+    x = torch.cat([c + torch.randn(n, 2, generator=g) for c, n in zip(centres, sizes, strict=True)])
     chosen = greedy_coreset(x, 4, projection_dim=128)
     assert sorted({int(torch.argmin(((centres - x[i]) ** 2).sum(1))) for i in chosen}) == [0, 1, 2, 3]
     assert nearest_distance(x, x[chosen]).max() < 10          # every point near a centre (clusters are 100 apart)
@@ -53,7 +60,8 @@ def test_a_fitted_bank_exports_with_the_tile_contract_and_matches_pytorch(isolat
     # the graph's augmented-matmul nearest neighbour is the brute-force one
     with torch.no_grad():
         d = graph.distances(torch.from_numpy(tiles[:1]))
-    own = torch.cdist(extract(features, tiles[:1]), bank.patches, compute_mode="donot_use_mm_for_euclid_dist").min(1).values
+    own = torch.cdist(extract(features, tiles[:1]), bank.patches,
+                      compute_mode="donot_use_mm_for_euclid_dist").min(1).values
     assert float((d.flatten() - own).abs().max()) < 1e-3
 
 
@@ -67,8 +75,10 @@ def test_features_of_a_batch_equal_features_of_single_tiles(aitex):
 
 
 def test_fit_patchcore_writes_a_valid_card_with_parity_metrics_and_fit_facts(isolated, aitex):
-    """The release path end to end on a four-frame validation split (a defect and a normal frame each of two fabrics)."""
+    """The release path end to end on a four-frame validation split
+    (a defect and a normal frame each of two fabrics)."""
     import json
+
     from loomwatch_models.registry import read_card, validate_card
     from loomwatch_models.release_patchcore import release_patchcore
     split = json.loads((SPLITS_DIR / "aitex-split-v1.json").read_text())

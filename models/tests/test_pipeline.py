@@ -8,7 +8,7 @@ import time
 import numpy as np
 import torch
 
-from loomwatch_models.data import index, load_split, read_gray, sha256_file
+from loomwatch_models.data import load_split, read_gray, sha256_file
 from loomwatch_models.draem import Draem, Widths, count_flops
 from loomwatch_models.export import export_onnx, parity
 from loomwatch_models.paths import REGISTRY_DIR, SPLITS_DIR
@@ -28,13 +28,14 @@ def test_two_step_training_resumes_exactly_where_an_uninterrupted_run_ends(isola
     a, sa = load_checkpoint(full / "ckpt-last.pt")
     b, sb = load_checkpoint(part / "ckpt-last.pt")
     assert sa["step"] == sb["step"] == 2
-    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.allclose(va.float(), vb.float(), atol=1e-6), k
     assert "step 2/2" in (full / "train.log").read_text()
 
 
 def test_validation_scores_whole_frames_as_the_engine_does_every_frame_val_every_steps(isolated):
-    rdir = train(TrainConfig(name="frames", steps=2, **{**TINY, "val_every": 1, "frame_val_every": 2, "frame_val_defects": 2}))
+    rdir = train(TrainConfig(name="frames", steps=2,
+                             **{**TINY, "val_every": 1, "frame_val_every": 2, "frame_val_defects": 2}))
     history = torch.load(rdir / "ckpt-last.pt")["history"]
     assert [("imageAuroc" in r) for r in history] == [False, True]
     assert 0.0 <= history[-1]["imageAuroc"] <= 1.0
@@ -120,6 +121,7 @@ def test_committed_registry_cards_are_valid_and_match_their_onnx():
 def test_a_run_resumes_on_a_fresh_cache_from_its_committed_resume_point(isolated, monkeypatch):
     """A session may start on a new machine: the repo's compact resume point must be enough."""
     import shutil
+
     import loomwatch_models.paths as paths_mod
     from loomwatch_models.train import write_resume_point
     monkeypatch.setattr(paths_mod, "RESUME_DIR", isolated / "repo-runs")
@@ -162,6 +164,7 @@ def test_training_from_a_data_pack_with_batch_workers_resumes_on_the_cpu(isolate
 
 def test_a_warm_started_run_keeps_its_chain_when_the_source_run_is_gone(isolated):
     import shutil
+
     from loomwatch_models.train import warm_start_chain
     source = train(TrainConfig(name="source", steps=2, **TINY))
     rdir = train(TrainConfig(name="child", steps=1, init_from=str(source / "ckpt-last.pt"), **TINY))
