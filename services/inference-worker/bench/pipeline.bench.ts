@@ -1,8 +1,8 @@
 /**
  * `pnpm bench:pipeline [--model REF] [--frames N] [--latency-frames N]`
  *
- * The whole path on the real broker and S3: gateway (simulator) → frames.v1 → worker process(es)
- * → verdicts.v1 (read_committed). For each layout (1 worker × 2 threads, 2 workers × 1 thread):
+ * The whole path on the real broker and S3: AITEX frames uploaded and published as a gateway does
+ * (4 cameras) → frames.v1 → worker process(es) → verdicts.v1 (read_committed). For each layout (1 worker × 2 threads, 2 workers × 1 thread):
  *  1. saturation: a backlog of N frames, steady-state frames/s between the 3rd and last verdict;
  *  2. latency: frames published at 80 % of that rate, frame-to-verdict p50/p95/p99.
  * In the same run, bare `session.run` on the same model with 2 threads gives the baseline.
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { Verdict, decodeMessage } from '@loomwatch/contracts';
+import { cameraFrames, openTestFramePublisher } from '@loomwatch/frame-pipeline/testing';
 import {
   DEFAULT_REGISTRY_ROOT,
   InferenceEngine,
@@ -26,7 +27,6 @@ import {
 import { createKafkaClient, sleep } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, aitexDir, aitexFrames, startInfra, stopProcess } from '@loomwatch/testkit';
-import { cameraFrames, openTestFramePublisher } from '../src/testing/frames.js';
 import { spawnWorkerProcess } from '../src/testing/worker-process.js';
 
 const { values } = parseArgs({

@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Verdict, decodeMessage, deploymentKey, type Deployment, type FrameEvent } from '@loomwatch/contracts';
+import { fixedDeployment, sampleKey } from '@loomwatch/frame-pipeline';
+import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { randomModelVersions } from '@loomwatch/inference/fixtures';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { aitexFrames } from '@loomwatch/testkit';
 import { WorkerConfig } from './config.js';
-import { fixedDeployment } from './model-pool.js';
 import { publishDeployment } from './rollout.js';
-import { sampleKey } from './routing.js';
-import { publishTestFrames } from './testing/frames.js';
 import { startWorker, type RunningWorker } from './worker.js';
 
 const kafka = useTestKafka();

@@ -1,5 +1,5 @@
 import type { Deployment, ModelRef, Verdict } from '@loomwatch/contracts';
-import type { Route } from './routing.js';
+import type { Route } from '@loomwatch/frame-pipeline';
 import { Counter, Gauge, Histogram, type Registry } from '@loomwatch/observability';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];

@@ -2,8 +2,8 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Deployment } from '@loomwatch/contracts';
+import { fixedDeployment } from '@loomwatch/frame-pipeline';
 import { randomModelVersions } from '@loomwatch/inference/fixtures';
-import { fixedDeployment } from './model-pool.js';
 import { checkVersions, describeDeployment, nextDeployment } from './rollout.js';
 
 const NOW = new Date('2026-11-22T04:00:00Z');

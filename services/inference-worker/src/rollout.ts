@@ -2,9 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deployedModelRef, deploymentKey, deploymentVersions, encodeMessage, type ProductionMarker } from '@loomwatch/contracts';
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
+import { controlTopicSpec, publishControlMessage } from '@loomwatch/frame-pipeline';
 import type { KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
-import { controlTopicSpec, publishControlMessage } from './control-topic.js';
 import { watchDeployments } from './deployments.js';
 
 /** What an operator asks for; anything not mentioned stays as the deployment in force has it. */

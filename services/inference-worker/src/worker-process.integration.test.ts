@@ -1,10 +1,10 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { REPO_ROOT, aitexFrames, processExited, readCommittedWithKcat, stopProcess } from '@loomwatch/testkit';
-import { cameraFrames, publishTestFrames } from './testing/frames.js';
 import { spawnWorkerProcess } from './testing/worker-process.js';
 
 const kafka = useTestKafka();

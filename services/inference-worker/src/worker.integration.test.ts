@@ -4,12 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeadLetter, FrameEvent, Verdict, decodeMessage, encodeMessage } from '@loomwatch/contracts';
+import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { REPO_ROOT, aitexFrames } from '@loomwatch/testkit';
 import { WorkerConfig } from './config.js';
-import { publishTestFrames } from './testing/frames.js';
 import { startWorker } from './worker.js';
 
 const kafka = useTestKafka();

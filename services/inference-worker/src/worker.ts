@@ -3,20 +3,16 @@ import { defaultModel, readModelCard, resolveModel } from '@loomwatch/inference'
 import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
+import { EngineDecider, ModelPool, controlTopicSpec, createFrameProcessor, fixedDeployment, type Decider } from '@loomwatch/frame-pipeline';
 import type { WorkerConfig } from './config.js';
-import { EngineDecider } from './engine-decider.js';
-import type { FrameDecider } from './frame-decider.js';
-import { controlTopicSpec } from './control-topic.js';
 import { watchDeployments, type DeploymentWatch } from './deployments.js';
-import { createFrameProcessor } from './frame-processor.js';
 import { WorkerMetrics } from './metrics.js';
-import { ModelPool, fixedDeployment } from './model-pool.js';
 
 export interface RunningWorker {
   /** The deployment in force now (it changes when a new one arrives on the control topic). */
   readonly deployment: Deployment;
   /** The production version's model reference. */
-  readonly model: FrameDecider['model'];
+  readonly model: Decider['model'];
   readonly opsPort: number;
   /** Stops fetching, drops uncommitted in-flight frames (their new owner decides them), closes. */
   stop(): Promise<void>;
@@ -46,7 +42,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   recordDeployment(pool);
 
   const processor = createFrameProcessor({
-    worker: config.worker,
+    pipeline: config.worker,
     client,
     store,
     router: pool,

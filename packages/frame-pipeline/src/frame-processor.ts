@@ -2,14 +2,15 @@ import type { FrameEvent, LoomwatchError, Verdict } from '@loomwatch/contracts';
 import type { InboundRecord, KafkaClient, OutboundMessage, RecordProcessor } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import type { BlobStore } from '@loomwatch/storage';
-import type { WorkerConfig } from './config.js';
-import { createDeadLetterBuilder, createFrameHandler } from './frame-handler.js';
+import type { PipelineConfig } from './config.js';
+import { createDeadLetterHandler } from './dead-letters.js';
 import type { FrameRouter } from './model-pool.js';
+import { createFrameRecordHandler } from './record-handler.js';
 import type { Route } from './routing.js';
 
 export interface FrameProcessorOptions {
   /** Tuning, buckets and the dead-letter and shadow topics come from here. */
-  worker: WorkerConfig['worker'];
+  pipeline: PipelineConfig;
   client: KafkaClient;
   store: BlobStore;
   router: FrameRouter;
@@ -34,38 +35,40 @@ export interface FrameProcessorOptions {
 }
 
 /**
- * The consume → decide → publish loop of the live worker and of a replay: each frame record
- * becomes a verdict (plus a shadow verdict) or a dead letter, committed with its offset.
+ * The consume → decide → publish loop of the live worker and of a replay, on the exactly-once
+ * port: each frame record becomes a verdict (plus a shadow verdict) or a dead letter, committed
+ * with its offset.
  */
 export function createFrameProcessor(options: FrameProcessorOptions): RecordProcessor {
-  const { worker, logger } = options;
-  const handlerConfig = {
-    workerId: options.workerId,
-    allowedBuckets: worker.allowedBuckets,
-    outputBucket: worker.outputBucket,
-    verdictTopic: options.verdictTopic,
-    shadowVerdictTopic: worker.shadowVerdictTopic,
-    deadLetterTopic: worker.deadLetterTopic,
-    source: options.source,
-    missingObjectAttempts: worker.missingObjectAttempts,
-  };
-  const handleFrame = createFrameHandler(handlerConfig, {
-    store: options.store,
-    router: options.router,
-    ...(options.onDecided === undefined ? {} : { onDecided: options.onDecided }),
-    ...(options.onShadowFailed === undefined ? {} : { onShadowFailed: options.onShadowFailed }),
-  });
-  const deadLetter = createDeadLetterBuilder(handlerConfig);
+  const { pipeline, logger } = options;
+  const handleFrame = createFrameRecordHandler(
+    {
+      workerId: options.workerId,
+      allowedBuckets: pipeline.allowedBuckets,
+      outputBucket: pipeline.outputBucket,
+      verdictTopic: options.verdictTopic,
+      shadowVerdictTopic: pipeline.shadowVerdictTopic,
+      source: options.source,
+      missingObjectAttempts: pipeline.missingObjectAttempts,
+    },
+    {
+      store: options.store,
+      router: options.router,
+      ...(options.onDecided === undefined ? {} : { onDecided: options.onDecided }),
+      ...(options.onShadowFailed === undefined ? {} : { onShadowFailed: options.onShadowFailed }),
+    },
+  );
+  const deadLetter = createDeadLetterHandler({ workerId: options.workerId, deadLetterTopic: pipeline.deadLetterTopic, source: options.source });
   const select = options.select ?? (() => true);
   return options.client.exactlyOnce({
     groupId: options.groupId,
     topic: options.inputTopic,
     logger,
-    maxInFlight: worker.maxInFlight,
-    maxInFlightPerPartition: worker.maxInFlightPerPartition,
-    partitionsConsumedConcurrently: worker.partitionsConsumedConcurrently,
-    sessionTimeoutMs: worker.sessionTimeoutMs,
-    retry: { maxElapsedMs: worker.retryForMs },
+    maxInFlight: pipeline.maxInFlight,
+    maxInFlightPerPartition: pipeline.maxInFlightPerPartition,
+    partitionsConsumedConcurrently: pipeline.partitionsConsumedConcurrently,
+    sessionTimeoutMs: pipeline.sessionTimeoutMs,
+    retry: { maxElapsedMs: pipeline.retryForMs },
     ...(options.maxWaitTimeMs === undefined ? {} : { maxWaitTimeMs: options.maxWaitTimeMs }),
     handler: async (record, attempt) => {
       if (!select(record)) return [];

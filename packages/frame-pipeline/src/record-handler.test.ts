@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DeadLetter, LoomwatchError, Verdict, decodeMessage, traceIdOf, traceparent, type FrameEvent } from '@loomwatch/contracts';
+import { LoomwatchError, Verdict, decodeMessage, traceIdOf, traceparent, type FrameEvent } from '@loomwatch/contracts';
 import type { InboundRecord } from '@loomwatch/kafka';
 import { MemoryBlobStore } from '@loomwatch/storage';
-import type { Decision, FrameDecider } from './frame-decider.js';
-import { createDeadLetterBuilder, createFrameHandler, outputKeys } from './frame-handler.js';
+import type { Decider, Decision } from './decider.js';
 import { ModelPool, fixedDeployment } from './model-pool.js';
+import { createFrameRecordHandler, outputKeys } from './record-handler.js';
 
 const IMAGE = Buffer.from('pretend-png-bytes');
 const MODEL = { name: 'draem-test', version: '1.0.0', sha256: 'b'.repeat(64) };
@@ -35,7 +35,7 @@ function record(value: string | Buffer, headers: Record<string, string> = {}): I
 }
 
 /** A decider that answers from a table: the handler's orchestration is what is under test. */
-class TableDecider implements FrameDecider {
+class TableDecider implements Decider {
   readonly model: typeof MODEL;
   constructor(version = MODEL.version) {
     this.model = { ...MODEL, version };
@@ -73,11 +73,10 @@ const config = {
   allowedBuckets: ['frames'],
   outputBucket: 'results',
   verdictTopic: 'verdicts.v1',
-  deadLetterTopic: 'frames.dlq.v1',
   source: '/loomwatch/inference-worker',
 };
 
-describe('frame handler', () => {
+describe('frame record handler', () => {
   let store: MemoryBlobStore;
   let decider: TableDecider;
   let router: ModelPool;
@@ -94,7 +93,7 @@ describe('frame handler', () => {
   });
 
   it('publishes a verdict naming the model and the stored map and overlay, keyed by line and camera', async () => {
-    const handle = createFrameHandler(config, { store, router, now: () => new Date('2026-11-22T00:00:01Z') });
+    const handle = createFrameRecordHandler(config, { store, router, now: () => new Date('2026-11-22T00:00:01Z') });
     const parent = traceparent();
     const [message] = await handle(record(JSON.stringify(frameEvent()), { traceparent: parent }), 1);
     expect(message?.topic).toBe('verdicts.v1');
@@ -110,7 +109,7 @@ describe('frame handler', () => {
 
   it("passes the frame's fabric code to the model and names the fabric whose calibration decided", async () => {
     decider.calibratedFabrics.add('02');
-    const handle = createFrameHandler(config, { store, router });
+    const handle = createFrameRecordHandler(config, { store, router });
     const decide = async (fabricCode?: string) => {
       const frame = { ...frameEvent(), ...(fabricCode === undefined ? {} : { product: { fabricCode } }) };
       const [message] = await handle(record(JSON.stringify(frame)), 1);
@@ -138,12 +137,12 @@ describe('frame handler', () => {
     ['a bucket outside the allow-list', JSON.stringify(frameEvent({ bucket: 'secrets' })), 'BUCKET_NOT_ALLOWED'],
     ['a checksum that does not match', JSON.stringify(frameEvent({ sha256: 'c'.repeat(64) })), 'IMAGE_CHECKSUM_MISMATCH'],
   ])('rejects %s with a permanent %s', async (_, value, code) => {
-    const handle = createFrameHandler(config, { store, router });
+    const handle = createFrameRecordHandler(config, { store, router });
     await expect(handle(record(value), 1)).rejects.toMatchObject({ code, retryable: false });
   });
 
   it('retries a missing object, then gives up with a permanent OBJECT_NOT_FOUND', async () => {
-    const handle = createFrameHandler({ ...config, missingObjectAttempts: 2 }, { store, router });
+    const handle = createFrameRecordHandler({ ...config, missingObjectAttempts: 2 }, { store, router });
     const missing = JSON.stringify(frameEvent({ key: 'frames/none.png' }));
     await expect(handle(record(missing), 1)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND', retryable: true });
     await expect(handle(record(missing), 2)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND', retryable: false });
@@ -151,19 +150,19 @@ describe('frame handler', () => {
 
   it('rejects an image whose dimensions differ from the event', async () => {
     decider.width = 2048;
-    const handle = createFrameHandler(config, { store, router });
+    const handle = createFrameRecordHandler(config, { store, router });
     await expect(handle(record(JSON.stringify(frameEvent())), 1)).rejects.toMatchObject({ code: 'IMAGE_DIMENSIONS_MISMATCH' });
   });
 
   it('passes the decider’s image errors through unchanged', async () => {
     decider.failure = new LoomwatchError('IMAGE_CORRUPT', 'truncated PNG');
-    const handle = createFrameHandler(config, { store, router });
+    const handle = createFrameRecordHandler(config, { store, router });
     await expect(handle(record(JSON.stringify(frameEvent())), 1)).rejects.toMatchObject({ code: 'IMAGE_CORRUPT' });
   });
 
   it('adds the shadow version’s verdict for the shadow topic, its pictures under its own version', async () => {
     await router.apply({ ...fixedDeployment('draem-test', '1.0.0'), revision: 1, shadow: { version: '1.1.0', sample: 1 } });
-    const handle = createFrameHandler(config, { store, router });
+    const handle = createFrameRecordHandler(config, { store, router });
     const [live, shadow, ...rest] = await handle(record(JSON.stringify(frameEvent())), 1);
     expect(rest).toEqual([]);
     expect(live?.topic).toBe('verdicts.v1');
@@ -178,7 +177,7 @@ describe('frame handler', () => {
     (deciders.get('1.1.0') as TableDecider).failure = new LoomwatchError('MODEL_RUN_FAILED', 'session died');
     await router.apply({ ...fixedDeployment('draem-test', '1.0.0'), revision: 1, shadow: { version: '1.1.0', sample: 1 } });
     const failures: string[] = [];
-    const handle = createFrameHandler(config, { store, router, onShadowFailed: (_, error) => failures.push(error.code) });
+    const handle = createFrameRecordHandler(config, { store, router, onShadowFailed: (_, error) => failures.push(error.code) });
     const outputs = await handle(record(JSON.stringify(frameEvent())), 1);
     expect(outputs.map((m) => m.topic)).toEqual(['verdicts.v1']);
     expect(failures).toEqual(['MODEL_RUN_FAILED']);
@@ -186,38 +185,8 @@ describe('frame handler', () => {
 
   it('lets a canary line’s frames be decided by the candidate version', async () => {
     await router.apply({ ...fixedDeployment('draem-test', '1.0.0'), revision: 1, canary: { version: '1.1.0', lines: ['line-1'], cameras: [] } });
-    const handle = createFrameHandler(config, { store, router });
+    const handle = createFrameRecordHandler(config, { store, router });
     const [message] = await handle(record(JSON.stringify(frameEvent())), 1);
     expect(decodeMessage(Verdict, message?.value ?? null).model.version).toBe('1.1.0');
-  });
-});
-
-describe('dead letters', () => {
-  it('keep the original value, headers, position and reason', () => {
-    const build = createDeadLetterBuilder(config, () => new Date('2026-11-22T00:00:02Z'));
-    const [message] = build(record('{oops', { ce_id: 'abc' }), new LoomwatchError('MESSAGE_NOT_JSON', 'bad json'), 1);
-    expect(message?.topic).toBe('frames.dlq.v1');
-    expect(message?.key).toBe('line-1:cam-1');
-    expect(decodeMessage(DeadLetter, message?.value ?? null)).toEqual({
-      originalValue: '{oops',
-      originalValueEncoding: 'utf8',
-      originalHeaders: { ce_id: 'abc' },
-      originalTopic: 'frames.v1',
-      originalPartition: 0,
-      originalOffset: '7',
-      reason: { code: 'MESSAGE_NOT_JSON', message: 'bad json' },
-      attempts: 1,
-      workerId: 'worker-a',
-      failedAt: '2026-11-22T00:00:02.000Z',
-    });
-  });
-
-  it('store a value that is not UTF-8 as base64', () => {
-    const build = createDeadLetterBuilder(config);
-    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x81]);
-    const [message] = build({ ...record(''), value: binary }, new LoomwatchError('MESSAGE_NOT_JSON', 'binary'), 1);
-    const letter = decodeMessage(DeadLetter, message?.value ?? null);
-    expect(letter.originalValueEncoding).toBe('base64');
-    expect(Buffer.from(letter.originalValue, 'base64').equals(binary)).toBe(true);
   });
 });

@@ -1,13 +1,11 @@
 import { TOPICS, type ReplayPlan } from '@loomwatch/contracts';
+import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
 import { readModelCard, resolveModel } from '@loomwatch/inference';
 import { createKafkaClient, type InboundRecord, type KafkaClient, type OutboundMessage, type RecordProcessor } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
-import type { WorkerConfig } from '../config.js';
-import { EngineDecider } from '../engine-decider.js';
-import { createFrameProcessor } from '../frame-processor.js';
-import { ModelPool, fixedDeployment } from '../model-pool.js';
 import type { ReplayArgs } from './args.js';
+import type { ReplayConfig } from './config.js';
 import { replayBroker, type ReplayBroker } from './broker-offsets.js';
 import { controlTopicPlanStore } from './plan-store.js';
 import { checkTargetTopic, defaultTargetTopic, replayDeadLetterTopic } from './plan.js';
@@ -16,7 +14,7 @@ import { ReplayProgress, formatProgressLine, summarise, type ReplaySummary } fro
 import { createRecordFilter } from './selection.js';
 
 export interface ReplayOptions {
-  config: WorkerConfig;
+  config: ReplayConfig;
   args: ReplayArgs;
   logger: Logger;
   /** Where the Kafka client logs. @defaultValue `logger` */
@@ -40,7 +38,7 @@ interface ReplayWorker {
   pool: ModelPool;
 }
 
-function targetTopicOf(config: WorkerConfig, args: ReplayArgs, inputTopic: string): string {
+function targetTopicOf(config: ReplayConfig, args: ReplayArgs, inputTopic: string): string {
   const target = args.toTopic ?? defaultTargetTopic(args.model);
   const w = config.worker;
   checkTargetTopic(
@@ -162,7 +160,7 @@ async function refreshCommitted(broker: ReplayBroker, groupId: string, plan: Rep
 }
 
 async function startWorkers(input: {
-  config: WorkerConfig;
+  config: ReplayConfig;
   plan: ReplayPlan;
   groupId: string;
   client: KafkaClient;
@@ -205,7 +203,7 @@ async function startWorkers(input: {
   };
   const workers = pools.map((pool, index) => {
     const processor = createFrameProcessor({
-      worker: config.worker,
+      pipeline: config.worker,
       client,
       store,
       router: pool,

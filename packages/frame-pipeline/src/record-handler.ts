@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  DeadLetter,
   EVENT_TYPES,
   FrameEvent,
   LoomwatchError,
@@ -10,25 +9,24 @@ import {
   decodeMessage,
   encodeMessage,
   messageKey,
-  parseMessageKey,
   toLoomwatchError,
   type ObjectRef,
 } from '@loomwatch/contracts';
-import type { InboundRecord, OutboundMessage } from '@loomwatch/kafka';
+import type { InboundRecord, OutboundMessage, RecordHandler } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
-import type { Decision, FrameDecider } from './frame-decider.js';
+import type { Decider, Decision } from './decider.js';
 import type { FrameRouter } from './model-pool.js';
 import type { Route } from './routing.js';
 
-export interface FrameHandlerConfig {
+export interface FrameRecordHandlerConfig {
+  /** Shown in the verdicts. */
   workerId: string;
   /** Buckets frames may be read from; anything else is dead-lettered. */
   allowedBuckets: readonly string[];
   /** Where anomaly maps and overlays go. */
   outputBucket: string;
-  /** Topics the outcomes go to. */
+  /** Where the verdicts go. */
   verdictTopic: string;
-  deadLetterTopic: string;
   /** Where shadow versions' verdicts go. @defaultValue 'verdicts.shadow.v1' */
   shadowVerdictTopic?: string;
   /** CloudEvents source of the verdicts. */
@@ -37,7 +35,7 @@ export interface FrameHandlerConfig {
   missingObjectAttempts?: number;
 }
 
-export interface FrameHandlerDeps {
+export interface FrameRecordHandlerDeps {
   store: BlobStore;
   /** Picks the version (and maybe a shadow) for each frame. */
   router: FrameRouter;
@@ -101,15 +99,19 @@ function checkDimensions(frame: FrameEvent, decision: Decision): void {
   }
 }
 
-/** Decides one frame record: fetch, check, infer, store pictures, build the verdict message(s). */
-export function createFrameHandler(config: FrameHandlerConfig, deps: FrameHandlerDeps) {
+/**
+ * The exactly-once processor's `RecordHandler` for frame records: fetch the image, check it, let
+ * the routed version decide, store its pictures, and return the verdict message (plus the shadow
+ * version's). Anything thrown that is not retryable ends in a dead letter (`dead-letters.ts`).
+ */
+export function createFrameRecordHandler(config: FrameRecordHandlerConfig, deps: FrameRecordHandlerDeps): RecordHandler {
   const now = deps.now ?? (() => new Date());
   const missingObjectAttempts = config.missingObjectAttempts ?? 3;
   const allowed = new Set(config.allowedBuckets);
   const shadowTopic = config.shadowVerdictTopic ?? TOPICS.shadowVerdicts;
 
   /** One version's verdict on the frame, its pictures stored under that version's keys. */
-  async function decideWith(decider: FrameDecider, frame: FrameEvent, image: Buffer, fetchMs: number): Promise<Verdict> {
+  async function decideWith(decider: Decider, frame: FrameEvent, image: Buffer, fetchMs: number): Promise<Verdict> {
     const started = performance.now();
     const decision = await decider.decide(image, frame.product?.fabricCode);
     checkDimensions(frame, decision);
@@ -190,37 +192,5 @@ export function createFrameHandler(config: FrameHandlerConfig, deps: FrameHandle
     } finally {
       lease.release();
     }
-  };
-}
-
-/** The outcome of a frame that cannot be decided: a dead letter keeping the original message. */
-export function createDeadLetterBuilder(config: Pick<FrameHandlerConfig, 'workerId' | 'deadLetterTopic' | 'source'>, now: () => Date = () => new Date()) {
-  return function deadLetter(record: InboundRecord, error: LoomwatchError, attempts: number): OutboundMessage[] {
-    const value = record.value ?? Buffer.alloc(0);
-    const utf8 = value.toString('utf8');
-    const isUtf8 = Buffer.from(utf8, 'utf8').equals(value);
-    const letter: DeadLetter = {
-      originalValue: (isUtf8 ? utf8 : value.toString('base64')).slice(0, 900_000),
-      originalValueEncoding: isUtf8 ? 'utf8' : 'base64',
-      originalHeaders: record.headers,
-      originalTopic: record.topic,
-      originalPartition: record.partition,
-      originalOffset: record.offset,
-      reason: { code: error.code, message: error.message.slice(0, 4096) },
-      attempts,
-      workerId: config.workerId,
-      failedAt: now().toISOString(),
-    };
-    const key = record.key !== undefined && parseMessageKey(record.key) !== undefined ? record.key : (record.key ?? 'unknown:unknown');
-    return [
-      {
-        topic: config.deadLetterTopic,
-        key,
-        value: encodeMessage(DeadLetter, letter),
-        headers: {
-          ...cloudEventHeaders(EVENT_TYPES.deadLetter, config.source, { parentTraceparent: record.headers['traceparent'] }),
-        },
-      },
-    ];
   };
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LoomwatchError, type Deployment, type FrameEvent } from '@loomwatch/contracts';
-import type { Decision, FrameDecider } from './frame-decider.js';
+import type { Decider, Decision } from './decider.js';
 import { ModelPool, fixedDeployment } from './model-pool.js';
 
-class StubDecider implements FrameDecider {
+class StubDecider implements Decider {
   readonly model;
   closed = false;
   usable = true;
@@ -28,7 +28,7 @@ const deployment = (revision: number, production: string, extra: Partial<Deploym
 
 function loader(fail: Set<string> = new Set()) {
   const made = new Map<string, StubDecider>();
-  const load = (version: string): Promise<FrameDecider> => {
+  const load = (version: string): Promise<Decider> => {
     if (fail.has(version)) return Promise.reject(new LoomwatchError('MODEL_NOT_FOUND', `no ${version}`));
     const decider = new StubDecider(version);
     made.set(version, decider);

@@ -1,6 +1,7 @@
 /**
- * Frames for integration tests and benches, published the way a camera gateway does: the image
- * uploaded to S3 first, then its FrameEvent on the frames topic (through the Kafka ports).
+ * Frames for integration tests and benches (`@loomwatch/frame-pipeline/testing`), published the way
+ * a camera gateway does — the image uploaded to S3 first, then its FrameEvent on the frames topic
+ * through the Kafka ports — so the worker's and the replay's tests need no gateway.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

@@ -8,10 +8,9 @@
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { REPLAY_USAGE, parseReplayArgs, type ReplayArgs } from './args.js';
-import { loadReplayConfig } from './config.js';
+import { loadReplayConfig, type ReplayConfig } from './config.js';
 import { formatSummary, type ReplaySummary } from './progress.js';
 import { startReplay } from './replay.js';
-import type { WorkerConfig } from '../config.js';
 
 const argv = process.argv.slice(2);
 const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -27,7 +26,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
 }
 
 let args: ReplayArgs;
-let config: WorkerConfig;
+let config: ReplayConfig;
 try {
   args = parseReplayArgs(argv);
   config = loadReplayConfig({ files: args.configFiles, overrides: args.overrides, workers: args.workers });

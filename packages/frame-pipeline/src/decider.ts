@@ -1,14 +1,46 @@
+import type { InputStats, ModelRef, Region, VerdictKind } from '@loomwatch/contracts';
 import { InferenceEngine, encodeMapPng, encodeOverlay, type LoadEngineOptions } from '@loomwatch/inference';
-import type { ModelRef } from '@loomwatch/contracts';
-import type { Decision, FrameDecider } from './frame-decider.js';
+
+/** What the model concluded about one image, with its pictures ready to store. */
+export interface Decision {
+  width: number;
+  height: number;
+  score: number;
+  normalizedScore: number;
+  threshold: number;
+  /** Set when the threshold was the frame's fabric's calibrated one rather than the pooled one. */
+  calibratedFabric?: string;
+  verdict: VerdictKind;
+  regions: Region[];
+  inputStats: InputStats;
+  /** 8-bit grayscale PNG of the anomaly map at the image's resolution. */
+  anomalyMapPng: Buffer;
+  /** The frame with the map blended in and region boxes drawn. */
+  overlay: { body: Buffer; contentType: 'image/jpeg' | 'image/png'; extension: 'jpg' | 'png' };
+  timings: Record<string, number>;
+}
+
+/**
+ * One loaded model version as the pipeline sees it: image bytes in, a decision out. Image
+ * problems are permanent `LoomwatchError`s (IMAGE_*). `EngineDecider` below is the real one;
+ * tests put a table in its place.
+ */
+export interface Decider {
+  readonly model: ModelRef;
+  /** `fabricCode`: the frame's product.fabricCode, for models calibrated per fabric. */
+  decide(image: Buffer, fabricCode?: string): Promise<Decision>;
+  close(): Promise<void>;
+  /** False once the decider can no longer decide (closed, or its model runtime died). */
+  readonly usable: boolean;
+}
 
 export interface EngineDeciderOptions extends LoadEngineOptions {
   /** @defaultValue 'jpeg' — a tenth of the PNG's size for a picture people look at. */
   overlayFormat?: 'jpeg' | 'png';
 }
 
-/** The worker's `FrameDecider` over the tiled inference engine. */
-export class EngineDecider implements FrameDecider {
+/** The `Decider` over the tiled inference engine, rendering the anomaly map and the overlay. */
+export class EngineDecider implements Decider {
   readonly model: ModelRef;
 
   private constructor(

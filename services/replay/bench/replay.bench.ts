@@ -3,8 +3,9 @@
  *
  * Replay throughput against the live pipeline's, same frames, same machine, same run, on the real
  * broker and S3. K frames are published once; then, R times (alternating which goes first):
- *  - live: the worker (`startWorker`, in-process, pinned to the version, T onnxruntime threads)
- *    drains the backlog of K frames from a fresh group into a fresh verdicts topic;
+ *  - live: the live worker's frame processor (`createFrameProcessor` over a model pool pinned to
+ *    the version, in-process, T onnxruntime threads) drains the backlog of K frames from a fresh
+ *    group into a fresh verdicts topic — the worker without its ops server and metrics;
  *  - replay: `startReplay` (one worker, T threads) decides the same K frames into a fresh replay topic.
  * Both rates are steady-state frames/s from the verdicts' `decidedAt` between the 3rd and the last,
  * so model loading and group joins count for neither. Prints the medians and the ratio
@@ -12,15 +13,15 @@
  */
 import { parseArgs } from 'node:util';
 import { Verdict, decodeMessage } from '@loomwatch/contracts';
+import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
+import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
-import { S3BlobStore } from '@loomwatch/storage';
+import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
 import { aitexFrames, startInfra, type Infra } from '@loomwatch/testkit';
-import { WorkerConfig } from '../src/config.js';
-import { parseReplayArgs } from '../src/replay/args.js';
-import { startReplay } from '../src/replay/replay.js';
-import { cameraFrames, publishTestFrames } from '../src/testing/frames.js';
-import { startWorker } from '../src/worker.js';
+import { parseModelRef, parseReplayArgs } from '../src/args.js';
+import { ReplayConfig } from '../src/config.js';
+import { startReplay } from '../src/replay.js';
 
 const { values } = parseArgs({
   options: {
@@ -74,33 +75,48 @@ interface BenchTopics {
   outputBucket: string;
 }
 
-function configFor(infra: Infra, t: BenchTopics, groupId: string, verdictTopic: string): WorkerConfig {
-  return WorkerConfig.parse({
+function configFor(infra: Infra, t: BenchTopics): ReplayConfig {
+  return ReplayConfig.parse({
     kafka: { brokers: infra.kafkaBrokers },
     s3: infra.s3,
     worker: {
       id: 'bench',
-      groupId,
       inputTopic: t.frames,
-      verdictTopic,
       deadLetterTopic: t.dlq,
       controlTopic: t.control,
       allowedBuckets: [t.bucket],
       outputBucket: t.outputBucket,
     },
-    model,
     inference: { intraOpNumThreads: threads },
-    ops: { port: 0 },
     log: { level: 'silent' },
   });
 }
 
-async function liveRound(client: KafkaClient, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
+async function liveRound(client: KafkaClient, store: BlobStore, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
   const verdictTopic = `${tag}-live`;
   const reading = collectVerdicts(client, verdictTopic, frames);
-  const worker = await startWorker(configFor(infra, t, `${tag}-live-workers`, verdictTopic), logger);
+  const config = configFor(infra, t);
+  const { name, version } = parseModelRef(model);
+  const pool = await ModelPool.start(
+    () => EngineDecider.load({ model, ...config.inference, overlayFormat: config.worker.overlayFormat }),
+    fixedDeployment(name, version),
+  );
+  const processor = createFrameProcessor({
+    pipeline: config.worker,
+    client,
+    store,
+    router: pool,
+    logger,
+    groupId: `${tag}-live-workers`,
+    inputTopic: t.frames,
+    verdictTopic,
+    workerId: 'bench',
+    source: '/loomwatch/bench',
+  });
+  await processor.start();
   const verdicts = await reading;
-  await worker.stop();
+  await processor.stop();
+  await pool.close();
   return steadyFramesPerSec(verdicts);
 }
 
@@ -108,7 +124,7 @@ async function replayRound(client: KafkaClient, infra: Infra, t: BenchTopics, ta
   const replayTopic = `${tag}-replay`;
   const reading = collectVerdicts(client, replayTopic, frames);
   const args = parseReplayArgs(['--from', 'earliest', '--model', model, '--to-topic', replayTopic, '--name', tag]);
-  const replay = await startReplay({ config: configFor(infra, t, 'unused', `${tag}-unused`), args, logger });
+  const replay = await startReplay({ config: configFor(infra, t), args, logger });
   const summary = await replay.finished;
   const verdicts = await reading;
   if (summary.decided !== frames) throw new Error(`the replay decided ${summary.decided} of ${frames} frames`);
@@ -142,7 +158,7 @@ try {
     // Alternate the order so neither side always runs on a machine warmed (or loaded) by the other.
     const order = round % 2 === 1 ? (['live', 'replay'] as const) : (['replay', 'live'] as const);
     for (const side of order) {
-      const fps = side === 'live' ? await liveRound(client, handle.infra, t, roundTag) : await replayRound(client, handle.infra, t, roundTag);
+      const fps = side === 'live' ? await liveRound(client, store, handle.infra, t, roundTag) : await replayRound(client, handle.infra, t, roundTag);
       (side === 'live' ? live : replay).push(fps);
       progress(`  round ${round}: ${side} ${fps.toFixed(3)} frames/s`);
     }

@@ -1,15 +1,15 @@
 import { LoomwatchError, deploymentVersions, type Deployment, type FrameEvent } from '@loomwatch/contracts';
-import type { FrameDecider } from './frame-decider.js';
+import type { Decider } from './decider.js';
 import { routeFrame, type Route } from './routing.js';
 
 /** Loads one version of the model. */
-export type DeciderLoader = (version: string) => Promise<FrameDecider>;
+export type DeciderLoader = (version: string) => Promise<Decider>;
 
 /** The deciders chosen for one frame; `release` once the frame is decided (or failed). */
 export interface Lease {
   route: Route;
-  primary: FrameDecider;
-  shadow?: FrameDecider;
+  primary: Decider;
+  shadow?: Decider;
   release(): void;
 }
 
@@ -21,7 +21,7 @@ export interface FrameRouter {
 interface Loaded {
   version: string;
   /** Replaced when the version is reloaded after its runtime died. */
-  decider: FrameDecider;
+  decider: Decider;
   leases: number;
   retired: boolean;
 }
@@ -58,7 +58,7 @@ export class ModelPool implements FrameRouter {
     return [...this.loaded.keys()];
   }
 
-  decider(version: string): FrameDecider | undefined {
+  decider(version: string): Decider | undefined {
     return this.loaded.get(version)?.decider;
   }
 

@@ -1,6 +1,6 @@
 import { LoomwatchError, ReplayPlan, decodeMessage, encodeMessage, replayPlanKey, toLoomwatchError } from '@loomwatch/contracts';
+import { controlTopicSpec, publishControlMessage } from '@loomwatch/frame-pipeline';
 import type { KafkaClient } from '@loomwatch/kafka';
-import { controlTopicSpec, publishControlMessage } from '../control-topic.js';
 
 /** Where replay plans are kept, so a rerun continues the plan of the first run. */
 export interface PlanStore {
