@@ -1,7 +1,7 @@
 /**
  * The inference worker: loads config, starts, and handles signals. First SIGTERM/SIGINT drains
  * (stops fetching, lets in-flight frames finish or drop uncommitted, closes) within a bound; a
- * second one exits at once.
+ * second one exits at once. A consumer that crashed for good stops the worker with exit code 1.
  */
 import { parseArgs } from 'node:util';
 import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
@@ -31,7 +31,12 @@ logger.info({ config: redactSecrets(config) }, 'effective configuration');
 
 try {
   const worker = await startWorker(config, logger);
-  handleShutdown({ logger, stop: () => worker.stop(), timeoutMs: config.worker.shutdownTimeoutMs });
+  const shutdown = handleShutdown({ logger, stop: () => worker.stop(), timeoutMs: config.worker.shutdownTimeoutMs });
+  worker.onFatal((err) => {
+    // A worker whose consumer is dead decides nothing more: exit non-zero so the orchestrator restarts it.
+    logger.fatal({ err }, `the Kafka consumer crashed and will not be restarted: stopping the worker (${err.message})`);
+    shutdown('consumer crashed', 1);
+  });
 } catch (err) {
   const error = toLoomwatchError(err);
   logger.fatal({ code: error.code, err: error.cause ?? error }, `worker failed to start: ${error.message}`);

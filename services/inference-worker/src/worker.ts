@@ -16,6 +16,11 @@ export interface RunningWorker {
   readonly opsPort: number;
   /** Stops fetching, drops uncommitted in-flight frames (their new owner decides them), closes. */
   stop(): Promise<void>;
+  /**
+   * Called once when the consumer crashed and the Kafka client will not restart it: the worker
+   * decides nothing more and `/readyz` says so; the process should stop and be restarted.
+   */
+  onFatal(listener: (error: Error) => void): void;
 }
 
 const LAG_POLL_MS = 10_000;
@@ -61,13 +66,13 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     onDeadLettered: (_, error) => metrics.deadLetters.inc({ code: error.code }),
   });
 
-  let consumerStarted = false;
   const ops = await startOpsServer({
     port: config.ops.port,
     host: config.ops.host,
     registry,
     readiness: {
-      broker: () => consumerStarted,
+      // False before the start, while the client restarts a crashed consumer, and for good after a fatal crash.
+      broker: () => processor.running,
       s3: () => store.ping(),
       model: () => pool.healthy,
     },
@@ -86,7 +91,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const lagTimer = setInterval(() => void pollLag().catch(() => undefined), LAG_POLL_MS);
 
   await processor.start();
-  consumerStarted = true;
   logger.info({ groupId: config.worker.groupId, topic: config.worker.inputTopic, opsPort: ops.port }, 'worker started');
 
   return {
@@ -109,6 +113,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       store.close();
       logger.info('worker stopped');
     },
+    onFatal: (listener) => processor.onFatal(listener),
   };
 }
 
