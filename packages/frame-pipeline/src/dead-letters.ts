@@ -1,7 +1,7 @@
 import { DeadLetter, EVENT_TYPES, cloudEventHeaders, encodeMessage, type LoomwatchError } from '@loomwatch/contracts';
 import type { InboundRecord, OutboundMessage, PermanentErrorHandler } from '@loomwatch/kafka';
 
-export interface DeadLetterConfig {
+interface DeadLetterConfig {
   /** Shown in the dead letter. */
   workerId: string;
   deadLetterTopic: string;

@@ -34,7 +34,7 @@ export interface Decider {
   readonly usable: boolean;
 }
 
-export interface EngineDeciderOptions extends LoadEngineOptions {
+interface EngineDeciderOptions extends LoadEngineOptions {
   /** @defaultValue 'jpeg' — a tenth of the PNG's size for a picture people look at. */
   overlayFormat?: 'jpeg' | 'png';
 }

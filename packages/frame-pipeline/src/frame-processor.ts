@@ -8,7 +8,7 @@ import type { FrameRouter } from './model-pool.js';
 import { createFrameRecordHandler } from './record-handler.js';
 import type { Route } from './routing.js';
 
-export interface FrameProcessorOptions {
+interface FrameProcessorOptions {
   /** Tuning, buckets and the dead-letter and shadow topics come from here. */
   pipeline: PipelineConfig;
   client: KafkaClient;

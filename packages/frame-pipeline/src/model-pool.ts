@@ -3,10 +3,10 @@ import type { Decider } from './decider.js';
 import { routeFrame, type Route } from './routing.js';
 
 /** Loads one version of the model. */
-export type DeciderLoader = (version: string) => Promise<Decider>;
+type DeciderLoader = (version: string) => Promise<Decider>;
 
 /** The deciders chosen for one frame; `release` once the frame is decided (or failed). */
-export interface Lease {
+interface Lease {
   route: Route;
   primary: Decider;
   shadow?: Decider;

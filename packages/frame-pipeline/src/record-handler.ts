@@ -18,7 +18,7 @@ import type { Decider, Decision } from './decider.js';
 import type { FrameRouter } from './model-pool.js';
 import type { Route } from './routing.js';
 
-export interface FrameRecordHandlerConfig {
+interface FrameRecordHandlerConfig {
   /** Shown in the verdicts. */
   workerId: string;
   /** Buckets frames may be read from; anything else is dead-lettered. */
@@ -35,7 +35,7 @@ export interface FrameRecordHandlerConfig {
   missingObjectAttempts?: number;
 }
 
-export interface FrameRecordHandlerDeps {
+interface FrameRecordHandlerDeps {
   store: BlobStore;
   /** Picks the version (and maybe a shadow) for each frame. */
   router: FrameRouter;

@@ -10,7 +10,7 @@ import type { KafkaClient } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
 
 /** One camera frame: a PNG image and where it was taken. */
-export interface TestFrame {
+interface TestFrame {
   lineId: string;
   cameraId: string;
   seq: number;
@@ -18,7 +18,7 @@ export interface TestFrame {
   image: Buffer;
 }
 
-export interface FrameTarget {
+interface FrameTarget {
   client: KafkaClient;
   store: BlobStore;
   /** Where the images are uploaded. */
@@ -35,7 +35,7 @@ function pngSize(image: Buffer): { width: number; height: number } {
 }
 
 /** The event of a frame, with the gateway's id and key scheme: the same frame always gets the same id and object key. */
-export function testFrameEvent(frame: TestFrame, bucket: string, capturedAt = new Date()): FrameEvent {
+function testFrameEvent(frame: TestFrame, bucket: string, capturedAt = new Date()): FrameEvent {
   const sha256 = createHash('sha256').update(frame.image).digest('hex');
   const frameId = `${frame.lineId}.${frame.cameraId}.${String(frame.seq).padStart(8, '0')}.${sha256.slice(0, 12)}`;
   return {
@@ -48,7 +48,7 @@ export function testFrameEvent(frame: TestFrame, bucket: string, capturedAt = ne
   };
 }
 
-export interface TestFramePublisher {
+interface TestFramePublisher {
   /** Uploads every frame's image, then publishes their events in order (one send); returns the events. */
   publish(frames: readonly TestFrame[]): Promise<FrameEvent[]>;
   close(): Promise<void>;

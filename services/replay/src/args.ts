@@ -41,7 +41,7 @@ function invalid(message: string): LoomwatchError {
 }
 
 /** An ISO 8601 date or date-time; anything `Date.parse` would guess at is refused. */
-export function parseTime(raw: string, option: string): Date {
+function parseTime(raw: string, option: string): Date {
   const time = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) ? Date.parse(raw) : Number.NaN;
   if (Number.isNaN(time)) throw invalid(`${option} ${raw} is not an ISO 8601 time: write e.g. 2026-03-01T08:00:00Z`);
   return new Date(time);
@@ -61,13 +61,13 @@ function parseOffsets(raw: string): Map<number, number> {
   return offsets;
 }
 
-export function parseFrom(raw: string): FromSpec {
+function parseFrom(raw: string): FromSpec {
   if (raw === 'earliest') return { kind: 'earliest' };
   if (/^\d+:/.test(raw)) return { kind: 'offsets', offsets: parseOffsets(raw) };
   return { kind: 'time', time: parseTime(raw, '--from') };
 }
 
-export function parseTo(raw: string | undefined): ToSpec {
+function parseTo(raw: string | undefined): ToSpec {
   if (raw === undefined || raw === 'now') return { kind: 'now' };
   return { kind: 'time', time: parseTime(raw, '--to') };
 }

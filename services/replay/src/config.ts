@@ -47,6 +47,6 @@ export function loadReplayConfig(options: { files: readonly string[]; overrides:
 }
 
 /** onnxruntime intra-op threads of each of `workers` sessions when not configured. */
-export function replayThreadsPerWorker(workers: number): number {
+function replayThreadsPerWorker(workers: number): number {
   return Math.max(1, Math.floor(2 / workers));
 }

@@ -8,7 +8,7 @@ import type { Watermarks } from '@loomwatch/kafka';
 import { canonicalFrom, canonicalTo, type FromSpec, type ReplayArgs, type ToSpec } from './args.js';
 
 /** Offsets per partition (the first record at or after a time, or the high watermark when none is). */
-export type OffsetsByPartition = ReadonlyMap<number, number>;
+type OffsetsByPartition = ReadonlyMap<number, number>;
 
 export function defaultTargetTopic(model: { name: string; version: string }): string {
   return `verdicts.replay.${model.name}.${model.version}`;
@@ -20,7 +20,7 @@ export function replayDeadLetterTopic(targetTopic: string): string {
 }
 
 /** The arguments that make a replay what it is (not how many workers run it). */
-export function replayIdentity(args: ReplayArgs, inputTopic: string, targetTopic: string): string {
+function replayIdentity(args: ReplayArgs, inputTopic: string, targetTopic: string): string {
   return JSON.stringify({
     inputTopic,
     from: canonicalFrom(args.from),
@@ -167,9 +167,4 @@ export function checkPlanContinues(stored: ReplayPlan, wanted: ReplayPlan): void
         `${wanted.model.sha256.slice(0, 12)}…): registry versions must not change; publish the new weights as a new version and replay with it`,
     );
   }
-}
-
-/** Offsets the plan covers in all. */
-export function planTotal(plan: Pick<ReplayPlan, 'partitions'>): number {
-  return plan.partitions.reduce((sum, p) => sum + (p.end - p.start), 0);
 }

@@ -4,7 +4,7 @@ import type { ReplayBroker } from './broker-offsets.js';
 import type { PlanStore } from './plan-store.js';
 import { buildPlan, checkPlanContinues, replayGroupId, replayId, resolvePartitions } from './plan.js';
 
-export interface PreparedReplay {
+interface PreparedReplay {
   plan: ReplayPlan;
   /** True on the run that made the plan. */
   created: boolean;

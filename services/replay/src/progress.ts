@@ -1,7 +1,7 @@
 import type { ReplayPartition } from '@loomwatch/contracts';
 
 /** What this run did with the records it committed. */
-export interface RunCounts {
+interface RunCounts {
   /** Frames with a verdict in the replay topic. */
   decided: number;
   /** Frames in the range and selection that could not be decided (a dead letter each). */
@@ -10,7 +10,7 @@ export interface RunCounts {
   skipped: number;
 }
 
-export interface ProgressSnapshot {
+interface ProgressSnapshot {
   /** Offsets of the plan's ranges committed, by every run so far. */
   done: number;
   total: number;

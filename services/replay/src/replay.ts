@@ -13,25 +13,25 @@ import { prepareReplay } from './prepare.js';
 import { ReplayProgress, formatProgressLine, summarise, type ReplaySummary } from './progress.js';
 import { createRecordFilter } from './selection.js';
 
-export interface ReplayOptions {
+interface ReplayOptions {
   config: ReplayConfig;
   args: ReplayArgs;
   logger: Logger;
   /** Where the Kafka client logs. @defaultValue `logger` */
   kafkaLogger?: Logger;
-  /** The progress line, every `progressIntervalMs` and once at the end. */
+  /** The progress line, every 2 s and once at the end. */
   onProgress?: (line: string) => void;
-  /** @defaultValue 2000 */
-  progressIntervalMs?: number;
 }
 
-export interface RunningReplay {
+interface RunningReplay {
   readonly plan: ReplayPlan;
   /** Resolves when every partition is committed up to its end (or `stop` was called). */
   readonly finished: Promise<ReplaySummary>;
   /** Stops fetching; frames decided but not committed are decided again by the next run. */
   stop(): Promise<ReplaySummary>;
 }
+
+const PROGRESS_INTERVAL_MS = 2000;
 
 interface ReplayWorker {
   processor: RecordProcessor;
@@ -149,7 +149,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
     report();
     // Another process may run the same replay: the broker's offsets count too.
     void finish();
-  }, options.progressIntervalMs ?? 2000);
+  }, PROGRESS_INTERVAL_MS);
   if (progress.complete) void finish();
 
   return { plan, finished, stop: () => end('stopped') };

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { LoomwatchError, TOPICS } from '@loomwatch/contracts';
 import type { ReportFormat } from './report-render.js';
 
-export const REPORT_USAGE =
+const REPORT_USAGE =
   'usage: replay report --replay-topic T [--baseline verdicts.v1] [--frames-topic frames.v1] [--out DIR] [--format md|html]';
 
 export interface ReportArgs {

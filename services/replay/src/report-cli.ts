@@ -20,7 +20,7 @@ import { renderChart } from './report-svg.js';
 
 const ReportConfig = z.object({ kafka: KafkaConfig.prefault({}) });
 
-export interface ReportIo {
+interface ReportIo {
   stdout: (line: string) => void;
   stderr: (line: string) => void;
   /** Read for KAFKA_BROKERS and LOOMWATCH_KAFKA__*. */
@@ -42,13 +42,13 @@ const defaultIo = (): ReportIo => ({
 /** @defaultValue 10 invalid messages described on stderr; the rest are only counted. */
 const INVALID_WARNINGS = 10;
 
-export interface ReportFiles {
+interface ReportFiles {
   json: string;
   summary: string;
   chart: string;
 }
 
-export async function writeReportFiles(outDir: string, report: ReplayReport, joined: readonly JoinedFrame[], format: ReportArgs['format']): Promise<ReportFiles> {
+async function writeReportFiles(outDir: string, report: ReplayReport, joined: readonly JoinedFrame[], format: ReportArgs['format']): Promise<ReportFiles> {
   await mkdir(outDir, { recursive: true });
   const files: ReportFiles = { json: join(outDir, 'report.json'), summary: join(outDir, `report.${format}`), chart: join(outDir, 'report.svg') };
   const chart = renderChart(report.overall.scoreDeltaHistogram, joined);

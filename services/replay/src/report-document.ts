@@ -11,9 +11,9 @@ export type Block =
   | { kind: 'table'; header: string[]; rows: string[][] }
   | { kind: 'image'; alt: string; src: string };
 
-export const percent = (rate: number | null): string => (rate === null ? '–' : `${(rate * 100).toFixed(1)} %`);
+const percent = (rate: number | null): string => (rate === null ? '–' : `${(rate * 100).toFixed(1)} %`);
 /** Four decimals with a sign; a float residue like −1e−17 reads +0.0000, not −0.0000. */
-export function signed(value: number): string {
+function signed(value: number): string {
   const rounded = Number(value.toFixed(4)) || 0;
   return `${rounded >= 0 ? '+' : ''}${rounded.toFixed(4)}`;
 }

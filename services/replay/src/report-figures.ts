@@ -13,7 +13,7 @@ import {
 import { summarize, symmetricHistogram } from './report-stats.js';
 
 /** @defaultValue 50 flipped frame ids per direction in report.json */
-export const FLIP_LIST_LIMIT = 50;
+const FLIP_LIST_LIMIT = 50;
 
 export interface ReportInputs {
   candidate: { topic: string; verdicts: LatestVerdicts; invalid: number };
@@ -25,12 +25,12 @@ export interface ReportInputs {
 
 const UNKNOWN_FACTS: FrameFacts = { defectCode: UNKNOWN, fabricCode: UNKNOWN };
 
-export function scoreDelta(frame: JoinedFrame): number {
+function scoreDelta(frame: JoinedFrame): number {
   return frame.candidate.score - frame.baseline.score;
 }
 
 /** The comparison over any set of frames; the same figures for the whole report and each group. */
-export function compare(pairs: readonly FramePair[]): ComparisonFigures {
+function compare(pairs: readonly FramePair[]): ComparisonFigures {
   const joined = pairs.filter(isJoined);
   const agreed = joined.filter((frame) => frame.candidate.verdict === frame.baseline.verdict).length;
   const defects = (side: 'candidate' | 'baseline'): number | null =>
@@ -50,7 +50,7 @@ export function compare(pairs: readonly FramePair[]): ComparisonFigures {
 }
 
 /** Joined frames the baseline called `from` and the candidate the other way. */
-export function flipsOf(joined: readonly JoinedFrame[], from: 'ok' | 'defect'): JoinedFrame[] {
+function flipsOf(joined: readonly JoinedFrame[], from: 'ok' | 'defect'): JoinedFrame[] {
   return joined.filter((frame) => frame.baseline.verdict === from && frame.candidate.verdict !== from);
 }
 
@@ -62,7 +62,7 @@ function largestDeltaFirst(frames: readonly JoinedFrame[], limit: number): strin
 }
 
 /** Groups sorted by key, each with the comparison of its frames. */
-export function breakdown(pairs: readonly FramePair[], keyOf: (pair: FramePair) => string): GroupFigures[] {
+function breakdown(pairs: readonly FramePair[], keyOf: (pair: FramePair) => string): GroupFigures[] {
   const groups = new Map<string, FramePair[]>();
   for (const pair of pairs) {
     const key = keyOf(pair);

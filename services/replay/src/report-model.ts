@@ -108,7 +108,7 @@ export interface GroupFigures extends ComparisonFigures {
   key: string;
 }
 
-export interface StreamFigures {
+interface StreamFigures {
   topic: string;
   /** Valid messages read. */
   messages: number;

@@ -1,6 +1,8 @@
 /**
  * Reads the report's three topics from the beginning up to where they ended when the report
- * started (read_committed), with a throw-away consumer group that never commits.
+ * started (read_committed, the reader port's `readToEnd`). When no partition moves for the
+ * reader's idle timeout (120 s, past a transaction's 60 s timeout) — a transaction left open, the
+ * broker down — the read fails with BROKER_UNAVAILABLE instead of waiting for ever.
  */
 import { FrameEvent, LoomwatchError, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
 import type { KafkaClient } from '@loomwatch/kafka';
@@ -8,7 +10,7 @@ import { FrameCatalog, LatestVerdicts } from './report-join.js';
 import { toFrameFacts, toVerdictPoint } from './report-model.js';
 import type { ReportInputs } from './report-figures.js';
 
-export interface ReportTopics {
+interface ReportTopics {
   candidate: string;
   baseline: string;
   frames: string;
@@ -21,12 +23,7 @@ const TOPIC_OPTIONS: Record<keyof ReportTopics, string> = {
   frames: '--frames-topic',
 };
 
-export interface ReportReadOptions {
-  /**
-   * Give up when no partition moves for this long, e.g. behind a transaction left open.
-   * @defaultValue 120000 — longer than a producer's default transaction timeout (60 s), after which the broker aborts it.
-   */
-  idleTimeoutMs?: number;
+interface ReportReadOptions {
   /** Told about each invalid message (they are counted and skipped). */
   warn?: (line: string) => void;
 }
@@ -78,7 +75,6 @@ export async function readReportInputs(client: KafkaClient, topics: ReportTopics
   await client.reader.readToEnd(
     [...handlers.keys()],
     (record) => handlers.get(record.topic)?.(record.value, `${record.topic}[${record.partition}]@${record.offset}`),
-    options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs },
   );
   return { candidate, baseline, frames };
 }

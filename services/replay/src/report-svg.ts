@@ -5,7 +5,7 @@
 import type { HistogramBin, JoinedFrame } from './report-model.js';
 
 /** @defaultValue 4000 points in the scatter; more make a slow, heavy SVG and say nothing new. */
-export const SCATTER_POINT_LIMIT = 4000;
+const SCATTER_POINT_LIMIT = 4000;
 
 const PANEL = { width: 420, height: 320, left: 50, right: 15, top: 35, bottom: 45 };
 const PLOT_WIDTH = PANEL.width - PANEL.left - PANEL.right;
@@ -34,7 +34,7 @@ function frame(offsetX: number, title: string, xLabel: string, yLabel: string): 
 }
 
 /** The histogram panel: one bar per bin, the x axis labelled at its ends and at 0. */
-export function histogramPanel(bins: readonly HistogramBin[], offsetX = 0): string[] {
+function histogramPanel(bins: readonly HistogramBin[], offsetX = 0): string[] {
   const parts = frame(offsetX, 'Score delta (candidate − baseline)', 'score delta', 'frames');
   const x0 = offsetX + PANEL.left;
   const bottom = PANEL.top + PLOT_HEIGHT;

@@ -1,7 +1,7 @@
 import { parseMessageKey, type ReplayPlan, type ReplaySelection } from '@loomwatch/contracts';
 
 /** What a replay does with one input record: decide it again, or only move past it. */
-export type RecordFate = 'decide' | 'outside-selection' | 'outside-range';
+type RecordFate = 'decide' | 'outside-selection' | 'outside-range';
 
 /** Whether a message key (`line:camera`) is in the selection; empty lists select everything. */
 export function isSelected(key: string | undefined, selection: ReplaySelection): boolean {

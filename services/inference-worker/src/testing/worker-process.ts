@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnNodeProcess, type Infra } from '@loomwatch/testkit';
 
-export interface WorkerProcessOptions {
+interface WorkerProcessOptions {
   infra: Infra;
   id: string;
   model: string;
