@@ -22,4 +22,11 @@ describe('replay config', () => {
     expect(config.worker.deadLetterTopic).toBe('dlq.test');
     expect(config.log.level).toBe('warn');
   });
+
+  it("refuses an unknown key and names where it is, the worker's own model and ops keys too", () => {
+    const load = (overrides: string[]) => () => loadReplayConfig({ files: [], overrides, workers: 1, env: {} });
+    expect(load(['worker.inputTopik=frames.v2'])).toThrow(/worker\.inputTopik: unknown setting/);
+    expect(load(['model=draem-aitex@1.1.0'])).toThrow(/model: unknown setting/);
+    expect(load(['ops.port=0'])).toThrow(/ops: unknown setting/);
+  });
 });
