@@ -12,7 +12,7 @@ export type GraphOptimizationLevel = z.infer<typeof GraphOptimizationLevel>;
  * The `inference` config section (YAML / environment / flags, validated at start). Services
  * embed it in their own schema; the `infer` command builds it from its flags.
  */
-export const InferenceConfig = z.object({
+export const InferenceConfig = z.strictObject({
   /** Directory holding `<name>/<version>/model.json` and `<name>/production.json`. @defaultValue '<repo>/models/registry' */
   registryRoot: z.string().min(1).default(DEFAULT_REGISTRY_ROOT),
   /** Tile stride in pixels; smaller than the tile size makes tiles overlap (averaged). @defaultValue the card's tile size */

@@ -6,10 +6,13 @@ import { InferenceConfig } from '@loomwatch/inference';
 /**
  * The sections of the worker's config a replay reads: brokers, S3, the live pipeline's `worker`
  * section (input topic, which topics are live, the control topic, buckets, tuning) and the
- * inference settings. Unknown keys are refused with their path — the worker's `model` and `ops`
- * too: a replay's model is `--model`, and it serves no ops endpoints.
+ * inference settings. Unknown keys are refused with their path. The worker's `model` and `ops`
+ * are accepted, so one file serves both, and not used: a replay's model is `--model`, and it
+ * serves no ops endpoints.
  */
 export const ReplayConfig = z.strictObject({
+  model: z.string().min(1).optional(),
+  ops: z.unknown().optional(),
   kafka: KafkaConfig.prefault({}),
   s3: S3Config.prefault({}),
   worker: PipelineConfig,
