@@ -2,35 +2,32 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Alert, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
-import { readCommittedWithKcat, useTestInfra } from '@loomwatch/testkit';
+import { useTestKafka } from '@loomwatch/kafka/testing';
+import { readCommittedWithKcat } from '@loomwatch/testkit';
 import { AlertingConfig } from './config.js';
 import { startAlerting, type RunningAlerting } from './service.js';
 import { startWebhookReceiver } from './testing/webhook-receiver.js';
 import { WebhookDeadLetter } from './webhook-dispatcher.js';
 import { craftVerdict } from './testing/verdicts.js';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
 // ALERTING_TEST_LOG=info shows the service's logs when a run fails.
 const logger = createLogger({ service: 'alerting-test', level: process.env['ALERTING_TEST_LOG'] ?? 'silent' });
 const SECRET = 'integration-webhook-secret';
 
-const producer = ctx.kafka.producer();
-afterAll(() => producer.disconnect());
-
-async function publish(topic: string, verdicts: readonly Verdict[]): Promise<void> {
-  await producer.connect();
-  await producer.send({
+function publish(topic: string, verdicts: readonly Verdict[]): Promise<void> {
+  return kafka.publish(
     topic,
-    messages: verdicts.map((verdict) => ({ key: messageKey(verdict.lineId, verdict.cameraId), value: encodeMessage(Verdict, verdict) })),
-  });
+    verdicts.map((verdict) => ({ key: messageKey(verdict.lineId, verdict.cameraId), value: encodeMessage(Verdict, verdict) })),
+  );
 }
 
 /** Payloads as kcat, an independent client, reads them with read_committed. */
 function kcatPayloads(topic: string): string[] {
-  return readCommittedWithKcat(ctx.infra, topic).map((record) => record.payload);
+  return readCommittedWithKcat(kafka.infra, topic).map((record) => record.payload);
 }
 
 /** A validator that reads only docs/schemas: no zod, no code of ours. */
@@ -51,17 +48,17 @@ async function until(condition: () => boolean, what: string, timeoutMs = 60_000)
 describe('alerting on the real broker', () => {
   it('opens a burst alert once, resolves it after a restart mid-stream, and each webhook arrives signed and once despite failures, those to a failing endpoint are dead-lettered after the last try; kcat reads schema-valid alerts and verdicts', async () => {
     const [verdictTopic, deadLetterTopic, alertTopic, webhookDeadLetterTopic] = await Promise.all([
-      ctx.topic({ partitions: 2, prefix: 'verdicts' }),
-      ctx.topic({ prefix: 'dlq' }),
-      ctx.topic({ partitions: 2, prefix: 'alerts' }),
-      ctx.topic({ prefix: 'webhook-dlq' }),
+      kafka.topic({ partitions: 2, prefix: 'verdicts' }),
+      kafka.topic({ prefix: 'dlq' }),
+      kafka.topic({ partitions: 2, prefix: 'alerts' }),
+      kafka.topic({ prefix: 'webhook-dlq' }),
     ]);
     const receiver = await startWebhookReceiver(SECRET, [503, 'drop']);
     // An endpoint that never answers 2xx: each message ends on the webhook dead-letter topic.
     const broken = await startWebhookReceiver(SECRET, Array<number>(100).fill(500));
     const config = AlertingConfig.parse({
-      kafka: { brokers: ctx.infra.kafkaBrokers },
-      alerting: { id: 'test', groupId: ctx.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', alertTopic, webhookDeadLetterTopic, tickMs: 500, fromBeginning: true, webhooksFromBeginning: true },
+      kafka: { brokers: kafka.infra.kafkaBrokers },
+      alerting: { id: 'test', groupId: kafka.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', alertTopic, webhookDeadLetterTopic, tickMs: 500, fromBeginning: true, webhooksFromBeginning: true },
       rules: [{ name: 'burst', kind: 'burst', defects: 3, frames: 5, cooldownMs: 0 }],
       webhooks: [
         { name: 'mes', url: receiver.url, secrets: [SECRET], maxAttempts: 5, initialBackoffMs: 20 },
@@ -90,8 +87,8 @@ describe('alerting on the real broker', () => {
       await broken.close();
     }
 
-    // Three messages read_committed: a duplicate or an aborted one would take one of these places.
-    const messages = await ctx.readCommitted(alertTopic, 3);
+    // Every message read_committed to the end: a duplicate or an aborted one would show.
+    const messages = await kafka.readCommitted(alertTopic, 3);
     const alerts = messages.map((message) => decodeMessage(Alert, message.value));
     expect(alerts.map((alert) => [alert.status, alert.revision, alert.cameraId])).toEqual([
       ['open', 0, 'cam-1'],
@@ -106,7 +103,7 @@ describe('alerting on the real broker', () => {
 
     expect([...receiver.seen.values()]).toEqual(alerts);
 
-    const letters = (await ctx.readCommitted(webhookDeadLetterTopic, 3)).map((message) => decodeMessage(WebhookDeadLetter, message.value));
+    const letters = (await kafka.readCommitted(webhookDeadLetterTopic, 3)).map((message) => decodeMessage(WebhookDeadLetter, message.value));
     expect(letters.map((letter) => [letter.endpoint, letter.attempts, letter.lastError, letter.idempotencyKey])).toEqual(
       alerts.map((alert) => ['broken', 2, 'HTTP 500', `${alert.alertId}.${alert.revision}`]),
     );

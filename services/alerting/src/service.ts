@@ -8,9 +8,8 @@
  * not fed it twice); anything that leaves the engine out of step with Kafka stops the service
  * (`onFatal`) so that a restart rebuilds it.
  */
-import type { Producer } from 'kafkajs';
 import { Alert, LoomwatchError, decodeMessage } from '@loomwatch/contracts';
-import { ExactlyOnceProcessor, createKafka, ensureTopics, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import { createKafkaClient, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
 import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import type { AlertingConfig } from './config.js';
 import { AlertEngine, type AlertEvent } from './engine.js';
@@ -44,13 +43,13 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   const now = deps.now ?? Date.now;
   const settings = config.alerting;
   const source = `/loomwatch/alerting/${settings.id}`;
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `alerting-${settings.id}` }, logger);
+  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `alerting-${settings.id}` }, logger);
   const inputs: Input[] = [
     { kind: 'verdict', topic: settings.verdictTopic, partitions: 4 },
     { kind: 'dead-letter', topic: settings.deadLetterTopic, partitions: 1 },
     ...(settings.frameTopic === '' ? [] : [{ kind: 'frame' as const, topic: settings.frameTopic, partitions: 4 }]),
   ];
-  await ensureTopics(kafka, [
+  await client.topics.ensure([
     ...inputs.map((input) => ({ topic: input.topic, numPartitions: input.partitions })),
     { topic: settings.alertTopic, numPartitions: 4 },
     { topic: settings.webhookDeadLetterTopic, numPartitions: 1 },
@@ -64,22 +63,21 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   // Whatever a previous instance left in flight is aborted before anything is re-read.
   const tickId = `${settings.groupId}.ticks`;
   const partitionsOf = async (topic: string): Promise<number[]> => {
-    const admin = kafka.admin();
-    await admin.connect();
+    const offsets = client.offsets();
     try {
-      return (await admin.fetchTopicOffsets(topic)).map((p) => p.partition);
+      return (await offsets.watermarks(topic)).map((p) => p.partition);
     } finally {
-      await admin.disconnect();
+      await offsets.close();
     }
   };
   const processorIds = (
     await Promise.all(inputs.map(async (input) => (await partitionsOf(input.topic)).map((p) => `${settings.groupId}.${input.kind}.${input.topic}.${p}`)))
   ).flat();
-  await fenceTransactionalIds(kafka, [tickId, ...processorIds]);
+  await fenceTransactionalIds(client, [tickId, ...processorIds]);
 
   const engine = new AlertEngine(config.rules);
   const started = now();
-  const pastAlerts = await readRanges(kafka, settings.alertTopic, await rangesBefore(kafka, settings.alertTopic, undefined, Number.MAX_SAFE_INTEGER), logger);
+  const pastAlerts = await readRanges(client, await rangesBefore(client, settings.alertTopic, undefined, Number.MAX_SAFE_INTEGER), logger);
   engine.restoreEpisodes(
     pastAlerts.flatMap((record) => {
       try {
@@ -93,7 +91,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   const history: { at: number; event: AlertEvent }[] = [];
   for (const input of inputs) {
     const groupId = `${settings.groupId}.${input.kind}`;
-    const records = await readRanges(kafka, input.topic, await rangesBefore(kafka, input.topic, groupId, settings.restoreRecords), logger);
+    const records = await readRanges(client, await rangesBefore(client, input.topic, groupId, settings.restoreRecords), logger);
     for (const record of records) {
       const decoded = decodeRecord(input.kind, record);
       if ('event' in decoded) history.push({ at: recordTime(record), event: decoded.event });
@@ -125,7 +123,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   };
 
   // Alerts that no input record caused go out in transactions of their own, one at a time.
-  const tickProducer: Producer = kafka.producer({ transactionalId: tickId, idempotent: true, maxInFlightRequests: 1 });
+  const tickProducer = client.transactionalPublisher(tickId);
   await tickProducer.connect();
   let chain: Promise<void> = Promise.resolve();
   const publishAlone = (produce: () => Alert[]): Promise<void> => {
@@ -135,7 +133,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
       if (outputs.length === 0) return;
       const transaction = await tickProducer.transaction();
       try {
-        await transaction.send({ topic: settings.alertTopic, messages: outputs.map(({ key, value, headers }) => ({ key, value, headers })) });
+        await transaction.send(outputs);
         await transaction.commit();
         published(outputs);
       } catch (err) {
@@ -154,8 +152,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
     const applied = new Map<number, bigint>();
     const uncommitted = new Map<string, OutboundMessage[]>();
     const groupId = `${settings.groupId}.${input.kind}`;
-    return new ExactlyOnceProcessor({
-      kafka,
+    return client.exactlyOnce({
       groupId,
       transactionalIdPrefix: `${settings.groupId}.${input.kind}`,
       topic: input.topic,
@@ -211,10 +208,14 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   const webhooks =
     config.webhooks.length === 0
       ? undefined
-      : new WebhookDispatcher({ kafka, groupId: `${settings.groupId}.webhooks`, topic: settings.alertTopic, deadLetterTopic: settings.webhookDeadLetterTopic, endpoints: config.webhooks, logger, registry, source, fetch: deps.fetch ?? globalThis.fetch, now, fromBeginning: settings.webhooksFromBeginning });
+      : new WebhookDispatcher({ client, groupId: `${settings.groupId}.webhooks`, topic: settings.alertTopic, deadLetterTopic: settings.webhookDeadLetterTopic, endpoints: config.webhooks, logger, registry, source, fetch: deps.fetch ?? globalThis.fetch, now, fromBeginning: settings.webhooksFromBeginning });
 
+  // Ready while every consumer runs; one that crashed for good leaves the state behind Kafka: stop.
+  const consumers = [...processors, ...(webhooks === undefined ? [] : [webhooks.processor])];
+  for (const consumer of consumers) consumer.onFatal((error) => fail(error));
   let running = false;
-  const ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, registry, readiness: { broker: () => running && !fatal } });
+  const ready = (): boolean => running && !fatal && consumers.every((consumer) => consumer.running);
+  const ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, registry, readiness: { broker: ready } });
   await Promise.all(processors.map((processor) => processor.start()));
   await webhooks?.start();
   running = true;
@@ -232,7 +233,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
       await chain;
       await Promise.all(processors.map((processor) => processor.stop()));
       await webhooks?.stop();
-      await tickProducer.disconnect();
+      await tickProducer.close();
       await ops.close();
       logger.info('alerting stopped');
     },

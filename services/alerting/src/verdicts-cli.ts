@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { TOPICS } from '@loomwatch/contracts';
-import { createKafka } from '@loomwatch/kafka';
+import { createKafkaClient } from '@loomwatch/kafka';
 import { tailVerdicts } from './verdicts-tail.js';
 
 const { values, positionals } = parseArgs({
@@ -21,8 +21,8 @@ if (positionals[0] !== 'tail') {
   process.stderr.write('usage: verdicts tail [--line L] [--camera C] [--from-beginning] [--topic T]\n');
   process.exit(2);
 }
-const kafka = createKafka({ brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), clientId: 'loomwatch-verdicts-tail' });
-const tail = await tailVerdicts(kafka, {
+const client = createKafkaClient({ brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), clientId: 'loomwatch-verdicts-tail' });
+const tail = await tailVerdicts(client, {
   topic: values.topic,
   fromBeginning: values['from-beginning'],
   ...(values.line === undefined ? {} : { line: values.line }),

@@ -2,9 +2,8 @@
  * `verdicts tail`: prints verdicts as JSON lines, read_committed, validated against the
  * contract — a small schema-aware tool for integrators. Pure parts here, the CLI in verdicts-cli.ts.
  */
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import { Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
+import type { KafkaClient, Subscription } from '@loomwatch/kafka';
 
 export interface TailFilter {
   line?: string;
@@ -34,18 +33,14 @@ export interface TailOptions extends TailFilter {
 }
 
 /** Tails until `stop` is called; a throwaway group that never commits, so tails do not interfere. */
-export async function tailVerdicts(kafka: Kafka, options: TailOptions): Promise<{ stop: () => Promise<void> }> {
-  const consumer = kafka.consumer({ groupId: `loomwatch-tail-${randomUUID()}`, readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: ({ partition, message }) => {
-      const line = tailLine(message.value, options, `${options.topic}[${partition}]@${message.offset}`);
+export function tailVerdicts(client: KafkaClient, options: TailOptions): Promise<Subscription> {
+  return client.reader.follow(
+    options.topic,
+    (record) => {
+      const line = tailLine(record.value, options, `${options.topic}[${record.partition}]@${record.offset}`);
       if (line !== undefined && 'out' in line) options.write(line.out);
       if (line !== undefined && 'err' in line) options.warn(line.err);
-      return Promise.resolve();
     },
-  });
-  return { stop: () => consumer.disconnect() };
+    { from: options.fromBeginning ? 'beginning' : 'end' },
+  );
 }

@@ -4,10 +4,9 @@
  * published, and the offset moves only after each endpoint's outcome: delivered, or given up and
  * dead-lettered. At least once; receivers de-duplicate on the idempotency key.
  */
-import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { z } from 'zod';
 import { Alert, decodeMessage, encodeMessage, messageKey } from '@loomwatch/contracts';
-import { sleep } from '@loomwatch/kafka';
+import { sleep, type InboundRecord, type KafkaClient, type Publisher, type RecordProcessor } from '@loomwatch/kafka';
 import { Counter, type Logger, type Registry } from '@loomwatch/observability';
 import { DeliveryInterrupted, deliverWebhook, endpointWants, idempotencyKey, type WebhookEndpoint } from './webhook.js';
 
@@ -24,7 +23,7 @@ export const WebhookDeadLetter = z.strictObject({
 export type WebhookDeadLetter = z.infer<typeof WebhookDeadLetter>;
 
 export interface WebhookDispatcherOptions {
-  kafka: Kafka;
+  client: KafkaClient;
   groupId: string;
   topic: string;
   deadLetterTopic: string;
@@ -40,15 +39,23 @@ export interface WebhookDispatcherOptions {
 
 export class WebhookDispatcher {
   private readonly options: WebhookDispatcherOptions;
-  private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  /** The alerts consumer (at least once: a crash re-delivers, the idempotency key dedups). */
+  readonly processor: RecordProcessor;
+  private readonly producer: Publisher;
   private readonly outcomes: Counter;
   private running = false;
 
   constructor(options: WebhookDispatcherOptions) {
     this.options = options;
-    this.consumer = options.kafka.consumer({ groupId: options.groupId, readUncommitted: false });
-    this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // Retries can outlast the session timeout: the handler heartbeats after each backoff pause.
+    this.processor = options.client.atLeastOnce({
+      groupId: options.groupId,
+      topic: options.topic,
+      logger: options.logger,
+      fromBeginning: options.fromBeginning ?? false,
+      handler: (record, heartbeat) => this.dispatch(record, heartbeat),
+    });
+    this.producer = options.client.publisher();
     this.outcomes = new Counter({
       name: 'loomwatch_webhook_deliveries_total',
       help: 'Webhook messages by endpoint and final outcome',
@@ -60,22 +67,19 @@ export class WebhookDispatcher {
   async start(): Promise<void> {
     this.running = true;
     await this.producer.connect();
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? false });
-    // Retries can outlast the session timeout: heartbeat after each backoff pause.
-    await this.consumer.run({ eachMessage: (payload) => this.dispatch(payload.message.value, () => payload.heartbeat()) });
+    await this.processor.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    await this.consumer.disconnect();
-    await this.producer.disconnect();
+    await this.processor.stop();
+    await this.producer.close();
   }
 
-  private async dispatch(value: Buffer | null, heartbeat: () => Promise<void>): Promise<void> {
+  private async dispatch(record: InboundRecord, heartbeat: () => Promise<void>): Promise<void> {
     let alert: Alert;
     try {
-      alert = decodeMessage(Alert, value);
+      alert = decodeMessage(Alert, record.value);
     } catch (err) {
       this.options.logger.warn({ err }, 'skipping an alert message that does not match the contract');
       return;
@@ -106,10 +110,9 @@ export class WebhookDispatcher {
             failedAt: new Date(this.options.now()).toISOString(),
           };
           if (outcome.status !== undefined) letter.status = outcome.status;
-          await this.producer.send({
-            topic: this.options.deadLetterTopic,
-            messages: [{ key: messageKey(alert.lineId, alert.cameraId ?? '*'), value: encodeMessage(WebhookDeadLetter, letter) }],
-          });
+          await this.producer.send([
+            { topic: this.options.deadLetterTopic, key: messageKey(alert.lineId, alert.cameraId ?? '*'), value: encodeMessage(WebhookDeadLetter, letter), headers: {} },
+          ]);
         }),
     ).catch((err: unknown) => {
       if (err instanceof DeliveryInterrupted) this.options.logger.info('webhook delivery interrupted by shutdown');
