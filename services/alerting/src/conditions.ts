@@ -10,19 +10,19 @@ export interface FrameRef {
   anomalyMap?: ObjectRef;
 }
 
-export interface SeenVerdict extends FrameRef {
+interface SeenVerdict extends FrameRef {
   seq: number;
   defect: boolean;
   at: number;
 }
 
-export interface PendingFrame {
+interface PendingFrame {
   seq: number;
   frameId: string;
   at: number;
 }
 
-export interface SeenDeadLetter {
+interface SeenDeadLetter {
   at: number;
   frameId?: string;
 }

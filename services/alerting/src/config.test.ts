@@ -44,4 +44,11 @@ webhooks:
     const short = yamlFile("webhooks:\n  - { name: mes, url: 'http://127.0.0.1/x', secrets: [short] }\n");
     expect(() => loadConfig(AlertingConfig, { env: {}, files: [short] })).toThrow(/webhooks\.0\.secrets\.0/);
   });
+
+  it('refuses a misspelt key at any level, naming its path', () => {
+    expect(() => loadConfig(AlertingConfig, { env: {}, files: [yamlFile('rulez: []\n')] })).toThrow(/rulez: unknown setting/);
+    expect(() => loadConfig(AlertingConfig, { env: {}, overrides: ['alerting.tickMS=100'] })).toThrow(/alerting\.tickMS: unknown setting \(from --set alerting\.tickMS\)/);
+    const rule = yamlFile('rules:\n  - { name: burst, kind: burst, defects: 3, frames: 5, cooldown: 10 }\n');
+    expect(() => loadConfig(AlertingConfig, { env: {}, files: [rule] })).toThrow(/rules\.0\.cooldown: unknown setting/);
+  });
 });

@@ -5,10 +5,10 @@ import { TOPICS } from '@loomwatch/contracts';
 import { Rules } from './rules.js';
 import { WebhookEndpoint } from './webhook.js';
 
-export const AlertingConfig = z.object({
+export const AlertingConfig = z.strictObject({
   kafka: KafkaConfig.prefault({}),
   alerting: z
-    .object({
+    .strictObject({
       /** Shown as the CloudEvents source. @defaultValue '<hostname>-<pid>' */
       id: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
       /**

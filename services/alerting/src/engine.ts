@@ -37,7 +37,7 @@ interface OpenEpisode {
 }
 
 /** Everything the engine remembers; JSON-serialisable as it is. */
-export interface EngineState {
+interface EngineState {
   /** When the engine first saw time pass: a line silent since then counts as silent. */
   observedSince?: number;
   cameras: Record<string, CameraHistory>;
@@ -60,7 +60,7 @@ function subjectKey(lineId: string, cameraId: string | undefined): string {
   return `${lineId}:${cameraId ?? '*'}`;
 }
 
-export function dedupKeyOf(rule: string, lineId: string, cameraId: string | undefined): string {
+function dedupKeyOf(rule: string, lineId: string, cameraId: string | undefined): string {
   return `${rule}:${subjectKey(lineId, cameraId)}`;
 }
 

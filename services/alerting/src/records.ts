@@ -22,7 +22,7 @@ import type { AlertEvent } from './engine.js';
 
 export type InputKind = 'verdict' | 'frame' | 'dead-letter';
 
-export type Decoded = { event: AlertEvent } | { skipped: string };
+type Decoded = { event: AlertEvent } | { skipped: string };
 
 /** A dead letter's line, camera and frame: from the message key, else from the original frame. */
 function deadLetterSubject(record: InboundRecord, letter: DeadLetter): { lineId: string; cameraId: string; frameId?: string } {

@@ -27,7 +27,7 @@ const common = {
 };
 
 /** A defect verdict whose normalised score or largest region crosses a level. */
-export const LevelRule = z
+const LevelRule = z
   .strictObject({
     ...common,
     kind: z.literal('level'),
@@ -43,7 +43,7 @@ export const LevelRule = z
   });
 
 /** N defect verdicts within the last M frames of one camera: escalate, the line should stop. */
-export const BurstRule = z
+const BurstRule = z
   .strictObject({
     ...common,
     kind: z.literal('burst'),
@@ -61,7 +61,7 @@ export const BurstRule = z
   .refine((rule) => rule.resolveAtOrBelow < rule.defects, { message: 'must be below defects', path: ['resolveAtOrBelow'] });
 
 /** Defect verdicts as a fraction of all verdicts within a time window. */
-export const DefectRateRule = z
+const DefectRateRule = z
   .strictObject({
     ...common,
     kind: z.literal('defect-rate'),
@@ -81,7 +81,7 @@ export const DefectRateRule = z
   });
 
 /** Frames still arrive for a camera but no verdict has come for `afterMs`: the pipeline is stuck. */
-export const StaleVerdictsRule = z.strictObject({
+const StaleVerdictsRule = z.strictObject({
   ...common,
   kind: z.literal('stale-verdicts'),
   afterMs: z.int().positive(),
@@ -91,17 +91,17 @@ const Time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 const Weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 
 /** A production shift: on these days, from `start` to `end` (end before start crosses midnight). */
-export const Shift = z.strictObject({
+const Shift = z.strictObject({
   days: z.array(Weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']),
   start: Time,
   end: Time,
   /** Local time = UTC + this. @defaultValue 0 */
   utcOffsetMinutes: z.int().min(-14 * 60).max(14 * 60).default(0),
 });
-export type Shift = z.infer<typeof Shift>;
+type Shift = z.infer<typeof Shift>;
 
 /** No frame at all from a line (or camera) for `afterMs` while the schedule says it produces. */
-export const NoFramesRule = z
+const NoFramesRule = z
   .strictObject({
     ...common,
     kind: z.literal('no-frames'),
@@ -120,7 +120,7 @@ export const NoFramesRule = z
   });
 
 /** Dead letters within a time window: the pipeline is failing, not the fabric. */
-export const DeadLetterRateRule = z.strictObject({
+const DeadLetterRateRule = z.strictObject({
   ...common,
   kind: z.literal('dead-letter-rate'),
   /** @defaultValue 'line' */
@@ -161,7 +161,7 @@ function minutesOf(time: string): number {
 }
 
 /** Whether a shift covers the instant `nowMs`. */
-export function inShift(shift: Shift, nowMs: number): boolean {
+function inShift(shift: Shift, nowMs: number): boolean {
   const local = new Date(nowMs + shift.utcOffsetMinutes * 60_000);
   const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
   const start = minutesOf(shift.start);

@@ -25,7 +25,7 @@ export interface RunningAlerting {
   stop(): Promise<void>;
 }
 
-export interface AlertingDeps {
+interface AlertingDeps {
   /** @defaultValue Date.now */
   now?: () => number;
   /** Called when the in-memory state can no longer be trusted; main exits so a restart rebuilds it. */

@@ -5,12 +5,12 @@
 import { Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
 import type { KafkaClient, Subscription } from '@loomwatch/kafka';
 
-export interface TailFilter {
+interface TailFilter {
   line?: string;
   camera?: string;
 }
 
-export type TailLine = { out: string } | { err: string } | undefined;
+type TailLine = { out: string } | { err: string } | undefined;
 
 /** One record → a stdout line (the verdict as JSON), a stderr line (why it is not a verdict), or nothing (filtered out). */
 export function tailLine(value: Buffer | null, filter: TailFilter, where: string): TailLine {
@@ -25,7 +25,7 @@ export function tailLine(value: Buffer | null, filter: TailFilter, where: string
   return { out: JSON.stringify(verdict) };
 }
 
-export interface TailOptions extends TailFilter {
+interface TailOptions extends TailFilter {
   topic: string;
   fromBeginning: boolean;
   write: (line: string) => void;

@@ -22,7 +22,7 @@ export const WebhookDeadLetter = z.strictObject({
 });
 export type WebhookDeadLetter = z.infer<typeof WebhookDeadLetter>;
 
-export interface WebhookDispatcherOptions {
+interface WebhookDispatcherOptions {
   client: KafkaClient;
   groupId: string;
   topic: string;

@@ -38,11 +38,11 @@ export function idempotencyKey(alert: Alert): string {
   return `${alert.alertId}.${alert.revision ?? (alert.status === 'open' ? 0 : 1)}`;
 }
 
-export type DeliveryOutcome =
+type DeliveryOutcome =
   | { delivered: true; attempts: number; status: number }
   | { delivered: false; attempts: number; lastError: string; status?: number };
 
-export interface DeliveryDeps {
+interface DeliveryDeps {
   fetch: typeof globalThis.fetch;
   now: () => number;
   sleep: (ms: number) => Promise<void>;

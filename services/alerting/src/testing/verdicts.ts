@@ -1,6 +1,6 @@
 import type { Verdict } from '@loomwatch/contracts';
 
-export interface VerdictOptions {
+interface VerdictOptions {
   line?: string;
   camera?: string;
   /** Score and normalised score. @defaultValue 0.7 for a defect, 0.1 otherwise */

@@ -7,13 +7,13 @@ import type { AddressInfo } from 'node:net';
 import type { Alert } from '@loomwatch/contracts';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature } from '../webhook-signing.js';
 
-export interface ReceivedRequest {
+interface ReceivedRequest {
   status: number | 'drop';
   verified: boolean;
   key: string | undefined;
 }
 
-export interface WebhookReceiver {
+interface WebhookReceiver {
   url: string;
   /** First delivery per idempotency key, in arrival order. */
   seen: Map<string, Alert>;
