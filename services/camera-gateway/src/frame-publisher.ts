@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Producer } from 'kafkajs';
 import {
   EVENT_TYPES,
   FrameEvent,
@@ -11,7 +10,7 @@ import {
   toLoomwatchError,
   type ImageEncoding,
 } from '@loomwatch/contracts';
-import { backoffDelay, sleep } from '@loomwatch/kafka';
+import { backoffDelay, sleep, type Publisher } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
 
 export interface CapturedFrame {
@@ -78,7 +77,8 @@ export function buildFrameEvent(frame: CapturedFrame, bucket: string): FrameEven
 
 export interface FramePublisherOptions {
   store: BlobStore;
-  producer: Producer;
+  /** The idempotent producer the frame events go out on. */
+  publisher: Publisher;
   bucket: string;
   /** CloudEvents source, e.g. `/loomwatch/camera-gateway/<host>`. */
   source: string;
@@ -101,9 +101,8 @@ export interface FramePublisherOptions {
  * publishing twice.
  *
  * A transient upload failure is retried with backoff (the key is deterministic, so a retry
- * overwrites). A failed send is not retried here: kafkajs already retried it within the
- * idempotent producer, and a second send could duplicate a message that did land; the caller
- * gets a retryable `BROKER_UNAVAILABLE` and decides (the hot folder checks the topic first).
+ * overwrites). A failed send is not retried here: the idempotent publisher already retried it,
+ * and a second send could duplicate a message that did land; the caller gets a retryable `BROKER_UNAVAILABLE` and decides (the hot folder checks the topic first).
  */
 export class FramePublisher {
   private readonly recent = new Map<string, FrameEvent>();
@@ -133,16 +132,14 @@ export class FramePublisher {
     const value = encodeMessage(FrameEvent, event);
     await this.upload(event, frame);
     try {
-      await this.options.producer.send({
-        topic: this.options.topic ?? TOPICS.frames,
-        messages: [
-          {
-            key: messageKey(event.lineId, event.cameraId),
-            value,
-            headers: { ...cloudEventHeaders(EVENT_TYPES.frame, this.options.source, { id: event.frameId }) },
-          },
-        ],
-      });
+      await this.options.publisher.send([
+        {
+          topic: this.options.topic ?? TOPICS.frames,
+          key: messageKey(event.lineId, event.cameraId),
+          value,
+          headers: { ...cloudEventHeaders(EVENT_TYPES.frame, this.options.source, { id: event.frameId }) },
+        },
+      ]);
     } catch (err) {
       throw new LoomwatchError('BROKER_UNAVAILABLE', `publishing frame ${event.frameId} failed: ${(err as Error).message}`, {
         cause: err,

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import { Partitioners } from 'kafkajs';
 import { LoomwatchError, type FrameEvent } from '@loomwatch/contracts';
-import { createKafka, ensureTopics } from '@loomwatch/kafka';
+import { createKafkaClient } from '@loomwatch/kafka';
 import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import type { GatewayConfig, GatewayMode } from './config.js';
@@ -27,7 +26,7 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
   if (mode === 'hot-folder' && config.hotFolder.dir === undefined) {
     throw new LoomwatchError('CONFIG_INVALID', 'invalid configuration — hotFolder.dir: required in hot-folder mode');
   }
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `camera-gateway-${hostname()}` }, logger);
+  const kafka = createKafkaClient({ brokers: config.kafka.brokers, clientId: `camera-gateway-${hostname()}` }, logger);
   const store = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'camera-gateway', mode });
   const registers = [registry];
@@ -37,17 +36,14 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
   const httpInFlight = new Gauge({ name: 'loomwatch_gateway_http_requests_in_flight', help: 'POST /v1/frames requests under way', registers });
   const countPublished = (event: FrameEvent): void => published.inc({ line: event.lineId, camera: event.cameraId });
 
-  await ensureTopics(kafka, [{ topic: config.gateway.topic, numPartitions: config.gateway.partitions }]);
+  await kafka.topics.ensure([{ topic: config.gateway.topic, numPartitions: config.gateway.partitions }]);
   await store.ensureBucket(config.gateway.bucket);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.publisher();
   await producer.connect();
-  let producerConnected = true;
-  producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
-  producer.on(producer.events.CONNECT, () => (producerConnected = true));
 
   const publisher = new FramePublisher({
     store,
-    producer,
+    publisher: producer,
     bucket: config.gateway.bucket,
     source: config.gateway.source,
     topic: config.gateway.topic,
@@ -62,7 +58,7 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
     port: config.ops.port,
     host: config.ops.host,
     registry,
-    readiness: { broker: () => producerConnected, s3: () => store.ping() },
+    readiness: { broker: () => producer.connected, s3: () => store.ping() },
   });
 
   let stopMode: () => Promise<void>;
@@ -130,7 +126,7 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
     finished,
     async stop() {
       await stopMode();
-      await producer.disconnect();
+      await producer.close();
       await ops.close();
       store.close();
       logger.info('gateway stopped');

@@ -5,14 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
 import { sleep } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
-import { aitexFrames, useTestInfra } from '@loomwatch/testkit';
+import { useTestKafka } from '@loomwatch/kafka/testing';
+import { useTestS3 } from '@loomwatch/storage/testing';
+import { aitexFrames } from '@loomwatch/testkit';
 import { FramePublisher, frameIdOf, sha256Hex } from './frame-publisher.js';
 import { HotFolder } from './hot-folder.js';
 import type { LedgerEntry } from './ledger.js';
 import { PublishedFrames } from './published-frames.js';
-import { readWholeTopic } from './testing/read-topic.js';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
+const s3 = useTestS3();
 const logger = createLogger({ service: 'test', level: 'silent' });
 const sources = aitexFrames()
   .filter((_, i) => i % 20 === 0)
@@ -30,14 +32,14 @@ async function until(done: () => boolean | Promise<boolean>, what: string, ms = 
 
 describe('hot folder on the real broker and S3', () => {
   it('after a restart — with a torn ledger, a crash after a publish and one before — publishes each file exactly once, in seq order', async () => {
-    const topic = await ctx.topic({ partitions: 2, prefix: 'frames' });
-    const bucket = await ctx.bucket('frames');
+    const topic = await kafka.topic({ partitions: 2, prefix: 'frames' });
+    const bucket = await s3.bucket('frames');
     const dir = mkdtempSync(join(tmpdir(), 'hot-folder-it-'));
     const ledgerPath = join(dir, '.loomwatch-ledger.jsonl');
-    const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.client.publisher();
     await producer.connect();
-    const publisher = (): FramePublisher => new FramePublisher({ store: ctx.store, producer, bucket, source: '/test/hot-folder', topic });
-    const lookup = new PublishedFrames({ kafka: ctx.kafka, topic });
+    const publisher = (): FramePublisher => new FramePublisher({ store: s3.store, publisher: producer, bucket, source: '/test/hot-folder', topic });
+    const lookup = new PublishedFrames({ kafka: kafka.client, topic });
     const published: string[] = [];
     const folder = (): HotFolder =>
       new HotFolder(publisher(), {
@@ -84,10 +86,10 @@ describe('hot folder on the real broker and S3', () => {
 
     const second = folder();
     await second.start();
-    const onTopic = async (): Promise<FrameEvent[]> => (await readWholeTopic(ctx.kafka, topic)).map((m) => decodeMessage(FrameEvent, m.value));
+    const onTopic = async (): Promise<FrameEvent[]> => (await kafka.readCommitted(topic)).map((m) => decodeMessage(FrameEvent, m.value));
     await until(async () => new Set((await onTopic()).map((e) => e.attributes?.['sourceFile'])).size === 7, 'all seven files on the topic');
     await second.stop();
-    await producer.disconnect();
+    await producer.close();
 
     const events = await onTopic();
     const files = events.map((e) => e.attributes?.['sourceFile']);
@@ -95,18 +97,18 @@ describe('hot folder on the real broker and S3', () => {
     // One key, so one partition: offset order is publish order, and seq increases along it.
     expect(events.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(files).toEqual([1, 2, 3, 5, 4, 6, 7].map(name));
-    for (const event of events) expect(sha256Hex(await ctx.store.get(event.image))).toBe(event.image.sha256);
+    for (const event of events) expect(sha256Hex(await s3.store.get(event.image))).toBe(event.image.sha256);
     expect(published).toEqual([1, 2, 3, 4, 6, 7].map(name));
   });
 
   it('publishes a file written slowly only once it is whole, past temp files and a corrupt file', async () => {
-    const topic = await ctx.topic({ prefix: 'frames' });
-    const bucket = await ctx.bucket('frames');
+    const topic = await kafka.topic({ prefix: 'frames' });
+    const bucket = await s3.bucket('frames');
     const dir = mkdtempSync(join(tmpdir(), 'hot-folder-it-'));
-    const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.client.publisher();
     await producer.connect();
     const published: string[] = [];
-    const folder = new HotFolder(new FramePublisher({ store: ctx.store, producer, bucket, source: '/test/hot-folder', topic }), {
+    const folder = new HotFolder(new FramePublisher({ store: s3.store, publisher: producer, bucket, source: '/test/hot-folder', topic }), {
       dir,
       lineId: 'line-2',
       cameraId: 'cam-1',
@@ -130,10 +132,10 @@ describe('hot folder on the real broker and S3', () => {
     writeFileSync(join(dir, 'd-after.png'), readFileSync(sources[1] ?? ''));
     await until(() => published.length === 2, 'the two good files');
     await folder.stop();
-    await producer.disconnect();
+    await producer.close();
 
-    const events = (await readWholeTopic(ctx.kafka, topic)).map((m) => decodeMessage(FrameEvent, m.value));
+    const events = (await kafka.readCommitted(topic, 2)).map((m) => decodeMessage(FrameEvent, m.value));
     expect(events.map((e) => e.attributes?.['sourceFile'])).toEqual(['c-slow.png', 'd-after.png']);
-    expect((await ctx.store.get(events[0]?.image ?? { bucket, key: 'missing' })).equals(whole)).toBe(true);
+    expect((await s3.store.get(events[0]?.image ?? { bucket, key: 'missing' })).equals(whole)).toBe(true);
   });
 });

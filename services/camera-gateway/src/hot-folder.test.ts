@@ -7,7 +7,7 @@ import { createLogger } from '@loomwatch/observability';
 import { MemoryBlobStore } from '@loomwatch/storage';
 import { FramePublisher } from './frame-publisher.js';
 import { HotFolder, isCandidate } from './hot-folder.js';
-import { RecordingProducer } from './testing/fakes.js';
+import { RecordingPublisher } from './testing/fakes.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 let png: Buffer;
@@ -21,10 +21,10 @@ beforeAll(async () => {
   [png, otherPng] = await Promise.all([make(80), make(160)]);
 });
 
-async function setup(dir = mkdtempSync(join(tmpdir(), 'hot-folder-')), producer = new RecordingProducer()) {
+async function setup(dir = mkdtempSync(join(tmpdir(), 'hot-folder-')), producer = new RecordingPublisher()) {
   const store = new MemoryBlobStore();
   await store.ensureBucket('frames');
-  const publisher = new FramePublisher({ store, producer: producer.asProducer(), bucket: 'frames', source: '/test' });
+  const publisher = new FramePublisher({ store, publisher: producer, bucket: 'frames', source: '/test' });
   const rejected: string[] = [];
   const folder = new HotFolder(publisher, {
     dir,
@@ -42,7 +42,7 @@ async function setup(dir = mkdtempSync(join(tmpdir(), 'hot-folder-')), producer 
   return { dir, store, producer, folder, scan, rejected };
 }
 
-const sources = (producer: RecordingProducer): string[] => producer.sent.map((event) => event.attributes?.['sourceFile'] ?? '');
+const sources = (producer: RecordingPublisher): string[] => producer.sent.map((event) => event.attributes?.['sourceFile'] ?? '');
 
 describe('HotFolder', () => {
   it('publishes a file written in chunks only once its last chunk is there', async () => {

@@ -2,35 +2,37 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
-import { aitexFrames, useTestInfra } from '@loomwatch/testkit';
-import type { Producer } from 'kafkajs';
+import type { Publisher } from '@loomwatch/kafka';
+import { useTestKafka } from '@loomwatch/kafka/testing';
+import { useTestS3 } from '@loomwatch/storage/testing';
+import { aitexFrames } from '@loomwatch/testkit';
 import { FramePublisher } from './frame-publisher.js';
 import { startHttpGateway, type HttpGateway } from './http-gateway.js';
-import { readWholeTopic } from './testing/read-topic.js';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
+const s3 = useTestS3();
 const logger = createLogger({ service: 'test', level: 'silent' });
 const png = readFileSync(aitexFrames()[0]?.path ?? '');
 
 let topic: string;
 let bucket: string;
-let producer: Producer;
+let producer: Publisher;
 let gateway: HttpGateway;
 let base: string;
 
 beforeAll(async () => {
-  topic = await ctx.topic({ partitions: 2, prefix: 'frames' });
-  bucket = await ctx.bucket('frames');
-  producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  topic = await kafka.topic({ partitions: 2, prefix: 'frames' });
+  bucket = await s3.bucket('frames');
+  producer = kafka.client.publisher();
   await producer.connect();
-  const publisher = new FramePublisher({ store: ctx.store, producer, bucket, source: '/test/http', topic });
+  const publisher = new FramePublisher({ store: s3.store, publisher: producer, bucket, source: '/test/http', topic });
   gateway = await startHttpGateway(publisher, { port: 0, logger, maxBodyBytes: png.length + 1024 });
   base = `http://127.0.0.1:${gateway.port}/v1/frames`;
 });
 
 afterAll(async () => {
   await gateway.close();
-  await producer.disconnect();
+  await producer.close();
 });
 
 const post = (query: string, body: Buffer | string): Promise<Response> => fetch(`${base}?${query}`, { method: 'POST', body });
@@ -42,13 +44,13 @@ describe('HTTP gateway on the real broker and S3', () => {
     expect(first.status).toBe(201);
     const { frameId, image } = (await first.json()) as { frameId: string; image: { bucket: string; key: string } };
     expect(image.bucket).toBe(bucket);
-    expect((await ctx.store.get(image)).equals(png)).toBe(true);
+    expect((await s3.store.get(image)).equals(png)).toBe(true);
 
     const again = await post('lineId=line-7&cameraId=cam-2&seq=41&fabricCode=05', png);
     expect(again.status).toBe(201);
     expect(((await again.json()) as { frameId: string }).frameId).toBe(frameId);
 
-    const events = (await readWholeTopic(ctx.kafka, topic)).map((m) => decodeMessage(FrameEvent, m.value));
+    const events = (await kafka.readCommitted(topic, 1)).map((m) => decodeMessage(FrameEvent, m.value));
     expect(events.filter((e) => e.frameId === frameId)).toHaveLength(1);
     expect(events.find((e) => e.frameId === frameId)).toMatchObject({
       lineId: 'line-7',
@@ -107,7 +109,7 @@ describe('HTTP gateway on the real broker and S3', () => {
   });
 
   it('publishes nothing for a rejected request', async () => {
-    const events = (await readWholeTopic(ctx.kafka, topic)).map((m) => decodeMessage(FrameEvent, m.value));
+    const events = (await kafka.readCommitted(topic, 1)).map((m) => decodeMessage(FrameEvent, m.value));
     expect(events.map((e) => e.lineId)).toEqual(['line-7']);
   });
 });

@@ -5,10 +5,12 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
-import { REPO_ROOT, aitexFrames, infraEnv, useTestInfra } from '@loomwatch/testkit';
-import { readWholeTopic } from './testing/read-topic.js';
+import { useTestKafka } from '@loomwatch/kafka/testing';
+import { useTestS3 } from '@loomwatch/storage/testing';
+import { REPO_ROOT, aitexFrames, infraEnv } from '@loomwatch/testkit';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
+const s3 = useTestS3();
 const MAIN = join(REPO_ROOT, 'services/camera-gateway/src/main.ts');
 const running: ChildProcess[] = [];
 
@@ -21,7 +23,7 @@ interface LogLine {
 function gateway(args: string[]): { child: ChildProcess; lines: LogLine[]; waitFor(msg: string): Promise<LogLine>; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...infraEnv(ctx.infra) },
+    env: { ...process.env, ...infraEnv(kafka.infra) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);
@@ -55,14 +57,14 @@ afterEach(() => {
 
 describe('gateway command', () => {
   it('prints its config with the secret redacted, serves health, readiness and a frames counter, and drains on SIGTERM', async () => {
-    const topic = await ctx.topic({ prefix: 'frames' });
-    const bucket = await ctx.bucket('frames');
+    const topic = await kafka.topic({ prefix: 'frames' });
+    const bucket = await s3.bucket('frames');
     const gw = gateway(['http', '--set', `gateway.topic=${topic}`, '--set', `gateway.bucket=${bucket}`, '--set', 'http.port=0', '--set', 'ops.port=0']);
     const started = await gw.waitFor('gateway started');
     const accepting = await gw.waitFor('accepting POST /v1/frames');
     const printed = JSON.stringify(gw.lines.find((line) => line.msg === 'effective configuration'));
     expect(printed).toContain('"secretAccessKey":"[redacted]"');
-    expect(printed).not.toContain(ctx.infra.s3.secretAccessKey);
+    expect(printed).not.toContain(s3.infra.s3.secretAccessKey);
 
     const ops = `http://127.0.0.1:${String(started['opsPort'])}`;
     expect((await fetch(`${ops}/healthz`)).status).toBe(200);
@@ -75,16 +77,16 @@ describe('gateway command', () => {
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toBe(0);
     expect(gw.lines.map((line) => line.msg)).toContain('gateway stopped');
-    const events = (await readWholeTopic(ctx.kafka, topic)).map((m) => decodeMessage(FrameEvent, m.value));
+    const events = (await kafka.readCommitted(topic, 1)).map((m) => decodeMessage(FrameEvent, m.value));
     expect(events).toHaveLength(1);
   });
 
   it('replays a frame count in simulate mode and exits by itself', async () => {
-    const topic = await ctx.topic({ partitions: 2, prefix: 'frames' });
-    const bucket = await ctx.bucket('frames');
+    const topic = await kafka.topic({ partitions: 2, prefix: 'frames' });
+    const bucket = await s3.bucket('frames');
     const gw = gateway(['simulate', '--set', `gateway.topic=${topic}`, '--set', `gateway.bucket=${bucket}`, '--set', 'ops.port=0', '--set', 'simulator.lines=1', '--set', 'simulator.camerasPerLine=2', '--set', 'simulator.framesPerCamera=2', '--set', 'simulator.fps=0']);
     expect(await gw.exited).toBe(0);
-    expect(await readWholeTopic(ctx.kafka, topic)).toHaveLength(4);
+    expect(await kafka.readCommitted(topic, 4)).toHaveLength(4);
   });
 
   it('refuses hot-folder mode without a folder, naming the key, and an unknown mode with its usage', async () => {
@@ -97,8 +99,8 @@ describe('gateway command', () => {
   });
 
   it('exits at once on a second signal while the first is still draining', async () => {
-    const topic = await ctx.topic({ prefix: 'frames' });
-    const bucket = await ctx.bucket('frames');
+    const topic = await kafka.topic({ prefix: 'frames' });
+    const bucket = await s3.bucket('frames');
     const gw = gateway(['http', '--set', `gateway.topic=${topic}`, '--set', `gateway.bucket=${bucket}`, '--set', 'http.port=0', '--set', 'ops.port=0']);
     const accepting = await gw.waitFor('accepting POST /v1/frames');
     const started = await gw.waitFor('gateway started');

@@ -1,29 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
-import { aitexFrames, useTestInfra } from '@loomwatch/testkit';
+import { useTestKafka } from '@loomwatch/kafka/testing';
+import { useTestS3 } from '@loomwatch/storage/testing';
+import { aitexFrames } from '@loomwatch/testkit';
 import { FramePublisher, sha256Hex } from './frame-publisher.js';
 import { runSimulator } from './simulator.js';
-import { readWholeTopic } from './testing/read-topic.js';
 
-const ctx = useTestInfra();
+const kafka = useTestKafka();
+const s3 = useTestS3();
 
 describe('simulator on the real broker and S3', () => {
   it('publishes lines × cameras × frames FrameEvents, each camera in seq order, each after its image is stored', async () => {
-    const topic = await ctx.topic({ partitions: 3, prefix: 'frames' });
-    const bucket = await ctx.bucket('frames');
-    const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const topic = await kafka.topic({ partitions: 3, prefix: 'frames' });
+    const bucket = await s3.bucket('frames');
+    const producer = kafka.client.publisher();
     await producer.connect();
-    const publisher = new FramePublisher({ store: ctx.store, producer, bucket, source: '/test/simulator', topic });
+    const publisher = new FramePublisher({ store: s3.store, publisher: producer, bucket, source: '/test/simulator', topic });
     const files = aitexFrames()
       .slice(0, 5)
       .map((frame) => frame.path);
     const [lines, cameras, frames] = [2, 3, 4];
     const reported: FrameEvent[] = [];
     const count = await runSimulator(publisher, { files, lines, camerasPerLine: cameras, framesPerCamera: frames, fps: 50, firstSeq: 100, onPublished: (e) => reported.push(e) });
-    await producer.disconnect();
+    await producer.close();
 
     expect(count).toBe(lines * cameras * frames);
-    const messages = await readWholeTopic(ctx.kafka, topic);
+    const messages = await kafka.readCommitted(topic, lines * cameras * frames);
     expect(messages).toHaveLength(lines * cameras * frames);
     const byCamera = new Map<string, FrameEvent[]>();
     for (const message of messages) {
@@ -32,7 +34,7 @@ describe('simulator on the real broker and S3', () => {
       expect(message.headers['ce_id']).toBe(event.frameId);
       expect(message.headers['ce_type']).toBe('io.loomwatch.frame.v1');
       byCamera.set(message.key ?? '', [...(byCamera.get(message.key ?? '') ?? []), event]);
-      const object = await ctx.store.get(event.image);
+      const object = await s3.store.get(event.image);
       expect(object.length).toBe(event.image.bytes);
       expect(sha256Hex(object)).toBe(event.image.sha256);
     }
@@ -43,11 +45,11 @@ describe('simulator on the real broker and S3', () => {
   });
 
   it('stops every camera when asked, before the frame count is reached', async () => {
-    const topic = await ctx.topic({ prefix: 'frames' });
-    const bucket = await ctx.bucket('frames');
-    const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const topic = await kafka.topic({ prefix: 'frames' });
+    const bucket = await s3.bucket('frames');
+    const producer = kafka.client.publisher();
     await producer.connect();
-    const publisher = new FramePublisher({ store: ctx.store, producer, bucket, source: '/test/simulator', topic });
+    const publisher = new FramePublisher({ store: s3.store, publisher: producer, bucket, source: '/test/simulator', topic });
     const stop = new AbortController();
     let seen = 0;
     const count = await runSimulator(publisher, {
@@ -60,9 +62,9 @@ describe('simulator on the real broker and S3', () => {
         if (++seen === 3) stop.abort();
       },
     });
-    await producer.disconnect();
+    await producer.close();
     expect(count).toBeGreaterThanOrEqual(3);
     expect(count).toBeLessThanOrEqual(4);
-    expect(await readWholeTopic(ctx.kafka, topic)).toHaveLength(count);
+    expect(await kafka.readCommitted(topic, count)).toHaveLength(count);
   });
 });
