@@ -93,4 +93,10 @@ describe('strict configuration', () => {
     });
     expect(config.worker.maxInFlight).toBe(3);
   });
+
+  it('leaves alone a standard variable whose section the schema does not have, as S3_ENDPOINT for a service without S3', () => {
+    const NoS3 = z.strictObject({ kafka: KafkaConfig.prefault({}) });
+    const config = loadConfig(NoS3, { env: { S3_ENDPOINT: 'http://s3:9000', KAFKA_BROKERS: 'k:9092' }, envAliases: STANDARD_ENV_ALIASES });
+    expect(config.kafka.brokers).toEqual(['k:9092']);
+  });
 });

@@ -98,7 +98,7 @@ export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; so
 
   for (const [name, path] of Object.entries(options.envAliases ?? {})) {
     const raw = env[name];
-    if (raw === undefined || raw === '') continue;
+    if (raw === undefined || raw === '' || (sections !== undefined && !sections.has(path.split('.')[0] ?? ''))) continue;
     setPath(tree, path.split('.'), parseScalar(raw));
     sources.set(path, name);
   }

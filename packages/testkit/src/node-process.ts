@@ -6,6 +6,8 @@ import { REPO_ROOT, infraEnv, type Infra } from './infra.js';
 export interface NodeProcessOptions {
   /** The TypeScript entry point, relative to the repo root (run through tsx). */
   entry: string;
+  /** Command-line arguments after the entry. */
+  args?: readonly string[];
   infra: Infra;
   /** Settings on top of the test run's environment and the infra variables; undefined ones are left out. */
   settings?: Record<string, string | number | undefined>;
@@ -18,7 +20,7 @@ export function spawnNodeProcess(options: NodeProcessOptions): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, ...infraEnv(options.infra) };
   for (const [name, value] of Object.entries(options.settings ?? {})) if (value !== undefined) env[name] = String(value);
   const log = options.logFile === undefined ? undefined : openSync(options.logFile, 'a');
-  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, options.entry)], {
+  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, options.entry), ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', log ?? 'ignore', log ?? 'inherit'],

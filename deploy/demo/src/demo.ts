@@ -1,0 +1,232 @@
+/**
+ * `make demo`: the real pipeline on the local Kafka and S3, every service as its own process, the
+ * way it is deployed. The gateway replays AITEX frames as 2 lines × 2 cameras, two inference
+ * workers decide them exactly once, alerting opens and resolves alerts, and read_committed
+ * followers print a line per verdict and per alert, then a closing summary.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
+import { Alert, FrameEvent, TOPICS, Verdict, decodeMessage } from '@loomwatch/contracts';
+import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/inference';
+import { createKafkaClient } from '@loomwatch/kafka';
+import { S3BlobStore } from '@loomwatch/storage';
+import { REPO_ROOT, processExited, spawnNodeProcess, stopProcess, type Infra } from '@loomwatch/testkit';
+
+const DemoConfig = z.object({
+  kafka: KafkaConfig.prefault({}),
+  s3: S3Config.prefault({}),
+  aitexDir: z.string().default(resolve(REPO_ROOT, '../shared/datasets/aitex')),
+  /** @defaultValue the registry's best-validated production model (highest validation image AUROC), as the worker's */
+  model: z.string().optional(),
+  lines: z.int().positive().default(2),
+  camerasPerLine: z.int().positive().default(2),
+  framesPerCamera: z.int().positive().default(5),
+  fps: z.number().nonnegative().default(0.4),
+  workers: z.int().positive().default(2),
+  threadsPerWorker: z.int().positive().default(1),
+});
+type DemoConfig = z.infer<typeof DemoConfig>;
+
+const LOG_DIR = join(REPO_ROOT, '.loomwatch/demo-logs');
+const FRAME_BUCKET = 'loomwatch-frames';
+const ALERTING_OPS_PORT = 9466;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/** A fresh log file for one process of this run. */
+function logFile(name: string): string {
+  const path = join(LOG_DIR, `${name}.log`);
+  writeFileSync(path, '');
+  return path;
+}
+
+/** The inference workers, configured through their environment as deployed. */
+function startWorkers(config: DemoConfig, infra: Infra, model: string): ChildProcess[] {
+  return Array.from({ length: config.workers }, (_, i) =>
+    spawnNodeProcess({
+      entry: 'services/inference-worker/src/main.ts',
+      infra,
+      settings: {
+        WORKER_ID: `worker-${i + 1}`,
+        LOOMWATCH_MODEL: model,
+        // Short, so a worker that dies hands its partitions on quickly.
+        LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: 10_000,
+        LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: config.threadsPerWorker,
+        LOOMWATCH_OPS__PORT: 0,
+        LOOMWATCH_LOG__LEVEL: 'info',
+      },
+      logFile: logFile(`worker-${i + 1}`),
+    }),
+  );
+}
+
+/** The alerting service with the demo's rules; resolves once it answers /readyz. */
+async function startAlerting(infra: Infra): Promise<ChildProcess> {
+  const child = spawnNodeProcess({
+    entry: 'services/alerting/src/main.ts',
+    args: ['--config', join(REPO_ROOT, 'deploy/local/demo-alerting.yaml')],
+    infra,
+    settings: { LOOMWATCH_OPS__PORT: ALERTING_OPS_PORT },
+    logFile: logFile('alerting'),
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('the alerting service exited at start; see .loomwatch/demo-logs/alerting.log');
+    const ready = await fetch(`http://127.0.0.1:${ALERTING_OPS_PORT}/readyz`).then((r) => r.ok, () => false);
+    if (ready) return child;
+    if (Date.now() > deadline) throw new Error('the alerting service did not become ready in 60 s; see .loomwatch/demo-logs/alerting.log');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The gateway in simulate mode: `framesPerCamera` frames per camera, sequence numbers from `firstSeq`; exits by itself when done. */
+function startGateway(config: DemoConfig, infra: Infra, firstSeq: number): ChildProcess {
+  return spawnNodeProcess({
+    entry: 'services/camera-gateway/src/main.ts',
+    args: ['simulate'],
+    infra,
+    settings: {
+      AITEX_DIR: config.aitexDir,
+      LOOMWATCH_GATEWAY__BUCKET: FRAME_BUCKET,
+      LOOMWATCH_GATEWAY__SOURCE: '/loomwatch/demo',
+      LOOMWATCH_SIMULATOR__LINES: config.lines,
+      LOOMWATCH_SIMULATOR__CAMERAS_PER_LINE: config.camerasPerLine,
+      LOOMWATCH_SIMULATOR__FRAMES_PER_CAMERA: config.framesPerCamera,
+      LOOMWATCH_SIMULATOR__FPS: config.fps,
+      LOOMWATCH_SIMULATOR__FIRST_SEQ: firstSeq,
+      LOOMWATCH_OPS__PORT: 0,
+      LOOMWATCH_LOG__LEVEL: 'info',
+    },
+    logFile: logFile('gateway'),
+  });
+}
+
+function printVerdict(verdict: Verdict): void {
+  const latency = Date.parse(verdict.decidedAt) - Date.parse(verdict.capturedAt);
+  console.log(
+    [
+      verdict.lineId.padEnd(7),
+      verdict.cameraId.padEnd(6),
+      verdict.frameId.padEnd(40),
+      (verdict.verdict === 'defect' ? 'DEFECT' : 'ok').padEnd(7),
+      `score ${verdict.score.toFixed(3)} (${verdict.normalizedScore.toFixed(2)})`,
+      `threshold ${verdict.threshold.toFixed(3)} ${verdict.calibratedFabric === undefined ? 'pooled   ' : `fabric ${verdict.calibratedFabric.padEnd(2)}`}`,
+      `${String(latency).padStart(6)} ms`,
+      `${verdict.workerId}`,
+      `s3://${verdict.anomalyMap.bucket}/${verdict.anomalyMap.key}`,
+    ].join('  '),
+  );
+}
+
+function printAlert(alert: Alert): void {
+  const where = `${alert.lineId}${alert.cameraId === undefined ? '' : `/${alert.cameraId}`}`;
+  console.log(`ALERT ${alert.status.toUpperCase().padEnd(8)} ${alert.severity.padEnd(8)} ${alert.rule.padEnd(16)} ${where.padEnd(14)} ${alert.message}`);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(DemoConfig, {
+    envAliases: { ...STANDARD_ENV_ALIASES, AITEX_DIR: 'aitexDir', LOOMWATCH_MODEL: 'model' },
+    envPrefix: 'DEMO_',
+    overrides: process.argv.slice(2),
+  });
+  const model = config.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
+  const kafka = createKafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+  const store = new S3BlobStore(config.s3);
+  await kafka.topics.ensure([
+    { topic: TOPICS.frames, numPartitions: 4 },
+    { topic: TOPICS.verdicts, numPartitions: 4 },
+    { topic: TOPICS.deadLetters, numPartitions: 1 },
+    { topic: TOPICS.alerts, numPartitions: 1 },
+  ]);
+  await store.ensureBucket(FRAME_BUCKET);
+  await store.ensureBucket('loomwatch-results');
+  store.close();
+
+  const total = config.lines * config.camerasPerLine * config.framesPerCamera;
+  console.log(`Loomwatch demo — ${config.lines} lines × ${config.camerasPerLine} cameras × ${config.framesPerCamera} frames = ${total} AITEX frames at ${config.fps} fps per camera`);
+  console.log(`model ${model}; ${config.workers} workers × ${config.threadsPerWorker} thread(s); worker logs in .loomwatch/demo-logs/`);
+
+  const infra: Infra = { source: 'env', kafkaBrokers: config.kafka.brokers, s3: config.s3 };
+  mkdirSync(LOG_DIR, { recursive: true });
+  const alerting = await startAlerting(infra);
+  const workers = startWorkers(config, infra, model);
+
+  // Alerts as they open and resolve (rules: deploy/local/demo-alerting.yaml).
+  const alerts: Alert[] = [];
+  const alertFollower = await kafka.reader.follow(
+    TOPICS.alerts,
+    (record) => {
+      const alert = decodeMessage(Alert, record.value);
+      alerts.push(alert);
+      printAlert(alert);
+    },
+    { from: 'end' },
+  );
+
+  // Follow before publishing; only this run's frames (sequence numbers from its start time on) are counted.
+  const started = Date.now();
+  const published = new Set<string>();
+  const frameFollower = await kafka.reader.follow(
+    TOPICS.frames,
+    (record) => {
+      const frame = decodeMessage(FrameEvent, record.value);
+      if (frame.seq >= started) published.add(frame.frameId);
+    },
+    { from: 'end' },
+  );
+  const verdicts: Verdict[] = [];
+  let resolveAll: () => void = () => undefined;
+  const allDecided = new Promise<void>((done) => (resolveAll = done));
+  const verdictFollower = await kafka.reader.follow(
+    TOPICS.verdicts,
+    (record) => {
+      const verdict = decodeMessage(Verdict, record.value);
+      if (verdict.seq < started) return;
+      verdicts.push(verdict);
+      printVerdict(verdict);
+      if (verdicts.length >= total) resolveAll();
+    },
+    { from: 'end' },
+  );
+
+  const gateway = startGateway(config, infra, started);
+  await processExited(gateway);
+  if (gateway.exitCode !== 0) throw new Error(`the gateway failed (exit ${gateway.exitCode}); see .loomwatch/demo-logs/gateway.log`);
+
+  const timeout = setTimeout(() => {
+    console.error(`only ${verdicts.length} of ${total} verdicts after 5 minutes; see .loomwatch/demo-logs/`);
+    resolveAll();
+  }, 300_000);
+  await allDecided;
+  clearTimeout(timeout);
+  const seconds = (Date.now() - started) / 1000;
+  await verdictFollower.stop();
+  await frameFollower.stop();
+  await Promise.all(workers.map(stopProcess));
+  // Alerts that resolve on quiet time need a few seconds after the last verdict.
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  await stopProcess(alerting);
+  await alertFollower.stop();
+
+  const latencies = verdicts.map((v) => Date.parse(v.decidedAt) - Date.parse(v.capturedAt)).sort((a, b) => a - b);
+  const defects = verdicts.filter((v) => v.verdict === 'defect').length;
+  const unique = new Set(verdicts.map((v) => v.frameId)).size;
+  console.log('');
+  console.log(`frames published ${published.size}, verdicts ${verdicts.length} (${unique} distinct frames), defects ${defects}`);
+  console.log(`throughput ${(verdicts.length / seconds).toFixed(2)} frames/s over ${seconds.toFixed(1)} s`);
+  const opened = alerts.filter((a) => a.status === 'open').length;
+  console.log(`alerts opened ${opened}, resolved ${alerts.length - opened}`);
+  console.log(`frame-to-verdict latency p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, p99 ${percentile(latencies, 99)} ms`);
+  if (unique !== published.size || verdicts.length !== published.size) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
