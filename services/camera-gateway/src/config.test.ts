@@ -26,4 +26,10 @@ describe('gateway config', () => {
     expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['gateway.bucket=Frames_Bucket'] })).toThrow(/gateway\.bucket/);
     expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['simulator.fps=-1'] })).toThrow(/simulator\.fps/);
   });
+
+  it('refuses a misspelt key, naming its path and where it came from', () => {
+    expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['simulator.framesPerCam=3'] })).toThrow(/simulator\.framesPerCam: unknown setting \(from --set simulator\.framesPerCam\)/);
+    expect(() => loadConfig(GatewayConfig, { env: { LOOMWATCH_HOT_FOLDER__SETTLE: '100' } })).toThrow(/hotFolder\.settle: unknown setting \(from LOOMWATCH_HOT_FOLDER__SETTLE\)/);
+    expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['gateways.topic=x'] })).toThrow(/gateways: unknown setting/);
+  });
 });

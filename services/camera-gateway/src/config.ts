@@ -9,11 +9,11 @@ const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 export const GATEWAY_MODES = ['simulate', 'hot-folder', 'http'] as const;
 export type GatewayMode = (typeof GATEWAY_MODES)[number];
 
-export const GatewayConfig = z.object({
+export const GatewayConfig = z.strictObject({
   kafka: KafkaConfig.prefault({}),
   s3: S3Config.prefault({}),
   gateway: z
-    .object({
+    .strictObject({
       /** Where frame images are uploaded. @defaultValue 'loomwatch-frames' */
       bucket: BucketName.default('loomwatch-frames'),
       /** CloudEvents `ce_source` of every frame. @defaultValue '/loomwatch/camera-gateway/<hostname>' */
@@ -29,7 +29,7 @@ export const GatewayConfig = z.object({
     })
     .prefault({}),
   simulator: z
-    .object({
+    .strictObject({
       /** Folder of frames to replay (recursively; masks skipped). @defaultValue ../shared/datasets/aitex beside the repo, or AITEX_DIR */
       dir: z.string().min(1).default(resolve(REPO_ROOT, '../shared/datasets/aitex')),
       /** @defaultValue 2 */
@@ -45,7 +45,7 @@ export const GatewayConfig = z.object({
     })
     .prefault({}),
   hotFolder: z
-    .object({
+    .strictObject({
       /** The folder the camera software writes into; required in hot-folder mode. */
       dir: z.string().min(1).optional(),
       /** @defaultValue 'line-1' */
@@ -63,7 +63,7 @@ export const GatewayConfig = z.object({
     })
     .prefault({}),
   http: z
-    .object({
+    .strictObject({
       /** @defaultValue 8080 */
       port: z.int().min(0).max(65_535).default(8080),
       /** @defaultValue '127.0.0.1' */

@@ -47,7 +47,7 @@ export function frameIdOf(frame: Pick<CapturedFrame, 'lineId' | 'cameraId' | 'se
 }
 
 /** The object key is derived from the frame id: the same frame always lands on the same key. */
-export function frameObjectKey(frame: Pick<CapturedFrame, 'lineId' | 'cameraId' | 'encoding'>, frameId: string): string {
+function frameObjectKey(frame: Pick<CapturedFrame, 'lineId' | 'cameraId' | 'encoding'>, frameId: string): string {
   return `frames/${frame.lineId}/${frame.cameraId}/${frameId}.${EXTENSIONS[frame.encoding]}`;
 }
 
@@ -75,7 +75,7 @@ export function buildFrameEvent(frame: CapturedFrame, bucket: string): FrameEven
   return event;
 }
 
-export interface FramePublisherOptions {
+interface FramePublisherOptions {
   store: BlobStore;
   /** The idempotent producer the frame events go out on. */
   publisher: Publisher;

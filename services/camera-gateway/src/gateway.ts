@@ -11,7 +11,7 @@ import { listImageFiles } from './image-files.js';
 import { PublishedFrames } from './published-frames.js';
 import { runSimulator } from './simulator.js';
 
-export interface RunningGateway {
+interface RunningGateway {
   readonly opsPort: number;
   /** The HTTP mode's port. */
   readonly httpPort: number | undefined;

@@ -8,7 +8,7 @@ import { encodingOf, readImageFile } from './image-files.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
 import type { LookupWindow } from './published-frames.js';
 
-export interface HotFolderOptions {
+interface HotFolderOptions {
   dir: string;
   lineId: string;
   cameraId: string;

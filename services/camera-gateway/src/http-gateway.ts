@@ -6,7 +6,7 @@ import type { Logger } from '@loomwatch/observability';
 import type { FramePublisher } from './frame-publisher.js';
 import { describeImageBody, looksComplete } from './image-files.js';
 
-export interface HttpGatewayOptions {
+interface HttpGatewayOptions {
   /** @defaultValue 8080 */
   port?: number;
   /** @defaultValue '127.0.0.1' */

@@ -1,7 +1,7 @@
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { InboundRecord, KafkaClient, PartitionRange } from '@loomwatch/kafka';
 
-export interface PublishedFramesOptions {
+interface PublishedFramesOptions {
   kafka: KafkaClient;
   topic: string;
   /** Without a time window, how many of each partition's last messages are read. @defaultValue 500 */

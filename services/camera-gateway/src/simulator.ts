@@ -2,7 +2,7 @@ import type { FrameEvent } from '@loomwatch/contracts';
 import { aitexProduct, readImageFile, type ImageFile } from './image-files.js';
 import type { FramePublisher } from './frame-publisher.js';
 
-export interface SimulatorOptions {
+interface SimulatorOptions {
   files: readonly string[];
   /** @defaultValue 1 */
   lines: number;
