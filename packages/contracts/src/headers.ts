@@ -20,6 +20,8 @@ export const EVENT_TYPES = {
   deadLetter: 'io.loomwatch.deadletter.v1',
   alert: 'io.loomwatch.alert.v1',
   deployment: 'io.loomwatch.deployment.v1',
+  replayPlan: 'io.loomwatch.replayplan.v1',
+  webhookDeadLetter: 'io.loomwatch.webhookdeadletter.v1',
 } as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

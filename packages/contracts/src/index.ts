@@ -10,3 +10,4 @@ export * from './headers.js';
 export * from './codec.js';
 export * from './control.js';
 export * from './replay-plan.js';
+export * from './webhook-dead-letter.js';

@@ -6,11 +6,11 @@ export const TOPICS = {
   alerts: 'alerts.v1',
   /** Shadow versions' verdicts: same schema as verdicts.v1, never read by alerting. */
   shadowVerdicts: 'verdicts.shadow.v1',
-  /** The control plane: model deployments (compacted, one partition). */
+  /** The control plane: model deployments and replay plans (compacted, one partition). */
   control: 'control.v1',
+  /** Webhook messages whose endpoint's last try failed. */
+  webhookDeadLetters: 'alerts.webhooks.dlq.v1',
 } as const;
-
-export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
 /** Every message on every topic is keyed `lineId:cameraId`, so a camera's frames stay in order. */
 export function messageKey(lineId: string, cameraId: string): string {

@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { Alert, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict } from '@loomwatch/contracts';
+import { Alert, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict, WebhookDeadLetter } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { readCommittedWithKcat } from '@loomwatch/testkit';
 import { AlertingConfig } from './config.js';
 import { startAlerting, type RunningAlerting } from './service.js';
 import { startWebhookReceiver } from './testing/webhook-receiver.js';
-import { WebhookDeadLetter } from './webhook-dispatcher.js';
 import { craftVerdict } from './testing/verdicts.js';
 
 const kafka = useTestKafka();

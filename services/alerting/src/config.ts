@@ -26,7 +26,7 @@ export const AlertingConfig = z.strictObject({
       /** @defaultValue 'alerts.v1' */
       alertTopic: z.string().min(1).default(TOPICS.alerts),
       /** Webhook messages that failed their last try. @defaultValue 'alerts.webhooks.dlq.v1' */
-      webhookDeadLetterTopic: z.string().min(1).default('alerts.webhooks.dlq.v1'),
+      webhookDeadLetterTopic: z.string().min(1).default(TOPICS.webhookDeadLetters),
       /**
        * Where input groups with no committed offset start: false judges only what arrives from
        * now on (a first deployment does not alert on last week's verdicts). @defaultValue false

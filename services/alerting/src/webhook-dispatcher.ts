@@ -4,23 +4,10 @@
  * published, and the offset moves only after each endpoint's outcome: delivered, or given up and
  * dead-lettered. At least once; receivers de-duplicate on the idempotency key.
  */
-import { z } from 'zod';
-import { Alert, decodeMessage, encodeMessage, messageKey } from '@loomwatch/contracts';
+import { Alert, WebhookDeadLetter, decodeMessage, encodeMessage, messageKey } from '@loomwatch/contracts';
 import { sleep, type InboundRecord, type KafkaClient, type Publisher, type RecordProcessor } from '@loomwatch/kafka';
 import { Counter, type Logger, type Registry } from '@loomwatch/observability';
 import { DeliveryInterrupted, deliverWebhook, endpointWants, idempotencyKey, type WebhookEndpoint } from './webhook.js';
-
-/** Published on the webhook dead-letter topic when an endpoint's last try failed. */
-export const WebhookDeadLetter = z.strictObject({
-  endpoint: z.string().min(1).max(64),
-  idempotencyKey: z.string().min(1).max(256),
-  alert: Alert,
-  attempts: z.int().positive(),
-  lastError: z.string().max(4096),
-  status: z.int().optional(),
-  failedAt: z.iso.datetime({ offset: true }),
-});
-export type WebhookDeadLetter = z.infer<typeof WebhookDeadLetter>;
 
 interface WebhookDispatcherOptions {
   client: KafkaClient;

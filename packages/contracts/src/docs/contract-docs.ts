@@ -1,8 +1,10 @@
 /**
  * The MES contract, generated: one JSON Schema per message and version (`docs/schemas/`) and the
  * AsyncAPI 3.0 document (`docs/asyncapi.yaml`), both derived from the zod schemas in
- * `@loomwatch/contracts` — there is no hand-written second copy. `pnpm --filter
- * @loomwatch/alerting docs` writes them; a test fails when the committed files differ.
+ * `@loomwatch/contracts` — there is no hand-written second copy. `pnpm docs` writes them; a
+ * test fails when the committed files differ. The model card, which is a file in the registry
+ * and not a message, gets a schema file too (`model-card.v1.json`): the Python registry
+ * validates the cards it writes against it.
  *
  * JSON Schema draft-07: what AsyncAPI 3.0 payloads and most validators (ajv's default) read.
  * zod refinements that JSON Schema cannot say (an object key without "..", an alert's resolvedAt
@@ -10,7 +12,16 @@
  */
 import { z } from 'zod';
 import { stringify } from 'yaml';
-import { Alert, DeadLetter, Deployment, EVENT_TYPES, FrameEvent, TOPICS, Verdict } from '@loomwatch/contracts';
+import { Alert } from '../alert.js';
+import { Deployment } from '../control.js';
+import { DeadLetter } from '../dead-letter.js';
+import { FrameEvent } from '../frame-event.js';
+import { EVENT_TYPES } from '../headers.js';
+import { ModelCard } from '../model-card.js';
+import { ReplayPlan } from '../replay-plan.js';
+import { TOPICS } from '../topics.js';
+import { Verdict } from '../verdict.js';
+import { WebhookDeadLetter } from '../webhook-dead-letter.js';
 
 interface MessageSpec {
   name: string;
@@ -26,14 +37,14 @@ interface MessageSpec {
 interface ChannelSpec {
   id: string;
   address: string;
-  message: MessageSpec;
+  messages: MessageSpec[];
   partitions: number;
   description: string;
   /** What a subscriber (MES, dashboard) does with it. */
   receive: string;
 }
 
-const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'deployment', MessageSpec> = {
+const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDeadLetter' | 'deployment' | 'replayPlan', MessageSpec> = {
   frame: {
     name: 'FrameEvent',
     title: 'A frame a camera produced',
@@ -67,6 +78,15 @@ const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'deploymen
     description:
       'One message per transition. alertId names the episode, revision orders its messages (0 = open); keep the highest. resolvedAt is set exactly when status is resolved.',
   },
+  webhookDeadLetter: {
+    name: 'WebhookDeadLetter',
+    title: 'An alert a webhook endpoint did not take',
+    file: 'webhook-dead-letter.v1.json',
+    schema: WebhookDeadLetter,
+    eventType: EVENT_TYPES.webhookDeadLetter,
+    description:
+      'Published by alerting when an endpoint failed its last try: the alert, the idempotency key the endpoint would have seen, the attempts and the last error. Sent again by hand, the idempotency key dedups.',
+  },
   deployment: {
     name: 'Deployment',
     title: 'Which model versions decide live frames',
@@ -77,16 +97,26 @@ const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'deploymen
       'Published by `pnpm rollout set`; the latest revision per model is in force (compacted topic). Routing: fabrics, then canary lines/cameras, then production; shadow decides a sample again for verdicts.shadow.v1.',
     key: { type: 'string', pattern: '^deployment:[A-Za-z0-9._-]+$', description: 'deployment:<model>' },
   },
+  replayPlan: {
+    name: 'ReplayPlan',
+    title: 'What a replay decides again, and where it stands',
+    file: 'replay-plan.v1.json',
+    schema: ReplayPlan,
+    eventType: EVENT_TYPES.replayPlan,
+    description:
+      'Published by `pnpm replay` before it starts: the input offsets per partition, the model version, the target topic and the selection. A rerun under the same name reads it back and continues the same plan.',
+    key: { type: 'string', pattern: '^replay:[A-Za-z0-9._-]+$', description: 'replay:<id>' },
+  },
 };
 
 const CHANNELS: ChannelSpec[] = [
-  { id: 'frames', address: TOPICS.frames, message: MESSAGES.frame, partitions: 4, description: 'Frames, keyed lineId:cameraId.', receive: 'Read frames as they are published.' },
-  { id: 'verdicts', address: TOPICS.verdicts, message: MESSAGES.verdict, partitions: 4, description: 'Verdicts, exactly once, keyed lineId:cameraId.', receive: 'Read verdicts (read_committed).' },
-  { id: 'deadLetters', address: TOPICS.deadLetters, message: MESSAGES.deadLetter, partitions: 1, description: 'Frames that could not be decided, keyed lineId:cameraId.', receive: 'Read dead letters (read_committed).' },
+  { id: 'frames', address: TOPICS.frames, messages: [MESSAGES.frame], partitions: 4, description: 'Frames, keyed lineId:cameraId.', receive: 'Read frames as they are published.' },
+  { id: 'verdicts', address: TOPICS.verdicts, messages: [MESSAGES.verdict], partitions: 4, description: 'Verdicts, exactly once, keyed lineId:cameraId.', receive: 'Read verdicts (read_committed).' },
+  { id: 'deadLetters', address: TOPICS.deadLetters, messages: [MESSAGES.deadLetter], partitions: 1, description: 'Frames that could not be decided, keyed lineId:cameraId.', receive: 'Read dead letters (read_committed).' },
   {
     id: 'shadowVerdicts',
     address: TOPICS.shadowVerdicts,
-    message: MESSAGES.verdict,
+    messages: [MESSAGES.verdict],
     partitions: 4,
     description: 'Verdicts of the shadow model version on a sample of live frames, exactly once, keyed lineId:cameraId. Alerting never reads them.',
     receive: 'Compare a candidate version with production (pnpm replay report --replay-topic verdicts.shadow.v1).',
@@ -94,15 +124,23 @@ const CHANNELS: ChannelSpec[] = [
   {
     id: 'control',
     address: TOPICS.control,
-    message: MESSAGES.deployment,
+    messages: [MESSAGES.deployment, MESSAGES.replayPlan],
     partitions: 1,
-    description: 'The control plane: model deployments, compacted (and replay plans under replay:<id> keys).',
-    receive: 'Workers read it to the end at start, then follow it.',
+    description: 'The control plane, compacted: model deployments under deployment:<model> keys and replay plans under replay:<id> keys; the latest value of a key is in force.',
+    receive: 'Workers read it to the end at start, then follow it; a replay reads its plan back.',
   },
-  { id: 'alerts', address: TOPICS.alerts, message: MESSAGES.alert, partitions: 4, description: 'Alert transitions, exactly once, keyed lineId:cameraId (lineId:* for a line-wide alert).', receive: 'Read alerts (read_committed).' },
+  { id: 'alerts', address: TOPICS.alerts, messages: [MESSAGES.alert], partitions: 4, description: 'Alert transitions, exactly once, keyed lineId:cameraId (lineId:* for a line-wide alert).', receive: 'Read alerts (read_committed).' },
+  {
+    id: 'webhookDeadLetters',
+    address: TOPICS.webhookDeadLetters,
+    messages: [MESSAGES.webhookDeadLetter],
+    partitions: 1,
+    description: 'Webhook messages whose endpoint failed its last try, keyed lineId:cameraId of the alert.',
+    receive: 'Watch for endpoints that lose alerts; resend by hand with the idempotency key.',
+  },
 ];
 
-export const VERSIONING_POLICY =
+const VERSIONING_POLICY =
   'Versioning: a topic name carries its major version (verdicts.v1). Within v1 a message only gains optional fields; ' +
   'consumers must ignore fields they do not know. A breaking change (a field removed, renamed, retyped or made required) ' +
   'means a v2 topic published side by side with v1 until every consumer has moved. The schemas are strict ' +
@@ -110,7 +148,7 @@ export const VERSIONING_POLICY =
   'current schema files of the version it reads, as v1 may gain optional fields.';
 
 /** The JSON Schema of one message, draft-07, as written to `docs/schemas/<file>`. */
-export function messageJsonSchema(message: MessageSpec): Record<string, unknown> {
+function messageJsonSchema(message: MessageSpec): Record<string, unknown> {
   const generated = z.toJSONSchema(message.schema, { target: 'draft-7', io: 'output', unrepresentable: 'throw' }) as Record<string, unknown>;
   return { ...generated, title: message.name, description: `${message.title}. ${message.description}` };
 }
@@ -137,6 +175,7 @@ export function contractFiles(): Map<string, string> {
   const files = new Map<string, string>();
   const messages = Object.values(MESSAGES);
   for (const message of messages) files.set(`schemas/${message.file}`, `${JSON.stringify(messageJsonSchema(message), null, 2)}\n`);
+  files.set('schemas/model-card.v1.json', `${JSON.stringify(modelCardJsonSchema(), null, 2)}\n`);
 
   const document = {
     asyncapi: '3.0.0',
@@ -158,7 +197,7 @@ export function contractFiles(): Map<string, string> {
         {
           address: channel.address,
           description: channel.description,
-          messages: { [channel.message.name]: { $ref: `#/components/messages/${channel.message.name}` } },
+          messages: Object.fromEntries(channel.messages.map((message) => [message.name, { $ref: `#/components/messages/${message.name}` }])),
           bindings: { kafka: { topic: channel.address, partitions: channel.partitions, bindingVersion: '0.5.0' } },
         },
       ]),
@@ -170,7 +209,7 @@ export function contractFiles(): Map<string, string> {
           action: 'receive',
           channel: { $ref: `#/channels/${channel.id}` },
           summary: channel.receive,
-          messages: [{ $ref: `#/channels/${channel.id}/messages/${channel.message.name}` }],
+          messages: channel.messages.map((message) => ({ $ref: `#/channels/${channel.id}/messages/${message.name}` })),
         },
       ]),
     ),
@@ -194,8 +233,21 @@ export function contractFiles(): Map<string, string> {
       schemas: { CloudEventHeaders: CLOUD_EVENT_HEADERS },
     },
   };
-  files.set('asyncapi.yaml', `# Generated by services/alerting/src/contract-docs.ts from the zod schemas: do not edit.\n${stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })}`);
+  files.set('asyncapi.yaml', `# Generated by packages/contracts/src/docs/contract-docs.ts from the zod schemas: do not edit.\n${stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })}`);
   return files;
+}
+
+/**
+ * The model card as the registry stores it (`models/registry/<name>/<version>/model.json`):
+ * the schema of what the engine accepts when it reads a card (zod's input side).
+ */
+function modelCardJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(ModelCard, { target: 'draft-7', io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>;
+  return {
+    ...generated,
+    title: 'ModelCard',
+    description: 'A model version in the registry: ONNX file and hash, tile contract, preprocessing, postprocessing (thresholds, normalisation, per-fabric calibration), metrics and lineage.',
+  };
 }
 
 function withoutMeta(schema: Record<string, unknown>): Record<string, unknown> {

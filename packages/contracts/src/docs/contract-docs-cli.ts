@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { contractFiles } from './contract-docs.js';
 
-const docs = join(import.meta.dirname, '../../../docs');
+const docs = join(import.meta.dirname, '../../../../docs');
 for (const [path, content] of contractFiles()) {
   mkdirSync(dirname(join(docs, path)), { recursive: true });
   writeFileSync(join(docs, path), content);
