@@ -1,9 +1,9 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Admin, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { isRetryable, toLoomwatchError } from '@loomwatch/contracts';
 import { backoffDelay, sleep } from '../backoff.js';
 import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
 import { Semaphore } from '../semaphore.js';
-import { CrashWatch } from './crash-watch.js';
+import { WatchedConsumer } from './watched-consumer.js';
 import { byTopic, toInboundRecord } from './records.js';
 
 /** A partition's transactional producer, and the group's committed offset read after it fenced the previous owner. */
@@ -23,21 +23,16 @@ interface Decided {
  * one id per partition); a record's outcome and its offset commit in one transaction.
  * Records are decided ahead (prefetch) but committed strictly in offset order.
  */
-export class KafkajsExactlyOnce implements RecordProcessor {
+export class KafkajsExactlyOnce extends WatchedConsumer implements RecordProcessor {
   private readonly kafka: Kafka;
   private readonly options: ExactlyOnceOptions;
-  private readonly consumer: Consumer;
-  private readonly crashes: CrashWatch;
   private readonly producers = new Map<number, Promise<Owned>>();
   private admin: Promise<Admin> | undefined;
   private readonly inFlight: Semaphore;
   private stopping = false;
 
   constructor(kafka: Kafka, options: ExactlyOnceOptions) {
-    this.kafka = kafka;
-    this.options = options;
-    this.inFlight = new Semaphore(options.maxInFlight ?? 4);
-    this.consumer = kafka.consumer({
+    const consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 5000,
@@ -46,6 +41,10 @@ export class KafkajsExactlyOnce implements RecordProcessor {
       readUncommitted: false,
       retry: { retries: 8, initialRetryTime: 300 },
     });
+    super(consumer, options.logger, options.groupId);
+    this.kafka = kafka;
+    this.options = options;
+    this.inFlight = new Semaphore(options.maxInFlight ?? 4);
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       const assigned = new Set(event.payload.memberAssignment[options.topic] ?? []);
       options.logger.info({ groupId: options.groupId, partitions: [...assigned] }, 'partitions assigned');
@@ -55,15 +54,6 @@ export class KafkajsExactlyOnce implements RecordProcessor {
       // Fence the previous owners now, before their records are decided here.
       for (const partition of assigned) void this.producerFor(partition).catch(() => undefined);
     });
-    this.crashes = new CrashWatch(this.consumer, options.logger, options.groupId);
-  }
-
-  get running(): boolean {
-    return this.crashes.running;
-  }
-
-  onFatal(listener: (error: Error) => void): void {
-    this.crashes.onFatal(listener);
   }
 
   async start(): Promise<void> {
@@ -75,13 +65,13 @@ export class KafkajsExactlyOnce implements RecordProcessor {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
       eachBatch: (payload) => this.processBatch(payload),
     });
-    this.crashes.started();
+    this.started();
   }
 
   /** Stops fetching, lets in-flight records finish or be dropped uncommitted, closes producers. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.crashes.stopped();
+    this.stopped();
     await this.consumer.disconnect();
     await Promise.all([...this.producers.keys()].map((partition) => this.closeProducer(partition)));
     const admin = this.admin;

@@ -2,15 +2,17 @@ import type { Consumer } from 'kafkajs';
 import type { Logger } from '@loomwatch/observability';
 
 /**
- * Follows a kafkajs consumer's life: running from `started()` until `stopped()`; a crash the
- * client restarts from is a pause (running again once it rejoins the group); a crash it does not
- * restart from ends it and tells the `onFatal` listeners.
+ * A processor's kafkajs consumer and its life: running from `started()` until `stopped()`; a
+ * crash the client restarts from is a pause (running again once it rejoins the group); a crash it
+ * does not restart from ends it and tells the `onFatal` listeners.
  */
-export class CrashWatch {
+export abstract class WatchedConsumer {
+  protected readonly consumer: Consumer;
   private state: 'idle' | 'running' | 'restarting' | 'dead' = 'idle';
   private readonly listeners: ((error: Error) => void)[] = [];
 
-  constructor(consumer: Consumer, logger: Logger, groupId: string) {
+  protected constructor(consumer: Consumer, logger: Logger, groupId: string) {
+    this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (this.state === 'idle' || this.state === 'dead') return;
       logger.error({ err: payload.error, groupId, restart: payload.restart }, payload.restart ? 'consumer crashed; the client restarts it' : 'consumer crashed for good');
@@ -30,11 +32,11 @@ export class CrashWatch {
     return this.state === 'running';
   }
 
-  started(): void {
+  protected started(): void {
     if (this.state === 'idle') this.state = 'running';
   }
 
-  stopped(): void {
+  protected stopped(): void {
     this.state = 'idle';
   }
 
