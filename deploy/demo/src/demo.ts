@@ -15,7 +15,7 @@ import { createKafkaClient } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, processExited, spawnNodeProcess, stopProcess, type Infra } from '@loomwatch/testkit';
 
-const DemoConfig = z.object({
+const DemoConfig = z.strictObject({
   kafka: KafkaConfig.prefault({}),
   s3: S3Config.prefault({}),
   aitexDir: z.string().default(resolve(REPO_ROOT, '../shared/datasets/aitex')),

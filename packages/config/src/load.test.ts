@@ -87,7 +87,7 @@ describe('strict configuration', () => {
     expect(() => loadConfig(Strict, { env: {}, overrides: ['kafka.broker=x:1'] })).toThrow(/kafka\.broker: unknown setting \(from --set kafka\.broker\)/);
   });
 
-  it('reads only the sections the schema has from the environment, and never single-segment tool variables', () => {
+  it("reads only the sections the schema has from the environment, and never the tools' own variables", () => {
     const config = loadConfig(Strict, {
       env: { LOOMWATCH_ALERTING__GROUP_ID: 'another-service', LOOMWATCH_CACHE: '/tmp/cache', LOOMWATCH_WORKER__MAX_IN_FLIGHT: '3' },
     });

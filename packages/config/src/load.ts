@@ -9,10 +9,10 @@ export interface LoadConfigOptions {
   /** Environment to read; `process.env` when omitted. */
   env?: NodeJS.ProcessEnv;
   /**
-   * Prefix of structured variables: `LOOMWATCH_KAFKA__CLIENT_ID=x` sets `kafka.clientId`. Only
-   * variables with a section (`__`) are config; of those, `loadConfig` reads the sections its
-   * schema has and leaves the rest to the services that have them. Single-segment names
-   * (`LOOMWATCH_CACHE`, `LOOMWATCH_STATE`…) are the tools' own variables, never config.
+   * Prefix of structured variables: `LOOMWATCH_KAFKA__CLIENT_ID=x` sets `kafka.clientId`.
+   * `loadConfig` reads those whose first segment is a top-level key of its schema and leaves the
+   * rest to the services that have them — and to the tools, whose own variables
+   * (`LOOMWATCH_CACHE`, `LOOMWATCH_STATE`…) name no config section.
    * @defaultValue 'LOOMWATCH_'
    */
   envPrefix?: string;
@@ -103,7 +103,7 @@ export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; so
     sources.set(path, name);
   }
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(prefix) || !name.includes('__') || raw === undefined || raw === '') continue;
+    if (!name.startsWith(prefix) || raw === undefined || raw === '') continue;
     const path = name.slice(prefix.length).split('__').map(snakeToCamel);
     if (path.some((segment) => segment === '') || (sections !== undefined && !sections.has(path[0] ?? ''))) continue;
     setPath(tree, path, parseScalar(raw));
