@@ -1,26 +1,27 @@
 """Model registry: models/registry/<name>/<version>/{model.onnx, model.json}, production.json per name.
 
-The card's shape is a contract with the TypeScript side (zod): keep field names exactly.
+The card's shape is a contract with the TypeScript side: the zod `ModelCard` (packages/contracts), published
+as the JSON Schema docs/schemas/model-card.v1.json, which validate_card checks every card against.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from jsonschema import ValidationError, validators
+from jsonschema.protocols import Validator
+
 from .data import sha256_file
 from .export import INPUT_NAME, OPSET, OUTPUT_NAME
-from .paths import REGISTRY_DIR
+from .paths import REGISTRY_DIR, REPO_ROOT
 
 METRIC_KEYS = ("imageAuroc", "pixelAuroc", "detectionRate", "falseAlarmRate", "pro", "split", "frames")
-OPTIONAL_METRIC_KEYS = ("fabricCalibrated",)     # image AUROC / rates with postprocess.fabrics applied
-ARCHITECTURE_KEYS = {
-    "draem": {"family", "reconstructiveWidth", "discriminativeWidth", "parameters"},
-    "patchcore": {"family", "backbone", "blocks", "featureDims", "bankSize", "coresetRatio", "parameters"},
-}
-TRAINING_KEYS = ("steps", "wallTimeSec", "seed", "dataHash", "splitHash", "cropSize", "batchSize")
+CARD_SCHEMA = REPO_ROOT / "docs" / "schemas" / "model-card.v1.json"   # generated from the zod ModelCard
 
 
 def now_iso() -> str:
@@ -66,34 +67,74 @@ def build_card(*, name: str, version: str, description: str, onnx_path: Path, ar
     return card
 
 
+@functools.cache
+def card_validator() -> Validator:
+    """A validator of the published card schema, of the draft its $schema names (loaded once; the schema itself
+    is checked)."""
+    schema = json.loads(CARD_SCHEMA.read_text())
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _non_finite(x: Any, path: str) -> Iterator[str]:
+    """JSON paths of NaN / ±inf numbers (JSON has none, and a JSON Schema's bounds let NaN through)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        yield f"{path}: {x!r} is not a finite number"
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            yield from _non_finite(v, f"{path}.{k}")
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from _non_finite(v, f"{path}[{i}]")
+
+
+def _explain(err: ValidationError) -> list[str]:
+    """'<JSON path>: <what is wrong>' for one schema error. For an anyOf/oneOf (the architecture families,
+    nullable fields) the errors of the one alternative that fits the value's type and discriminator, rather
+    than 'is not valid under any of the given schemas'."""
+    if err.validator in ("anyOf", "oneOf") and err.context:
+        branches: dict[Any, list[ValidationError]] = {}
+        for e in err.context:
+            branches.setdefault(e.relative_schema_path[0], []).append(e)
+        here = err.absolute_path
+
+        def rejects(e: ValidationError) -> bool:        # a wrong discriminator, or the value not of the type
+            return e.validator in ("const", "enum") or (e.validator == "type" and e.absolute_path == here)
+        fitting = [es for es in branches.values() if not any(rejects(e) for e in es)]
+        if len(fitting) == 1:
+            return [line for e in fitting[0] for line in _explain(e)]
+        tags = [e for e in err.context if e.validator == "const"]
+        if tags and len(tags) == len(branches) and len({e.json_path for e in tags}) == 1:   # a discriminator
+            return [f"{tags[0].json_path}: {tags[0].instance!r} is none of "
+                    + ", ".join(repr(e.validator_value) for e in tags)]
+        return [f"{err.json_path}: matches none of the alternatives ("
+                + "; ".join(sorted({f"{e.json_path}: {e.message}" for e in err.context})) + ")"]
+    return [f"{err.json_path}: {err.message}"]
+
+
 def validate_card(card: dict[str, Any]) -> None:
-    """The checks the TypeScript zod schema makes, so a bad card fails here first."""
-    def need(cond: bool, what: str) -> None:
-        if not cond:
-            raise ValueError(f"model card {card.get('name')}@{card.get('version')}: {what}")
-
-    def num(x) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-    need(card["schemaVersion"] == 1, "schemaVersion must be 1")
-    family = card["architecture"]["family"]
-    need(family in ARCHITECTURE_KEYS, f"architecture.family must be one of {sorted(ARCHITECTURE_KEYS)}")
-    need(set(card["architecture"]) == ARCHITECTURE_KEYS[family],
-         f"architecture keys of a {family} card must be {sorted(ARCHITECTURE_KEYS[family])}")
-    need(set(METRIC_KEYS) <= set(card["metrics"]) <= set(METRIC_KEYS + OPTIONAL_METRIC_KEYS),
-         f"metrics keys must be {METRIC_KEYS} (+ optional {OPTIONAL_METRIC_KEYS})")
-    need(card["training"] is None or set(card["training"]) == set(TRAINING_KEYS),
-         f"training keys must be {TRAINING_KEYS}")
-    pp = card["postprocess"]
-    calibrations = [("postprocess", pp)] + [(f"postprocess.fabrics.{f}", c) for f, c in pp.get("fabrics", {}).items()]
-    for where, calib in calibrations:
-        lo, hi = calib["normalization"]["min"], calib["normalization"]["max"]
-        need(all(num(v) and 0 <= v <= 1 for v in (lo, hi, calib["imageThreshold"], calib["pixelThreshold"])),
-             f"{where}: thresholds and normalization must be numbers in [0, 1]")
-        need(lo < calib["imageThreshold"] < hi or calib["imageThreshold"] == hi == 1.0,
-             f"{where}: normalization.min < imageThreshold < normalization.max must hold")
-    need(pp["smoothingKernel"] % 2 == 1, "smoothingKernel must be odd")
-    need(card["onnx"]["opset"] >= 17, "opset must be >= 17")
+    """Validates the card against docs/schemas/model-card.v1.json, so a card the engine would refuse fails
+    here first; ValueError names each failing JSON path. Then the two rules the JSON Schema cannot carry:
+    smoothingKernel odd (a zod refinement) and, per calibration, min < imageThreshold < max (the engine maps
+    imageThreshold to 0.5 between them)."""
+    problems = list(_non_finite(card, "$"))
+    errors = sorted(card_validator().iter_errors(card), key=lambda e: [str(p) for p in e.absolute_path])
+    problems += [line for err in errors for line in _explain(err)]
+    if not problems:
+        pp = card["postprocess"]
+        if pp["smoothingKernel"] % 2 != 1:
+            problems.append(f"$.postprocess.smoothingKernel: {pp['smoothingKernel']} must be odd")
+        calibrations = [("$.postprocess", pp)] + [(f"$.postprocess.fabrics.{f}", c)
+                                                  for f, c in pp.get("fabrics", {}).items()]
+        for where, calib in calibrations:
+            lo, hi, thr = calib["normalization"]["min"], calib["normalization"]["max"], calib["imageThreshold"]
+            if not (lo < thr < hi or thr == hi == 1.0):
+                problems.append(f"{where}: normalization.min < imageThreshold < normalization.max must hold "
+                                f"({lo} / {thr} / {hi})")
+    if problems:
+        raise ValueError(f"model card {card.get('name')}@{card.get('version')} is invalid "
+                         f"(schema {CARD_SCHEMA.relative_to(REPO_ROOT)}): " + "; ".join(problems))
 
 
 def version_dir(name: str, version: str, registry: Path = REGISTRY_DIR) -> Path:

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { Id, Sha256, Timestamp } from './primitives.js';
 
 const Metric = z.number().min(0).max(1).nullable();
-const Normalization = z.object({ min: z.number().min(0).max(1), max: z.number().min(0).max(1) });
+const Normalization = z.strictObject({ min: z.number().min(0).max(1), max: z.number().min(0).max(1) });
 
 /** Thresholds and normalisation on one fabric's score scale (see `postprocess.fabrics`). */
-export const FabricCalibration = z.object({
+export const FabricCalibration = z.strictObject({
   imageThreshold: z.number().min(0).max(1),
   pixelThreshold: z.number().min(0).max(1),
   normalization: Normalization,
@@ -16,13 +16,13 @@ export type FabricCalibration = z.infer<typeof FabricCalibration>;
  * The model card, `models/registry/<name>/<version>/model.json`, written by the model
  * pipeline (models/) and read by the inference engine. Field names are shared with Python.
  */
-export const ModelCard = z.object({
+export const ModelCard = z.strictObject({
   schemaVersion: z.literal(1),
   name: Id,
   version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version'),
   createdAt: Timestamp,
   description: z.string().max(2000).optional(),
-  onnx: z.object({
+  onnx: z.strictObject({
     file: z.string().regex(/^[^/\\]+\.onnx$/, 'a file name beside model.json'),
     sha256: Sha256,
     bytes: z.int().positive(),
@@ -31,13 +31,13 @@ export const ModelCard = z.object({
   /** What the graph is. The engine never reads it: every family has the same tile contract. */
   architecture: z
     .discriminatedUnion('family', [
-      z.object({
+      z.strictObject({
         family: z.literal('draem'),
         reconstructiveWidth: z.int().positive(),
         discriminativeWidth: z.int().positive(),
         parameters: z.int().positive().optional(),
       }),
-      z.object({
+      z.strictObject({
         family: z.literal('patchcore'),
         /** The frozen pretrained network the patch features come from. */
         backbone: z.string().min(1),
@@ -51,7 +51,7 @@ export const ModelCard = z.object({
       }),
     ])
     .optional(),
-  input: z.object({
+  input: z.strictObject({
     name: z.string().min(1),
     channels: z.literal(1),
     tileSize: z.int().min(32).max(4096),
@@ -60,13 +60,13 @@ export const ModelCard = z.object({
     scale: z.number().positive(),
     offset: z.number(),
   }),
-  output: z.object({
+  output: z.strictObject({
     name: z.string().min(1),
     layout: z.literal('NCHW'),
     channels: z.int().positive(),
     anomalyChannel: z.int().nonnegative(),
   }),
-  postprocess: z.object({
+  postprocess: z.strictObject({
     /** Side of the mean filter applied before taking the frame score (DRAEM: 21). 1 = none. */
     smoothingKernel: z.int().positive().refine((k) => k % 2 === 1, 'an odd number'),
     imageThreshold: z.number().min(0).max(1),
@@ -90,7 +90,7 @@ export const ModelCard = z.object({
       split: z.string().nullable().optional(),
       frames: z.int().nonnegative().nullable().optional(),
       /** The same validation frames scored with `postprocess.fabrics` applied. */
-      fabricCalibrated: z.object({ imageAuroc: Metric, detectionRate: Metric, falseAlarmRate: Metric }).optional(),
+      fabricCalibrated: z.strictObject({ imageAuroc: Metric, detectionRate: Metric, falseAlarmRate: Metric }).optional(),
     })
     .nullable()
     .optional(),

@@ -54,6 +54,7 @@ describe('the MES contract in docs/', () => {
     }
     const card = JSON.parse(readFileSync(cards[0] ?? '', 'utf8')) as Record<string, unknown>;
     expect(validate({ ...card, version: 'one' })).toBe(false);
+    expect(validate({ ...card, note: 'a misspelt notes' })).toBe(false);
     expect(validate({ ...card, input: { ...(card['input'] as object), tileSize: 'large' } })).toBe(false);
   });
 });
