@@ -1,16 +1,36 @@
 /**
- * Rebuilding the alerting state from Kafka at start: the alerts topic says which episodes are
- * open or cooling down; a bounded re-read of the inputs before the group's committed offsets
- * rebuilds the windows. Nothing is sent while rebuilding.
+ * Rebuilding the alerting state from Kafka at start: the alerts topic, read entirely, says which
+ * episodes are open or cooling down; a bounded re-read of the inputs before the groups' committed
+ * offsets rebuilds the windows. Nothing is sent while rebuilding.
  */
-import type { InboundRecord, KafkaClient, PartitionRange } from '@loomwatch/kafka';
+import { Alert, decodeMessage } from '@loomwatch/contracts';
+import type { KafkaClient, PartitionRange, Watermarks } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
+import type { AlertEngine, AlertEvent } from './engine.js';
+import { decodeRecord, recordTime, type InputKind } from './records.js';
+
+/** An input topic, what its records are, and the group whose committed offsets end its re-read. */
+interface RestoredInput {
+  kind: InputKind;
+  topic: string;
+  groupId: string;
+}
 
 /**
  * Aborts whatever transactions a previous instance left open, by initialising its transactional
- * ids: a read_committed re-read would otherwise wait for them to time out.
+ * ids: the tick publisher's, and each input partition's (`<group>.<topic>.<partition>`, the ids the
+ * exactly-once processors take). A read_committed re-read would otherwise wait for them to time out.
  */
-export async function fenceTransactionalIds(client: KafkaClient, ids: readonly string[]): Promise<void> {
+export async function fencePreviousInstance(client: KafkaClient, tickId: string, inputs: readonly RestoredInput[]): Promise<void> {
+  const ids = [tickId];
+  const offsets = client.offsets();
+  try {
+    for (const { topic, groupId } of inputs) {
+      for (const { partition } of await offsets.watermarks(topic)) ids.push(`${groupId}.${topic}.${partition}`);
+    }
+  } finally {
+    await offsets.close();
+  }
   await Promise.all(
     ids.map(async (transactionalId) => {
       const publisher = client.transactionalPublisher(transactionalId);
@@ -20,26 +40,66 @@ export async function fenceTransactionalIds(client: KafkaClient, ids: readonly s
   );
 }
 
-/** Per partition: from `max(low, end - back)` to `end`, where `end` is the group's committed offset (or `high`). */
-export async function rangesBefore(client: KafkaClient, topic: string, groupId: string | undefined, back: number): Promise<PartitionRange[]> {
+interface RestoreOptions {
+  alertTopic: string;
+  inputs: readonly RestoredInput[];
+  /** Records per input partition re-read before the group's committed offset. */
+  back: number;
+  /** The moment of the restart: open episodes and cooldowns are judged against it. */
+  now: number;
+}
+
+/**
+ * Feeds `engine` what Kafka remembers: every alert published (an episode opened long ago may
+ * still be open), then the inputs' recent events in time order, observed without producing alerts.
+ */
+export async function restoreEngine(client: KafkaClient, engine: AlertEngine, options: RestoreOptions, logger: Logger): Promise<void> {
+  const alerts: Alert[] = [];
+  await client.reader.readToEnd([options.alertTopic], (record) => {
+    try {
+      alerts.push(decodeMessage(Alert, record.value));
+    } catch {
+      // Not an alert of the contract: it restores nothing.
+    }
+  });
+  engine.restoreEpisodes(alerts, options.now);
+
+  const kindOf = new Map(options.inputs.map((input) => [input.topic, input.kind]));
+  const history: { at: number; event: AlertEvent }[] = [];
+  const ranges = await rangesBeforeCommitted(client, options.inputs, options.back);
+  await client.reader.readRanges(ranges, (record) => {
+    const kind = kindOf.get(record.topic);
+    if (kind === undefined) return;
+    const decoded = decodeRecord(kind, record);
+    if ('event' in decoded) history.push({ at: recordTime(record), event: decoded.event });
+  });
+  history.sort((a, b) => a.at - b.at);
+  for (const { at, event } of history) engine.observe(event, at);
+  logger.info({ open: engine.openAlerts().length, alertsRead: alerts.length, eventsReplayed: history.length, ranges }, 'state rebuilt from Kafka');
+}
+
+async function rangesBeforeCommitted(client: KafkaClient, inputs: readonly RestoredInput[], back: number): Promise<PartitionRange[]> {
   const offsets = client.offsets();
   try {
-    const watermarks = await offsets.watermarks(topic);
-    const committed = groupId === undefined ? new Map<number, number>() : await offsets.committed(groupId, topic);
-    return watermarks.flatMap(({ partition, low, high }) => {
-      const end = groupId === undefined ? high : (committed.get(partition) ?? low);
-      const from = Math.max(low, end - back);
-      return from < end ? [{ topic, partition, from, to: end }] : [];
-    });
+    const ranges: PartitionRange[] = [];
+    for (const { topic, groupId } of inputs) {
+      ranges.push(...restoreRanges(topic, await offsets.watermarks(topic), await offsets.committed(groupId, topic), back));
+    }
+    return ranges;
   } finally {
     await offsets.close();
   }
 }
 
-/** The committed records of `topic` in the given ranges (read_committed, a throw-away group). */
-export async function readRanges(client: KafkaClient, ranges: readonly PartitionRange[], logger: Logger): Promise<InboundRecord[]> {
-  const records: InboundRecord[] = [];
-  await client.reader.readRanges(ranges, (record) => void records.push(record));
-  logger.info({ records: records.length, ranges }, 're-read for restore');
-  return records;
+/**
+ * Per partition: the last `back` records before the group's committed offset, no further back
+ * than the partition's first record. A partition the group never committed has nothing to restore:
+ * the group will read it from its start (or from now on) anyway.
+ */
+export function restoreRanges(topic: string, watermarks: readonly Watermarks[], committed: ReadonlyMap<number, number>, back: number): PartitionRange[] {
+  return watermarks.flatMap(({ partition, low }) => {
+    const end = committed.get(partition) ?? low;
+    const from = Math.max(low, end - back);
+    return from < end ? [{ topic, partition, from, to: end }] : [];
+  });
 }

@@ -8,13 +8,14 @@
  * not fed it twice); anything that leaves the engine out of step with Kafka stops the service
  * (`onFatal`) so that a restart rebuilds it.
  */
-import { Alert, LoomwatchError, decodeMessage } from '@loomwatch/contracts';
+import { LoomwatchError, type Alert } from '@loomwatch/contracts';
 import { createKafkaClient, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
 import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import type { AlertingConfig } from './config.js';
-import { AlertEngine, type AlertEvent } from './engine.js';
+import { AlertEngine } from './engine.js';
+import { ServiceHealth } from './health.js';
 import { alertMessage, decodeRecord, recordTime, type InputKind } from './records.js';
-import { fenceTransactionalIds, rangesBefore, readRanges } from './recovery.js';
+import { fencePreviousInstance, restoreEngine } from './recovery.js';
 import type { Rules } from './rules.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 
@@ -37,6 +38,8 @@ interface Input {
   kind: InputKind;
   topic: string;
   partitions: number;
+  /** Each input has its own group (and transactional ids): `<alerting.groupId>.<kind>`. */
+  groupId: string;
 }
 
 export async function startAlerting(config: AlertingConfig, logger: Logger, deps: AlertingDeps = {}): Promise<RunningAlerting> {
@@ -44,10 +47,11 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   const settings = config.alerting;
   const source = `/loomwatch/alerting/${settings.id}`;
   const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `alerting-${settings.id}` }, logger);
+  const inputOf = (kind: InputKind, topic: string, partitions: number): Input => ({ kind, topic, partitions, groupId: `${settings.groupId}.${kind}` });
   const inputs: Input[] = [
-    { kind: 'verdict', topic: settings.verdictTopic, partitions: 4 },
-    { kind: 'dead-letter', topic: settings.deadLetterTopic, partitions: 1 },
-    ...(settings.frameTopic === '' ? [] : [{ kind: 'frame' as const, topic: settings.frameTopic, partitions: 4 }]),
+    inputOf('verdict', settings.verdictTopic, 4),
+    inputOf('dead-letter', settings.deadLetterTopic, 1),
+    ...(settings.frameTopic === '' ? [] : [inputOf('frame', settings.frameTopic, 4)]),
   ];
   await client.topics.ensure([
     ...inputs.map((input) => ({ topic: input.topic, numPartitions: input.partitions })),
@@ -62,53 +66,15 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
 
   // Whatever a previous instance left in flight is aborted before anything is re-read.
   const tickId = `${settings.groupId}.ticks`;
-  const partitionsOf = async (topic: string): Promise<number[]> => {
-    const offsets = client.offsets();
-    try {
-      return (await offsets.watermarks(topic)).map((p) => p.partition);
-    } finally {
-      await offsets.close();
-    }
-  };
-  const processorIds = (
-    await Promise.all(inputs.map(async (input) => (await partitionsOf(input.topic)).map((p) => `${settings.groupId}.${input.kind}.${input.topic}.${p}`)))
-  ).flat();
-  await fenceTransactionalIds(client, [tickId, ...processorIds]);
-
+  await fencePreviousInstance(client, tickId, inputs);
   const engine = new AlertEngine(config.rules);
-  const started = now();
-  const pastAlerts = await readRanges(client, await rangesBefore(client, settings.alertTopic, undefined, Number.MAX_SAFE_INTEGER), logger);
-  engine.restoreEpisodes(
-    pastAlerts.flatMap((record) => {
-      try {
-        return [decodeMessage(Alert, record.value)];
-      } catch {
-        return [];
-      }
-    }),
-    started,
-  );
-  const history: { at: number; event: AlertEvent }[] = [];
-  for (const input of inputs) {
-    const groupId = `${settings.groupId}.${input.kind}`;
-    const records = await readRanges(client, await rangesBefore(client, input.topic, groupId, settings.restoreRecords), logger);
-    for (const record of records) {
-      const decoded = decodeRecord(input.kind, record);
-      if ('event' in decoded) history.push({ at: recordTime(record), event: decoded.event });
-    }
-  }
-  history.sort((a, b) => a.at - b.at);
-  for (const { at, event } of history) engine.observe(event, at);
+  await restoreEngine(client, engine, { alertTopic: settings.alertTopic, inputs, back: settings.restoreRecords, now: now() }, logger);
   openGauge.set(engine.openAlerts().length);
-  logger.info({ open: engine.openAlerts().length, alertsRead: pastAlerts.length, eventsReplayed: history.length }, 'state rebuilt from Kafka');
 
-  let fatal = false;
-  const fail = (error: unknown): void => {
-    if (fatal) return;
-    fatal = true;
+  const health = new ServiceHealth((error) => {
     logger.fatal({ err: error }, 'alerting state can no longer be trusted: stopping so a restart rebuilds it');
     deps.onFatal?.(error);
-  };
+  });
 
   const toMessages = (alerts: readonly Alert[], parent?: string): OutboundMessage[] =>
     alerts.map((alert) => alertMessage(alert, settings.alertTopic, source, parent));
@@ -128,7 +94,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   let chain: Promise<void> = Promise.resolve();
   const publishAlone = (produce: () => Alert[]): Promise<void> => {
     chain = chain.then(async () => {
-      if (fatal) return;
+      if (health.failed) return;
       const outputs = toMessages(produce());
       if (outputs.length === 0) return;
       const transaction = await tickProducer.transaction();
@@ -138,7 +104,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
         published(outputs);
       } catch (err) {
         await transaction.abort().catch(() => undefined);
-        fail(err);
+        health.fail(err);
       }
     });
     return chain;
@@ -151,10 +117,8 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
     // records back; the engine has already applied them, so they get the outputs they got then.
     const applied = new Map<number, bigint>();
     const uncommitted = new Map<string, OutboundMessage[]>();
-    const groupId = `${settings.groupId}.${input.kind}`;
     return client.exactlyOnce({
-      groupId,
-      transactionalIdPrefix: `${settings.groupId}.${input.kind}`,
+      groupId: input.groupId,
       topic: input.topic,
       fromBeginning: settings.fromBeginning,
       logger,
@@ -166,9 +130,9 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
         if (previous !== undefined && offset <= previous) {
           const again = uncommitted.get(`${record.partition}@${record.offset}`);
           if (again !== undefined) return Promise.resolve(again);
-          fail(new Error(`${input.topic}[${record.partition}] offset ${record.offset} came again after it was committed`));
+          health.fail(new Error(`${input.topic}[${record.partition}] offset ${record.offset} came again after it was committed`));
         }
-        if (fatal) {
+        if (health.failed) {
           // Retryable, so nothing commits while the process stops.
           return Promise.reject(new LoomwatchError('INTERNAL', 'alerting is stopping to rebuild its state', { retryable: true }));
         }
@@ -186,7 +150,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
       },
       // The handler does not throw for bad input; anything else is ours and means stop.
       onPermanentError: (_record, error) => {
-        fail(error);
+        health.fail(error);
         throw error;
       },
       onCommitted: (records, outputs) => {
@@ -210,15 +174,11 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
       ? undefined
       : new WebhookDispatcher({ client, groupId: `${settings.groupId}.webhooks`, topic: settings.alertTopic, deadLetterTopic: settings.webhookDeadLetterTopic, endpoints: config.webhooks, logger, registry, source, fetch: deps.fetch ?? globalThis.fetch, now, fromBeginning: settings.webhooksFromBeginning });
 
-  // Ready while every consumer runs; one that crashed for good leaves the state behind Kafka: stop.
-  const consumers = [...processors, ...(webhooks === undefined ? [] : [webhooks.processor])];
-  for (const consumer of consumers) consumer.onFatal((error) => fail(error));
-  let running = false;
-  const ready = (): boolean => running && !fatal && consumers.every((consumer) => consumer.running);
-  const ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, registry, readiness: { broker: ready } });
+  health.watch([...processors, ...(webhooks === undefined ? [] : [webhooks.processor])]);
+  const ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, registry, readiness: { broker: () => health.ready() } });
   await Promise.all(processors.map((processor) => processor.start()));
   await webhooks?.start();
-  running = true;
+  health.setServing(true);
   logger.info({ groupId: settings.groupId, inputs: inputs.map((input) => input.topic), rules: config.rules.map((rule) => rule.name), opsPort: ops.port }, 'alerting started');
 
   return {
@@ -228,7 +188,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
       return publishAlone(() => engine.setRules(rules, now()));
     },
     async stop() {
-      running = false;
+      health.setServing(false);
       clearInterval(timer);
       await chain;
       await Promise.all(processors.map((processor) => processor.stop()));
