@@ -3,10 +3,24 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
 TOOLS := $(CURDIR)/.loomwatch/tools
-PNPM := $(TOOLS)/node_modules/.bin/pnpm
+REGISTRY := https://registry.npmjs.org
 INFRA := deploy/local/infra.sh
+
+# Node 24 LTS. When the machine's node is missing or older, the npm registry's node-linux-<arch>
+# package (the official binary in a tarball) is unpacked into .loomwatch/tools/node and put first
+# on PATH for every recipe. pnpm comes from its registry tarball, pinned by `packageManager`.
+NODE_MAJOR := 24
+NODE_VERSION := 24.9.0
+NODE_PKG := node-linux-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+ifneq ($(shell test "0$(SYSTEM_NODE_MAJOR)" -ge $(NODE_MAJOR) && echo yes),yes)
+NODE := $(TOOLS)/node/bin/node
+export PATH := $(TOOLS)/node/bin:$(PATH)
+endif
+export PATH := $(TOOLS)/bin:$(PATH)
+PNPM_VERSION := $(shell sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' package.json)
+PNPM := $(TOOLS)/bin/pnpm
 
 # onnxruntime-node's install script would fetch GPU binaries from outside the npm registry.
 export ONNXRUNTIME_NODE_INSTALL := skip
@@ -19,10 +33,16 @@ help:
 	@echo "make test   — install, then typecheck, lint, unit, integration and model tests"
 	@echo "make train  — full DRAEM training (long; see models/README.md)"
 
-$(PNPM): package.json
+$(TOOLS)/node/bin/node:
+	@echo "› node $(or $(SYSTEM_NODE_MAJOR),missing) is not $(NODE_MAJOR): installing Node $(NODE_VERSION) ($(NODE_PKG) from the npm registry) into .loomwatch/tools/node"
+	@rm -rf $(TOOLS)/node && mkdir -p $(TOOLS)/node
+	@curl -fsSL $(REGISTRY)/$(NODE_PKG)/-/$(NODE_PKG)-$(NODE_VERSION).tgz | tar xz -C $(TOOLS)/node --strip-components=1
+
+$(PNPM): package.json | $(NODE)
 	@echo "› installing pnpm $(PNPM_VERSION) into .loomwatch/tools"
-	@npm install --no-audit --no-fund --silent --prefix $(TOOLS) pnpm@$(PNPM_VERSION)
-	@touch $(PNPM)
+	@rm -rf $(TOOLS)/pnpm && mkdir -p $(TOOLS)/pnpm $(TOOLS)/bin
+	@curl -fsSL $(REGISTRY)/pnpm/-/pnpm-$(PNPM_VERSION).tgz | tar xz -C $(TOOLS)/pnpm --strip-components=1
+	@printf '#!/bin/sh\nexec node "%s/pnpm/bin/pnpm.cjs" "$$@"\n' '$(TOOLS)' > $(PNPM) && chmod +x $(PNPM)
 
 install-node: $(PNPM)
 	@# pipefail (SHELLFLAGS) makes a failing install fail the target; only grep's "nothing left" is forgiven

@@ -14,9 +14,6 @@ const workspaceDirs = ['packages', 'services'].flatMap((group) =>
 
 const INTEGRATION = 'src/**/*.integration.test.ts';
 
-// The AWS SDK warns once per process that it will need Node 22 from 2027; tests need not say so.
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
-
 export default defineConfig({
   test: {
     projects: workspaceDirs.flatMap((dir) => {

@@ -119,7 +119,7 @@ export class OnnxModel implements Model {
     readonly batchLimit: number,
   ) {
     worker.on('message', (message: FromWorker) => this.onMessage(message));
-    worker.on('error', (err) => this.failAll(`the onnxruntime worker crashed: ${err.message}`));
+    worker.on('error', (err: Error) => this.failAll(`the onnxruntime worker crashed: ${err.message}`));
     worker.on('exit', (code) => this.failAll(`the onnxruntime worker exited (code ${code})`));
     worker.unref();
   }
@@ -141,7 +141,7 @@ export class OnnxModel implements Model {
           if (message.type === 'ready') resolve(message);
           else reject(sessionError(message.type === 'failed' ? message.message : `unexpected ${message.type}`, what));
         });
-        worker.once('error', (err) => reject(new LoomwatchError('MODEL_RUN_FAILED', `the onnxruntime worker for ${what} failed to start: ${err.message}`, { cause: err })));
+        worker.once('error', (err: Error) => reject(new LoomwatchError('MODEL_RUN_FAILED', `the onnxruntime worker for ${what} failed to start: ${err.message}`, { cause: err })));
       });
     } catch (err) {
       await worker.terminate();
