@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.loomwatch/**', '**/dist/**', 'models/**', 'deploy/local/**', 'coverage/**'] },
+  { ignores: ['**/node_modules/**', '.loomwatch/**', '**/dist/**', 'models/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
