@@ -12,7 +12,7 @@ const DOCS = join(REPO, 'docs');
 const read = (path: string): string => readFileSync(join(DOCS, path), 'utf8');
 
 describe('the MES contract in docs/', () => {
-  it('is what the zod schemas generate (run `pnpm docs` after changing a schema)', () => {
+  it('is what the zod schemas generate (run `pnpm run docs` after changing a schema)', () => {
     const files = contractFiles();
     for (const [path, content] of files) expect(read(path), `docs/${path} is stale`).toBe(content);
     expect(readdirSync(join(DOCS, 'schemas')).sort()).toEqual([...files.keys()].filter((path) => path.startsWith('schemas/')).map((path) => path.slice(8)).sort());

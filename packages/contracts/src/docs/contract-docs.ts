@@ -1,8 +1,9 @@
 /**
  * The MES contract, generated: one JSON Schema per message and version (`docs/schemas/`) and the
  * AsyncAPI 3.0 document (`docs/asyncapi.yaml`), both derived from the zod schemas in
- * `@loomwatch/contracts` — there is no hand-written second copy. `pnpm docs` writes them; a
- * test fails when the committed files differ. The model card, which is a file in the registry
+ * `@loomwatch/contracts` — there is no hand-written second copy. `pnpm run docs` writes them (a bare
+ * `pnpm docs` is pnpm's own command, which opens the package's web page); a test fails when the
+ * committed files differ. The model card, which is a file in the registry
  * and not a message, gets a schema file too (`model-card.v1.json`): the Python registry
  * validates the cards it writes against it.
  *
