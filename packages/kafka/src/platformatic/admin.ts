@@ -1,0 +1,134 @@
+import { Admin, ListOffsetTimestamps, findErrorBy, type BaseOptions } from '@platformatic/kafka';
+import { sleep } from '../backoff.js';
+import type { BrokerOffsets, TopicAdmin, TopicSpec, Watermarks } from '../ports.js';
+
+/** One admin client, connected on first use. */
+export class PlatformaticAdmin implements BrokerOffsets {
+  private readonly admin: Admin;
+
+  constructor(options: BaseOptions) {
+    this.admin = new Admin(options);
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    const metadata = await this.admin.metadata({ topics: [topic], forceUpdate: true });
+    return metadata.topics.get(topic)?.partitionsCount ?? 0;
+  }
+
+  private async offsetsAt(topic: string, timestamp: bigint): Promise<Map<number, number>> {
+    const count = await this.partitionCount(topic);
+    const partitions = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp }));
+    const [listed] = await this.admin.listOffsets({ topics: [{ name: topic, partitions }] });
+    return new Map((listed?.partitions ?? []).map((p) => [p.partitionIndex, Number(p.offset)]));
+  }
+
+  async watermarks(topic: string): Promise<Watermarks[]> {
+    const [low, high] = await Promise.all([this.offsetsAt(topic, ListOffsetTimestamps.EARLIEST), this.offsetsAt(topic, ListOffsetTimestamps.LATEST)]);
+    return [...high].sort(([a], [b]) => a - b).map(([partition, end]) => ({ partition, low: low.get(partition) ?? 0, high: end }));
+  }
+
+  async offsetsAtTime(topic: string, timeMs: number): Promise<Map<number, number>> {
+    const [atTime, ends] = await Promise.all([this.offsetsAt(topic, BigInt(timeMs)), this.offsetsAt(topic, ListOffsetTimestamps.LATEST)]);
+    // The broker answers -1 where no record is that late: the reader starts at the end then.
+    return new Map([...atTime].map(([partition, offset]) => [partition, offset >= 0 ? offset : (ends.get(partition) ?? 0)]));
+  }
+
+  /**
+   * Committed offsets, stable: while a transaction that commits offsets for the group is still
+   * open, the broker makes us wait (KIP-447), so an offset a dying owner is about to commit is
+   * never missed.
+   */
+  async committed(groupId: string, topic: string): Promise<Map<number, number>> {
+    const groups = await this.admin.listConsumerGroupOffsets({ groups: [groupId], requireStable: true });
+    const partitions = groups.flatMap((group) => group.topics).find((entry) => entry.name === topic)?.partitions ?? [];
+    return new Map(partitions.filter((p) => p.committedOffset >= 0n).map((p) => [p.partitionIndex, Number(p.committedOffset)]));
+  }
+
+  async setCommitted(groupId: string, topic: string, offsets: ReadonlyMap<number, number>): Promise<void> {
+    const partitionOffsets = [...offsets].map(([partition, offset]) => ({ partition, offset: BigInt(offset) }));
+    await this.admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets }] });
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    try {
+      await this.admin.deleteGroups({ groups: [groupId] });
+    } catch {
+      // An empty group without offsets expires on its own; deleting it is only tidiness.
+    }
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[], timeoutMs: number): Promise<void> {
+    const existing = new Set(await this.admin.listTopics());
+    for (const spec of topics.filter((candidate) => !existing.has(candidate.topic))) {
+      try {
+        await this.admin.createTopics({
+          topics: [spec.topic],
+          partitions: spec.numPartitions ?? 1,
+          replicas: 1,
+          configs: (spec.configEntries ?? []).map(({ name, value }) => ({ name, value })),
+        });
+      } catch (err) {
+        // Someone else created it between our list and our create.
+        if (findErrorBy(err as Error, 'apiId', 'TOPIC_ALREADY_EXISTS') === null) throw err;
+      }
+    }
+    const names = topics.map((spec) => spec.topic);
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const metadata = await this.admin.metadata({ topics: names, forceUpdate: true });
+        const ready = names.every((name) => {
+          const topic = metadata.topics.get(name);
+          return topic !== undefined && topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0);
+        });
+        if (ready) return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
+      await sleep(Math.min(500, 25 * attempt));
+    }
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    if (topics.length > 0) await this.admin.deleteTopics({ topics: [...topics] });
+  }
+
+  async close(): Promise<void> {
+    await this.admin.close();
+  }
+}
+
+/** Topic provisioning: each call opens and closes its own admin client. */
+export class PlatformaticTopicAdmin implements TopicAdmin {
+  private readonly options: BaseOptions;
+
+  constructor(options: BaseOptions) {
+    this.options = options;
+  }
+
+  private async using<T>(work: (admin: PlatformaticAdmin) => Promise<T>): Promise<T> {
+    const admin = new PlatformaticAdmin(this.options);
+    try {
+      return await work(admin);
+    } finally {
+      await admin.close();
+    }
+  }
+
+  ensure(topics: readonly TopicSpec[], timeoutMs = 30_000): Promise<void> {
+    return this.using((admin) => admin.ensureTopics(topics, timeoutMs));
+  }
+
+  list(): Promise<string[]> {
+    return this.using((admin) => admin.listTopics());
+  }
+
+  delete(topics: readonly string[]): Promise<void> {
+    return this.using((admin) => admin.deleteTopics(topics));
+  }
+}

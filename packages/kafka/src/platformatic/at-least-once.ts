@@ -1,0 +1,60 @@
+import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type BaseOptions, type MessagesStream } from '@platformatic/kafka';
+import type { AtLeastOnceOptions, RecordProcessor } from '../ports.js';
+import { toInboundRecord } from './records.js';
+import { SequentialStream } from './sequential-stream.js';
+
+/** A group member that handles records one at a time and commits each offset after its handler returns. */
+export class PlatformaticAtLeastOnce implements RecordProcessor {
+  private readonly base: BaseOptions;
+  private readonly options: AtLeastOnceOptions;
+  private readonly listeners: ((error: Error) => void)[] = [];
+  private consumer: Consumer | undefined;
+  private state: 'idle' | 'running' | 'dead' = 'idle';
+
+  constructor(base: BaseOptions, options: AtLeastOnceOptions) {
+    this.base = base;
+    this.options = options;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  onFatal(listener: (error: Error) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    const consumer = new Consumer({ ...this.base, groupId: this.options.groupId, isolationLevel: FetchIsolationLevels.READ_COMMITTED, autocommit: false, highWaterMark: 16 });
+    this.consumer = consumer;
+    const stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> = await consumer.consume({
+      topics: [this.options.topic],
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: this.options.fromBeginning === true ? MessagesStreamFallbackModes.EARLIEST : MessagesStreamFallbackModes.LATEST,
+      autocommit: false,
+    });
+    new SequentialStream(
+      stream,
+      async (message) => {
+        // The client heartbeats on its own timer, however long a handler takes.
+        await this.options.handler(toInboundRecord(message), () => Promise.resolve());
+        await message.commit();
+      },
+      (error) => this.failed(error),
+    );
+    this.state = 'running';
+  }
+
+  private failed(error: Error): void {
+    if (this.state !== 'running') return;
+    this.state = 'dead';
+    this.options.logger.error({ err: error, groupId: this.options.groupId }, 'consumer failed for good');
+    for (const listener of this.listeners) listener(error);
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'idle';
+    await this.consumer?.close(true);
+    this.consumer = undefined;
+  }
+}

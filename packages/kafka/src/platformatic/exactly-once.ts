@@ -1,0 +1,368 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  Consumer,
+  FetchIsolationLevels,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer,
+  type BaseOptions,
+  type ConsumerGroupJoinPayload,
+  type Message,
+  type MessagesStream,
+} from '@platformatic/kafka';
+import { isRetryable, toLoomwatchError } from '@loomwatch/contracts';
+import { backoffDelay, sleep } from '../backoff.js';
+import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
+import { Semaphore } from '../semaphore.js';
+import { PlatformaticAdmin } from './admin.js';
+import { NEW_PRODUCER } from './connection.js';
+import { partitioner } from './publishers.js';
+import { toInboundRecord, toProduced } from './records.js';
+
+/** The group membership that partitions were assigned under; offsets commit in its name (KIP-447). */
+interface Membership {
+  generationId: number;
+  memberId: string;
+  coordinatorId: number;
+}
+
+/** A record accepted for deciding, from its arrival until its outcome commits. */
+interface Entry {
+  message: Message;
+  record: InboundRecord;
+  launched: boolean;
+  outputs?: OutboundMessage[];
+}
+
+interface PartitionState {
+  /** The next offset to accept: records below it are committed, or already here. */
+  position: bigint;
+  entries: Entry[];
+}
+
+/**
+ * Consume → decide → produce, exactly once, with one transactional producer per member (KIP-447):
+ * the outcomes of the records decided so far and their input offsets commit in one transaction,
+ * and the offsets commit in the name of the group generation the partitions were assigned under,
+ * so a member that lost them (a zombie) has its transaction refused by the group coordinator.
+ * After each assignment the committed offsets are read stable (the broker waits for transactions
+ * still committing offsets), and records below them are skipped. Records of a partition are
+ * decided ahead (prefetch) but commit strictly in offset order.
+ */
+export class PlatformaticExactlyOnce implements RecordProcessor {
+  private readonly base: BaseOptions;
+  private readonly options: ExactlyOnceOptions;
+  private readonly deciding: Semaphore;
+  private readonly window: number;
+  private readonly listeners: ((error: Error) => void)[] = [];
+  private state: 'idle' | 'running' | 'restarting' | 'dead' = 'idle';
+  private consumer: Consumer | undefined;
+  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private producer: Producer | undefined;
+  private admin: PlatformaticAdmin | undefined;
+  private membership: Membership | undefined;
+  /** The assigned partitions; empty while an assignment's offsets are being read. */
+  private partitions = new Map<number, PartitionState>();
+  /** Bumped on each assignment: work begun under an older one is dropped. */
+  private epoch = 0;
+  private queued = 0;
+  private committing: Promise<void> | undefined;
+  /** Set when a record is decided while the commit loop runs: it looks again before it ends. */
+  private commitAgain = false;
+  private stopping = false;
+  private restarts = 0;
+
+  constructor(base: BaseOptions, options: ExactlyOnceOptions) {
+    this.base = base;
+    this.options = options;
+    this.deciding = new Semaphore(options.maxInFlight ?? 4);
+    this.window = options.maxInFlightPerPartition ?? 2;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  onFatal(listener: (error: Error) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.admin = new PlatformaticAdmin(this.base);
+    this.producer = this.createProducer();
+    await this.connect();
+    this.state = 'running';
+  }
+
+  /** Stops fetching, lets the transaction under way finish, drops what is decided but not committed. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.state = 'idle';
+    await this.committing?.catch(() => undefined);
+    await this.disconnect();
+    await this.producer?.close().catch(() => undefined);
+    await this.admin?.close().catch(() => undefined);
+    this.producer = undefined;
+    this.admin = undefined;
+  }
+
+  private createProducer(): Producer {
+    const prefix = this.options.transactionalIdPrefix ?? this.options.groupId;
+    return new Producer({
+      ...this.base,
+      clientId: `${this.base.clientId}-eos`,
+      idempotent: true,
+      // Unique per member: with KIP-447 the group generation, not the transactional id, fences a zombie.
+      transactionalId: `${prefix}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`,
+      acks: ProduceAcks.ALL,
+      partitioner,
+      // Also the transaction timeout: a member killed mid-transaction holds readers back at most this long.
+      timeout: 10_000,
+    });
+  }
+
+  /** Joins the group; each assignment then opens its own stream (see `assigned`). */
+  private async connect(): Promise<void> {
+    const group = {
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 60_000,
+      heartbeatInterval: Math.min(3000, this.options.heartbeatIntervalMs ?? 2000),
+    };
+    const consumer = new Consumer({
+      ...this.base,
+      ...group,
+      groupId: this.options.groupId,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      autocommit: false,
+      maxWaitTime: this.options.maxWaitTimeMs ?? 5000,
+      highWaterMark: this.options.maxInFlight ?? 4,
+    });
+    consumer.on('consumer:group:join', (payload) => void this.assigned(consumer, payload));
+    this.consumer = consumer;
+    // Subscribed for as long as the consumer lives, so replacing a stream never changes the subscription.
+    consumer.topics.track(this.options.topic);
+    await consumer.joinGroup(group);
+  }
+
+  private async disconnect(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    this.stream = undefined;
+    this.epoch++;
+    this.partitions = new Map();
+    this.queued = 0;
+    await consumer?.close(true).catch((err: unknown) => this.options.logger.warn({ err }, 'closing the consumer failed'));
+  }
+
+  /** A stream that failed (the brokers gone for longer than the client retries) is replaced, with backoff, a few times. */
+  private async crashed(error: Error): Promise<void> {
+    if (this.stopping || this.state === 'dead') return;
+    this.restarts++;
+    const fatal = this.restarts > 5;
+    this.options.logger.error({ err: error, groupId: this.options.groupId, restart: !fatal }, fatal ? 'consumer failed for good' : 'consumer failed; restarting it');
+    this.state = fatal ? 'dead' : 'restarting';
+    await this.disconnect();
+    if (fatal) {
+      for (const listener of this.listeners) listener(error);
+      return;
+    }
+    await sleep(backoffDelay(this.restarts, { initialMs: 1000, maxMs: 15_000 }));
+    if (this.stopping) return;
+    try {
+      await this.connect();
+      this.state = 'running';
+    } catch (err) {
+      await this.crashed(err as Error);
+    }
+  }
+
+  /**
+   * A new assignment: work begun under the previous one stops counting, and its stream (which may
+   * hold records fetched for partitions now elsewhere) is replaced by a fresh one. The committed
+   * offsets are read stable, so a transaction the previous owner is still committing is waited
+   * for: records below them are skipped.
+   */
+  private async assigned(consumer: Consumer, payload: ConsumerGroupJoinPayload): Promise<void> {
+    const epoch = ++this.epoch;
+    this.partitions = new Map();
+    this.queued = 0;
+    const previous = this.stream;
+    this.stream = undefined;
+    previous?.pause();
+    const partitions = (payload.assignments ?? []).filter((a) => a.topic === this.options.topic).flatMap((a) => a.partitions);
+    this.options.logger.info({ groupId: this.options.groupId, generation: payload.generationId, partitions }, 'partitions assigned');
+    try {
+      const committed = (await this.admin?.committed(this.options.groupId, this.options.topic)) ?? new Map<number, number>();
+      if (!this.current(epoch)) return;
+      const stream = await consumer.consume({
+        topics: [this.options.topic],
+        mode: MessagesStreamModes.COMMITTED,
+        fallbackMode: (this.options.fromBeginning ?? true) ? MessagesStreamFallbackModes.EARLIEST : MessagesStreamFallbackModes.LATEST,
+        autocommit: false,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        maxWaitTime: this.options.maxWaitTimeMs ?? 5000,
+        highWaterMark: this.options.maxInFlight ?? 4,
+      });
+      if (!this.current(epoch)) {
+        await stream.close().catch(() => undefined);
+        return;
+      }
+      this.membership = { generationId: consumer.generationId, memberId: consumer.memberId ?? payload.memberId, coordinatorId: consumer.coordinatorId ?? -1 };
+      this.partitions = new Map(partitions.map((partition) => [partition, { position: BigInt(committed.get(partition) ?? 0), entries: [] }]));
+      this.stream = stream;
+      stream.on('data', (message) => {
+        if (this.current(epoch)) this.accept(message);
+      });
+      stream.on('error', (error) => {
+        if (this.current(epoch)) void this.crashed(error);
+      });
+      this.restarts = 0;
+    } catch (err) {
+      if (this.current(epoch)) void this.crashed(err as Error);
+    } finally {
+      await previous?.close().catch(() => undefined);
+    }
+  }
+
+  private accept(message: Message): void {
+    const partition = this.partitions.get(message.partition);
+    if (partition === undefined || message.offset < partition.position) return;
+    partition.position = message.offset + 1n;
+    partition.entries.push({ message, record: toInboundRecord(message), launched: false });
+    if (++this.queued >= 2 * (this.options.maxInFlight ?? 4)) this.stream?.pause();
+    this.launch(partition);
+  }
+
+  /** Starts deciding the partition's next records, at most `window` of them at once, uncommitted. */
+  private launch(partition: PartitionState): void {
+    const epoch = this.epoch;
+    for (const entry of partition.entries.slice(0, this.window)) {
+      if (entry.launched) continue;
+      entry.launched = true;
+      void this.deciding
+        .run(() => (this.current(epoch) ? this.decide(entry.record, () => this.current(epoch)) : Promise.resolve(undefined)))
+        .then(
+          (outputs) => {
+            if (outputs === undefined || !this.current(epoch)) return;
+            entry.outputs = outputs;
+            this.scheduleCommit();
+          },
+          (err: unknown) => {
+            if (!this.current(epoch)) return;
+            // Transient trouble that outlasted the retry budget: decide the record again.
+            this.options.logger.error({ err, partition: entry.record.partition, offset: entry.record.offset }, 'deciding a record failed; trying again');
+            entry.launched = false;
+            setTimeout(() => this.launch(partition), 1000);
+          },
+        );
+    }
+  }
+
+  private current(epoch: number): boolean {
+    return epoch === this.epoch && !this.stopping;
+  }
+
+  private async decide(record: InboundRecord, alive: () => boolean): Promise<OutboundMessage[]> {
+    const maxElapsed = this.options.retry?.maxElapsedMs ?? 120_000;
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.options.handler(record, attempt);
+      } catch (thrown) {
+        const error = toLoomwatchError(thrown);
+        if (!isRetryable(error)) return this.options.onPermanentError(record, error, attempt);
+        if (!alive() || Date.now() - started > maxElapsed) throw error;
+        const delay = backoffDelay(attempt, this.options.retry);
+        this.options.logger.warn(
+          { code: error.code, offset: record.offset, partition: record.partition, attempt, delayMs: delay },
+          `retrying after a transient error: ${error.message}`,
+        );
+        await sleep(delay);
+      }
+    }
+  }
+
+  private scheduleCommit(): void {
+    this.commitAgain = true;
+    if (this.committing !== undefined) return;
+    this.committing = this.commitLoop().finally(() => {
+      this.committing = undefined;
+      if (this.commitAgain && !this.stopping) this.scheduleCommit();
+    });
+  }
+
+  /** Commits whatever is decided, in offset order per partition, until nothing more is. */
+  private async commitLoop(): Promise<void> {
+    for (let failures = 0; !this.stopping; ) {
+      this.commitAgain = false;
+      const epoch = this.epoch;
+      const ready = [...this.partitions.values()].map((partition) => ({ partition, done: decidedPrefix(partition.entries) }));
+      const batch = ready.filter((entry) => entry.done.length > 0);
+      if (batch.length === 0 || this.membership === undefined) return;
+      try {
+        await this.commit(this.membership, batch.map((entry) => entry.done));
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.options.logger.warn({ err, groupId: this.options.groupId, failures }, 'a transaction failed and was aborted; its records are committed again');
+        // A producer whose transaction timed out on the broker is fenced for good: replace it.
+        if (failures % 3 === 0) await this.replaceProducer();
+        await sleep(backoffDelay(failures, { initialMs: 100, maxMs: 5000 }));
+        continue;
+      }
+      this.options.onCommitted?.(
+        batch.flatMap((entry) => entry.done.map((done) => done.record)),
+        batch.flatMap((entry) => entry.done.flatMap((done) => done.outputs ?? [])),
+      );
+      if (epoch !== this.epoch) continue;
+      let committed = 0;
+      for (const { partition, done } of batch) {
+        partition.entries.splice(0, done.length);
+        committed += done.length;
+        this.launch(partition);
+      }
+      this.queued -= committed;
+      if (this.queued < 2 * (this.options.maxInFlight ?? 4)) this.stream?.resume();
+    }
+  }
+
+  private async replaceProducer(): Promise<void> {
+    const previous = this.producer;
+    this.producer = this.createProducer();
+    await previous?.close().catch(() => undefined);
+  }
+
+  private async commit(membership: Membership, batches: readonly Entry[][]): Promise<void> {
+    const producer = this.producer;
+    const consumer = this.consumer;
+    if (producer === undefined || consumer === undefined) throw new Error('the processor is stopped');
+    const transaction = await producer.beginTransaction(NEW_PRODUCER);
+    try {
+      const outputs = batches.flatMap((entries) => entries.flatMap((entry) => entry.outputs ?? []));
+      if (outputs.length > 0) await transaction.send({ messages: outputs.map(toProduced) });
+      await transaction.addConsumer(consumer);
+      for (const entries of batches) {
+        const last = entries[entries.length - 1];
+        // In the name of the generation the partition was assigned under: a newer one refuses it.
+        if (last !== undefined) await transaction.addOffset({ ...last.message, metadata: { consumer: { groupId: this.options.groupId, ...membership } } });
+      }
+      await transaction.commit();
+    } catch (err) {
+      await transaction.abort().catch(() => transaction.cancel().catch(() => undefined));
+      throw err;
+    }
+  }
+}
+
+/** The leading entries whose outcome is decided: what can commit now without breaking offset order. */
+function decidedPrefix(entries: readonly Entry[]): Entry[] {
+  const done: Entry[] = [];
+  for (const entry of entries) {
+    if (entry.outputs === undefined) break;
+    done.push(entry);
+  }
+  return done;
+}
