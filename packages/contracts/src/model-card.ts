@@ -12,6 +12,42 @@ export const FabricCalibration = z.strictObject({
 });
 export type FabricCalibration = z.infer<typeof FabricCalibration>;
 
+const SemVer = z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version');
+
+/**
+ * How a quantised variant was made from its FP32 parent and what it cost, measured on the
+ * validation split and on the CPU named by `cpuFlags`. A worker serves the variant in the parent's
+ * place only on a CPU with VNNI and when `aurocLoss` is small enough (see packages/inference).
+ */
+export const Quantization = z.strictObject({
+  /** The FP32 version this one was quantised from, in the same model's registry directory. */
+  parent: SemVer,
+  precision: z.literal('int8'),
+  /** The tool and scheme, e.g. onnxruntime quantize_static, QDQ, per-channel S8 weights, U8 activations. */
+  method: z.string().min(1).max(500),
+  calibration: z.strictObject({
+    method: z.enum(['minmax', 'percentile', 'entropy']),
+    /** Tiles run through the parent to collect activation ranges. */
+    tiles: z.int().positive(),
+    /** Where the tiles came from (never validation frames). */
+    source: z.string().min(1).max(500),
+    percentile: z.number().gt(0).max(100).optional(),
+  }),
+  /** Graph nodes left in FP32 (not quantised), by name. */
+  fp32Nodes: z.array(z.string().min(1).max(256)).max(1000),
+  /** Parent's validation image AUROC minus this version's (positive: the variant is worse). */
+  aurocLoss: z.number().min(-1).max(1),
+  /** The same for pixel AUROC. */
+  pixelAurocLoss: z.number().min(-1).max(1).nullable(),
+  /** Milliseconds per 4096 × 256 frame (16 tiles), medians over repetitions alternating the two in one run. */
+  msPerFrame: z.strictObject({ int8: z.number().positive(), fp32: z.number().positive() }),
+  /** `msPerFrame.fp32 / msPerFrame.int8`. */
+  speedup: z.number().positive(),
+  /** The vector flags of the CPU the speed was measured on (from /proc/cpuinfo: avx2, avx512_vnni, avx_vnni, …). */
+  cpuFlags: z.array(z.string().min(1).max(64)).max(64),
+});
+export type Quantization = z.infer<typeof Quantization>;
+
 /**
  * The model card, `models/registry/<name>/<version>/model.json`, written by the model
  * pipeline (models/) and read by the inference engine. Field names are shared with Python.
@@ -19,7 +55,7 @@ export type FabricCalibration = z.infer<typeof FabricCalibration>;
 export const ModelCard = z.strictObject({
   schemaVersion: z.literal(1),
   name: Id,
-  version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version'),
+  version: SemVer,
   createdAt: Timestamp,
   description: z.string().max(2000).optional(),
   onnx: z.strictObject({
@@ -95,6 +131,8 @@ export const ModelCard = z.strictObject({
     .nullable()
     .optional(),
   training: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** Set on a quantised variant of another version (its `parent`). */
+  quantization: Quantization.optional(),
   notes: z.string().max(4000).optional(),
 });
 export type ModelCard = z.infer<typeof ModelCard>;

@@ -8,6 +8,10 @@ export const DEFAULT_REGISTRY_ROOT = resolve(dirname(fileURLToPath(import.meta.u
 export const GraphOptimizationLevel = z.enum(['disabled', 'basic', 'extended', 'all']);
 export type GraphOptimizationLevel = z.infer<typeof GraphOptimizationLevel>;
 
+/** Which precision serves a model version: see `choosePrecision` (model/precision.ts). */
+export const Precision = z.enum(['auto', 'fp32', 'int8']);
+export type Precision = z.infer<typeof Precision>;
+
 /**
  * The `inference` config section (YAML / environment / flags, validated at start). Services
  * embed it in their own schema; the `infer` command builds it from its flags.
@@ -15,6 +19,14 @@ export type GraphOptimizationLevel = z.infer<typeof GraphOptimizationLevel>;
 export const InferenceConfig = z.strictObject({
   /** Directory holding `<name>/<version>/model.json` and `<name>/production.json`. @defaultValue '<repo>/models/registry' */
   registryRoot: z.string().min(1).default(DEFAULT_REGISTRY_ROOT),
+  /**
+   * Which precision the live worker serves for a version it is asked to run: `auto` runs the version's
+   * INT8 variant (a registry sibling whose card's `quantization.parent` names it) when the CPU has VNNI
+   * (avx512_vnni or avx_vnni) and the card records an image-AUROC loss ≤ 0.01, else the FP32 version;
+   * `fp32` never substitutes; `int8` always does (and refuses a version without a variant). Verdicts
+   * name the version that ran. Replays and `infer` run the version they name. @defaultValue 'auto'
+   */
+  precision: Precision.default('auto'),
   /** Tile stride in pixels; smaller than the tile size makes tiles overlap (averaged). @defaultValue the card's tile size */
   stride: z.int().positive().optional(),
   /** Most tiles per `session.run`. @defaultValue 16 (one 4096 × 256 frame) */

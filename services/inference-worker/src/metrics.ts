@@ -2,6 +2,15 @@ import type { Deployment, ModelRef, Verdict } from '@loomwatch/contracts';
 import type { Route } from '@loomwatch/frame-pipeline';
 import { Counter, Gauge, Histogram, type Registry } from '@loomwatch/observability';
 
+/** A version the pool loaded for a deployed version: the deployed one, or its INT8 variant. */
+export interface ServedModel {
+  /** The version the deployment names. */
+  deployedVersion: string;
+  /** What runs (its version is the one verdicts name). */
+  model: ModelRef;
+  precision: 'fp32' | 'int8';
+}
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
 
 /** The worker's Prometheus metrics. */
@@ -14,9 +23,13 @@ export class WorkerMetrics {
   readonly frameToVerdictSeconds: Histogram;
   readonly inFlight: Gauge;
   readonly consumerLag: Gauge<'partition'>;
-  readonly modelInfo: Gauge<'name' | 'version' | 'sha256' | 'role'>;
+  readonly modelInfo: Gauge<'name' | 'version' | 'sha256' | 'role' | 'deployed_version' | 'precision' | 'cpu_flags'>;
 
-  constructor(registry: Registry) {
+  /** `cpuFlags`: the CPU flags the precision was chosen by, as seen at start. */
+  constructor(
+    registry: Registry,
+    private readonly cpuFlags: readonly string[] = [],
+  ) {
     const registers = [registry];
     this.frames = new Counter({
       name: 'loomwatch_frames_decided_total',
@@ -49,13 +62,13 @@ export class WorkerMetrics {
     this.consumerLag = new Gauge({ name: 'loomwatch_consumer_lag', help: 'Frames waiting per input partition', labelNames: ['partition'], registers });
     this.modelInfo = new Gauge({
       name: 'loomwatch_model_info',
-      help: 'Model versions serving (value 1), by role in the deployment',
-      labelNames: ['name', 'version', 'sha256', 'role'],
+      help: 'Model versions serving (value 1), by role in the deployment: the deployed version, the version running for it (its INT8 variant or itself), its precision, and the CPU flags the choice saw',
+      labelNames: ['name', 'version', 'sha256', 'role', 'deployed_version', 'precision', 'cpu_flags'],
       registers,
     });
   }
 
-  recordDeployment(deployment: Deployment, models: readonly ModelRef[]): void {
+  recordDeployment(deployment: Deployment, served: readonly ServedModel[]): void {
     this.deploymentRevision.set(deployment.revision);
     this.modelInfo.reset();
     const roles = new Map<string, string[]>([[deployment.production, ['production']]]);
@@ -63,7 +76,10 @@ export class WorkerMetrics {
     if (deployment.canary !== undefined) add(deployment.canary.version, 'canary');
     if (deployment.shadow !== undefined) add(deployment.shadow.version, 'shadow');
     for (const version of Object.values(deployment.fabrics)) add(version, 'fabric');
-    for (const model of models) this.modelInfo.set({ ...model, role: [...new Set(roles.get(model.version) ?? [])].join('+') }, 1);
+    for (const { deployedVersion, model, precision } of served) {
+      const role = [...new Set(roles.get(deployedVersion) ?? [])].join('+');
+      this.modelInfo.set({ ...model, role, deployed_version: deployedVersion, precision, cpu_flags: this.cpuFlags.join(' ') }, 1);
+    }
   }
 
   recordVerdict(verdict: Verdict, route: Route & { shadowed: boolean }): void {

@@ -1,12 +1,12 @@
 import { deployedModelRef, toLoomwatchError, type Deployment } from '@loomwatch/contracts';
-import { defaultModel, readModelCard, resolveModel } from '@loomwatch/inference';
+import { defaultModel, readCpuFlags, readModelCard, resolveModel, selectPrecision, type PrecisionSelection } from '@loomwatch/inference';
 import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { EngineDecider, ModelPool, controlTopicSpec, createFrameProcessor, fixedDeployment, type Decider } from '@loomwatch/frame-pipeline';
 import type { WorkerConfig } from './config.js';
 import { watchDeployments, type DeploymentWatch } from './deployments.js';
-import { WorkerMetrics } from './metrics.js';
+import { WorkerMetrics, type ServedModel } from './metrics.js';
 
 export interface RunningWorker {
   /** The deployment in force now (it changes when a new one arrives on the control topic). */
@@ -30,7 +30,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `inference-worker-${config.worker.id}` }, logger);
   const store = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'inference-worker', worker: config.worker.id });
-  const metrics = new WorkerMetrics(registry);
+  const cpuFlags = await readCpuFlags();
+  const metrics = new WorkerMetrics(registry, cpuFlags);
 
   await client.topics.ensure([
     { topic: config.worker.inputTopic, numPartitions: 4 },
@@ -41,9 +42,14 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   ]);
   await store.ensureBucket(config.worker.outputBucket);
 
-  const recordDeployment = (current: ModelPool): void =>
-    metrics.recordDeployment(current.deployment, current.versions.flatMap((version) => current.decider(version)?.model ?? []));
-  const { pool, watch } = await startModels(config, client, logger, recordDeployment);
+  const selections = new Map<string, PrecisionSelection>(); // by the version that runs
+  const served = (current: ModelPool): ServedModel[] =>
+    current.versions.flatMap((deployedVersion) => {
+      const model = current.decider(deployedVersion)?.model;
+      return model === undefined ? [] : [{ deployedVersion, model, precision: selections.get(model.version)?.precision ?? 'fp32' }];
+    });
+  const recordDeployment = (current: ModelPool): void => metrics.recordDeployment(current.deployment, served(current));
+  const { pool, watch } = await startModels(config, client, logger, recordDeployment, { cpuFlags, selections });
   recordDeployment(pool);
 
   const processor = createFrameProcessor({
@@ -130,16 +136,27 @@ async function chooseDefaultModel(registryRoot: string, logger: Logger): Promise
 
 /**
  * Loads the model versions the worker needs. Following a model: the latest deployment on the
- * control topic, else the registry's production marker; later deployments switch the pool.
+ * control topic, else the registry's production marker; later deployments switch the pool. Each
+ * version asked for runs as itself or as its INT8 variant (`inference.precision`, the CPU's flags);
+ * what was chosen is recorded in `selections` by the version that runs.
  */
 async function startModels(
   config: WorkerConfig,
   client: KafkaClient,
   logger: Logger,
   onSwitched: (pool: ModelPool) => void,
+  precision: { cpuFlags: readonly string[]; selections: Map<string, PrecisionSelection> },
 ): Promise<{ pool: ModelPool; watch: DeploymentWatch | undefined }> {
-  const load = (ref: string): Promise<EngineDecider> =>
-    EngineDecider.load({ model: ref, ...config.inference, overlayFormat: config.worker.overlayFormat });
+  const load = async (ref: string): Promise<EngineDecider> => {
+    const chosen = await selectPrecision(ref, { registryRoot: config.inference.registryRoot, precision: config.inference.precision, cpuFlags: precision.cpuFlags });
+    const decider = await EngineDecider.load({ model: chosen.dir, ...config.inference, overlayFormat: config.worker.overlayFormat });
+    precision.selections.set(decider.model.version, chosen);
+    logger.info(
+      { model: chosen.name, requested: chosen.requested, version: decider.model.version, precision: chosen.precision, cpuFlags: precision.cpuFlags },
+      `${chosen.name}@${chosen.requested} runs as ${decider.model.version} (${chosen.precision}): ${chosen.reason}`,
+    );
+    return decider;
+  };
   const ref = config.model ?? (await chooseDefaultModel(config.inference.registryRoot, logger));
   if (!followsDeployments(ref)) {
     const card = await readModelCard(await resolveModel(ref, config.inference.registryRoot));
