@@ -22,6 +22,6 @@ export type {
   TransactionalPublisher,
   Watermarks,
 } from './ports.js';
-export { createKafkaClient } from './kafkajs/client.js';
+export { createKafkaClient } from './platformatic/client.js';
 export { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 export { Semaphore } from './semaphore.js';

@@ -165,6 +165,27 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         expect(lines.map((line) => (JSON.parse(line) as KcatRecord).payload)).toEqual(['committed-1', 'committed-2']);
       });
 
+      it('readers skip an aborted transaction even when its abort marker comes in a later fetch than its records', async () => {
+        const name = await topic();
+        const publisher = client.transactionalPublisher(`contract-abort-${name}`);
+        await publisher.connect();
+        // Two sends of 600 kB each: two batches, which no fetch of 1 MiB per partition takes together with the marker.
+        const aborted = await publisher.transaction();
+        await aborted.send([message(name, 'k', `aborted-1:${'x'.repeat(600_000)}`)]);
+        await aborted.send([message(name, 'k', `aborted-2:${'x'.repeat(600_000)}`)]);
+        await aborted.abort();
+        const committed = await publisher.transaction();
+        await committed.send([message(name, 'k', 'committed')]);
+        await committed.commit();
+        await publisher.close();
+
+        expect(text(await readAll([name]))).toEqual(['committed']);
+        const followed: string[] = [];
+        const subscription = await client.reader.follow(name, (r) => void followed.push(r.value?.toString() ?? ''));
+        await subscription.stop();
+        expect(followed).toEqual(['committed']);
+      });
+
       it('a new owner of a transactional id fences the old one and aborts its open transaction', async () => {
         const name = await topic();
         const id = `contract-fence-${name}`;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll } from 'vitest';
 import { testInfra, type Infra } from '@loomwatch/testkit';
 import { sleep } from './backoff.js';
-import { createKafkaClient } from './kafkajs/client.js';
+import { createKafkaClient } from './platformatic/client.js';
 import type { InboundRecord, KafkaClient } from './ports.js';
 
 export interface TestKafka {

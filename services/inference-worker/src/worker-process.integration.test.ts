@@ -96,7 +96,7 @@ function expectExactlyOnce(t: Topics, frameIds: readonly string[]): void {
 }
 
 describe('inference workers as processes, on the real broker and S3', () => {
-  it('decides 200 frames exactly once while a worker joins, and another is SIGKILLed and restarted', async () => {
+  it('decides 200 frames exactly once while a worker joins, another is SIGKILLed and restarted, and one is frozen past its session (a zombie) and thawed', async () => {
     const t = await setUp();
     const frameIds = await publishFrames(t, 50);
     expect(new Set(frameIds).size).toBe(200);
@@ -110,6 +110,13 @@ describe('inference workers as processes, on the real broker and S3', () => {
     await processExited(first);
     await watch.until(100);
     const restarted = spawnWorker(t, 'worker-a'); // comes back: another rebalance
+    await watch.until(120);
+    // Frozen mid-frame (a long GC pause, a stalled VM): after its session times out the group
+    // moves its partitions on; thawed, it finishes the frames it held and tries to commit them.
+    // The group generation it commits under is stale, so the coordinator refuses (KIP-447).
+    second.kill('SIGSTOP');
+    await watch.until(150);
+    second.kill('SIGCONT');
     await watch.until(200);
     await Promise.all([stopProcess(second), stopProcess(restarted)]);
     await watch.close();
