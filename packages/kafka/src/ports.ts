@@ -1,6 +1,6 @@
 /**
  * What Loomwatch asks of Kafka, without naming a client library. Services and tests see only
- * these ports; `createKafkaClient` (kafkajs today) implements them, and the contract suite
+ * these ports; `createKafkaClient` (on @platformatic/kafka) implements them, and the contract suite
  * (`kafka-ports.contract.ts`) holds any adapter to the same behaviour on a real broker.
  *
  * Offsets are numbers: exact up to 2^53, far beyond what a topic reaches.
