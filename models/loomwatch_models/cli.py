@@ -173,19 +173,30 @@ def cmd_smoke(a: argparse.Namespace) -> int:
 
 
 def cmd_quantize(a: argparse.Namespace) -> int:
+    from .fabric_calibration import calibrate_version
     from .release import release_int8
+    registry = Path(a.registry) if a.registry else None
     out = release_int8(name=a.name, source_version=a.source, version=a.version, data=paths.data_dir(a.data),
-                       split=Path(a.split), threads=a.threads, calib_tiles=a.calib_tiles)
+                       split=Path(a.split), threads=a.threads, calib_tiles=a.calib_tiles, method=a.method,
+                       percentile=a.percentile, fp32_edges=not a.all_int8, repeats=a.repeats, registry=registry)
+    if out["card"]["postprocess"].get("fabrics") is None and a.calibrate_fabrics:
+        calibrate_version(a.name, a.version, paths.data_dir(a.data), Path(a.split), a.threads, registry=registry)
+    q = out["card"]["quantization"]
     m = out["metrics"]
-    print(f"{a.name}@{a.version} (int8): image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}")
+    print(f"{a.name}@{a.version} (int8): image AUROC {m['imageAuroc']:.4f} (loss {q['aurocLoss']:+.4f}), pixel AUROC "
+          f"{m['pixelAuroc']:.4f}, {q['msPerFrame']['int8']:.0f} vs {q['msPerFrame']['fp32']:.0f} ms/frame "
+          f"(×{q['speedup']:.2f}), CPU flags {' '.join(q['cpuFlags']) or 'none'}")
     return 0
 
 
 def cmd_table(a: argparse.Namespace) -> int:
     """Markdown model-quality table of every registry version (for the README); --plot draws quality vs cost."""
-    from .table import markdown, plot, rows
+    from .table import int8_markdown, markdown, plot, rows
     table = rows()
     print(markdown(table))
+    if any(r["quantization"] for r in table):
+        print("\nINT8 variants:\n")
+        print(int8_markdown(table))
     if a.plot:
         plot(table, Path(a.plot))
     return 0
@@ -336,14 +347,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fabric", help="only this fabric's validation frames (code, e.g. 02)")
     sp.set_defaults(fn=cmd_evaluate)
 
-    sp = sub.add_parser("quantize", help="INT8 static-quantised variant of a registry version, as its own version")
+    sp = sub.add_parser("quantize", help="INT8 static-quantised variant of a registry version, as its own version "
+                        "with its loss and speed-up in the card's quantization")
     data_arg(sp)
     sp.add_argument("--name", default="draem-aitex")
     sp.add_argument("--source", required=True, help="fp32 version to quantise")
     sp.add_argument("--version", required=True, help="new version, e.g. 1.0.0-int8")
     sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
     sp.add_argument("--threads", type=int, default=2)
-    sp.add_argument("--calib-tiles", type=int, default=64)
+    sp.add_argument("--calib-tiles", type=int, default=128, help="normal training tiles, every fabric in turn")
+    sp.add_argument("--method", choices=["minmax", "percentile", "entropy"], default="percentile",
+                    help="activation-range calibration")
+    sp.add_argument("--percentile", type=float, default=99.999)
+    sp.add_argument("--all-int8", action="store_true",
+                    help="quantise every node (by default the first/last convolutions and PatchCore's search "
+                    "stay FP32)")
+    sp.add_argument("--repeats", type=int, default=5, help="alternating timing runs of FP32 and INT8 (medians)")
+    sp.add_argument("--calibrate-fabrics", action="store_true", help="also write the per-fabric calibration")
+    sp.add_argument("--registry", help="another registry root (e.g. a scratch one for experiments)")
     sp.set_defaults(fn=cmd_quantize)
 
     sp = sub.add_parser("recalibrate", help="re-apply the threshold rule to a version's stored validation scores")

@@ -53,6 +53,7 @@ def rows(registry: Path = paths.REGISTRY_DIR) -> list[dict]:
             "fabricCal": m.get("fabricCalibrated"), "fabricApplied": "fabrics" in c["postprocess"],
             "steps": c["training"]["steps"] if c["training"] else None,
             "production": bool(prod and prod["version"] == c["version"]), "version": c["version"],
+            "quantization": c.get("quantization"),
         })
     return out
 
@@ -70,10 +71,32 @@ def markdown(table: list[dict]) -> str:
         fc = r["fabricCal"]
         fab = (f"{f(fc['imageAuroc'])}, {f(fc['detectionRate'])} / {f(fc['falseAlarmRate'])}"
                f"{'' if r['fabricApplied'] else ' (not applied)'}" if fc else "–")
-        lines.append(f"| {r['model']} | {r['architecture']} | {r['gflop']:.1f} | {f(r['ms'], 0)} | {f(r['image'])} "
+        arch = r["architecture"] + (f", INT8 of {r['quantization']['parent']}" if r["quantization"] else "")
+        lines.append(f"| {r['model']} | {arch} | {r['gflop']:.1f} | {f(r['ms'], 0)} | {f(r['image'])} "
                      f"| {f(r['pixel'])} | {f(r['pro'])} | {at5} | {cc} | {fab} "
                      f"| {'–' if r['steps'] is None else r['steps']} "
                      f"| {'yes' if r['production'] else ''} |")
+    return "\n".join(lines)
+
+
+def int8_markdown(table: list[dict], max_loss: float = 0.01) -> str:
+    """The INT8 variants: how each was made, its loss against its FP32 parent and its speed against the parent
+    in the same run, and whether a worker on a VNNI CPU serves it in the parent's place (loss ≤ `max_loss`, the
+    rule of packages/inference model/precision.ts)."""
+    lines = ["| variant | parent | calibration | nodes kept FP32 | image AUROC loss | pixel AUROC loss "
+             "| ms / frame INT8 vs FP32 (same run) | speed-up | CPU flags | served on a VNNI CPU |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in table:
+        q = r["quantization"]
+        if not q:
+            continue
+        cal = q["calibration"]
+        how = f"{cal['method']}{' ' + str(cal['percentile']) if 'percentile' in cal else ''}, {cal['tiles']} tiles"
+        pl = "–" if q["pixelAurocLoss"] is None else f"{q['pixelAurocLoss']:+.3f}"
+        served = "yes" if q["aurocLoss"] <= max_loss else f"no (loss > {max_loss})"
+        lines.append(f"| {r['model']} | {q['parent']} | {how} | {len(q['fp32Nodes'])} | {q['aurocLoss']:+.3f} | {pl} "
+                     f"| {q['msPerFrame']['int8']:.0f} vs {q['msPerFrame']['fp32']:.0f} | ×{q['speedup']:.2f} "
+                     f"| {' '.join(q['cpuFlags']) or '–'} | {served} |")
     return "\n".join(lines)
 
 
