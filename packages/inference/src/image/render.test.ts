@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { normalizeScore } from '../core/scoring.js';
 import { encodeMapPng, encodeOverlay, jetLut, mapToGray8, overlayPixels, type OverlayStyle } from './render.js';
 
 const style: OverlayStyle = { pixelThreshold: 0.5, normalization: { min: 0.1, max: 0.9 } };
@@ -45,6 +46,23 @@ describe('overlayPixels', () => {
     const rgb = overlayPixels(frame, map, [], style);
     // heat 1 → jet dark red (128, 0, 0) at 65 % opacity over grey 100
     expect(Array.from(rgb.subarray(21, 24))).toEqual([118, 35, 35]);
+  });
+
+  it('gives every map value the colour of the blend formula, around the edge where the heat starts showing too', () => {
+    const values = Float32Array.from({ length: 1001 }, (_, i) => i / 1000);
+    const grey = Uint8Array.from({ length: values.length }, (_, i) => (i * 37) % 256);
+    const jet = jetLut();
+    for (const look of [style, { pixelThreshold: 0.05, normalization: { min: 0.1, max: 0.9 } }, { pixelThreshold: 0.3, normalization: { min: 0, max: 0.3 } }]) {
+      const rgb = overlayPixels({ width: values.length, height: 1, data: grey }, values, [], look);
+      const expected = Array.from(values).flatMap((value, i) => {
+        const heat = normalizeScore(value, look.pixelThreshold, look.normalization);
+        const alpha = 0.65 * Math.min(1, Math.max(0, (heat - 0.25) / 0.5));
+        const c = Math.round(heat * 255) * 3;
+        const g = grey[i] ?? 0;
+        return [0, 1, 2].map((k) => Math.trunc(Math.min(255, Math.max(0, g + alpha * ((jet[c + k] ?? 0) - g)))));
+      });
+      expect(Array.from(rgb)).toEqual(expected);
+    }
   });
 
   it('outlines each region in magenta and leaves its inside alone', () => {

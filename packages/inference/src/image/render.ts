@@ -77,6 +77,11 @@ function drawBox(rgb: Uint8Array, width: number, height: number, region: Region,
   }
 }
 
+/** The map value at and below which the heat colour is fully transparent (heat ≤ 0.25; the normalisation is monotonic). */
+function transparentUpTo({ pixelThreshold, normalization }: OverlayStyle): number {
+  return pixelThreshold > normalization.min ? (normalization.min + pixelThreshold) / 2 : pixelThreshold;
+}
+
 /**
  * The frame in grey with the anomaly map blended in as heat colour where it is high (fully
  * transparent below a quarter of the heat scale, rising to `maxAlpha`) and region outlines
@@ -86,12 +91,19 @@ export function overlayPixels(frame: GrayImage, map: Float32Array, regions: read
   const { width, height, data } = frame;
   const maxAlpha = style.maxAlpha ?? 0.65;
   const rgb = new Uint8Array(width * height * 3);
+  const clear = transparentUpTo(style);
   for (let i = 0; i < width * height; i++) {
     const grey = data[i] ?? 0;
-    const heat = normalizeScore(map[i] ?? 0, style.pixelThreshold, style.normalization);
+    const value = map[i] ?? 0;
+    const p = i * 3;
+    if (!(value > clear)) {
+      // Most of a frame: no heat colour, the grey pixel as it is (no per-pixel normalisation).
+      rgb[p] = rgb[p + 1] = rgb[p + 2] = grey;
+      continue;
+    }
+    const heat = normalizeScore(value, style.pixelThreshold, style.normalization);
     const alpha = maxAlpha * Math.min(1, Math.max(0, (heat - 0.25) / 0.5));
     const c = Math.round(heat * 255) * 3;
-    const p = i * 3;
     rgb[p] = grey + alpha * ((JET[c] ?? 0) - grey);
     rgb[p + 1] = grey + alpha * ((JET[c + 1] ?? 0) - grey);
     rgb[p + 2] = grey + alpha * ((JET[c + 2] ?? 0) - grey);
