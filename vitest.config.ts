@@ -14,12 +14,18 @@ const workspaceDirs = ['packages', 'services'].flatMap((group) =>
 
 const INTEGRATION = 'src/**/*.integration.test.ts';
 
+// Tests run the workspace packages' TypeScript sources: their exports name them under this
+// condition (and the compiled dist/ under `default`). The rest are vitest's default server
+// conditions, which leave out `module` (it would pick bundler-only builds such as the AWS SDK's dist-es).
+const SOURCE_CONDITIONS = { conditions: ['@loomwatch/source', 'node', 'development|production'] };
+
 export default defineConfig({
   test: {
     projects: workspaceDirs.flatMap((dir) => {
       const name = dir.split('/').pop() ?? dir;
       return [
         {
+          ssr: { resolve: SOURCE_CONDITIONS },
           test: {
             name: `unit:${name}`,
             root: dir,
@@ -28,6 +34,7 @@ export default defineConfig({
           },
         },
         {
+          ssr: { resolve: SOURCE_CONDITIONS },
           test: {
             name: `integration:${name}`,
             root: dir,

@@ -50,7 +50,7 @@ function logFile(name: string): string {
 function startWorkers(config: DemoConfig, infra: Infra, model: string): ChildProcess[] {
   return Array.from({ length: config.workers }, (_, i) =>
     spawnNodeProcess({
-      entry: 'services/inference-worker/src/main.ts',
+      entry: 'services/inference-worker/dist/main.js',
       infra,
       settings: {
         WORKER_ID: `worker-${i + 1}`,
@@ -69,7 +69,7 @@ function startWorkers(config: DemoConfig, infra: Infra, model: string): ChildPro
 /** The alerting service with the demo's rules; resolves once it answers /readyz. */
 async function startAlerting(infra: Infra): Promise<ChildProcess> {
   const child = spawnNodeProcess({
-    entry: 'services/alerting/src/main.ts',
+    entry: 'services/alerting/dist/main.js',
     args: ['--config', join(REPO_ROOT, 'deploy/local/demo-alerting.yaml')],
     infra,
     settings: { LOOMWATCH_OPS__PORT: ALERTING_OPS_PORT },
@@ -88,7 +88,7 @@ async function startAlerting(infra: Infra): Promise<ChildProcess> {
 /** The gateway in simulate mode: `framesPerCamera` frames per camera, sequence numbers from `firstSeq`; exits by itself when done. */
 function startGateway(config: DemoConfig, infra: Infra, firstSeq: number): ChildProcess {
   return spawnNodeProcess({
-    entry: 'services/camera-gateway/src/main.ts',
+    entry: 'services/camera-gateway/dist/main.js',
     args: ['simulate'],
     infra,
     settings: {

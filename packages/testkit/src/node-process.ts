@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { join } from 'node:path';
+import { builtEntry } from './build.js';
 import { REPO_ROOT, infraEnv, type Infra } from './infra.js';
 
 export interface NodeProcessOptions {
-  /** The TypeScript entry point, relative to the repo root (run through tsx). */
+  /** The compiled entry point, relative to the repo root, e.g. `services/inference-worker/dist/main.js`. */
   entry: string;
   /** Command-line arguments after the entry. */
   args?: readonly string[];
@@ -15,12 +15,12 @@ export interface NodeProcessOptions {
   logFile?: string;
 }
 
-/** A service as its own process, the way it is deployed (so it can be SIGKILLed). */
+/** A service as its own process, the way it is deployed: plain node on its compiled JavaScript (so it can be SIGKILLed). */
 export function spawnNodeProcess(options: NodeProcessOptions): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, ...infraEnv(options.infra) };
   for (const [name, value] of Object.entries(options.settings ?? {})) if (value !== undefined) env[name] = String(value);
   const log = options.logFile === undefined ? undefined : openSync(options.logFile, 'a');
-  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, options.entry), ...(options.args ?? [])], {
+  return spawn(process.execPath, [builtEntry(options.entry), ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', log ?? 'ignore', log ?? 'inherit'],

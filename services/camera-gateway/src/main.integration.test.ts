@@ -1,17 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { useTestS3 } from '@loomwatch/storage/testing';
-import { REPO_ROOT, aitexFrames, infraEnv } from '@loomwatch/testkit';
+import { REPO_ROOT, aitexFrames, builtEntry, infraEnv } from '@loomwatch/testkit';
 
 const kafka = useTestKafka();
 const s3 = useTestS3();
-const MAIN = join(REPO_ROOT, 'services/camera-gateway/src/main.ts');
+const MAIN = builtEntry('services/camera-gateway/dist/main.js');
 const running: ChildProcess[] = [];
 
 interface LogLine {
@@ -21,7 +20,7 @@ interface LogLine {
 
 /** Starts `gateway <args>` and collects its JSON log lines. */
 function gateway(args: string[]): { child: ChildProcess; lines: LogLine[]; waitFor(msg: string): Promise<LogLine>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, [MAIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...infraEnv(kafka.infra) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeadLetter, FrameEvent, Verdict, decodeMessage, encodeMessage } from '@loomwatch/contracts';
 import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';
-import { REPO_ROOT, aitexFrames } from '@loomwatch/testkit';
+import { REPO_ROOT, aitexFrames, builtEntry } from '@loomwatch/testkit';
 import { WorkerConfig } from './config.js';
 import { startWorker } from './worker.js';
 
@@ -75,7 +74,7 @@ describe('inference worker on the real broker and S3', () => {
     // The `infer` command, run on the same files, is the reference for every score.
     const infer = spawnSync(
       process.execPath,
-      ['--import', 'tsx', join(REPO_ROOT, 'packages/inference/src/cli/infer.ts'), '--model', MODEL, '--threads', '1', ...files.map((f) => f.path)],
+      [builtEntry('packages/inference/dist/cli/infer.js'), '--model', MODEL, '--threads', '1', ...files.map((f) => f.path)],
       { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
     );
     expect(infer.status).toBe(0);

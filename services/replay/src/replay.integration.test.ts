@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DeadLetter, Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { randomModelVersions } from '@loomwatch/inference/fixtures';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { useTestS3 } from '@loomwatch/storage/testing';
-import { REPO_ROOT, aitexFrames, infraEnv, processExited, readCommittedWithKcat } from '@loomwatch/testkit';
+import { REPO_ROOT, aitexFrames, builtEntry, infraEnv, processExited, readCommittedWithKcat } from '@loomwatch/testkit';
 import type { ReplaySummary } from './progress.js';
 
 const kafka = useTestKafka();
@@ -68,7 +67,7 @@ function startCli(s: Setup, args: readonly string[]): { child: ChildProcess; std
     // Short, so the member a SIGKILL leaves behind is gone soon and the rerun gets its partitions.
     LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: '10000',
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'services/replay/src/cli.ts'), ...args], {
+  const child = spawn(process.execPath, [builtEntry('services/replay/dist/cli.js'), ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelCard } from '@loomwatch/contracts';
-import { aitexDir, aitexFrames, REPO_ROOT } from '@loomwatch/testkit';
+import { aitexDir, aitexFrames, builtEntry, REPO_ROOT } from '@loomwatch/testkit';
 
-const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
-const CLI = join(REPO_ROOT, 'packages/inference/src/cli/infer.ts');
+const CLI = builtEntry('packages/inference/dist/cli/infer.js');
 const RESULT_KEYS = ['image', 'width', 'height', 'score', 'normalizedScore', 'threshold', 'verdict', 'regions', 'model', 'timings'];
 
 interface Run {
@@ -20,7 +19,7 @@ interface Run {
 
 function infer(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(TSX, [CLI, ...args], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       const lines = stdout
         .split('\n')

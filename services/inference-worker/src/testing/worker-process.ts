@@ -24,7 +24,7 @@ interface WorkerProcessOptions {
 /** An inference worker as its own process, the way it is deployed (so it can be SIGKILLed), configured through its environment. */
 export function spawnWorkerProcess(options: WorkerProcessOptions): ChildProcess {
   return spawnNodeProcess({
-    entry: 'services/inference-worker/src/main.ts',
+    entry: 'services/inference-worker/dist/main.js',
     infra: options.infra,
     settings: {
       WORKER_ID: options.id,
