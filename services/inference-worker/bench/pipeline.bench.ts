@@ -12,7 +12,8 @@
  * In the same run, bare `session.run` on the same model with 2 threads gives the baseline.
  * Progress goes to stderr; the last stdout line is one JSON object.
  */
-import { readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -52,7 +53,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** Bare onnxruntime: one session, the engine's tile batches of one real frame, timed runs. */
-async function bareFramesPerSec(threads: number, runs: number): Promise<number> {
+async function bareFramesPerSec(threads: number, runs: number): Promise<{ framesPerSec: number; cpuMsPerFrame: number }> {
   const engine = await InferenceEngine.load({ model, intraOpNumThreads: threads });
   const card = engine.card;
   const session = await ort.InferenceSession.create(await readVerifiedOnnx(engine.loaded.dir, card), sessionOptions(engine.config));
@@ -65,15 +66,37 @@ async function bareFramesPerSec(threads: number, runs: number): Promise<number> 
   const feeds = { [card.input.name]: new ort.Tensor('float32', data, [tiles, 1, t, t]) };
   await session.run(feeds);
   const times: number[] = [];
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
     await session.run(feeds);
     times.push(performance.now() - start);
   }
+  const cpu = process.cpuUsage(cpuStart);
   await session.release();
   await engine.close();
   times.sort((a, b) => a - b);
-  return 1000 / percentile(times, 50);
+  return { framesPerSec: 1000 / percentile(times, 50), cpuMsPerFrame: Math.round((cpu.user + cpu.system) / 1000 / runs) };
+}
+
+/** CPU seconds a process has used (user + system), from /proc; 0 where there is no /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  const stat = pid === undefined ? '' : (() => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+
+/** The local broker's and S3 server's JVMs (deploy/local/infra.sh writes their pids), when they run here. */
+function infraPids(): number[] {
+  const state = process.env['LOOMWATCH_STATE'] ?? join(process.env['LOOMWATCH_CACHE'] ?? join(homedir(), '.cache/loomwatch'), 'state');
+  return [join(state, 'kafka/kafka.pid'), join(state, 's3proxy/s3proxy.pid')].filter(existsSync).map((file) => Number(readFileSync(file, 'utf8').trim()));
 }
 
 /** Stage medians over the verdicts of a run, in ms, and what the latency holds beyond them. */
@@ -90,6 +113,8 @@ function stageProfile(verdicts: readonly { verdict: Verdict; readAt: number }[])
 interface LayoutResult {
   layout: string;
   profile: Record<string, number>;
+  /** CPU ms per frame at saturation: the worker processes, and the local Kafka + S3 JVMs. */
+  cpuMsPerFrame: { workers: number; infra: number };
   framesPerSec: number;
   p50Ms: number;
   p95Ms: number;
@@ -149,12 +174,22 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
       logFile: join(logDir, `${tag}-worker-${i + 1}.log`),
     }),
   );
+  // CPU between the 3rd and the last verdict, the window the rate is measured over.
+  const cpuNow = (): { workers: number; infra: number } => ({
+    workers: children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0),
+    infra: infraPids().reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+  });
+  await until(3);
+  const cpuBefore = cpuNow();
   await until(total);
+  const cpuAfter = cpuNow();
   const decided = verdicts.map((v) => Date.parse(v.decidedAt)).sort((a, b) => a - b);
   const first = decided[2] ?? 0;
   const last = decided[decided.length - 1] ?? 0;
   const framesPerSec = (decided.length - 3) / ((last - first) / 1000);
-  progress(`  ${layout}: saturated at ${framesPerSec.toFixed(2)} frames/s`);
+  const perFrame = (seconds: number): number => Math.round((seconds * 1000) / (total - 3));
+  const cpuMsPerFrame = { workers: perFrame(cpuAfter.workers - cpuBefore.workers), infra: perFrame(cpuAfter.infra - cpuBefore.infra) };
+  progress(`  ${layout}: saturated at ${framesPerSec.toFixed(2)} frames/s; CPU ms per frame: workers ${cpuMsPerFrame.workers}, Kafka + S3 ${cpuMsPerFrame.infra}`);
 
   // 2. Latency at 80 % of the saturating rate, spread over 4 cameras.
   const offeredFps = 0.8 * framesPerSec;
@@ -185,6 +220,7 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
   return {
     layout,
     profile,
+    cpuMsPerFrame,
     framesPerSec,
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
@@ -205,8 +241,8 @@ function medianRun(runs: readonly LayoutResult[]): LayoutResult {
 const handle = await startInfra();
 try {
   progress(`pipeline bench: model ${model}, ${frames} frames per layout, ${latencyFrames} at 80 % load, ${reps} repetitions`);
-  const bare = await bareFramesPerSec(2, 10);
-  progress(`bare session.run, 2 threads: ${bare.toFixed(2)} frames/s (${(1000 / bare).toFixed(0)} ms per frame)`);
+  const { framesPerSec: bare, cpuMsPerFrame: bareCpuMs } = await bareFramesPerSec(2, 10);
+  progress(`bare session.run, 2 threads: ${bare.toFixed(2)} frames/s (${(1000 / bare).toFixed(0)} ms per frame, ${bareCpuMs} CPU ms per frame)`);
   const layouts = [
     [1, 2],
     [2, 1],
@@ -244,6 +280,7 @@ try {
       layout: best.layout,
       framesPerSec: Number(best.framesPerSec.toFixed(3)),
       bareFramesPerSec: Number(bare.toFixed(3)),
+      bareCpuMsPerFrame: bareCpuMs,
       ratio: Number((best.framesPerSec / bare).toFixed(3)),
       scaleOut: Number(scaleOut.toFixed(3)),
       p99Ms: best.p99Ms,
