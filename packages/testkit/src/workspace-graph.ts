@@ -26,16 +26,20 @@ function sourceFiles(dir: string): string[] {
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
-/** Every workspace package under packages/, services/ and deploy/ of `root`. */
-export function readWorkspace(root: string): WorkspaceNode[] {
-  const dirs = Object.keys(KIND_OF_GROUP).flatMap((group) =>
+/** The directories of the workspace packages under packages/, services/ and deploy/ of `root`, relative to it. */
+export function workspaceDirs(root: string): string[] {
+  return Object.keys(KIND_OF_GROUP).flatMap((group) =>
     existsSync(join(root, group))
       ? readdirSync(join(root, group), { withFileTypes: true })
           .filter((entry) => entry.isDirectory() && existsSync(join(root, group, entry.name, 'package.json')))
           .map((entry) => join(group, entry.name))
       : [],
   );
-  const manifests = dirs.map((dir) => {
+}
+
+/** Every workspace package under packages/, services/ and deploy/ of `root`. */
+export function readWorkspace(root: string): WorkspaceNode[] {
+  const manifests = workspaceDirs(root).map((dir) => {
     const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
       name: string;
       dependencies?: Record<string, string>;
