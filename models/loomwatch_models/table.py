@@ -81,8 +81,8 @@ def markdown(table: list[dict]) -> str:
 
 def int8_markdown(table: list[dict], max_loss: float = 0.01) -> str:
     """The INT8 variants: how each was made, its loss against its FP32 parent and its speed against the parent
-    in the same run, and whether a worker on a VNNI CPU serves it in the parent's place (loss ≤ `max_loss`, the
-    rule of packages/inference model/precision.ts)."""
+    in the same run, and whether a worker on a VNNI CPU serves it in the parent's place (loss ≤ `max_loss` and
+    measured faster: the rule of packages/inference src/model/precision.ts)."""
     lines = ["| variant | parent | calibration | nodes kept FP32 | image AUROC loss | pixel AUROC loss "
              "| ms / frame INT8 vs FP32 (same run) | speed-up | CPU flags | served on a VNNI CPU |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -93,7 +93,8 @@ def int8_markdown(table: list[dict], max_loss: float = 0.01) -> str:
         cal = q["calibration"]
         how = f"{cal['method']}{' ' + str(cal['percentile']) if 'percentile' in cal else ''}, {cal['tiles']} tiles"
         pl = "–" if q["pixelAurocLoss"] is None else f"{q['pixelAurocLoss']:+.3f}"
-        served = "yes" if q["aurocLoss"] <= max_loss else f"no (loss > {max_loss})"
+        served = ("yes" if q["aurocLoss"] <= max_loss and q["speedup"] > 1
+                  else f"no (loss > {max_loss})" if q["aurocLoss"] > max_loss else "no (not faster)")
         lines.append(f"| {r['model']} | {q['parent']} | {how} | {len(q['fp32Nodes'])} | {q['aurocLoss']:+.3f} | {pl} "
                      f"| {q['msPerFrame']['int8']:.0f} vs {q['msPerFrame']['fp32']:.0f} | ×{q['speedup']:.2f} "
                      f"| {' '.join(q['cpuFlags']) or '–'} | {served} |")

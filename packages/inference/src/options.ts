@@ -22,7 +22,7 @@ export const InferenceConfig = z.strictObject({
   /**
    * Which precision the live worker serves for a version it is asked to run: `auto` runs the version's
    * INT8 variant (a registry sibling whose card's `quantization.parent` names it) when the CPU has VNNI
-   * (avx512_vnni or avx_vnni) and the card records an image-AUROC loss ≤ 0.01, else the FP32 version;
+   * (avx512_vnni or avx_vnni) and the card records an image-AUROC loss ≤ 0.01 and a speed-up > 1, else the FP32 version;
    * `fp32` never substitutes; `int8` always does (and refuses a version without a variant). Verdicts
    * name the version that ran. Replays and `infer` run the version they name. @defaultValue 'auto'
    */

@@ -54,6 +54,11 @@ describe('choosePrecision', () => {
     expect(choosePrecision({ mode: 'auto', cpuFlags: VNNI, version: '1.1.0', variants: [lossy, edge, good] }).version).toBe('1.1.0-int8.2');
   });
 
+  it('stays on FP32 when the variant measured no faster than FP32', () => {
+    const slow = { version: '1.1.0-int8.4', aurocLoss: 0, speedup: 0.9 };
+    expect(choosePrecision({ mode: 'auto', cpuFlags: VNNI, version: '1.1.0', variants: [slow] })).toMatchObject({ precision: 'fp32', version: '1.1.0' });
+  });
+
   it('stays on FP32 for a version without a variant', () => {
     expect(choosePrecision({ mode: 'auto', cpuFlags: VNNI, version: '1.1.0', variants: [] })).toMatchObject({ precision: 'fp32', version: '1.1.0' });
   });

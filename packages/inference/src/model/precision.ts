@@ -54,8 +54,8 @@ export interface PrecisionChoice {
 
 /**
  * The rule, pure: `fp32` serves the version asked for; `int8` its variant with the smallest recorded
- * loss (MODEL_NOT_FOUND when it has none); `auto` that variant only when the CPU has VNNI and the loss
- * is at most `maxAurocLoss`, else FP32.
+ * loss (MODEL_NOT_FOUND when it has none); `auto` that variant only when the CPU has VNNI, the loss
+ * is at most `maxAurocLoss` and its card measured it faster than FP32 (speed-up > 1), else FP32.
  */
 export function choosePrecision(input: {
   mode: Precision;
@@ -79,6 +79,7 @@ export function choosePrecision(input: {
       if (best === undefined) return fp32(`${version} has no INT8 variant`);
       if (!hasVnni(cpuFlags)) return fp32(`the CPU has no VNNI (flags seen: ${cpuFlags.join(' ') || 'none'}), where INT8 is not faster`);
       if (best.aurocLoss > maxAurocLoss) return fp32(`its best INT8 variant ${best.version} loses ${formatLoss(best.aurocLoss)} image AUROC, more than ${maxAurocLoss}`);
+      if (best.speedup <= 1) return fp32(`its INT8 variant ${best.version} measured no faster than FP32 (×${best.speedup.toFixed(2)})`);
       return { precision: 'int8', version: best.version, reason: `the CPU has VNNI and ${best.version} loses ${formatLoss(best.aurocLoss)} image AUROC (≤ ${maxAurocLoss}), ×${best.speedup.toFixed(2)} measured` };
   }
 }
