@@ -1,8 +1,15 @@
-import type { BaseOptions, RetryDelayGetter } from '@platformatic/kafka';
+import { findErrorBy, type BaseOptions, type RetryDelayGetter } from '@platformatic/kafka';
 import type { KafkaClientConfig } from '../ports.js';
 
-/** Exponential from 50 ms to 2 s: a broker answers CONCURRENT_TRANSACTIONS for a few ms after a commit, and restarts take seconds. */
-const retryDelay: RetryDelayGetter = (_client, _operation, attempt) => Math.min(2000, 50 * 2 ** Math.max(0, attempt - 1));
+/**
+ * Exponential backoff. Right after a commit the broker answers CONCURRENT_TRANSACTIONS for the few
+ * ms it takes to write the markers: that is retried from 5 ms (a 50 ms start put 50 ms on a third
+ * to half of all transactions); anything else from 50 ms up to 2 s, as a broker restart takes seconds.
+ */
+const retryDelay: RetryDelayGetter = (_client, _operation, attempt, _retries, error) => {
+  const first = findErrorBy(error, 'apiId', 'CONCURRENT_TRANSACTIONS') === null ? 50 : 5;
+  return Math.min(2000, first * 2 ** Math.max(0, attempt - 1));
+};
 
 /** What every client of one cluster shares: brokers, id, timeouts and retries. */
 export function baseOptions(config: KafkaClientConfig, clientId = config.clientId): BaseOptions {

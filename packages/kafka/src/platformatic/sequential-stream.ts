@@ -1,12 +1,16 @@
 import type { Message, MessagesStream } from '@platformatic/kafka';
 
+/** Messages held before the stream is paused (and resumed once half of them are handled). */
+const HIGH_WATER = 1024;
+
 /**
  * Hands a stream's messages to `handle` one at a time, in arrival order (per partition that is
- * offset order), pausing the stream while a handler runs so nothing piles up in memory.
+ * offset order), pausing the stream while too many wait so nothing piles up in memory.
  */
 export class SequentialStream {
   private readonly queue: Message[] = [];
   private busy = false;
+  private paused = false;
   private readonly stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
   private readonly handle: (message: Message) => Promise<void>;
   private readonly onError: (error: Error) => void;
@@ -17,6 +21,10 @@ export class SequentialStream {
     this.onError = onError;
     stream.on('data', (message) => {
       this.queue.push(message);
+      if (this.queue.length >= HIGH_WATER && !this.paused) {
+        this.paused = true;
+        stream.pause();
+      }
       void this.drain();
     });
     stream.on('error', onError);
@@ -35,14 +43,18 @@ export class SequentialStream {
   private async drain(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
-    this.stream.pause();
     try {
-      for (let message = this.queue.shift(); message !== undefined; message = this.queue.shift()) await this.handle(message);
+      for (let message = this.queue.shift(); message !== undefined; message = this.queue.shift()) {
+        await this.handle(message);
+        if (this.paused && this.queue.length < HIGH_WATER / 2 && !this.stream.destroyed) {
+          this.paused = false;
+          this.stream.resume();
+        }
+      }
     } catch (err) {
       this.onError(err as Error);
     } finally {
       this.busy = false;
-      if (!this.stream.destroyed) this.stream.resume();
     }
   }
 }
