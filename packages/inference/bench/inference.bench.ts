@@ -6,19 +6,28 @@
  * same run and interleaved with it, through bare `session.run` on the same tile batches with the
  * same session options (on the main thread, as plain onnxruntime-node use does; the engine runs
  * its session in a worker). Reports medians over R repetitions (default 5, alternating which
- * path goes first) after a warm-up. Progress goes to
- * stderr; the last stdout line is one JSON object. `--record` also writes it, with the machine's
- * CPU and load, to the version's `eval/speed.json`, where `models/lw table` reads ms per frame.
+ * path goes first) after a warm-up. Then the peer a user would write: the same frames, version,
+ * threads, session options, stride, batch and reps through a plain Python onnxruntime loop
+ * (`python -m loomwatch_models.ort_loop` in models/.venv; skipped, saying so, when the venv is
+ * missing), run after the engine has closed so the two never share the cores; its frame scores
+ * are compared with the engine's, since a peer doing other work would time something else.
+ * Progress goes to stderr; the last stdout line is one JSON object. `--record` also writes it,
+ * with the machine's CPU and load, to the version's `eval/speed.json`, where `models/lw table`
+ * reads ms per frame.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { aitexFrames } from '@loomwatch/testkit';
 import { DEFAULT_REGISTRY_ROOT, defaultModel, fillTileBatch, InferenceEngine, inputLut, planTiles, readVerifiedOnnx, sessionOptions } from '../src/index.js';
 
 const IN_FLIGHT = 2;
+const MODELS_PYTHON = resolve(import.meta.dirname, '../../../models/.venv/bin/python');
+/** Engine vs Python frame scores beyond this mean the peer does other work (the `infer` integration test's tolerance vs eval/scores.json). */
+const SCORE_TOLERANCE = 1e-3;
 
 const { values } = parseArgs({
   options: {
@@ -85,6 +94,8 @@ for (const bytes of encoded) {
 
 /** CPU seconds the whole process (all threads) spent per frame, summed over passes of each path. */
 const cpu = { full: 0, bare: 0 };
+/** The engine's score of each picked frame (every full pass writes the same ones). */
+const engineScores = picked.map(() => NaN);
 
 async function fullPass(): Promise<number> {
   const cpuStart = process.cpuUsage();
@@ -93,8 +104,14 @@ async function fullPass(): Promise<number> {
   let next = 0;
   while (next < encoded.length || window.length > 0) {
     while (window.length < IN_FLIGHT && next < encoded.length) {
-      const bytes = encoded[next++] ?? Buffer.alloc(0);
-      window.push(engine.infer(bytes).then((result) => engine.renderAnomalyMapPng(result)));
+      const index = next++;
+      const bytes = encoded[index] ?? Buffer.alloc(0);
+      window.push(
+        engine.infer(bytes).then((result) => {
+          engineScores[index] = result.score;
+          return engine.renderAnomalyMapPng(result);
+        }),
+      );
     }
     await window.shift();
   }
@@ -140,6 +157,35 @@ for (let rep = 1; rep <= reps; rep++) {
 await bare.release();
 await engine.close();
 
+/** What `python -m loomwatch_models.ort_loop` prints (see models/loomwatch_models/ort_loop.py). */
+interface PythonPeer {
+  msPerFrame: number;
+  cpuMsPerFrame: number;
+  repMsPerFrame: number[];
+  scores: number[];
+}
+
+/** Runs the Python peer on the picked frames with the engine's settings; its stderr passes through. */
+async function pythonPeer(): Promise<PythonPeer> {
+  const args = ['-m', 'loomwatch_models.ort_loop', '--model-dir', versionDir, '--threads', String(threads), '--reps', String(reps)];
+  args.push('--batch', String(engine.batchSize), '--stride', String(engine.stride), '--graph-optimization', engine.config.graphOptimizationLevel);
+  if (engine.config.intraOpSpinning) args.push('--spinning');
+  const child = spawn(MODELS_PYTHON, [...args, '--frames', ...picked], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const code = await new Promise<number | null>((done, fail) => child.once('error', fail).once('close', done));
+  if (code !== 0) throw new Error(`the Python onnxruntime peer exited with ${code}`);
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as PythonPeer;
+}
+
+let python: PythonPeer | undefined;
+if (existsSync(MODELS_PYTHON)) {
+  progress(`Python onnxruntime peer (${MODELS_PYTHON})…`);
+  python = await pythonPeer();
+} else {
+  progress(`no models venv at ${MODELS_PYTHON} (models/setup.sh makes it): the Python onnxruntime peer is skipped`);
+}
+
 const framesPerSec = median(full);
 const bareFramesPerSec = median(bareRates);
 const ratio = framesPerSec / bareFramesPerSec;
@@ -152,7 +198,20 @@ const cpuPerFrame = { full: (cpu.full * 1000) / (frameCount * reps), bare: (cpu.
 console.log(
   `CPU per frame (all threads): full ${cpuPerFrame.full.toFixed(0)} ms, bare ${cpuPerFrame.bare.toFixed(0)} ms — the engine adds ${(cpuPerFrame.full - cpuPerFrame.bare).toFixed(0)} ms (CPU ratio ${(cpuPerFrame.bare / cpuPerFrame.full).toFixed(3)}); on a loaded machine this is steadier than the wall-clock ratio`,
 );
-const summary = { bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2) };
+let peer = {};
+if (python !== undefined) {
+  const py = python;
+  const scoreDiff = Math.max(...engineScores.map((score, i) => Math.abs(score - (py.scores[i] ?? NaN))));
+  const vsPython = py.msPerFrame / (1000 / framesPerSec);
+  console.log(
+    `Python onnxruntime loop (PIL decode → tiles → run → stitch → score), same frames/threads/reps: ${py.msPerFrame.toFixed(0)} ms/frame (median of ${reps}), CPU ${py.cpuMsPerFrame.toFixed(0)} ms/frame`,
+  );
+  console.log(`engine / Python ${vsPython.toFixed(3)} in frames/s (target > 1): engine ${(1000 / framesPerSec).toFixed(0)} ms/frame vs Python ${py.msPerFrame.toFixed(0)} ms/frame`);
+  console.log(`frame scores engine vs Python: max |difference| ${scoreDiff.toExponential(2)} over ${frameCount} frames`);
+  if (!(scoreDiff <= SCORE_TOLERANCE)) progress(`WARNING: the engine's and Python's scores differ by more than ${SCORE_TOLERANCE}: the peer is not doing the same work, do not trust the comparison`);
+  peer = { pythonMsPerFrame: round(py.msPerFrame, 0), pythonCpuMsPerFrame: round(py.cpuMsPerFrame, 0), ratioVsPython: round(vsPython), pythonScoreMaxAbsDiff: Number(scoreDiff.toPrecision(3)) };
+}
+const summary = { bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2), ...peer };
 if (values.record) {
   const record = {
     ...summary,
