@@ -86,6 +86,41 @@ def fp32_nodes(model: Any, family: str) -> list[str]:
     raise ValueError(f"no FP32 placement rule for family {family!r}")
 
 
+def store_transposes_once(model: Any) -> int:
+    """Replaces each MatMul weight initializer that is exactly the transpose of another initializer by a
+    Transpose of that one (onnxruntime folds it again at load); returns how many. The pre-processing's
+    constant folding stores PatchCore's bank twice — each chunk transposed for the search and as rows for the
+    distance: 19.4 MB instead of 10.1, the same outputs."""
+    from onnx import helper, numpy_helper
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    by_shape: dict[tuple[int, ...], list[str]] = defaultdict(list)
+    for i in g.initializer:
+        if len(i.dims) == 2:
+            by_shape[tuple(i.dims)].append(i.name)
+    nodes = list(g.node)
+    replaced: dict[str, Any] = {}
+    for n in nodes:
+        b = n.input[1] if n.op_type == "MatMul" and len(n.input) > 1 else None
+        if b is None or b not in inits or b in replaced or len(inits[b].dims) != 2:
+            continue
+        w = numpy_helper.to_array(inits[b])
+        twin = next((r for r in by_shape[(w.shape[1], w.shape[0])]
+                     if r != b and np.array_equal(numpy_helper.to_array(inits[r]).T, w)), None)
+        if twin is not None:
+            replaced[b] = helper.make_node("Transpose", [twin], [b], name=f"{b}_of_{twin}", perm=[1, 0])
+    for b, node in replaced.items():
+        first = next(i for i, n in enumerate(nodes) if b in n.input)
+        nodes.insert(first, node)
+    if replaced:
+        keep = [i for i in g.initializer if i.name not in replaced]
+        del g.initializer[:]
+        g.initializer.extend(keep)
+        del g.node[:]
+        g.node.extend(nodes)
+    return len(replaced)
+
+
 def calibrate(model_path: Path, tiles: np.ndarray, method: str, op_types: list[str], chunk: int = 8,
               percentile: float = 99.999) -> Any:
     """Activation ranges (onnxruntime TensorsData) of `op_types`' tensors over `tiles`, collected in chunks."""
@@ -119,9 +154,7 @@ def quantize(fp32: Path, int8: Path, tiles: np.ndarray, *, family: str | None = 
     from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
     from onnxruntime.quantization.shape_inference import quant_pre_process
     pre = Path(int8).with_suffix(".pre.onnx")
-    # PatchCore's bank is stored once and sliced at load; the pre-processing's constant folding would store
-    # each chunk twice (transposed for the search, as rows for the distance): 19.4 MB instead of 12.
-    quant_pre_process(str(fp32), str(pre), skip_optimization=family == "patchcore", skip_symbolic_shape=True)
+    quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
     try:
         model = load_model_with_shape_infer(pre)
         keep = fp32_nodes(onnx.load(str(pre)), family) if family else []
@@ -133,6 +166,7 @@ def quantize(fp32: Path, int8: Path, tiles: np.ndarray, *, family: str | None = 
         ranges = calibrate(pre, tiles, method, op_types, percentile=percentile)
         quantizer = QDQQuantizer(model, True, False, QuantType.QInt8, QuantType.QUInt8, ranges, [], keep, op_types, {})
         quantizer.quantize_model()
+        store_transposes_once(quantizer.model.model)
         quantizer.model.save_model_to_file(str(int8), False)
     finally:
         pre.unlink(missing_ok=True)

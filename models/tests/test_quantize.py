@@ -68,3 +68,30 @@ def test_a_committed_int8_variant_records_its_loss_against_the_parent_beside_it(
     assert q["speedup"] == pytest.approx(q["msPerFrame"]["fp32"] / q["msPerFrame"]["int8"])
     if "fabrics" in parent["postprocess"]:          # served in the parent's place, it is calibrated per fabric too
         assert "fabricCalibrated" in card["metrics"]
+
+
+def test_a_matmul_weight_stored_twice_becomes_a_transpose_of_its_twin_with_the_same_outputs(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+
+    from loomwatch_models.quantize import store_transposes_once
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(6, 4)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["q", "rows_t"], ["scores"]),
+         helper.make_node("ArgMax", ["scores"], ["best"], axis=1),
+         helper.make_node("Gather", ["rows", "best"], ["nearest"])],
+        "twins", [helper.make_tensor_value_info("q", TensorProto.FLOAT, [3, 4])],
+        [helper.make_tensor_value_info("nearest", TensorProto.FLOAT, [3, 4])],
+        [numpy_helper.from_array(rows, "rows"), numpy_helper.from_array(np.ascontiguousarray(rows.T), "rows_t"),
+         numpy_helper.from_array(rng.normal(size=(4, 6)).astype(np.float32), "unrelated")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    before, after = tmp_path / "before.onnx", tmp_path / "after.onnx"
+    onnx.save(model, str(before))
+    assert store_transposes_once(model) == 1
+    assert {i.name for i in model.graph.initializer} == {"rows", "unrelated"}
+    onnx.checker.check_model(model)
+    onnx.save(model, str(after))
+    import onnxruntime as ort
+    q = rng.normal(size=(3, 4)).astype(np.float32)
+    run = lambda p: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"q": q})[0]  # noqa: E731
+    assert np.array_equal(run(before), run(after))
