@@ -204,7 +204,7 @@ if (python !== undefined) {
   const scoreDiff = Math.max(...engineScores.map((score, i) => Math.abs(score - (py.scores[i] ?? NaN))));
   const vsPython = py.msPerFrame / (1000 / framesPerSec);
   console.log(
-    `Python onnxruntime loop (PIL decode → tiles → run → stitch → score), same frames/threads/reps: ${py.msPerFrame.toFixed(0)} ms/frame (median of ${reps}), CPU ${py.cpuMsPerFrame.toFixed(0)} ms/frame`,
+    `Python onnxruntime loop (PIL decode → tiles → run → stitch → score), same frames/threads/reps: ${py.msPerFrame.toFixed(0)} ms/frame (median of ${reps}: ${py.repMsPerFrame.map((ms) => ms.toFixed(0)).join(', ')}), CPU ${py.cpuMsPerFrame.toFixed(0)} ms/frame`,
   );
   console.log(`engine / Python ${vsPython.toFixed(3)} in frames/s (target > 1): engine ${(1000 / framesPerSec).toFixed(0)} ms/frame vs Python ${py.msPerFrame.toFixed(0)} ms/frame`);
   console.log(`frame scores engine vs Python: max |difference| ${scoreDiff.toExponential(2)} over ${frameCount} frames`);
