@@ -23,5 +23,6 @@ export type {
   Watermarks,
 } from './ports.js';
 export { createKafkaClient } from './platformatic/client.js';
+export { partitionOf } from './platformatic/publishers.js';
 export { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 export { Semaphore } from './semaphore.js';

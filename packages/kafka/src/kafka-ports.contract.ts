@@ -116,6 +116,18 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         expect([last?.key, last?.value?.toString(), last?.headers]).toEqual(['line-2:cam-9', '{"n":2}', { origin: 'kcat' }]);
       });
 
+      it('puts a key on the partition the Java client would (murmur2, as kcat with partitioner=murmur2)', async () => {
+        // Three partitions: with a power of two, murmur2 taken unsigned and sign-masked give the same partitions.
+        const name = await topic(3);
+        const keys = Array.from({ length: 12 }, (_, i) => `line-${i % 3}:cam-${i}`);
+        await publish(keys.map((key) => message(name, key, 'ours')));
+        kcat(['-P', '-t', name, '-K', '|', '-X', 'partitioner=murmur2'], keys.map((key) => `${key}|kcat`).join('\n') + '\n');
+        const records = await readWhen(name, 2 * keys.length);
+        const where = (value: string): Map<string | undefined, number> => new Map(records.filter((r) => r.value?.toString() === value).map((r) => [r.key, r.partition]));
+        expect(where('ours')).toEqual(where('kcat'));
+        expect(new Set(where('ours').values()).size).toBeGreaterThan(1);
+      });
+
       it('reads only the given offset ranges, and stops early when the visitor says so', async () => {
         const name = await topic();
         await publish(Array.from({ length: 10 }, (_, i) => message(name, 'k', `v${i}`)));

@@ -6,6 +6,12 @@ import { toProduced } from './records.js';
 /** The Java client's partitioner (murmur2, sign bit masked): a key lands where any other client puts it. */
 export const partitioner = compatibilityPartitioner;
 
+/** The partition a key lands on in a topic of `partitions` partitions. */
+export function partitionOf(key: string, partitions: number): number {
+  const bytes = Buffer.from(key);
+  return partitioner({ topic: '', key: bytes }, bytes) % partitions;
+}
+
 export class PlatformaticPublisher implements Publisher {
   private readonly producer: Producer;
   private isConnected = false;
