@@ -214,6 +214,14 @@ def cmd_calibrate_fabrics(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reference(a: argparse.Namespace) -> int:
+    from .reference import write_reference
+    ref = write_reference(a.name, a.version, paths.data_dir(a.data), Path(a.split))
+    print(f"{a.name}@{a.version}: reference from {ref['input']['frames']} training frames and "
+          f"{ref['scores']['frames']} validation normals, {len(ref['fabrics'])} fabrics, into its card")
+    return 0
+
+
 def cmd_curves(a: argparse.Namespace) -> int:
     from .curves import plot
     print(f"learning curves: {plot(Path(a.out))}")
@@ -380,6 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
     sp.add_argument("--threads", type=int, default=2)
     sp.set_defaults(fn=cmd_calibrate_fabrics)
+
+    sp = sub.add_parser("reference", help="the drift reference (training frames' input profile, validation "
+                        "normals' score deciles, pooled and per fabric) into a version's card")
+    data_arg(sp)
+    sp.add_argument("--name", default="draem-aitex")
+    sp.add_argument("--version", required=True)
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.set_defaults(fn=cmd_reference)
 
     sp = sub.add_parser("curves", help="learning curves of the committed runs (models/runs/*/val.jsonl) and "
                         "the released DRAEM versions' validation AUROC against steps")

@@ -48,6 +48,38 @@ export const Quantization = z.strictObject({
 });
 export type Quantization = z.infer<typeof Quantization>;
 
+/** Pixel intensities of a set of frames, as the worker's per-frame `inputStats` (histogram bin = value >> 4). */
+const InputProfile = z.strictObject({
+  frames: z.int().positive(),
+  /** Mean and population std over all pixels of the frames. */
+  mean: z.number().min(0).max(255),
+  std: z.number().min(0).max(255),
+  /** Std of the per-frame means: how much frames of this reference vary among themselves. */
+  frameMeanStd: z.number().min(0).max(255),
+  /** The frames' mean 16-bin histogram, as fractions. */
+  histogram: z.array(z.number().min(0).max(1)).length(16),
+});
+
+/** Frame scores of the validation normals: their deciles (9 interior edges; each decile bin holds 10 %). */
+const ScoreProfile = z.strictObject({
+  frames: z.int().positive(),
+  deciles: z.array(z.number().min(0).max(1)).length(9),
+});
+
+/**
+ * What a drift monitor compares live frames with (`models/lw reference`): the training frames' input
+ * profile and the validation normals' score deciles, pooled and per fabric (scores only where a fabric
+ * has enough validation normals).
+ */
+export const ReferenceProfile = z.strictObject({
+  /** The split the frames came from. */
+  split: z.string().min(1).max(200),
+  input: InputProfile,
+  scores: ScoreProfile,
+  fabrics: z.record(z.string().min(1).max(32), z.strictObject({ input: InputProfile, scores: ScoreProfile.optional() })).optional(),
+});
+export type ReferenceProfile = z.infer<typeof ReferenceProfile>;
+
 /**
  * The model card, `models/registry/<name>/<version>/model.json`, written by the model
  * pipeline (models/) and read by the inference engine. Field names are shared with Python.
@@ -133,6 +165,8 @@ export const ModelCard = z.strictObject({
   training: z.record(z.string(), z.unknown()).nullable().optional(),
   /** Set on a quantised variant of another version (its `parent`). */
   quantization: Quantization.optional(),
+  /** The drift reference: training-frame input profile and validation-normal score deciles. */
+  reference: ReferenceProfile.optional(),
   notes: z.string().max(4000).optional(),
 });
 export type ModelCard = z.infer<typeof ModelCard>;
