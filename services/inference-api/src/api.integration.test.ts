@@ -1,0 +1,195 @@
+import { request as httpRequest } from 'node:http';
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InferenceEngine } from '@loomwatch/inference';
+import { createLogger } from '@loomwatch/observability';
+import { aitexFrames } from '@loomwatch/testkit';
+import { ApiConfig } from './config.js';
+import { Problem } from './problem.js';
+import { startApiService, type ApiService } from './service.js';
+import { InferenceVerdict } from './verdict.js';
+
+const MODEL = 'draem-random@0.0.1';
+const TOKEN = 'integration-test-token-0123456789';
+const frames = aitexFrames();
+const frame = frames.find((f) => f.defectCode !== '000') ?? frames[0];
+if (frame === undefined) throw new Error('no AITEX frames: set AITEX_DIR');
+const frameBytes = readFileSync(frame.path);
+// Bigger than a frame, so a frame passes and a body one byte over the limit is refused.
+const MAX_BODY = frameBytes.length * 2;
+
+let service: ApiService;
+let base: string;
+let doc: { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+/** Asserts the answer is one the OpenAPI document lists for this path and method. */
+function documented(path: string, method: string, status: number): void {
+  expect(Object.keys(doc.paths[path]?.[method]?.responses ?? {}), `${method.toUpperCase()} ${path} → ${status}`).toContain(String(status));
+}
+
+async function problemOf(res: Response): Promise<Problem> {
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  const problem = Problem.parse(await res.json());
+  expect(problem.status).toBe(res.status);
+  return problem;
+}
+
+const infer = (body: Uint8Array, headers: Record<string, string>, query = ''): Promise<Response> =>
+  fetch(`${base}/v1/infer${query}`, { method: 'POST', headers, body });
+
+beforeAll(async () => {
+  const config = ApiConfig.parse({
+    model: MODEL,
+    api: { port: 0, maxBodyBytes: MAX_BODY, maxInFlight: 1, maxQueued: 0, retryAfterSeconds: 2, bearerToken: TOKEN },
+    ops: { port: 0 },
+  });
+  service = await startApiService(config, createLogger({ service: 'inference-api-test', level: 'silent' }));
+  base = `http://127.0.0.1:${service.port}`;
+  const res = await fetch(`${base}/openapi.json`);
+  expect(res.status).toBe(200);
+  doc = (await res.json()) as typeof doc;
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+describe('the inference API on draem-random', () => {
+  it('serves an OpenAPI 3.1 document listing every route', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual(['/openapi.json', '/v1/infer', '/v1/results/{id}/anomaly-map.png', '/v1/results/{id}/overlay.jpg']);
+  });
+
+  it('decides an AITEX frame as the engine does and links its map and overlay at the frame size', async () => {
+    const engine = await InferenceEngine.load({ model: MODEL });
+    const direct = await engine.infer(frameBytes);
+    await engine.close();
+
+    const res = await infer(frameBytes, { ...auth, 'content-type': 'image/png' });
+    expect(res.status).toBe(200);
+    documented('/v1/infer', 'post', 200);
+    const verdict = InferenceVerdict.parse(await res.json());
+    expect(verdict.model).toMatchObject({ name: 'draem-random', version: '0.0.1' });
+    expect(verdict.score).toBeCloseTo(direct.score, 6);
+    expect(verdict.verdict).toBe(direct.verdict);
+    expect(verdict.regions).toHaveLength(direct.regions.length);
+    expect([verdict.width, verdict.height]).toEqual([direct.width, direct.height]);
+
+    const map = await fetch(`${base}${verdict.links.anomalyMap}`, { headers: auth });
+    expect(map.status).toBe(200);
+    expect(map.headers.get('content-type')).toBe('image/png');
+    const mapMeta = await sharp(Buffer.from(await map.arrayBuffer())).metadata();
+    expect([mapMeta.format, mapMeta.width, mapMeta.height]).toEqual(['png', direct.width, direct.height]);
+
+    const overlay = await fetch(`${base}${verdict.links.overlay}`, { headers: auth });
+    expect(overlay.status).toBe(200);
+    expect(overlay.headers.get('content-type')).toBe('image/jpeg');
+    const overlayMeta = await sharp(Buffer.from(await overlay.arrayBuffer())).metadata();
+    expect([overlayMeta.format, overlayMeta.width, overlayMeta.height]).toEqual(['jpeg', direct.width, direct.height]);
+  });
+
+  it('refuses a colour image and a body that is no image with the codes the engine gives the worker', async () => {
+    const engine = await InferenceEngine.load({ model: MODEL });
+    const rgb = await sharp(frameBytes).tint({ r: 200, g: 120, b: 40 }).png().toBuffer();
+    const garbage = Buffer.from('this is not a picture of fabric');
+    const codes = await Promise.all([rgb, garbage].map((body) => engine.infer(body).then(() => 'decided', (err: { code?: string }) => err.code)));
+    await engine.close();
+    expect((await sharp(rgb).metadata()).channels).toBe(3);
+    expect(codes.every((code) => code?.startsWith('IMAGE_'))).toBe(true);
+
+    for (const [body, code] of [[rgb, codes[0]], [garbage, codes[1]]] as const) {
+      const res = await infer(body, { ...auth, 'content-type': 'image/png' });
+      const problem = await problemOf(res);
+      expect(problem.code).toBe(code);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      documented('/v1/infer', 'post', res.status);
+    }
+  });
+
+  it('answers a body of another content type with 415', async () => {
+    const res = await infer(Buffer.from('{"image":"no"}'), { ...auth, 'content-type': 'application/json' });
+    expect(res.status).toBe(415);
+    expect((await problemOf(res)).code).toBe('IMAGE_UNSUPPORTED_FORMAT');
+    documented('/v1/infer', 'post', 415);
+  });
+
+  it('refuses a body over the limit with 413 IMAGE_TOO_LARGE', async () => {
+    const res = await infer(Buffer.alloc(MAX_BODY + 1), { ...auth, 'content-type': 'image/png' });
+    expect(res.status).toBe(413);
+    expect((await problemOf(res)).code).toBe('IMAGE_TOO_LARGE');
+    documented('/v1/infer', 'post', 413);
+  });
+
+  it('refuses a missing or wrong bearer token with 401 and decides nothing', async () => {
+    for (const headers of [{}, { authorization: `Bearer ${TOKEN}-wrong` }]) {
+      const res = await infer(frameBytes, { ...headers, 'content-type': 'image/png' });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await problemOf(res)).code).toBe('UNAUTHORIZED');
+    }
+    documented('/v1/infer', 'post', 401);
+  });
+
+  it('answers an unknown model with the registry code, an unknown result with 404 and a wrong method with 405', async () => {
+    const unknownModel = await infer(frameBytes, { ...auth, 'content-type': 'image/png' }, '?model=no-such-model@9.9.9');
+    expect(unknownModel.status).toBe(404);
+    expect((await problemOf(unknownModel)).code).toBe('MODEL_NOT_FOUND');
+    documented('/v1/infer', 'post', 404);
+
+    const expired = await fetch(`${base}/v1/results/00000000-0000-4000-8000-000000000000/overlay.jpg`, { headers: auth });
+    expect(expired.status).toBe(404);
+    expect((await problemOf(expired)).code).toBe('RESULT_NOT_FOUND');
+    documented('/v1/results/{id}/overlay.jpg', 'get', 404);
+
+    const wrongMethod = await fetch(`${base}/v1/infer`, { headers: auth });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect((await problemOf(wrongMethod)).code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('answers 429 with Retry-After while the one slot is taken and no queue is allowed', async () => {
+    // The first request is admitted on its headers and holds the slot while its body is still coming.
+    const req = httpRequest(`${base}/v1/infer`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png', 'content-length': String(frameBytes.length) } });
+    const first = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+    });
+    req.write(frameBytes.subarray(0, 1024));
+    await waitForInFlight(1);
+    const second = await infer(frameBytes, { ...auth, 'content-type': 'image/png' });
+    req.end(frameBytes.subarray(1024));
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('2');
+    expect((await problemOf(second)).code).toBe('SATURATED');
+    documented('/v1/infer', 'post', 429);
+    const done = await first;
+    expect(done.status).toBe(200);
+    InferenceVerdict.parse(JSON.parse(done.body));
+  });
+
+  it('is ready and counts its answers on the ops port', async () => {
+    const ready = await fetch(`http://127.0.0.1:${service.opsPort}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${service.opsPort}/metrics`)).text();
+    expect(metrics).toMatch(/loomwatch_api_requests_total\{[^}]*route="infer"[^}]*status="200"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/loomwatch_api_saturated_total\{[^}]*\} [1-9]/);
+  });
+});
+
+/** Polls `/metrics` until the API reports `count` images in flight. */
+async function waitForInFlight(count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const text = await (await fetch(`http://127.0.0.1:${service.opsPort}/metrics`)).text();
+    if (new RegExp(`^loomwatch_api_in_flight(\\{[^}]*\\})? ${count}$`, 'm').test(text)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`the API never reported ${count} request(s) in flight`);
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { LogConfig, opsConfig } from '@loomwatch/config';
+import { InferenceConfig } from '@loomwatch/inference';
+
+/** The REST inference API's config; unknown keys are refused with their path. */
+export const ApiConfig = z.strictObject({
+  api: z
+    .strictObject({
+      /** Port of `/v1/*` and `/openapi.json`; 0 picks a free one. @defaultValue 8090 */
+      port: z.int().min(0).max(65_535).default(8090),
+      /** @defaultValue '127.0.0.1' */
+      host: z.string().default('127.0.0.1'),
+      /** Largest accepted image body; larger ones get 413 before they are read. @defaultValue 64 MiB */
+      maxBodyBytes: z.int().positive().default(64 * 1024 * 1024),
+      /**
+       * Images decided at once. The engine overlaps two frames (one's decoding and post-processing
+       * with the other's model run), so more only queue inside it. @defaultValue 2
+       */
+      maxInFlight: z.int().positive().max(64).default(2),
+      /** Requests waiting for a slot; past in-flight + queued the answer is 429 with `Retry-After`. @defaultValue 2 */
+      maxQueued: z.int().nonnegative().max(64).default(2),
+      /** The `Retry-After` of a 429, in seconds. @defaultValue 1 */
+      retryAfterSeconds: z.int().positive().max(3600).default(1),
+      /** Model versions kept loaded for `?model=`; the least recently used one is closed past this. @defaultValue 3 */
+      maxModels: z.int().positive().max(16).default(3),
+      /** Results (anomaly map + overlay) kept for `GET /v1/results/…`; the oldest go first. @defaultValue 64 */
+      maxResults: z.int().positive().default(64),
+      /** …and at most this many bytes of them. @defaultValue 256 MiB */
+      maxResultBytes: z.int().positive().default(256 * 1024 * 1024),
+      /** When set, every `/v1/*` request needs `Authorization: Bearer <token>`. Never logged. @defaultValue none (no auth) */
+      bearerToken: z.string().min(16, 'at least 16 characters').optional(),
+    })
+    .prefault({}),
+  /**
+   * The model a request without `?model=` runs: a name (its production version), `name@version`
+   * or a version directory.
+   * @defaultValue the registry's best-validated production model (highest validation image AUROC)
+   */
+  model: z.string().min(1).optional(),
+  inference: InferenceConfig.prefault({}),
+  /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9467 on 127.0.0.1 */
+  ops: opsConfig(9467),
+  log: LogConfig,
+});
+export type ApiConfig = z.infer<typeof ApiConfig>;

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { Problem } from './problem.js';
+import { InferenceVerdict } from './verdict.js';
+
+/** A zod schema as an OpenAPI 3.1 component (JSON Schema 2020-12, without its own `$schema`). */
+function component(schema: z.ZodType, description: string): Record<string, unknown> {
+  const { $schema: _dialect, ...generated } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'throw' }) as Record<string, unknown>;
+  return { ...generated, description };
+}
+
+const problem = (description: string, headers?: Record<string, unknown>): Record<string, unknown> => ({
+  description,
+  ...(headers === undefined ? {} : { headers }),
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+const resultId = { name: 'id', in: 'path', required: true, description: 'The `id` of an inference answer.', schema: { type: 'string', format: 'uuid' } };
+
+function resultPath(contentType: string, what: string): Record<string, unknown> {
+  return {
+    get: {
+      operationId: contentType === 'image/png' ? 'getAnomalyMap' : 'getOverlay',
+      summary: what,
+      parameters: [resultId],
+      responses: {
+        '200': { description: what, content: { [contentType]: { schema: { type: 'string', contentMediaType: contentType } } } },
+        '401': problem('Auth is on and the bearer token is missing or wrong (`UNAUTHORIZED`).'),
+        '404': problem('No such result, or it expired (`RESULT_NOT_FOUND`): only the last results are kept.'),
+      },
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of the API, its schemas generated from the zod ones the server uses. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const image = { schema: { type: 'string', contentMediaType: 'application/octet-stream' } };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Loomwatch inference API',
+      version,
+      description: 'One image in, its verdict out, for integration checks and tools that do not speak Kafka. Errors are RFC 9457 problem details with the stream workers\' error codes.',
+    },
+    security: [{}, { bearer: [] }],
+    paths: {
+      '/v1/infer': {
+        post: {
+          operationId: 'infer',
+          summary: 'Decide one image',
+          parameters: [
+            {
+              name: 'model',
+              in: 'query',
+              required: false,
+              description: 'A registry model: `name` (its production version) or `name@version`. Default: the server\'s model.',
+              schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}(@[A-Za-z0-9._-]{1,64})?$' },
+            },
+          ],
+          requestBody: { required: true, description: 'The image bytes, 8-bit greyscale.', content: { 'image/png': image, 'image/jpeg': image } },
+          responses: {
+            '200': { description: 'The verdict', content: { 'application/json': { schema: { $ref: '#/components/schemas/InferenceVerdict' } } } },
+            '400': problem('Empty or corrupt image (`IMAGE_EMPTY`, `IMAGE_CORRUPT`).'),
+            '401': problem('Auth is on and the bearer token is missing or wrong (`UNAUTHORIZED`).'),
+            '404': problem('The model is not in the registry (`MODEL_NOT_FOUND`).'),
+            '413': problem('The body or the pixel count is over the limit (`IMAGE_TOO_LARGE`).'),
+            '415': problem('Not an image/png or image/jpeg body (`IMAGE_UNSUPPORTED_FORMAT`).'),
+            '422': problem('An image the model cannot take: colour, 16-bit, smaller than a tile (`IMAGE_CHANNELS_UNSUPPORTED`, `IMAGE_DEPTH_UNSUPPORTED`, `IMAGE_TOO_SMALL`).'),
+            '429': problem('In-flight and queued requests are at their limits (`SATURATED`).', {
+              'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
+            }),
+            '500': problem('An internal failure (`INTERNAL`, `MODEL_RUN_FAILED`, …).'),
+          },
+        },
+      },
+      '/v1/results/{id}/anomaly-map.png': resultPath('image/png', 'The anomaly map, 8-bit grey PNG at the image size'),
+      '/v1/results/{id}/overlay.jpg': resultPath('image/jpeg', 'The image with the map blended in and region boxes drawn'),
+      '/openapi.json': {
+        get: {
+          operationId: 'openApi',
+          summary: 'This document',
+          security: [{}],
+          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        InferenceVerdict: component(InferenceVerdict, 'The contracts\' Verdict without the stream fields, with links to the pictures (they expire).'),
+        Problem: component(Problem, 'RFC 9457 problem details; `code` is the stable error code.'),
+      },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Only when the server is configured with `api.bearerToken`.' } },
+    },
+  };
+}

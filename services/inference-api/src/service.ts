@@ -1,0 +1,71 @@
+import { defaultModel, readModelCard, resolveModel } from '@loomwatch/inference';
+import { EngineDecider } from '@loomwatch/frame-pipeline';
+import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
+import { Admission } from './admission.js';
+import type { ApiConfig } from './config.js';
+import { ApiMetrics } from './metrics.js';
+import { ModelCache } from './models.js';
+import { openApiDocument } from './openapi.js';
+import { ResultCache } from './results.js';
+import { startInferenceApi } from './server.js';
+
+export interface ApiService {
+  readonly port: number;
+  readonly opsPort: number;
+  /** What a request without `?model=` runs. */
+  readonly defaultModel: string;
+  stop(): Promise<void>;
+}
+
+/** Builds the API from its config: loads the default model (so a bad one fails the start), then listens. */
+export async function startApiService(config: ApiConfig, logger: Logger, version = '0.1.0'): Promise<ApiService> {
+  const { registryRoot } = config.inference;
+  let ref = config.model;
+  if (ref === undefined) {
+    const chosen = await defaultModel(registryRoot);
+    logger.info({ model: chosen.name, productionVersion: chosen.version, imageAuroc: chosen.imageAuroc }, 'no model configured: serving the best-validated production model of the registry');
+    ref = chosen.name;
+  }
+  // Pinned by version, so a later promotion does not change what the running API answers with.
+  const card = await readModelCard(await resolveModel(ref, registryRoot));
+  const defaultRef = `${card.name}@${card.version}`;
+
+  const models = new ModelCache((model) => EngineDecider.load({ model, ...config.inference, overlayFormat: 'jpeg' }), config.api.maxModels);
+  await models.use(defaultRef, () => Promise.resolve());
+  logger.info({ model: defaultRef }, 'default model loaded');
+
+  const registry = createMetricsRegistry({ service: 'inference-api' });
+  const metrics = new ApiMetrics(registry);
+  const api = await startInferenceApi({
+    port: config.api.port,
+    host: config.api.host,
+    maxBodyBytes: config.api.maxBodyBytes,
+    retryAfterSeconds: config.api.retryAfterSeconds,
+    bearerToken: config.api.bearerToken,
+    defaultModel: defaultRef,
+    models,
+    results: new ResultCache(config.api.maxResults, config.api.maxResultBytes),
+    admission: new Admission(config.api.maxInFlight, config.api.maxQueued),
+    openApi: openApiDocument(version),
+    metrics,
+    logger,
+  });
+  const ops = await startOpsServer({
+    port: config.ops.port,
+    host: config.ops.host,
+    registry,
+    readiness: { model: () => models.ready(defaultRef) },
+  });
+  logger.info({ port: api.port, opsPort: ops.port, auth: config.api.bearerToken !== undefined }, 'inference API listening');
+  return {
+    port: api.port,
+    opsPort: ops.port,
+    defaultModel: defaultRef,
+    async stop() {
+      await api.close();
+      await models.close();
+      await ops.close();
+      logger.info('inference API stopped');
+    },
+  };
+}
