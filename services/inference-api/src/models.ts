@@ -7,9 +7,11 @@ interface Loaded {
 }
 
 /**
- * The model versions the API has loaded, by reference (`name@version`), at most `maxLoaded`: past
- * that the least recently used one is closed once no request is using it. A load that fails is
- * forgotten, so the next request tries again (and gets the registry's error).
+ * The model versions the API has loaded, by canonical reference (`name@version`), at most
+ * `maxLoaded`: past that the least recently used one is closed once no request is using it. A
+ * reference is made canonical first (the registry's `MODEL_NOT_FOUND` for an unknown one), so
+ * requests for models that do not exist never push a loaded one out. A load that fails is
+ * forgotten, so the next request tries again.
  */
 export class ModelCache {
   private readonly loaded = new Map<string, Loaded>();
@@ -17,6 +19,7 @@ export class ModelCache {
   constructor(
     private readonly load: (ref: string) => Promise<Decider>,
     readonly maxLoaded: number,
+    private readonly canonical: (ref: string) => Promise<string> = (ref) => Promise.resolve(ref),
   ) {}
 
   get size(): number {
@@ -25,7 +28,7 @@ export class ModelCache {
 
   /** Runs `work` with the decider of `ref`, loading it first when needed. */
   async use<T>(ref: string, work: (decider: Decider) => Promise<T>): Promise<T> {
-    const entry = this.acquire(ref);
+    const entry = this.acquire(await this.canonical(ref));
     entry.users++;
     try {
       const decider = await entry.decider;

@@ -26,11 +26,17 @@ export async function startApiService(config: ApiConfig, logger: Logger, version
     logger.info({ model: chosen.name, productionVersion: chosen.version, imageAuroc: chosen.imageAuroc }, 'no model configured: serving the best-validated production model of the registry');
     ref = chosen.name;
   }
+  // `name@version` of a reference; a bare name is its production version at the time of the request.
+  const canonical = async (model: string): Promise<string> => {
+    // A version directory (only the config can name one: `?model=` takes registry names) loads as itself.
+    if (model.includes('/')) return model;
+    const card = await readModelCard(await resolveModel(model, registryRoot));
+    return `${card.name}@${card.version}`;
+  };
   // Pinned by version, so a later promotion does not change what the running API answers with.
-  const card = await readModelCard(await resolveModel(ref, registryRoot));
-  const defaultRef = `${card.name}@${card.version}`;
+  const defaultRef = await canonical(ref);
 
-  const models = new ModelCache((model) => EngineDecider.load({ model, ...config.inference, overlayFormat: 'jpeg' }), config.api.maxModels);
+  const models = new ModelCache((model) => EngineDecider.load({ model, ...config.inference, overlayFormat: 'jpeg' }), config.api.maxModels, canonical);
   await models.use(defaultRef, () => Promise.resolve());
   logger.info({ model: defaultRef }, 'default model loaded');
 
