@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '@loomwatch/inference';
@@ -21,7 +22,9 @@ const MAX_BODY = frameBytes.length * 2;
 
 let service: ApiService;
 let base: string;
-let doc: { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+let doc: { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: Record<string, unknown> };
+/** Validators of the document's own component schemas, for the bodies the server sends. */
+let documentSchema: (name: 'InferenceVerdict' | 'Problem') => ValidateFunction;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** Asserts the answer is one the OpenAPI document lists for this path and method. */
@@ -31,7 +34,9 @@ function documented(path: string, method: string, status: number): void {
 
 async function problemOf(res: Response): Promise<Problem> {
   expect(res.headers.get('content-type')).toBe('application/problem+json');
-  const problem = Problem.parse(await res.json());
+  const body: unknown = await res.json();
+  matchesDocument('Problem', body);
+  const problem = Problem.parse(body);
   expect(problem.status).toBe(res.status);
   return problem;
 }
@@ -50,7 +55,20 @@ beforeAll(async () => {
   const res = await fetch(`${base}/openapi.json`);
   expect(res.status).toBe(200);
   doc = (await res.json()) as typeof doc;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema({ $id: 'openapi.json', components: doc.components });
+  documentSchema = (name) => {
+    const validate = ajv.getSchema(`openapi.json#/components/schemas/${name}`);
+    if (validate === undefined) throw new Error(`the document has no components.schemas.${name}`);
+    return validate;
+  };
 });
+
+/** Asserts a body matches the document's schema of it (the JSON Schema served, not the zod one). */
+function matchesDocument(name: 'InferenceVerdict' | 'Problem', body: unknown): void {
+  const validate = documentSchema(name);
+  expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
+}
 
 afterAll(async () => {
   await service?.stop();
@@ -70,7 +88,11 @@ describe('the inference API on draem-random', () => {
     const res = await infer(frameBytes, { ...auth, 'content-type': 'image/png' });
     expect(res.status).toBe(200);
     documented('/v1/infer', 'post', 200);
-    const verdict = InferenceVerdict.parse(await res.json());
+    const body: unknown = await res.json();
+    matchesDocument('InferenceVerdict', body);
+    const verdict = InferenceVerdict.parse(body);
+    const { links: _links, ...withoutLinks } = verdict;
+    expect(documentSchema('InferenceVerdict')(withoutLinks)).toBe(false);
     expect(verdict.model).toMatchObject({ name: 'draem-random', version: '0.0.1' });
     expect(verdict.score).toBeCloseTo(direct.score, 6);
     expect(verdict.verdict).toBe(direct.verdict);
