@@ -112,6 +112,16 @@ describe('the inference API on draem-random', () => {
     expect([overlayMeta.format, overlayMeta.width, overlayMeta.height]).toEqual(['jpeg', direct.width, direct.height]);
   });
 
+  it('takes the image as the "image" part of a multipart form and decides it as the raw body', async () => {
+    const form = new FormData();
+    form.append('image', new Blob([frameBytes], { type: 'image/png' }), `${frame.name}.png`);
+    const [multipart, raw] = [await fetch(`${base}/v1/infer`, { method: 'POST', headers: auth, body: form }), await infer(frameBytes, { ...auth, 'content-type': 'image/png' })];
+    expect([multipart.status, raw.status]).toEqual([200, 200]);
+    const [fromForm, fromBody] = [InferenceVerdict.parse(await multipart.json()), InferenceVerdict.parse(await raw.json())];
+    expect(fromForm.score).toBe(fromBody.score);
+    expect(fromForm.regions).toEqual(fromBody.regions);
+  });
+
   it('refuses a colour image and a body that is no image with the codes the engine gives the worker', async () => {
     const engine = await InferenceEngine.load({ model: MODEL });
     const rgb = await sharp(frameBytes).tint({ r: 200, g: 120, b: 40 }).png().toBuffer();

@@ -56,14 +56,25 @@ export function openApiDocument(version: string): Record<string, unknown> {
               schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}(@[A-Za-z0-9._-]{1,64})?$' },
             },
           ],
-          requestBody: { required: true, description: 'The image bytes, 8-bit greyscale.', content: { 'image/png': image, 'image/jpeg': image } },
+          requestBody: {
+            required: true,
+            description: 'The image bytes, 8-bit greyscale: the body itself, or the `image` part of a form.',
+            content: {
+              'image/png': image,
+              'image/jpeg': image,
+              'multipart/form-data': {
+                schema: { type: 'object', required: ['image'], properties: { image: { type: 'string', contentMediaType: 'image/png' } } },
+                encoding: { image: { contentType: 'image/png, image/jpeg, application/octet-stream' } },
+              },
+            },
+          },
           responses: {
             '200': { description: 'The verdict', content: { 'application/json': { schema: { $ref: '#/components/schemas/InferenceVerdict' } } } },
-            '400': problem('Empty or corrupt image (`IMAGE_EMPTY`, `IMAGE_CORRUPT`).'),
+            '400': problem('Empty or corrupt image, or a form that cannot be parsed (`IMAGE_EMPTY`, `IMAGE_CORRUPT`, `MESSAGE_SCHEMA_VIOLATION`).'),
             '401': problem('Auth is on and the bearer token is missing or wrong (`UNAUTHORIZED`).'),
             '404': problem('The model is not in the registry (`MODEL_NOT_FOUND`).'),
             '413': problem('The body or the pixel count is over the limit (`IMAGE_TOO_LARGE`).'),
-            '415': problem('Not an image/png or image/jpeg body (`IMAGE_UNSUPPORTED_FORMAT`).'),
+            '415': problem('Not an image/png, image/jpeg or multipart/form-data body, or an image part of another type (`IMAGE_UNSUPPORTED_FORMAT`).'),
             '422': problem('An image the model cannot take: colour, 16-bit, smaller than a tile (`IMAGE_CHANNELS_UNSUPPORTED`, `IMAGE_DEPTH_UNSUPPORTED`, `IMAGE_TOO_SMALL`).'),
             '429': problem('In-flight and queued requests are at their limits (`SATURATED`).', {
               'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },

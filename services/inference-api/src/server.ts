@@ -6,6 +6,7 @@ import type { Decider } from '@loomwatch/frame-pipeline';
 import type { Logger } from '@loomwatch/observability';
 import type { Admission } from './admission.js';
 import { isAuthorized } from './auth.js';
+import { imageFromMultipart } from './multipart.js';
 import type { ApiMetrics } from './metrics.js';
 import type { ModelCache } from './models.js';
 import { HttpProblem, toProblem } from './problem.js';
@@ -38,8 +39,8 @@ export interface InferenceApi {
   close(): Promise<void>;
 }
 
-/** The content types `POST /v1/infer` takes, as the image format sharp will find. */
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg']);
+/** The content types `POST /v1/infer` takes: the image itself, or a form with an `image` part. */
+const BODY_TYPES = new Set(['image/png', 'image/jpeg', 'multipart/form-data']);
 const RESULT_PATH = /^\/v1\/results\/([0-9a-f-]{36})\/(anomaly-map\.png|overlay\.jpg)$/;
 /** A model reference in `?model=`: `name` or `name@version`, never a path on the server. */
 const MODEL_REF = /^[A-Za-z0-9._-]{1,64}(@[A-Za-z0-9._-]{1,64})?$/;
@@ -84,7 +85,8 @@ function route(method: string | undefined, path: string): { name: string; allow?
 }
 
 /**
- * `POST /v1/infer[?model=name@version]` with a PNG or JPEG body → 200 and the verdict; `GET
+ * `POST /v1/infer[?model=name@version]` with a PNG or JPEG body (raw, or the `image` part of a
+ * multipart form) → 200 and the verdict; `GET
  * /v1/results/{id}/anomaly-map.png | overlay.jpg`; `GET /openapi.json`. Errors are RFC 9457
  * problem+json with the worker's error codes. At most `admission.maxInFlight` images are decided
  * at once and `maxQueued` wait; past that, 429 with `Retry-After`.
@@ -94,9 +96,10 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
   const underWay = new Set<Promise<void>>();
 
   const infer = async (req: IncomingMessage, url: URL): Promise<InferenceVerdict> => {
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    if (!IMAGE_TYPES.has(contentType)) {
-      throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `send the image as image/png or image/jpeg, not ${contentType === '' ? 'a body without content-type' : contentType}`);
+    const rawContentType = req.headers['content-type'] ?? '';
+    const contentType = rawContentType.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (!BODY_TYPES.has(contentType)) {
+      throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `send the image as image/png, image/jpeg or the "image" part of multipart/form-data, not ${contentType === '' ? 'a body without content-type' : contentType}`);
     }
     const declared = Number(req.headers['content-length'] ?? Number.NaN);
     if (declared > options.maxBodyBytes) {
@@ -118,7 +121,8 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
     metrics.queued.set(admission.queued);
     metrics.inFlight.set(admission.inFlight);
     try {
-      const body = await readBody(req, options.maxBodyBytes);
+      const received = await readBody(req, options.maxBodyBytes);
+      const body = contentType === 'multipart/form-data' ? await imageFromMultipart(received, rawContentType) : received;
       if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
       const started = performance.now();
       const { decision, model } = await options.models.use(ref, async (decider: Decider) => ({ decision: await decider.decide(body), model: decider.model }));
