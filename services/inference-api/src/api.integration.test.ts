@@ -19,6 +19,9 @@ if (frame === undefined) throw new Error('no AITEX frames: set AITEX_DIR');
 const frameBytes = readFileSync(frame.path);
 // Bigger than a frame, so a frame passes and a body one byte over the limit is refused.
 const MAX_BODY = frameBytes.length * 2;
+// Twice the frame's pixels: the frame passes, an image four times its height does not.
+const { width: FRAME_WIDTH = 0, height: FRAME_HEIGHT = 0 } = await sharp(frameBytes).metadata();
+const MAX_PIXELS = FRAME_WIDTH * FRAME_HEIGHT * 2;
 
 let service: ApiService;
 let base: string;
@@ -48,6 +51,7 @@ beforeAll(async () => {
   const config = ApiConfig.parse({
     model: MODEL,
     api: { port: 0, maxBodyBytes: MAX_BODY, maxInFlight: 1, maxQueued: 0, retryAfterSeconds: 2, bearerToken: TOKEN },
+    inference: { limitInputPixels: MAX_PIXELS },
     ops: { port: 0 },
   });
   service = await startApiService(config, createLogger({ service: 'inference-api-test', level: 'silent' }));
@@ -152,6 +156,34 @@ describe('the inference API on draem-random', () => {
     expect(res.status).toBe(413);
     expect((await problemOf(res)).code).toBe('IMAGE_TOO_LARGE');
     documented('/v1/infer', 'post', 413);
+  });
+
+  it('refuses a chunked body with 413 as soon as it passes the limit', async () => {
+    // No content-length: the limit is found while reading, and the rest is not buffered.
+    const req = httpRequest(`${base}/v1/infer`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png', 'transfer-encoding': 'chunked' } });
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+    });
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let sent = 0; sent <= MAX_BODY; sent += chunk.length) req.write(chunk);
+    req.end();
+    const { status, body } = await answer;
+    expect(status).toBe(413);
+    expect(Problem.parse(JSON.parse(body)).code).toBe('IMAGE_TOO_LARGE');
+  });
+
+  it('refuses an image with more pixels than inference.limitInputPixels with 413, before decoding it', async () => {
+    const tall = await sharp({ create: { width: FRAME_WIDTH, height: FRAME_HEIGHT * 4, channels: 3, background: { r: 128, g: 128, b: 128 } } }).toColourspace('b-w').png().toBuffer();
+    expect([tall.length < MAX_BODY, (await sharp(tall).metadata()).channels]).toEqual([true, 1]);
+    const res = await infer(tall, { ...auth, 'content-type': 'image/png' });
+    expect(res.status).toBe(413);
+    expect((await problemOf(res)).code).toBe('IMAGE_TOO_LARGE');
   });
 
   it('refuses a missing or wrong bearer token with 401 and decides nothing', async () => {
