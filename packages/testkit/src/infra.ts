@@ -91,9 +91,20 @@ async function startContainers(): Promise<InfraHandle> {
   };
 }
 
+/**
+ * Whether a run that found the local servers in this state (`infra.sh status`) stops them at its
+ * end: only when it found both stopped. One up means another run is using them — perhaps with the
+ * other stopped on purpose for a moment, as the S3-outage test does — and stopping both would pull
+ * the servers from under it.
+ */
+export function stopsAtEnd(statusOutput: string): boolean {
+  return !/(kafka|s3): running/.test(statusOutput);
+}
+
 function startLocal(): InfraHandle {
-  const wasRunning = runInfraScript('status').ok;
-  if (!wasRunning) {
+  const status = runInfraScript('status');
+  const stopAtEnd = stopsAtEnd(status.output);
+  if (!status.ok) {
     const started = runInfraScript('start');
     if (!started.ok) throw new Error(`could not start the local Kafka and S3 servers:\n${started.output}`);
   }
@@ -104,7 +115,7 @@ function startLocal(): InfraHandle {
   return {
     infra,
     stop: () => {
-      if (!wasRunning) runInfraScript('stop');
+      if (stopAtEnd) runInfraScript('stop');
       return Promise.resolve();
     },
   };
