@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { Id, LoomwatchError, toLoomwatchError, type FrameEvent, type ImageEncoding } from '@loomwatch/contracts';
-import type { Logger } from '@loomwatch/observability';
+import { readImageBody, type Logger } from '@loomwatch/observability';
 import type { FramePublisher } from './frame-publisher.js';
 import { describeImageBody, looksComplete } from './image-files.js';
 
@@ -46,38 +46,6 @@ const FrameQuery = z.strictObject({
 });
 
 const SHARP_FORMATS: Record<string, ImageEncoding> = { png: 'png', jpeg: 'jpeg', tiff: 'tiff', webp: 'webp' };
-
-/** The body, or `IMAGE_TOO_LARGE` as soon as it passes the limit (the rest is not buffered). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? Number.NaN);
-    if (declared > limit) {
-      reject(new LoomwatchError('IMAGE_TOO_LARGE', `the image body is ${declared} bytes; the limit is ${limit}`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    req.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      size += chunk.length;
-      if (size > limit) {
-        settled = true;
-        reject(new LoomwatchError('IMAGE_TOO_LARGE', `the image body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      settled = true;
-      resolve(Buffer.concat(chunks));
-    });
-    req.on('close', () => {
-      if (!settled) reject(new LoomwatchError('IMAGE_EMPTY', 'the client closed the connection before the body ended'));
-    });
-    req.on('error', reject);
-  });
-}
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -124,7 +92,7 @@ export async function startHttpGateway(publisher: FramePublisher, options: HttpG
             details: { fields: query.error.issues.map((i) => i.path.join('.')) },
           });
         }
-        const body = await readBody(req, limit);
+        const body = await readImageBody(req, limit);
         const image = await describeImage(body);
         const { lineId, cameraId, seq, capturedAt, fabricCode, rollId, position } = query.data;
         const product = {

@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import sharp from 'sharp';
@@ -78,6 +78,19 @@ afterAll(async () => {
   await service?.stop();
 });
 
+
+/** The status and text body a raw request gets back (for requests the test writes by hand). */
+function answerOf(req: ClientRequest): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
 describe('the inference API on draem-random', () => {
   it('serves an OpenAPI 3.1 document listing every route', () => {
     expect(doc.openapi).toBe('3.1.0');
@@ -161,15 +174,7 @@ describe('the inference API on draem-random', () => {
   it('refuses a chunked body with 413 as soon as it passes the limit', async () => {
     // No content-length: the limit is found while reading, and the rest is not buffered.
     const req = httpRequest(`${base}/v1/infer`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png', 'transfer-encoding': 'chunked' } });
-    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      req.on('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-    });
+    const answer = answerOf(req);
     const chunk = Buffer.alloc(64 * 1024);
     for (let sent = 0; sent <= MAX_BODY; sent += chunk.length) req.write(chunk);
     req.end();
@@ -216,15 +221,7 @@ describe('the inference API on draem-random', () => {
   it('answers 429 with Retry-After while the one slot is taken and no queue is allowed', async () => {
     // The first request is admitted on its headers and holds the slot while its body is still coming.
     const req = httpRequest(`${base}/v1/infer`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png', 'content-length': String(frameBytes.length) } });
-    const first = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      req.on('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-    });
+    const first = answerOf(req);
     req.write(frameBytes.subarray(0, 1024));
     await waitForInFlight(1);
     const second = await infer(frameBytes, { ...auth, 'content-type': 'image/png' });

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { Decider } from '@loomwatch/frame-pipeline';
-import type { Logger } from '@loomwatch/observability';
+import { readImageBody, type Logger } from '@loomwatch/observability';
 import type { Admission } from './admission.js';
 import { isAuthorized } from './auth.js';
 import { imageFromMultipart } from './multipart.js';
@@ -44,33 +44,6 @@ const BODY_TYPES = new Set(['image/png', 'image/jpeg', 'multipart/form-data']);
 const RESULT_PATH = /^\/v1\/results\/([0-9a-f-]{36})\/(anomaly-map\.png|overlay\.jpg)$/;
 /** A model reference in `?model=`: `name` or `name@version`, never a path on the server. */
 const MODEL_REF = /^[A-Za-z0-9._-]{1,64}(@[A-Za-z0-9._-]{1,64})?$/;
-
-/** The body, or `IMAGE_TOO_LARGE` as soon as it passes the limit (the rest is not buffered). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    req.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      size += chunk.length;
-      if (size > limit) {
-        settled = true;
-        reject(new LoomwatchError('IMAGE_TOO_LARGE', `the image body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      settled = true;
-      resolve(Buffer.concat(chunks));
-    });
-    req.on('close', () => {
-      if (!settled) reject(new LoomwatchError('IMAGE_EMPTY', 'the client closed the connection before the body ended'));
-    });
-    req.on('error', reject);
-  });
-}
 
 function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...headers, 'content-type': contentType });
@@ -121,7 +94,7 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
     metrics.queued.set(admission.queued);
     metrics.inFlight.set(admission.inFlight);
     try {
-      const received = await readBody(req, options.maxBodyBytes);
+      const received = await readImageBody(req, options.maxBodyBytes);
       const body = contentType === 'multipart/form-data' ? await imageFromMultipart(received, rawContentType) : received;
       if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
       const started = performance.now();
