@@ -71,6 +71,9 @@ describe('alerting on the real broker', () => {
       // Another camera's defects never count towards cam-1's window.
       await publish(verdictTopic, [1, 2, 3].map((seq) => craftVerdict(seq, true)).concat([craftVerdict(1, true, { camera: 'cam-2' })]));
       await until(() => receiver.seen.size === 1, 'the burst alert webhook');
+      // Stopping while the failing endpoint is still retrying would interrupt that delivery (it is
+      // sent again on the next start, a seventh request): stop only once it is dead-lettered.
+      await kafka.readCommitted(webhookDeadLetterTopic, 1);
       await service.stop();
 
       // While the service is down: five good frames, which resolve the burst only with the three defects remembered.
@@ -80,6 +83,8 @@ describe('alerting on the real broker', () => {
       // A new burst is a new episode.
       await publish(verdictTopic, [9, 10, 11].map((seq) => craftVerdict(seq, true)));
       await until(() => receiver.seen.size === 3, 'the second burst webhook');
+      // Likewise the third message's dead letter (read again after the stop: a duplicate would show).
+      await kafka.readCommitted(webhookDeadLetterTopic, 3);
     } finally {
       await service.stop();
       await receiver.close();
