@@ -11,3 +11,4 @@ export * from './codec.js';
 export * from './control.js';
 export * from './replay-plan.js';
 export * from './webhook-dead-letter.js';
+export * from './drift.js';

@@ -10,6 +10,8 @@ export const TOPICS = {
   control: 'control.v1',
   /** Webhook messages whose endpoint's last try failed. */
   webhookDeadLetters: 'alerts.webhooks.dlq.v1',
+  /** Drift judgements: windows of live frames against the model card's reference profile. */
+  drift: 'drift.v1',
 } as const;
 
 /** Every message on every topic is keyed `lineId:cameraId`, so a camera's frames stay in order. */

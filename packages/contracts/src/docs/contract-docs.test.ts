@@ -25,6 +25,7 @@ describe('the MES contract in docs/', () => {
       'alerts.v1',
       'alerts.webhooks.dlq.v1',
       'control.v1',
+      'drift.v1',
       'frames.dlq.v1',
       'frames.v1',
       'verdicts.shadow.v1',

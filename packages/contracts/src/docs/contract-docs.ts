@@ -16,6 +16,7 @@ import { stringify } from 'yaml';
 import { Alert } from '../alert.js';
 import { Deployment } from '../control.js';
 import { DeadLetter } from '../dead-letter.js';
+import { DriftEvent } from '../drift.js';
 import { FrameEvent } from '../frame-event.js';
 import { EVENT_TYPES } from '../headers.js';
 import { ModelCard } from '../model-card.js';
@@ -45,7 +46,7 @@ interface ChannelSpec {
   receive: string;
 }
 
-const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDeadLetter' | 'deployment' | 'replayPlan', MessageSpec> = {
+const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDeadLetter' | 'deployment' | 'replayPlan' | 'drift', MessageSpec> = {
   frame: {
     name: 'FrameEvent',
     title: 'A frame a camera produced',
@@ -98,6 +99,15 @@ const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDe
       'Published by `pnpm rollout set`; the latest revision per model is in force (compacted topic). Routing: fabrics, then canary lines/cameras, then production; shadow decides a sample again for verdicts.shadow.v1.',
     key: { type: 'string', pattern: '^deployment:[A-Za-z0-9._-]+$', description: 'deployment:<model>' },
   },
+  drift: {
+    name: 'DriftEvent',
+    title: "A window of a camera's frames judged against the model's reference",
+    file: 'drift.v1.json',
+    schema: DriftEvent,
+    eventType: EVENT_TYPES.drift,
+    description:
+      'Published by the drift monitor each time a window is evaluated: every measure (input PSI and KS, contrast, score PSI, defect rate) with its threshold, the checks that tripped, and the reference used. Keep the latest per line, camera and fabric.',
+  },
   replayPlan: {
     name: 'ReplayPlan',
     title: 'What a replay decides again, and where it stands',
@@ -138,6 +148,14 @@ const CHANNELS: ChannelSpec[] = [
     partitions: 1,
     description: 'Webhook messages whose endpoint failed its last try, keyed lineId:cameraId of the alert.',
     receive: 'Watch for endpoints that lose alerts; resend by hand with the idempotency key.',
+  },
+  {
+    id: 'drift',
+    address: TOPICS.drift,
+    messages: [MESSAGES.drift],
+    partitions: 4,
+    description: 'Drift judgements, exactly once, keyed lineId:cameraId.',
+    receive: 'Read drift judgements (read_committed); alerting turns a drifting one into a drift alert.',
   },
 ];
 
