@@ -45,6 +45,8 @@ export const Verdict = z.strictObject({
   score: z.number().min(0).max(1),
   normalizedScore: z.number().min(0).max(1),
   threshold: z.number().min(0).max(1),
+  /** The frame's fabric, as the camera sent it (its product.fabricCode); absent when it sent none. */
+  fabricCode: z.string().min(1).max(32).optional(),
   /** The fabric whose calibrated threshold was applied (the frame's product.fabricCode); absent: the model's pooled threshold. */
   calibratedFabric: z.string().min(1).max(32).optional(),
   regions: z.array(Region).max(256),

@@ -134,6 +134,7 @@ export function createFrameRecordHandler(config: FrameRecordHandlerConfig, deps:
       score: decision.score,
       normalizedScore: decision.normalizedScore,
       threshold: decision.threshold,
+      ...(frame.product?.fabricCode === undefined ? {} : { fabricCode: frame.product.fabricCode }),
       ...(decision.calibratedFabric === undefined ? {} : { calibratedFabric: decision.calibratedFabric }),
       regions: decision.regions.slice(0, 256),
       model,

@@ -16,6 +16,8 @@ interface TestFrame {
   seq: number;
   /** PNG bytes; width and height are read from its header. */
   image: Buffer;
+  /** Sent as the event's product.fabricCode. */
+  fabricCode?: string;
 }
 
 interface FrameTarget {
@@ -45,6 +47,7 @@ function testFrameEvent(frame: TestFrame, bucket: string, capturedAt = new Date(
     seq: frame.seq,
     capturedAt: capturedAt.toISOString(),
     image: { bucket, key: `frames/${frame.lineId}/${frame.cameraId}/${frameId}.png`, ...pngSize(frame.image), encoding: 'png', bytes: frame.image.length, sha256 },
+    ...(frame.fabricCode === undefined ? {} : { product: { fabricCode: frame.fabricCode } }),
   };
 }
 

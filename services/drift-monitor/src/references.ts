@@ -1,0 +1,43 @@
+/**
+ * The reference profiles of the model versions whose verdicts arrive, read once per version from the
+ * model registry on disk. A quantised variant without a profile of its own is judged against its
+ * parent's: the deployed version is the parent, and the variant is calibrated to decide alike.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelCard, type ModelRef } from '@loomwatch/contracts';
+import type { ReferenceLookup } from './monitor.js';
+
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export class ReferenceProfiles {
+  private readonly cache = new Map<string, Promise<ReferenceLookup>>();
+
+  constructor(private readonly registryRoot: string) {}
+
+  /** The reference for a verdict's model; `missing` says why there is none (cached like a hit). */
+  lookup(model: ModelRef): Promise<ReferenceLookup> {
+    const key = `${model.name}@${model.version}`;
+    let found = this.cache.get(key);
+    if (found === undefined) {
+      found = this.load(model.name, model.version, 0);
+      this.cache.set(key, found);
+    }
+    return found;
+  }
+
+  private async load(name: string, version: string, depth: number): Promise<ReferenceLookup> {
+    if (!VERSION.test(name) || !VERSION.test(version)) return { missing: `"${name}@${version}" is not a registry name` };
+    const path = join(this.registryRoot, name, version, 'model.json');
+    let card: ModelCard;
+    try {
+      card = ModelCard.parse(JSON.parse(await readFile(path, 'utf8')));
+    } catch (err) {
+      return { missing: `${path}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+    }
+    if (card.reference !== undefined) return { model: name, version, profile: card.reference };
+    const parent = card.quantization?.parent;
+    if (parent !== undefined && depth === 0) return this.load(name, parent, 1);
+    return { missing: `${name}@${version} has no reference profile in its card: run models/lw reference --version ${version}` };
+  }
+}
