@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { Alert, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict, WebhookDeadLetter } from '@loomwatch/contracts';
+import { Alert, DriftEvent, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict, WebhookDeadLetter } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { readCommittedWithKcat } from '@loomwatch/testkit';
 import { AlertingConfig } from './config.js';
 import { startAlerting, type RunningAlerting } from './service.js';
 import { startWebhookReceiver } from './testing/webhook-receiver.js';
-import { craftVerdict } from './testing/verdicts.js';
+import { craftDriftEvent, craftVerdict } from './testing/verdicts.js';
 
 const kafka = useTestKafka();
 // ALERTING_TEST_LOG=info shows the service's logs when a run fails.
@@ -57,7 +57,7 @@ describe('alerting on the real broker', () => {
     const broken = await startWebhookReceiver(SECRET, Array<number>(100).fill(500));
     const config = AlertingConfig.parse({
       kafka: { brokers: kafka.infra.kafkaBrokers },
-      alerting: { id: 'test', groupId: kafka.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', alertTopic, webhookDeadLetterTopic, tickMs: 500, fromBeginning: true, webhooksFromBeginning: true },
+      alerting: { id: 'test', groupId: kafka.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', driftTopic: '', alertTopic, webhookDeadLetterTopic, tickMs: 500, fromBeginning: true, webhooksFromBeginning: true },
       rules: [{ name: 'burst', kind: 'burst', defects: 3, frames: 5, cooldownMs: 0 }],
       webhooks: [
         { name: 'mes', url: receiver.url, secrets: [SECRET], maxAttempts: 5, initialBackoffMs: 20 },
@@ -122,5 +122,36 @@ describe('alerting on the real broker', () => {
     for (const payload of alertPayloads) expect(validAlert(JSON.parse(payload)), JSON.stringify(validAlert.errors)).toBe(true);
     for (const payload of verdictPayloads) expect(validVerdict(JSON.parse(payload)), JSON.stringify(validVerdict.errors)).toBe(true);
     expect(receiver.requests.filter((request) => request.status === 200).every((request) => request.verified)).toBe(true);
+  });
+
+  it('turns drift judgements read from the drift topic into a drift alert that opens and resolves', async () => {
+    const [verdictTopic, deadLetterTopic, alertTopic, driftTopic] = await Promise.all([
+      kafka.topic({ prefix: 'verdicts' }),
+      kafka.topic({ prefix: 'dlq' }),
+      kafka.topic({ prefix: 'alerts' }),
+      kafka.topic({ prefix: 'drift' }),
+    ]);
+    const config = AlertingConfig.parse({
+      kafka: { brokers: kafka.infra.kafkaBrokers },
+      alerting: { id: 'test-drift', groupId: kafka.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', driftTopic, alertTopic, tickMs: 500, fromBeginning: true },
+      rules: [{ name: 'camera-drift', kind: 'drift', cooldownMs: 0 }],
+      ops: { port: 0 },
+    });
+    const service = await startAlerting(config, logger);
+    const publishDrift = (event: DriftEvent): Promise<void> =>
+      kafka.publish(driftTopic, [{ key: messageKey(event.lineId, event.cameraId), value: encodeMessage(DriftEvent, event) }]);
+    try {
+      await publishDrift(craftDriftEvent(['input-psi', 'input-ks'], { fabric: '05' }));
+      await kafka.readCommitted(alertTopic, 1);
+      await publishDrift(craftDriftEvent([], { fabric: '05' }));
+      const alerts = (await kafka.readCommitted(alertTopic, 2)).map((message) => decodeMessage(Alert, message.value));
+      expect(alerts.map((alert) => [alert.status, alert.kind, alert.rule, alert.cameraId])).toEqual([
+        ['open', 'drift', 'camera-drift', 'cam-1'],
+        ['resolved', 'drift', 'camera-drift', 'cam-1'],
+      ]);
+      expect(alerts[0]?.message).toContain('input-psi 0.500 beyond 0.100');
+    } finally {
+      await service.stop();
+    }
   });
 });

@@ -2,7 +2,7 @@
  * What each rule says about one subject at one moment, from the observed history alone.
  * Pure: no clock, no I/O; the engine passes `now` and keeps the lifecycle.
  */
-import type { AlertObservation, ObjectRef, Verdict } from '@loomwatch/contracts';
+import type { AlertObservation, DriftEvent, ObjectRef, Verdict } from '@loomwatch/contracts';
 import { inSchedule, type RuleOf } from './rules.js';
 
 export interface FrameRef {
@@ -39,6 +39,8 @@ export interface CameraHistory {
   /** When a frame (or a verdict, which implies one) was last seen. */
   lastFrameAt?: number;
   deadLetters: SeenDeadLetter[];
+  /** The drift monitor's latest judgement per fabric ('' for frames without one). */
+  drift?: Record<string, DriftEvent>;
 }
 
 /**
@@ -164,5 +166,23 @@ export function deadLetterRate(rule: RuleOf<'dead-letter-rate'>, cameras: readon
     observation,
     frames: inWindow.flatMap((letter) => (letter.frameId === undefined ? [] : [{ frameId: letter.frameId }])),
     message: `${inWindow.length} dead letters in ${rule.windowMs / 1000} s on ${label}: the pipeline is failing, not the fabric`,
+  };
+}
+
+/** Fires while the latest drift judgement of any of the camera's fabrics tripped a check the rule watches. */
+export function drift(rule: RuleOf<'drift'>, camera: CameraHistory): Judgement {
+  const watched = new Set(rule.checks);
+  const drifting = Object.values(camera.drift ?? {}).filter((event) => event.tripped.some((check) => watched.has(check)));
+  const first = drifting[0];
+  if (first === undefined) return camera.drift === undefined ? HOLD : CLEAR;
+  const measures = first.measures.filter((measure) => measure.tripped && watched.has(measure.check));
+  const worst = measures.reduce((a, b) => (Math.abs(b.value) / b.threshold > Math.abs(a.value) / a.threshold ? b : a));
+  const fabric = first.fabricCode === undefined ? '' : ` (fabric ${first.fabricCode})`;
+  const what = measures.map((measure) => `${measure.check} ${measure.value.toFixed(3)} beyond ${measure.threshold.toFixed(3)}`).join(', ');
+  return {
+    state: 'fire',
+    observation: { value: worst.value, threshold: worst.threshold, frames: worst.frames },
+    frames: drifting.map((event) => ({ frameId: event.window.lastFrameId })),
+    message: `drift on ${where(camera.lineId, camera.cameraId)}${fabric}: ${what} against ${first.reference.model}@${first.reference.version}'s reference`,
   };
 }

@@ -23,6 +23,8 @@ export const AlertingConfig = z.strictObject({
       deadLetterTopic: z.string().min(1).default(TOPICS.deadLetters),
       /** Read for the stale-verdicts rule; empty to not read frames. @defaultValue 'frames.v1' */
       frameTopic: z.string().default(TOPICS.frames),
+      /** Read for the drift rule; empty to not read drift judgements. @defaultValue 'drift.v1' */
+      driftTopic: z.string().default(TOPICS.drift),
       /** @defaultValue 'alerts.v1' */
       alertTopic: z.string().min(1).default(TOPICS.alerts),
       /** Webhook messages that failed their last try. @defaultValue 'alerts.webhooks.dlq.v1' */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Alert } from '@loomwatch/contracts';
 import { AlertEngine, alertIdOf, type AlertEvent } from './engine.js';
 import { Rules } from './rules.js';
-import { craftVerdict } from './testing/verdicts.js';
+import { craftDriftEvent, craftVerdict } from './testing/verdicts.js';
 
 const T0 = Date.parse('2026-11-23T08:00:00.000Z'); // a Monday
 const S = 1000;
@@ -256,6 +256,42 @@ describe('dead-letter-rate rule', () => {
       expect.objectContaining({ status: 'open', dedupKey: 'dlq:line-1:*', frameIds: ['f1', 'f3'], observation: { value: 3, threshold: 3, windowMs: 60_000 } }),
       expect.objectContaining({ status: 'resolved', resolvedAt: new Date(T0 + 60 * S).toISOString() }),
     ]);
+  });
+});
+
+describe('drift rule', () => {
+  const config = rules([{ name: 'drift', kind: 'drift', checks: ['input-psi', 'input-contrast', 'score-psi'], cooldownMs: 0 }]);
+  const d = (at: number, event: ReturnType<typeof craftDriftEvent>): [number, AlertEvent] => [at, { type: 'drift', drift: event }];
+
+  it("opens when a fabric's latest judgement trips a watched check, and resolves when none does", () => {
+    const alerts = run(new AlertEngine(config), [
+      d(T0, craftDriftEvent([], { fabric: '05' })),
+      // input-ks alone is not watched by this rule
+      d(T0 + S, craftDriftEvent(['input-ks'], { fabric: '05' })),
+      d(T0 + 2 * S, craftDriftEvent(['input-psi', 'input-ks'], { fabric: '05', lastSeq: 32 })),
+      d(T0 + 3 * S, craftDriftEvent(['input-psi'], { fabric: '05', lastSeq: 48 })),
+      // another fabric on the same camera drifting keeps the episode open after fabric 05 recovers
+      d(T0 + 4 * S, craftDriftEvent(['input-contrast'], { fabric: '06' })),
+      d(T0 + 5 * S, craftDriftEvent([], { fabric: '05' })),
+      d(T0 + 6 * S, craftDriftEvent([], { fabric: '06' })),
+    ]);
+    expect(alerts.map((alert) => [alert.status, alert.kind, alert.dedupKey])).toEqual([
+      ['open', 'drift', 'drift:line-1:cam-1'],
+      ['resolved', 'drift', 'drift:line-1:cam-1'],
+    ]);
+    expect(alerts[0]).toMatchObject({
+      severity: 'warning',
+      frameIds: ['line-1.cam-1.32'],
+      observation: { value: 0.5, threshold: 0.1, frames: 16 },
+      message: "drift on line-1/cam-1 (fabric 05): input-psi 0.500 beyond 0.100 against draem@1.0.0's reference",
+    });
+    expect(alerts[1]?.resolvedAt).toBe(new Date(T0 + 6 * S).toISOString());
+  });
+
+  it('keeps cameras apart and is refused at load with an unknown check', () => {
+    const alerts = run(new AlertEngine(config), [d(T0, craftDriftEvent(['input-psi'], { camera: 'cam-2' })), d(T0 + S, craftDriftEvent([], { camera: 'cam-1' }))]);
+    expect(alerts.map((alert) => [alert.status, alert.cameraId])).toEqual([['open', 'cam-2']]);
+    expect(Rules.safeParse([{ name: 'drift', kind: 'drift', checks: ['brightness'] }]).success).toBe(false);
   });
 });
 

@@ -10,11 +10,12 @@
  * clearing resolves it (next revision) and starts the cooldown.
  */
 import { createHash } from 'node:crypto';
-import type { Alert, Verdict } from '@loomwatch/contracts';
+import type { Alert, DriftEvent, Verdict } from '@loomwatch/contracts';
 import {
   burst,
   deadLetterRate,
   defectRate,
+  drift,
   levelCrossing,
   levelQuiet,
   noFrames,
@@ -29,6 +30,7 @@ export type AlertEvent =
   | { type: 'verdict'; verdict: Verdict }
   | { type: 'frame'; lineId: string; cameraId: string; frameId: string; seq: number }
   | { type: 'dead-letter'; lineId: string; cameraId: string; frameId?: string }
+  | { type: 'drift'; drift: DriftEvent }
   | { type: 'tick' };
 
 interface OpenEpisode {
@@ -128,6 +130,8 @@ export class AlertEngine {
       case 'frame':
       case 'dead-letter':
         return this.evaluateSubject(event.lineId, event.cameraId, now);
+      case 'drift':
+        return this.evaluateSubject(event.drift.lineId, event.drift.cameraId, now);
       case 'tick':
         return this.evaluateAll(now);
     }
@@ -199,6 +203,11 @@ export class AlertEngine {
         const camera = this.camera(event.lineId, event.cameraId);
         camera.deadLetters.push(event.frameId === undefined ? { at: now } : { at: now, frameId: event.frameId });
         this.prune(camera, now);
+        return;
+      }
+      case 'drift': {
+        const camera = this.camera(event.drift.lineId, event.drift.cameraId);
+        camera.drift = { ...camera.drift, [event.drift.fabricCode ?? '']: event.drift };
         return;
       }
       case 'tick':
@@ -308,6 +317,8 @@ export class AlertEngine {
       }
       case 'dead-letter-rate':
         return deadLetterRate(rule, cameras, now, label);
+      case 'drift':
+        return cameras[0] === undefined ? { state: 'hold' } : drift(rule, cameras[0]);
     }
   }
 

@@ -6,6 +6,7 @@
 import {
   Alert,
   DeadLetter,
+  DriftEvent,
   EVENT_TYPES,
   FrameEvent,
   Id,
@@ -20,7 +21,7 @@ import {
 import type { InboundRecord, OutboundMessage } from '@loomwatch/kafka';
 import type { AlertEvent } from './engine.js';
 
-export type InputKind = 'verdict' | 'frame' | 'dead-letter';
+export type InputKind = 'verdict' | 'frame' | 'dead-letter' | 'drift';
 
 type Decoded = { event: AlertEvent } | { skipped: string };
 
@@ -56,6 +57,8 @@ export function decodeRecord(kind: InputKind, record: InboundRecord): Decoded {
         const letter = decodeMessage(DeadLetter, record.value);
         return { event: { type: 'dead-letter', ...deadLetterSubject(record, letter) } };
       }
+      case 'drift':
+        return { event: { type: 'drift', drift: decodeMessage(DriftEvent, record.value) } };
     }
   } catch (err) {
     const error = toLoomwatchError(err);

@@ -6,7 +6,7 @@
  * open → resolved alert for one subject, named by its dedup key `rule:line:camera`.
  */
 import { z } from 'zod';
-import { Id, Severity } from '@loomwatch/contracts';
+import { DriftCheck, Id, Severity } from '@loomwatch/contracts';
 
 /** Which lines and cameras a rule applies to; an empty or absent list means all. */
 const Match = z
@@ -130,6 +130,14 @@ const DeadLetterRateRule = z.strictObject({
   maxCount: z.int().positive(),
 });
 
+/** The drift monitor judged a camera's recent frames unlike the model's reference (drift.v1). */
+const DriftRule = z.strictObject({
+  ...common,
+  kind: z.literal('drift'),
+  /** The checks that open an alert when they trip. @defaultValue every check */
+  checks: z.array(DriftCheck).min(1).default(['input-psi', 'input-ks', 'input-contrast', 'score-psi', 'defect-rate']),
+});
+
 export const Rule = z.discriminatedUnion('kind', [
   LevelRule,
   BurstRule,
@@ -137,6 +145,7 @@ export const Rule = z.discriminatedUnion('kind', [
   StaleVerdictsRule,
   NoFramesRule,
   DeadLetterRateRule,
+  DriftRule,
 ]);
 export type Rule = z.infer<typeof Rule>;
 export type RuleOf<K extends Rule['kind']> = Extract<Rule, { kind: K }>;

@@ -52,6 +52,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
     inputOf('verdict', settings.verdictTopic, 4),
     inputOf('dead-letter', settings.deadLetterTopic, 1),
     ...(settings.frameTopic === '' ? [] : [inputOf('frame', settings.frameTopic, 4)]),
+    ...(settings.driftTopic === '' ? [] : [inputOf('drift', settings.driftTopic, 4)]),
   ];
   await client.topics.ensure([
     ...inputs.map((input) => ({ topic: input.topic, numPartitions: input.partitions })),
