@@ -136,6 +136,7 @@ describe('frame record handler', () => {
     ['an absolute key', JSON.stringify(frameEvent({ key: '/etc/passwd' })), 'MESSAGE_SCHEMA_VIOLATION'],
     ['a bucket outside the allow-list', JSON.stringify(frameEvent({ bucket: 'secrets' })), 'BUCKET_NOT_ALLOWED'],
     ['a checksum that does not match', JSON.stringify(frameEvent({ sha256: 'c'.repeat(64) })), 'IMAGE_CHECKSUM_MISMATCH'],
+    ['a value over the 1,000,000-byte limit', JSON.stringify({ padding: 'x'.repeat(1_000_000) }), 'MESSAGE_TOO_LARGE'],
   ])('rejects %s with a permanent %s', async (_, value, code) => {
     const handle = createFrameRecordHandler(config, { store, router });
     await expect(handle(record(value), 1)).rejects.toMatchObject({ code, retryable: false });
@@ -146,6 +147,12 @@ describe('frame record handler', () => {
     const missing = JSON.stringify(frameEvent({ key: 'frames/none.png' }));
     await expect(handle(record(missing), 1)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND', retryable: true });
     await expect(handle(record(missing), 2)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND', retryable: false });
+  });
+
+  it('rejects an empty object as a permanent IMAGE_EMPTY, not a checksum mismatch', async () => {
+    await store.put({ bucket: 'frames', key: 'frames/empty.png' }, Buffer.alloc(0));
+    const handle = createFrameRecordHandler(config, { store, router });
+    await expect(handle(record(JSON.stringify(frameEvent({ key: 'frames/empty.png' }))), 1)).rejects.toMatchObject({ code: 'IMAGE_EMPTY', retryable: false });
   });
 
   it('rejects an image whose dimensions differ from the event', async () => {

@@ -82,6 +82,9 @@ async function fetchImage(
 }
 
 function checkImage(frame: FrameEvent, body: Buffer): void {
+  if (body.length === 0) {
+    throw new LoomwatchError('IMAGE_EMPTY', `s3://${frame.image.bucket}/${frame.image.key} is empty (0 bytes): the camera or the gateway uploaded no data`);
+  }
   if (body.length !== frame.image.bytes || sha256(body) !== frame.image.sha256) {
     throw new LoomwatchError(
       'IMAGE_CHECKSUM_MISMATCH',

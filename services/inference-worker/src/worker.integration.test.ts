@@ -102,6 +102,9 @@ describe('inference worker on the real broker and S3', () => {
     const corrupt = good.subarray(0, 5000);
     await s3.store.put({ bucket: frameBucket, key: 'corrupt.png' }, corrupt);
     const corruptImage = { key: 'corrupt.png', bytes: corrupt.length, sha256: createHash('sha256').update(corrupt).digest('hex') };
+    await s3.store.put({ bucket: frameBucket, key: 'empty.png' }, Buffer.alloc(0));
+    // Past the contracts' 1,000,000-byte limit, within the broker's 1 MiB: only the worker can refuse it.
+    const oversized = Buffer.from(JSON.stringify({ ...valid, frameId: 'p-large', attributes: { padding: 'x'.repeat(1_010_000) } }));
     const poison: [string, Buffer][] = [
       ['MESSAGE_NOT_JSON', Buffer.from('{this is not json')],
       ['MESSAGE_SCHEMA_VIOLATION', Buffer.from(JSON.stringify({ frameId: 'x', image: { key: '../../etc/passwd' } }))],
@@ -110,6 +113,8 @@ describe('inference worker on the real broker and S3', () => {
       ['IMAGE_CHECKSUM_MISMATCH', withImage({ key: 'corrupt.png' }, 'p-checksum')],
       ['IMAGE_CORRUPT', withImage(corruptImage, 'p-corrupt')],
       ['IMAGE_DIMENSIONS_MISMATCH', withImage({ width: 2048 }, 'p-dims')],
+      ['IMAGE_EMPTY', withImage({ key: 'empty.png' }, 'p-empty')],
+      ['MESSAGE_TOO_LARGE', oversized],
     ];
     await kafka.publish(t.frames, [...poison.map(([, value]) => ({ key: 'l:c', value })), { key: 'l:c', value: encodeMessage(FrameEvent, { ...valid, frameId: 'after-poison' }) }]);
 
