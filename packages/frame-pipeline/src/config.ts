@@ -34,6 +34,8 @@ export const PipelineConfig = z
     maxInFlightPerPartition: z.int().positive().default(2),
     /** @defaultValue 4 */
     partitionsConsumedConcurrently: z.int().positive().default(4),
+    /** One info line per committed verdict (frame, line/camera, verdict, score, ms, version); false for quiet logs at high rates. @defaultValue true */
+    logFrames: z.boolean().default(true),
     /** @defaultValue 'jpeg' */
     overlayFormat: z.enum(['jpeg', 'png']).default('jpeg'),
     /** A missing object is retried this many times before it is dead-lettered. @defaultValue 3 */

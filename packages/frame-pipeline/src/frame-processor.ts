@@ -84,6 +84,29 @@ export function createFrameProcessor(options: FrameProcessorOptions): RecordProc
       logger.warn({ code: error.code, partition: record.partition, offset: record.offset, attempts }, `dead-lettered: ${error.message}`);
       return deadLetter(record, error, attempts);
     },
-    ...(options.onCommitted === undefined ? {} : { onCommitted: options.onCommitted }),
+    onCommitted: (records, outputs) => {
+      if (pipeline.logFrames) logCommittedVerdicts(logger, options.verdictTopic, outputs);
+      options.onCommitted?.(records, outputs);
+    },
   });
+}
+
+/** One info line per committed live verdict: what a person watching the log wants to see of each frame. */
+function logCommittedVerdicts(logger: Logger, verdictTopic: string, outputs: readonly OutboundMessage[]): void {
+  for (const output of outputs) {
+    if (output.topic !== verdictTopic) continue;
+    const verdict = JSON.parse(output.value.toString('utf8')) as Verdict;
+    logger.info(
+      {
+        frameId: verdict.frameId,
+        lineId: verdict.lineId,
+        cameraId: verdict.cameraId,
+        verdict: verdict.verdict,
+        score: Number(verdict.score.toFixed(4)),
+        ms: Math.round(verdict.timings['totalMs'] ?? 0),
+        version: `${verdict.model.name}@${verdict.model.version}`,
+      },
+      `${verdict.lineId}/${verdict.cameraId} ${verdict.verdict === 'defect' ? 'DEFECT' : 'ok'} ${verdict.frameId}`,
+    );
+  }
 }

@@ -203,7 +203,8 @@ async function startWorkers(input: {
   };
   const workers = pools.map((pool, index) => {
     const processor = createFrameProcessor({
-      pipeline: config.worker,
+      // The progress line tells a replay's story; a line per frame would bury it.
+      pipeline: { ...config.worker, logFrames: false },
       client,
       store,
       router: pool,
