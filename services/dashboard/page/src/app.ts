@@ -1,0 +1,212 @@
+import { LitElement, css, html, nothing } from 'lit';
+import type { DriftEvent } from '@loomwatch/contracts';
+import { cameraKey, latestVerdict, servingOf, type CameraView, type VerdictView } from '../../src/view.js';
+import type { Filters } from './history-view.js';
+import { LiveView } from './live.js';
+import { base, formatTime } from './styles.js';
+import './frame-view.js';
+import './history-view.js';
+import './panels.js';
+import './tile.js';
+
+type Route = { view: 'lines' } | { view: 'history' } | { view: 'frame'; lineId: string; cameraId: string; frameId: string };
+
+function routeOf(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  });
+  if (parts[0] === 'history') return { view: 'history' };
+  if (parts[0] === 'frame' && parts.length === 4) return { view: 'frame', lineId: parts[1] ?? '', cameraId: parts[2] ?? '', frameId: parts[3] ?? '' };
+  return { view: 'lines' };
+}
+
+/** The dashboard: lines × cameras with their latest verdicts, the side panels, a frame view and the history. */
+export class App extends LitElement {
+  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true } };
+  declare route: Route;
+  declare filters: Filters;
+  /** Bumped on every change of the live view, to re-render. */
+  declare tick: number;
+  private readonly live = new LiveView();
+  /** Verdicts the history view loaded, so their frame view opens too. */
+  private readonly remembered = new Map<string, VerdictView>();
+  private readonly onHash = () => {
+    this.route = routeOf(location.hash);
+    // Move focus to the new view's heading, as a page load would.
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('main')?.focus());
+  };
+
+  static override styles = [
+    base,
+    css`
+      :host { display: block; min-height: 100vh; background: var(--bg); }
+      header.top { display: flex; flex-wrap: wrap; gap: 0.75rem 1.5rem; align-items: center; padding: 0.6rem 1rem; border-bottom: 1px solid var(--border); background: var(--panel); }
+      header.top h1 { font-size: 1.15rem; margin: 0; }
+      nav { display: flex; gap: 1rem; }
+      nav a[aria-current='page'] { font-weight: 700; color: var(--text); }
+      .status { margin-left: auto; font-size: 0.85rem; }
+      .filters { display: flex; flex-wrap: wrap; gap: 0.75rem; padding: 0.6rem 1rem; align-items: end; }
+      .filters label { display: flex; flex-direction: column; font-size: 0.8rem; color: var(--muted); gap: 0.15rem; }
+      main { padding: 0 1rem 1rem; outline: none; }
+      .layout { display: grid; grid-template-columns: minmax(0, 1fr) 420px; gap: 1rem; align-items: start; }
+      .side { display: flex; flex-direction: column; gap: 1rem; }
+      .line { margin-bottom: 1rem; }
+      .line > header { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; margin-bottom: 0.4rem; }
+      .line h2 { margin: 0; }
+      .cameras { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 0.75rem; }
+      @media (max-width: 1180px) {
+        .layout { grid-template-columns: minmax(0, 1fr); }
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.route = routeOf(location.hash);
+    this.filters = { line: '', camera: '', verdict: '' };
+    this.tick = 0;
+    this.live.addEventListener('change', () => (this.tick += 1));
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('hashchange', this.onHash);
+    this.live.connect();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('hashchange', this.onHash);
+    this.live.close();
+  }
+
+  private cameras(): CameraView[] {
+    return Object.values(this.live.state.cameras).sort((a, b) => a.lineId.localeCompare(b.lineId) || a.cameraId.localeCompare(b.cameraId));
+  }
+
+  private lines(): string[] {
+    return [...new Set(this.cameras().map((c) => c.lineId))];
+  }
+
+  private setFilter(name: keyof Filters, value: string): void {
+    this.filters = { ...this.filters, [name]: value };
+  }
+
+  private renderFilters() {
+    const lines = this.lines();
+    const cameras = [...new Set(this.cameras().filter((c) => this.filters.line === '' || c.lineId === this.filters.line).map((c) => c.cameraId))];
+    return html`<form class="filters" aria-label="filters" @submit=${(e: Event) => e.preventDefault()}>
+      <label>line
+        <select name="line" .value=${this.filters.line} @change=${(e: Event) => this.setFilter('line', (e.target as HTMLSelectElement).value)}>
+          <option value="">all lines</option>
+          ${lines.map((line) => html`<option value=${line} ?selected=${line === this.filters.line}>${line}</option>`)}
+        </select>
+      </label>
+      <label>camera
+        <select name="camera" .value=${this.filters.camera} @change=${(e: Event) => this.setFilter('camera', (e.target as HTMLSelectElement).value)}>
+          <option value="">all cameras</option>
+          ${cameras.map((camera) => html`<option value=${camera} ?selected=${camera === this.filters.camera}>${camera}</option>`)}
+        </select>
+      </label>
+      <label>latest verdict
+        <select name="verdict" .value=${this.filters.verdict} @change=${(e: Event) => this.setFilter('verdict', (e.target as HTMLSelectElement).value)}>
+          <option value="">any</option>
+          <option value="ok" ?selected=${this.filters.verdict === 'ok'}>ok</option>
+          <option value="defect" ?selected=${this.filters.verdict === 'defect'}>defect</option>
+        </select>
+      </label>
+    </form>`;
+  }
+
+  private driftOf(camera: CameraView): DriftEvent[] {
+    return Object.values(this.live.state.drift).filter((d) => d.lineId === camera.lineId && d.cameraId === camera.cameraId);
+  }
+
+  private renderLines() {
+    const { line, camera, verdict } = this.filters;
+    const shown = this.cameras().filter(
+      (c) => (line === '' || c.lineId === line) && (camera === '' || c.cameraId === camera) && (verdict === '' || latestVerdict(c)?.verdict === verdict),
+    );
+    const lines = [...new Set(shown.map((c) => c.lineId))];
+    const state = this.live.state;
+    return html`<div class="layout">
+      <div>
+        ${lines.length === 0
+          ? html`<p class="panel muted" role="status">${this.live.connection === 'live' ? (this.cameras().length === 0 ? 'No verdict yet: waiting for the first frames.' : 'No camera matches the filters.') : 'Connecting…'}</p>`
+          : lines.map((lineId) => {
+              const serving = servingOf(state, lineId);
+              return html`<section class="line" aria-labelledby="line-${lineId}" data-line=${lineId}>
+                <header>
+                  <h2 id="line-${lineId}">Line ${lineId}</h2>
+                  ${serving.map(
+                    (s) => html`<span class="muted" data-testid="line-serving">${s.model}: production ${s.production}${s.canary === undefined ? '' : ` · canary ${s.canary.version}${s.canary.wholeLine ? '' : ` on ${s.canary.cameras.join(', ')}`}`}${
+                      Object.keys(s.fabrics).length === 0 ? '' : ` · fabrics ${Object.entries(s.fabrics).map(([f, v]) => `${f}→${v}`).join(', ')}`
+                    }${s.shadow === undefined ? '' : ` · shadow ${s.shadow.version}`}</span>`,
+                  )}
+                </header>
+                <div class="cameras">
+                  ${shown
+                    .filter((c) => c.lineId === lineId)
+                    .map((c) => html`<lw-camera-tile .camera=${c} .drift=${this.driftOf(c)} capacity=${this.live.limits.verdictsPerCamera}></lw-camera-tile>`)}
+                </div>
+              </section>`;
+            })}
+      </div>
+      <div class="side">
+        <lw-alerts .state=${state}></lw-alerts>
+        <lw-drift .events=${Object.values(state.drift)}></lw-drift>
+        <lw-serving .deployments=${Object.values(state.deployments)}></lw-serving>
+        <lw-dead-letters .tallies=${Object.values(state.deadLetters)}></lw-dead-letters>
+        <lw-lag .lag=${state.lag}></lw-lag>
+      </div>
+    </div>`;
+  }
+
+  private renderFrame(route: Extract<Route, { view: 'frame' }>) {
+    const camera = this.live.state.cameras[cameraKey(route.lineId, route.cameraId)];
+    const verdict = camera?.recent.find((v) => v.frameId === route.frameId) ?? this.remembered.get(route.frameId);
+    return html`<p><a href="#/">← all lines</a></p><lw-frame-view .verdict=${verdict} frameId=${route.frameId}></lw-frame-view>`;
+  }
+
+  private readonly remember = (event: CustomEvent<VerdictView[]>): void => {
+    for (const verdict of event.detail) this.remembered.set(verdict.frameId, verdict);
+    // Bounded: the oldest remembered go first.
+    for (const key of this.remembered.keys()) {
+      if (this.remembered.size <= 1000) break;
+      this.remembered.delete(key);
+    }
+  };
+
+  override render() {
+    const route = this.route;
+    const connection = this.live.connection;
+    const lag = this.live.state.lag;
+    return html`<header class="top">
+        <h1>Loomwatch</h1>
+        <nav aria-label="views">
+          <a href="#/" aria-current=${route.view === 'lines' ? 'page' : 'false'}>Lines</a>
+          <a href="#/history" aria-current=${route.view === 'history' ? 'page' : 'false'}>History</a>
+        </nav>
+        <span class="status" role="status" aria-live="polite" data-testid="connection">
+          <span class="badge ${connection === 'live' ? 'ok' : 'warning'}">${connection}</span>
+          ${this.live.updatedAt === undefined ? nothing : html`<span class="muted">updated ${formatTime(this.live.updatedAt.toISOString())}</span>`}
+          ${lag === undefined ? nothing : html`<span class="muted">· lag ${lag.total}</span>`}
+        </span>
+      </header>
+      ${route.view === 'frame' ? nothing : this.renderFilters()}
+      <main tabindex="-1" @verdicts-loaded=${this.remember}>
+        ${route.view === 'lines' ? this.renderLines() : route.view === 'history' ? html`<lw-history .filters=${this.filters}></lw-history>` : this.renderFrame(route)}
+      </main>`;
+  }
+}
+customElements.define('lw-app', App);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'lw-app': App;
+  }
+}

@@ -1,0 +1,45 @@
+import { LitElement, css, svg, html } from 'lit';
+import type { VerdictView } from '../../src/view.js';
+
+/** A camera's last verdicts as bars (height: normalised score; colour and pattern: the verdict), with the defect rate. */
+export class Sparkline extends LitElement {
+  static override properties = { verdicts: { attribute: false }, capacity: { type: Number } };
+  declare verdicts: VerdictView[];
+  declare capacity: number;
+
+  static override styles = css`
+    :host { display: block; }
+    svg { display: block; width: 100%; height: 32px; background: #0b1015; border-radius: 4px; }
+    .ok { fill: #4cc38a; }
+    .defect { fill: #ff7b72; }
+    .threshold { stroke: #a9b6c3; stroke-dasharray: 2 2; stroke-width: 0.5; }
+  `;
+
+  constructor() {
+    super();
+    this.verdicts = [];
+    this.capacity = 60;
+  }
+
+  override render() {
+    const n = Math.max(this.capacity, this.verdicts.length, 1);
+    const offset = n - this.verdicts.length;
+    const defects = this.verdicts.filter((v) => v.verdict === 'defect').length;
+    const rate = this.verdicts.length === 0 ? 0 : defects / this.verdicts.length;
+    const label = `defect rate ${(rate * 100).toFixed(0)} % over the last ${this.verdicts.length} frames (${defects} defects)`;
+    return html`<svg viewBox="0 0 ${n} 32" preserveAspectRatio="none" role="img" aria-label=${label}>
+      <title>${label}</title>
+      ${this.verdicts.map((v, i) => {
+        const h = Math.max(2, Math.round(v.normalizedScore * 30));
+        return svg`<rect class=${v.verdict} x=${offset + i + 0.1} y=${32 - h} width="0.8" height=${h}></rect>`;
+      })}
+    </svg>`;
+  }
+}
+customElements.define('lw-sparkline', Sparkline);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'lw-sparkline': Sparkline;
+  }
+}

@@ -1,0 +1,78 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { objectPath } from '../../src/object-path.js';
+import { defectRate, latestVerdict, type CameraView } from '../../src/view.js';
+import type { DriftEvent } from '@loomwatch/contracts';
+import { base, formatTime } from './styles.js';
+import './sparkline.js';
+
+/** One camera: its latest verdict with the overlay thumbnail, the sparkline of its last frames, its drift. */
+export class CameraTile extends LitElement {
+  static override properties = { camera: { attribute: false }, drift: { attribute: false }, capacity: { type: Number } };
+  declare camera: CameraView;
+  declare drift: DriftEvent[];
+  declare capacity: number;
+
+  static override styles = [
+    base,
+    css`
+      :host { display: block; }
+      article { height: 100%; display: flex; flex-direction: column; gap: 0.4rem; }
+      header { display: flex; justify-content: space-between; align-items: baseline; gap: 0.5rem; }
+      a.frame { display: block; border-radius: 6px; overflow: hidden; background: #0b1015; aspect-ratio: 4 / 1; }
+      a.frame img { display: block; width: 100%; height: 100%; object-fit: cover; }
+      dl { display: grid; grid-template-columns: auto 1fr; gap: 0.1rem 0.5rem; margin: 0; font-size: 0.85rem; }
+      dt { color: var(--muted); }
+      dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.drift = [];
+    this.capacity = 60;
+  }
+
+  override render() {
+    const latest = latestVerdict(this.camera);
+    const { lineId, cameraId } = this.camera;
+    const drifting = this.drift.filter((d) => d.status === 'drifting');
+    return html`<article class="panel" aria-label="camera ${cameraId} of line ${lineId}" data-camera="${lineId}:${cameraId}">
+      <header>
+        <h3>${cameraId}</h3>
+        ${latest === undefined
+          ? html`<span class="muted">no verdict yet</span>`
+          : html`<span class="badge ${latest.verdict}" data-testid="verdict">${latest.verdict === 'defect' ? 'DEFECT' : 'ok'}</span>`}
+      </header>
+      ${latest === undefined
+        ? nothing
+        : html`<a class="frame" href="#/frame/${encodeURIComponent(lineId)}/${encodeURIComponent(cameraId)}/${encodeURIComponent(latest.frameId)}"
+              aria-label="open frame ${latest.frameId} of ${cameraId}">
+              <img src=${objectPath(latest.overlay)} alt="overlay of frame ${latest.frameId}" loading="lazy" decoding="async" />
+            </a>
+            <dl>
+              <dt>frame</dt><dd data-testid="frame-id">${latest.frameId}</dd>
+              <dt>score</dt><dd>${latest.score.toFixed(3)} / threshold ${latest.threshold.toFixed(3)}</dd>
+              <dt>regions</dt><dd>${latest.regions.length}</dd>
+              <dt>model</dt><dd>${latest.model.name}@${latest.model.version}</dd>
+              <dt>decided</dt><dd>${formatTime(latest.decidedAt)}</dd>
+              <dt>drift</dt>
+              <dd data-testid="drift">
+                ${this.drift.length === 0
+                  ? html`<span class="muted">not judged</span>`
+                  : drifting.length > 0
+                    ? html`<span class="drifting">drifting (${drifting.flatMap((d) => d.tripped).join(', ')})</span>`
+                    : html`<span class="ok">ok</span>`}
+              </dd>
+            </dl>`}
+      <lw-sparkline .verdicts=${this.camera.recent} capacity=${this.capacity}></lw-sparkline>
+      <span class="muted" style="font-size:0.8rem">defect rate ${(defectRate(this.camera) * 100).toFixed(0)} % of ${this.camera.recent.length}</span>
+    </article>`;
+  }
+}
+customElements.define('lw-camera-tile', CameraTile);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'lw-camera-tile': CameraTile;
+  }
+}

@@ -1,0 +1,99 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { KafkaConfig, LogConfig, S3Config, opsConfig } from '@loomwatch/config';
+import { BucketName, TOPICS } from '@loomwatch/contracts';
+
+/** The built page (Vite's output), beside the compiled server. */
+export const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
+
+/** A bucket the proxy may read, and the key prefixes it may read there. */
+export const ObjectAllowance = z.strictObject({
+  bucket: BucketName,
+  /** Keys must start with one of these (each ends in `/`). */
+  prefixes: z.array(z.string().min(1).max(256).regex(/^[^/].*\/$/, 'a key prefix ending in "/"')).min(1),
+});
+export type ObjectAllowance = z.infer<typeof ObjectAllowance>;
+
+/** The dashboard's config; unknown keys are refused with their path. */
+export const DashboardConfig = z.strictObject({
+  kafka: KafkaConfig.prefault({}),
+  s3: S3Config.prefault({}),
+  dashboard: z
+    .strictObject({
+      /** Port of the page and `/api/*`; 0 picks a free one. @defaultValue 8095 */
+      port: z.int().min(0).max(65_535).default(8095),
+      /** @defaultValue '127.0.0.1' */
+      host: z.string().default('127.0.0.1'),
+      /** Where the built page is. @defaultValue dist/public beside the compiled server */
+      publicDir: z.string().min(1).default(DEFAULT_PUBLIC_DIR),
+      /** Browsers streaming `/api/events` at once; more get 503. @defaultValue 64 */
+      maxClients: z.int().positive().max(10_000).default(64),
+      /** A browser whose unsent stream passes this many bytes is dropped (it reconnects and gets a snapshot). @defaultValue 4 MiB */
+      maxClientBufferBytes: z.int().positive().default(4 * 1024 * 1024),
+      /** Seconds between SSE keep-alive comments. @defaultValue 15 */
+      heartbeatSeconds: z.number().positive().max(300).default(15),
+    })
+    .prefault({}),
+  /** The topics read (a test points them at its own). @defaultValue the Loomwatch topics */
+  topics: z
+    .strictObject({
+      verdicts: z.string().min(1).default(TOPICS.verdicts),
+      alerts: z.string().min(1).default(TOPICS.alerts),
+      deadLetters: z.string().min(1).default(TOPICS.deadLetters),
+      control: z.string().min(1).default(TOPICS.control),
+      drift: z.string().min(1).default(TOPICS.drift),
+      frames: z.string().min(1).default(TOPICS.frames),
+    })
+    .prefault({}),
+  view: z
+    .strictObject({
+      /** Verdicts kept per camera: the sparkline's length. @defaultValue 60 */
+      verdictsPerCamera: z.int().positive().max(1000).default(60),
+      /** @defaultValue 256 */
+      cameras: z.int().positive().max(10_000).default(256),
+      /** Resolved alerts kept beside the open ones. @defaultValue 20 */
+      resolvedAlerts: z.int().nonnegative().max(1000).default(20),
+      /** @defaultValue 1024 */
+      driftEntries: z.int().positive().max(100_000).default(1024),
+      /** At start, the last verdicts read back per partition of the verdicts topic (alerts, dead letters, deployments and drift are read whole). @defaultValue 500 */
+      seedVerdictsPerPartition: z.int().nonnegative().max(100_000).default(500),
+    })
+    .prefault({}),
+  history: z
+    .strictObject({
+      /** Records one `/api/verdicts` page may read from the topic before it answers with what it found. @defaultValue 5000 */
+      maxScan: z.int().positive().max(1_000_000).default(5000),
+      /** Largest `limit` of a page. @defaultValue 200 */
+      maxLimit: z.int().positive().max(1000).default(200),
+      /** How far past a verdict's capture time `/api/frames` looks for its frame event on the frames topic, in seconds. @defaultValue 600 */
+      frameLookupSeconds: z.int().positive().max(86_400).default(600),
+    })
+    .prefault({}),
+  lag: z
+    .strictObject({
+      /** The inference workers' consumer group on the frames topic. @defaultValue 'loomwatch-inference' */
+      groupId: z.string().min(1).default('loomwatch-inference'),
+      /** Seconds between measurements. @defaultValue 5 */
+      intervalSeconds: z.number().positive().max(3600).default(5),
+    })
+    .prefault({}),
+  objects: z
+    .strictObject({
+      /**
+       * What `/api/objects/<bucket>/<key>` may read: the frames the gateway stores, the anomaly maps
+       * and overlays the workers store. Everything else is refused.
+       * @defaultValue loomwatch-frames: frames/; loomwatch-results: maps/, overlays/
+       */
+      allow: z.array(ObjectAllowance).min(1).default([
+        { bucket: 'loomwatch-frames', prefixes: ['frames/'] },
+        { bucket: 'loomwatch-results', prefixes: ['maps/', 'overlays/'] },
+      ]),
+      /** Larger objects are refused (413) rather than read into memory. @defaultValue 32 MiB */
+      maxBytes: z.int().positive().default(32 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9470 on 127.0.0.1 */
+  ops: opsConfig(9470),
+  log: LogConfig,
+});
+export type DashboardConfig = z.infer<typeof DashboardConfig>;

@@ -1,0 +1,341 @@
+/**
+ * The dashboard against the real broker, S3 and Chromium: messages published through the Kafka
+ * ports show on the page (a verdict within seconds of its commit, an alert opening then resolving,
+ * a drift judgement), the frame view loads its images through the object proxy, and the API refuses
+ * what it must with problem+json. Screenshots go to services/dashboard/test-results/.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Alert, DeadLetter, Deployment, DriftEvent, FrameEvent, Verdict, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
+import { useTestKafka } from '@loomwatch/kafka/testing';
+import { createLogger } from '@loomwatch/observability';
+import { useTestS3 } from '@loomwatch/storage/testing';
+import { DashboardConfig } from './config.js';
+import { objectPath } from './object-path.js';
+import type { Problem } from './problem.js';
+import { startDashboardService, type DashboardService } from './service.js';
+import { alertFixture, deadLetterFixture, deploymentFixture, driftFixture, frameFixture, verdictFixture } from './testing.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const PUBLIC_DIR = `${PACKAGE_DIR}dist/public`;
+const ARTEFACTS = `${PACKAGE_DIR}test-results`;
+/** How long the page may take to show what was committed. */
+const SHOWN_WITHIN_MS = 5_000;
+
+const kafka = useTestKafka();
+const s3 = useTestS3();
+
+let topics: { verdicts: string; alerts: string; deadLetters: string; control: string; drift: string; frames: string };
+let resultsBucket: string;
+let framesBucket: string;
+let groupId: string;
+let service: DashboardService;
+let browser: Browser;
+let page: Page;
+/** Records on the workers' topic, one of them committed by their group. */
+let framesPublished = 0;
+
+async function publish(topic: string, key: string, value: Buffer): Promise<void> {
+  await kafka.publish(topic, [{ key, value }]);
+}
+
+/** Verdicts go out as the workers send them: in a transaction, seen by read_committed readers at its commit. */
+async function publishVerdicts(verdicts: readonly Verdict[]): Promise<void> {
+  const publisher = kafka.client.transactionalPublisher(`dashboard-test-${Date.now()}`);
+  await publisher.connect();
+  try {
+    const transaction = await publisher.transaction();
+    await transaction.send(verdicts.map((v) => ({ topic: topics.verdicts, key: messageKey(v.lineId, v.cameraId), value: encodeMessage(Verdict, v), headers: {} })));
+    await transaction.commit();
+  } finally {
+    await publisher.close();
+  }
+}
+
+/** Stores the frame, anomaly map and overlay of a verdict as the gateway and the worker would. */
+async function storeImages(verdict: Verdict, defect: boolean): Promise<FrameEvent> {
+  const frame = await sharp({ create: { width: 512, height: 128, channels: 3, background: { r: 120, g: 118, b: 110 } } }).png().toBuffer();
+  const map = await sharp({ create: { width: 512, height: 128, channels: 3, background: defect ? { r: 90, g: 90, b: 90 } : { r: 10, g: 10, b: 10 } } }).png().toBuffer();
+  const overlay = await sharp({ create: { width: 512, height: 128, channels: 3, background: defect ? { r: 200, g: 80, b: 60 } : { r: 110, g: 120, b: 110 } } }).jpeg().toBuffer();
+  const event = frameFixture(verdict, framesBucket, frame.length);
+  await Promise.all([
+    s3.store.put({ bucket: framesBucket, key: event.image.key }, frame, 'image/png'),
+    s3.store.put(verdict.anomalyMap, map, 'image/png'),
+    s3.store.put(verdict.overlay, overlay, 'image/jpeg'),
+  ]);
+  return event;
+}
+
+/** An image's natural width once it has loaded (0 before, or when it failed). */
+function naturalWidth(image: Locator): Promise<number> {
+  return image.evaluate((element) => {
+    const img = element as unknown as { complete: boolean; naturalWidth: number };
+    return img.complete ? img.naturalWidth : 0;
+  });
+}
+
+async function problemOf(res: Response): Promise<Problem> {
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  const problem = (await res.json()) as Problem;
+  expect(problem.status).toBe(res.status);
+  expect(problem.detail.length).toBeGreaterThan(0);
+  return problem;
+}
+
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: `${ARTEFACTS}/${name}.png`, fullPage: true });
+}
+
+beforeAll(async () => {
+  // What the server serves: the page as `pnpm build` bundles it.
+  await build({ configFile: `${PACKAGE_DIR}vite.config.ts`, logLevel: 'error' });
+  mkdirSync(ARTEFACTS, { recursive: true });
+  const [verdicts, alerts, deadLetters, control, drift, frames] = await Promise.all([
+    kafka.topic({ prefix: 'verdicts', partitions: 2 }),
+    kafka.topic({ prefix: 'alerts' }),
+    kafka.topic({ prefix: 'dlq' }),
+    kafka.topic({ prefix: 'control' }),
+    kafka.topic({ prefix: 'drift' }),
+    kafka.topic({ prefix: 'frames', partitions: 2 }),
+  ]);
+  topics = { verdicts, alerts, deadLetters, control, drift, frames };
+  [resultsBucket, framesBucket] = await Promise.all([s3.bucket('results'), s3.bucket('frames')]);
+  groupId = kafka.group('workers');
+
+  // Already on the topics when the dashboard starts: it reads them from their beginning.
+  await publish(control, 'deployment:draem-aitex', encodeMessage(Deployment, deploymentFixture(1)));
+  await publish(
+    control,
+    'deployment:draem-aitex',
+    encodeMessage(Deployment, deploymentFixture(2, { canary: { version: '1.1.0', lines: [], cameras: ['line-2:cam-1'] }, shadow: { version: '1.2.0-rc1', sample: 0.1 }, fabrics: { '07': '1.0.1' } })),
+  );
+  await publish(deadLetters, 'line-1:cam-2', encodeMessage(DeadLetter, deadLetterFixture('IMAGE_CORRUPT', 17)));
+  await publish(deadLetters, 'line-1:cam-2', encodeMessage(DeadLetter, deadLetterFixture('IMAGE_CORRUPT', 18)));
+  await publish(deadLetters, 'line-2:cam-1', encodeMessage(DeadLetter, deadLetterFixture('IMAGE_NOT_FOUND', 4)));
+  // Two frames on the workers' topic, one committed by their group: a lag of one.
+  await publish(frames, 'line-1:cam-1', Buffer.from('{}'));
+  await publish(frames, 'line-1:cam-1', Buffer.from('{}'));
+  framesPublished = 2;
+  const offsets = kafka.client.offsets();
+  const framesPartitions = await offsets.watermarks(frames);
+  await offsets.setCommitted(groupId, frames, new Map(framesPartitions.map((w) => [w.partition, Math.max(0, w.high - 1)])));
+  await offsets.close();
+
+  const config = DashboardConfig.parse({
+    kafka: { brokers: kafka.infra.kafkaBrokers, clientId: 'dashboard-test' },
+    s3: kafka.infra.s3,
+    dashboard: { port: 0, publicDir: PUBLIC_DIR, heartbeatSeconds: 5 },
+    topics,
+    lag: { groupId, intervalSeconds: 1 },
+    objects: {
+      allow: [
+        { bucket: framesBucket, prefixes: ['frames/'] },
+        { bucket: resultsBucket, prefixes: ['maps/', 'overlays/'] },
+      ],
+    },
+    ops: { port: 0 },
+  });
+  service = await startDashboardService(config, createLogger({ service: 'dashboard-test', level: 'warn' }));
+  // Ready once every topic is followed (from its beginning, the verdicts from their last records).
+  const deadline = Date.now() + 60_000;
+  while ((await fetch(`http://127.0.0.1:${service.opsPort}/readyz`)).status !== 200) {
+    if (Date.now() > deadline) throw new Error('the dashboard did not become ready in 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await service?.stop();
+});
+
+describe('the dashboard in a browser', () => {
+  const started = Date.now();
+  const verdicts: Verdict[] = [];
+  const frames: FrameEvent[] = [];
+
+  it('shows a verdict within seconds of its commit, with the deployments, dead letters and lag already on the topics', async () => {
+    await page.goto(service.url);
+    await page.getByTestId('connection').getByText('live').waitFor({ timeout: 10_000 });
+    // Read from the beginning at start: deployments (the latest revision), dead letters per reason; and the lag.
+    await page.getByTestId('serving').getByText('1.1.0 on line-2:cam-1').waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await page.getByTestId('serving').textContent()).toContain('1.2.0-rc1 (10 %)');
+    const deadLetters = page.getByTestId('dead-letters');
+    await deadLetters.waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await deadLetters.locator('tr', { hasText: 'IMAGE_CORRUPT' }).locator('td.num').textContent()).toBe('2');
+    expect(await deadLetters.locator('tr', { hasText: 'IMAGE_NOT_FOUND' }).locator('td.num').textContent()).toBe('1');
+    await page.getByTestId('lag-total').locator('strong').getByText('1', { exact: true }).waitFor({ timeout: SHOWN_WITHIN_MS });
+
+    // 2 lines × 2 cameras, 8 frames each, a defect now and then; line-1/cam-1's last one a defect.
+    for (let seq = 1; seq <= 8; seq++) {
+      for (const [line, camera] of [['line-1', 'cam-1'], ['line-1', 'cam-2'], ['line-2', 'cam-1'], ['line-2', 'cam-2']] as const) {
+        const defect = (line === 'line-1' && camera === 'cam-1' && seq === 8) || (seq * 7 + line.length + camera.length) % 9 === 0;
+        verdicts.push(verdictFixture(seq, { line, camera, defect, bucket: resultsBucket, at: new Date(started - (8 - seq) * 2000), modelVersion: line === 'line-2' && camera === 'cam-1' ? '1.1.0' : '1.0.0' }));
+      }
+    }
+    for (const verdict of verdicts) frames.push(await storeImages(verdict, verdict.verdict === 'defect'));
+    await kafka.publish(topics.frames, frames.map((f) => ({ key: messageKey(f.lineId, f.cameraId), value: encodeMessage(FrameEvent, f) })));
+    framesPublished += frames.length;
+
+    await publishVerdicts(verdicts);
+    const last = verdicts.find((v) => v.lineId === 'line-1' && v.cameraId === 'cam-1' && v.seq === 8);
+    const tile = page.locator('[data-camera="line-1:cam-1"]');
+    await tile.getByTestId('frame-id').getByText(last?.frameId ?? '', { exact: true }).waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await tile.getByTestId('verdict').textContent()).toBe('DEFECT');
+    // Each line names the versions deciding its frames: line-2's camera 1 is on the canary.
+    expect(await page.locator('[data-line="line-2"]').getByTestId('line-serving').textContent()).toContain('canary 1.1.0');
+    expect(await page.locator('[data-line="line-1"]').getByTestId('line-serving').textContent()).not.toContain('canary');
+    // Every camera's tile, each with its last frame.
+    for (const v of verdicts.filter((x) => x.seq === 8)) {
+      await page.locator(`[data-camera="${v.lineId}:${v.cameraId}"]`).getByTestId('frame-id').getByText(v.frameId, { exact: true }).waitFor({ timeout: SHOWN_WITHIN_MS });
+    }
+    // The thumbnail comes through the proxy.
+    await expect.poll(() => naturalWidth(tile.locator('img')), { timeout: SHOWN_WITHIN_MS }).toBe(512);
+
+    await screenshot('dashboard-1920');
+  });
+
+  it('shows an alert when it opens and moves it to resolved when its next revision resolves it', async () => {
+    const alertId = `burst-${Date.now()}`;
+    await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', stopLine: true })));
+    const open = page.getByTestId('open-alerts').locator(`[data-alert-id="${alertId}"]`);
+    await open.waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await open.textContent()).toContain('STOP LINE');
+    expect(await open.textContent()).toContain('critical');
+    await screenshot('alert-open');
+
+    await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', revision: 1, resolved: true })));
+    await page.getByTestId('resolved-alerts').locator(`[data-alert-id="${alertId}"]`).waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await page.getByTestId('open-alerts').locator(`[data-alert-id="${alertId}"]`).count()).toBe(0);
+    // An older revision arriving late does not reopen it.
+    await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', revision: 0 })));
+    const snapshot = (await (await fetch(`${service.url}api/snapshot`)).json()) as { state: { alerts: Record<string, Alert> } };
+    expect(snapshot.state.alerts[alertId]?.status).toBe('resolved');
+  });
+
+  it('shows a drift judgement: its status, the tripped checks and every measure', async () => {
+    await publish(topics.drift, 'line-2:cam-2', encodeMessage(DriftEvent, driftFixture(['input-psi', 'score-psi'], { line: 'line-2', camera: 'cam-2', fabric: '05' })));
+    const entry = page.getByTestId('drift').locator('[data-drift="line-2:cam-2:05"]');
+    await entry.waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await entry.getAttribute('data-status')).toBe('drifting');
+    expect(await entry.textContent()).toContain('input-psi, score-psi');
+    expect(await entry.locator('tbody tr').count()).toBe(4);
+    expect(await page.locator('[data-camera="line-2:cam-2"]').getByTestId('drift').textContent()).toContain('drifting');
+    await screenshot('drift');
+  });
+
+  it('opens a frame from the keyboard and loads the frame, its anomaly map and its overlay through the proxy', async () => {
+    const last = verdicts.find((v) => v.lineId === 'line-1' && v.cameraId === 'cam-1' && v.seq === 8);
+    const link = page.locator('[data-camera="line-1:cam-1"] a.frame');
+    await link.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: `Frame ${last?.frameId ?? ''}` }).waitFor({ timeout: SHOWN_WITHIN_MS });
+    for (const testId of ['overlay', 'anomaly-map', 'frame-image']) {
+      const image = page.getByTestId(testId);
+      await image.waitFor({ timeout: SHOWN_WITHIN_MS });
+      await expect.poll(() => naturalWidth(image), { timeout: SHOWN_WITHIN_MS }).toBeGreaterThan(0);
+      expect(await image.getAttribute('src')).toMatch(/^\/api\/objects\//);
+    }
+    expect(await page.getByTestId('regions').locator('tbody tr').count()).toBe(1);
+    expect(await page.getByTestId('model').textContent()).toBe('draem-aitex@1.0.0');
+    expect(await page.getByTestId('score').textContent()).toContain('0.5000');
+    await screenshot('frame-view');
+  });
+
+  it('pages back through past verdicts of a time range without repeating or skipping one', async () => {
+    await page.goto(`${service.url}#/history`);
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.getByTestId('history').locator('tbody tr');
+    await rows.first().waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await rows.count()).toBe(verdicts.length);
+    await screenshot('history');
+
+    // The API a page at a time, for one camera: 8 verdicts in pages of 3.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const params = new URLSearchParams({ line: 'line-2', camera: 'cam-1', limit: '3', from: new Date(started - 60_000).toISOString() });
+      if (cursor !== undefined) params.set('cursor', cursor);
+      const res = await fetch(`${service.url}api/verdicts?${params.toString()}`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { items: Verdict[]; cursor?: string };
+      seen.push(...body.items.map((v) => v.frameId));
+      cursor = body.cursor;
+      if (cursor === undefined) break;
+    }
+    const expected = verdicts.filter((v) => v.lineId === 'line-2' && v.cameraId === 'cam-1').map((v) => v.frameId).reverse();
+    expect(seen).toEqual(expected);
+  });
+
+  it('fits a tablet: nothing wider than the screen', async () => {
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.goto(service.url);
+    await page.locator('[data-camera="line-1:cam-1"]').waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(820);
+    await screenshot('dashboard-tablet');
+  });
+});
+
+describe('the dashboard API', () => {
+  const get = (path: string, init?: RequestInit) => fetch(`${service.url}${path.replace(/^\//, '')}`, init);
+  const proxied = (ref: ObjectRef) => get(objectPath(ref));
+
+  it('serves an allowed object and refuses other buckets, other prefixes and escapes with a 403 and its code', async () => {
+    const verdict = verdictFixture(99, { bucket: resultsBucket });
+    await storeImages(verdict, false);
+    const ok = await proxied(verdict.overlay);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('image/jpeg');
+    expect((await ok.arrayBuffer()).byteLength).toBeGreaterThan(0);
+
+    expect((await problemOf(await proxied({ bucket: 'some-other-bucket', key: 'overlays/a.jpg' }))).code).toBe('BUCKET_NOT_ALLOWED');
+    expect((await problemOf(await proxied({ bucket: resultsBucket, key: 'secrets/a.jpg' }))).code).toBe('OBJECT_NOT_ALLOWED');
+    expect((await problemOf(await get(`/api/objects/${resultsBucket}/overlays/..%2F..%2Fsecrets/a.jpg`))).code).toBe('OBJECT_NOT_ALLOWED');
+    expect((await problemOf(await get(`/api/objects/${resultsBucket}/overlays/%E0%A4%A`))).code).toBe('OBJECT_NOT_ALLOWED');
+    const missing = await proxied({ bucket: resultsBucket, key: 'overlays/none/missing.jpg' });
+    expect(missing.status).toBe(404);
+    expect((await problemOf(missing)).code).toBe('OBJECT_NOT_FOUND');
+  });
+
+  it('answers every bad request with problem+json and goes on serving', async () => {
+    const cases: [string, RequestInit | undefined, number, string][] = [
+      ['/api/verdicts?limit=0', undefined, 400, 'QUERY_INVALID'],
+      ['/api/verdicts?from=yesterday', undefined, 400, 'QUERY_INVALID'],
+      ['/api/verdicts?cursor=%00', undefined, 400, 'QUERY_INVALID'],
+      ['/api/verdicts?line=a&line=b', undefined, 400, 'QUERY_INVALID'],
+      ['/api/verdicts?bogus=1', undefined, 400, 'QUERY_INVALID'],
+      ['/api/frames/line-1/cam-1/nope?capturedAt=2020-01-01T00:00:00Z', undefined, 404, 'FRAME_NOT_FOUND'],
+      ['/api/frames/line-1/cam-1/x', undefined, 400, 'QUERY_INVALID'],
+      ['/api/frames/line%3A1/cam-1/x?capturedAt=2020-01-01T00:00:00Z', undefined, 400, 'QUERY_INVALID'],
+      ['/api/nothing', undefined, 404, 'NOT_FOUND'],
+      ['/../../etc/passwd', undefined, 404, 'NOT_FOUND'],
+      ['/api/snapshot', { method: 'POST', body: 'x' }, 405, 'METHOD_NOT_ALLOWED'],
+    ];
+    for (const [path, init, status, code] of cases) {
+      const res = await get(path, init);
+      expect(res.status, path).toBe(status);
+      expect((await problemOf(res)).code, path).toBe(code);
+    }
+    expect((await get('/api/snapshot')).status).toBe(200);
+  });
+
+  it('never hands the S3 credentials to a browser', async () => {
+    const bodies = await Promise.all(['/', '/api/snapshot', '/api/lag'].map(async (path) => (await get(path)).text()));
+    for (const body of bodies) expect(body).not.toContain(s3.infra.s3.secretAccessKey);
+  });
+
+  it('measures the workers\' lag: the high watermark minus what their group committed', async () => {
+    const res = await get('/api/lag');
+    expect(res.status).toBe(200);
+    const lag = (await res.json()) as { total: number; groupId: string };
+    expect(lag.groupId).toBe(groupId);
+    expect(lag.total).toBe(framesPublished - 1);
+  });
+});

@@ -1,0 +1,55 @@
+import type { ObjectRef } from '@loomwatch/contracts';
+import type { ObjectAllowance } from './config.js';
+import { OBJECTS_PATH } from './object-path.js';
+import { HttpProblem } from './problem.js';
+
+export { OBJECTS_PATH, objectPath } from './object-path.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+};
+
+/** The content type the proxy sends for a key, from its extension. */
+export function contentTypeOf(key: string): string {
+  const extension = /\.([A-Za-z0-9]+)$/.exec(key)?.[1]?.toLowerCase() ?? '';
+  return CONTENT_TYPES[extension] ?? 'application/octet-stream';
+}
+
+/**
+ * The object a proxy path names, when the allow-list lets the browser read it: the bucket must be
+ * listed and the key start with one of its prefixes, with no empty, `.` or `..` segment and no
+ * control character or backslash. Throws a 403 `BUCKET_NOT_ALLOWED` / `OBJECT_NOT_ALLOWED`
+ * otherwise (the same answer whether or not such an object exists).
+ */
+export function allowedObject(pathname: string, allow: readonly ObjectAllowance[]): ObjectRef {
+  if (!pathname.startsWith(OBJECTS_PATH)) throw new HttpProblem('NOT_FOUND', 404, `${pathname} is not an object path: use ${OBJECTS_PATH}<bucket>/<key>`);
+  const [rawBucket = '', ...rawKey] = pathname.slice(OBJECTS_PATH.length).split('/');
+  let bucket: string;
+  let segments: string[];
+  try {
+    bucket = decodeURIComponent(rawBucket);
+    // Each segment is decoded on its own; an encoded "/" inside one is refused below, not split on.
+    segments = rawKey.map((segment) => decodeURIComponent(segment));
+  } catch {
+    throw new HttpProblem('OBJECT_NOT_ALLOWED', 403, 'the object path is not valid percent-encoding');
+  }
+  const allowance = allow.find((entry) => entry.bucket === bucket);
+  if (allowance === undefined) {
+    throw new HttpProblem('BUCKET_NOT_ALLOWED', 403, `bucket "${bucket}" is not one the dashboard serves: it serves ${allow.map((a) => a.bucket).join(', ')}`);
+  }
+  const badSegment = segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('/') || [...s].some((ch) => ch < ' ' || ch === '\u007f' || ch === '\\'));
+  const key = segments.join('/');
+  if (segments.length === 0 || badSegment || key.length > 1024 || !allowance.prefixes.some((prefix) => key.startsWith(prefix))) {
+    throw new HttpProblem(
+      'OBJECT_NOT_ALLOWED',
+      403,
+      `the dashboard serves only keys under ${allowance.prefixes.map((p) => `${bucket}/${p}`).join(', ')} (no empty, "." or ".." segments)`,
+    );
+  }
+  return { bucket, key };
+}

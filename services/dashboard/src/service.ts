@@ -1,0 +1,92 @@
+import { createKafkaClient } from '@loomwatch/kafka';
+import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
+import { S3BlobStore } from '@loomwatch/storage';
+import type { DashboardConfig } from './config.js';
+import { measureLag, startFeed, ViewStore } from './feed.js';
+import type { HistoryDeps } from './history.js';
+import { DashboardMetrics } from './metrics.js';
+import { startDashboardServer } from './server.js';
+
+export interface DashboardService {
+  readonly port: number;
+  readonly opsPort: number;
+  /** The page's address. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Builds the dashboard from its config: starts following the topics, then listens. */
+export async function startDashboardService(config: DashboardConfig, logger: Logger): Promise<DashboardService> {
+  const kafka = createKafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+  const offsets = kafka.offsets();
+  const blobs = new S3BlobStore(config.s3);
+  const registry = createMetricsRegistry({ service: 'dashboard' });
+  const metrics = new DashboardMetrics(registry);
+  const store = new ViewStore({
+    verdictsPerCamera: config.view.verdictsPerCamera,
+    cameras: config.view.cameras,
+    resolvedAlerts: config.view.resolvedAlerts,
+    driftEntries: config.view.driftEntries,
+  });
+  const feed = startFeed({
+    kafka,
+    offsets,
+    topics: config.topics,
+    store,
+    seedVerdictsPerPartition: config.view.seedVerdictsPerPartition,
+    lagGroupId: config.lag.groupId,
+    lagIntervalMs: config.lag.intervalSeconds * 1000,
+    metrics,
+    logger,
+  });
+  const history: HistoryDeps = {
+    reader: kafka.reader,
+    offsets,
+    verdictsTopic: config.topics.verdicts,
+    framesTopic: config.topics.frames,
+    maxScan: config.history.maxScan,
+    frameLookupMs: config.history.frameLookupSeconds * 1000,
+    onSkipped: (topic, code) => metrics.skipped.inc({ topic, code }),
+  };
+  const server = await startDashboardServer({
+    port: config.dashboard.port,
+    host: config.dashboard.host,
+    publicDir: config.dashboard.publicDir,
+    store,
+    history,
+    blobs,
+    allow: config.objects.allow,
+    maxObjectBytes: config.objects.maxBytes,
+    maxLimit: config.history.maxLimit,
+    maxClients: config.dashboard.maxClients,
+    maxClientBufferBytes: config.dashboard.maxClientBufferBytes,
+    heartbeatMs: config.dashboard.heartbeatSeconds * 1000,
+    lag: () => measureLag(offsets, config.lag.groupId, config.topics.frames),
+    metrics,
+    logger,
+  });
+  const ops = await startOpsServer({
+    port: config.ops.port,
+    host: config.ops.host,
+    registry,
+    readiness: {
+      ...Object.fromEntries(Object.keys(feed.readiness()).map((topic) => [topic, () => feed.readiness()[topic] === true])),
+      s3: () => blobs.ping(),
+    },
+  });
+  const url = `http://${config.dashboard.host.includes(':') ? `[${config.dashboard.host}]` : config.dashboard.host}:${server.port}/`;
+  logger.info({ url, opsPort: ops.port }, 'dashboard listening');
+  return {
+    port: server.port,
+    opsPort: ops.port,
+    url,
+    async stop() {
+      await server.close();
+      await feed.stop();
+      await offsets.close();
+      blobs.close();
+      await ops.close();
+      logger.info('dashboard stopped');
+    },
+  };
+}
