@@ -1,21 +1,29 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { deployedServices, dockerfileProblems, type DeployedService } from './deploy-facts.js';
 import { REPO_ROOT } from './infra.js';
 
-// docker-compose.yml cannot run here (no Docker engine), so its shape is checked by reading.
+// docker-compose.yml cannot run here (no Docker engine), so its shape is checked by reading: the
+// Compose Specification's JSON Schema (deploy/docker/compose-spec.json, from compose-go v2.16.1,
+// the parser `docker compose` uses), then what the services must agree on.
 const Service = z
   .object({
     image: z.string().regex(/^[\w./-]+:[\w.-]+$/, 'an image pinned to a tag').optional(),
     build: z.union([z.string(), z.object({ context: z.string(), dockerfile: z.string().optional() })]).optional(),
+    command: z.union([z.string(), z.array(z.string())]).optional(),
     ports: z.array(z.string().regex(/^\d+:\d+$/)).optional(),
     depends_on: z.union([z.array(z.string()), z.record(z.string(), z.object({ condition: z.string() }))]).optional(),
     environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    volumes: z.array(z.string()).optional(),
     healthcheck: z.object({ test: z.array(z.string()).min(2) }).optional(),
   })
   .refine((service) => service.image !== undefined || service.build !== undefined, 'needs an image or a build');
+type Service = z.infer<typeof Service>;
 
 const Compose = z.object({
   name: z.string(),
@@ -23,8 +31,24 @@ const Compose = z.object({
   volumes: z.record(z.string(), z.unknown().nullable()).optional(),
 });
 
+const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml');
+// Merge keys (`<<: *clients`) are YAML 1.1; Compose reads them, so the test does too.
+const readYaml = (file: string): unknown => parse(readFileSync(file, 'utf8'), { merge: true });
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+const validateCompose = ajv.compile(JSON.parse(readFileSync(join(REPO_ROOT, 'deploy/docker/compose-spec.json'), 'utf8')) as object);
+const specErrors = (document: unknown): string[] =>
+  validateCompose(document) ? [] : (validateCompose.errors ?? []).map((error) => `${error.instancePath} ${error.message ?? ''}`);
+
+const dockerfileOf = (service: Service): string | undefined =>
+  typeof service.build === 'object' ? service.build.dockerfile : undefined;
+
 describe('docker-compose.yml', () => {
-  const compose = Compose.parse(parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')));
+  const raw = readYaml(COMPOSE_FILE);
+  const compose = Compose.parse(raw);
+  const services = deployedServices(REPO_ROOT);
+  const byDockerfile = (name: string) =>
+    Object.entries(compose.services).filter(([, service]) => dockerfileOf(service) === `deploy/docker/${name}.Dockerfile`);
 
   it('runs Kafka in KRaft mode with one-node replication settings', () => {
     const env = compose.services['kafka']?.environment ?? {};
@@ -42,5 +66,104 @@ describe('docker-compose.yml', () => {
       hostPorts.push(...(service.ports ?? []).map((port) => port.split(':')[0] ?? ''));
     }
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('is valid against the Compose Specification schema', () => {
+    expect(specErrors(raw)).toEqual([]);
+  });
+
+  it('a compose file with a misspelt key or a wrong depends_on condition is refused by the schema', () => {
+    const broken = structuredClone(raw) as { services: Record<string, Record<string, unknown>> };
+    const { environment, ...kafka } = broken.services['kafka'] ?? {};
+    broken.services['kafka'] = { ...kafka, enviroment: environment };
+    broken.services['kafka-init'] = { ...broken.services['kafka-init'], depends_on: { kafka: { condition: 'healthy' } } };
+    const errors = specErrors(broken);
+    expect(errors).toContain('/services/kafka must NOT have unevaluated properties');
+    expect(errors).toContain('/services/kafka-init/depends_on/kafka/condition must be equal to one of the allowed values');
+  });
+
+  it('passes `docker compose config` where the compose plugin is installed', ({ skip }) => {
+    const version = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+    if (version.status !== 0) skip('no `docker compose` on this machine (the schema test above still ran)');
+    const result = spawnSync('docker', ['compose', '-f', COMPOSE_FILE, '--profile', 'api', 'config', '--quiet'], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('builds every service from its own Dockerfile, and runs at least two inference workers', () => {
+    for (const { name } of services) expect(byDockerfile(name).length, `${name} in docker-compose.yml`).toBeGreaterThan(0);
+    for (const service of Object.values(compose.services)) {
+      const dockerfile = dockerfileOf(service);
+      if (dockerfile !== undefined) expect(existsSync(join(REPO_ROOT, dockerfile)), dockerfile).toBe(true);
+    }
+    expect(byDockerfile('inference-worker').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('gives frames.v1 at least as many partitions as there are workers, and creates every topic of the contracts', () => {
+    const workers = byDockerfile('inference-worker').length;
+    const init = compose.services['kafka-init'];
+    expect(Number(init?.environment?.['FRAME_PARTITIONS'])).toBeGreaterThanOrEqual(workers);
+    const script = (init?.volumes ?? []).map((volume) => volume.split(':')[0] ?? '').find((path) => path.endsWith('provision-topics.sh'));
+    expect(script).toBeDefined();
+    const provisioned = readFileSync(join(REPO_ROOT, script ?? ''), 'utf8');
+    const topics = [...readFileSync(join(REPO_ROOT, 'packages/contracts/src/topics.ts'), 'utf8').matchAll(/^\s+\w+: '([\w.-]+)',/gm)].map((m) => m[1] ?? '');
+    expect(topics.length).toBeGreaterThanOrEqual(8);
+    for (const topic of topics) expect(provisioned, topic).toMatch(new RegExp(`^create ${topic.replaceAll('.', '\\.')} `, 'm'));
+  });
+
+  it('points every service built here at the compose Kafka and MinIO, once the topics and buckets exist', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (dockerfileOf(service) === undefined || name === 'inference-api') continue;
+      expect(service.environment?.['KAFKA_BROKERS'], name).toBe('kafka:9092');
+      expect(service.environment?.['S3_ENDPOINT'], name).toBe('http://minio:9000');
+      expect(service.depends_on, name).toMatchObject({
+        'kafka-init': { condition: 'service_completed_successfully' },
+        'minio-init': { condition: 'service_completed_successfully' },
+      });
+    }
+  });
+
+  it('has Prometheus scrape every service on its ops port', () => {
+    const prometheus = compose.services['prometheus'];
+    const config = (prometheus?.volumes ?? []).map((volume) => volume.split(':')[0] ?? '').find((path) => path.endsWith('prometheus.yml'));
+    const scrape = z
+      .object({ scrape_configs: z.array(z.object({ static_configs: z.array(z.object({ targets: z.array(z.string()) })) })) })
+      .parse(readYaml(join(REPO_ROOT, config ?? 'missing')));
+    const targets = new Set(scrape.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets)));
+    for (const { name, opsPort } of services) {
+      for (const [composeName] of byDockerfile(name)) expect(targets, composeName).toContain(`${composeName}:${opsPort}`);
+    }
+  });
+});
+
+describe('deploy/docker images', () => {
+  const services = deployedServices(REPO_ROOT);
+
+  it('exist for every long-running service and follow the image rules', () => {
+    expect(services.map((s) => s.name)).toEqual(expect.arrayContaining(['alerting', 'camera-gateway', 'drift-monitor', 'inference-api', 'inference-worker']));
+    for (const service of services) {
+      const file = join(REPO_ROOT, 'deploy/docker', `${service.name}.Dockerfile`);
+      expect(existsSync(file), file).toBe(true);
+      expect(dockerfileProblems(readFileSync(file, 'utf8'), service), file).toEqual([]);
+    }
+  });
+
+  it('a Dockerfile that runs as root, has no health check and starts through a shell is refused', () => {
+    const worker: DeployedService = { name: 'inference-worker', opsPort: 9464 };
+    const good = readFileSync(join(REPO_ROOT, 'deploy/docker/inference-worker.Dockerfile'), 'utf8');
+    const broken = good
+      .replace(/^USER .*$/m, '')
+      .replace(/^HEALTHCHECK[^]*?\n(?=\S)/m, '')
+      .replace(/^CMD .*$/m, 'CMD node services/inference-worker/dist/main.js');
+    expect(dockerfileProblems(broken, worker)).toEqual([
+      expect.stringMatching(/^runs as root/),
+      expect.stringMatching(/^has no HEALTHCHECK on 127\.0\.0\.1:9464\/healthz/),
+      expect.stringMatching(/^does not start `node services\/inference-worker\/dist\/main\.js` in exec form/),
+    ]);
+    expect(dockerfileProblems(good.replace('ARG NODE_IMAGE=node:24.9.0-bookworm-slim', 'ARG NODE_IMAGE=node:lts'), worker)).toEqual([
+      'FROM ${NODE_IMAGE} is not pinned to an exact version',
+      'FROM ${NODE_IMAGE} is not pinned to an exact version',
+      'FROM ${NODE_IMAGE} is not pinned to an exact version',
+    ]);
   });
 });

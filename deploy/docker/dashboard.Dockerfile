@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# The line dashboard (page + /api/*, built by tsc and Vite). Build from the repository root:
+#   docker build -f deploy/docker/dashboard.Dockerfile -t loomwatch/dashboard:dev .
+# Stages: build (the whole workspace compiled, then prune.sh keeps this service's dist/ and
+# production dependencies in the repo's layout) → runtime (node, uid 1000). See deploy/docker/README.md.
+ARG NODE_IMAGE=node:24.9.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+# onnxruntime-node's install script would fetch GPU binaries from outside the npm registry; the
+# CPU binaries ship inside the npm package (as in the Makefile and .npmrc).
+ENV ONNXRUNTIME_NODE_INSTALL=skip \
+    npm_config_onnxruntime_node_install=skip \
+    CI=true
+RUN npm install --global pnpm@10.34.8
+WORKDIR /src
+# The store is filled from the lockfile alone, so this layer survives edits to the sources.
+COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc package.json ./
+RUN pnpm fetch --frozen-lockfile
+COPY . .
+RUN pnpm install --frozen-lockfile --offline \
+ && pnpm --filter @loomwatch/dashboard run build \
+ && sh deploy/docker/prune.sh @loomwatch/dashboard /out
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    LOOMWATCH_OPS__HOST=0.0.0.0 \
+    LOOMWATCH_DASHBOARD__HOST=0.0.0.0
+WORKDIR /app
+COPY --from=build /out/ ./
+# The base image's `node` user, by number so that Kubernetes can check runAsNonRoot.
+USER 1000:1000
+EXPOSE 8095 9470
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9470/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "services/dashboard/dist/main.js"]

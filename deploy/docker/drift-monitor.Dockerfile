@@ -1,0 +1,50 @@
+# syntax=docker/dockerfile:1
+# The drift monitor (verdict windows against the model cards' reference profiles). Build from the repository root:
+#   docker build -f deploy/docker/drift-monitor.Dockerfile -t loomwatch/drift-monitor:dev .
+# Stages: build (the whole workspace compiled, then prune.sh keeps this service's dist/ and
+# production dependencies in the repo's layout) → runtime (node, uid 1000). See deploy/docker/README.md.
+ARG NODE_IMAGE=node:24.9.0-bookworm-slim
+# Model names baked from models/registry (space-separated), `all`, or `none` to mount a registry
+# at /app/models/registry instead (or point LOOMWATCH_DRIFT__REGISTRY_ROOT elsewhere).
+ARG MODELS=all
+
+FROM ${NODE_IMAGE} AS build
+# onnxruntime-node's install script would fetch GPU binaries from outside the npm registry; the
+# CPU binaries ship inside the npm package (as in the Makefile and .npmrc).
+ENV ONNXRUNTIME_NODE_INSTALL=skip \
+    npm_config_onnxruntime_node_install=skip \
+    CI=true
+RUN npm install --global pnpm@10.34.8
+WORKDIR /src
+# The store is filled from the lockfile alone, so this layer survives edits to the sources.
+COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc package.json ./
+RUN pnpm fetch --frozen-lockfile
+COPY . .
+RUN pnpm install --frozen-lockfile --offline \
+ && pnpm --filter @loomwatch/drift-monitor run build \
+ && sh deploy/docker/prune.sh @loomwatch/drift-monitor /out
+
+FROM ${NODE_IMAGE} AS registry
+ARG MODELS
+COPY models/registry /registry
+# Only the cards are read (their reference profiles): the ONNX graphs are dropped.
+# Keeps the named models (each with its production.json and every version); `none` keeps none.
+RUN if [ "$MODELS" != all ]; then \
+      for dir in /registry/*/; do \
+        case " $MODELS " in *" $(basename "$dir") "*) ;; *) rm -rf "$dir" ;; esac; \
+      done; \
+    fi \
+ && find /registry -name '*.onnx' -delete
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    LOOMWATCH_OPS__HOST=0.0.0.0
+WORKDIR /app
+COPY --from=build /out/ ./
+COPY --from=registry /registry/ ./models/registry/
+# The base image's `node` user, by number so that Kubernetes can check runAsNonRoot.
+USER 1000:1000
+EXPOSE 9469
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9469/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "services/drift-monitor/dist/main.js"]
