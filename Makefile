@@ -26,7 +26,7 @@ PNPM := $(TOOLS)/bin/pnpm
 export ONNXRUNTIME_NODE_INSTALL := skip
 export npm_config_onnxruntime_node_install := skip
 
-.PHONY: help install install-node install-infra install-models demo test typecheck lint test-unit test-integration test-models infra-start infra-stop train
+.PHONY: help install install-node install-infra install-models install-browser demo test typecheck lint test-unit test-integration test-models infra-start infra-stop train
 
 help:
 	@echo "make demo   — start local Kafka + S3, run the demo, stop them"
@@ -54,7 +54,16 @@ install-infra:
 install-models:
 	@bash models/setup.sh
 
-install: install-node install-infra install-models
+# The dashboard's browser test drives Debian's chromium (playwright-core downloads no browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+install-browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "› installing Debian's chromium for the dashboard's browser test"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+install: install-node install-infra install-models install-browser
 
 typecheck: install-node
 	@$(PNPM) typecheck
@@ -67,7 +76,7 @@ test-unit: install-node
 
 # The integration projects' global setup starts the local servers unless KAFKA_BROKERS and
 # S3_ENDPOINT point at running ones, and stops what it started.
-test-integration: install-node install-infra
+test-integration: install-node install-infra install-browser
 	@$(PNPM) test:integration
 
 test-models: install-models

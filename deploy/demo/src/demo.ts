@@ -1,12 +1,15 @@
 /**
  * `make demo`: the real pipeline on the local Kafka and S3, every service as its own process, the
  * way it is deployed. The gateway replays AITEX frames as 2 lines × 2 cameras, two inference
- * workers decide them exactly once, alerting opens and resolves alerts, and read_committed
- * followers print a line per verdict and per alert, then a closing summary.
+ * workers decide them exactly once, alerting opens and resolves alerts, the dashboard shows it all
+ * in a browser (its URL is printed first), and read_committed followers print a line per verdict
+ * and per alert, then a closing summary. On a terminal the dashboard stays up after the summary
+ * until Enter is pressed (DEMO_HOLD_DASHBOARD=false: not at all).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
 import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
 import { Alert, FrameEvent, TOPICS, Verdict, decodeMessage } from '@loomwatch/contracts';
@@ -27,12 +30,17 @@ const DemoConfig = z.strictObject({
   fps: z.number().nonnegative().default(0.4),
   workers: z.int().positive().default(2),
   threadsPerWorker: z.int().positive().default(1),
+  /** Port of the dashboard. @defaultValue 8095 */
+  dashboardPort: z.int().min(1).max(65_535).default(8095),
+  /** Keep the dashboard up after the summary until Enter is pressed. @defaultValue true on a terminal */
+  holdDashboard: z.boolean().default(process.stdin.isTTY && process.stdout.isTTY),
 });
 type DemoConfig = z.infer<typeof DemoConfig>;
 
 const LOG_DIR = join(REPO_ROOT, '.loomwatch/demo-logs');
 const FRAME_BUCKET = 'loomwatch-frames';
 const ALERTING_OPS_PORT = 9466;
+const DASHBOARD_OPS_PORT = 9470;
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -75,14 +83,32 @@ async function startAlerting(infra: Infra): Promise<ChildProcess> {
     settings: { LOOMWATCH_OPS__PORT: ALERTING_OPS_PORT },
     logFile: logFile('alerting'),
   });
-  const deadline = Date.now() + 60_000;
+  await untilReady(child, 'alerting', `http://127.0.0.1:${ALERTING_OPS_PORT}/readyz`);
+  return child;
+}
+
+/** Polls `url` until it answers 200; the process's log is named when it exits or takes too long. */
+async function untilReady(child: ChildProcess, name: string, url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error('the alerting service exited at start; see .loomwatch/demo-logs/alerting.log');
-    const ready = await fetch(`http://127.0.0.1:${ALERTING_OPS_PORT}/readyz`).then((r) => r.ok, () => false);
-    if (ready) return child;
-    if (Date.now() > deadline) throw new Error('the alerting service did not become ready in 60 s; see .loomwatch/demo-logs/alerting.log');
+    if (child.exitCode !== null) throw new Error(`the ${name} exited at start; see .loomwatch/demo-logs/${name}.log`);
+    const ready = await fetch(url).then((r) => r.ok, () => false);
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`the ${name} did not become ready in ${timeoutMs / 1000} s; see .loomwatch/demo-logs/${name}.log`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** The dashboard on `port`; resolves once it follows every topic (/readyz). */
+async function startDashboard(config: DemoConfig, infra: Infra): Promise<ChildProcess> {
+  const child = spawnNodeProcess({
+    entry: 'services/dashboard/dist/main.js',
+    infra,
+    settings: { LOOMWATCH_DASHBOARD__PORT: config.dashboardPort, LOOMWATCH_OPS__PORT: DASHBOARD_OPS_PORT, LOOMWATCH_LOG__LEVEL: 'info' },
+    logFile: logFile('dashboard'),
+  });
+  await untilReady(child, 'dashboard', `http://127.0.0.1:${DASHBOARD_OPS_PORT}/readyz`);
+  return child;
 }
 
 /** The gateway in simulate mode: `framesPerCamera` frames per camera, sequence numbers from `firstSeq`; exits by itself when done. */
@@ -143,6 +169,9 @@ async function main(): Promise<void> {
     { topic: TOPICS.verdicts, numPartitions: 4 },
     { topic: TOPICS.deadLetters, numPartitions: 1 },
     { topic: TOPICS.alerts, numPartitions: 1 },
+    // Read by the dashboard: deployments (compacted) and drift judgements.
+    { topic: TOPICS.control, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    { topic: TOPICS.drift, numPartitions: 4 },
   ]);
   await store.ensureBucket(FRAME_BUCKET);
   await store.ensureBucket('loomwatch-results');
@@ -154,6 +183,8 @@ async function main(): Promise<void> {
 
   const infra: Infra = { source: 'env', kafkaBrokers: config.kafka.brokers, s3: config.s3 };
   mkdirSync(LOG_DIR, { recursive: true });
+  const dashboard = await startDashboard(config, infra);
+  console.log(`dashboard: http://127.0.0.1:${config.dashboardPort}/ (log in .loomwatch/demo-logs/dashboard.log)`);
   const alerting = await startAlerting(infra);
   const workers = startWorkers(config, infra, model);
 
@@ -224,6 +255,14 @@ async function main(): Promise<void> {
   console.log(`alerts opened ${opened}, resolved ${alerts.length - opened}`);
   console.log(`frame-to-verdict latency p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, p99 ${percentile(latencies, 99)} ms`);
   if (unique !== published.size || verdicts.length !== published.size) process.exitCode = 1;
+
+  if (config.holdDashboard) {
+    // Enter rather than Ctrl-C: an interrupt would also stop make before it stops the local servers.
+    const prompt = createInterface({ input: process.stdin, output: process.stdout });
+    await prompt.question(`\nThe dashboard stays up at http://127.0.0.1:${config.dashboardPort}/ — press Enter to end the demo. `);
+    prompt.close();
+  }
+  await stopProcess(dashboard);
 }
 
 main().catch((err: unknown) => {

@@ -4,7 +4,7 @@
  * a drift judgement), the frame view loads its images through the object proxy, and the API refuses
  * what it must with problem+json. Screenshots go to services/dashboard/test-results/.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -13,12 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alert, DeadLetter, Deployment, DriftEvent, FrameEvent, Verdict, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
+import { aitexFrames } from '@loomwatch/testkit';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { DashboardConfig } from './config.js';
 import { objectPath } from './object-path.js';
 import type { Problem } from './problem.js';
 import { startDashboardService, type DashboardService } from './service.js';
-import { alertFixture, deadLetterFixture, deploymentFixture, driftFixture, frameFixture, verdictFixture } from './testing.js';
+import { DEFECT_REGION, alertFixture, deadLetterFixture, deploymentFixture, driftFixture, frameFixture, verdictFixture } from './testing.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -57,11 +58,37 @@ async function publishVerdicts(verdicts: readonly Verdict[]): Promise<void> {
   }
 }
 
+/** A real AITEX frame of each kind, with an anomaly map and an overlay drawn from the defect fixture's region. */
+const images = new Map<boolean, Promise<{ frame: Buffer; map: Buffer; overlay: Buffer }>>();
+function imagesOf(defect: boolean): Promise<{ frame: Buffer; map: Buffer; overlay: Buffer }> {
+  const made =
+    images.get(defect) ??
+    (async () => {
+      const frames = aitexFrames();
+      const source = defect ? frames.find((f) => f.defectCode !== '000') : frames.find((f) => f.defectCode === '000');
+      if (source === undefined) throw new Error('no AITEX frames: set AITEX_DIR');
+      const frame = await sharp(readFileSync(source.path)).resize(4096, 256, { fit: 'fill' }).png().toBuffer();
+      const { x, y, width, height } = DEFECT_REGION;
+      const blob = (fill: string) =>
+        Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="4096" height="256">${defect ? `<ellipse cx="${x + width / 2}" cy="${y + height / 2}" rx="${width / 2}" ry="${height / 2}" fill="${fill}"/>` : ''}</svg>`);
+      const map = await sharp({ create: { width: 4096, height: 256, channels: 3, background: { r: 12, g: 12, b: 12 } } })
+        .composite([{ input: blob('#f0f0f0') }])
+        .blur(6)
+        .png()
+        .toBuffer();
+      const overlay = await sharp(frame)
+        .composite([{ input: blob('rgba(255,60,40,0.55)') }])
+        .jpeg({ quality: 80 })
+        .toBuffer();
+      return { frame, map, overlay };
+    })();
+  images.set(defect, made);
+  return made;
+}
+
 /** Stores the frame, anomaly map and overlay of a verdict as the gateway and the worker would. */
 async function storeImages(verdict: Verdict, defect: boolean): Promise<FrameEvent> {
-  const frame = await sharp({ create: { width: 512, height: 128, channels: 3, background: { r: 120, g: 118, b: 110 } } }).png().toBuffer();
-  const map = await sharp({ create: { width: 512, height: 128, channels: 3, background: defect ? { r: 90, g: 90, b: 90 } : { r: 10, g: 10, b: 10 } } }).png().toBuffer();
-  const overlay = await sharp({ create: { width: 512, height: 128, channels: 3, background: defect ? { r: 200, g: 80, b: 60 } : { r: 110, g: 120, b: 110 } } }).jpeg().toBuffer();
+  const { frame, map, overlay } = await imagesOf(defect);
   const event = frameFixture(verdict, framesBucket, frame.length);
   await Promise.all([
     s3.store.put({ bucket: framesBucket, key: event.image.key }, frame, 'image/png'),
@@ -92,6 +119,7 @@ async function screenshot(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run \`make install-browser\` (Debian's chromium), or set CHROMIUM_PATH`);
   // What the server serves: the page as `pnpm build` bundles it.
   await build({ configFile: `${PACKAGE_DIR}vite.config.ts`, logLevel: 'error' });
   mkdirSync(ARTEFACTS, { recursive: true });
@@ -197,13 +225,15 @@ describe('the dashboard in a browser', () => {
       await page.locator(`[data-camera="${v.lineId}:${v.cameraId}"]`).getByTestId('frame-id').getByText(v.frameId, { exact: true }).waitFor({ timeout: SHOWN_WITHIN_MS });
     }
     // The thumbnail comes through the proxy.
-    await expect.poll(() => naturalWidth(tile.locator('img')), { timeout: SHOWN_WITHIN_MS }).toBe(512);
+    await expect.poll(() => naturalWidth(tile.locator('img')), { timeout: SHOWN_WITHIN_MS }).toBe(4096);
 
     await screenshot('dashboard-1920');
   });
 
-  it('shows an alert when it opens and moves it to resolved when its next revision resolves it', async () => {
+  it('shows an alert when it opens and moves it to resolved when its next revision resolves it, leaving another open', async () => {
     const alertId = `burst-${Date.now()}`;
+    const other = `rate-${Date.now()}`;
+    await publish(topics.alerts, 'line-2:cam-2', encodeMessage(Alert, { ...alertFixture(other, { line: 'line-2', camera: 'cam-2', severity: 'warning' }), rule: 'defect-rate', kind: 'defect-rate', message: 'defect rate 25 % over the last 8 frames of line-2/cam-2 (limit 20 %)' }));
     await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', stopLine: true })));
     const open = page.getByTestId('open-alerts').locator(`[data-alert-id="${alertId}"]`);
     await open.waitFor({ timeout: SHOWN_WITHIN_MS });
@@ -214,6 +244,7 @@ describe('the dashboard in a browser', () => {
     await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', revision: 1, resolved: true })));
     await page.getByTestId('resolved-alerts').locator(`[data-alert-id="${alertId}"]`).waitFor({ timeout: SHOWN_WITHIN_MS });
     expect(await page.getByTestId('open-alerts').locator(`[data-alert-id="${alertId}"]`).count()).toBe(0);
+    expect(await page.getByTestId('open-alerts').locator(`[data-alert-id="${other}"]`).count()).toBe(1);
     // An older revision arriving late does not reopen it.
     await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', revision: 0 })));
     const snapshot = (await (await fetch(`${service.url}api/snapshot`)).json()) as { state: { alerts: Record<string, Alert> } };
@@ -228,7 +259,8 @@ describe('the dashboard in a browser', () => {
     expect(await entry.textContent()).toContain('input-psi, score-psi');
     expect(await entry.locator('tbody tr').count()).toBe(4);
     expect(await page.locator('[data-camera="line-2:cam-2"]').getByTestId('drift').textContent()).toContain('drifting');
-    await screenshot('drift');
+    // The overview with everything on it: the README's screenshot (docs/images/dashboard.png) is this one.
+    await page.screenshot({ path: `${ARTEFACTS}/dashboard-overview.png` });
   });
 
   it('opens a frame from the keyboard and loads the frame, its anomaly map and its overlay through the proxy', async () => {

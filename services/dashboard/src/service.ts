@@ -17,7 +17,8 @@ export interface DashboardService {
 
 /** Builds the dashboard from its config: starts following the topics, then listens. */
 export async function startDashboardService(config: DashboardConfig, logger: Logger): Promise<DashboardService> {
-  const kafka = createKafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+  // The whole section, so whatever connection settings it carries (SASL, TLS) reach the client.
+  const kafka = createKafkaClient({ ...config.kafka }, logger);
   const offsets = kafka.offsets();
   const blobs = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'dashboard' });

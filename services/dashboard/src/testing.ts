@@ -1,6 +1,9 @@
 /** Schema-valid messages for the dashboard's tests, as the workers, alerting and the drift monitor publish them. */
 import type { Alert, DeadLetter, Deployment, DriftCheck, DriftEvent, FrameEvent, Verdict } from '@loomwatch/contracts';
 
+/** Where a defect fixture's one region is, on a 4096 × 256 AITEX frame. */
+export const DEFECT_REGION = { x: 1800, y: 70, width: 240, height: 110, area: 21_000, maxScore: 0.93, meanScore: 0.71 };
+
 export interface VerdictOptions {
   line?: string;
   camera?: string;
@@ -36,7 +39,7 @@ export function verdictFixture(seq: number, options: VerdictOptions = {}): Verdi
     threshold: 0.5,
     fabricCode: '05',
     calibratedFabric: '05',
-    regions: defect ? [{ x: 140, y: 30, width: 60, height: 40, area: 1800, maxScore: 0.93, meanScore: 0.71 }] : [],
+    regions: defect ? [DEFECT_REGION] : [],
     model: { name: 'draem-aitex', version, sha256: 'ab'.repeat(32) },
     anomalyMap: { bucket, key: `maps/${base}.png` },
     overlay: { bucket, key: `overlays/${base}.jpg` },
@@ -54,7 +57,7 @@ export function frameFixture(verdict: Verdict, bucket = 'loomwatch-frames', byte
     cameraId: verdict.cameraId,
     seq: verdict.seq,
     capturedAt: verdict.capturedAt,
-    image: { bucket, key: `frames/${verdict.lineId}/${verdict.cameraId}/${verdict.frameId}.png`, width: 512, height: 128, encoding: 'png', bytes, sha256: 'cd'.repeat(32) },
+    image: { bucket, key: `frames/${verdict.lineId}/${verdict.cameraId}/${verdict.frameId}.png`, width: 4096, height: 256, encoding: 'png', bytes, sha256: 'cd'.repeat(32) },
     product: { fabricCode: '05' },
   };
 }

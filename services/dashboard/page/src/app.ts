@@ -57,7 +57,7 @@ export class App extends LitElement {
       .line { margin-bottom: 1rem; }
       .line > header { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; margin-bottom: 0.4rem; }
       .line h2 { margin: 0; }
-      .cameras { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 0.75rem; }
+      .cameras { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 0.75rem; }
       @media (max-width: 1180px) {
         .layout { grid-template-columns: minmax(0, 1fr); }
       }
@@ -141,7 +141,7 @@ export class App extends LitElement {
               const serving = servingOf(state, lineId);
               return html`<section class="line" aria-labelledby="line-${lineId}" data-line=${lineId}>
                 <header>
-                  <h2 id="line-${lineId}">Line ${lineId}</h2>
+                  <h2 id="line-${lineId}">${lineId}</h2>
                   ${serving.map(
                     (s) => html`<span class="muted" data-testid="line-serving">${s.model}: production ${s.production}${s.canary === undefined ? '' : ` · canary ${s.canary.version}${s.canary.wholeLine ? '' : ` on ${s.canary.cameras.join(', ')}`}`}${
                       Object.keys(s.fabrics).length === 0 ? '' : ` · fabrics ${Object.entries(s.fabrics).map(([f, v]) => `${f}→${v}`).join(', ')}`

@@ -30,6 +30,8 @@ export class FrameView extends LitElement {
     css`
       :host { display: block; }
       .images { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: 0.75rem; }
+      /* Line-scan frames are many times wider than high: one under the other, each the full width. */
+      .images.wide { grid-template-columns: minmax(0, 1fr); }
       figure { margin: 0; }
       figcaption { color: var(--muted); font-size: 0.85rem; margin-top: 0.25rem; }
       .pic { position: relative; background: #0b1015; border-radius: 6px; overflow: hidden; }
@@ -75,6 +77,12 @@ export class FrameView extends LitElement {
     </svg>`;
   }
 
+  /** Whether the frame is more than 2.5 times as wide as high (known from its event, or once the overlay loads). */
+  private wide(): boolean {
+    const size = this.frame?.image ?? this.size;
+    return size !== undefined && size.width > 2.5 * size.height;
+  }
+
   private readonly onOverlayLoad = (event: Event): void => {
     const img = event.target as HTMLImageElement;
     this.size = { width: img.naturalWidth, height: img.naturalHeight };
@@ -94,7 +102,7 @@ export class FrameView extends LitElement {
     return html`<article aria-labelledby="frame-title">
       <h2 id="frame-title">Frame ${v.frameId} <span class="badge ${v.verdict}">${v.verdict === 'defect' ? 'DEFECT' : 'ok'}</span></h2>
       <p class="muted">${v.lineId} / ${v.cameraId} · seq ${v.seq} · captured ${formatDateTime(v.capturedAt)}</p>
-      <div class="images">
+      <div class="images ${this.wide() ? 'wide' : ''}">
         <figure><div class="pic">${frameImage}</div><figcaption>Frame</figcaption></figure>
         <figure><div class="pic"><img src=${objectPath(v.anomalyMap)} alt="anomaly map of frame ${v.frameId}" data-testid="anomaly-map" />${this.outlines(v.regions)}</div><figcaption>Anomaly map</figcaption></figure>
         <figure><div class="pic"><img src=${objectPath(v.overlay)} alt="overlay of frame ${v.frameId}" data-testid="overlay" @load=${this.onOverlayLoad} />${this.outlines(v.regions)}</div><figcaption>Overlay</figcaption></figure>
