@@ -105,3 +105,202 @@ export function dockerfileProblems(text: string, service: DeployedService): stri
   if (argv?.[0] !== 'node' || argv[1] !== main) problems.push(`does not start \`node ${main}\` in exec form (signals must reach node)`);
   return problems;
 }
+
+/** A rendered Kubernetes object, as far as the checks below read it (every other field is left to the schemas). */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: unknown;
+  data?: Record<string, string>;
+}
+
+interface Probe {
+  httpGet?: { path?: string; port?: string | number };
+}
+interface Container {
+  name: string;
+  image?: string;
+  ports?: { name?: string; containerPort: number }[];
+  env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: Ref; secretKeyRef?: Ref } }[];
+  envFrom?: { configMapRef?: Ref; secretRef?: Ref }[];
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+}
+interface Ref {
+  name: string;
+  optional?: boolean;
+}
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string> };
+  spec: {
+    terminationGracePeriodSeconds?: number;
+    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+    containers: Container[];
+    volumes?: { name: string; configMap?: Ref; secret?: { secretName: string; optional?: boolean } }[];
+  };
+}
+interface WorkloadSpec {
+  replicas?: number;
+  selector?: { matchLabels?: Record<string, string> };
+  template: PodTemplate;
+}
+interface ServiceSpec {
+  selector?: Record<string, string>;
+  ports?: { name?: string; port: number; targetPort?: string | number }[];
+}
+interface KafkaTrigger {
+  type: string;
+  metadata: Record<string, string>;
+}
+interface ScaledObjectSpec {
+  scaleTargetRef: { name: string; kind?: string };
+  minReplicaCount?: number;
+  maxReplicaCount?: number;
+  triggers: KafkaTrigger[];
+}
+
+export interface K8sExpectations {
+  /** The worker's consumer group, which the ScaledObject must measure. */
+  workerGroupId: string;
+  /** The topic the workers read. */
+  frameTopic: string;
+  /** worker.shutdownTimeoutMs when the Deployment does not set LOOMWATCH_WORKER__SHUTDOWN_TIMEOUT_MS. */
+  workerShutdownTimeoutMs: number;
+  /** Secrets created out of band (the overlay's README says how), which the render may name without holding. */
+  externalSecrets: readonly string[];
+}
+
+const selects = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean =>
+  selector !== undefined && Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+
+const probeOn = (probe: Probe | undefined, path: string, port: number): boolean =>
+  probe?.httpGet?.path === path && (probe.httpGet.port === 'ops' || probe.httpGet.port === port);
+
+/**
+ * Every way a rendered set of manifests breaks the deployment rules, one sentence each: each
+ * service a Deployment with its ops port named `ops`, `/readyz` and `/healthz` probes on it, CPU and
+ * memory requests and a memory limit, a non-root pod, a PodDisruptionBudget and a Service naming the
+ * ops port; the worker's grace period covering its drain; every ConfigMap and Secret it names
+ * present; the ScaledObject on the worker group's lag of the frame topic, its lagThreshold the
+ * product of its sizing annotations, its maximum within the partitions of the frame topic, and the
+ * worker's replica count left to it; a ServiceMonitor, when there is one, finding every Service.
+ */
+export function k8sProblems(objects: readonly K8sObject[], services: readonly DeployedService[], expect: K8sExpectations): string[] {
+  const problems: string[] = [];
+  const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
+  const named = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const deployments = ofKind('Deployment');
+  const workloads = [...deployments, ...ofKind('Job')];
+  const configMaps = new Set(ofKind('ConfigMap').map((o) => o.metadata.name));
+  const secrets = new Set([...ofKind('Secret').map((o) => o.metadata.name), ...expect.externalSecrets]);
+  const env = ofKind('ConfigMap').find((o) => o.data?.['KAFKA_BROKERS'] !== undefined);
+  const topics = ofKind('ConfigMap').find((o) => o.data?.['FRAME_PARTITIONS'] !== undefined);
+  const framePartitions = Number(topics?.data?.['FRAME_PARTITIONS']);
+  if (topics === undefined) problems.push('no ConfigMap sets FRAME_PARTITIONS for the topics Job');
+  if (!ofKind('Job').some((job) => (job.spec as WorkloadSpec).template.spec.containers.some((c) => c.envFrom?.some((e) => e.configMapRef?.name === topics?.metadata.name)))) {
+    problems.push('no Job provisions the topics with the FRAME_PARTITIONS ConfigMap');
+  }
+
+  for (const workload of workloads) {
+    const where = `${workload.kind} ${workload.metadata.name}`;
+    const pod = (workload.spec as WorkloadSpec).template;
+    const needConfigMap = (ref: Ref | undefined) => {
+      if (ref !== undefined && ref.optional !== true && !configMaps.has(ref.name)) problems.push(`${where} names ConfigMap ${ref.name}, which the render does not hold`);
+    };
+    const needSecret = (ref: Ref | undefined) => {
+      if (ref !== undefined && ref.optional !== true && !secrets.has(ref.name)) problems.push(`${where} names Secret ${ref.name}, which the render does not hold and no README creates`);
+    };
+    for (const container of pod.spec.containers) {
+      for (const from of container.envFrom ?? []) {
+        needConfigMap(from.configMapRef);
+        needSecret(from.secretRef);
+      }
+      for (const variable of container.env ?? []) {
+        needConfigMap(variable.valueFrom?.configMapKeyRef);
+        needSecret(variable.valueFrom?.secretKeyRef);
+      }
+    }
+    for (const volume of pod.spec.volumes ?? []) {
+      needConfigMap(volume.configMap);
+      if (volume.secret !== undefined) needSecret({ name: volume.secret.secretName, ...(volume.secret.optional === undefined ? {} : { optional: volume.secret.optional }) });
+    }
+  }
+
+  for (const service of services) {
+    const deployment = named('Deployment', service.name);
+    if (deployment === undefined) {
+      problems.push(`no Deployment for ${service.name}`);
+      continue;
+    }
+    const where = `Deployment ${service.name}`;
+    const spec = deployment.spec as WorkloadSpec;
+    const labels = spec.template.metadata?.labels;
+    const container = spec.template.spec.containers[0];
+    if (container === undefined) continue;
+    if (container.image === undefined || !container.image.includes(`/${service.name}:`)) problems.push(`${where} runs ${container.image ?? 'no image'}, not the ${service.name} image`);
+    const ops = container.ports?.find((port) => port.name === 'ops');
+    if (ops?.containerPort !== service.opsPort) problems.push(`${where} does not name its ops port ${service.opsPort} \`ops\``);
+    if (!probeOn(container.readinessProbe, '/readyz', service.opsPort)) problems.push(`${where} has no readiness probe on /readyz of its ops port`);
+    if (!probeOn(container.livenessProbe, '/healthz', service.opsPort)) problems.push(`${where} has no liveness probe on /healthz of its ops port`);
+    const { requests = {}, limits = {} } = container.resources ?? {};
+    if (requests['cpu'] === undefined || requests['memory'] === undefined || limits['memory'] === undefined) {
+      problems.push(`${where} lacks a CPU request, a memory request or a memory limit`);
+    }
+    const security = spec.template.spec.securityContext;
+    if (security?.runAsNonRoot !== true || security.runAsUser === 0) problems.push(`${where} may run as root`);
+    if (!ofKind('PodDisruptionBudget').some((pdb) => selects((pdb.spec as WorkloadSpec).selector?.matchLabels, labels))) problems.push(`${where} has no PodDisruptionBudget`);
+    const exposed = ofKind('Service').some(
+      (svc) => selects((svc.spec as ServiceSpec).selector, labels) && (svc.spec as ServiceSpec).ports?.some((port) => port.name === 'ops' && (port.targetPort === 'ops' || port.targetPort === service.opsPort)),
+    );
+    if (!exposed) problems.push(`${where} has no Service naming its ops port \`ops\` (the ServiceMonitor scrapes by that name)`);
+  }
+
+  const worker = named('Deployment', 'inference-worker');
+  if (worker !== undefined) {
+    const spec = worker.spec as WorkloadSpec;
+    const container = spec.template.spec.containers[0];
+    const setting = container?.env?.find((variable) => variable.name === 'LOOMWATCH_WORKER__SHUTDOWN_TIMEOUT_MS')?.value;
+    const drainMs = setting === undefined ? expect.workerShutdownTimeoutMs : Number(setting);
+    const graceMs = (spec.template.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+    if (graceMs < drainMs + 5000) problems.push(`Deployment inference-worker: terminationGracePeriodSeconds ${graceMs / 1000} s does not cover its ${drainMs / 1000} s drain and a 5 s margin`);
+
+    const scalers = ofKind('ScaledObject').filter((o) => (o.spec as ScaledObjectSpec).scaleTargetRef.name === 'inference-worker');
+    if (scalers.length === 0 && !(Number(spec.replicas ?? 1) <= framePartitions)) {
+      problems.push(`Deployment inference-worker: ${spec.replicas ?? 1} replicas, more than the ${framePartitions} partitions of ${expect.frameTopic}`);
+    }
+    if (scalers.length > 0 && spec.replicas !== undefined) problems.push('Deployment inference-worker sets replicas, which the ScaledObject owns: every apply would reset them');
+    for (const scaler of scalers) {
+      const so = scaler.spec as ScaledObjectSpec;
+      const where = `ScaledObject ${scaler.metadata.name}`;
+      if (!(Number(so.maxReplicaCount ?? 100) <= framePartitions)) problems.push(`${where}: maxReplicaCount ${so.maxReplicaCount ?? 100} exceeds the ${framePartitions} partitions of ${expect.frameTopic}`);
+      const kafka = so.triggers.find((trigger) => trigger.type === 'kafka');
+      if (kafka === undefined) {
+        problems.push(`${where} has no kafka trigger`);
+        continue;
+      }
+      const m = kafka.metadata;
+      if (m['consumerGroup'] !== expect.workerGroupId || m['topic'] !== expect.frameTopic) {
+        problems.push(`${where} measures ${m['consumerGroup']} on ${m['topic']}, not ${expect.workerGroupId} on ${expect.frameTopic}`);
+      }
+      if (m['bootstrapServers'] !== env?.data?.['KAFKA_BROKERS']) problems.push(`${where} reads brokers ${m['bootstrapServers']}, the services ${env?.data?.['KAFKA_BROKERS']}`);
+      const perWorker = Number(scaler.metadata.annotations?.['loomwatch.io/worker-frames-per-second']);
+      const latency = Number(scaler.metadata.annotations?.['loomwatch.io/target-latency-seconds']);
+      const derived = Math.floor(perWorker * latency);
+      if (!(derived >= 1) || m['lagThreshold'] !== String(derived)) {
+        problems.push(`${where}: lagThreshold ${m['lagThreshold']} is not floor(${perWorker} frames/s per worker × ${latency} s target latency) = ${derived}`);
+      }
+    }
+  }
+
+  for (const monitor of ofKind('ServiceMonitor')) {
+    const spec = monitor.spec as { selector?: { matchLabels?: Record<string, string> }; endpoints?: { port?: string }[] };
+    if (!(spec.endpoints ?? []).some((endpoint) => endpoint.port === 'ops')) problems.push(`ServiceMonitor ${monitor.metadata.name} does not scrape the \`ops\` port`);
+    for (const service of services) {
+      const svc = named('Service', service.name);
+      if (svc === undefined || !selects(spec.selector?.matchLabels, svc.metadata.labels)) problems.push(`ServiceMonitor ${monitor.metadata.name} does not select Service ${service.name}`);
+    }
+  }
+  return problems;
+}
