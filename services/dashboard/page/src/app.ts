@@ -51,7 +51,8 @@ export class App extends LitElement {
       .status { margin-left: auto; font-size: 0.85rem; }
       .filters { display: flex; flex-wrap: wrap; gap: 0.75rem; padding: 0.6rem 1rem; align-items: end; }
       .filters label { display: flex; flex-direction: column; font-size: 0.8rem; color: var(--muted); gap: 0.15rem; }
-      main { padding: 0 1rem 1rem; outline: none; }
+      main { padding: 0 1rem 1rem; }
+      main[tabindex]:focus, main[tabindex]:focus-visible { outline: none; }
       .layout { display: grid; grid-template-columns: minmax(0, 1fr) 420px; gap: 1rem; align-items: start; }
       .side { display: flex; flex-direction: column; gap: 1rem; }
       .line { margin-bottom: 1rem; }

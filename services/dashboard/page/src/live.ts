@@ -37,7 +37,7 @@ export class LiveView extends EventTarget {
       this.changed();
     });
     source.addEventListener('error', () => {
-      this.connection = source.readyState === EventSource.CLOSED ? 'reconnecting' : 'reconnecting';
+      this.connection = 'reconnecting';
       this.dispatchEvent(new Event('change'));
       // A closed source (the server refused it) does not retry on its own.
       if (source.readyState === EventSource.CLOSED) setTimeout(() => this.connect(url), 3000);

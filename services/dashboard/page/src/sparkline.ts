@@ -12,7 +12,6 @@ export class Sparkline extends LitElement {
     svg { display: block; width: 100%; height: 32px; background: #0b1015; border-radius: 4px; }
     .ok { fill: #4cc38a; }
     .defect { fill: #ff7b72; }
-    .threshold { stroke: #a9b6c3; stroke-dasharray: 2 2; stroke-width: 0.5; }
   `;
 
   constructor() {

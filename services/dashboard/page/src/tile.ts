@@ -23,6 +23,7 @@ export class CameraTile extends LitElement {
       dl { display: grid; grid-template-columns: auto 1fr; gap: 0.1rem 0.5rem; margin: 0; font-size: 0.85rem; }
       dt { color: var(--muted); }
       dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+      .rate { font-size: 0.8rem; }
     `,
   ];
 
@@ -47,7 +48,7 @@ export class CameraTile extends LitElement {
         ? nothing
         : html`<a class="frame" href="#/frame/${encodeURIComponent(lineId)}/${encodeURIComponent(cameraId)}/${encodeURIComponent(latest.frameId)}"
               aria-label="open frame ${latest.frameId} of ${cameraId}">
-              <img src=${objectPath(latest.overlay)} alt="overlay of frame ${latest.frameId}" loading="lazy" decoding="async" />
+              <img src=${objectPath(latest.overlay)} alt="overlay of frame ${latest.frameId}" decoding="async" />
             </a>
             <dl>
               <dt>frame</dt><dd data-testid="frame-id">${latest.frameId}</dd>
@@ -65,7 +66,7 @@ export class CameraTile extends LitElement {
               </dd>
             </dl>`}
       <lw-sparkline .verdicts=${this.camera.recent} capacity=${this.capacity}></lw-sparkline>
-      <span class="muted" style="font-size:0.8rem">defect rate ${(defectRate(this.camera) * 100).toFixed(0)} % of ${this.camera.recent.length}</span>
+      <span class="muted rate">defect rate ${(defectRate(this.camera) * 100).toFixed(0)} % of ${this.camera.recent.length}</span>
     </article>`;
   }
 }
