@@ -13,6 +13,7 @@ readonly HOST=127.0.0.1
 
 readonly KAFKA_PORT="${KAFKA_PORT:-19092}"
 readonly KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+readonly KAFKA_SECURE_PORT="${KAFKA_SECURE_PORT:-19094}"
 readonly S3_PORT="${S3_PORT:-19000}"
 readonly S3_REGION="${S3_REGION:-us-east-1}"
 readonly S3_ACCESS_KEY_ID="${S3_ACCESS_KEY_ID:-loomwatch}"
@@ -30,6 +31,8 @@ readonly KAFKA_LOG="$KAFKA_DIR/kafka.log"
 readonly S3_LOG="$S3_DIR/s3proxy.log"
 readonly KAFKA_PID="$KAFKA_DIR/kafka.pid"
 readonly S3_PID="$S3_DIR/s3proxy.pid"
+readonly KAFKA_TLS="$KAFKA_DIR/tls"
+readonly KAFKA_PRINCIPALS="$KAFKA_TLS/principals.env"
 readonly KAFKA_MAIN=kafka.Kafka
 readonly S3_MAIN=org.gaul.s3proxy.Main
 
@@ -298,11 +301,24 @@ node.id=1
 # A static voter set rather than --standalone: nothing about the controller endpoint is stored in
 # the log, so KAFKA_CONTROLLER_PORT may change between runs.
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_SSL://$HOST:$KAFKA_SECURE_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_SSL://$HOST:$KAFKA_SECURE_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+
+# The secured listener: TLS (a CA generated per state dir) and SCRAM-SHA-512 users, with ACLs
+# (acls.txt). The plaintext listeners are loopback-only development access: their principal,
+# ANONYMOUS, is a super user, so tests and tools there are not subject to the ACLs.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KAFKA_TLS/broker.p12
+ssl.keystore.password=$(cat "$KAFKA_TLS/store.password")
+ssl.key.password=$(cat "$KAFKA_TLS/store.password")
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
 log.dirs=$KAFKA_DIR/data
 
 # One node: every replication factor and min ISR is 1.
@@ -348,14 +364,50 @@ kafka_cluster_id() {
 
 kafka_classpath() { cat "$(dist_dir kafka)/classpath"; }
 
+# The secured listener's material, made once per state dir: a CA, the broker's certificate for
+# 127.0.0.1/localhost in a PKCS12 store, and a random SCRAM password per principal of acls.txt.
+kafka_tls() {
+  [[ -s "$KAFKA_TLS/broker.p12" && -s "$KAFKA_PRINCIPALS" ]] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl not found: install it (apt-get install openssl) to make the secured listener's certificates"
+  local tmp="$KAFKA_TLS.tmp.$$" log="$KAFKA_DIR/tls.log" principal
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$tmp/store.password"
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -days 3650 -subj "/CN=Loomwatch local CA"
+    openssl req -newkey rsa:2048 -nodes -keyout "$tmp/broker.key" -out "$tmp/broker.csr" -subj "/CN=localhost"
+    printf 'subjectAltName=IP:%s,DNS:localhost\n' "$HOST" >"$tmp/san.ext"
+    openssl x509 -req -in "$tmp/broker.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial -out "$tmp/broker.pem" -days 3650 -extfile "$tmp/san.ext"
+    openssl pkcs12 -export -in "$tmp/broker.pem" -inkey "$tmp/broker.key" -certfile "$tmp/ca.pem" -name broker \
+      -out "$tmp/broker.p12" -passout "file:$tmp/store.password"
+  } >"$log" 2>&1 || { rm -rf "$tmp"; die "making the secured listener's certificates failed (log: $log)"; }
+  for principal in $(sed 's/#.*//' "$HERE/kafka/acls.txt" | awk 'NF == 5 { print $1 }' | sort -u); do
+    echo "LOOMWATCH_KAFKA_PASSWORD_$(tr '[:lower:]-' '[:upper:]_' <<<"$principal")=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
+  done >"$tmp/principals.env"
+  chmod 600 "$tmp"/*.key "$tmp/store.password" "$tmp/principals.env"
+  rm -rf "$KAFKA_TLS" && mv "$tmp" "$KAFKA_TLS"
+}
+
+# The SCRAM users and ACLs of acls.txt, applied through the plaintext listener once Kafka answers
+# (again whenever acls.txt or the passwords change). One JVM runs SecurePrincipals.java as source.
+kafka_principals() {
+  local stamp done_file="$KAFKA_TLS/principals.applied" log="$KAFKA_DIR/principals.log"
+  stamp="$(cat "$HERE/kafka/acls.txt" "$HERE/kafka/SecurePrincipals.java" "$KAFKA_PRINCIPALS" | sha256sum | cut -c1-16)"
+  [[ "$(cat "$done_file" 2>/dev/null)" == "$stamp" ]] && return 0
+  "$JAVA" -Xmx128m -cp "$(kafka_classpath)" "$HERE/kafka/SecurePrincipals.java" "$HOST:$KAFKA_PORT" "$KAFKA_PRINCIPALS" "$HERE/kafka/acls.txt" >"$log" 2>&1 ||
+    fail_start Kafka "$log" "could not create the SCRAM users and ACLs of the secured listener"
+  echo "$stamp" >"$done_file"
+}
+
 # Sets LAUNCHED=1 when it started a process, 0 when Kafka was already running.
 kafka_launch() {
   LAUNCHED=0
   mkdir -p "$KAFKA_DIR/data"
+  kafka_tls
   install_config Kafka "$KAFKA_DIR/server.properties" "$(kafka_config)" "$KAFKA_PID" "$KAFKA_MAIN"
   if running_pid "$KAFKA_PID" "$KAFKA_MAIN" >/dev/null; then return 0; fi
   require_port_free "$KAFKA_PORT" KAFKA_PORT
   require_port_free "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT
+  require_port_free "$KAFKA_SECURE_PORT" KAFKA_SECURE_PORT
   local cp cds log4j="-Dlog4j2.configurationFile=$HERE/kafka/log4j2.properties"
   cp="$(kafka_classpath)"
   cds="$(cds_flag kafka "$KAFKA_DIR")"
@@ -414,11 +466,11 @@ s3_launch() {
 
 validate_settings() {
   local v
-  for v in KAFKA_PORT KAFKA_CONTROLLER_PORT S3_PORT; do
+  for v in KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_SECURE_PORT S3_PORT; do
     [[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 && "${!v}" -le 65535 ]] || die "$v=${!v} is not a port number"
   done
-  [[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" && "$KAFKA_PORT" != "$S3_PORT" && "$KAFKA_CONTROLLER_PORT" != "$S3_PORT" ]] ||
-    die "KAFKA_PORT, KAFKA_CONTROLLER_PORT and S3_PORT must differ"
+  [[ "$(printf '%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SECURE_PORT" "$S3_PORT" | sort -u | wc -l)" -eq 4 ]] ||
+    die "KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_SECURE_PORT and S3_PORT must differ"
   # The env file is sourced by bash and read as KEY=VALUE, so values must need no quoting.
   for v in S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY S3_REGION; do
     [[ "${!v}" =~ ^[A-Za-z0-9._~+/=-]+$ ]] || die "$v may only contain letters, digits and ._~+/=-"
@@ -429,6 +481,9 @@ validate_settings() {
 env_lines() {
   cat <<EOF
 KAFKA_BROKERS=$HOST:$KAFKA_PORT
+KAFKA_SECURE_BROKERS=$HOST:$KAFKA_SECURE_PORT
+KAFKA_SECURE_CA_FILE=$KAFKA_TLS/ca.pem
+KAFKA_SECURE_PRINCIPALS_FILE=$KAFKA_PRINCIPALS
 S3_ENDPOINT=http://$HOST:$S3_PORT
 S3_REGION=$S3_REGION
 S3_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID
@@ -503,6 +558,7 @@ start_components() {
     waiting+=("$c")
   done
   wait_ready "${waiting[@]}"
+  [[ " $* " == *" kafka "* ]] && kafka_principals
   write_env
   for c in "$@"; do
     if [[ " ${started[*]-} " == *" $c "* ]]; then say "$c: started, $(endpoint "$c")"

@@ -19,6 +19,24 @@ export const KafkaConfig = z.strictObject({
   brokers: commaList(z.string().min(1)).default(['127.0.0.1:19092']),
   /** @defaultValue 'loomwatch' */
   clientId: z.string().min(1).default('loomwatch'),
+  /** SASL credentials of this service's principal; absent: no SASL. Never logged. */
+  sasl: z
+    .strictObject({
+      /** @defaultValue 'SCRAM-SHA-512' */
+      mechanism: z.enum(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN']).default('SCRAM-SHA-512'),
+      username: z.string().min(1),
+      password: z.string().min(1),
+    })
+    .optional(),
+  /** TLS to the brokers; absent: plaintext. */
+  tls: z
+    .strictObject({
+      /** PEM file of the CA that signed the brokers' certificates. @defaultValue the system's CAs */
+      caFile: z.string().min(1).optional(),
+      /** @defaultValue true — turn off only in a lab */
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .optional(),
 });
 export type KafkaConfig = z.infer<typeof KafkaConfig>;
 
@@ -39,6 +57,10 @@ export type S3Config = z.infer<typeof S3Config>;
 /** Standard environment names mapped onto the shared sections. */
 export const STANDARD_ENV_ALIASES = {
   KAFKA_BROKERS: 'kafka.brokers',
+  KAFKA_SASL_MECHANISM: 'kafka.sasl.mechanism',
+  KAFKA_SASL_USERNAME: 'kafka.sasl.username',
+  KAFKA_SASL_PASSWORD: 'kafka.sasl.password',
+  KAFKA_TLS_CA_FILE: 'kafka.tls.caFile',
   S3_ENDPOINT: 's3.endpoint',
   S3_REGION: 's3.region',
   S3_ACCESS_KEY_ID: 's3.accessKeyId',

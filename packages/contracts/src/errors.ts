@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   'MODEL_RUN_FAILED',
   // messaging
   'BROKER_UNAVAILABLE',
+  'BROKER_AUTH_FAILED',
+  'BROKER_ACCESS_DENIED',
   // control plane: deployments and replays
   'DEPLOYMENT_INVALID',
   'REPLAY_INVALID',

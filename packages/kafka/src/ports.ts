@@ -228,9 +228,26 @@ export interface KafkaClient {
   offsets(): BrokerOffsets;
 }
 
+/** SASL credentials of the service's principal (SCRAM-SHA-512 on the secured local broker). */
+export interface KafkaSasl {
+  mechanism: 'SCRAM-SHA-512' | 'SCRAM-SHA-256' | 'PLAIN';
+  username: string;
+  password: string;
+}
+
+/** TLS to the brokers; absent: plaintext. */
+export interface KafkaTls {
+  /** PEM file of the CA that signed the brokers' certificates. @defaultValue the system's CAs */
+  caFile?: string | undefined;
+  /** @defaultValue true */
+  rejectUnauthorized?: boolean | undefined;
+}
+
 export interface KafkaClientConfig {
   brokers: string[];
   clientId: string;
+  sasl?: KafkaSasl | undefined;
+  tls?: KafkaTls | undefined;
   /** @defaultValue 10000 */
   connectionTimeoutMs?: number;
   /** @defaultValue 30000 */

@@ -9,6 +9,8 @@ export interface Infra {
   source: 'env' | 'containers' | 'local';
   kafkaBrokers: string[];
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+  /** The local broker's secured listener (SASL_SSL, SCRAM-SHA-512): its address, CA and the principals' passwords file. */
+  kafkaSecure?: { brokers: string[]; caFile: string; principalsFile: string };
 }
 
 export interface InfraHandle {
@@ -28,9 +30,13 @@ function infraFromEnv(env: Record<string, string | undefined>, source: Infra['so
   const brokers = env['KAFKA_BROKERS'];
   const endpoint = env['S3_ENDPOINT'];
   if (brokers === undefined || brokers === '' || endpoint === undefined || endpoint === '') return undefined;
+  const secure = env['KAFKA_SECURE_BROKERS'];
+  const caFile = env['KAFKA_SECURE_CA_FILE'];
+  const principalsFile = env['KAFKA_SECURE_PRINCIPALS_FILE'];
   return {
     source,
     kafkaBrokers: brokers.split(',').map((b) => b.trim()),
+    ...(secure === undefined || caFile === undefined || principalsFile === undefined ? {} : { kafkaSecure: { brokers: secure.split(','), caFile, principalsFile } }),
     s3: {
       endpoint,
       region: env['S3_REGION'] ?? 'us-east-1',
@@ -144,5 +150,8 @@ export function infraEnv(infra: Infra): Record<string, string> {
     S3_REGION: infra.s3.region,
     S3_ACCESS_KEY_ID: infra.s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: infra.s3.secretAccessKey,
+    ...(infra.kafkaSecure === undefined
+      ? {}
+      : { KAFKA_SECURE_BROKERS: infra.kafkaSecure.brokers.join(','), KAFKA_SECURE_CA_FILE: infra.kafkaSecure.caFile, KAFKA_SECURE_PRINCIPALS_FILE: infra.kafkaSecure.principalsFile }),
   };
 }

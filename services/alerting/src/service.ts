@@ -46,7 +46,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   const now = deps.now ?? Date.now;
   const settings = config.alerting;
   const source = `/loomwatch/alerting/${settings.id}`;
-  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `alerting-${settings.id}` }, logger);
+  const client = createKafkaClient({ ...config.kafka, clientId: `alerting-${settings.id}` }, logger);
   const inputOf = (kind: InputKind, topic: string, partitions: number): Input => ({ kind, topic, partitions, groupId: `${settings.groupId}.${kind}` });
   const inputs: Input[] = [
     inputOf('verdict', settings.verdictTopic, 4),

@@ -26,7 +26,7 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
   if (mode === 'hot-folder' && config.hotFolder.dir === undefined) {
     throw new LoomwatchError('CONFIG_INVALID', 'invalid configuration — hotFolder.dir: required in hot-folder mode');
   }
-  const kafka = createKafkaClient({ brokers: config.kafka.brokers, clientId: `camera-gateway-${hostname()}` }, logger);
+  const kafka = createKafkaClient({ ...config.kafka, clientId: `camera-gateway-${hostname()}` }, logger);
   const store = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'camera-gateway', mode });
   const registers = [registry];

@@ -26,7 +26,7 @@ export async function startDriftMonitor(config: DriftConfig, logger: Logger, dep
   const now = deps.now ?? ((): Date => new Date());
   const settings = config.drift;
   const source = `/loomwatch/drift-monitor/${settings.id}`;
-  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `drift-${settings.id}` }, logger);
+  const client = createKafkaClient({ ...config.kafka, clientId: `drift-${settings.id}` }, logger);
   await client.topics.ensure([
     { topic: settings.verdictTopic, numPartitions: 4 },
     { topic: settings.driftTopic, numPartitions: 4 },

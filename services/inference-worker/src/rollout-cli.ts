@@ -83,7 +83,7 @@ async function main(): Promise<number> {
   const registryRoot = config.inference.registryRoot;
   const model = values.model ?? config.model ?? (await defaultModel(registryRoot)).name;
   const logger = createLogger({ service: 'rollout', level: 'warn' });
-  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: 'loomwatch-rollout' }, logger);
+  const client = createKafkaClient({ ...config.kafka, clientId: 'loomwatch-rollout' }, logger);
 
   const current = await currentDeployment(client, config.worker.controlTopic, model, logger);
   if (command === 'status') {

@@ -27,7 +27,7 @@ const LAG_POLL_MS = 10_000;
 
 /** Wires the worker from its config: Kafka, S3, the model, metrics and the ops server. */
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
-  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `inference-worker-${config.worker.id}` }, logger);
+  const client = createKafkaClient({ ...config.kafka, clientId: `inference-worker-${config.worker.id}` }, logger);
   const store = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'inference-worker', worker: config.worker.id });
   const cpuFlags = await readCpuFlags();

@@ -67,7 +67,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   const modelRef = `${args.model.name}@${args.model.version}`;
   const card = await readModelCard(await resolveModel(modelRef, config.inference.registryRoot));
 
-  const client = createKafkaClient({ brokers: config.kafka.brokers, clientId: `loomwatch-replay-${config.worker.id}` }, options.kafkaLogger ?? logger);
+  const client = createKafkaClient({ ...config.kafka, clientId: `loomwatch-replay-${config.worker.id}` }, options.kafkaLogger ?? logger);
   const broker = replayBroker(client);
   let prepared;
   try {

@@ -1,5 +1,6 @@
 import { Admin, ListOffsetTimestamps, findErrorBy, type BaseOptions } from '@platformatic/kafka';
 import { sleep } from '../backoff.js';
+import { brokerAccessError } from './connection.js';
 import type { BrokerOffsets, TopicAdmin, TopicSpec, Watermarks } from '../ports.js';
 
 /** One admin client, connected on first use. */
@@ -115,6 +116,8 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
     const admin = new PlatformaticAdmin(this.options);
     try {
       return await work(admin);
+    } catch (err) {
+      throw brokerAccessError(err, this.options);
     } finally {
       await admin.close();
     }

@@ -1,5 +1,6 @@
 import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type BaseOptions, type MessagesStream } from '@platformatic/kafka';
 import type { AtLeastOnceOptions, RecordProcessor } from '../ports.js';
+import { brokerAccessError } from './connection.js';
 import { toInboundRecord } from './records.js';
 import { SequentialStream } from './sequential-stream.js';
 
@@ -32,6 +33,8 @@ export class PlatformaticAtLeastOnce implements RecordProcessor {
       mode: MessagesStreamModes.COMMITTED,
       fallbackMode: this.options.fromBeginning === true ? MessagesStreamFallbackModes.EARLIEST : MessagesStreamFallbackModes.LATEST,
       autocommit: false,
+    }).catch((err: unknown) => {
+      throw brokerAccessError(err, this.base);
     });
     new SequentialStream(
       stream,

@@ -1,4 +1,6 @@
-import { findErrorBy, type BaseOptions, type RetryDelayGetter } from '@platformatic/kafka';
+import { readFileSync } from 'node:fs';
+import { LoomwatchError } from '@loomwatch/contracts';
+import { addPartitionsToTxnV3, findErrorBy, kGetApi, type BaseOptions, type Producer, type RetryDelayGetter } from '@platformatic/kafka';
 import type { KafkaClientConfig } from '../ports.js';
 
 /**
@@ -11,8 +13,18 @@ const retryDelay: RetryDelayGetter = (_client, _operation, attempt, _retries, er
   return Math.min(2000, first * 2 ** Math.max(0, attempt - 1));
 };
 
-/** What every client of one cluster shares: brokers, id, timeouts and retries. */
+/** The CA file's PEM, read once per client; a missing file is a config error naming it. */
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new LoomwatchError('CONFIG_INVALID', `kafka.tls.caFile ${path} cannot be read: point it at the PEM file of the brokers' CA`, { cause: err });
+  }
+}
+
+/** What every client of one cluster shares: brokers, id, timeouts, retries, TLS and SASL. */
 export function baseOptions(config: KafkaClientConfig, clientId = config.clientId): BaseOptions {
+  const { tls, sasl } = config;
   return {
     clientId,
     bootstrapBrokers: config.brokers,
@@ -20,6 +32,8 @@ export function baseOptions(config: KafkaClientConfig, clientId = config.clientI
     requestTimeout: config.requestTimeoutMs ?? 30_000,
     retries: 10,
     retryDelay,
+    ...(tls === undefined ? {} : { tls: { rejectUnauthorized: tls.rejectUnauthorized ?? true, ...(tls.caFile === undefined ? {} : { ca: readCa(tls.caFile) }) } }),
+    ...(sasl === undefined ? {} : { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } }),
   };
 }
 
@@ -29,3 +43,52 @@ export function baseOptions(config: KafkaClientConfig, clientId = config.clientI
  * refuses (PRODUCER_FENCED) once the transactional id has an owner — so a successor could never fence it.
  */
 export const NEW_PRODUCER = { producerId: -1n, producerEpoch: -1 } as const;
+
+/**
+ * A transactional producer that sends AddPartitionsToTxn v3, as the Java client does. Since KIP-890
+ * the broker lists v4 and v5 too, but they are the brokers' own (verification requests, which need
+ * CLUSTER_ACTION); @platformatic/kafka 2.12 takes the highest listed version, so on a broker with
+ * ACLs only a super user could add partitions to a transaction. Returns the producer it was given.
+ */
+export function withClientTransactionApis(producer: Producer): Producer {
+  const getApi = producer[kGetApi].bind(producer);
+  const patched: typeof getApi = (name, callback) => {
+    if (name === 'AddPartitionsToTxn') callback(null, addPartitionsToTxnV3.api as unknown as Parameters<typeof callback>[1]);
+    else getApi(name, callback);
+  };
+  producer[kGetApi] = patched;
+  return producer;
+}
+
+/** The errors a client's error carries, depth first: platformatic nests them in `errors` and `cause`. */
+function* errorChain(error: unknown, depth = 0): Generator<Error & { code?: unknown; apiId?: unknown }> {
+  if (!(error instanceof Error) || depth > 8) return;
+  yield error;
+  for (const inner of (error as { errors?: unknown[] }).errors ?? []) yield* errorChain(inner, depth + 1);
+  yield* errorChain(error.cause, depth + 1);
+}
+
+/**
+ * A refused login or a missing ACL as a typed error that says what to check, naming the principal;
+ * anything else unchanged. The broker's own words stay in `cause`.
+ */
+export function brokerAccessError(error: unknown, options: BaseOptions): unknown {
+  const principal = options.sasl === undefined ? 'the anonymous (plaintext) principal' : `principal ${String(options.sasl.username)}`;
+  for (const inner of errorChain(error)) {
+    if (inner.code === 'PLT_KFK_AUTHENTICATION') {
+      return new LoomwatchError(
+        'BROKER_AUTH_FAILED',
+        `Kafka refused the connection of ${principal}: ${inner.message} Check kafka.sasl (username, password, mechanism) and kafka.tls: a SASL_SSL listener needs both.`,
+        { cause: error },
+      );
+    }
+    if (typeof inner.apiId === 'string' && inner.apiId.endsWith('_AUTHORIZATION_FAILED')) {
+      return new LoomwatchError(
+        'BROKER_ACCESS_DENIED',
+        `Kafka denied ${principal} (${inner.apiId}): grant it the ACL it needs (deploy/local/kafka/acls.txt lists each service's).`,
+        { cause: error },
+      );
+    }
+  }
+  return error;
+}

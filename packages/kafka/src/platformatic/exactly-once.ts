@@ -17,7 +17,7 @@ import { backoffDelay, sleep } from '../backoff.js';
 import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
 import { Semaphore } from '../semaphore.js';
 import { PlatformaticAdmin } from './admin.js';
-import { NEW_PRODUCER } from './connection.js';
+import { NEW_PRODUCER, brokerAccessError, withClientTransactionApis } from './connection.js';
 import { partitioner } from './publishers.js';
 import { toInboundRecord, toProduced } from './records.js';
 
@@ -93,7 +93,9 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     this.stopping = false;
     this.admin = new PlatformaticAdmin(this.base);
     this.producer = this.createProducer();
-    await this.connect();
+    await this.connect().catch((err: unknown) => {
+      throw brokerAccessError(err, this.base);
+    });
     this.state = 'running';
   }
 
@@ -111,7 +113,7 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
 
   private createProducer(): Producer {
     const prefix = this.options.transactionalIdPrefix ?? this.options.groupId;
-    return new Producer({
+    const producer = new Producer({
       ...this.base,
       clientId: `${this.base.clientId}-eos`,
       idempotent: true,
@@ -122,6 +124,7 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
       // Also the transaction timeout: a member killed mid-transaction holds readers back at most this long.
       timeout: 10_000,
     });
+    return withClientTransactionApis(producer);
   }
 
   /** Joins the group; each assignment then opens its own stream (see `assigned`). */

@@ -1,6 +1,6 @@
 import { compatibilityPartitioner, ProduceAcks, Producer, type BaseOptions } from '@platformatic/kafka';
 import type { OutboundMessage, Publisher, Transaction, TransactionalPublisher } from '../ports.js';
-import { NEW_PRODUCER } from './connection.js';
+import { NEW_PRODUCER, brokerAccessError, withClientTransactionApis } from './connection.js';
 import { toProduced } from './records.js';
 
 /** The Java client's partitioner (murmur2, sign bit masked): a key lands where any other client puts it. */
@@ -14,9 +14,11 @@ export function partitionOf(key: string, partitions: number): number {
 
 export class PlatformaticPublisher implements Publisher {
   private readonly producer: Producer;
+  private readonly options: BaseOptions;
   private isConnected = false;
 
   constructor(options: BaseOptions) {
+    this.options = options;
     this.producer = new Producer({ ...options, idempotent: true, acks: ProduceAcks.ALL, partitioner });
   }
 
@@ -26,12 +28,17 @@ export class PlatformaticPublisher implements Publisher {
 
   /** Initialises the idempotent producer id, so a broker that is down fails here rather than on the first send. */
   async connect(): Promise<void> {
-    await this.producer.initIdempotentProducer(NEW_PRODUCER);
+    await this.producer.initIdempotentProducer(NEW_PRODUCER).catch((err: unknown) => {
+      throw brokerAccessError(err, this.options);
+    });
     this.isConnected = true;
   }
 
   async send(messages: readonly OutboundMessage[]): Promise<void> {
-    if (messages.length > 0) await this.producer.send({ messages: messages.map(toProduced) });
+    if (messages.length === 0) return;
+    await this.producer.send({ messages: messages.map(toProduced) }).catch((err: unknown) => {
+      throw brokerAccessError(err, this.options);
+    });
   }
 
   async close(): Promise<void> {
@@ -44,7 +51,7 @@ export class PlatformaticTransactionalPublisher implements TransactionalPublishe
   private readonly producer: Producer;
 
   constructor(options: BaseOptions, transactionalId: string) {
-    this.producer = new Producer({ ...options, idempotent: true, transactionalId, acks: ProduceAcks.ALL, partitioner });
+    this.producer = withClientTransactionApis(new Producer({ ...options, idempotent: true, transactionalId, acks: ProduceAcks.ALL, partitioner }));
   }
 
   /** Beginning a transaction initialises the transactional id (fencing the previous owner); cancelling it is local. */
