@@ -99,6 +99,10 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       throw new HttpProblem('TOO_MANY_CLIENTS', 503, `${streams.size} browsers are streaming already (dashboard.maxClients): close a tab or raise the limit`, { 'retry-after': '10' });
     }
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     const send = (event: string, data: unknown): void => {
       if (res.writableLength > options.maxClientBufferBytes) {
         metrics.clientsDropped.inc();

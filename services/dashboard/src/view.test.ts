@@ -20,15 +20,26 @@ describe('the view reducer', () => {
     const state = reduce([verdict(2), verdict(4), verdict(1), verdict(3, { defect: true })]);
     const camera = state.cameras['line-1:cam-1'];
     expect(camera?.recent.map((v) => v.seq)).toEqual([2, 3, 4]);
-    expect(camera === undefined ? undefined : latestVerdict(camera)?.seq).toBe(4);
+    expect(camera === undefined ? undefined : latestVerdict(camera).seq).toBe(4);
     expect(camera === undefined ? 0 : defectRate(camera)).toBeCloseTo(1 / 3);
-    expect(camera?.recent[0]).not.toHaveProperty('inputStats');
+    expect(camera?.latest).not.toHaveProperty('inputStats');
+    expect(camera?.latest.regions).toEqual([]);
+    // Older verdicts are kept as points: what the sparkline needs.
+    expect(Object.keys(camera?.recent[0] ?? {}).sort()).toEqual(['capturedAt', 'decidedAt', 'frameId', 'normalizedScore', 'score', 'seq', 'threshold', 'verdict']);
   });
 
   it('ignores a verdict it already holds and one older than a full camera\'s oldest, returning the same state', () => {
     const state = reduce([verdict(2), verdict(3), verdict(4)]);
     expect(applyEvent(state, verdict(3), LIMITS)).toBe(state);
+    expect(applyEvent(state, verdict(4), LIMITS)).toBe(state);
     expect(applyEvent(state, verdict(1), LIMITS)).toBe(state);
+  });
+
+  it('keeps the latest verdict whole when an older one arrives after it', () => {
+    const state = reduce([verdict(5, { defect: true }), verdict(4)]);
+    expect(state.cameras['line-1:cam-1']?.latest.seq).toBe(5);
+    expect(state.cameras['line-1:cam-1']?.latest.regions).toHaveLength(1);
+    expect(state.cameras['line-1:cam-1']?.recent.map((v) => v.seq)).toEqual([4, 5]);
   });
 
   it('keeps at most `cameras` cameras, dropping the one heard from least recently', () => {

@@ -12,11 +12,16 @@ import type { Alert, DeadLetter, Deployment, DriftEvent, Verdict } from '@loomwa
 /** A verdict as the view keeps it: without the input histogram, which the page never shows. */
 export type VerdictView = Omit<Verdict, 'inputStats'>;
 
+/** What the sparkline needs of an older verdict: the snapshot stays small with many cameras. */
+export type VerdictPoint = Pick<Verdict, 'frameId' | 'seq' | 'capturedAt' | 'decidedAt' | 'verdict' | 'score' | 'normalizedScore' | 'threshold'>;
+
 export interface CameraView {
   lineId: string;
   cameraId: string;
-  /** The camera's last verdicts, oldest first (by capture time, then sequence), at most `verdictsPerCamera`. */
-  recent: VerdictView[];
+  /** The camera's latest verdict (by capture time, then sequence), whole. */
+  latest: VerdictView;
+  /** Its last verdicts, oldest first, at most `verdictsPerCamera`, as points. */
+  recent: VerdictPoint[];
 }
 
 /** What is kept of the dead letters with one reason code. */
@@ -102,14 +107,19 @@ export function verdictView(verdict: Verdict | VerdictView): VerdictView {
   return kept;
 }
 
+export function verdictPoint(verdict: VerdictPoint): VerdictPoint {
+  const { frameId, seq, capturedAt, decidedAt, verdict: kind, score, normalizedScore, threshold } = verdict;
+  return { frameId, seq, capturedAt, decidedAt, verdict: kind, score, normalizedScore, threshold };
+}
+
 /** Capture order within a camera: capture time, then sequence number. */
-function compareVerdicts(a: VerdictView, b: VerdictView): number {
+function compareVerdicts(a: VerdictPoint, b: VerdictPoint): number {
   return Date.parse(a.capturedAt) - Date.parse(b.capturedAt) || a.seq - b.seq;
 }
 
-/** The camera's latest verdict, or undefined before its first. */
-export function latestVerdict(camera: CameraView): VerdictView | undefined {
-  return camera.recent[camera.recent.length - 1];
+/** The camera's latest verdict. */
+export function latestVerdict(camera: CameraView): VerdictView {
+  return camera.latest;
 }
 
 /** Defects among the camera's recent verdicts, as a fraction (0 when it has none). */
@@ -142,13 +152,19 @@ function trim<T>(record: Record<string, T>, max: number, age: (value: T) => numb
 
 function applyVerdict(state: ViewState, verdict: VerdictView, limits: ViewLimits): ViewState {
   const key = cameraKey(verdict.lineId, verdict.cameraId);
-  const camera = state.cameras[key] ?? { lineId: verdict.lineId, cameraId: verdict.cameraId, recent: [] };
-  // Exactly once per frame on the topic, but the start-up read and the follower may both see one.
-  if (camera.recent.some((v) => v.frameId === verdict.frameId)) return state;
-  const oldest = camera.recent[0];
-  if (camera.recent.length >= limits.verdictsPerCamera && oldest !== undefined && compareVerdicts(verdict, oldest) < 0) return state;
-  const recent = [...camera.recent, verdict].sort(compareVerdicts).slice(-limits.verdictsPerCamera);
-  const cameras = trim({ ...state.cameras, [key]: { ...camera, recent } }, limits.cameras, (c) => Date.parse(latestVerdict(c)?.decidedAt ?? '') || 0);
+  const camera = state.cameras[key];
+  let next: CameraView;
+  if (camera === undefined) {
+    next = { lineId: verdict.lineId, cameraId: verdict.cameraId, latest: verdict, recent: [verdictPoint(verdict)] };
+  } else {
+    // Exactly once per frame on the topic, but the start-up read and the follower may both see one.
+    if (camera.latest.frameId === verdict.frameId || camera.recent.some((v) => v.frameId === verdict.frameId)) return state;
+    const oldest = camera.recent[0];
+    if (camera.recent.length >= limits.verdictsPerCamera && oldest !== undefined && compareVerdicts(verdict, oldest) < 0) return state;
+    const recent = [...camera.recent, verdictPoint(verdict)].sort(compareVerdicts).slice(-limits.verdictsPerCamera);
+    next = { ...camera, latest: compareVerdicts(verdict, camera.latest) > 0 ? verdict : camera.latest, recent };
+  }
+  const cameras = trim({ ...state.cameras, [key]: next }, limits.cameras, (c) => Date.parse(c.latest.decidedAt) || 0);
   return { ...state, cameras };
 }
 

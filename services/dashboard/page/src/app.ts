@@ -130,7 +130,7 @@ export class App extends LitElement {
   private renderLines() {
     const { line, camera, verdict } = this.filters;
     const shown = this.cameras().filter(
-      (c) => (line === '' || c.lineId === line) && (camera === '' || c.cameraId === camera) && (verdict === '' || latestVerdict(c)?.verdict === verdict),
+      (c) => (line === '' || c.lineId === line) && (camera === '' || c.cameraId === camera) && (verdict === '' || latestVerdict(c).verdict === verdict),
     );
     const lines = [...new Set(shown.map((c) => c.lineId))];
     const state = this.live.state;
@@ -169,7 +169,9 @@ export class App extends LitElement {
 
   private renderFrame(route: Extract<Route, { view: 'frame' }>) {
     const camera = this.live.state.cameras[cameraKey(route.lineId, route.cameraId)];
-    const verdict = camera?.recent.find((v) => v.frameId === route.frameId) ?? this.remembered.get(route.frameId);
+    // Kept once opened: the camera's latest moves on while the frame is looked at.
+    if (camera?.latest.frameId === route.frameId) this.remembered.set(route.frameId, camera.latest);
+    const verdict = this.remembered.get(route.frameId);
     return html`<p><a href="#/">← all lines</a></p><lw-frame-view .verdict=${verdict} frameId=${route.frameId}></lw-frame-view>`;
   }
 

@@ -1,10 +1,10 @@
 import { LitElement, css, svg, html } from 'lit';
-import type { VerdictView } from '../../src/view.js';
+import type { VerdictPoint } from '../../src/view.js';
 
 /** A camera's last verdicts as bars (height: normalised score; colour and pattern: the verdict), with the defect rate. */
 export class Sparkline extends LitElement {
   static override properties = { verdicts: { attribute: false }, capacity: { type: Number } };
-  declare verdicts: VerdictView[];
+  declare verdicts: VerdictPoint[];
   declare capacity: number;
 
   static override styles = css`

@@ -1,4 +1,4 @@
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html } from 'lit';
 import { objectPath } from '../../src/object-path.js';
 import { defectRate, latestVerdict, type CameraView } from '../../src/view.js';
 import type { DriftEvent } from '@loomwatch/contracts';
@@ -40,31 +40,26 @@ export class CameraTile extends LitElement {
     return html`<article class="panel" aria-label="camera ${cameraId} of line ${lineId}" data-camera="${lineId}:${cameraId}">
       <header>
         <h3>${cameraId}</h3>
-        ${latest === undefined
-          ? html`<span class="muted">no verdict yet</span>`
-          : html`<span class="badge ${latest.verdict}" data-testid="verdict">${latest.verdict === 'defect' ? 'DEFECT' : 'ok'}</span>`}
+        <span class="badge ${latest.verdict}" data-testid="verdict">${latest.verdict === 'defect' ? 'DEFECT' : 'ok'}</span>
       </header>
-      ${latest === undefined
-        ? nothing
-        : html`<a class="frame" href="#/frame/${encodeURIComponent(lineId)}/${encodeURIComponent(cameraId)}/${encodeURIComponent(latest.frameId)}"
-              aria-label="open frame ${latest.frameId} of ${cameraId}">
-              <img src=${objectPath(latest.overlay)} alt="overlay of frame ${latest.frameId}" decoding="async" />
-            </a>
-            <dl>
-              <dt>frame</dt><dd data-testid="frame-id">${latest.frameId}</dd>
-              <dt>score</dt><dd>${latest.score.toFixed(3)} / threshold ${latest.threshold.toFixed(3)}</dd>
-              <dt>regions</dt><dd>${latest.regions.length}</dd>
-              <dt>model</dt><dd>${latest.model.name}@${latest.model.version}</dd>
-              <dt>decided</dt><dd>${formatTime(latest.decidedAt)}</dd>
-              <dt>drift</dt>
-              <dd data-testid="drift">
-                ${this.drift.length === 0
-                  ? html`<span class="muted">not judged</span>`
-                  : drifting.length > 0
-                    ? html`<span class="drifting">drifting (${drifting.flatMap((d) => d.tripped).join(', ')})</span>`
-                    : html`<span class="ok">ok</span>`}
-              </dd>
-            </dl>`}
+      <a class="frame" href="#/frame/${encodeURIComponent(lineId)}/${encodeURIComponent(cameraId)}/${encodeURIComponent(latest.frameId)}" aria-label="open frame ${latest.frameId} of ${cameraId}">
+        <img src=${objectPath(latest.overlay)} alt="overlay of frame ${latest.frameId}" decoding="async" />
+      </a>
+      <dl>
+        <dt>frame</dt><dd data-testid="frame-id">${latest.frameId}</dd>
+        <dt>score</dt><dd>${latest.score.toFixed(3)} / threshold ${latest.threshold.toFixed(3)}</dd>
+        <dt>regions</dt><dd>${latest.regions.length}</dd>
+        <dt>model</dt><dd>${latest.model.name}@${latest.model.version}</dd>
+        <dt>decided</dt><dd>${formatTime(latest.decidedAt)}</dd>
+        <dt>drift</dt>
+        <dd data-testid="drift">
+          ${this.drift.length === 0
+            ? html`<span class="muted">not judged</span>`
+            : drifting.length > 0
+              ? html`<span class="drifting">drifting (${drifting.flatMap((d) => d.tripped).join(', ')})</span>`
+              : html`<span class="ok">ok</span>`}
+        </dd>
+      </dl>
       <lw-sparkline .verdicts=${this.camera.recent} capacity=${this.capacity}></lw-sparkline>
       <span class="muted rate">defect rate ${(defectRate(this.camera) * 100).toFixed(0)} % of ${this.camera.recent.length}</span>
     </article>`;
