@@ -279,6 +279,17 @@ describe('the dashboard in a browser', () => {
     expect(await page.getByTestId('model').textContent()).toBe('draem-aitex@1.0.0');
     expect(await page.getByTestId('score').textContent()).toContain('0.5000');
     await screenshot('frame-view');
+
+    // An older frame (a bar of the sparkline links to it) opens after a reload too: its verdict is found on the topic.
+    const older = verdicts.find((v) => v.lineId === 'line-1' && v.cameraId === 'cam-1' && v.seq === 3);
+    if (older === undefined) throw new Error('no verdict 3');
+    const bar = page.locator('[data-camera="line-1:cam-1"]').locator(`a[data-frame="${older.frameId}"]`);
+    await page.goto(service.url);
+    expect(await bar.getAttribute('href')).toBe(`#/frame/line-1/cam-1/${older.frameId}/${Date.parse(older.decidedAt)}`);
+    await page.goto(`${service.url}#/frame/line-1/cam-1/${older.frameId}/${Date.parse(older.decidedAt)}`);
+    await page.reload();
+    await page.getByRole('heading', { name: `Frame ${older.frameId}` }).waitFor({ timeout: SHOWN_WITHIN_MS });
+    await expect.poll(() => naturalWidth(page.getByTestId('overlay')), { timeout: SHOWN_WITHIN_MS }).toBeGreaterThan(0);
   });
 
   it('pages back through past verdicts of a time range without repeating or skipping one', async () => {

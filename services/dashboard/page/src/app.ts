@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { DriftEvent } from '@loomwatch/contracts';
 import { cameraKey, latestVerdict, servingOf, type CameraView, type VerdictView } from '../../src/view.js';
 import type { Filters } from './history-view.js';
+import { getJson } from './api.js';
 import { LiveView } from './live.js';
 import { base, formatTime } from './styles.js';
 import './frame-view.js';
@@ -9,7 +10,18 @@ import './history-view.js';
 import './panels.js';
 import './tile.js';
 
-type Route = { view: 'lines' } | { view: 'history' } | { view: 'frame'; lineId: string; cameraId: string; frameId: string };
+type FrameRoute = {
+  view: 'frame';
+  lineId: string;
+  cameraId: string;
+  frameId: string;
+  /** About when it was decided (epoch ms), to find it on the topic. */
+  at?: number;
+};
+type Route = { view: 'lines' } | { view: 'history' } | FrameRoute;
+
+/** How far around a frame's decision time its verdict is looked for. */
+const LOOKUP_WINDOW_MS = 10 * 60_000;
 
 function routeOf(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map((part) => {
@@ -20,17 +32,22 @@ function routeOf(hash: string): Route {
     }
   });
   if (parts[0] === 'history') return { view: 'history' };
-  if (parts[0] === 'frame' && parts.length === 4) return { view: 'frame', lineId: parts[1] ?? '', cameraId: parts[2] ?? '', frameId: parts[3] ?? '' };
+  if (parts[0] === 'frame' && (parts.length === 4 || parts.length === 5)) {
+    const at = Number(parts[4]);
+    return { view: 'frame', lineId: parts[1] ?? '', cameraId: parts[2] ?? '', frameId: parts[3] ?? '', ...(Number.isFinite(at) && at > 0 ? { at } : {}) };
+  }
   return { view: 'lines' };
 }
 
 /** The dashboard: lines × cameras with their latest verdicts, the side panels, a frame view and the history. */
 export class App extends LitElement {
-  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true } };
+  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true }, lookup: { state: true } };
   declare route: Route;
   declare filters: Filters;
   /** Bumped on every change of the live view, to re-render. */
   declare tick: number;
+  /** A verdict being looked for on the topic, for a frame view the page holds no verdict of. */
+  declare lookup: { frameId: string; error?: string } | undefined;
   private readonly live = new LiveView();
   /** Verdicts the history view loaded, so their frame view opens too. */
   private readonly remembered = new Map<string, VerdictView>();
@@ -70,6 +87,7 @@ export class App extends LitElement {
     this.route = routeOf(location.hash);
     this.filters = { line: '', camera: '', verdict: '' };
     this.tick = 0;
+    this.lookup = undefined;
     this.live.addEventListener('change', () => (this.tick += 1));
   }
 
@@ -167,12 +185,51 @@ export class App extends LitElement {
     </div>`;
   }
 
-  private renderFrame(route: Extract<Route, { view: 'frame' }>) {
+  override willUpdate(): void {
+    const route = this.route;
+    if (route.view !== 'frame') return;
     const camera = this.live.state.cameras[cameraKey(route.lineId, route.cameraId)];
     // Kept once opened: the camera's latest moves on while the frame is looked at.
     if (camera?.latest.frameId === route.frameId) this.remembered.set(route.frameId, camera.latest);
+    if (!this.remembered.has(route.frameId) && route.at !== undefined && this.lookup?.frameId !== route.frameId) void this.lookUp(route, route.at);
+  }
+
+  private renderFrame(route: FrameRoute) {
     const verdict = this.remembered.get(route.frameId);
-    return html`<p><a href="#/">← all lines</a></p><lw-frame-view .verdict=${verdict} frameId=${route.frameId}></lw-frame-view>`;
+    const looking = verdict === undefined && this.lookup?.frameId === route.frameId;
+    return html`<p><a href="#/">← all lines</a></p>
+      ${looking && this.lookup?.error !== undefined ? html`<p class="panel defect" role="alert">${this.lookup.error}</p>` : nothing}
+      ${looking && this.lookup?.error === undefined
+        ? html`<p class="panel muted" role="status">Looking up frame ${route.frameId}…</p>`
+        : html`<lw-frame-view .verdict=${verdict} frameId=${route.frameId}></lw-frame-view>`}`;
+  }
+
+  /** Finds a verdict the page does not hold among its camera's verdicts around `at`. */
+  private async lookUp(route: FrameRoute, at: number): Promise<void> {
+    this.lookup = { frameId: route.frameId };
+    const params = new URLSearchParams({
+      line: route.lineId,
+      camera: route.cameraId,
+      from: String(Math.max(0, at - LOOKUP_WINDOW_MS)),
+      to: String(at + LOOKUP_WINDOW_MS),
+      limit: '200',
+    });
+    try {
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await getJson<{ items: VerdictView[]; cursor?: string }>(`api/verdicts?${params.toString()}`);
+        const found = page.items.find((v) => v.frameId === route.frameId);
+        if (found !== undefined) {
+          this.remembered.set(found.frameId, found);
+          this.lookup = undefined;
+          return;
+        }
+        if (page.cursor === undefined) break;
+        params.set('cursor', page.cursor);
+      }
+      this.lookup = { frameId: route.frameId, error: `No verdict of frame ${route.frameId} on the topic around that time: it may have expired; look under History.` };
+    } catch (err) {
+      this.lookup = { frameId: route.frameId, error: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   private readonly remember = (event: CustomEvent<VerdictView[]>): void => {

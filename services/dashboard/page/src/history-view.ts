@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { VerdictView } from '../../src/view.js';
 import { getJson } from './api.js';
+import { frameHash } from './frame-hash.js';
 import { base, formatDateTime } from './styles.js';
 
 export interface Filters {
@@ -118,7 +119,7 @@ export class HistoryView extends LitElement {
                 (v) => html`<tr>
                   <td>${formatDateTime(v.decidedAt)}</td>
                   <td>${v.lineId} / ${v.cameraId}</td>
-                  <td><a href="#/frame/${encodeURIComponent(v.lineId)}/${encodeURIComponent(v.cameraId)}/${encodeURIComponent(v.frameId)}">${v.frameId}</a></td>
+                  <td><a href=${frameHash(v)}>${v.frameId}</a></td>
                   <td><span class="badge ${v.verdict}">${v.verdict}</span></td>
                   <td class="num">${v.score.toFixed(3)}</td>
                   <td class="num">${v.threshold.toFixed(3)}</td>

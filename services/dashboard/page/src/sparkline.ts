@@ -3,9 +3,11 @@ import type { VerdictPoint } from '../../src/view.js';
 
 /** A camera's last verdicts as bars (height: normalised score; colour and pattern: the verdict), with the defect rate. */
 export class Sparkline extends LitElement {
-  static override properties = { verdicts: { attribute: false }, capacity: { type: Number } };
+  static override properties = { verdicts: { attribute: false }, capacity: { type: Number }, hrefOf: { attribute: false } };
   declare verdicts: VerdictPoint[];
   declare capacity: number;
+  /** Where a bar links to (its frame's view); the bars are for the mouse, out of the tab order (the tile's link is the keyboard's). */
+  declare hrefOf: ((verdict: VerdictPoint) => string) | undefined;
 
   static override styles = css`
     :host { display: block; }
@@ -18,6 +20,7 @@ export class Sparkline extends LitElement {
     super();
     this.verdicts = [];
     this.capacity = 60;
+    this.hrefOf = undefined;
   }
 
   override render() {
@@ -30,7 +33,8 @@ export class Sparkline extends LitElement {
       <title>${label}</title>
       ${this.verdicts.map((v, i) => {
         const h = Math.max(2, Math.round(v.normalizedScore * 30));
-        return svg`<rect class=${v.verdict} x=${offset + i + 0.1} y=${32 - h} width="0.8" height=${h}></rect>`;
+        const bar = svg`<rect class=${v.verdict} x=${offset + i + 0.1} y=${32 - h} width="0.8" height=${h}><title>${v.frameId}: ${v.verdict}, score ${v.score.toFixed(3)}</title></rect>`;
+        return this.hrefOf === undefined ? bar : svg`<a href=${this.hrefOf(v)} tabindex="-1" data-frame=${v.frameId}>${bar}</a>`;
       })}
     </svg>`;
   }

@@ -1,6 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { objectPath } from '../../src/object-path.js';
-import { defectRate, latestVerdict, type CameraView } from '../../src/view.js';
+import { defectRate, latestVerdict, type CameraView, type VerdictPoint } from '../../src/view.js';
+import { frameHash } from './frame-hash.js';
 import type { DriftEvent } from '@loomwatch/contracts';
 import { base, formatTime } from './styles.js';
 import './sparkline.js';
@@ -42,7 +43,7 @@ export class CameraTile extends LitElement {
         <h3>${cameraId}</h3>
         <span class="badge ${latest.verdict}" data-testid="verdict">${latest.verdict === 'defect' ? 'DEFECT' : 'ok'}</span>
       </header>
-      <a class="frame" href="#/frame/${encodeURIComponent(lineId)}/${encodeURIComponent(cameraId)}/${encodeURIComponent(latest.frameId)}" aria-label="open frame ${latest.frameId} of ${cameraId}">
+      <a class="frame" href=${frameHash(latest)} aria-label="open frame ${latest.frameId} of ${cameraId}">
         <img src=${objectPath(latest.overlay)} alt="overlay of frame ${latest.frameId}" decoding="async" />
       </a>
       <dl>
@@ -60,7 +61,7 @@ export class CameraTile extends LitElement {
               : html`<span class="ok">ok</span>`}
         </dd>
       </dl>
-      <lw-sparkline .verdicts=${this.camera.recent} capacity=${this.capacity}></lw-sparkline>
+      <lw-sparkline .verdicts=${this.camera.recent} capacity=${this.capacity} .hrefOf=${(v: VerdictPoint) => frameHash({ lineId, cameraId, ...v })}></lw-sparkline>
       <span class="muted rate">defect rate ${(defectRate(this.camera) * 100).toFixed(0)} % of ${this.camera.recent.length}</span>
     </article>`;
   }
