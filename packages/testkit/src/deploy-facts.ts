@@ -166,6 +166,8 @@ export interface K8sExpectations {
   workerGroupId: string;
   /** The topic the workers read. */
   frameTopic: string;
+  /** Where the worker group starts on a partition without a committed offset: the scaler must count lag the same way. */
+  workerOffsetReset: 'earliest' | 'latest';
   /** worker.shutdownTimeoutMs when the Deployment does not set LOOMWATCH_WORKER__SHUTDOWN_TIMEOUT_MS. */
   workerShutdownTimeoutMs: number;
   /** Secrets created out of band (the overlay's README says how), which the render may name without holding. */
@@ -283,6 +285,9 @@ export function k8sProblems(objects: readonly K8sObject[], services: readonly De
       const m = kafka.metadata;
       if (m['consumerGroup'] !== expect.workerGroupId || m['topic'] !== expect.frameTopic) {
         problems.push(`${where} measures ${m['consumerGroup']} on ${m['topic']}, not ${expect.workerGroupId} on ${expect.frameTopic}`);
+      }
+      if (m['offsetResetPolicy'] !== expect.workerOffsetReset) {
+        problems.push(`${where}: offsetResetPolicy ${m['offsetResetPolicy']}, but the workers start a partition without an offset at the ${expect.workerOffsetReset}`);
       }
       if (m['bootstrapServers'] !== env?.data?.['KAFKA_BROKERS']) problems.push(`${where} reads brokers ${m['bootstrapServers']}, the services ${env?.data?.['KAFKA_BROKERS']}`);
       const perWorker = Number(scaler.metadata.annotations?.['loomwatch.io/worker-frames-per-second']);

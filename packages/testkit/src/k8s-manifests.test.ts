@@ -70,6 +70,8 @@ function readDefault(file: string, key: string): string {
 const EXPECT: K8sExpectations = {
   workerGroupId: readDefault('packages/frame-pipeline/src/config.ts', 'groupId').replace(/^'|'$/g, ''),
   frameTopic: 'frames.v1',
+  // The exactly-once processor's fallback when the group has no offset (packages/kafka, fromBeginning ?? true).
+  workerOffsetReset: 'earliest',
   workerShutdownTimeoutMs: Number(readDefault('packages/frame-pipeline/src/config.ts', 'shutdownTimeoutMs').replaceAll('_', '')),
   // deploy/k8s/overlays/production/kustomization.yaml and deploy/k8s/README.md say how to create it.
   externalSecrets: ['loomwatch-s3'],
@@ -133,7 +135,7 @@ describe('deploy/k8s', () => {
     const scaler = objects.find((o) => o.kind === 'ScaledObject');
     const so = scaler?.spec as { maxReplicaCount: number; triggers: { metadata: Record<string, string> }[] };
     so.maxReplicaCount = 32;
-    if (so.triggers[0] !== undefined) so.triggers[0].metadata['lagThreshold'] = '50';
+    if (so.triggers[0] !== undefined) Object.assign(so.triggers[0].metadata, { lagThreshold: '50', offsetResetPolicy: 'latest' });
     const withoutPdb = objects.filter((o) => !(o.kind === 'PodDisruptionBudget' && o.metadata.name === 'alerting'));
 
     expect(k8sProblems(withoutPdb, services, EXPECT)).toEqual([
@@ -142,6 +144,7 @@ describe('deploy/k8s', () => {
       'Deployment inference-worker: terminationGracePeriodSeconds 10 s does not cover its 20 s drain and a 5 s margin',
       'Deployment inference-worker sets replicas, which the ScaledObject owns: every apply would reset them',
       'ScaledObject inference-worker: maxReplicaCount 32 exceeds the 16 partitions of frames.v1',
+      'ScaledObject inference-worker: offsetResetPolicy latest, but the workers start a partition without an offset at the earliest',
       'ScaledObject inference-worker: lagThreshold 50 is not floor(0.555 frames/s per worker × 10 s target latency) = 5',
     ]);
   });
