@@ -65,6 +65,8 @@ export const DashboardConfig = z.strictObject({
       maxScan: z.int().positive().max(1_000_000).default(5000),
       /** Largest `limit` of a page. @defaultValue 200 */
       maxLimit: z.int().positive().max(1000).default(200),
+      /** History pages and frame lookups reading the topics at once; more wait their turn. @defaultValue 4 */
+      maxConcurrentReads: z.int().positive().max(64).default(4),
       /** How far past a verdict's capture time `/api/frames` looks for its frame event on the frames topic, in seconds. @defaultValue 600 */
       frameLookupSeconds: z.int().positive().max(86_400).default(600),
     })

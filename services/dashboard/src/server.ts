@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Id, LoomwatchError } from '@loomwatch/contracts';
+import { Semaphore } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import type { BlobStore } from '@loomwatch/storage';
 import type { ObjectAllowance } from './config.js';
@@ -25,6 +26,8 @@ export interface DashboardServerOptions {
   maxLimit: number;
   maxClients: number;
   maxClientBufferBytes: number;
+  /** History pages and frame lookups read from the topics at once; more wait. */
+  maxConcurrentReads: number;
   heartbeatMs: number;
   /** Measures the workers' lag now. */
   lag: () => Promise<LagView>;
@@ -93,6 +96,8 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const { store, metrics, logger } = options;
   const streams = new Set<ServerResponse>();
   const underWay = new Set<Promise<void>>();
+  // Reads back from the topics wait their turn: a burst of history pages cannot swamp the brokers.
+  const reads = new Semaphore(options.maxConcurrentReads);
 
   const openStream = (req: IncomingMessage, res: ServerResponse): void => {
     if (streams.size >= options.maxClients) {
@@ -125,7 +130,8 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       metrics.clients.set(streams.size);
     };
     res.once('close', end);
-    req.once('close', end);
+    // A write to a connection the browser dropped: the stream ends, the server goes on.
+    res.once('error', end);
   };
 
   const serveObject = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
@@ -178,7 +184,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
         case 'verdicts':
           {
             const query = parseVerdictQuery(url.searchParams, options.maxLimit);
-            sendJson(res, 200, await fromBroker('reading past verdicts', () => queryVerdicts(options.history, query)));
+            sendJson(res, 200, await reads.run(() => fromBroker('reading past verdicts', () => queryVerdicts(options.history, query))));
           }
           return route;
         case 'lag':
@@ -194,7 +200,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
           const frameId = idParam('frame', frame);
           const capturedAt = Date.parse(url.searchParams.get('capturedAt') ?? '');
           if (!Number.isFinite(capturedAt)) throw new HttpProblem('QUERY_INVALID', 400, 'capturedAt must be the verdict\'s capturedAt (an ISO 8601 timestamp)');
-          const event = await fromBroker('looking up the frame', () => findFrame(options.history, lineId, cameraId, frameId, capturedAt));
+          const event = await reads.run(() => fromBroker('looking up the frame', () => findFrame(options.history, lineId, cameraId, frameId, capturedAt)));
           if (event === undefined) {
             throw new HttpProblem('FRAME_NOT_FOUND', 404, `frame ${frameId} of ${lineId}:${cameraId} is not on the frames topic near its capture time (expired, or published elsewhere)`);
           }

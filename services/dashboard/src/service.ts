@@ -61,6 +61,7 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     maxLimit: config.history.maxLimit,
     maxClients: config.dashboard.maxClients,
     maxClientBufferBytes: config.dashboard.maxClientBufferBytes,
+    maxConcurrentReads: config.history.maxConcurrentReads,
     heartbeatMs: config.dashboard.heartbeatSeconds * 1000,
     lag: () => measureLag(offsets, config.lag.groupId, config.topics.frames),
     metrics,
