@@ -5,6 +5,7 @@
  * what it must with problem+json. Screenshots go to services/dashboard/test-results/.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -192,6 +193,8 @@ describe('the dashboard in a browser', () => {
   it('shows a verdict within seconds of its commit, with the deployments, dead letters and lag already on the topics', async () => {
     await page.goto(service.url);
     await page.getByTestId('connection').getByText('live').waitFor({ timeout: 10_000 });
+    // Every control has its label.
+    for (const name of ['line', 'camera', 'latest verdict']) expect(await page.getByRole('combobox', { name }).count()).toBe(1);
     // Read from the beginning at start: deployments (the latest revision), dead letters per reason; and the lag.
     await page.getByTestId('serving').getByText('1.1.0 on line-2:cam-1').waitFor({ timeout: SHOWN_WITHIN_MS });
     expect(await page.getByTestId('serving').textContent()).toContain('1.2.0-rc1 (10 %)');
@@ -265,8 +268,11 @@ describe('the dashboard in a browser', () => {
 
   it('opens a frame from the keyboard and loads the frame, its anomaly map and its overlay through the proxy', async () => {
     const last = verdicts.find((v) => v.lineId === 'line-1' && v.cameraId === 'cam-1' && v.seq === 8);
+    // From the keyboard: Tab moves from the filters to the first camera's link, Enter opens it.
+    await page.getByRole('combobox', { name: 'latest verdict' }).focus();
+    await page.keyboard.press('Tab');
     const link = page.locator('[data-camera="line-1:cam-1"] a.frame');
-    await link.focus();
+    expect(await link.evaluate((element) => (element as unknown as { matches(selector: string): boolean }).matches(':focus'))).toBe(true);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: `Frame ${last?.frameId ?? ''}` }).waitFor({ timeout: SHOWN_WITHIN_MS });
     for (const testId of ['overlay', 'anomaly-map', 'frame-image']) {
@@ -365,6 +371,16 @@ describe('the dashboard API', () => {
       const res = await get(path, init);
       expect(res.status, path).toBe(status);
       expect((await problemOf(res)).code, path).toBe(code);
+    }
+    // Not HTTP at all, and a request line past what node reads: the connection is refused, the server goes on.
+    const { port } = new URL(service.url);
+    for (const garbage of ['\u0000\u0001 GARBAGE\r\n\r\n', `GET /${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`]) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(garbage));
+        socket.on('data', () => undefined);
+        socket.on('close', () => resolve());
+        socket.on('error', () => resolve());
+      });
     }
     expect((await get('/api/snapshot')).status).toBe(200);
   });
