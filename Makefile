@@ -29,7 +29,7 @@ export npm_config_onnxruntime_node_install := skip
 .PHONY: help install install-node install-infra install-models install-browser demo test typecheck lint test-unit test-integration test-models infra-start infra-stop train
 
 help:
-	@echo "make demo   — start local Kafka + S3, run the demo, stop them"
+	@echo "make demo   — start local Kafka + S3, run the demo (dashboard at http://127.0.0.1:8095/), stop them"
 	@echo "make test   — install, then typecheck, lint, unit, integration and model tests"
 	@echo "make train  — full DRAEM training (long; see models/README.md)"
 
