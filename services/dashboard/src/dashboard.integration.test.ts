@@ -242,12 +242,15 @@ describe('the dashboard in a browser', () => {
     await open.waitFor({ timeout: SHOWN_WITHIN_MS });
     expect(await open.textContent()).toContain('STOP LINE');
     expect(await open.textContent()).toContain('critical');
+    // …and on its camera's tile.
+    await page.locator('[data-camera="line-1:cam-1"]').getByTestId('tile-alerts').getByText('STOP LINE').waitFor({ timeout: SHOWN_WITHIN_MS });
     await screenshot('alert-open');
 
     await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', revision: 1, resolved: true })));
     await page.getByTestId('resolved-alerts').locator(`[data-alert-id="${alertId}"]`).waitFor({ timeout: SHOWN_WITHIN_MS });
     expect(await page.getByTestId('open-alerts').locator(`[data-alert-id="${alertId}"]`).count()).toBe(0);
     expect(await page.getByTestId('open-alerts').locator(`[data-alert-id="${other}"]`).count()).toBe(1);
+    expect(await page.locator('[data-camera="line-1:cam-1"]').getByTestId('tile-alerts').count()).toBe(0);
     // An older revision arriving late does not reopen it.
     await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', revision: 0 })));
     const snapshot = (await (await fetch(`${service.url}api/snapshot`)).json()) as { state: { alerts: Record<string, Alert> } };

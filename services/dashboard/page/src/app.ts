@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
-import type { DriftEvent } from '@loomwatch/contracts';
-import { cameraKey, latestVerdict, servingOf, type CameraView, type VerdictView } from '../../src/view.js';
+import type { Alert, DriftEvent } from '@loomwatch/contracts';
+import { cameraKey, latestVerdict, openAlerts, servingOf, type CameraView, type VerdictView } from '../../src/view.js';
 import type { Filters } from './history-view.js';
 import { getJson } from './api.js';
 import { LiveView } from './live.js';
@@ -141,6 +141,10 @@ export class App extends LitElement {
     </form>`;
   }
 
+  private alertsOf(camera: CameraView): Alert[] {
+    return openAlerts(this.live.state).filter((a) => a.lineId === camera.lineId && (a.cameraId === undefined || a.cameraId === camera.cameraId));
+  }
+
   private driftOf(camera: CameraView): DriftEvent[] {
     return Object.values(this.live.state.drift).filter((d) => d.lineId === camera.lineId && d.cameraId === camera.cameraId);
   }
@@ -170,7 +174,7 @@ export class App extends LitElement {
                 <div class="cameras">
                   ${shown
                     .filter((c) => c.lineId === lineId)
-                    .map((c) => html`<lw-camera-tile .camera=${c} .drift=${this.driftOf(c)} capacity=${this.live.limits.verdictsPerCamera}></lw-camera-tile>`)}
+                    .map((c) => html`<lw-camera-tile .camera=${c} .drift=${this.driftOf(c)} .alerts=${this.alertsOf(c)} capacity=${this.live.limits.verdictsPerCamera}></lw-camera-tile>`)}
                 </div>
               </section>`;
             })}

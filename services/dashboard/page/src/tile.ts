@@ -1,16 +1,18 @@
-import { LitElement, css, html } from 'lit';
+import { LitElement, css, html, nothing } from 'lit';
 import { objectPath } from '../../src/object-path.js';
 import { defectRate, latestVerdict, type CameraView, type VerdictPoint } from '../../src/view.js';
 import { frameHash } from './frame-hash.js';
-import type { DriftEvent } from '@loomwatch/contracts';
+import type { Alert, DriftEvent } from '@loomwatch/contracts';
 import { base, formatTime } from './styles.js';
 import './sparkline.js';
 
 /** One camera: its latest verdict with the overlay thumbnail, the sparkline of its last frames, its drift. */
 export class CameraTile extends LitElement {
-  static override properties = { camera: { attribute: false }, drift: { attribute: false }, capacity: { type: Number } };
+  static override properties = { camera: { attribute: false }, drift: { attribute: false }, alerts: { attribute: false }, capacity: { type: Number } };
   declare camera: CameraView;
   declare drift: DriftEvent[];
+  /** Open alerts on this camera or its whole line. */
+  declare alerts: Alert[];
   declare capacity: number;
 
   static override styles = [
@@ -18,7 +20,8 @@ export class CameraTile extends LitElement {
     css`
       :host { display: block; }
       article { height: 100%; display: flex; flex-direction: column; gap: 0.4rem; }
-      header { display: flex; justify-content: space-between; align-items: baseline; gap: 0.5rem; }
+      header { display: flex; align-items: baseline; gap: 0.5rem; }
+      header h3 { margin-right: auto; }
       a.frame { display: block; border-radius: 6px; overflow: hidden; background: #0b1015; aspect-ratio: 4 / 1; }
       a.frame img { display: block; width: 100%; height: 100%; object-fit: cover; }
       dl { display: grid; grid-template-columns: auto 1fr; gap: 0.1rem 0.5rem; margin: 0; font-size: 0.85rem; }
@@ -31,6 +34,7 @@ export class CameraTile extends LitElement {
   constructor() {
     super();
     this.drift = [];
+    this.alerts = [];
     this.capacity = 60;
   }
 
@@ -41,6 +45,10 @@ export class CameraTile extends LitElement {
     return html`<article class="panel" aria-label="camera ${cameraId} of line ${lineId}" data-camera="${lineId}:${cameraId}">
       <header>
         <h3>${cameraId}</h3>
+        ${this.alerts.length === 0
+          ? nothing
+          : html`<span class="badge ${this.alerts.some((a) => a.severity === 'critical') ? 'critical' : 'warning'}" data-testid="tile-alerts"
+              title=${this.alerts.map((a) => a.message).join('\n')}>${this.alerts.some((a) => a.stopLine === true) ? 'STOP LINE' : `${this.alerts.length} alert${this.alerts.length === 1 ? '' : 's'}`}</span>`}
         <span class="badge ${latest.verdict}" data-testid="verdict">${latest.verdict === 'defect' ? 'DEFECT' : 'ok'}</span>
       </header>
       <a class="frame" href=${frameHash(latest)} aria-label="open frame ${latest.frameId} of ${cameraId}">
