@@ -388,6 +388,38 @@ describe('the dashboard API', () => {
     expect((await get('/api/snapshot')).status).toBe(200);
   });
 
+  it('streams a snapshot first, then a delta for each change', async () => {
+    const abort = new AbortController();
+    const res = await get('/api/events', { signal: abort.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = res.body?.getReader();
+    if (reader === undefined) throw new Error('no body');
+    const decoder = new TextDecoder();
+    let text = '';
+    /** Reads the stream until it holds `wanted`. */
+    const until = async (wanted: string): Promise<void> => {
+      while (!text.includes(wanted)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before ${wanted}`);
+        text += decoder.decode(value as Uint8Array, { stream: true });
+      }
+    };
+    await until('event: snapshot\ndata: ');
+    await until('\n\n');
+    const first = /event: (\w+)\ndata: (.*)\n\n/.exec(text);
+    expect(first?.[1]).toBe('snapshot');
+    const snapshot = JSON.parse(first?.[2] ?? '{}') as { state: { cameras: Record<string, unknown> } };
+    expect(Object.keys(snapshot.state.cameras).sort()).toEqual(['line-1:cam-1', 'line-1:cam-2', 'line-2:cam-1', 'line-2:cam-2']);
+
+    const alertId = `sse-${Date.now()}`;
+    await publish(topics.alerts, 'line-1:*', encodeMessage(Alert, alertFixture(alertId, { severity: 'info' })));
+    await until(alertId);
+    const delta = text.split('\n\n').find((event) => event.includes(alertId)) ?? '';
+    expect(delta.startsWith('event: delta\ndata: ')).toBe(true);
+    expect(JSON.parse(delta.slice('event: delta\ndata: '.length))).toMatchObject({ type: 'alert', alert: { alertId, status: 'open' } });
+    abort.abort();
+  });
+
   it('never hands the S3 credentials to a browser', async () => {
     const bodies = await Promise.all(['/', '/api/snapshot', '/api/lag'].map(async (path) => (await get(path)).text()));
     for (const body of bodies) expect(body).not.toContain(s3.infra.s3.secretAccessKey);
