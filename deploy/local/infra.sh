@@ -49,6 +49,7 @@ usage: deploy/local/infra.sh <command>
   start      fetch if needed, start Kafka and S3Proxy, wait until both answer, write $STATE/env
   stop       stop both (SIGTERM, then SIGKILL after a bound)
   status     say whether each runs and answers (exit 0 only if both answer)
+  start-kafka / stop-kafka  start or stop only Kafka (data kept)
   start-s3   start only S3Proxy (data kept)
   stop-s3    stop only S3Proxy (data kept)
   restart-s3 stop-s3 then start-s3
@@ -607,6 +608,8 @@ main() {
     start) start_components kafka s3 ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
+    start-kafka) start_components kafka ;;
+    stop-kafka) take_lock; stop_one kafka "$KAFKA_PID" "$KAFKA_MAIN" "$KAFKA_STOP_TIMEOUT" ;;
     start-s3) start_components s3 ;;
     stop-s3) take_lock; stop_one s3 "$S3_PID" "$S3_MAIN" "$S3_STOP_TIMEOUT" ;;
     restart-s3) (take_lock; stop_one s3 "$S3_PID" "$S3_MAIN" "$S3_STOP_TIMEOUT"); start_components s3 ;;

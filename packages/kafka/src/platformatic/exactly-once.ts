@@ -314,6 +314,9 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
         // A producer whose transaction timed out on the broker is fenced for good: replace it.
         if (failures % 3 === 0) await this.replaceProducer();
         await sleep(backoffDelay(failures, { initialMs: 100, maxMs: 5000 }));
+        // The failed transaction may have committed all the same (its answer lost to a broker
+        // restart): what the group's committed offsets, read stable, already cover is done.
+        if (epoch === this.epoch) await this.settle(batch).catch((error: unknown) => this.options.logger.warn({ err: error }, 'reading the committed offsets after a failed transaction failed'));
         continue;
       }
       this.options.onCommitted?.(
@@ -330,6 +333,35 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
       this.queued -= committed;
       if (this.queued < 2 * (this.options.maxInFlight ?? 4)) this.stream?.resume();
     }
+  }
+
+  /**
+   * After a transaction whose outcome is unknown: drops the batch's entries that the group's
+   * committed offsets already cover — that transaction did commit them, outcomes and offsets
+   * together — so they are not committed a second time.
+   */
+  private async settle(batch: readonly { partition: PartitionState; done: Entry[] }[]): Promise<void> {
+    const committed = (await this.admin?.committed(this.options.groupId, this.options.topic)) ?? new Map<number, number>();
+    const records: InboundRecord[] = [];
+    const outputs: OutboundMessage[] = [];
+    for (const { partition, done } of batch) {
+      const first = done[0];
+      const offset = first === undefined ? undefined : committed.get(first.message.partition);
+      if (offset === undefined) continue;
+      const settled = done.filter((entry) => entry.message.offset < BigInt(offset) && partition.entries.includes(entry));
+      if (settled.length === 0) continue;
+      partition.entries.splice(0, settled.length);
+      this.queued -= settled.length;
+      for (const entry of settled) {
+        records.push(entry.record);
+        outputs.push(...(entry.outputs ?? []));
+      }
+      this.launch(partition);
+    }
+    if (this.queued < 2 * (this.options.maxInFlight ?? 4)) this.stream?.resume();
+    if (records.length === 0) return;
+    this.options.logger.warn({ groupId: this.options.groupId, records: records.length }, 'a transaction reported as failed had committed: its records are not committed again');
+    this.options.onCommitted?.(records, outputs);
   }
 
   private async replaceProducer(): Promise<void> {

@@ -1,0 +1,352 @@
+/**
+ * `pnpm soak`: AITEX frames from several simulated lines through a pool of inference workers on
+ * the local broker and S3, while a worker is SIGKILLed every `--kill-every` seconds and restarted,
+ * the broker is restarted once and S3 is stopped for `--s3-outage` seconds; about 1 % of the
+ * messages are poison of every kind the worker dead-letters. At the end kcat reads the frames,
+ * verdicts and dead letters read_committed and every input must have exactly one outcome.
+ * Writes soak.json and soak.png (throughput and latency over time, faults marked) under --out.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DeadLetter, EVENT_TYPES, FrameEvent, Verdict, cloudEventHeaders, encodeMessage, messageKey } from '@loomwatch/contracts';
+import { createKafkaClient, sleep, type Publisher } from '@loomwatch/kafka';
+import { S3BlobStore } from '@loomwatch/storage';
+import { REPO_ROOT, aitexFrames, readCommittedWithKcat, spawnNodeProcess, startInfra, stopProcess, type Infra } from '@loomwatch/testkit';
+import { countOutcomes, overTime, passed, type Inputs } from './counts.js';
+import { renderSoakPlot, type FaultMark } from './plot.js';
+import { POISON_KINDS, poisonFrame, poisonImages } from './poison.js';
+
+const USAGE = `usage: pnpm soak [options]
+
+  --frames N         messages to publish, poison included (default 10000)
+  --rate R           messages per second, all cameras together (default 1.5)
+  --lines L          simulated lines (default 3)
+  --cameras C        cameras per line (default 2)
+  --workers W        inference worker processes (default 2)
+  --threads T        onnxruntime threads per worker (default 1)
+  --model M          model version the workers serve (default draem-random@0.0.1: the soak tests the pipeline, not the model)
+  --kill-every S     SIGKILL one worker every S seconds, then restart it (default 20; 0 = never)
+  --poison-every P   every P-th message is poison, the kinds in turn (default 100)
+  --s3-outage S      seconds S3 is stopped, once, at 65 % of the frames (default 30; 0 = never)
+  --no-broker-restart   do not restart the broker (at 40 % of the frames by default)
+  --drain S          seconds to wait for the last outcomes after publishing (default 900)
+  --out DIR          where soak.json, soak.png and the worker logs go (default .loomwatch/soak/<run>)
+
+example: pnpm soak --frames 600 --rate 1.5`;
+
+function fail(message: string): never {
+  console.error(`soak: ${message}`);
+  process.exit(2);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        frames: { type: 'string', default: '10000' },
+        rate: { type: 'string', default: '1.5' },
+        lines: { type: 'string', default: '3' },
+        cameras: { type: 'string', default: '2' },
+        workers: { type: 'string', default: '2' },
+        threads: { type: 'string', default: '1' },
+        model: { type: 'string', default: 'draem-random@0.0.1' },
+        'kill-every': { type: 'string', default: '20' },
+        'poison-every': { type: 'string', default: '100' },
+        's3-outage': { type: 'string', default: '30' },
+        'no-broker-restart': { type: 'boolean', default: false },
+        drain: { type: 'string', default: '900' },
+        out: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    fail(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+})();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+function number(name: string, value: string, min: number): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < min) fail(`--${name} ${value}: expected a number ≥ ${min}`);
+  return parsed;
+}
+
+const settings = {
+  frames: number('frames', values.frames, 1),
+  rate: number('rate', values.rate, 0.01),
+  lines: number('lines', values.lines, 1),
+  cameras: number('cameras', values.cameras, 1),
+  workers: number('workers', values.workers, 1),
+  threads: number('threads', values.threads, 1),
+  model: values.model,
+  killEverySec: number('kill-every', values['kill-every'], 0),
+  poisonEvery: number('poison-every', values['poison-every'], 2),
+  s3OutageSec: number('s3-outage', values['s3-outage'], 0),
+  brokerRestart: !values['no-broker-restart'],
+  drainSec: number('drain', values.drain, 10),
+};
+const run = `soak-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+const out = values.out ?? join(REPO_ROOT, '.loomwatch/soak', run);
+mkdirSync(out, { recursive: true });
+const topics = { frames: `${run}.frames`, verdicts: `${run}.verdicts`, deadLetters: `${run}.dlq` };
+const FRAME_BUCKET = 'loomwatch-frames';
+const startedAt = Date.now();
+const elapsed = (): number => (Date.now() - startedAt) / 1000;
+const faults: FaultMark[] = [];
+
+function infraScript(command: string): void {
+  const result = spawnSync('bash', [join(REPO_ROOT, 'deploy/local/infra.sh'), command], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`infra.sh ${command} failed: ${result.stdout}${result.stderr}`);
+}
+
+// ── the workers, restarted whenever one exits (an orchestrator's job) ───────────────────────
+
+class WorkerPool {
+  private readonly children: (ChildProcess | undefined)[] = [];
+  private stopping = false;
+  kills = 0;
+  unexpectedExits = 0;
+
+  constructor(private readonly infra: Infra) {}
+
+  start(): void {
+    for (let i = 0; i < settings.workers; i++) this.spawn(i);
+  }
+
+  private spawn(index: number): void {
+    const child = spawnNodeProcess({
+      entry: 'services/inference-worker/dist/main.js',
+      infra: this.infra,
+      settings: {
+        WORKER_ID: `${run}-worker-${index + 1}`,
+        LOOMWATCH_MODEL: settings.model,
+        LOOMWATCH_WORKER__GROUP_ID: `${run}.workers`,
+        LOOMWATCH_WORKER__INPUT_TOPIC: topics.frames,
+        LOOMWATCH_WORKER__VERDICT_TOPIC: topics.verdicts,
+        LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: topics.deadLetters,
+        LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: 10_000,
+        LOOMWATCH_WORKER__LOG_FRAMES: 'false',
+        LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: settings.threads,
+        LOOMWATCH_OPS__PORT: 0,
+        LOOMWATCH_LOG__LEVEL: 'info',
+      },
+      logFile: join(out, `worker-${index + 1}.log`),
+    });
+    this.children[index] = child;
+    child.once('exit', (_code, signal) => {
+      if (this.stopping) return;
+      if (signal !== 'SIGKILL') this.unexpectedExits++;
+      setTimeout(() => this.spawn(index), 1000);
+    });
+  }
+
+  killOne(): void {
+    const index = this.kills % settings.workers;
+    const child = this.children[index];
+    if (child === undefined || child.exitCode !== null) return;
+    this.kills++;
+    faults.push({ at: elapsed(), label: 'worker SIGKILL' });
+    child.kill('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.children.map((child) => (child === undefined ? Promise.resolve() : stopProcess(child))));
+  }
+}
+
+// ── publishing, as a gateway would: the image first, then its event ─────────────────────────
+
+async function retrying<T>(what: string, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt % 10 === 1) console.error(`soak: ${what} failed (${err instanceof Error ? err.message : String(err)}), retrying`);
+      await sleep(1000);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const infra = (await startInfra()).infra;
+  if (infra.source !== 'local') fail('the soak restarts the broker and S3: run it on the local servers of deploy/local (unset KAFKA_BROKERS and S3_ENDPOINT, or set LOOMWATCH_INFRA=local)');
+  const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: run });
+  const store = new S3BlobStore(infra.s3);
+  await client.topics.ensure([
+    { topic: topics.frames, numPartitions: Math.max(4, settings.workers * 2) },
+    { topic: topics.verdicts, numPartitions: 4 },
+    { topic: topics.deadLetters, numPartitions: 1 },
+  ]);
+  await store.ensureBucket(FRAME_BUCKET);
+
+  const files = aitexFrames().map((frame) => {
+    const body = readFileSync(frame.path);
+    return { body, sha256: createHash('sha256').update(body).digest('hex'), fabricCode: frame.fabricCode };
+  });
+  const images = await poisonImages();
+  const poisonCodes = new Map<string, string>();
+  const cameras = Array.from({ length: settings.lines * settings.cameras }, (_, i) => ({ lineId: `soak-line-${Math.floor(i / settings.cameras) + 1}`, cameraId: `cam-${(i % settings.cameras) + 1}` }));
+
+  const workers = new WorkerPool(infra);
+  workers.start();
+  const killer = settings.killEverySec > 0 ? setInterval(() => workers.killOne(), settings.killEverySec * 1000) : undefined;
+
+  let publisher: Publisher = client.publisher();
+  await retrying('connecting the publisher', () => publisher.connect());
+  let published = 0;
+  let brokerRestarted = !settings.brokerRestart;
+  let s3Outage: Promise<void> | undefined = settings.s3OutageSec > 0 ? undefined : Promise.resolve();
+  let progressAt = 0;
+  const progress = async (final = false): Promise<{ decided: number; deadLettered: number }> => {
+    let decided = 0;
+    let deadLettered = 0;
+    await client.reader.readToEnd([topics.verdicts, topics.deadLetters], (record) => {
+      if (record.topic === topics.verdicts) decided++;
+      else deadLettered++;
+    });
+    const done = decided + deadLettered;
+    const rate = done / Math.max(1, elapsed());
+    const eta = rate > 0 ? Math.round((settings.frames - done) / rate) : NaN;
+    console.log(
+      `soak: ${Math.round(elapsed())} s  published ${published}/${settings.frames}  decided ${decided}  dead-lettered ${deadLettered}  kills ${workers.kills}  ${final ? '' : `ETA ${Number.isFinite(eta) ? `${eta} s` : '?'}`}`,
+    );
+    return { decided, deadLettered };
+  };
+
+  for (let i = 0; i < settings.frames; i++) {
+    await sleep(Math.max(0, startedAt + (i / settings.rate) * 1000 - Date.now()));
+    if (!brokerRestarted && i >= settings.frames * 0.4) {
+      brokerRestarted = true;
+      console.log(`soak: ${Math.round(elapsed())} s  restarting the broker`);
+      faults.push({ at: elapsed(), label: 'broker restart' });
+      await publisher.close().catch(() => undefined);
+      infraScript('stop-kafka');
+      infraScript('start-kafka');
+      publisher = client.publisher();
+      await retrying('reconnecting the publisher', () => publisher.connect());
+    }
+    if (s3Outage === undefined && i >= settings.frames * 0.65) {
+      console.log(`soak: ${Math.round(elapsed())} s  stopping S3 for ${settings.s3OutageSec} s`);
+      faults.push({ at: elapsed(), seconds: settings.s3OutageSec, label: 'S3 down' });
+      infraScript('stop-s3');
+      s3Outage = sleep(settings.s3OutageSec * 1000).then(() => infraScript('start-s3'));
+    }
+    const camera = cameras[i % cameras.length] ?? { lineId: 'soak-line-1', cameraId: 'cam-1' };
+    const seq = Math.floor(i / cameras.length);
+    const file = files[(i * 7) % files.length] ?? files[0];
+    if (file === undefined) fail('no AITEX frames found: set AITEX_DIR');
+    const frameId = `${run}.${camera.lineId}.${camera.cameraId}.${String(seq).padStart(8, '0')}`;
+    const event: FrameEvent = {
+      frameId,
+      ...camera,
+      seq,
+      capturedAt: new Date().toISOString(),
+      image: { bucket: FRAME_BUCKET, key: `frames/${camera.lineId}/${camera.cameraId}/${frameId}.png`, width: 4096, height: 256, encoding: 'png', bytes: file.body.length, sha256: file.sha256 },
+      ...(file.fabricCode === '' ? {} : { product: { fabricCode: file.fabricCode } }),
+    };
+    let value: Buffer;
+    if (i % settings.poisonEvery === settings.poisonEvery - 1) {
+      const poison = poisonFrame(Math.floor(i / settings.poisonEvery), event, file.body, images, FRAME_BUCKET);
+      for (const upload of poison.uploads) await retrying(`uploading ${upload.key}`, () => store.put({ bucket: upload.bucket, key: upload.key }, upload.body, 'image/png'));
+      poisonCodes.set(poison.tag, poison.code);
+      value = poison.value;
+    } else {
+      await retrying(`uploading ${event.image.key}`, () => store.put({ bucket: FRAME_BUCKET, key: event.image.key }, file.body, 'image/png'));
+      value = encodeMessage(FrameEvent, event);
+    }
+    const message = { topic: topics.frames, key: messageKey(camera.lineId, camera.cameraId), value, headers: { ...cloudEventHeaders(EVENT_TYPES.frame, `/loomwatch/soak/${run}`, { id: frameId }) } };
+    await retrying(`publishing ${frameId}`, () => publisher.send([message]));
+    published++;
+    if (Date.now() - progressAt > 30_000) {
+      progressAt = Date.now();
+      await progress();
+    }
+  }
+  await s3Outage;
+  await publisher.close();
+
+  const drainDeadline = Date.now() + settings.drainSec * 1000;
+  for (;;) {
+    const { decided, deadLettered } = await progress();
+    if (decided + deadLettered >= settings.frames || Date.now() > drainDeadline) break;
+    await sleep(10_000);
+  }
+  if (killer !== undefined) clearInterval(killer);
+  await workers.stop();
+
+  // ── the counts, from an independent client ───────────────────────────────────────────────
+  const inputs: Inputs = { frames: new Map(), poison: new Map() };
+  for (const record of readCommittedWithKcat(infra, topics.frames)) {
+    const tag = /soak-poison-\d+/.exec(record.payload.slice(0, 400))?.[0];
+    if (tag !== undefined) {
+      inputs.poison.set(tag, poisonCodes.get(tag) ?? 'UNKNOWN');
+      continue;
+    }
+    const { frameId } = JSON.parse(record.payload) as { frameId: string };
+    inputs.frames.set(frameId, (inputs.frames.get(frameId) ?? 0) + 1);
+  }
+  const verdicts = readCommittedWithKcat(infra, topics.verdicts).map((record) => Verdict.parse(JSON.parse(record.payload)));
+  const deadLetters = readCommittedWithKcat(infra, topics.deadLetters).map((record) => {
+    const letter = DeadLetter.parse(JSON.parse(record.payload));
+    const original = letter.originalValueEncoding === 'base64' ? Buffer.from(letter.originalValue, 'base64').toString('latin1') : letter.originalValue;
+    return { code: letter.reason.code, originalValue: original.slice(0, 400) };
+  });
+  const counts = countOutcomes(inputs, { verdicts: verdicts.map((verdict) => verdict.frameId), deadLetters });
+  const samples = verdicts.map((verdict) => ({ decidedAt: Date.parse(verdict.decidedAt), latencyMs: Date.parse(verdict.decidedAt) - Date.parse(verdict.capturedAt) }));
+  const windows = overTime(samples, startedAt, 30);
+  const latencies = samples.map((sample) => sample.latencyMs).sort((a, b) => a - b);
+  const pick = (p: number): number => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? NaN;
+  const lastDecision = Math.max(...samples.map((sample) => sample.decidedAt));
+  const summary = {
+    run,
+    settings,
+    cpu: readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown',
+    seconds: Math.round((lastDecision - startedAt) / 1000),
+    verdictsPerSecond: verdicts.length / ((lastDecision - startedAt) / 1000),
+    latencyMs: { p50: pick(50), p99: pick(99), max: latencies[latencies.length - 1] ?? NaN },
+    faults: { workerKills: workers.kills, unexpectedWorkerExits: workers.unexpectedExits, brokerRestarts: settings.brokerRestart ? 1 : 0, s3OutageSeconds: settings.s3OutageSec },
+    counts,
+    passed: passed(counts),
+    windows,
+  };
+  writeFileSync(join(out, 'soak.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await renderSoakPlot(windows, faults, `pnpm soak: ${settings.frames} messages, ${settings.workers} workers, ${workers.kills} SIGKILLs, broker restart, S3 down ${settings.s3OutageSec} s`, join(out, 'soak.png'));
+
+  console.log(`
+| | count |
+| --- | --- |
+| good frames published | ${counts.goodFrames} |
+| … with exactly one verdict per input record | ${counts.exactlyOnce} |
+| … missing a verdict / with an extra verdict | ${counts.missingVerdicts.length} / ${counts.extraVerdicts.length} |
+| input records published twice (a publish retried) | ${counts.duplicatedInputs} |
+| poison frames published | ${counts.poisonFrames} |
+| … dead-lettered once with their code | ${counts.poisonDeadLettered} |
+| … missing / wrong code / twice | ${counts.poisonMissing.length} / ${counts.poisonWrongCode.length} / ${counts.poisonDuplicated.length} |
+| other dead letters | ${counts.unexpectedDeadLetters.length} |
+| worker SIGKILLs / other worker exits | ${workers.kills} / ${workers.unexpectedExits} |
+
+verdicts/s ${summary.verdictsPerSecond.toFixed(2)} over ${summary.seconds} s; frame → verdict p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms
+dead letters by code: ${JSON.stringify(counts.byCode)}
+${summary.passed ? 'PASSED' : 'FAILED'}: ${join(out, 'soak.json')}, ${join(out, 'soak.png')}`);
+  if (!summary.passed) {
+    console.log(JSON.stringify({ missing: counts.missingVerdicts.slice(0, 10), extra: counts.extraVerdicts.slice(0, 10), poisonMissing: counts.poisonMissing.slice(0, 10), wrong: counts.poisonWrongCode.slice(0, 10), unexpected: counts.unexpectedDeadLetters.slice(0, 10) }, null, 2));
+  }
+  store.close();
+  process.exit(summary.passed ? 0 : 1);
+}
+
+if (settings.frames < POISON_KINDS * settings.poisonEvery) {
+  console.log(`soak: note: ${settings.frames} messages hold ${Math.floor(settings.frames / settings.poisonEvery)} poison frames, fewer than the ${POISON_KINDS} kinds`);
+}
+main().catch((err: unknown) => {
+  console.error(`soak: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});
