@@ -420,6 +420,16 @@ describe('the dashboard API', () => {
     abort.abort();
   });
 
+  it('counts what it read and answers health on its ops port', async () => {
+    const ops = `http://127.0.0.1:${service.opsPort}`;
+    expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`${ops}/metrics`)).text();
+    const count = (topic: string) => Number(new RegExp(`loomwatch_dashboard_records_total\\{topic="${topic}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    expect(count(topics.verdicts)).toBeGreaterThanOrEqual(32);
+    expect(count(topics.deadLetters)).toBe(3);
+    expect(metrics).toMatch(/loomwatch_dashboard_requests_total\{route="object",status="403"/);
+  });
+
   it('never hands the S3 credentials to a browser', async () => {
     const bodies = await Promise.all(['/', '/api/snapshot', '/api/lag'].map(async (path) => (await get(path)).text()));
     for (const body of bodies) expect(body).not.toContain(s3.infra.s3.secretAccessKey);
