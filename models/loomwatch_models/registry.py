@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import getpass
 import json
 import math
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -210,4 +213,28 @@ def promote(name: str, version: str, reason: str | None = None, force: bool = Fa
         why = f"{why}; image AUROC {measured} is below the {TARGET_IMAGE_AUROC} target, accepted"
     marker = {"version": version, "promotedAt": now_iso(), "reason": f"{why}: {reason}" if reason else why}
     (Path(registry) / name / "production.json").write_text(json.dumps(marker, indent=2) + "\n")
+    record_promotion(name, {**marker, "by": promoter(), "previous": cur["version"] if cur else None,
+                            "gate": {"imageAuroc": auroc, "pixelAuroc": card["metrics"].get("pixelAuroc"),
+                                     "target": TARGET_IMAGE_AUROC, "forced": force,
+                                     "acceptedBelowTarget": bool(accept_below_target and not force
+                                                                 and (auroc is None or auroc < TARGET_IMAGE_AUROC))}},
+                     registry)
     return (True, f"{name}@{version} is production: {marker['reason']}")
+
+
+def promoter() -> str:
+    """Who promoted: the user and host the gate ran as (LOOMWATCH_PROMOTER overrides, e.g. a CI job's name)."""
+    return os.environ.get("LOOMWATCH_PROMOTER") or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def record_promotion(name: str, entry: dict[str, Any], registry: Path = REGISTRY_DIR) -> None:
+    """Appends one line to models/registry/<name>/promotions.jsonl, the append-only history of what the gate
+    promoted, when, by whom, why and on which figures. Only the gate writes it; rollouts never touch the registry."""
+    with (Path(registry) / name / "promotions.jsonl").open("a") as history:
+        history.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def promotions(name: str, registry: Path = REGISTRY_DIR) -> list[dict[str, Any]]:
+    """The promotion history of a model, oldest first."""
+    p = Path(registry) / name / "promotions.jsonl"
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []

@@ -12,7 +12,15 @@ from loomwatch_models.data import load_split, read_gray, sha256_file
 from loomwatch_models.draem import Draem, Widths, count_flops
 from loomwatch_models.export import export_onnx, parity
 from loomwatch_models.paths import REGISTRY_DIR, SPLITS_DIR
-from loomwatch_models.registry import build_card, draem_architecture, promote, read_card, validate_card, write_card
+from loomwatch_models.registry import (
+    build_card,
+    draem_architecture,
+    promote,
+    promotions,
+    read_card,
+    validate_card,
+    write_card,
+)
 from loomwatch_models.scoring import onnx_runner, to_tiles
 from loomwatch_models.train import TrainConfig, load_checkpoint, train
 
@@ -103,6 +111,13 @@ def test_promotion_gate_only_promotes_a_better_version(isolated):
     assert json.loads((reg / "draem-test" / "production.json").read_text())["version"] == "1.2.0"
     ok, why = promote("draem-test", "1.3.0", registry=reg)          # beats 1.2.0 and reaches the target
     assert ok and "below" not in why
+    # Every promotion, and only promotions, is in the append-only history, with who, why and the gate's figures.
+    history = promotions("draem-test", registry=reg)
+    assert [(h["version"], h["previous"]) for h in history] == [("1.0.0", None), ("1.2.0", "1.0.0"), ("1.3.0", "1.2.0")]
+    assert history[0]["gate"] == {"imageAuroc": 0.8, "pixelAuroc": history[0]["gate"]["pixelAuroc"], "target": 0.95,
+                                  "forced": False, "acceptedBelowTarget": True}
+    assert history[2]["gate"]["acceptedBelowTarget"] is False and history[2]["by"]
+    assert history[0]["reason"].endswith("best so far")
 
 
 def test_committed_registry_cards_are_valid_and_match_their_onnx():

@@ -73,7 +73,7 @@ async function setUp() {
       Array.from({ length: count }, () => ({ lineId, cameraId: 'cam-1', seq: seq++, image: IMAGE })),
     );
   const deploy = (d: Omit<Deployment, 'kind' | 'model' | 'updatedAt' | 'fabrics'>): Promise<void> =>
-    publishDeployment(kafka.client, t.control, { ...fixedDeployment('draem-random', d.production), ...d }, registry.root);
+    publishDeployment(kafka.client, t.control, { ...fixedDeployment('draem-random', d.production), ...d });
   return { t, config, publish, deploy };
 }
 

@@ -5,8 +5,9 @@
  *                           [--reason TEXT] [--dry-run]
  * Shows or changes which model versions decide live frames. `set` starts from the deployment in
  * force, checks every version it names against the registry, publishes the next revision on the
- * control topic (workers switch within seconds) and updates the registry's production marker.
- * Rollback is `set --production <previous version>`. Brokers and registry as for the worker.
+ * control topic (workers switch within seconds). The registry is never written: `status` shows what
+ * the gate promoted there and what the fleet runs, and flags a difference. Rollback is
+ * `set --production <previous version>`. Brokers and registry as for the worker.
  */
 import { parseArgs } from 'node:util';
 import { STANDARD_ENV_ALIASES, commaList, loadConfig } from '@loomwatch/config';
@@ -16,7 +17,7 @@ import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { z } from 'zod';
 import { WorkerConfig } from './config.js';
-import { checkVersions, currentDeployment, describeDeployment, nextDeployment, publishDeployment, registryProduction, type RolloutChange } from './rollout.js';
+import { checkVersions, currentDeployment, describeDeployment, describeStatus, nextDeployment, publishDeployment, registryMarker, registryProduction, type RolloutChange } from './rollout.js';
 
 const USAGE = `usage: rollout status [--model M]
        rollout set [--model M] [--production V] [--canary V --canary-lines L,... --canary-cameras L:C,...] [--no-canary]
@@ -87,11 +88,7 @@ async function main(): Promise<number> {
 
   const current = await currentDeployment(client, config.worker.controlTopic, model, logger);
   if (command === 'status') {
-    if (current !== undefined) process.stdout.write(`${describeDeployment(current)}\n`);
-    else {
-      const marked = await registryProduction(model, registryRoot);
-      process.stdout.write(`${model}: no deployment published on ${config.worker.controlTopic}; workers serve the registry's production version (${marked ?? 'none marked'})\n`);
-    }
+    process.stdout.write(`${describeStatus(model, await registryMarker(model, registryRoot), current, config.worker.controlTopic)}\n`);
     return 0;
   }
   const next = nextDeployment(model, current, await registryProduction(model, registryRoot), changeFrom(values));
@@ -100,7 +97,7 @@ async function main(): Promise<number> {
     process.stdout.write(`would publish:\n${describeDeployment(next)}\n`);
     return 0;
   }
-  await publishDeployment(client, config.worker.controlTopic, next, registryRoot);
+  await publishDeployment(client, config.worker.controlTopic, next);
   process.stdout.write(`published:\n${describeDeployment(next)}\n`);
   return 0;
 }

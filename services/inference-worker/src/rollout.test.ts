@@ -4,9 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Deployment } from '@loomwatch/contracts';
 import { fixedDeployment } from '@loomwatch/frame-pipeline';
 import { randomModelVersions } from '@loomwatch/inference/fixtures';
-import { checkVersions, describeDeployment, nextDeployment } from './rollout.js';
+import { checkVersions, describeDeployment, describeStatus, nextDeployment, registryMarker } from './rollout.js';
 
 const NOW = new Date('2026-11-22T04:00:00Z');
+const REGISTRY = join(import.meta.dirname, '../../../models/registry');
 
 describe('nextDeployment', () => {
   it('starts from the registry production version at revision 1', () => {
@@ -61,5 +62,24 @@ describe('a deployment naming another model family', () => {
 
   it('refuses a reference with more than one model name', () => {
     expect(Deployment.safeParse({ ...fixedDeployment('m', '1.0.0'), revision: 1, production: 'a@b@1.0.0' }).success).toBe(false);
+  });
+});
+
+describe('rollout status', () => {
+  const deployment = (production: string) => nextDeployment('draem-aitex', undefined, production, { reason: 'test' }, new Date('2026-12-04T12:00:00Z'));
+  const promoted = { version: '1.1.0', promotedAt: '2026-11-22T05:57:39Z', reason: 'first version of this model' };
+
+  it('shows what the gate promoted and what the fleet runs, and flags a difference', () => {
+    const same = describeStatus('draem-aitex', promoted, deployment('1.1.0'), 'control.v1');
+    expect(same).toContain('promoted by the gate: draem-aitex@1.1.0 (2026-11-22T05:57:39Z) — first version of this model');
+    expect(same).toContain('the fleet runs: draem-aitex revision 1');
+    expect(same).not.toContain('DIFFERS');
+    expect(describeStatus('draem-aitex', promoted, deployment('1.0.0'), 'control.v1')).toContain('DIFFERS: the fleet\'s production is 1.0.0, the gate promoted 1.1.0');
+    expect(describeStatus('draem-aitex', promoted, undefined, 'control.v1')).toContain('no deployment on control.v1');
+  });
+
+  it('reads the registry marker the gate wrote, and none for a model without one', async () => {
+    expect(await registryMarker('draem-aitex', REGISTRY)).toMatchObject({ version: expect.any(String) as unknown, promotedAt: expect.any(String) as unknown });
+    expect(await registryMarker('no-such-model', REGISTRY)).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deployedModelRef, deploymentKey, deploymentVersions, encodeMessage, type ProductionMarker } from '@loomwatch/contracts';
+import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deployedModelRef, deploymentKey, deploymentVersions, encodeMessage } from '@loomwatch/contracts';
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
 import { controlTopicSpec, publishControlMessage } from '@loomwatch/frame-pipeline';
 import type { KafkaClient } from '@loomwatch/kafka';
@@ -64,6 +64,16 @@ export async function currentDeployment(client: KafkaClient, topic: string, mode
   return watch.initial;
 }
 
+/** The registry's production marker of `model`, if it has one. */
+export async function registryMarker(model: string, registryRoot: string): Promise<ProductionRecord | undefined> {
+  try {
+    const raw = JSON.parse(await readFile(join(registryRoot, model, 'production.json'), 'utf8')) as Partial<ProductionRecord>;
+    return typeof raw.version === 'string' ? { version: raw.version, promotedAt: String(raw.promotedAt ?? '?'), reason: String(raw.reason ?? '') } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The registry's production version of `model`, if it marks one. */
 export async function registryProduction(model: string, registryRoot: string): Promise<string | undefined> {
   try {
@@ -87,21 +97,43 @@ export async function checkVersions(deployment: Deployment, registryRoot: string
 }
 
 /**
- * Publishes the deployment (workers switch when they read it) and writes the registry's
- * production marker to match, so a worker starting without the control topic agrees — unless
- * production is another model's version, which the model's own marker cannot name.
+ * Publishes the deployment on the control topic; workers switch when they read it. The registry
+ * is left alone: its production marker and promotion history record what the gate promoted
+ * (`models/lw promote`), the control topic what the fleet runs — a rollback is a new revision here,
+ * not a rewrite of that history.
  */
-export async function publishDeployment(client: KafkaClient, topic: string, deployment: Deployment, registryRoot: string): Promise<void> {
+export async function publishDeployment(client: KafkaClient, topic: string, deployment: Deployment): Promise<void> {
   await publishControlMessage(client, topic, {
     key: deploymentKey(deployment.model),
     value: encodeMessage(Deployment, deployment),
     headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/rollout') },
   });
-  if (deployment.production.includes('@')) return;
-  const marker: ProductionMarker = {
-    version: deployment.production,
-    promotedAt: deployment.updatedAt,
-    reason: `deployment revision ${deployment.revision}${deployment.reason === undefined ? '' : `: ${deployment.reason}`}`,
-  };
-  await writeFile(join(registryRoot, deployment.model, 'production.json'), `${JSON.stringify(marker, null, 2)}\n`);
+}
+
+/**
+ * `rollout status`: what the gate promoted (the registry's marker) and what the fleet runs (the
+ * deployment in force), with a line that says so when they differ.
+ */
+export function describeStatus(model: string, promoted: ProductionRecord | undefined, deployment: Deployment | undefined, controlTopic: string): string {
+  const lines = [
+    promoted === undefined
+      ? `${model}: no version promoted in the registry`
+      : `promoted by the gate: ${model}@${promoted.version} (${promoted.promotedAt}) — ${promoted.reason}`,
+  ];
+  if (deployment === undefined) {
+    lines.push(`the fleet runs: no deployment on ${controlTopic}; workers serve the promoted version`);
+    return lines.join('\n');
+  }
+  lines.push(`the fleet runs: ${describeDeployment(deployment)}`);
+  if (promoted !== undefined && deployment.production !== promoted.version) {
+    lines.push(`DIFFERS: the fleet's production is ${deployment.production}, the gate promoted ${promoted.version} (a rollback or a version not promoted)`);
+  }
+  return lines.join('\n');
+}
+
+/** The registry's production marker, as `models/lw promote` wrote it. */
+export interface ProductionRecord {
+  version: string;
+  promotedAt: string;
+  reason: string;
 }
