@@ -1,35 +1,64 @@
 /**
- * pnpm --silent verdicts tail [--line L] [--camera C] [--from-beginning] [--topic T]
+ * pnpm --silent verdicts tail [--line L] [--camera C] [--from-beginning [--to-end]] [--topic T]
  * Prints verdicts as JSON lines on stdout (read_committed); messages that are not valid verdicts
- * are reported on stderr. Brokers from KAFKA_BROKERS (default 127.0.0.1:19092).
+ * are reported on stderr. With --to-end it prints what the topic holds from its beginning and
+ * exits at its end. Kafka settings (brokers, SASL, TLS) from the environment as for the services.
  */
 import { parseArgs } from 'node:util';
-import { TOPICS } from '@loomwatch/contracts';
+import { z } from 'zod';
+import { KafkaConfig, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
+import { TOPICS, toLoomwatchError } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
-import { tailVerdicts } from './verdicts-tail.js';
+import { dumpVerdicts, tailVerdicts } from './verdicts-tail.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    line: { type: 'string' },
-    camera: { type: 'string' },
-    topic: { type: 'string', default: TOPICS.verdicts },
-    'from-beginning': { type: 'boolean', default: false },
-  },
-});
-if (positionals[0] !== 'tail') {
-  process.stderr.write('usage: verdicts tail [--line L] [--camera C] [--from-beginning] [--topic T]\n');
-  process.exit(2);
+const USAGE = 'usage: verdicts tail [--line L] [--camera C] [--from-beginning [--to-end]] [--topic T]';
+
+function usage(problem?: string): never {
+  process.stderr.write(`${problem === undefined ? '' : `verdicts: ${problem}\n`}${USAGE}\n`);
+  process.exit(problem === undefined ? 0 : 2);
 }
-const client = createKafkaClient({ brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), clientId: 'loomwatch-verdicts-tail' });
-const tail = await tailVerdicts(client, {
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      line: { type: 'string' },
+      camera: { type: 'string' },
+      topic: { type: 'string', default: TOPICS.verdicts },
+      'from-beginning': { type: 'boolean', default: false },
+      'to-end': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+} catch (err) {
+  usage(err instanceof Error ? err.message : String(err));
+}
+const { values, positionals } = parsed;
+if (values.help) usage();
+if (positionals[0] !== 'tail' || positionals.length !== 1) usage(`expected the subcommand tail, got ${positionals.join(' ') || 'nothing'}`);
+if (values['to-end'] && !values['from-beginning']) usage('--to-end reads from the beginning: add --from-beginning');
+
+let kafka: KafkaConfig;
+try {
+  kafka = loadConfig(z.strictObject({ kafka: KafkaConfig.prefault({}) }), { envAliases: STANDARD_ENV_ALIASES, envSections: ['kafka'] }).kafka;
+} catch (err) {
+  usage(toLoomwatchError(err).message);
+}
+const client = createKafkaClient({ ...kafka, clientId: 'loomwatch-verdicts-tail' });
+const options = {
   topic: values.topic,
   fromBeginning: values['from-beginning'],
   ...(values.line === undefined ? {} : { line: values.line }),
   ...(values.camera === undefined ? {} : { camera: values.camera }),
-  write: (line) => process.stdout.write(`${line}\n`),
-  warn: (line) => process.stderr.write(`${line}\n`),
-});
+  write: (line: string) => process.stdout.write(`${line}\n`),
+  warn: (line: string) => process.stderr.write(`${line}\n`),
+};
+if (values['to-end']) {
+  await dumpVerdicts(client, options);
+  process.exit(0);
+}
+const tail = await tailVerdicts(client, options);
 const stop = (): void => void tail.stop().then(() => process.exit(0));
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -3,7 +3,7 @@
  * contract — a small schema-aware tool for integrators. Pure parts here, the CLI in verdicts-cli.ts.
  */
 import { Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
-import type { KafkaClient, Subscription } from '@loomwatch/kafka';
+import type { InboundRecord, KafkaClient, Subscription } from '@loomwatch/kafka';
 
 interface TailFilter {
   line?: string;
@@ -32,15 +32,20 @@ interface TailOptions extends TailFilter {
   warn: (line: string) => void;
 }
 
+function printer(options: TailOptions) {
+  return (record: InboundRecord): void => {
+    const line = tailLine(record.value, options, `${options.topic}[${record.partition}]@${record.offset}`);
+    if (line !== undefined && 'out' in line) options.write(line.out);
+    if (line !== undefined && 'err' in line) options.warn(line.err);
+  };
+}
+
 /** Tails until `stop` is called; a throwaway group that never commits, so tails do not interfere. */
 export function tailVerdicts(client: KafkaClient, options: TailOptions): Promise<Subscription> {
-  return client.reader.follow(
-    options.topic,
-    (record) => {
-      const line = tailLine(record.value, options, `${options.topic}[${record.partition}]@${record.offset}`);
-      if (line !== undefined && 'out' in line) options.write(line.out);
-      if (line !== undefined && 'err' in line) options.warn(line.err);
-    },
-    { from: options.fromBeginning ? 'beginning' : 'end' },
-  );
+  return client.reader.follow(options.topic, printer(options), { from: options.fromBeginning ? 'beginning' : 'end' });
+}
+
+/** Prints every verdict the topic holds now, from its beginning, and resolves at its end. */
+export function dumpVerdicts(client: KafkaClient, options: TailOptions): Promise<void> {
+  return client.reader.readToEnd([options.topic], printer(options));
 }
