@@ -47,8 +47,9 @@ interface PartitionState {
  * the outcomes of the records decided so far and their input offsets commit in one transaction,
  * and the offsets commit in the name of the group generation the partitions were assigned under,
  * so a member that lost them (a zombie) has its transaction refused by the group coordinator.
- * After each assignment the committed offsets are read stable (the broker waits for transactions
- * still committing offsets), and records below them are skipped. Records of a partition are
+ * After each assignment — once a transaction still under way from the previous one has ended — the
+ * committed offsets are read stable (the broker waits for transactions still committing offsets),
+ * and records below them are skipped. Records of a partition are
  * decided ahead (prefetch) but commit strictly in offset order.
  */
 export class PlatformaticExactlyOnce implements RecordProcessor {
@@ -198,6 +199,11 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     const partitions = (payload.assignments ?? []).filter((a) => a.topic === this.options.topic).flatMap((a) => a.partitions);
     this.options.logger.info({ groupId: this.options.groupId, generation: payload.generationId, partitions }, 'partitions assigned');
     try {
+      // A transaction begun under the previous assignment may still be under way (its broker
+      // restarting, say): let it commit or abort before the committed offsets are read, or its
+      // records would be decided again here while it commits them.
+      await this.committing?.catch(() => undefined);
+      if (!this.current(epoch)) return;
       const committed = (await this.admin?.committed(this.options.groupId, this.options.topic)) ?? new Map<number, number>();
       if (!this.current(epoch)) return;
       const stream = await consumer.consume({
