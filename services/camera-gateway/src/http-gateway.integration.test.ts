@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
@@ -74,6 +75,17 @@ describe('HTTP gateway on the real broker and S3', () => {
     const truncated = await post('lineId=l&cameraId=c&seq=1', png.subarray(0, png.length - 100));
     expect(truncated.status).toBe(400);
     expect((await errorOf(truncated)).code).toBe('IMAGE_CORRUPT');
+  });
+
+  it('answers 422 to an RGB and to a 16-bit image, with the codes the worker would dead-letter them with', async () => {
+    const rgb = await sharp({ create: { width: 512, height: 256, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+    const deep = await sharp({ create: { width: 512, height: 256, channels: 3, background: { r: 90, g: 90, b: 90 } } }).toColourspace('grey16').png().toBuffer();
+    const colour = await post('lineId=l&cameraId=c&seq=1', rgb);
+    expect(colour.status).toBe(422);
+    expect((await errorOf(colour)).code).toBe('IMAGE_CHANNELS_UNSUPPORTED');
+    const sixteen = await post('lineId=l&cameraId=c&seq=1', deep);
+    expect(sixteen.status).toBe(422);
+    expect((await errorOf(sixteen)).code).toBe('IMAGE_DEPTH_UNSUPPORTED');
   });
 
   it('answers 400 MESSAGE_SCHEMA_VIOLATION naming the bad field', async () => {

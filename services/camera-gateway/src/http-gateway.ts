@@ -54,10 +54,17 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 async function describeImage(body: Buffer): Promise<{ width: number; height: number; encoding: ImageEncoding }> {
   if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
-  const { width, height, format } = await describeImageBody(body, 'the request body');
+  const { width, height, format, colourChannels, depth } = await describeImageBody(body, 'the request body');
   const encoding = SHARP_FORMATS[format];
   if (encoding === undefined) {
     throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `images must be PNG, JPEG, TIFF or WebP, not ${format}`);
+  }
+  // Refused here with the worker's codes, so the sender learns now rather than from a dead letter.
+  if (colourChannels !== 1) {
+    throw new LoomwatchError('IMAGE_CHANNELS_UNSUPPORTED', `the image has ${colourChannels} colour channels; line-scan frames are 8-bit grayscale: send a single-channel image`);
+  }
+  if (depth !== 'uchar' && depth !== 'char') {
+    throw new LoomwatchError('IMAGE_DEPTH_UNSUPPORTED', `the image has ${depth} samples; frames are 8-bit: send 8 bits per pixel`);
   }
   if (!looksComplete(body, encoding)) throw new LoomwatchError('IMAGE_CORRUPT', `the ${format} body ends early: the image is truncated`);
   return { width, height, encoding };
@@ -69,6 +76,8 @@ const STATUS: Partial<Record<LoomwatchError['code'], number>> = {
   IMAGE_EMPTY: 400,
   IMAGE_CORRUPT: 400,
   IMAGE_UNSUPPORTED_FORMAT: 415,
+  IMAGE_CHANNELS_UNSUPPORTED: 422,
+  IMAGE_DEPTH_UNSUPPORTED: 422,
 };
 
 /**

@@ -60,11 +60,11 @@ export function looksComplete(body: Buffer, encoding: ImageEncoding): boolean {
 }
 
 /** Size and format from the header (the worker does the decoding); `IMAGE_CORRUPT` when unreadable. */
-export async function describeImageBody(body: Buffer, what: string): Promise<{ width: number; height: number; format: string }> {
+export async function describeImageBody(body: Buffer, what: string): Promise<{ width: number; height: number; format: string; colourChannels: number; depth: string }> {
   if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', `${what} is empty`);
   try {
-    const { width, height, format } = await sharp(body).metadata();
-    return { width, height, format };
+    const { width, height, format, channels, hasAlpha, depth } = await sharp(body).metadata();
+    return { width, height, format, colourChannels: channels - (hasAlpha ? 1 : 0), depth };
   } catch (err) {
     throw new LoomwatchError('IMAGE_CORRUPT', `${what}: cannot read the image header — ${(err as Error).message}`, { cause: err });
   }
