@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -24,9 +25,14 @@ export interface LoggerConfig {
   level?: string;
   /** Service name, put on every line. */
   service: string;
+  /** @defaultValue 'json' (or LOG_FORMAT): JSON for machines, 'pretty' for people */
+  format?: 'json' | 'pretty';
 }
 
-/** JSON logs on stdout (or a given destination), one line per event. */
+/**
+ * One line per event on stdout (or a given destination): JSON for machines, or — with
+ * `LOG_FORMAT=pretty` — one readable line (time, level, service, message, fields) for people.
+ */
 export function createLogger(config: LoggerConfig, destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {
     level: config.level ?? process.env['LOG_LEVEL'] ?? 'info',
@@ -34,5 +40,9 @@ export function createLogger(config: LoggerConfig, destination?: NodeJS.Writable
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if ((config.format ?? process.env['LOG_FORMAT']) === 'pretty') {
+    const stream = pretty({ destination: destination ?? process.stdout, colorize: destination === undefined && process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+    return pino(options, stream);
+  }
   return destination === undefined ? pino(options) : pino(options, destination as pino.DestinationStream);
 }

@@ -18,6 +18,23 @@ describe('logger', () => {
     expect(lines.join('')).not.toMatch(/hunter2|"pw"/);
     expect(lines.join('')).toContain('"service":"test"');
   });
+
+  it('writes one readable line per event for people, secrets still redacted', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'worker', level: 'info', format: 'pretty' }, sink);
+    logger.info({ frameId: 'line-1.cam-1.7', config: { s3: { secretAccessKey: 'hunter2' } } }, 'line-1/cam-1 ok');
+    const text = lines.join('');
+    expect(text).toMatch(/INFO.*line-1\/cam-1 ok/);
+    expect(text).toContain('frameId: "line-1.cam-1.7"');
+    expect(text).not.toContain('hunter2');
+    expect(text.trimStart().startsWith('{')).toBe(false);
+  });
 });
 
 describe('ops server', () => {

@@ -78,7 +78,10 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
         framesPerCamera,
         ...(firstSeq === undefined ? {} : { firstSeq }),
         signal: abort.signal,
-        onPublished: countPublished,
+        onPublished: (event) => {
+          countPublished(event);
+          logger.debug({ frameId: event.frameId, key: event.image.key, bytes: event.image.bytes }, `published ${event.lineId}/${event.cameraId} seq ${event.seq}`);
+        },
       });
       finished = run.then((count) => logger.info({ frames: count }, 'simulator done'));
       stopMode = async () => {

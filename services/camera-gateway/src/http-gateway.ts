@@ -92,6 +92,7 @@ export async function startHttpGateway(publisher: FramePublisher, options: HttpG
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (url.pathname !== '/v1/frames') return send(res, 404, { error: { code: 'NOT_FOUND', message: 'POST /v1/frames' } });
     if (req.method !== 'POST') return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'use POST' } });
+    const started = performance.now();
     const handling = (async () => {
       try {
         const query = FrameQuery.safeParse(Object.fromEntries(url.searchParams));
@@ -120,10 +121,12 @@ export async function startHttpGateway(publisher: FramePublisher, options: HttpG
         });
         options.onPublished?.(event);
         send(res, 201, { frameId: event.frameId, image: { bucket: event.image.bucket, key: event.image.key } });
+        options.logger.info({ status: 201, frameId: event.frameId, bytes: body.length, ms: Math.round(performance.now() - started) }, `POST /v1/frames ${lineId}/${cameraId} seq ${seq}: 201`);
       } catch (thrown) {
         const error = toLoomwatchError(thrown);
         const status = STATUS[error.code] ?? (error.retryable ? 503 : 500);
-        if (status >= 500) options.logger.error({ err: error }, 'frame upload failed');
+        if (status >= 500) options.logger.error({ err: error, status }, `POST /v1/frames: ${status} ${error.code}`);
+        else options.logger.info({ status, code: error.code, ms: Math.round(performance.now() - started) }, `POST /v1/frames: ${status} ${error.code} — ${error.message}`);
         if (!req.complete) {
           // Answer now and close; the unread rest of the body is discarded, for a bounded time.
           res.setHeader('connection', 'close');
