@@ -3,3 +3,4 @@ export { createMetricsRegistry, Counter, Gauge, Histogram, Registry } from './me
 export { readImageBody } from './http-body.js';
 export { startOpsServer, type OpsServer, type OpsServerOptions, type ReadinessCheck } from './http-server.js';
 export { handleShutdown, type ShutdownOptions } from './shutdown.js';
+export { HttpProblem, problemType, toProblem, type Problem, type ProblemMapping } from './problem.js';

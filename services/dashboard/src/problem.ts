@@ -1,4 +1,7 @@
-import { toLoomwatchError, type ErrorCode } from '@loomwatch/contracts';
+import type { ErrorCode } from '@loomwatch/contracts';
+import { HttpProblem as Refusal, toProblem as problemFor, type Problem } from '@loomwatch/observability';
+
+export type { Problem };
 
 /** Codes of the dashboard's HTTP surface, beside the `LoomwatchError` codes it passes on. */
 export const HTTP_ERROR_CODES = [
@@ -12,27 +15,11 @@ export const HTTP_ERROR_CODES = [
   'PAGE_NOT_BUILT',
 ] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
-export type ProblemCode = ErrorCode | HttpErrorCode;
 
-/** An RFC 9457 problem details body (`application/problem+json`) with the stable error code. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ProblemCode;
-}
-
-/** A refusal of the HTTP layer, carrying its status. */
-export class HttpProblem extends Error {
-  constructor(
-    readonly code: HttpErrorCode | ErrorCode,
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = 'HttpProblem';
+/** A refusal of the dashboard's HTTP layer, with one of its codes or a `LoomwatchError` code. */
+export class HttpProblem extends Refusal {
+  constructor(code: HttpErrorCode | ErrorCode, status: number, message: string, headers: Record<string, string> = {}) {
+    super(code, status, message, headers);
   }
 }
 
@@ -45,33 +32,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   STORAGE_UNAVAILABLE: 503,
 };
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  413: 'Content Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
-export function problemType(code: ProblemCode): string {
-  return `urn:loomwatch:problem:${code.toLowerCase().replaceAll('_', '-')}`;
-}
-
-/** Anything thrown while serving a request, as status + problem body + headers. */
-export function toProblem(thrown: unknown): { status: number; problem: Problem; headers: Record<string, string> } {
-  if (thrown instanceof HttpProblem) {
-    return { status: thrown.status, problem: problemBody(thrown.code, thrown.status, thrown.message), headers: thrown.headers };
-  }
-  const error = toLoomwatchError(thrown);
-  const status = STATUS[error.code] ?? (error.retryable ? 503 : 500);
-  // An unclassified error's message is for the log, not for a browser.
-  const detail = error.code === 'INTERNAL' ? 'the dashboard failed to answer: its log has the error' : error.message;
-  return { status, problem: problemBody(error.code, status, detail), headers: {} };
-}
-
-function problemBody(code: ProblemCode, status: number, detail: string): Problem {
-  return { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code };
+/** Anything thrown while serving a request, as status + problem body + headers; an unclassified error's message stays in the log. */
+export function toProblem(thrown: unknown): ReturnType<typeof problemFor> {
+  return problemFor(thrown, { statuses: STATUS, internalDetail: 'the dashboard failed to answer: its log has the error' });
 }
