@@ -16,7 +16,7 @@ import { DeadLetter, EVENT_TYPES, FrameEvent, Verdict, cloudEventHeaders, encode
 import { createKafkaClient, sleep, type Publisher } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, aitexFrames, readCommittedWithKcat, spawnNodeProcess, startInfra, stopProcess, type Infra } from '@loomwatch/testkit';
-import { countOutcomes, overTime, passed, type Inputs } from './counts.js';
+import { countOutcomes, overTime, passed, percentile, type Inputs } from './counts.js';
 import { renderSoakPlot, type FaultMark } from './plot.js';
 import { POISON_KINDS, poisonFrame, poisonImages } from './poison.js';
 
@@ -303,7 +303,6 @@ async function main(): Promise<void> {
   const samples = verdicts.map((verdict) => ({ decidedAt: Date.parse(verdict.decidedAt), latencyMs: Date.parse(verdict.decidedAt) - Date.parse(verdict.capturedAt) }));
   const windows = overTime(samples, startedAt, 30);
   const latencies = samples.map((sample) => sample.latencyMs).sort((a, b) => a - b);
-  const pick = (p: number): number => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? NaN;
   const lastDecision = Math.max(...samples.map((sample) => sample.decidedAt));
   const summary = {
     run,
@@ -311,7 +310,7 @@ async function main(): Promise<void> {
     cpu: readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown',
     seconds: Math.round((lastDecision - startedAt) / 1000),
     verdictsPerSecond: verdicts.length / ((lastDecision - startedAt) / 1000),
-    latencyMs: { p50: pick(50), p99: pick(99), max: latencies[latencies.length - 1] ?? NaN },
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN },
     faults: { workerKills: workers.kills, unexpectedWorkerExits: workers.unexpectedExits, brokerRestarts: settings.brokerRestart ? 1 : 0, s3OutageSeconds: settings.s3OutageSec },
     counts,
     passed: passed(counts),
