@@ -1,6 +1,6 @@
 import { deployedModelRef, toLoomwatchError, type Deployment } from '@loomwatch/contracts';
 import { defaultModel, readCpuFlags, readModelCard, resolveModel, selectPrecision, type PrecisionSelection } from '@loomwatch/inference';
-import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
+import { backoffDelay, createKafkaClient, sleep, type KafkaClient } from '@loomwatch/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { EngineDecider, ModelPool, controlTopicSpec, createFrameProcessor, fixedDeployment, type Decider } from '@loomwatch/frame-pipeline';
@@ -25,6 +25,25 @@ export interface RunningWorker {
 
 const LAG_POLL_MS = 10_000;
 
+/**
+ * Runs a start-up step again while it fails transiently (S3 restarting, say), for at most `budgetMs`
+ * (`worker.retryForMs`): a worker starting during an outage waits for it rather than exit.
+ */
+async function untilAvailable(step: () => Promise<void>, budgetMs: number, logger: Logger): Promise<void> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await step();
+      return;
+    } catch (err) {
+      const error = toLoomwatchError(err);
+      if (!error.retryable || Date.now() - started > budgetMs) throw error;
+      logger.warn({ code: error.code, attempt }, `start-up waits: ${error.message}`);
+      await sleep(backoffDelay(attempt, { initialMs: 500, maxMs: 5000 }));
+    }
+  }
+}
+
 /** Wires the worker from its config: Kafka, S3, the model, metrics and the ops server. */
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const client = createKafkaClient({ ...config.kafka, clientId: `inference-worker-${config.worker.id}` }, logger);
@@ -40,7 +59,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     { topic: config.worker.deadLetterTopic, numPartitions: 1 },
     controlTopicSpec(config.worker.controlTopic),
   ]);
-  await store.ensureBucket(config.worker.outputBucket);
+  await untilAvailable(() => store.ensureBucket(config.worker.outputBucket), config.worker.retryForMs, logger);
 
   const selections = new Map<string, PrecisionSelection>(); // by the version that runs
   const served = (current: ModelPool): ServedModel[] =>
