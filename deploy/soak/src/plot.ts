@@ -63,7 +63,7 @@ ${axis(top2, maxLatency, 'frame → verdict (s)', span)}
 <path d="${path(windows.map((w) => [x(w.at), yRate(w.framesPerSecond)]))}" fill="none" stroke="#2c7fb8" stroke-width="2"/>
 <path d="${path(windows.map((w) => [x(w.at), yLat(w.p50Ms)]))}" fill="none" stroke="#2ca25f" stroke-width="2"/>
 <path d="${path(windows.map((w) => [x(w.at), yLat(w.p99Ms)]))}" fill="none" stroke="#de2d26" stroke-width="2"/>
-<text x="${W - 330}" y="${top2 + 16}" font-size="12"><tspan fill="#2ca25f">— p50</tspan>  <tspan fill="#de2d26">— p99</tspan>  <tspan fill="#c0392b">| worker SIGKILL</tspan>  <tspan fill="#8e44ad">| broker restart</tspan>  <tspan fill="#d68910">▮ S3 down</tspan></text>
+<text x="${W - RIGHT}" y="${top2 + 16}" font-size="12" text-anchor="end"><tspan fill="#2ca25f">— p50</tspan>  <tspan fill="#de2d26">— p99</tspan>  <tspan fill="#c0392b">| worker SIGKILL</tspan>  <tspan fill="#8e44ad">| broker restart</tspan>  <tspan fill="#d68910">▮ S3 down</tspan></text>
 </svg>`;
   await sharp(Buffer.from(svg)).png().toFile(file);
 }

@@ -314,6 +314,7 @@ async function main(): Promise<void> {
     faults: { workerKills: workers.kills, unexpectedWorkerExits: workers.unexpectedExits, brokerRestarts: settings.brokerRestart ? 1 : 0, s3OutageSeconds: settings.s3OutageSec },
     counts,
     passed: passed(counts),
+    faultTimes: faults,
     windows,
   };
   writeFileSync(join(out, 'soak.json'), `${JSON.stringify(summary, null, 2)}\n`);
