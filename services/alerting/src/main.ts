@@ -3,26 +3,27 @@
  * and swaps the rules (an invalid file keeps the old rules and logs the path at fault). First
  * SIGTERM/SIGINT drains within a bound; a second one exits at once.
  */
-import { parseArgs } from 'node:util';
-import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { AlertingConfig } from './config.js';
 import { startAlerting } from './service.js';
 
-const { values } = parseArgs({
-  options: { config: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } },
-});
+const COMMAND: ServiceCommand = {
+  name: 'pnpm alerting',
+  summary: 'Alerting: turns verdicts, dead letters, frames and drift judgements into alerts on alerts.v1 and signed webhooks; SIGHUP reloads the rules.',
+  example: 'pnpm alerting --config deploy/local/demo-alerting.yaml',
+  reference: 'services/alerting/README.md',
+};
+const args = parseServiceArgs(COMMAND);
 const load = (): AlertingConfig =>
-  loadConfig(AlertingConfig, { files: values.config ?? [], envAliases: STANDARD_ENV_ALIASES, overrides: values.set ?? [] });
+  loadConfig(AlertingConfig, { files: args.configFiles, envAliases: STANDARD_ENV_ALIASES, overrides: args.overrides });
 
-const bootLogger = createLogger({ service: 'alerting' });
 let config: AlertingConfig;
 try {
   config = load();
 } catch (err) {
-  bootLogger.fatal({ code: toLoomwatchError(err).code }, toLoomwatchError(err).message);
-  process.exit(2);
+  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
 }
 const logger = createLogger({ service: 'alerting', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

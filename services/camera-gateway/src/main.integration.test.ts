@@ -19,7 +19,7 @@ interface LogLine {
 }
 
 /** Starts `gateway <args>` and collects its JSON log lines. */
-function gateway(args: string[]): { child: ChildProcess; lines: LogLine[]; waitFor(msg: string): Promise<LogLine>; exited: Promise<number | null> } {
+function gateway(args: string[]): { child: ChildProcess; lines: LogLine[]; stderr: () => string; waitFor(msg: string): Promise<LogLine>; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [MAIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...infraEnv(kafka.infra) },
@@ -27,6 +27,8 @@ function gateway(args: string[]): { child: ChildProcess; lines: LogLine[]; waitF
   });
   running.push(child);
   const lines: LogLine[] = [];
+  let errors = '';
+  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   const waiters: { msg: string; resolve: (line: LogLine) => void }[] = [];
   createInterface({ input: child.stdout }).on('line', (text) => {
     let line: LogLine;
@@ -47,7 +49,7 @@ function gateway(args: string[]): { child: ChildProcess; lines: LogLine[]; waitF
       exited.then((code) => Promise.reject(new Error(`gateway exited (${code}) before logging "${msg}": ${JSON.stringify(lines.slice(-3))}`))),
     ]);
   };
-  return { child, lines, waitFor, exited };
+  return { child, lines, stderr: () => errors, waitFor, exited };
 }
 
 afterEach(() => {
@@ -94,7 +96,8 @@ describe('gateway command', () => {
     expect(JSON.stringify(missing.lines)).toContain('hotFolder.dir');
     const unknown = gateway(['watch']);
     expect(await unknown.exited).toBe(2);
-    expect(JSON.stringify(unknown.lines)).toContain('usage: gateway <simulate|hot-folder|http>');
+    expect(unknown.stderr().split('\n')[0]).toBe('pnpm gateway: unknown mode "watch": use one of simulate, hot-folder, http');
+    expect(unknown.stderr()).toContain('usage: pnpm gateway <simulate|hot-folder|http>');
   });
 
   it('exits at once on a second signal while the first is still draining', async () => {

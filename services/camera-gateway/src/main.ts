@@ -1,44 +1,39 @@
 /**
- * The camera gateway: `gateway <simulate|hot-folder|http> [--config file.yaml]... [--set a.b=c]...`.
+ * The camera gateway: `gateway <simulate|hot-folder|http> [--config file.yaml]... [--set a.b=c]...` (`--help`).
  * Loads config, starts the mode, handles signals. The first SIGTERM/SIGINT stops taking frames and
  * lets those under way finish (bounded by gateway.shutdownTimeoutMs); a second one exits at once.
  */
-import { parseArgs } from 'node:util';
-import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets, type ServiceCommand } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { GATEWAY_MODES, GatewayConfig, type GatewayMode } from './config.js';
 import { startGateway } from './gateway.js';
 
-const USAGE = 'usage: gateway <simulate|hot-folder|http> [--config file.yaml]... [--set path.to.key=value]...';
+const COMMAND: ServiceCommand = {
+  name: 'pnpm gateway',
+  summary: 'The camera gateway: stores each frame image in S3, then publishes its FrameEvent on frames.v1 — simulated cameras replaying image files, a hot folder the camera software writes into, or HTTP uploads.',
+  modes: GATEWAY_MODES,
+  example: 'pnpm gateway simulate --set simulator.framesPerCamera=5',
+  reference: 'services/camera-gateway/README.md',
+};
+const args = parseServiceArgs(COMMAND);
+const mode = args.mode as GatewayMode;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { config: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } },
-});
-
-const bootLogger = createLogger({ service: 'camera-gateway' });
-const mode = positionals[0];
-if (positionals.length !== 1 || !GATEWAY_MODES.includes(mode as GatewayMode)) {
-  bootLogger.fatal(USAGE);
-  process.exit(2);
-}
 let config: GatewayConfig;
 try {
   config = loadConfig(GatewayConfig, {
-    files: values.config ?? [],
+    files: args.configFiles,
     envAliases: { ...STANDARD_ENV_ALIASES, AITEX_DIR: 'simulator.dir' },
-    overrides: values.set ?? [],
+    overrides: args.overrides,
   });
 } catch (err) {
-  bootLogger.fatal({ code: toLoomwatchError(err).code }, toLoomwatchError(err).message);
-  process.exit(2);
+  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
 }
 const logger = createLogger({ service: 'camera-gateway', level: config.log.level });
 logger.info({ mode, config: redactSecrets(config) }, 'effective configuration');
 
 try {
-  const gateway = await startGateway(mode as GatewayMode, config, logger);
+  const gateway = await startGateway(mode, config, logger);
   const shutdown = handleShutdown({ logger, stop: () => gateway.stop(), timeoutMs: config.gateway.shutdownTimeoutMs });
   gateway.finished.then(
     () => shutdown('done', 0),

@@ -2,24 +2,25 @@
  * The line dashboard: loads config, starts, and handles signals. The first SIGTERM/SIGINT ends the
  * event streams and closes; a second one exits at once.
  */
-import { parseArgs } from 'node:util';
-import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { DashboardConfig } from './config.js';
 import { startDashboardService } from './service.js';
 
-const { values } = parseArgs({
-  options: { config: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } },
-});
+const COMMAND: ServiceCommand = {
+  name: 'pnpm dashboard',
+  summary: 'The line dashboard: a web page of lines, cameras, alerts, drift and dead letters, streamed from the topics.',
+  example: 'pnpm dashboard --set dashboard.port=8095',
+  reference: 'services/dashboard/README.md',
+};
+const args = parseServiceArgs(COMMAND);
 
-const bootLogger = createLogger({ service: 'dashboard' });
 let config: DashboardConfig;
 try {
-  config = loadConfig(DashboardConfig, { files: values.config ?? [], envAliases: STANDARD_ENV_ALIASES, overrides: values.set ?? [] });
+  config = loadConfig(DashboardConfig, { files: args.configFiles, envAliases: STANDARD_ENV_ALIASES, overrides: args.overrides });
 } catch (err) {
-  bootLogger.fatal({ code: toLoomwatchError(err).code }, toLoomwatchError(err).message);
-  process.exit(2);
+  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
 }
 const logger = createLogger({ service: 'dashboard', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

@@ -2,24 +2,25 @@
  * The drift monitor: loads config, starts, handles signals. First SIGTERM/SIGINT drains within a
  * bound; a second one exits at once.
  */
-import { parseArgs } from 'node:util';
-import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { DriftConfig } from './config.js';
 import { startDriftMonitor } from './service.js';
 
-const { values } = parseArgs({
-  options: { config: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } },
-});
+const COMMAND: ServiceCommand = {
+  name: 'pnpm drift',
+  summary: 'The drift monitor: judges windows of each camera\'s verdicts against the model card\'s reference profile and publishes drift.v1.',
+  example: 'pnpm drift --set window.inputFrames=32',
+  reference: 'services/drift-monitor/README.md',
+};
+const args = parseServiceArgs(COMMAND);
 
-const bootLogger = createLogger({ service: 'drift-monitor' });
 let config: DriftConfig;
 try {
-  config = loadConfig(DriftConfig, { files: values.config ?? [], envAliases: STANDARD_ENV_ALIASES, overrides: values.set ?? [] });
+  config = loadConfig(DriftConfig, { files: args.configFiles, envAliases: STANDARD_ENV_ALIASES, overrides: args.overrides });
 } catch (err) {
-  bootLogger.fatal({ code: toLoomwatchError(err).code }, toLoomwatchError(err).message);
-  process.exit(2);
+  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
 }
 const logger = createLogger({ service: 'drift-monitor', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

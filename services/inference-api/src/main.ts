@@ -2,28 +2,29 @@
  * The REST inference API: loads config, starts, and handles signals. The first SIGTERM/SIGINT stops
  * accepting and lets the requests under way finish; a second one exits at once.
  */
-import { parseArgs } from 'node:util';
-import { loadConfig, redactSecrets } from '@loomwatch/config';
+import { type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { ApiConfig } from './config.js';
 import { startApiService } from './service.js';
 
-const { values } = parseArgs({
-  options: { config: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } },
-});
+const COMMAND: ServiceCommand = {
+  name: 'pnpm api',
+  summary: 'The REST inference API: POST /v1/infer decides one image and answers the verdict, with links to its anomaly map and overlay.',
+  example: 'pnpm api --set api.port=8090',
+  reference: 'services/inference-api/README.md',
+};
+const args = parseServiceArgs(COMMAND);
 
-const bootLogger = createLogger({ service: 'inference-api' });
 let config: ApiConfig;
 try {
   config = loadConfig(ApiConfig, {
-    files: values.config ?? [],
+    files: args.configFiles,
     envAliases: { LOOMWATCH_MODEL: 'model', LOOMWATCH_API_TOKEN: 'api.bearerToken' },
-    overrides: values.set ?? [],
+    overrides: args.overrides,
   });
 } catch (err) {
-  bootLogger.fatal({ code: toLoomwatchError(err).code }, toLoomwatchError(err).message);
-  process.exit(2);
+  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
 }
 const logger = createLogger({ service: 'inference-api', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

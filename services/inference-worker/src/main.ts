@@ -3,28 +3,29 @@
  * (stops fetching, lets in-flight frames finish or drop uncommitted, closes) within a bound; a
  * second one exits at once. A consumer that crashed for good stops the worker with exit code 1.
  */
-import { parseArgs } from 'node:util';
-import { STANDARD_ENV_ALIASES, loadConfig, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { WorkerConfig } from './config.js';
 import { startWorker } from './worker.js';
 
-const { values } = parseArgs({
-  options: { config: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } },
-});
+const COMMAND: ServiceCommand = {
+  name: 'pnpm worker',
+  summary: 'The inference worker: decides each frame on frames.v1 with the deployed model version and publishes its verdict (or a dead letter with the reason) exactly once.',
+  example: 'LOOMWATCH_MODEL=patchcore-aitex pnpm worker --set worker.maxInFlight=4',
+  reference: 'README.md (Configuration) and services/inference-worker/README.md',
+};
+const args = parseServiceArgs(COMMAND);
 
-const bootLogger = createLogger({ service: 'inference-worker' });
 let config: WorkerConfig;
 try {
   config = loadConfig(WorkerConfig, {
-    files: values.config ?? [],
+    files: args.configFiles,
     envAliases: { ...STANDARD_ENV_ALIASES, LOOMWATCH_MODEL: 'model', WORKER_ID: 'worker.id' },
-    overrides: values.set ?? [],
+    overrides: args.overrides,
   });
 } catch (err) {
-  bootLogger.fatal({ code: toLoomwatchError(err).code }, toLoomwatchError(err).message);
-  process.exit(2);
+  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
 }
 const logger = createLogger({ service: 'inference-worker', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');
