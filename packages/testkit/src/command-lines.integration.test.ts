@@ -41,3 +41,18 @@ describe.each(SERVICES)('%s', (name, entry, mode) => {
     for (const text of [option.stderr, setting.stderr]) expect(text).not.toMatch(/^\s+at /m);
   });
 });
+
+describe.each([
+  ['rollout', 'services/inference-worker/dist/rollout-cli.js', ['set']],
+  ['verdicts', 'services/alerting/dist/verdicts-cli.js', ['tail']],
+])('the %s command', (name, entry, subcommand) => {
+  it('answers --help with its usage (exit 0), and an unknown option with one line and the usage (exit 2)', () => {
+    const help = run(entry, [...subcommand, '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout + help.stderr).toMatch(new RegExp(`usage: ${name} `));
+    const option = run(entry, [...subcommand, '--bogus']);
+    expect(option.status).toBe(2);
+    expect(option.stderr.split('\n')[0]).toBe(`${name}: Unknown option '--bogus'`);
+    expect(option.stderr).not.toMatch(/^\s+at /m);
+  });
+});

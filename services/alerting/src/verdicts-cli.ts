@@ -32,7 +32,7 @@ try {
     },
   });
 } catch (err) {
-  usage(err instanceof Error ? err.message : String(err));
+  usage(err instanceof Error ? (err.message.split('. ')[0] ?? err.message) : String(err));
 }
 const { values, positionals } = parsed;
 if (values.help) usage();

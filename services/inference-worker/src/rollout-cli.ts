@@ -23,6 +23,8 @@ const USAGE = `usage: rollout status [--model M]
        rollout set [--model M] [--production V] [--canary V --canary-lines L,... --canary-cameras L:C,...] [--no-canary]
                    [--shadow V --shadow-sample S] [--no-shadow] [--fabric CODE=V ...] [--drop-fabric CODE ...] [--reason TEXT] [--dry-run]
 V: a version of M (1.2.0), or of another registry model (patchcore-aitex@1.1.0)`;
+const EXAMPLE = `examples: pnpm --silent rollout status --model draem-aitex
+          pnpm --silent rollout set --model draem-aitex --shadow 1.2.0 --shadow-sample 0.25 --reason "try 1.2.0"`;
 
 const list = commaList(z.string().min(1));
 
@@ -56,28 +58,43 @@ function changeFrom(values: Record<string, string | boolean | string[] | undefin
   return change;
 }
 
+/** The parsed command line; bad usage is one line on stderr with the usage, exit 2; --help the usage, exit 0. */
+function commandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        model: { type: 'string' },
+        production: { type: 'string' },
+        canary: { type: 'string' },
+        'canary-lines': { type: 'string' },
+        'canary-cameras': { type: 'string' },
+        'no-canary': { type: 'boolean' },
+        shadow: { type: 'string' },
+        'shadow-sample': { type: 'string' },
+        'no-shadow': { type: 'boolean' },
+        fabric: { type: 'string', multiple: true },
+        'drop-fabric': { type: 'string', multiple: true },
+        reason: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`rollout: ${err instanceof Error ? (err.message.split('. ')[0] ?? err.message) : String(err)}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      production: { type: 'string' },
-      canary: { type: 'string' },
-      'canary-lines': { type: 'string' },
-      'canary-cameras': { type: 'string' },
-      'no-canary': { type: 'boolean' },
-      shadow: { type: 'string' },
-      'shadow-sample': { type: 'string' },
-      'no-shadow': { type: 'boolean' },
-      fabric: { type: 'string', multiple: true },
-      'drop-fabric': { type: 'string', multiple: true },
-      reason: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-    },
-  });
+  const { values, positionals } = commandLine();
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n${EXAMPLE}\n`);
+    return 0;
+  }
   const command = positionals[0];
   if (command !== 'status' && command !== 'set') {
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`rollout: ${command === undefined ? 'say status or set' : `unknown subcommand "${command}": use status or set`}\n${USAGE}\n`);
     return 2;
   }
   const config = loadConfig(WorkerConfig, { envAliases: { ...STANDARD_ENV_ALIASES, LOOMWATCH_MODEL: 'model' } });
