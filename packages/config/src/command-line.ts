@@ -23,10 +23,15 @@ export interface ServiceArgs {
   mode: string | undefined;
 }
 
+/** The name the command was run by: `loomwatch worker` under the `loomwatch` command, else its own. */
+function nameOf(command: ServiceCommand): string {
+  return process.env['LOOMWATCH_COMMAND'] ?? command.name;
+}
+
 export function usageOf(command: ServiceCommand): string {
   const mode = command.modes === undefined ? '' : ` <${command.modes.join('|')}>`;
   return [
-    `usage: ${command.name}${mode} [--config FILE]... [--set path.to.key=value]...`,
+    `usage: ${nameOf(command)}${mode} [--config FILE]... [--set path.to.key=value]...`,
     '',
     command.summary,
     '',
@@ -43,7 +48,7 @@ export function usageOf(command: ServiceCommand): string {
 
 /** Bad usage or config: one line on stderr, then (for usage) the usage, and exit 2. */
 export function exitWithUsageError(command: ServiceCommand, problem: string, showUsage = true): never {
-  process.stderr.write(`${command.name}: ${problem}\n${showUsage ? `\n${usageOf(command)}\n` : ''}`);
+  process.stderr.write(`${nameOf(command)}: ${problem}\n${showUsage ? `\n${usageOf(command)}\n` : ''}`);
   process.exit(2);
 }
 

@@ -56,3 +56,24 @@ describe.each([
     expect(option.stderr).not.toMatch(/^\s+at /m);
   });
 });
+
+describe('loomwatch, the one command', () => {
+  const CLI = 'deploy/cli/dist/loomwatch.js';
+
+  it('lists every command, runs one with its own help and errors, and refuses an unknown one with exit 2', () => {
+    const help = run(CLI, ['--help']);
+    expect(help.status).toBe(0);
+    for (const name of ['worker', 'gateway', 'alerting', 'drift', 'dashboard', 'api', 'verdicts', 'rollout', 'replay', 'infer', 'soak', 'demo']) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    }
+    const worker = run(CLI, ['worker', '--help']);
+    expect(worker.status).toBe(0);
+    expect(worker.stdout).toMatch(/^usage: loomwatch worker /);
+    const bogus = run(CLI, ['worker', '--bogus']);
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr.split('\n')[0]).toBe("loomwatch worker: Unknown option '--bogus'");
+    const unknown = run(CLI, ['nope']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr.split('\n')[0]).toBe("error: unknown command 'nope'");
+  });
+});

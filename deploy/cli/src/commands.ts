@@ -1,0 +1,23 @@
+/** Every `loomwatch` command: the compiled entry it runs, relative to the repository root. */
+export interface LoomwatchCommand {
+  name: string;
+  /** Words shown after the name in the command list. */
+  args: string;
+  description: string;
+  entry: string;
+}
+
+export const COMMANDS: readonly LoomwatchCommand[] = [
+  { name: 'worker', args: '[options]', description: 'the inference worker: frames.v1 → verdicts, exactly once', entry: 'services/inference-worker/dist/main.js' },
+  { name: 'gateway', args: '<simulate|hot-folder|http> [options]', description: 'the camera gateway: images to S3, frame events to frames.v1', entry: 'services/camera-gateway/dist/main.js' },
+  { name: 'alerting', args: '[options]', description: 'rules over verdicts, dead letters, frames and drift → alerts and webhooks', entry: 'services/alerting/dist/main.js' },
+  { name: 'drift', args: '[options]', description: "the drift monitor: windows of verdicts against the model card's reference → drift.v1", entry: 'services/drift-monitor/dist/main.js' },
+  { name: 'dashboard', args: '[options]', description: 'the line dashboard (web page)', entry: 'services/dashboard/dist/main.js' },
+  { name: 'api', args: '[options]', description: 'the REST inference API', entry: 'services/inference-api/dist/main.js' },
+  { name: 'verdicts', args: 'tail [options]', description: 'print verdicts as JSON lines (read_committed)', entry: 'services/alerting/dist/verdicts-cli.js' },
+  { name: 'rollout', args: '<status|set> [options]', description: 'show or change which model versions decide live frames', entry: 'services/inference-worker/dist/rollout-cli.js' },
+  { name: 'replay', args: '[report] [options]', description: 'decide past frames again with another model version, and compare', entry: 'services/replay/dist/cli.js' },
+  { name: 'infer', args: '[options] <image>...', description: 'run a model on image files', entry: 'packages/inference/dist/cli/infer.js' },
+  { name: 'soak', args: '[options]', description: 'the soak: frames through workers under faults, every outcome counted', entry: 'deploy/soak/dist/soak.js' },
+  { name: 'demo', args: '', description: 'the demo on the local Kafka and S3 (make demo starts them)', entry: 'deploy/demo/dist/demo.js' },
+];
