@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
 import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
-import { Alert, FrameEvent, TOPICS, Verdict, decodeMessage } from '@loomwatch/contracts';
+import { Alert, FrameEvent, TOPICS, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
 import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     overrides: process.argv.slice(2),
   });
   const model = config.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
-  const kafka = createKafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+  const kafka = createKafkaClient(config.kafka);
   const store = new S3BlobStore(config.s3);
   await kafka.topics.ensure([
     { topic: TOPICS.frames, numPartitions: 4 },
@@ -266,6 +266,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  const error = toLoomwatchError(err);
+  console.error(`demo: ${error.message}`);
+  // A setting it cannot take is bad usage (2); anything else a failure of the run (1).
+  process.exit(error.code === 'CONFIG_INVALID' ? 2 : 1);
 });
