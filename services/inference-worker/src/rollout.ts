@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deployedModelRef, deploymentKey, deploymentVersions, encodeMessage } from '@loomwatch/contracts';
+import { Deployment, EVENT_TYPES, LoomwatchError, ProductionMarker, cloudEventHeaders, deployedModelRef, deploymentKey, deploymentVersions, encodeMessage } from '@loomwatch/contracts';
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
 import { controlTopicSpec, publishControlMessage } from '@loomwatch/frame-pipeline';
 import type { KafkaClient } from '@loomwatch/kafka';
@@ -64,11 +64,11 @@ export async function currentDeployment(client: KafkaClient, topic: string, mode
   return watch.initial;
 }
 
-/** The registry's production marker of `model`, if it has one. */
-export async function registryMarker(model: string, registryRoot: string): Promise<ProductionRecord | undefined> {
+/** The registry's production marker of `model`, if it has a valid one. */
+export async function registryMarker(model: string, registryRoot: string): Promise<ProductionMarker | undefined> {
   try {
-    const raw = JSON.parse(await readFile(join(registryRoot, model, 'production.json'), 'utf8')) as Partial<ProductionRecord>;
-    return typeof raw.version === 'string' ? { version: raw.version, promotedAt: String(raw.promotedAt ?? '?'), reason: String(raw.reason ?? '') } : undefined;
+    const marker = ProductionMarker.safeParse(JSON.parse(await readFile(join(registryRoot, model, 'production.json'), 'utf8')));
+    return marker.success ? marker.data : undefined;
   } catch {
     return undefined;
   }
@@ -114,11 +114,11 @@ export async function publishDeployment(client: KafkaClient, topic: string, depl
  * `rollout status`: what the gate promoted (the registry's marker) and what the fleet runs (the
  * deployment in force), with a line that says so when they differ.
  */
-export function describeStatus(model: string, promoted: ProductionRecord | undefined, deployment: Deployment | undefined, controlTopic: string): string {
+export function describeStatus(model: string, promoted: ProductionMarker | undefined, deployment: Deployment | undefined, controlTopic: string): string {
   const lines = [
     promoted === undefined
       ? `${model}: no version promoted in the registry`
-      : `promoted by the gate: ${model}@${promoted.version} (${promoted.promotedAt}) — ${promoted.reason}`,
+      : `promoted by the gate: ${model}@${promoted.version} (${promoted.promotedAt})${promoted.reason === undefined ? '' : ` — ${promoted.reason}`}`,
   ];
   if (deployment === undefined) {
     lines.push(`the fleet runs: no deployment on ${controlTopic}; workers serve the promoted version`);
@@ -129,11 +129,4 @@ export function describeStatus(model: string, promoted: ProductionRecord | undef
     lines.push(`DIFFERS: the fleet's production is ${deployment.production}, the gate promoted ${promoted.version} (a rollback or a version not promoted)`);
   }
   return lines.join('\n');
-}
-
-/** The registry's production marker, as `models/lw promote` wrote it. */
-export interface ProductionRecord {
-  version: string;
-  promotedAt: string;
-  reason: string;
 }
