@@ -46,6 +46,11 @@ export function usageOf(command: ServiceCommand): string {
   ].join('\n');
 }
 
+/** What node's argument parser says is wrong, without its long hint about positionals. */
+export function argumentProblem(err: unknown): string {
+  return err instanceof Error ? (err.message.split('. ')[0] ?? err.message) : String(err);
+}
+
 /** Bad usage or config: one line on stderr, then (for usage) the usage, and exit 2. */
 export function exitWithUsageError(command: ServiceCommand, problem: string, showUsage = true): never {
   process.stderr.write(`${nameOf(command)}: ${problem}\n${showUsage ? `\n${usageOf(command)}\n` : ''}`);
@@ -66,7 +71,7 @@ export function parseServiceArgs(command: ServiceCommand, argv: readonly string[
       },
     });
   } catch (err) {
-    exitWithUsageError(command, err instanceof Error ? (err.message.split('. ')[0] ?? err.message) : String(err));
+    exitWithUsageError(command, argumentProblem(err));
   }
   if (parsed.values.help === true) {
     process.stdout.write(`${usageOf(command)}\n`);

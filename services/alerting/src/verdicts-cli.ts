@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { KafkaConfig, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
+import { KafkaConfig, STANDARD_ENV_ALIASES, argumentProblem, loadConfig } from '@loomwatch/config';
 import { TOPICS, toLoomwatchError } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { dumpVerdicts, tailVerdicts } from './verdicts-tail.js';
@@ -32,7 +32,7 @@ try {
     },
   });
 } catch (err) {
-  usage(err instanceof Error ? (err.message.split('. ')[0] ?? err.message) : String(err));
+  usage(argumentProblem(err));
 }
 const { values, positionals } = parsed;
 if (values.help) usage();

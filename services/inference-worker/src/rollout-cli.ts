@@ -10,7 +10,7 @@
  * `set --production <previous version>`. Brokers and registry as for the worker.
  */
 import { parseArgs } from 'node:util';
-import { STANDARD_ENV_ALIASES, commaList, loadConfig } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, argumentProblem, commaList, loadConfig } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
@@ -81,7 +81,7 @@ function commandLine() {
       },
     });
   } catch (err) {
-    process.stderr.write(`rollout: ${err instanceof Error ? (err.message.split('. ')[0] ?? err.message) : String(err)}\n${USAGE}\n`);
+    process.stderr.write(`rollout: ${argumentProblem(err)}\n${USAGE}\n`);
     process.exit(2);
   }
 }
