@@ -7,7 +7,6 @@
  * Writes soak.json and soak.png (throughput and latency over time, faults marked) under --out.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { DeadLetter, EVENT_TYPES, FrameEvent, Verdict, cloudEventHeaders, encodeMessage, messageKey } from '@loomwatch/contracts';
 import { createKafkaClient, sleep, type Publisher } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
-import { REPO_ROOT, aitexFrames, readCommittedWithKcat, spawnNodeProcess, startInfra, stopProcess, type Infra } from '@loomwatch/testkit';
+import { REPO_ROOT, aitexFrames, readCommittedWithKcat, runInfraScript, spawnNodeProcess, startInfra, stopProcess, type Infra } from '@loomwatch/testkit';
 import { countOutcomes, overTime, passed, percentile, type Inputs } from './counts.js';
 import { renderSoakPlot, type FaultMark } from './plot.js';
 import { POISON_KINDS, poisonFrame, poisonImages } from './poison.js';
@@ -102,8 +101,8 @@ const elapsed = (): number => (Date.now() - startedAt) / 1000;
 const faults: FaultMark[] = [];
 
 function infraScript(command: string): void {
-  const result = spawnSync('bash', [join(REPO_ROOT, 'deploy/local/infra.sh'), command], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`infra.sh ${command} failed: ${result.stdout}${result.stderr}`);
+  const result = runInfraScript(command);
+  if (!result.ok) throw new Error(`infra.sh ${command} failed: ${result.output}`);
 }
 
 // ── the workers, restarted whenever one exits (an orchestrator's job) ───────────────────────

@@ -1,4 +1,4 @@
-export { startInfra, infraEnv, REPO_ROOT, type Infra } from './infra.js';
+export { startInfra, infraEnv, runInfraScript, REPO_ROOT, type Infra } from './infra.js';
 export { testInfra } from './test-infra.js';
 export { aitexDir, aitexFrames, type AitexFrame } from './aitex.js';
 export { buildWorkspace, builtEntry } from './build.js';

@@ -55,7 +55,8 @@ function parseEnvFile(file: string): Record<string, string> {
   return out;
 }
 
-function runInfraScript(command: string): { ok: boolean; output: string } {
+/** Runs `deploy/local/infra.sh <command>` (start, stop, stop-kafka, start-s3, …). */
+export function runInfraScript(command: string): { ok: boolean; output: string } {
   const result = spawnSync('bash', [INFRA_SCRIPT, command], { encoding: 'utf8', env: process.env });
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
