@@ -3,25 +3,31 @@
  * `loomwatch <command> …`: one entry point for every Loomwatch command. Each command is the
  * service's or tool's own compiled entry, run as a child with the remaining arguments (so
  * `loomwatch worker --help` is the worker's help); the exit code and signals pass through.
- * Commander lists the commands and refuses an unknown one (exit 2).
+ * `loomwatch bench <name>` runs a benchmark from its source with tsx; `loomwatch completion`
+ * prints a bash completion script. Commander lists the commands and refuses an unknown one (exit 2).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { COMMANDS } from './commands.js';
+import { BENCHES, COMMANDS } from './commands.js';
+import { bashCompletion } from './completion.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-function run(name: string, entry: string, args: readonly string[]): void {
+/** Bad usage of loomwatch itself: one line, exit 2. */
+function usageError(problem: string): never {
+  process.stderr.write(`loomwatch: ${problem} (loomwatch --help lists the commands)\n`);
+  process.exit(2);
+}
+
+/** Runs `node <nodeArgs…> <args…>` as `loomwatch <name>`, passing signals in and the exit code out. */
+function run(name: string, entry: string, args: readonly string[], nodeArgs: readonly string[] = []): void {
   const path = join(REPO_ROOT, entry);
-  if (!existsSync(path)) {
-    process.stderr.write(`loomwatch: ${entry} is not built: run pnpm build (or make install) first\n`);
-    process.exit(2);
-  }
+  if (!existsSync(path)) usageError(`${entry} is not built: run pnpm build (or make install) first`);
   // The child names itself by how it was run, in its usage and errors.
-  const child = spawn(process.execPath, [path, ...args], { stdio: 'inherit', env: { ...process.env, LOOMWATCH_COMMAND: `loomwatch ${name}` } });
+  const child = spawn(process.execPath, [...nodeArgs, path, ...args], { stdio: 'inherit', env: { ...process.env, LOOMWATCH_COMMAND: `loomwatch ${name}` } });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 1 : 128 + 15)));
 }
@@ -29,7 +35,8 @@ function run(name: string, entry: string, args: readonly string[]): void {
 const program = new Command('loomwatch')
   .description('Streaming visual inspection: every command, one entry point. `loomwatch <command> --help` shows a command\'s options.')
   .usage('<command> [options]')
-  .showHelpAfterError('(loomwatch --help lists the commands)')
+  .helpCommand(false)
+  .configureOutput({ writeErr: () => undefined })
   .exitOverride();
 for (const command of COMMANDS) {
   program
@@ -42,11 +49,39 @@ for (const command of COMMANDS) {
     .argument('[arguments...]')
     .action((args: string[]) => run(command.name, command.entry, args));
 }
+const benchList = Object.entries(BENCHES).map(([name, bench]) => `  ${name.padEnd(10)} ${bench.description}`);
+program
+  .command('bench')
+  .usage('<name> [options]')
+  .description(`run a benchmark: ${Object.keys(BENCHES).join(', ')} (loomwatch bench <name> --help)`)
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[name]')
+  .argument('[arguments...]')
+  .action((name: string | undefined, args: string[]) => {
+    if (name === undefined) usageError(`say which benchmark: ${Object.keys(BENCHES).join(', ')}`);
+    if (name === '--help' || name === '-h') {
+      process.stdout.write(['usage: loomwatch bench <name> [options]', '', ...benchList, '', 'example: loomwatch bench inference --frames 8 --reps 3'].join('\n') + '\n');
+      process.exit(0);
+    }
+    const bench = BENCHES[name];
+    if (bench === undefined) usageError(`unknown benchmark "${name}": use one of ${Object.keys(BENCHES).join(', ')}`);
+    run(`bench ${name}`, 'node_modules/tsx/dist/cli.mjs', ['--conditions=@loomwatch/source', join(REPO_ROOT, bench.file), ...args]);
+  });
+program
+  .command('completion')
+  .description('print a bash completion script: eval "$(loomwatch completion)"')
+  .action(() => {
+    process.stdout.write(bashCompletion());
+  });
 program.addHelpText('after', '\nexamples:\n  loomwatch gateway simulate --set simulator.framesPerCamera=5\n  loomwatch worker --help\n  loomwatch rollout status --model draem-aitex');
 
 try {
   program.parse();
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  throw err;
+  if (!(err instanceof CommanderError)) throw err;
+  if (err.exitCode === 0) process.exit(0);
+  if (err.code === 'commander.help') usageError(`say which command: ${program.commands.map((command) => command.name()).join(', ')}`);
+  usageError(err.message.replace(/^error: /, ''));
 }

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
-import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
+import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, collect, commandName, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { Alert, FrameEvent, TOPICS, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
 import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
@@ -155,11 +155,32 @@ function printAlert(alert: Alert): void {
   console.log(`ALERT ${alert.status.toUpperCase().padEnd(8)} ${alert.severity.padEnd(8)} ${alert.rule.padEnd(16)} ${where.padEnd(14)} ${alert.message}`);
 }
 
+/** The demo's own settings with their defaults, for its --help. */
+function settingsHelp(): string[] {
+  const computed: Record<string, string> = { model: "the registry's best-validated production model", holdDashboard: 'true on a terminal' };
+  const defaults: Record<string, unknown> = DemoConfig.parse({ holdDashboard: false });
+  return Object.keys(DemoConfig.shape)
+    .filter((key) => key !== 'kafka' && key !== 's3')
+    .map((key) => `  ${key.padEnd(18)}${computed[key] ?? JSON.stringify(defaults[key])}`);
+}
+
+/** `--set key=value`s from the command line (exits after --help or a mistake). */
+function commandLine(): string[] {
+  const command = newCommand({
+    name: 'pnpm --silent demo',
+    summary: 'The real pipeline on the local Kafka and S3 (make demo starts and stops them): a simulated gateway, two workers, alerting and the dashboard, each its own process; a line per verdict and alert, then a summary.',
+    examples: ['make demo', 'loomwatch demo --set framesPerCamera=20 --set fps=1'],
+    notes: ['settings (--set key=value, or DEMO_<KEY> in the environment, e.g. DEMO_FRAMES_PER_CAMERA=20) and their defaults:', ...settingsHelp(), '', 'Exit codes: 0 every frame decided once, 1 a failure or a count off, 2 a setting it cannot take.'],
+  }).option('--set <key=value>', 'one setting (repeatable)', collect);
+  parseOrExit(command);
+  return command.opts<{ set?: string[] }>().set ?? [];
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(DemoConfig, {
     envAliases: { ...STANDARD_ENV_ALIASES, AITEX_DIR: 'aitexDir', LOOMWATCH_MODEL: 'model' },
     envPrefix: 'DEMO_',
-    overrides: process.argv.slice(2),
+    overrides: commandLine(),
   });
   const model = config.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
   const kafka = createKafkaClient(config.kafka);
@@ -267,7 +288,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const error = toLoomwatchError(err);
-  console.error(`demo: ${error.message}`);
+  console.error(`${commandName('pnpm --silent demo')}: ${error.message}`);
   // A setting it cannot take is bad usage (2); anything else a failure of the run (1).
   process.exit(error.code === 'CONFIG_INVALID' ? 2 : 1);
 });

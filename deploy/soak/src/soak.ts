@@ -1,5 +1,5 @@
 /**
- * `pnpm soak`: AITEX frames from several simulated lines through a pool of inference workers on
+ * `soak`: AITEX frames from several simulated lines through a pool of inference workers on
  * the local broker and S3, while a worker is SIGKILLed every `--kill-every` seconds and restarted,
  * the broker is restarted once and S3 is stopped for `--s3-outage` seconds; about 1 % of the
  * messages are poison of every kind the worker dead-letters. At the end kcat reads the frames,
@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { commandName, exitWithUsageError, newCommand, parseOrExit } from '@loomwatch/config';
 import { DeadLetter, EVENT_TYPES, FrameEvent, Verdict, cloudEventHeaders, encodeMessage, messageKey } from '@loomwatch/contracts';
 import { createKafkaClient, sleep, type Publisher } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
@@ -19,61 +19,52 @@ import { countOutcomes, overTime, passed, percentile, type Inputs } from './coun
 import { renderSoakPlot, type FaultMark } from './plot.js';
 import { POISON_KINDS, poisonFrame, poisonImages } from './poison.js';
 
-const USAGE = `usage: pnpm soak [options]
-
-  --frames N         messages to publish, poison included (default 10000)
-  --rate R           messages per second, all cameras together (default 1.5)
-  --lines L          simulated lines (default 3)
-  --cameras C        cameras per line (default 2)
-  --workers W        inference worker processes (default 2)
-  --threads T        onnxruntime threads per worker (default 1)
-  --model M          model version the workers serve (default draem-random@0.0.1: the soak tests the pipeline, not the model)
-  --kill-every S     SIGKILL one worker every S seconds, then restart it (default 20; 0 = never)
-  --poison-every P   every P-th message is poison, the kinds in turn (default 100)
-  --s3-outage S      seconds S3 is stopped, once, at 65 % of the frames (default 30; 0 = never)
-  --no-broker-restart   do not restart the broker (at 40 % of the frames by default)
-  --drain S          seconds to wait for the last outcomes after publishing (default 900)
-  --out DIR          where soak.json, soak.png and the worker logs go (default .loomwatch/soak/<run>)
-
-example: pnpm soak --frames 600 --rate 1.5`;
+const NAME = commandName('pnpm soak');
 
 function fail(message: string): never {
-  console.error(`soak: ${message}`);
+  console.error(`${NAME}: ${message}`);
   process.exit(2);
 }
 
-const { values } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        frames: { type: 'string', default: '10000' },
-        rate: { type: 'string', default: '1.5' },
-        lines: { type: 'string', default: '3' },
-        cameras: { type: 'string', default: '2' },
-        workers: { type: 'string', default: '2' },
-        threads: { type: 'string', default: '1' },
-        model: { type: 'string', default: 'draem-random@0.0.1' },
-        'kill-every': { type: 'string', default: '20' },
-        'poison-every': { type: 'string', default: '100' },
-        's3-outage': { type: 'string', default: '30' },
-        'no-broker-restart': { type: 'boolean', default: false },
-        drain: { type: 'string', default: '900' },
-        out: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    fail(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-})();
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const command = newCommand({
+  name: 'pnpm soak',
+  summary: 'AITEX frames from several simulated lines through a pool of inference workers under faults (SIGKILLs, a broker restart, an S3 outage, poison of every kind); every input must end with exactly one outcome. Starts and stops the local Kafka and S3 itself.',
+  examples: ['loomwatch soak --frames 600 --rate 1.5', 'loomwatch soak --frames 10000 --rate 1.7 --out /tmp/soak-10k'],
+  notes: ['Exit codes: 0 every outcome exact, 1 a count is off (soak.json says which), 2 bad usage.'],
+})
+  .option('--frames <n>', 'messages to publish, poison included', '10000')
+  .option('--rate <r>', 'messages per second, all cameras together', '1.5')
+  .option('--lines <n>', 'simulated lines', '3')
+  .option('--cameras <n>', 'cameras per line', '2')
+  .option('--workers <n>', 'inference worker processes', '2')
+  .option('--threads <n>', 'onnxruntime threads per worker', '1')
+  .option('--model <name@version>', 'model version the workers serve (the soak tests the pipeline, not the model)', 'draem-random@0.0.1')
+  .option('--kill-every <s>', 'SIGKILL one worker every s seconds, then restart it (0 = never)', '20')
+  .option('--poison-every <p>', 'every p-th message is poison, the kinds in turn', '100')
+  .option('--s3-outage <s>', 'seconds S3 is stopped, once, at 65 % of the frames (0 = never)', '30')
+  .option('--no-broker-restart', 'do not restart the broker (at 40 % of the frames)')
+  .option('--drain <s>', 'seconds to wait for the last outcomes after publishing', '900')
+  .option('--out <dir>', 'where soak.json, soak.png and the worker logs go (default: .loomwatch/soak/<run>)');
+parseOrExit(command);
+const values = command.opts<{
+  frames: string;
+  rate: string;
+  lines: string;
+  cameras: string;
+  workers: string;
+  threads: string;
+  model: string;
+  killEvery: string;
+  poisonEvery: string;
+  s3Outage: string;
+  brokerRestart: boolean;
+  drain: string;
+  out?: string;
+}>();
 
 function number(name: string, value: string, min: number): number {
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < min) fail(`--${name} ${value}: expected a number ≥ ${min}`);
+  if (!Number.isFinite(parsed) || parsed < min) exitWithUsageError(NAME, `--${name} ${value}: expected a number ≥ ${min}`);
   return parsed;
 }
 
@@ -85,10 +76,10 @@ const settings = {
   workers: number('workers', values.workers, 1),
   threads: number('threads', values.threads, 1),
   model: values.model,
-  killEverySec: number('kill-every', values['kill-every'], 0),
-  poisonEvery: number('poison-every', values['poison-every'], 2),
-  s3OutageSec: number('s3-outage', values['s3-outage'], 0),
-  brokerRestart: !values['no-broker-restart'],
+  killEverySec: number('kill-every', values.killEvery, 0),
+  poisonEvery: number('poison-every', values.poisonEvery, 2),
+  s3OutageSec: number('s3-outage', values.s3Outage, 0),
+  brokerRestart: values.brokerRestart,
   drainSec: number('drain', values.drain, 10),
 };
 const run = `soak-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;

@@ -1,18 +1,97 @@
 /**
- * The command line every service shares: `[--config FILE]... [--set path=value]...` (and, for the
- * gateway, its mode). `--help` prints the usage and exits 0; anything it cannot parse is one line on
- * stderr naming the problem, then the usage, and exit 2 — never a stack trace.
+ * How every Loomwatch command line reads, on commander: `--help` prints the usage, options with
+ * their defaults and an example, and exits 0; anything it cannot parse is one line on stderr that
+ * names the problem and where the help is, and exit 2 — never a stack trace.
  */
-import { parseArgs } from 'node:util';
+import { Argument, Command, CommanderError } from 'commander';
+import { LoomwatchError, type ErrorCode } from '@loomwatch/contracts';
 
-export interface ServiceCommand {
-  /** How a person runs it, e.g. `pnpm worker`. */
+export interface CommandSpec {
+  /** How a person runs it outside `loomwatch`, e.g. `pnpm worker`. */
   name: string;
   /** One or two sentences: what it does. */
   summary: string;
-  /** The first positional word it takes (the gateway's mode); none when absent. */
+  /** Whole command lines, shown under the options. */
+  examples: readonly string[];
+  /** Lines after the examples: exit codes, where the settings are documented. */
+  notes?: readonly string[];
+}
+
+/** The name the command was run by: `loomwatch worker` under the `loomwatch` command, else its own. */
+export function commandName(name: string): string {
+  return process.env['LOOMWATCH_COMMAND'] ?? name;
+}
+
+/** Adds the examples and notes to the end of `command`'s help. */
+export function addExamples(command: Command, spec: Pick<CommandSpec, 'examples' | 'notes'>): Command {
+  const lines = ['', 'examples:', ...spec.examples.map((example) => `  ${example}`)];
+  if (spec.notes !== undefined && spec.notes.length > 0) lines.push('', ...spec.notes);
+  return command.addHelpText('after', lines.join('\n'));
+}
+
+/**
+ * A command that throws instead of exiting and prints no errors of its own (the caller prints the
+ * one line); subcommands made with `.command()` inherit both.
+ */
+export function newCommand(spec: CommandSpec): Command {
+  const command = new Command(commandName(spec.name))
+    .description(spec.summary)
+    .helpOption('-h, --help', 'show this help')
+    .helpCommand(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .allowExcessArguments(false);
+  return addExamples(command, spec);
+}
+
+/** For repeatable options: `.option('--set <path=value>', '…', collect)`; the value is undefined when none was given. */
+export function collect(value: string, previous: readonly string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Parses `argv` (the arguments after the command's name). 'help' when the help was printed;
+ * a mistake is a LoomwatchError with `code` and one line that names it.
+ */
+export function parseCommand(command: Command, argv: readonly string[], code: ErrorCode = 'CONFIG_INVALID'): 'help' | 'parsed' {
+  try {
+    command.parse([...argv], { from: 'user' });
+    return 'parsed';
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.exitCode === 0) return 'help';
+    if (err.code === 'commander.missingArgument') {
+      const missing = command.registeredArguments.find((argument) => argument.required && argument.argChoices !== undefined);
+      if (missing !== undefined) throw new LoomwatchError(code, `say which ${missing.name()}: ${missing.argChoices?.join(', ')}`);
+    }
+    if (err.code === 'commander.help') {
+      // A command of subcommands run without one.
+      const names = command.commands.map((sub) => sub.name());
+      throw new LoomwatchError(code, `say which subcommand: ${names.join(', ')}`);
+    }
+    throw new LoomwatchError(code, err.message.replace(/^error: /, '').replace(/\n[\s\S]*$/, ''));
+  }
+}
+
+/** Bad usage or config: one line on stderr that says where the help is, and exit 2. */
+export function exitWithUsageError(name: string, problem: string): never {
+  process.stderr.write(`${name}: ${problem} (${name} --help shows the options and an example)\n`);
+  process.exit(2);
+}
+
+/** `parseCommand` for an entry point: exits 0 after the help, 2 after a mistake. */
+export function parseOrExit(command: Command, argv: readonly string[] = process.argv.slice(2)): void {
+  try {
+    if (parseCommand(command, argv) === 'help') process.exit(0);
+  } catch (err) {
+    if (!(err instanceof LoomwatchError)) throw err;
+    exitWithUsageError(command.name(), err.message);
+  }
+}
+
+export interface ServiceCommand extends CommandSpec {
+  /** The first word it takes (the gateway's mode); none when absent. */
   modes?: readonly string[];
-  example: string;
   /** Where its settings are documented. */
   reference: string;
 }
@@ -23,64 +102,26 @@ export interface ServiceArgs {
   mode: string | undefined;
 }
 
-/** The name the command was run by: `loomwatch worker` under the `loomwatch` command, else its own. */
-function nameOf(command: ServiceCommand): string {
-  return process.env['LOOMWATCH_COMMAND'] ?? command.name;
+/** The command line every service shares: `[mode] [--config FILE]... [--set path=value]...`. */
+export function serviceCommand(spec: ServiceCommand): Command {
+  const command = newCommand({
+    ...spec,
+    notes: [
+      ...(spec.notes ?? []),
+      `Settings also come from the environment (LOOMWATCH_<SECTION>__<KEY> and the standard variables, README "Configuration"); every key with its default: ${spec.reference}.`,
+      'Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage or configuration.',
+    ],
+  })
+    .option('--config <file>', 'a YAML config file (repeatable; a later file wins)', collect)
+    .option('--set <path=value>', 'one setting, over files and environment (repeatable)', collect);
+  if (spec.modes !== undefined) command.addArgument(new Argument('<mode>', 'what it runs').choices(spec.modes));
+  return command;
 }
 
-export function usageOf(command: ServiceCommand): string {
-  const mode = command.modes === undefined ? '' : ` <${command.modes.join('|')}>`;
-  return [
-    `usage: ${nameOf(command)}${mode} [--config FILE]... [--set path.to.key=value]...`,
-    '',
-    command.summary,
-    '',
-    'options:',
-    '  --config FILE          a YAML config file (repeatable; a later file wins)',
-    '  --set path=value       one setting, over files and environment (repeatable)',
-    '  -h, --help             this help',
-    '',
-    `Settings also come from the environment (LOOMWATCH_<SECTION>__<KEY> and the standard variables, README "Configuration"); every key with its default: ${command.reference}.`,
-    '',
-    `example: ${command.example}`,
-  ].join('\n');
-}
-
-/** What node's argument parser says is wrong, without its long hint about positionals. */
-export function argumentProblem(err: unknown): string {
-  return err instanceof Error ? (err.message.split('. ')[0] ?? err.message) : String(err);
-}
-
-/** Bad usage or config: one line on stderr, then (for usage) the usage, and exit 2. */
-export function exitWithUsageError(command: ServiceCommand, problem: string, showUsage = true): never {
-  process.stderr.write(`${nameOf(command)}: ${problem}\n${showUsage ? `\n${usageOf(command)}\n` : ''}`);
-  process.exit(2);
-}
-
-/** Parses `argv` (default: this process's arguments) for `command`. */
-export function parseServiceArgs(command: ServiceCommand, argv: readonly string[] = process.argv.slice(2)): ServiceArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: command.modes !== undefined,
-      options: {
-        config: { type: 'string', multiple: true },
-        set: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    exitWithUsageError(command, argumentProblem(err));
-  }
-  if (parsed.values.help === true) {
-    process.stdout.write(`${usageOf(command)}\n`);
-    process.exit(0);
-  }
-  const mode = parsed.positionals[0];
-  if (command.modes !== undefined) {
-    if (mode === undefined) exitWithUsageError(command, `say which mode: ${command.modes.join(', ')}`);
-    if (!command.modes.includes(mode) || parsed.positionals.length > 1) exitWithUsageError(command, `unknown mode "${parsed.positionals.join(' ')}": use one of ${command.modes.join(', ')}`);
-  }
-  return { configFiles: parsed.values.config ?? [], overrides: parsed.values.set ?? [], mode };
+/** Parses a service's command line, exiting 0 after `--help` and 2 (one line) after a mistake. */
+export function parseServiceArgs(spec: ServiceCommand, argv: readonly string[] = process.argv.slice(2)): ServiceArgs {
+  const command = serviceCommand(spec);
+  parseOrExit(command, argv);
+  const options = command.opts<{ config?: string[]; set?: string[] }>();
+  return { configFiles: options.config ?? [], overrides: options.set ?? [], mode: command.args[0] };
 }

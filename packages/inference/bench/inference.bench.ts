@@ -19,8 +19,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { newCommand, parseOrExit } from '@loomwatch/config';
 import { aitexFrames } from '@loomwatch/testkit';
 import { DEFAULT_REGISTRY_ROOT, defaultModel, fillTileBatch, InferenceEngine, inputLut, planTiles, readVerifiedOnnx, sessionOptions } from '../src/index.js';
 
@@ -29,16 +29,26 @@ const MODELS_PYTHON = resolve(import.meta.dirname, '../../../models/.venv/bin/py
 /** Engine vs Python frame scores beyond this mean the peer does other work (the `infer` integration test's tolerance vs eval/scores.json). */
 const SCORE_TOLERANCE = 1e-3;
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string' },
-    frames: { type: 'string', default: '8' },
-    reps: { type: 'string', default: '5' },
-    threads: { type: 'string' },
-    registry: { type: 'string', default: DEFAULT_REGISTRY_ROOT },
-    record: { type: 'boolean', default: false },
-  },
-});
+const command = newCommand({
+  name: 'pnpm bench:inference',
+  summary: 'The full infer path against bare onnxruntime session.run and a plain Python onnxruntime loop, same frames and session options; medians over the repetitions.',
+  examples: ['loomwatch bench inference --frames 8 --reps 5', 'loomwatch bench inference --model draem-aitex --threads 2 --record'],
+})
+  .option('--model <ref>', "model version: directory, name@version or name (default: the registry's best-validated production model)")
+  .option('--frames <n>', 'AITEX frames per repetition', '8')
+  .option('--reps <r>', 'repetitions (medians are reported)', '5')
+  .option('--threads <t>', 'onnxruntime intra-op threads (default: the cores)')
+  .option('--registry <dir>', 'registry root', DEFAULT_REGISTRY_ROOT)
+  .option('--record', "also write the result to the version's eval/speed.json");
+parseOrExit(command);
+const values = command.opts<{
+  model?: string;
+  frames: string;
+  reps: string;
+  threads?: string;
+  registry: string;
+  record?: boolean;
+}>();
 const registryRoot = values.registry;
 const modelRef = values.model ?? (await defaultModel(registryRoot)).name;
 const frameCount = Number(values.frames);

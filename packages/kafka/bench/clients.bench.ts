@@ -13,19 +13,26 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 // The baseline: the client the ports replaced, measured in the same run (see eslint.config.js).
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { newCommand, parseOrExit } from '@loomwatch/config';
 import { startInfra } from '@loomwatch/testkit';
 import { createKafkaClient, type OutboundMessage } from '../src/index.js';
 
-const { values } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '20000' },
-    transactions: { type: 'string', default: '200' },
-    reps: { type: 'string', default: '3' },
-  },
-});
+const command = newCommand({
+  name: 'pnpm bench:kafka',
+  summary: 'The Kafka ports (@platformatic/kafka) against kafkajs, the client they replaced, on the local broker: produce, transactions, consume.',
+  examples: ['loomwatch bench kafka --messages 20000 --reps 3'],
+})
+  .option('--messages <n>', 'messages per produce/consume round', '20000')
+  .option('--transactions <n>', 'transactions per round', '200')
+  .option('--reps <r>', 'repetitions (medians are reported)', '3');
+parseOrExit(command);
+const values = command.opts<{
+  messages: string;
+  transactions: string;
+  reps: string;
+}>();
 const messageCount = Number(values.messages);
 const transactionCount = Number(values.transactions);
 const reps = Number(values.reps);

@@ -3,7 +3,7 @@
  * and swaps the rules (an invalid file keeps the old rules and logs the path at fault). First
  * SIGTERM/SIGINT drains within a bound; a second one exits at once.
  */
-import { STANDARD_ENV_ALIASES, type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { AlertingConfig } from './config.js';
@@ -12,7 +12,7 @@ import { startAlerting } from './service.js';
 const COMMAND: ServiceCommand = {
   name: 'pnpm alerting',
   summary: 'Alerting: turns verdicts, dead letters, frames and drift judgements into alerts on alerts.v1 and signed webhooks; SIGHUP reloads the rules.',
-  example: 'pnpm alerting --config deploy/local/demo-alerting.yaml',
+  examples: ['loomwatch alerting --config deploy/local/demo-alerting.yaml'],
   reference: 'services/alerting/README.md',
 };
 const args = parseServiceArgs(COMMAND);
@@ -23,7 +23,7 @@ let config: AlertingConfig;
 try {
   config = load();
 } catch (err) {
-  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
+  exitWithUsageError(commandName(COMMAND.name), toLoomwatchError(err).message);
 }
 const logger = createLogger({ service: 'alerting', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

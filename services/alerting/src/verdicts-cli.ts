@@ -1,60 +1,65 @@
 /**
- * pnpm --silent verdicts tail [--line L] [--camera C] [--from-beginning [--to-end]] [--topic T]
+ * `verdicts tail`: prints verdicts as JSON lines (see its --help).
  * Prints verdicts as JSON lines on stdout (read_committed); messages that are not valid verdicts
  * are reported on stderr. With --to-end it prints what the topic holds from its beginning and
  * exits at its end. Kafka settings (brokers, SASL, TLS) from the environment as for the services.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { KafkaConfig, STANDARD_ENV_ALIASES, argumentProblem, loadConfig } from '@loomwatch/config';
+import { KafkaConfig, STANDARD_ENV_ALIASES, addExamples, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { TOPICS, toLoomwatchError } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { dumpVerdicts, tailVerdicts } from './verdicts-tail.js';
 
-const USAGE = 'usage: verdicts tail [--line L] [--camera C] [--from-beginning [--to-end]] [--topic T]';
-
-function usage(problem?: string): never {
-  process.stderr.write(`${problem === undefined ? '' : `verdicts: ${problem}\n`}${USAGE}\n`);
-  process.exit(problem === undefined ? 0 : 2);
+interface TailOptions {
+  line?: string;
+  camera?: string;
+  topic: string;
+  fromBeginning?: boolean;
+  toEnd?: boolean;
 }
 
-let parsed;
-try {
-  parsed = parseArgs({
-    allowPositionals: true,
-    options: {
-      line: { type: 'string' },
-      camera: { type: 'string' },
-      topic: { type: 'string', default: TOPICS.verdicts },
-      'from-beginning': { type: 'boolean', default: false },
-      'to-end': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
+const program = newCommand({
+  name: 'pnpm --silent verdicts',
+  summary: 'Verdicts as JSON lines on stdout, read_committed; messages that are not valid verdicts are reported on stderr.',
+  examples: ['loomwatch verdicts tail --line line-1'],
+});
+let values: TailOptions | undefined;
+const tailCommand = program
+  .command('tail')
+  .description('print verdicts as they are published (Ctrl-C stops), or what the topic holds (--from-beginning --to-end)')
+  .option('--line <line>', 'only this line')
+  .option('--camera <camera>', 'only this camera')
+  .option('--topic <topic>', 'the topic to read', TOPICS.verdicts)
+  .option('--from-beginning', 'start at the topic\'s beginning, not its end')
+  .option('--to-end', 'stop at the end of what the topic holds (with --from-beginning)')
+  .action((options: TailOptions) => {
+    values = options;
   });
-} catch (err) {
-  usage(argumentProblem(err));
-}
-const { values, positionals } = parsed;
-if (values.help) usage();
-if (positionals[0] !== 'tail' || positionals.length !== 1) usage(`expected the subcommand tail, got ${positionals.join(' ') || 'nothing'}`);
-if (values['to-end'] && !values['from-beginning']) usage('--to-end reads from the beginning: add --from-beginning');
+addExamples(tailCommand, {
+  examples: ['loomwatch verdicts tail --line line-1 --camera cam-2', 'loomwatch verdicts tail --from-beginning --to-end > verdicts.jsonl'],
+  notes: ['Kafka settings (brokers, SASL, TLS) come from the environment as for the services.'],
+});
+parseOrExit(program);
+if (values === undefined) process.exit(0);
+const name = commandName('pnpm --silent verdicts');
+if (values.toEnd === true && values.fromBeginning !== true) exitWithUsageError(name, '--to-end reads from the beginning: add --from-beginning');
 
 let kafka: KafkaConfig;
 try {
   kafka = loadConfig(z.strictObject({ kafka: KafkaConfig.prefault({}) }), { envAliases: STANDARD_ENV_ALIASES, envSections: ['kafka'] }).kafka;
 } catch (err) {
-  usage(toLoomwatchError(err).message);
+  exitWithUsageError(name, toLoomwatchError(err).message);
 }
 const client = createKafkaClient({ ...kafka, clientId: 'loomwatch-verdicts-tail' });
 const options = {
   topic: values.topic,
-  fromBeginning: values['from-beginning'],
+  fromBeginning: values.fromBeginning === true,
   ...(values.line === undefined ? {} : { line: values.line }),
   ...(values.camera === undefined ? {} : { camera: values.camera }),
   write: (line: string) => process.stdout.write(`${line}\n`),
   warn: (line: string) => process.stderr.write(`${line}\n`),
 };
-if (values['to-end']) {
+if (values.toEnd === true) {
   await dumpVerdicts(client, options);
   process.exit(0);
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { KafkaConfig, LogConfig, opsConfig, S3Config } from '@loomwatch/config';
-import { BucketName, Id, TOPICS } from '@loomwatch/contracts';
+import { BucketName, Id, LoomwatchError, TOPICS } from '@loomwatch/contracts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -77,3 +77,10 @@ export const GatewayConfig = z.strictObject({
   log: LogConfig,
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
+
+/** The settings a mode cannot start without, checked before anything connects (a mistake is bad usage, exit 2). */
+export function checkModeSettings(mode: GatewayMode, config: GatewayConfig): void {
+  if (mode === 'hot-folder' && config.hotFolder.dir === undefined) {
+    throw new LoomwatchError('CONFIG_INVALID', 'hot-folder mode needs hotFolder.dir, the folder the camera software writes into: --set hotFolder.dir=/path or LOOMWATCH_HOT_FOLDER__DIR');
+  }
+}

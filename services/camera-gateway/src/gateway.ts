@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { LoomwatchError, type FrameEvent } from '@loomwatch/contracts';
+import type { FrameEvent } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
@@ -23,9 +23,6 @@ interface RunningGateway {
 
 /** Wires the gateway from its config: S3, the idempotent producer, the mode, metrics and the ops server. */
 export async function startGateway(mode: GatewayMode, config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
-  if (mode === 'hot-folder' && config.hotFolder.dir === undefined) {
-    throw new LoomwatchError('CONFIG_INVALID', 'invalid configuration — hotFolder.dir: required in hot-folder mode');
-  }
   const kafka = createKafkaClient({ ...config.kafka, clientId: `camera-gateway-${hostname()}` }, logger);
   const store = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'camera-gateway', mode });

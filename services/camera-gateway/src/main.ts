@@ -3,17 +3,21 @@
  * Loads config, starts the mode, handles signals. The first SIGTERM/SIGINT stops taking frames and
  * lets those under way finish (bounded by gateway.shutdownTimeoutMs); a second one exits at once.
  */
-import { STANDARD_ENV_ALIASES, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets, type ServiceCommand } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets, type ServiceCommand } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
-import { GATEWAY_MODES, GatewayConfig, type GatewayMode } from './config.js';
+import { GATEWAY_MODES, GatewayConfig, checkModeSettings, type GatewayMode } from './config.js';
 import { startGateway } from './gateway.js';
 
 const COMMAND: ServiceCommand = {
   name: 'pnpm gateway',
   summary: 'The camera gateway: stores each frame image in S3, then publishes its FrameEvent on frames.v1 — simulated cameras replaying image files, a hot folder the camera software writes into, or HTTP uploads.',
   modes: GATEWAY_MODES,
-  example: 'pnpm gateway simulate --set simulator.framesPerCamera=5',
+  examples: [
+    'loomwatch gateway simulate --set simulator.framesPerCamera=5',
+    'loomwatch gateway hot-folder --set hotFolder.dir=/srv/camera-1 --set hotFolder.lineId=line-2',
+    'loomwatch gateway http --set http.port=8080',
+  ],
   reference: 'services/camera-gateway/README.md',
 };
 const args = parseServiceArgs(COMMAND);
@@ -26,8 +30,9 @@ try {
     envAliases: { ...STANDARD_ENV_ALIASES, AITEX_DIR: 'simulator.dir' },
     overrides: args.overrides,
   });
+  checkModeSettings(mode, config);
 } catch (err) {
-  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
+  exitWithUsageError(commandName(COMMAND.name), toLoomwatchError(err).message);
 }
 const logger = createLogger({ service: 'camera-gateway', level: config.log.level });
 logger.info({ mode, config: redactSecrets(config) }, 'effective configuration');

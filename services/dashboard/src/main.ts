@@ -2,7 +2,7 @@
  * The line dashboard: loads config, starts, and handles signals. The first SIGTERM/SIGINT ends the
  * event streams and closes; a second one exits at once.
  */
-import { STANDARD_ENV_ALIASES, type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { DashboardConfig } from './config.js';
@@ -11,7 +11,7 @@ import { startDashboardService } from './service.js';
 const COMMAND: ServiceCommand = {
   name: 'pnpm dashboard',
   summary: 'The line dashboard: a web page of lines, cameras, alerts, drift and dead letters, streamed from the topics.',
-  example: 'pnpm dashboard --set dashboard.port=8095',
+  examples: ['loomwatch dashboard --set dashboard.port=8095'],
   reference: 'services/dashboard/README.md',
 };
 const args = parseServiceArgs(COMMAND);
@@ -20,7 +20,7 @@ let config: DashboardConfig;
 try {
   config = loadConfig(DashboardConfig, { files: args.configFiles, envAliases: STANDARD_ENV_ALIASES, overrides: args.overrides });
 } catch (err) {
-  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
+  exitWithUsageError(commandName(COMMAND.name), toLoomwatchError(err).message);
 }
 const logger = createLogger({ service: 'dashboard', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

@@ -2,7 +2,7 @@
  * The drift monitor: loads config, starts, handles signals. First SIGTERM/SIGINT drains within a
  * bound; a second one exits at once.
  */
-import { STANDARD_ENV_ALIASES, type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { DriftConfig } from './config.js';
@@ -11,7 +11,7 @@ import { startDriftMonitor } from './service.js';
 const COMMAND: ServiceCommand = {
   name: 'pnpm drift',
   summary: 'The drift monitor: judges windows of each camera\'s verdicts against the model card\'s reference profile and publishes drift.v1.',
-  example: 'pnpm drift --set window.inputFrames=32',
+  examples: ['loomwatch drift --set window.inputFrames=32'],
   reference: 'services/drift-monitor/README.md',
 };
 const args = parseServiceArgs(COMMAND);
@@ -20,7 +20,7 @@ let config: DriftConfig;
 try {
   config = loadConfig(DriftConfig, { files: args.configFiles, envAliases: STANDARD_ENV_ALIASES, overrides: args.overrides });
 } catch (err) {
-  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
+  exitWithUsageError(commandName(COMMAND.name), toLoomwatchError(err).message);
 }
 const logger = createLogger({ service: 'drift-monitor', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

@@ -13,19 +13,26 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { newCommand, parseOrExit } from '@loomwatch/config';
 import { EngineDecider } from '@loomwatch/frame-pipeline';
 import { InferenceEngine } from '@loomwatch/inference';
 import { aitexFrames, builtEntry, processExited } from '@loomwatch/testkit';
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', default: 'draem-random@0.0.1' },
-    seconds: { type: 'string', default: '20' },
-    connections: { type: 'string', default: '2' },
-  },
-});
+const command = newCommand({
+  name: 'pnpm bench:api',
+  summary: 'The REST API under load on loopback (autocannon), against the engine called in-process in the same run.',
+  examples: ['loomwatch bench api --seconds 20 --connections 2'],
+})
+  .option('--model <ref>', 'model version the API serves', 'draem-random@0.0.1')
+  .option('--seconds <s>', 'seconds of load per measurement (1\u2013120)', '20')
+  .option('--connections <c>', 'concurrent connections (1\u201316)', '2');
+parseOrExit(command);
+const values = command.opts<{
+  model: string;
+  seconds: string;
+  connections: string;
+}>();
 const seconds = Math.min(Math.max(Number(values.seconds), 1), 120);
 const connections = Math.min(Math.max(Number(values.connections), 1), 16);
 const model = values.model;

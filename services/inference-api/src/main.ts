@@ -2,7 +2,7 @@
  * The REST inference API: loads config, starts, and handles signals. The first SIGTERM/SIGINT stops
  * accepting and lets the requests under way finish; a second one exits at once.
  */
-import { type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { ApiConfig } from './config.js';
@@ -11,7 +11,7 @@ import { startApiService } from './service.js';
 const COMMAND: ServiceCommand = {
   name: 'pnpm api',
   summary: 'The REST inference API: POST /v1/infer decides one image and answers the verdict, with links to its anomaly map and overlay.',
-  example: 'pnpm api --set api.port=8090',
+  examples: ['loomwatch api --set api.port=8090'],
   reference: 'services/inference-api/README.md',
 };
 const args = parseServiceArgs(COMMAND);
@@ -24,7 +24,7 @@ try {
     overrides: args.overrides,
   });
 } catch (err) {
-  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
+  exitWithUsageError(commandName(COMMAND.name), toLoomwatchError(err).message);
 }
 const logger = createLogger({ service: 'inference-api', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

@@ -16,8 +16,8 @@
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { newCommand, parseOrExit } from '@loomwatch/config';
 import { Verdict, decodeMessage } from '@loomwatch/contracts';
 import { cameraFrames, openTestFramePublisher } from '@loomwatch/frame-pipeline/testing';
 import {
@@ -35,17 +35,25 @@ import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, aitexDir, aitexFrames, startInfra, stopProcess } from '@loomwatch/testkit';
 import { spawnWorkerProcess } from '../src/testing/worker-process.js';
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string' },
-    frames: { type: 'string', default: '40' },
-    'latency-frames': { type: 'string', default: '24' },
-    reps: { type: 'string', default: '3' },
-  },
-});
+const command = newCommand({
+  name: 'pnpm bench:pipeline',
+  summary: 'The whole path on the local broker and S3 (gateway-style publish \u2192 worker \u2192 verdict) against bare onnxruntime on the same frames, and frame-to-verdict latency.',
+  examples: ['loomwatch bench pipeline --frames 40 --reps 3'],
+})
+  .option('--model <ref>', "model version (default: the registry's best-validated production model)")
+  .option('--frames <n>', 'frames per throughput repetition', '40')
+  .option('--latency-frames <n>', 'frames sent one at a time for the latency figures', '24')
+  .option('--reps <r>', 'repetitions (medians are reported)', '3');
+parseOrExit(command);
+const values = command.opts<{
+  model?: string;
+  frames: string;
+  latencyFrames: string;
+  reps: string;
+}>();
 const model = values.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
 const frames = Number(values.frames);
-const latencyFrames = Number(values['latency-frames']);
+const latencyFrames = Number(values.latencyFrames);
 const reps = Number(values.reps);
 const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
 

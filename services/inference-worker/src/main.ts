@@ -3,7 +3,7 @@
  * (stops fetching, lets in-flight frames finish or drop uncommitted, closes) within a bound; a
  * second one exits at once. A consumer that crashed for good stops the worker with exit code 1.
  */
-import { STANDARD_ENV_ALIASES, type ServiceCommand, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { WorkerConfig } from './config.js';
@@ -12,7 +12,7 @@ import { startWorker } from './worker.js';
 const COMMAND: ServiceCommand = {
   name: 'pnpm worker',
   summary: 'The inference worker: decides each frame on frames.v1 with the deployed model version and publishes its verdict (or a dead letter with the reason) exactly once.',
-  example: 'LOOMWATCH_MODEL=patchcore-aitex pnpm worker --set worker.maxInFlight=4',
+  examples: ['LOOMWATCH_MODEL=patchcore-aitex loomwatch worker --set worker.maxInFlight=4'],
   reference: 'README.md (Configuration) and services/inference-worker/README.md',
 };
 const args = parseServiceArgs(COMMAND);
@@ -25,7 +25,7 @@ try {
     overrides: args.overrides,
   });
 } catch (err) {
-  exitWithUsageError(COMMAND, toLoomwatchError(err).message, false);
+  exitWithUsageError(commandName(COMMAND.name), toLoomwatchError(err).message);
 }
 const logger = createLogger({ service: 'inference-worker', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

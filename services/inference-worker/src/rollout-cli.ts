@@ -1,16 +1,11 @@
 /**
- * pnpm --silent rollout status [--model M]
- * pnpm --silent rollout set [--model M] [--production V] [--canary V --canary-lines L,… --canary-cameras L:C,…] [--no-canary]
- *                           [--shadow V --shadow-sample 0.1] [--no-shadow] [--fabric CODE=V …] [--drop-fabric CODE …]
- *                           [--reason TEXT] [--dry-run]
- * Shows or changes which model versions decide live frames. `set` starts from the deployment in
- * force, checks every version it names against the registry, publishes the next revision on the
- * control topic (workers switch within seconds). The registry is never written: `status` shows what
- * the gate promoted there and what the fleet runs, and flags a difference. Rollback is
- * `set --production <previous version>`. Brokers and registry as for the worker.
+ * `rollout status|set`: shows or changes which model versions decide live frames. `set` starts from
+ * the deployment in force, checks every version it names against the registry and publishes the
+ * next revision on the control topic. The registry is never written: `status` shows what the gate
+ * promoted there and what the fleet runs, and flags a difference. A rollback is
+ * `set --production <previous version>`.
  */
-import { parseArgs } from 'node:util';
-import { STANDARD_ENV_ALIASES, argumentProblem, commaList, loadConfig } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
@@ -19,98 +14,117 @@ import { z } from 'zod';
 import { WorkerConfig } from './config.js';
 import { checkVersions, currentDeployment, describeDeployment, describeStatus, nextDeployment, publishDeployment, registryMarker, registryProduction, type RolloutChange } from './rollout.js';
 
-const USAGE = `usage: rollout status [--model M]
-       rollout set [--model M] [--production V] [--canary V --canary-lines L,... --canary-cameras L:C,...] [--no-canary]
-                   [--shadow V --shadow-sample S] [--no-shadow] [--fabric CODE=V ...] [--drop-fabric CODE ...] [--reason TEXT] [--dry-run]
-V: a version of M (1.2.0), or of another registry model (patchcore-aitex@1.1.0)`;
-const EXAMPLE = `examples: pnpm --silent rollout status --model draem-aitex
-          pnpm --silent rollout set --model draem-aitex --shadow 1.2.0 --shadow-sample 0.25 --reason "try 1.2.0"`;
+const NAME = 'pnpm --silent rollout';
+
+interface SetOptions {
+  model?: string;
+  production?: string;
+  /** A version, or false for --no-canary. */
+  canary?: string | false;
+  canaryLines?: string;
+  canaryCameras?: string;
+  shadow?: string | false;
+  shadowSample: string;
+  fabric?: string[];
+  dropFabric?: string[];
+  reason?: string;
+  dryRun?: boolean;
+}
 
 const list = commaList(z.string().min(1));
 
-function changeFrom(values: Record<string, string | boolean | string[] | undefined>): RolloutChange {
-  const str = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
+function changeFrom(options: SetOptions): RolloutChange {
   const change: RolloutChange = {};
-  const production = str('production');
-  if (production !== undefined) change.production = production;
-  const canary = str('canary');
-  if (values['no-canary'] === true) change.canary = null;
-  else if (canary !== undefined) change.canary = { version: canary, lines: list.parse(str('canary-lines') ?? ''), cameras: list.parse(str('canary-cameras') ?? '') };
-  const shadow = str('shadow');
-  if (values['no-shadow'] === true) change.shadow = null;
-  else if (shadow !== undefined) {
-    const sample = Number(str('shadow-sample') ?? '0.1');
-    if (!(sample >= 0 && sample <= 1)) throw new LoomwatchError('DEPLOYMENT_INVALID', `--shadow-sample must be a share between 0 and 1, not ${str('shadow-sample')}`);
-    change.shadow = { version: shadow, sample };
+  if (options.production !== undefined) change.production = options.production;
+  if (options.canary === false) change.canary = null;
+  else if (options.canary !== undefined) change.canary = { version: options.canary, lines: list.parse(options.canaryLines ?? ''), cameras: list.parse(options.canaryCameras ?? '') };
+  if (options.shadow === false) change.shadow = null;
+  else if (options.shadow !== undefined) {
+    const sample = Number(options.shadowSample);
+    if (!(sample >= 0 && sample <= 1)) throw new LoomwatchError('DEPLOYMENT_INVALID', `--shadow-sample must be a share between 0 and 1, not ${options.shadowSample}`);
+    change.shadow = { version: options.shadow, sample };
   }
   const fabrics: Record<string, string | null> = {};
-  for (const entry of (values['fabric'] as string[] | undefined) ?? []) {
+  for (const entry of options.fabric ?? []) {
     const [code, version] = entry.split('=');
     if (code === undefined || code === '' || version === undefined || version === '') {
       throw new LoomwatchError('DEPLOYMENT_INVALID', `--fabric takes CODE=VERSION, e.g. --fabric 05=1.3.0 (got ${entry})`);
     }
     fabrics[code] = version;
   }
-  for (const code of (values['drop-fabric'] as string[] | undefined) ?? []) fabrics[code] = null;
+  for (const code of options.dropFabric ?? []) fabrics[code] = null;
   if (Object.keys(fabrics).length > 0) change.fabrics = fabrics;
-  const reason = str('reason');
-  if (reason !== undefined) change.reason = reason;
+  if (options.reason !== undefined) change.reason = options.reason;
   return change;
 }
 
-/** The parsed command line; bad usage is one line on stderr with the usage, exit 2; --help the usage, exit 0. */
-function commandLine() {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        model: { type: 'string' },
-        production: { type: 'string' },
-        canary: { type: 'string' },
-        'canary-lines': { type: 'string' },
-        'canary-cameras': { type: 'string' },
-        'no-canary': { type: 'boolean' },
-        shadow: { type: 'string' },
-        'shadow-sample': { type: 'string' },
-        'no-shadow': { type: 'boolean' },
-        fabric: { type: 'string', multiple: true },
-        'drop-fabric': { type: 'string', multiple: true },
-        reason: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-      },
+type Request = { command: 'status'; model?: string } | { command: 'set'; options: SetOptions };
+
+/** The command line: which subcommand, with its options (exits after --help or a mistake). */
+function commandLine(argv: readonly string[]): Request | undefined {
+  let request: Request | undefined;
+  const program = newCommand({
+    name: NAME,
+    summary: 'Shows or changes which model versions decide live frames. The registry is never written: a rollout (and a rollback) is a new revision on the control topic, which the workers follow within seconds.',
+    examples: ['loomwatch rollout status --model draem-aitex', 'loomwatch rollout set --model draem-aitex --shadow 1.2.0 --shadow-sample 0.25 --reason "try 1.2.0"'],
+    notes: ['Brokers and registry as for the worker. Exit codes: 0 done, 1 runtime failure, 2 bad usage or a deployment the registry refuses.'],
+  });
+  const status = program
+    .command('status')
+    .description('what the gate promoted in the registry, what the fleet runs (control topic), and whether they differ')
+    .option('--model <name>', 'the registry model (default: LOOMWATCH_MODEL, else the only one)')
+    .action((options: { model?: string }) => {
+      request = { command: 'status', ...options };
     });
-  } catch (err) {
-    process.stderr.write(`rollout: ${argumentProblem(err)}\n${USAGE}\n`);
-    process.exit(2);
-  }
+  addExamples(status, { examples: ['loomwatch rollout status --model draem-aitex'] });
+  const set = program
+    .command('set')
+    .description('publish the next deployment revision: the one in force with these changes (versions checked against the registry)')
+    .option('--model <name>', 'the registry model (default: LOOMWATCH_MODEL, else the only one)')
+    .option('--production <version>', 'the version that decides every frame no canary or fabric rule claims')
+    .option('--canary <version>', 'a version for some lines/cameras')
+    .option('--no-canary', 'end the canary')
+    .option('--canary-lines <L,...>', 'lines the canary decides')
+    .option('--canary-cameras <L:C,...>', 'cameras the canary decides')
+    .option('--shadow <version>', 'a version that decides a sample of frames beside production, on verdicts.shadow.v1')
+    .option('--no-shadow', 'end the shadow')
+    .option('--shadow-sample <share>', 'share of frames the shadow decides, 0 to 1', '0.1')
+    .option('--fabric <code=version>', 'a version for one fabric code (repeatable)', collect)
+    .option('--drop-fabric <code>', 'remove a fabric rule (repeatable)', collect)
+    .option('--reason <text>', 'why, kept with the revision')
+    .option('--dry-run', 'print the revision, publish nothing')
+    .action((options: SetOptions) => {
+      request = { command: 'set', options };
+    });
+  addExamples(set, {
+    examples: [
+      'loomwatch rollout set --model draem-aitex --canary 1.2.0 --canary-lines line-2 --reason "canary on line 2"',
+      'loomwatch rollout set --model draem-aitex --production 1.1.0 --reason "roll back: false alarms"',
+      'loomwatch rollout set --model draem-aitex --fabric 05=patchcore-aitex@1.1.0 --dry-run',
+    ],
+    notes: ['A version is one of the model\'s (1.2.0) or another registry model\'s (patchcore-aitex@1.1.0).'],
+  });
+  parseOrExit(program, argv);
+  return request;
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = commandLine();
-  if (values.help === true) {
-    process.stdout.write(`${USAGE}\n${EXAMPLE}\n`);
-    return 0;
-  }
-  const command = positionals[0];
-  if (command !== 'status' && command !== 'set') {
-    process.stderr.write(`rollout: ${command === undefined ? 'say status or set' : `unknown subcommand "${command}": use status or set`}\n${USAGE}\n`);
-    return 2;
-  }
+  const request = commandLine(process.argv.slice(2));
+  if (request === undefined) return 0;
   const config = loadConfig(WorkerConfig, { envAliases: { ...STANDARD_ENV_ALIASES, LOOMWATCH_MODEL: 'model' } });
   const registryRoot = config.inference.registryRoot;
-  const model = values.model ?? config.model ?? (await defaultModel(registryRoot)).name;
+  const model = (request.command === 'status' ? request.model : request.options.model) ?? config.model ?? (await defaultModel(registryRoot)).name;
   const logger = createLogger({ service: 'rollout', level: 'warn' });
   const client = createKafkaClient({ ...config.kafka, clientId: 'loomwatch-rollout' }, logger);
 
   const current = await currentDeployment(client, config.worker.controlTopic, model, logger);
-  if (command === 'status') {
+  if (request.command === 'status') {
     process.stdout.write(`${describeStatus(model, await registryMarker(model, registryRoot), current, config.worker.controlTopic)}\n`);
     return 0;
   }
-  const next = nextDeployment(model, current, await registryProduction(model, registryRoot), changeFrom(values));
+  const next = nextDeployment(model, current, await registryProduction(model, registryRoot), changeFrom(request.options));
   await checkVersions(next, registryRoot);
-  if (values['dry-run'] === true) {
+  if (request.options.dryRun === true) {
     process.stdout.write(`would publish:\n${describeDeployment(next)}\n`);
     return 0;
   }
@@ -123,6 +137,7 @@ try {
   process.exitCode = await main();
 } catch (err) {
   const error = toLoomwatchError(err);
-  process.stderr.write(`rollout: ${error.code}: ${error.message}\n`);
-  process.exitCode = error.code === 'DEPLOYMENT_INVALID' || error.code === 'CONFIG_INVALID' ? 2 : 1;
+  const usage = error.code === 'DEPLOYMENT_INVALID' || error.code === 'CONFIG_INVALID';
+  process.stderr.write(`${commandName(NAME)}: ${usage ? error.message : `${error.code}: ${error.message}`}\n`);
+  process.exitCode = usage ? 2 : 1;
 }

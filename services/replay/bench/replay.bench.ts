@@ -11,7 +11,7 @@
  * so model loading and group joins count for neither. Prints the medians and the ratio
  * replay / live (target ≥ 0.95); progress on stderr, the last stdout line is one JSON object.
  */
-import { parseArgs } from 'node:util';
+import { newCommand, parseOrExit } from '@loomwatch/config';
 import { Verdict, decodeMessage } from '@loomwatch/contracts';
 import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
@@ -19,18 +19,26 @@ import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
 import { aitexFrames, startInfra, type Infra } from '@loomwatch/testkit';
-import { parseModelRef, parseReplayArgs } from '../src/args.js';
+import { parseModelRef, parseReplayArgs, type ReplayArgs } from '../src/args.js';
 import { ReplayConfig } from '../src/config.js';
 import { startReplay } from '../src/replay.js';
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', default: 'draem-random@0.0.1' },
-    frames: { type: 'string', default: '40' },
-    rounds: { type: 'string', default: '3' },
-    threads: { type: 'string', default: '2' },
-  },
-});
+const command = newCommand({
+  name: 'pnpm bench:replay',
+  summary: "Replay throughput against the live pipeline's, same frames, same machine, same run, on the local broker and S3.",
+  examples: ['loomwatch bench replay --frames 40 --rounds 3'],
+})
+  .option('--model <name@version>', 'model version both decide with', 'draem-random@0.0.1')
+  .option('--frames <k>', 'frames per round (rounded up to a multiple of 4)', '40')
+  .option('--rounds <r>', 'rounds (medians are reported)', '3')
+  .option('--threads <t>', 'onnxruntime threads', '2');
+parseOrExit(command);
+const values = command.opts<{
+  model: string;
+  frames: string;
+  rounds: string;
+  threads: string;
+}>();
 const model = values.model;
 const frames = Math.ceil(Number(values.frames) / 4) * 4;
 const rounds = Number(values.rounds);
@@ -123,7 +131,7 @@ async function liveRound(client: KafkaClient, store: BlobStore, infra: Infra, t:
 async function replayRound(client: KafkaClient, infra: Infra, t: BenchTopics, tag: string): Promise<number> {
   const replayTopic = `${tag}-replay`;
   const reading = collectVerdicts(client, replayTopic, frames);
-  const args = parseReplayArgs(['--from', 'earliest', '--model', model, '--to-topic', replayTopic, '--name', tag]);
+  const args = parseReplayArgs(['--from', 'earliest', '--model', model, '--to-topic', replayTopic, '--name', tag]) as ReplayArgs;
   const replay = await startReplay({ config: configFor(infra, t), args, logger });
   const summary = await replay.finished;
   const verdicts = await reading;

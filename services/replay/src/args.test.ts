@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
-import { canonicalFrom, parseReplayArgs } from './args.js';
+import { canonicalFrom, parseReplayArgs as parseOrHelp, type ReplayArgs } from './args.js';
+
+const parseReplayArgs = (argv: string[]): ReplayArgs => parseOrHelp(argv) as ReplayArgs;
 
 const base = ['--model', 'draem-aitex@1.2.0'];
 
@@ -58,6 +60,10 @@ describe('replay arguments', () => {
     expect(refusal([...base, '--from', 'yesterday']).message).toContain('not an ISO 8601 time');
     expect(refusal([...base, '--from', '03/01/2026']).message).toContain('not an ISO 8601 time');
     expect(refusal([...base, '--from', '2026-03-02', '--to', '2026-03-01']).message).toContain('is not after');
+  });
+
+  it('answers --help instead of parsing', () => {
+    expect(parseOrHelp(['--help'])).toBe('help');
   });
 
   it('refuses malformed offsets, partitions named twice, bad worker counts and unknown options', () => {

@@ -1,10 +1,8 @@
-import { parseArgs } from 'node:util';
+import { collect, newCommand, parseCommand, type Command } from '@loomwatch/config';
 import { Id, KafkaTopicName, LoomwatchError, ModelVersion, type ReplaySelection } from '@loomwatch/contracts';
 
-export const REPLAY_USAGE = `usage: pnpm --silent replay --from <ISO time | earliest | p:offset,...> [--to <ISO time | now>]
-         [--line L]... [--camera C | L:C]... --model <name@version> [--to-topic T] [--input-topic T]
-         [--workers N] [--name ID] [--allow-live-topic] [--json] [--config FILE]... [--set path=value]...
-       pnpm --silent replay report --replay-topic T [--baseline verdicts.v1] ...`;
+/** How the replay command is run outside `loomwatch` (its subcommands are `run` and `report`). */
+export const REPLAY_NAME = 'pnpm --silent replay';
 
 /** Where a replay starts on each partition. */
 export type FromSpec =
@@ -37,7 +35,7 @@ export interface ReplayArgs {
 }
 
 function invalid(message: string): LoomwatchError {
-  return new LoomwatchError('REPLAY_INVALID', `${message}\n${REPLAY_USAGE}`);
+  return new LoomwatchError('REPLAY_INVALID', message);
 }
 
 /** An ISO 8601 date or date-time; anything `Date.parse` would guess at is refused. */
@@ -114,33 +112,56 @@ function checkSelection(lines: string[], cameras: string[]): ReplaySelection {
   return { lines: [...new Set(lines)].sort(), cameras: [...new Set(cameras)].sort() };
 }
 
-/** Parses `replay` arguments; a mistake is a `REPLAY_INVALID` error that says what to write instead. */
-export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        line: { type: 'string', multiple: true },
-        camera: { type: 'string', multiple: true },
-        model: { type: 'string' },
-        'to-topic': { type: 'string' },
-        'input-topic': { type: 'string' },
-        workers: { type: 'string' },
-        name: { type: 'string' },
-        'allow-live-topic': { type: 'boolean' },
-        json: { type: 'boolean' },
-        config: { type: 'string', multiple: true },
-        set: { type: 'string', multiple: true },
-      },
-    }));
-  } catch (err) {
-    throw invalid((err as Error).message);
-  }
+interface RunOptions {
+  from?: string;
+  to?: string;
+  line?: string[];
+  camera?: string[];
+  model?: string;
+  toTopic?: string;
+  inputTopic?: string;
+  workers: string;
+  name?: string;
+  allowLiveTopic?: boolean;
+  json?: boolean;
+  config?: string[];
+  set?: string[];
+}
+
+/** `replay run`: its options, defaults and examples (its --help). */
+export function replayRunCommand(name: string): Command {
+  return newCommand({
+    name: `${name} run`,
+    summary: 'Decides past frames again with one model version, into a topic of its own; run it again to continue where it stopped.',
+    examples: [
+      'loomwatch replay run --from 2026-03-01T08:00:00Z --to 2026-03-01T09:00:00Z --line line-1 --model draem-aitex@1.2.0',
+      'loomwatch replay run --from earliest --model patchcore-aitex@1.1.0 --workers 2',
+    ],
+    notes: [
+      'Then compare: loomwatch replay report --replay-topic verdicts.replay.<name>.<version>',
+      'Exit codes: 0 done (or stopped by a signal: run again to continue), 1 failure, 2 bad arguments or configuration.',
+    ],
+  })
+    .option('--from <time|earliest|p:offset,...>', 'where to start: an ISO 8601 time, earliest, or partition:offset pairs (required)')
+    .option('--to <time|now>', 'where to stop: an ISO 8601 time, or the end of the topic at the first run', 'now')
+    .option('--line <line>', 'only this line (repeatable)', collect)
+    .option('--camera <camera|line:camera>', 'only this camera (repeatable)', collect)
+    .option('--model <name@version>', 'the one version that decides every frame (required)')
+    .option('--to-topic <topic>', 'where the verdicts go (default: verdicts.replay.<name>.<version>)')
+    .option('--input-topic <topic>', 'the frames topic (default: the worker config\'s, frames.v1)')
+    .option('--workers <n>', 'consumers in this process, each with its own model session', '1')
+    .option('--name <id>', 'the replay id (default: a hash of the arguments, so the same replay asked twice continues)')
+    .option('--allow-live-topic', 'allow --to-topic verdicts.v1 (normally refused)')
+    .option('--json', 'print the summary as one JSON line')
+    .option('--config <file>', 'a YAML config file, as for the worker (repeatable)', collect)
+    .option('--set <path=value>', 'one setting, as for the worker (repeatable)', collect);
+}
+
+/** Parses `replay run` arguments; a mistake is a `REPLAY_INVALID` error that says what to write instead. */
+export function parseReplayArgs(argv: readonly string[], name = REPLAY_NAME): ReplayArgs | 'help' {
+  const command = replayRunCommand(name);
+  if (parseCommand(command, argv, 'REPLAY_INVALID') === 'help') return 'help';
+  const values = command.opts<RunOptions>();
   if (values.from === undefined) throw invalid('--from is required: an ISO time, earliest, or partition:offset pairs');
   if (values.model === undefined) throw invalid('--model is required: the version to decide the frames with, e.g. draem-aitex@1.2.0');
   const from = parseFrom(values.from);
@@ -148,7 +169,7 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
   if (from.kind === 'time' && to.kind === 'time' && to.time <= from.time) {
     throw invalid(`--to ${values.to} is not after --from ${values.from}`);
   }
-  const workers = values.workers === undefined ? 1 : Number(values.workers);
+  const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw invalid(`--workers ${values.workers} must be a whole number from 1 to 64`);
   if (values.name !== undefined && !Id.safeParse(values.name).success) {
     throw invalid(`--name ${values.name} may only hold letters, digits, ".", "_" and "-"`);
@@ -158,11 +179,11 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
     to,
     selection: checkSelection(values.line ?? [], values.camera ?? []),
     model: parseModelRef(values.model),
-    toTopic: checkTopic(values['to-topic'], '--to-topic'),
-    inputTopic: checkTopic(values['input-topic'], '--input-topic'),
+    toTopic: checkTopic(values.toTopic, '--to-topic'),
+    inputTopic: checkTopic(values.inputTopic, '--input-topic'),
     workers,
     name: values.name,
-    allowLiveTopic: values['allow-live-topic'] ?? false,
+    allowLiveTopic: values.allowLiveTopic ?? false,
     json: values.json ?? false,
     configFiles: values.config ?? [],
     overrides: values.set ?? [],

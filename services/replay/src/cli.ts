@@ -1,39 +1,65 @@
 /**
- * `pnpm --silent replay --from … --model name@version …` decides past frames again with one model
- * version (see `REPLAY_USAGE`); `pnpm --silent replay report …` compares a replay's verdicts with
- * a baseline. Exit codes: 0 done (or stopped by a signal: run again to continue), 1 failure,
- * 2 bad arguments or configuration. The first SIGTERM/SIGINT stops and commits what is decided,
- * a second exits at once.
+ * `replay run …` decides past frames again with one model version; `replay report …` compares a
+ * replay's verdicts with a baseline. Exit codes: 0 done (or stopped by a signal: run again to
+ * continue), 1 failure, 2 bad arguments or configuration. The first SIGTERM/SIGINT stops and
+ * commits what is decided, a second exits at once.
  */
+import { commandName, exitWithUsageError, newCommand, parseOrExit } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
-import { REPLAY_USAGE, parseReplayArgs, type ReplayArgs } from './args.js';
+import { REPLAY_NAME, parseReplayArgs, type ReplayArgs } from './args.js';
 import { loadReplayConfig, type ReplayConfig } from './config.js';
 import { formatSummary, type ReplaySummary } from './progress.js';
 import { startReplay } from './replay.js';
 
-const argv = process.argv.slice(2);
 const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
+const name = commandName(REPLAY_NAME);
 
-if (argv[0] === 'report') {
+/** Which subcommand, and its arguments (each parses its own, with its own --help). */
+function subcommand(): { name: 'run' | 'report'; argv: string[] } {
+  let chosen: { name: 'run' | 'report'; argv: string[] } | undefined;
+  const program = newCommand({
+    name: REPLAY_NAME,
+    summary: 'Decides past frames again with another model version, and compares the verdicts.',
+    examples: ['loomwatch replay run --from earliest --model draem-aitex@1.2.0', 'loomwatch replay report --replay-topic verdicts.replay.<name>.1.2.0'],
+    notes: [`${REPLAY_NAME} run --help and ${REPLAY_NAME} report --help show each one's options.`],
+  });
+  for (const [sub, description] of [
+    ['run', 'decide past frames again with one model version, into a topic of its own'],
+    ['report', 'compare a replay\'s (or the shadow\'s) verdicts with a baseline'],
+  ] as const) {
+    program
+      .command(sub)
+      .description(description)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .argument('[options...]', `see ${REPLAY_NAME} ${sub} --help`)
+      .action((argv: string[]) => {
+        chosen = { name: sub, argv };
+      });
+  }
+  parseOrExit(program);
+  if (chosen === undefined) process.exit(0);
+  return chosen;
+}
+
+const sub = subcommand();
+if (sub.name === 'report') {
   // The report subcommand is its own module, loaded only when asked for.
   const { runReportCommand } = await import('./report-cli.js');
-  process.exit(await runReportCommand(argv.slice(1)));
-}
-if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(REPLAY_USAGE);
-  process.exit(0);
+  process.exit(await runReportCommand(sub.argv));
 }
 
 let args: ReplayArgs;
 let config: ReplayConfig;
 try {
-  args = parseReplayArgs(argv);
+  const parsed = parseReplayArgs(sub.argv, name);
+  if (parsed === 'help') process.exit(0);
+  args = parsed;
   config = loadReplayConfig({ files: args.configFiles, overrides: args.overrides, workers: args.workers });
 } catch (err) {
-  const error = toLoomwatchError(err);
-  stderr(`${error.code}: ${error.message}`);
-  process.exit(2);
+  exitWithUsageError(`${name} run`, toLoomwatchError(err).message);
 }
 
 const logger = createLogger({ service: 'replay', level: config.log.level }, process.stderr);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReplayPlan, type ReplayPlan as Plan } from '@loomwatch/contracts';
 import type { Watermarks } from '@loomwatch/kafka';
-import { parseReplayArgs } from './args.js';
+import { parseReplayArgs, type ReplayArgs } from './args.js';
 import { buildPlan, checkPlanContinues, checkTargetTopic, defaultTargetTopic, replayId, resolvePartitions } from './plan.js';
 
 const marks: Watermarks[] = [
@@ -11,7 +11,7 @@ const marks: Watermarks[] = [
 const SHA = 'a'.repeat(64);
 
 function planFor(argv: string[], partitions = [{ partition: 0, start: 0, end: 4 }]): Plan {
-  const args = parseReplayArgs(['--model', 'draem-random@0.0.2', ...argv]);
+  const args = parseReplayArgs(['--model', 'draem-random@0.0.2', ...argv]) as ReplayArgs;
   const target = defaultTargetTopic(args.model);
   return buildPlan({ id: replayId(args, 'frames.v1', target), args, inputTopic: 'frames.v1', targetTopic: target, partitions, modelSha256: SHA, now: new Date('2026-03-01T10:00:00Z') });
 }
@@ -64,7 +64,7 @@ describe('replay plan resolution', () => {
 
 describe('replay id', () => {
   it('is the same for the same replay however it is spelt, and differs for another selection', () => {
-    const id = (argv: string[]): string => replayId(parseReplayArgs(['--model', 'm@1', ...argv]), 'frames.v1', 'verdicts.replay.m.1');
+    const id = (argv: string[]): string => replayId(parseReplayArgs(['--model', 'm@1', ...argv]) as ReplayArgs, 'frames.v1', 'verdicts.replay.m.1');
     const a = id(['--from', '2026-03-01T09:00:00+01:00', '--line', 'b', '--line', 'a', '--workers', '2']);
     expect(a).toMatch(/^[0-9a-f]{12}$/);
     expect(id(['--from', '2026-03-01T08:00:00Z', '--line', 'a', '--line', 'b', '--to', 'now'])).toBe(a);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplayPlan } from '@loomwatch/contracts';
-import { parseReplayArgs } from './args.js';
+import { parseReplayArgs, type ReplayArgs } from './args.js';
 import type { Watermarks } from '@loomwatch/kafka';
 import type { ReplayBroker } from './broker-offsets.js';
 import type { PlanStore } from './plan-store.js';
@@ -41,7 +41,7 @@ function memoryPlans(): PlanStore & { saved: ReplayPlan[] } {
 }
 
 const input = (argv: string[]) => ({
-  args: parseReplayArgs(['--model', 'draem-random@0.0.2', ...argv]),
+  args: parseReplayArgs(['--model', 'draem-random@0.0.2', ...argv]) as ReplayArgs,
   inputTopic: 'frames.v1',
   targetTopic: 'verdicts.replay.draem-random.0.0.2',
   modelSha256: SHA,

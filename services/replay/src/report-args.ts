@@ -1,11 +1,9 @@
 /** Command-line arguments of `replay report`, checked up front; a bad one is a REPLAY_INVALID error that says what to do. */
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { newCommand, parseCommand, type Command } from '@loomwatch/config';
 import { LoomwatchError, TOPICS } from '@loomwatch/contracts';
+import { REPLAY_NAME } from './args.js';
 import type { ReportFormat } from './report-render.js';
-
-const REPORT_USAGE =
-  'usage: replay report --replay-topic T [--baseline verdicts.v1] [--frames-topic frames.v1] [--out DIR] [--format md|html]';
 
 export interface ReportArgs {
   /** The candidate stream: a replay topic or verdicts.shadow.v1. */
@@ -24,33 +22,34 @@ export interface ReportArgs {
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 function invalid(message: string): LoomwatchError {
-  return new LoomwatchError('REPLAY_INVALID', `${message}\n${REPORT_USAGE}`);
+  return new LoomwatchError('REPLAY_INVALID', message);
 }
 
-export function parseReportArgs(argv: readonly string[], cwd: string): ReportArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: false,
-      strict: true,
-      options: {
-        'replay-topic': { type: 'string' },
-        baseline: { type: 'string', default: TOPICS.verdicts },
-        'frames-topic': { type: 'string', default: TOPICS.frames },
-        out: { type: 'string' },
-        format: { type: 'string', default: 'md' },
-      },
-    });
-  } catch (err) {
-    throw invalid(`${(err as Error).message}.`);
-  }
-  const { values } = parsed;
-  const replayTopic = values['replay-topic'];
+/** `replay report`: its options, defaults and examples (its --help). */
+export function reportCommand(name: string): Command {
+  return newCommand({
+    name: `${name} report`,
+    summary: 'Compares a replay (or shadow) verdict stream with a baseline, frame by frame: agreement, flips, score shift, per line and fabric. Writes report.json, report.md (or .html) and report.svg.',
+    examples: ['loomwatch replay report --replay-topic verdicts.replay.r1.1.2.0', 'loomwatch replay report --replay-topic verdicts.shadow.v1 --format html --out /tmp/shadow-report'],
+    notes: ['Exit codes: 0 written, 1 failure, 2 bad arguments or configuration.'],
+  })
+    .option('--replay-topic <topic>', 'the candidate: verdicts.replay.<name>.<version> or verdicts.shadow.v1 (required)')
+    .option('--baseline <topic>', 'the verdicts to compare with', TOPICS.verdicts)
+    .option('--frames-topic <topic>', 'the frames both decided', TOPICS.frames)
+    .option('--out <dir>', 'where the files go (default: reports/replay/<replay-topic>, git-ignored)')
+    .option('--format <md|html>', 'the summary\'s format', 'md');
+}
+
+/** Parses `replay report` arguments; a mistake is a `REPLAY_INVALID` error that says what to do. */
+export function parseReportArgs(argv: readonly string[], cwd: string, name = REPLAY_NAME): ReportArgs | 'help' {
+  const command = reportCommand(name);
+  if (parseCommand(command, argv, 'REPLAY_INVALID') === 'help') return 'help';
+  const values = command.opts<{ replayTopic?: string; baseline: string; framesTopic: string; out?: string; format: string }>();
+  const replayTopic = values.replayTopic;
   if (replayTopic === undefined || replayTopic === '') {
     throw invalid('--replay-topic is required: the topic of the replay (verdicts.replay.<name>.<version>) or verdicts.shadow.v1.');
   }
-  const topics = { '--replay-topic': replayTopic, '--baseline': values.baseline, '--frames-topic': values['frames-topic'] };
+  const topics = { '--replay-topic': replayTopic, '--baseline': values.baseline, '--frames-topic': values.framesTopic };
   for (const [option, topic] of Object.entries(topics)) {
     if (!TOPIC_NAME.test(topic)) throw invalid(`${option} "${topic}" is not a Kafka topic name (letters, digits, ".", "_", "-").`);
   }
@@ -63,7 +62,7 @@ export function parseReportArgs(argv: readonly string[], cwd: string): ReportArg
   return {
     replayTopic,
     baseline: values.baseline,
-    framesTopic: values['frames-topic'],
+    framesTopic: values.framesTopic,
     outDir: values.out === undefined ? join(cwd, 'reports', 'replay', replayTopic) : resolve(cwd, values.out),
     format,
   };

@@ -6,9 +6,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { KafkaConfig, STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
+import { KafkaConfig, STANDARD_ENV_ALIASES, commandName, loadConfig } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
+import { REPLAY_NAME } from './args.js';
 import { parseReportArgs, type ReportArgs } from './report-args.js';
 import { headline, reportDocument } from './report-document.js';
 import { buildReport } from './report-figures.js';
@@ -64,11 +65,14 @@ export async function runReportCommand(argv: string[], io: Partial<ReportIo> = {
   const { stdout, stderr, env, cwd, now } = { ...defaultIo(), ...io };
   let args: ReportArgs;
   let config: z.infer<typeof ReportConfig>;
+  const name = `${commandName(REPLAY_NAME)} report`;
   try {
-    args = parseReportArgs(argv, cwd);
+    const parsed = parseReportArgs(argv, cwd, commandName(REPLAY_NAME));
+    if (parsed === 'help') return 0;
+    args = parsed;
     config = loadConfig(ReportConfig, { env, envAliases: STANDARD_ENV_ALIASES });
   } catch (err) {
-    stderr(toLoomwatchError(err).message);
+    stderr(`${name}: ${toLoomwatchError(err).message} (${name} --help shows the options and an example)`);
     return 2;
   }
   try {

@@ -1,23 +1,35 @@
-import { parseArgs } from 'node:util';
+import { newCommand, parseCommand, type Command } from '@loomwatch/config';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { InferenceConfigInput } from '../options.js';
 
-export const USAGE = `usage: pnpm --silent infer --model <dir | name@version | name> [options] <image | dir>...
+/** How `infer` is run outside `loomwatch`. */
+export const INFER_NAME = 'pnpm --silent infer';
 
-  --model REF          model version directory, name@version, or name (the production version)
-  --registry DIR       registry root (default: <repo>/models/registry)
-  --maps-dir DIR       write each anomaly map as DIR/<image basename>.png (8-bit grey, 0–255 ↔ 0–1)
-  --overlays-dir DIR   write each overlay as DIR/<image basename>.png (or .jpg with --overlay-format jpeg)
-  --overlay-format F   png (default) or jpeg
-  --fabric CODE        judge every image by the card's calibration for this fabric (e.g. 02), if it has one
-  --threads N          onnxruntime intra-op threads (default: onnxruntime's choice)
-  --stride N           tile stride in pixels (default: the tile size; smaller overlaps tiles)
-  --batch N            most tiles per session.run (default: 16)
-  --colour MODE        reject (default) or convert RGB / alpha / 16-bit input
-  --max-pixels N       refuse images with more pixels (default: 33554432)
-  --min-region-area N  drop smaller regions (default: 16)
-
-Prints one JSON line per image on stdout; exits 1 if any image failed, 2 on a usage or model error.`;
+/** `infer`: its options, defaults and examples (its --help). */
+export function inferCommand(name: string): Command {
+  return newCommand({
+    name,
+    summary: 'Runs a model on image files: one JSON line per image on stdout (verdict, score, regions), and the anomaly maps and overlays if asked.',
+    examples: [
+      'loomwatch infer --model draem-aitex ../shared/datasets/aitex/Defect_images/0001_002_00.png',
+      'loomwatch infer --model patchcore-aitex@1.1.0 --overlays-dir /tmp/overlays --threads 2 frames/',
+    ],
+    notes: ['Exit codes: 0 every image decided, 1 an image failed (its line says why), 2 a usage or model error.'],
+  })
+    .argument('<images...>', 'image files or directories of them')
+    .option('--model <ref>', 'model version directory, name@version, or name (its production version) (required)')
+    .option('--registry <dir>', 'registry root (default: <repo>/models/registry)')
+    .option('--maps-dir <dir>', 'write each anomaly map as <dir>/<image basename>.png (8-bit grey, 0–255 ↔ 0–1)')
+    .option('--overlays-dir <dir>', 'write each overlay as <dir>/<image basename>.png (or .jpg)')
+    .option('--overlay-format <format>', 'png or jpeg', 'png')
+    .option('--fabric <code>', "judge every image by the card's calibration for this fabric (e.g. 02), if it has one")
+    .option('--threads <n>', "onnxruntime intra-op threads (default: onnxruntime's choice)")
+    .option('--stride <n>', 'tile stride in pixels; smaller overlaps tiles (default: the tile size)')
+    .option('--batch <n>', 'most tiles per session.run (default: 16)')
+    .option('--colour <mode>', 'reject or convert RGB / alpha / 16-bit input (default: reject)')
+    .option('--max-pixels <n>', 'refuse images with more pixels (default: 33554432)')
+    .option('--min-region-area <n>', 'drop smaller regions (default: 16)');
+}
 
 export interface InferArgs {
   model: string;
@@ -42,37 +54,27 @@ function oneOf<T extends string>(flag: string, raw: string | undefined, allowed:
   return raw as T;
 }
 
+interface InferOptions {
+  model?: string;
+  registry?: string;
+  mapsDir?: string;
+  overlaysDir?: string;
+  overlayFormat: string;
+  fabric?: string;
+  threads?: string;
+  stride?: string;
+  batch?: string;
+  colour?: string;
+  maxPixels?: string;
+  minRegionArea?: string;
+}
+
 /** Parses the `infer` command line; a bad flag is CONFIG_INVALID with the flag named. */
-export function parseInferArgs(argv: readonly string[]): InferArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        registry: { type: 'string' },
-        'maps-dir': { type: 'string' },
-        'overlays-dir': { type: 'string' },
-        'overlay-format': { type: 'string' },
-        fabric: { type: 'string' },
-        threads: { type: 'string' },
-        stride: { type: 'string' },
-        batch: { type: 'string' },
-        colour: { type: 'string' },
-        'max-pixels': { type: 'string' },
-        'min-region-area': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new LoomwatchError('CONFIG_INVALID', err instanceof Error ? err.message : String(err), { cause: err });
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) return 'help';
+export function parseInferArgs(argv: readonly string[], name = INFER_NAME): InferArgs | 'help' {
+  const command = inferCommand(name);
+  if (parseCommand(command, argv) === 'help') return 'help';
+  const values = command.opts<InferOptions>();
   if (values.model === undefined) throw new LoomwatchError('CONFIG_INVALID', '--model is required (a directory, name@version or name)');
-  if (positionals.length === 0) throw new LoomwatchError('CONFIG_INVALID', 'give at least one image or directory');
   const config: InferenceConfigInput = {};
   if (values.registry !== undefined) config.registryRoot = values.registry;
   const threads = positiveInt('threads', values.threads, 0);
@@ -83,16 +85,16 @@ export function parseInferArgs(argv: readonly string[]): InferArgs | 'help' {
   if (batch !== undefined) config.maxBatch = batch;
   const colour = oneOf('colour', values.colour, ['reject', 'convert'] as const);
   if (colour !== undefined) config.colour = colour;
-  const maxPixels = positiveInt('max-pixels', values['max-pixels']);
+  const maxPixels = positiveInt('max-pixels', values.maxPixels);
   if (maxPixels !== undefined) config.limitInputPixels = maxPixels;
-  const minArea = positiveInt('min-region-area', values['min-region-area']);
+  const minArea = positiveInt('min-region-area', values.minRegionArea);
   if (minArea !== undefined) config.minRegionArea = minArea;
   return {
     model: values.model,
-    inputs: positionals,
-    mapsDir: values['maps-dir'],
-    overlaysDir: values['overlays-dir'],
-    overlayFormat: oneOf('overlay-format', values['overlay-format'], ['png', 'jpeg'] as const) ?? 'png',
+    inputs: command.args,
+    mapsDir: values.mapsDir,
+    overlaysDir: values.overlaysDir,
+    overlayFormat: oneOf('overlay-format', values.overlayFormat, ['png', 'jpeg'] as const) ?? 'png',
     fabric: values.fabric,
     config,
   };

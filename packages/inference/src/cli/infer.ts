@@ -1,8 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { commandName } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { InferenceEngine, type InferenceResult } from '../engine.js';
-import { parseInferArgs, USAGE, type InferArgs } from './args.js';
+import { INFER_NAME, parseInferArgs, type InferArgs } from './args.js';
 import { expandInputs } from './inputs.js';
 
 /** Frames in flight: one runs in onnxruntime while the next is decoded and the last post-processed. */
@@ -81,16 +82,14 @@ function fail(err: unknown): number {
 
 async function main(argv: readonly string[]): Promise<number> {
   let args: InferArgs;
+  const self = commandName(INFER_NAME);
   try {
-    const parsed = parseInferArgs(argv);
-    if (parsed === 'help') {
-      process.stderr.write(`${USAGE}\n`);
-      return 0;
-    }
+    const parsed = parseInferArgs(argv, self);
+    if (parsed === 'help') return 0;
     args = parsed;
   } catch (err) {
-    process.stderr.write(`${USAGE}\n\n`);
-    return fail(err);
+    process.stderr.write(`${self}: ${toLoomwatchError(err).message} (${self} --help shows the options and an example)\n`);
+    return 2;
   }
   let engine: InferenceEngine;
   try {
