@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
-import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, collect, commandName, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
+import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, collect, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { Alert, FrameEvent, TOPICS, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
 import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
@@ -288,7 +288,9 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const error = toLoomwatchError(err);
-  console.error(`${commandName('pnpm --silent demo')}: ${error.message}`);
+  const name = commandName('pnpm --silent demo');
   // A setting it cannot take is bad usage (2); anything else a failure of the run (1).
-  process.exit(error.code === 'CONFIG_INVALID' ? 2 : 1);
+  if (error.code === 'CONFIG_INVALID') exitWithUsageError(name, error.message);
+  console.error(`${name}: ${error.message}`);
+  process.exit(1);
 });

@@ -79,13 +79,20 @@ export function exitWithUsageError(name: string, problem: string): never {
   process.exit(2);
 }
 
-/** `parseCommand` for an entry point: exits 0 after the help, 2 after a mistake. */
+/**
+ * `parseCommand` for an entry point: exits 0 after the help, 2 after a mistake, named by the
+ * subcommand it was made in (`loomwatch rollout set: …`).
+ */
 export function parseOrExit(command: Command, argv: readonly string[] = process.argv.slice(2)): void {
+  let name = command.name();
+  command.hook('preSubcommand', (_command, subcommand) => {
+    name = `${command.name()} ${subcommand.name()}`;
+  });
   try {
     if (parseCommand(command, argv) === 'help') process.exit(0);
   } catch (err) {
     if (!(err instanceof LoomwatchError)) throw err;
-    exitWithUsageError(command.name(), err.message);
+    exitWithUsageError(name, err.message);
   }
 }
 

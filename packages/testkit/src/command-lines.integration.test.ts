@@ -1,79 +1,105 @@
 /**
- * Every service's command line, as deployed (`node <service>/dist/main.js`): `--help` prints the
- * usage and exits 0; an unknown option and an unknown setting are one line on stderr naming them,
- * exit 2, never a stack trace.
+ * Every command line, as `loomwatch <command>` runs it (the compiled entries; benchmarks from
+ * source with tsx): `--help` prints the usage, options and an example, exit 0; an unknown option
+ * and a missing or bad required setting are one line on stderr that names it and where the help
+ * is, exit 2, never a stack trace. None of these reach Kafka or S3.
  */
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtEntry } from './build.js';
 import { REPO_ROOT } from './infra.js';
 
-const SERVICES: [string, string, string[]][] = [
-  ['pnpm worker', 'services/inference-worker/dist/main.js', []],
-  ['pnpm gateway', 'services/camera-gateway/dist/main.js', ['simulate']],
-  ['pnpm alerting', 'services/alerting/dist/main.js', []],
-  ['pnpm drift', 'services/drift-monitor/dist/main.js', []],
-  ['pnpm api', 'services/inference-api/dist/main.js', []],
-  ['pnpm dashboard', 'services/dashboard/dist/main.js', []],
-];
+const CLI = 'deploy/cli/dist/loomwatch.js';
 
-function run(entry: string, args: string[]) {
-  return spawnSync(process.execPath, [builtEntry(entry), ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
+function loomwatch(args: string[]) {
+  return spawnSync(process.execPath, [builtEntry(CLI), ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
 }
 
-describe.each(SERVICES)('%s', (name, entry, mode) => {
+/** Exit 2 and exactly one line on stderr, `loomwatch[ <who>]: <problem> (… --help …)`. */
+function expectUsageError(result: ReturnType<typeof loomwatch>, who: string, problem: RegExp): void {
+  expect(result.status, result.stderr).toBe(2);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^loomwatch${who === '' ? '' : ` ${who}`}: `));
+  expect(lines[0]).toMatch(problem);
+  expect(lines[0]).toMatch(/--help/);
+}
+
+/** [the command's words, extra words before a bad option, a command line missing or breaking a required setting, what that line says] */
+const COMMANDS: [string, string[], string[], RegExp][] = [
+  ['worker', [], ['--set', 'worker.maxInFlight=0'], /worker\.maxInFlight/],
+  ['gateway', ['simulate'], ['hot-folder', '--set', 'ops.port=0'], /hot-folder mode needs hotFolder\.dir/],
+  ['alerting', [], ['--set', 'nope.key=1'], /nope: unknown setting/],
+  ['drift', [], ['--set', 'nope.key=1'], /nope: unknown setting/],
+  ['dashboard', [], ['--set', 'dashboard.port=-1'], /dashboard\.port/],
+  ['api', [], ['--set', 'api.port=x'], /api\.port/],
+  ['verdicts tail', [], ['--to-end'], /add --from-beginning/],
+  ['rollout status', [], ['--model'], /option '--model <name>' argument missing/],
+  ['rollout set', [], ['--shadow', '1.2.0', '--shadow-sample', '2', '--dry-run'], /--shadow-sample must be a share between 0 and 1/],
+  ['replay run', [], ['--from', 'earliest'], /--model is required/],
+  ['replay report', [], [], /--replay-topic is required/],
+  ['infer', ['--model', 'm', 'x.png'], ['x.png'], /--model is required/],
+  ['soak', [], ['--frames', 'many'], /--frames many: expected a number/],
+  ['demo', [], ['--set', 'lines=0'], /lines/],
+  ['bench inference', [], ['--frames'], /argument missing/],
+];
+
+describe.each(COMMANDS)('loomwatch %s', (command, before, missing, problem) => {
+  const words = command.split(' ');
+
   it('answers --help with its usage, options and an example, exit 0', () => {
-    const help = run(entry, ['--help']);
-    expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(new RegExp(`^usage: ${name}`));
-    expect(help.stdout).toContain('--config FILE');
-    expect(help.stdout).toContain('example: ');
+    const help = loomwatch([...words, '--help']);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(new RegExp(`^Usage: loomwatch ${command} `));
+    expect(help.stdout).toMatch(/^Options:$/m);
+    expect(help.stdout).toMatch(/^examples:\n {2}\S/m);
   });
 
-  it('refuses an unknown option and an unknown setting with one line naming it, exit 2', () => {
-    const option = run(entry, [...mode, '--bogus']);
-    expect(option.status).toBe(2);
-    expect(option.stderr.split('\n')[0]).toBe(`${name}: Unknown option '--bogus'`);
-    const setting = run(entry, [...mode, '--set', 'nope.key=1']);
-    expect(setting.status).toBe(2);
-    expect(setting.stderr.trim().split('\n')).toHaveLength(1);
-    expect(setting.stderr).toContain(`${name}: invalid configuration — nope: unknown setting`);
-    for (const text of [option.stderr, setting.stderr]) expect(text).not.toMatch(/^\s+at /m);
+  it('refuses an unknown option with one line, exit 2', () => {
+    expectUsageError(loomwatch([...words, ...before, '--bogus']), command, /unknown option '--bogus'/);
+  });
+
+  it('refuses a missing or bad setting with one line naming it, exit 2', () => {
+    expectUsageError(loomwatch([...words, ...missing]), command, problem);
   });
 });
 
-describe.each([
-  ['rollout', 'services/inference-worker/dist/rollout-cli.js', ['set']],
-  ['verdicts', 'services/alerting/dist/verdicts-cli.js', ['tail']],
-])('the %s command', (name, entry, subcommand) => {
-  it('answers --help with its usage (exit 0), and an unknown option with one line and the usage (exit 2)', () => {
-    const help = run(entry, [...subcommand, '--help']);
+describe('loomwatch itself', () => {
+  it('lists every command with its arguments', () => {
+    const help = loomwatch(['--help']);
     expect(help.status).toBe(0);
-    expect(help.stdout + help.stderr).toMatch(new RegExp(`usage: ${name} `));
-    const option = run(entry, [...subcommand, '--bogus']);
-    expect(option.status).toBe(2);
-    expect(option.stderr.split('\n')[0]).toBe(`${name}: Unknown option '--bogus'`);
-    expect(option.stderr).not.toMatch(/^\s+at /m);
-  });
-});
-
-describe('loomwatch, the one command', () => {
-  const CLI = 'deploy/cli/dist/loomwatch.js';
-
-  it('lists every command, runs one with its own help and errors, and refuses an unknown one with exit 2', () => {
-    const help = run(CLI, ['--help']);
-    expect(help.status).toBe(0);
-    for (const name of ['worker', 'gateway', 'alerting', 'drift', 'dashboard', 'api', 'verdicts', 'rollout', 'replay', 'infer', 'soak', 'demo']) {
+    for (const name of ['worker', 'gateway', 'alerting', 'drift', 'dashboard', 'api', 'verdicts', 'rollout', 'replay', 'infer', 'soak', 'demo', 'bench', 'completion']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     }
-    const worker = run(CLI, ['worker', '--help']);
-    expect(worker.status).toBe(0);
-    expect(worker.stdout).toMatch(/^usage: loomwatch worker /);
-    const bogus = run(CLI, ['worker', '--bogus']);
-    expect(bogus.status).toBe(2);
-    expect(bogus.stderr.split('\n')[0]).toBe("loomwatch worker: Unknown option '--bogus'");
-    const unknown = run(CLI, ['nope']);
-    expect(unknown.status).toBe(2);
-    expect(unknown.stderr.split('\n')[0]).toBe("error: unknown command 'nope'");
+  });
+
+  it('asks for a command, a subcommand, a mode or a benchmark by name when one is missing or unknown, exit 2', () => {
+    expectUsageError(loomwatch([]), '', /say which command: worker, gateway/);
+    expect(loomwatch(['nope']).stderr.trim()).toBe("loomwatch: unknown command 'nope' (loomwatch --help lists the commands)");
+    expectUsageError(loomwatch(['rollout']), 'rollout', /say which subcommand: status, set/);
+    expectUsageError(loomwatch(['replay']), 'replay', /say which subcommand: run, report/);
+    expectUsageError(loomwatch(['gateway']), 'gateway', /say which mode: simulate, hot-folder, http/);
+    expectUsageError(loomwatch(['bench']), '', /say which benchmark: inference, pipeline, replay, api, kafka/);
+    expectUsageError(loomwatch(['bench', 'nope']), '', /unknown benchmark "nope"/);
+  });
+
+  it('completes commands, subcommands and a command\'s options in bash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loomwatch-completion-'));
+    const shim = join(dir, 'loomwatch');
+    writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${builtEntry(CLI)}" "$@"\n`);
+    chmodSync(shim, 0o755);
+    const complete = (words: string[]): string[] => {
+      const script = `eval "$(loomwatch completion)"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _loomwatch; echo "\${COMPREPLY[*]}"`;
+      const result = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env['PATH'] ?? ''}` } });
+      expect(result.status, result.stderr).toBe(0);
+      return result.stdout.trim().split(' ');
+    };
+    expect(complete(['loomwatch', 'ro'])).toEqual(['rollout']);
+    expect(complete(['loomwatch', 'rollout', ''])).toEqual(['status', 'set']);
+    expect(complete(['loomwatch', 'rollout', 'set', '--sha'])).toEqual(['--shadow', '--shadow-sample']);
+    expect(complete(['loomwatch', 'worker', '--s'])).toEqual(['--set']);
   });
 });

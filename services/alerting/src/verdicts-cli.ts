@@ -41,7 +41,7 @@ addExamples(tailCommand, {
 });
 parseOrExit(program);
 if (values === undefined) process.exit(0);
-const name = commandName('pnpm --silent verdicts');
+const name = `${commandName('pnpm --silent verdicts')} tail`;
 if (values.toEnd === true && values.fromBeginning !== true) exitWithUsageError(name, '--to-end reads from the beginning: add --from-beginning');
 
 let kafka: KafkaConfig;

@@ -5,7 +5,7 @@
  * promoted there and what the fleet runs, and flags a difference. A rollback is
  * `set --production <previous version>`.
  */
-import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
@@ -58,7 +58,7 @@ function changeFrom(options: SetOptions): RolloutChange {
   return change;
 }
 
-type Request = { command: 'status'; model?: string } | { command: 'set'; options: SetOptions };
+type Request = { command: 'status'; model?: string } | { command: 'set'; options: SetOptions; change: RolloutChange };
 
 /** The command line: which subcommand, with its options (exits after --help or a mistake). */
 function commandLine(argv: readonly string[]): Request | undefined {
@@ -94,7 +94,7 @@ function commandLine(argv: readonly string[]): Request | undefined {
     .option('--reason <text>', 'why, kept with the revision')
     .option('--dry-run', 'print the revision, publish nothing')
     .action((options: SetOptions) => {
-      request = { command: 'set', options };
+      request = { command: 'set', options, change: changeFrom(options) };
     });
   addExamples(set, {
     examples: [
@@ -104,7 +104,12 @@ function commandLine(argv: readonly string[]): Request | undefined {
     ],
     notes: ['A version is one of the model\'s (1.2.0) or another registry model\'s (patchcore-aitex@1.1.0).'],
   });
-  parseOrExit(program, argv);
+  try {
+    parseOrExit(program, argv);
+  } catch (err) {
+    // A change that cannot be a deployment (a share over 1, a --fabric without a version) is bad usage too.
+    exitWithUsageError(`${program.name()} set`, toLoomwatchError(err).message);
+  }
   return request;
 }
 
@@ -122,7 +127,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${describeStatus(model, await registryMarker(model, registryRoot), current, config.worker.controlTopic)}\n`);
     return 0;
   }
-  const next = nextDeployment(model, current, await registryProduction(model, registryRoot), changeFrom(request.options));
+  const next = nextDeployment(model, current, await registryProduction(model, registryRoot), request.change);
   await checkVersions(next, registryRoot);
   if (request.options.dryRun === true) {
     process.stdout.write(`would publish:\n${describeDeployment(next)}\n`);

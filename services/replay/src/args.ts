@@ -131,7 +131,7 @@ interface RunOptions {
 /** `replay run`: its options, defaults and examples (its --help). */
 export function replayRunCommand(name: string): Command {
   return newCommand({
-    name: `${name} run`,
+    name: REPLAY_NAME,
     summary: 'Decides past frames again with one model version, into a topic of its own; run it again to continue where it stopped.',
     examples: [
       'loomwatch replay run --from 2026-03-01T08:00:00Z --to 2026-03-01T09:00:00Z --line line-1 --model draem-aitex@1.2.0',
@@ -142,6 +142,8 @@ export function replayRunCommand(name: string): Command {
       'Exit codes: 0 done (or stopped by a signal: run again to continue), 1 failure, 2 bad arguments or configuration.',
     ],
   })
+    // Named as it was run (`loomwatch replay`, `pnpm --silent replay`), with the subcommand.
+    .name(`${name} run`)
     .option('--from <time|earliest|p:offset,...>', 'where to start: an ISO 8601 time, earliest, or partition:offset pairs (required)')
     .option('--to <time|now>', 'where to stop: an ISO 8601 time, or the end of the topic at the first run', 'now')
     .option('--line <line>', 'only this line (repeatable)', collect)

@@ -28,11 +28,13 @@ function invalid(message: string): LoomwatchError {
 /** `replay report`: its options, defaults and examples (its --help). */
 export function reportCommand(name: string): Command {
   return newCommand({
-    name: `${name} report`,
+    name: REPLAY_NAME,
     summary: 'Compares a replay (or shadow) verdict stream with a baseline, frame by frame: agreement, flips, score shift, per line and fabric. Writes report.json, report.md (or .html) and report.svg.',
     examples: ['loomwatch replay report --replay-topic verdicts.replay.r1.1.2.0', 'loomwatch replay report --replay-topic verdicts.shadow.v1 --format html --out /tmp/shadow-report'],
     notes: ['Exit codes: 0 written, 1 failure, 2 bad arguments or configuration.'],
   })
+    // Named as it was run (`loomwatch replay`, `pnpm --silent replay`), with the subcommand.
+    .name(`${name} report`)
     .option('--replay-topic <topic>', 'the candidate: verdicts.replay.<name>.<version> or verdicts.shadow.v1 (required)')
     .option('--baseline <topic>', 'the verdicts to compare with', TOPICS.verdicts)
     .option('--frames-topic <topic>', 'the frames both decided', TOPICS.frames)
