@@ -135,7 +135,7 @@ describe('replay CLI on the real broker and S3', () => {
   it('replays N frames with the chosen version exactly once across a SIGKILL and a rerun of the same plan, and none to the live topic', async () => {
     const s = await setUp();
     const events = await publishFrames(s, 8, 1); // 32 frames
-    const args = ['--from', 'earliest', '--model', MODEL, '--to-topic', s.replayVerdicts, '--json'];
+    const args = ['run', '--from', 'earliest', '--model', MODEL, '--to-topic', s.replayVerdicts, '--json'];
 
     const first = startCli(s, args);
     // Wait for the topic the replay creates, then for some verdicts, then kill it mid-replay.
@@ -176,7 +176,7 @@ describe('replay CLI on the real broker and S3', () => {
     expect(selected).toHaveLength(3);
     await kafka.publish(s.frames, [{ key: 'line-1:cam-2', value: 'not a frame event' }]); // selected, and can only be dead-lettered
 
-    const run = await runCli(s, ['--from', from.toISOString(), '--line', 'line-1', '--camera', 'cam-2', '--model', MODEL, '--to-topic', s.replayVerdicts, '--workers', '2', '--json']);
+    const run = await runCli(s, ['run', '--from', from.toISOString(), '--line', 'line-1', '--camera', 'cam-2', '--model', MODEL, '--to-topic', s.replayVerdicts, '--workers', '2', '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(summaryOf(run.stdout)).toMatchObject({ status: 'complete', total: 13, done: 13, decided: 3, deadLettered: 1, selected: 4, skipped: 9 });
     const verdicts = readAllCommitted(s.replayVerdicts);
@@ -190,7 +190,7 @@ describe('replay CLI on the real broker and S3', () => {
 
   it('refuses the live verdicts topic unless asked explicitly, before touching anything', async () => {
     const s = await setUp();
-    const run = await runCli(s, ['--from', 'earliest', '--model', MODEL, '--to-topic', 'verdicts.v1']);
+    const run = await runCli(s, ['run', '--from', 'earliest', '--model', MODEL, '--to-topic', 'verdicts.v1']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('REPLAY_INVALID');
     expect(run.stderr).toContain('--allow-live-topic');
