@@ -5,7 +5,7 @@
  * promoted there and what the fleet runs, and flags a difference. A rollback is
  * `set --production <previous version>`.
  */
-import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
@@ -104,12 +104,8 @@ function commandLine(argv: readonly string[]): Request | undefined {
     ],
     notes: ['A version is one of the model\'s (1.2.0) or another registry model\'s (patchcore-aitex@1.1.0).'],
   });
-  try {
-    parseOrExit(program, argv);
-  } catch (err) {
-    // A change that cannot be a deployment (a share over 1, a --fabric without a version) is bad usage too.
-    exitWithUsageError(`${program.name()} set`, toLoomwatchError(err).message);
-  }
+  // A change that cannot be a deployment (a share over 1, a --fabric without a version) is bad usage too.
+  parseOrExit(program, argv);
   return request;
 }
 
