@@ -22,12 +22,12 @@ function usageError(problem: string): never {
   process.exit(2);
 }
 
-/** Runs `node <nodeArgs…> <args…>` as `loomwatch <name>`, passing signals in and the exit code out. */
-function run(name: string, entry: string, args: readonly string[], nodeArgs: readonly string[] = []): void {
+/** Runs `node <entry> <args…>` as `loomwatch <name>`, passing signals in and the exit code out. */
+function run(name: string, entry: string, args: readonly string[]): void {
   const path = join(REPO_ROOT, entry);
   if (!existsSync(path)) usageError(`${entry} is not built: run pnpm build (or make install) first`);
   // The child names itself by how it was run, in its usage and errors.
-  const child = spawn(process.execPath, [...nodeArgs, path, ...args], { stdio: 'inherit', env: { ...process.env, LOOMWATCH_COMMAND: `loomwatch ${name}` } });
+  const child = spawn(process.execPath, [path, ...args], { stdio: 'inherit', env: { ...process.env, LOOMWATCH_COMMAND: `loomwatch ${name}` } });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 1 : 128 + 15)));
 }

@@ -11,7 +11,7 @@ export function inferCommand(name: string): Command {
     name,
     summary: 'Runs a model on image files: one JSON line per image on stdout (verdict, score, regions), and the anomaly maps and overlays if asked.',
     examples: [
-      'loomwatch infer --model draem-aitex ../shared/datasets/aitex/Defect_images/0001_002_00.png',
+      'loomwatch infer --model draem-aitex ../shared/datasets/aitex/defect/0001_002_00.png',
       'loomwatch infer --model patchcore-aitex@1.1.0 --overlays-dir /tmp/overlays --threads 2 frames/',
     ],
     notes: ['Exit codes: 0 every image decided, 1 an image failed (its line says why), 2 a usage or model error.'],
