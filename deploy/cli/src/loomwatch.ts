@@ -35,6 +35,9 @@ function run(name: string, entry: string, args: readonly string[]): void {
 const program = new Command('loomwatch')
   .description('Streaming visual inspection: every command, one entry point. `loomwatch <command> --help` shows a command\'s options.')
   .usage('<command> [options]')
+  // The command list shows what each command takes (its usage), not the pass-through argument.
+  .configureHelp({ subcommandTerm: (command) => `${command.name()} ${command.usage()}`.trim() })
+  .helpOption('-h, --help', 'show this help')
   .helpCommand(false)
   .configureOutput({ writeErr: () => undefined })
   .exitOverride();
