@@ -51,6 +51,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('keeps text where the schema wants a string: a secret of digits, a client id like 1.10, a boolean word', () => {
+    const config = loadConfig(Schema, {
+      env: { S3_SECRET_ACCESS_KEY: '00123456', LOOMWATCH_KAFKA__CLIENT_ID: '1.10' },
+      envAliases: STANDARD_ENV_ALIASES,
+      overrides: ['worker.clientId=true'],
+    });
+    expect(config.s3.secretAccessKey).toBe('00123456');
+    expect(config.kafka.clientId).toBe('1.10');
+    expect(config.worker.clientId).toBe('true');
+    // …and a number where it wants a number.
+    expect(loadConfig(Schema, { env: { LOOMWATCH_WORKER__MAX_IN_FLIGHT: '7' } }).worker.maxInFlight).toBe(7);
+  });
+
   it('rejects an override without "="', () => {
     expect(() => loadConfig(Schema, { env: {}, overrides: ['worker.maxInFlight'] })).toThrow(/path\.to\.key=value/);
   });

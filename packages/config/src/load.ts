@@ -87,12 +87,16 @@ function readYamlFile(file: string): Tree {
   return parsed;
 }
 
-/** The raw, unvalidated tree (files, then environment, then overrides) and where each value set outside files came from. */
-export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; sources: Map<string, string> } {
+/**
+ * The raw, unvalidated tree (files, then environment, then overrides), where each value set outside
+ * files came from, and the text it was read from (a value is read as YAML: `8` is a number).
+ */
+export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; sources: Map<string, string>; texts: Map<string, string> } {
   const env = options.env ?? process.env;
   const prefix = options.envPrefix ?? 'LOOMWATCH_';
   const sections = options.envSections === undefined ? undefined : new Set(options.envSections);
   const sources = new Map<string, string>();
+  const texts = new Map<string, string>();
   let tree: Tree = {};
   for (const file of options.files ?? []) tree = deepMerge(tree, readYamlFile(file));
 
@@ -101,6 +105,7 @@ export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; so
     if (raw === undefined || raw === '' || (sections !== undefined && !sections.has(path.split('.')[0] ?? ''))) continue;
     setPath(tree, path.split('.'), parseScalar(raw));
     sources.set(path, name);
+    texts.set(path, raw);
   }
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(prefix) || raw === undefined || raw === '') continue;
@@ -108,6 +113,7 @@ export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; so
     if (path.some((segment) => segment === '') || (sections !== undefined && !sections.has(path[0] ?? ''))) continue;
     setPath(tree, path, parseScalar(raw));
     sources.set(path.join('.'), name);
+    texts.set(path.join('.'), raw);
   }
   for (const override of options.overrides ?? []) {
     const eq = override.indexOf('=');
@@ -116,8 +122,9 @@ export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; so
     }
     setPath(tree, override.slice(0, eq).split('.'), parseScalar(override.slice(eq + 1)));
     sources.set(override.slice(0, eq), `--set ${override.slice(0, eq)}`);
+    texts.set(override.slice(0, eq), override.slice(eq + 1));
   }
-  return { tree, sources };
+  return { tree, sources, texts };
 }
 
 /** One line per problem, naming the path (and the variable or option that set it). */
@@ -139,8 +146,14 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], sources: ReadonlyMa
 /** Loads and validates config; an invalid value or an unknown key (with a strict schema) is an error naming its path. */
 export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): z.infer<S> {
   const envSections = options.envSections ?? (schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined);
-  const { tree, sources } = collectConfig(envSections === undefined ? options : { ...options, envSections });
-  const parsed = schema.safeParse(tree);
+  const { tree, sources, texts } = collectConfig(envSections === undefined ? options : { ...options, envSections });
+  let parsed = schema.safeParse(tree);
+  if (!parsed.success) {
+    // Where the schema wants a string, a value given as text stays the text it was (a password of digits, a version like 1.10).
+    const asWritten = parsed.error.issues.filter((issue) => issue.code === 'invalid_type' && issue.expected === 'string' && texts.has(issue.path.join('.')));
+    for (const issue of asWritten) setPath(tree, issue.path.map(String), texts.get(issue.path.join('.')));
+    if (asWritten.length > 0) parsed = schema.safeParse(tree);
+  }
   if (!parsed.success) {
     const problems = describeIssues(parsed.error.issues, sources);
     throw new LoomwatchError('CONFIG_INVALID', `invalid configuration — ${problems.join('; ')}`, {
