@@ -38,8 +38,8 @@ describe('runReportCommand', () => {
 
   it('exits 2 on an invalid Kafka configuration, naming the setting', async () => {
     const errors: string[] = [];
-    const code = await runReportCommand(['--replay-topic', 't'], { env: { LOOMWATCH_KAFKA__CLIENT_ID: '[]' }, stderr: (line) => errors.push(line) });
+    const code = await runReportCommand(['--replay-topic', 't'], { env: { LOOMWATCH_KAFKA__SASL__MECHANISM: 'MD5' }, stderr: (line) => errors.push(line) });
     expect(code).toBe(2);
-    expect(errors.join('\n')).toContain('kafka.clientId');
+    expect(errors.join('\n')).toContain('kafka.sasl.mechanism');
   });
 });
