@@ -41,7 +41,7 @@ const COMMANDS: [string, string[], string[], RegExp][] = [
   ['rollout set', [], ['--shadow', '1.2.0', '--shadow-sample', '2', '--dry-run'], /--shadow-sample must be a share between 0 and 1/],
   ['replay run', [], ['--from', 'earliest'], /--model is required/],
   ['replay report', [], [], /--replay-topic is required/],
-  ['infer', ['--model', 'm', 'x.png'], ['x.png'], /--model is required/],
+  ['infer', ['x.png'], [], /missing required argument 'images'/],
   ['soak', [], ['--frames', 'many'], /--frames many: expected a number/],
   ['demo', [], ['--set', 'lines=0'], /lines/],
   ['bench inference', [], ['--frames'], /argument missing/],

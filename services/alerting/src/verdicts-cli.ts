@@ -26,7 +26,7 @@ const program = newCommand({
 let values: TailOptions | undefined;
 const tailCommand = program
   .command('tail')
-  .description('print verdicts as they are published (Ctrl-C stops), or what the topic holds (--from-beginning --to-end)')
+  .description('Prints verdicts as they are published (Ctrl-C stops), or what the topic holds (--from-beginning --to-end).')
   .option('--line <line>', 'only this line')
   .option('--camera <camera>', 'only this camera')
   .option('--topic <topic>', 'the topic to read', TOPICS.verdicts)

@@ -71,7 +71,7 @@ function commandLine(argv: readonly string[]): Request | undefined {
   });
   const status = program
     .command('status')
-    .description('what the gate promoted in the registry, what the fleet runs (control topic), and whether they differ')
+    .description('Shows what the gate promoted in the registry, what the fleet runs (control topic), and whether they differ.')
     .option('--model <name>', 'the registry model (default: LOOMWATCH_MODEL, else the only one)')
     .action((options: { model?: string }) => {
       request = { command: 'status', ...options };
@@ -79,7 +79,7 @@ function commandLine(argv: readonly string[]): Request | undefined {
   addExamples(status, { examples: ['loomwatch rollout status --model draem-aitex'] });
   const set = program
     .command('set')
-    .description('publish the next deployment revision: the one in force with these changes (versions checked against the registry)')
+    .description('Publishes the next deployment revision: the one in force with these changes (versions checked against the registry).')
     .option('--model <name>', 'the registry model (default: LOOMWATCH_MODEL, else the only one)')
     .option('--production <version>', 'the version that decides every frame no canary or fabric rule claims')
     .option('--canary <version>', 'a version for some lines/cameras')

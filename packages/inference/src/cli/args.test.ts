@@ -21,8 +21,12 @@ describe('parseInferArgs', () => {
     expect(parseInferArgs(['--model', 'm', 'x.png'])).toMatchObject({ config: {}, overlayFormat: 'png', mapsDir: undefined });
   });
 
-  it('rejects a missing model, no inputs, unknown flags and bad numbers as CONFIG_INVALID', () => {
-    for (const argv of [['x.png'], ['--model', 'm'], ['--model', 'm', '--bogus', 'x.png'], ['--model', 'm', '--threads', 'two', 'x.png'], ['--model', 'm', '--batch', '0', 'x.png']]) {
+  it('leaves the model unnamed when --model is not given (the command picks the default model)', () => {
+    expect(parseInferArgs(['x.png'])).toMatchObject({ model: undefined, inputs: ['x.png'] });
+  });
+
+  it('rejects no inputs, unknown flags and bad numbers as CONFIG_INVALID', () => {
+    for (const argv of [['--model', 'm'], ['--model', 'm', '--bogus', 'x.png'], ['--model', 'm', '--threads', 'two', 'x.png'], ['--model', 'm', '--batch', '0', 'x.png']]) {
       expect(() => parseInferArgs(argv)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     }
   });

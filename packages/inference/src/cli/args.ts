@@ -11,13 +11,14 @@ export function inferCommand(name: string): Command {
     name,
     summary: 'Runs a model on image files: one JSON line per image on stdout (verdict, score, regions), and the anomaly maps and overlays if asked.',
     examples: [
+      'loomwatch infer ../shared/datasets/aitex/defect/0001_002_00.png',
       'loomwatch infer --model draem-aitex ../shared/datasets/aitex/defect/0001_002_00.png',
       'loomwatch infer --model patchcore-aitex@1.1.0 --overlays-dir /tmp/overlays --threads 2 frames/',
     ],
     notes: ['Exit codes: 0 every image decided, 1 an image failed (its line says why), 2 a usage or model error.'],
   })
     .argument('<images...>', 'image files or directories of them')
-    .option('--model <ref>', 'model version directory, name@version, or name (its production version) (required)')
+    .option('--model <ref>', "model version directory, name@version, or name (its production version) (default: LOOMWATCH_MODEL, else the registry's default model, as for the worker)")
     .option('--registry <dir>', 'registry root (default: <repo>/models/registry)')
     .option('--maps-dir <dir>', 'write each anomaly map as <dir>/<image basename>.png (8-bit grey, 0–255 ↔ 0–1)')
     .option('--overlays-dir <dir>', 'write each overlay as <dir>/<image basename>.png (or .jpg)')
@@ -32,7 +33,8 @@ export function inferCommand(name: string): Command {
 }
 
 export interface InferArgs {
-  model: string;
+  /** Undefined: LOOMWATCH_MODEL, else the registry's default model. */
+  model: string | undefined;
   inputs: string[];
   mapsDir: string | undefined;
   overlaysDir: string | undefined;
@@ -74,7 +76,6 @@ export function parseInferArgs(argv: readonly string[], name = INFER_NAME): Infe
   const command = inferCommand(name);
   if (parseCommand(command, argv) === 'help') return 'help';
   const values = command.opts<InferOptions>();
-  if (values.model === undefined) throw new LoomwatchError('CONFIG_INVALID', '--model is required (a directory, name@version or name)');
   const config: InferenceConfigInput = {};
   if (values.registry !== undefined) config.registryRoot = values.registry;
   const threads = positiveInt('threads', values.threads, 0);

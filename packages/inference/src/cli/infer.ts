@@ -3,6 +3,8 @@ import { basename, extname, join } from 'node:path';
 import { commandName } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { InferenceEngine, type InferenceResult } from '../engine.js';
+import { defaultModel } from '../model/registry.js';
+import { DEFAULT_REGISTRY_ROOT } from '../options.js';
 import { INFER_NAME, parseInferArgs, type InferArgs } from './args.js';
 import { expandInputs } from './inputs.js';
 
@@ -94,7 +96,8 @@ async function main(argv: readonly string[]): Promise<number> {
   let engine: InferenceEngine;
   try {
     for (const dir of [args.mapsDir, args.overlaysDir]) if (dir !== undefined) await mkdir(dir, { recursive: true });
-    engine = await InferenceEngine.load({ model: args.model, ...args.config });
+    const model = args.model ?? process.env.LOOMWATCH_MODEL ?? (await defaultModel(args.config.registryRoot ?? DEFAULT_REGISTRY_ROOT)).name;
+    engine = await InferenceEngine.load({ model, ...args.config });
   } catch (err) {
     return fail(err);
   }
