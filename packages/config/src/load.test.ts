@@ -45,6 +45,13 @@ describe('loadConfig', () => {
     );
   });
 
+  it('says a missing setting is required', () => {
+    const WithRequired = z.object({ hotFolder: z.object({ dir: z.string(), settleMs: z.int().default(500) }) });
+    expect(() => loadConfig(WithRequired, { env: {}, overrides: ['hotFolder.settleMs=100'] })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: 'invalid configuration — hotFolder.dir: required' }),
+    );
+  });
+
   it('says which file it could not read', () => {
     expect(() => loadConfig(Schema, { env: {}, files: ['/nonexistent/loomwatch.yaml'] })).toThrow(
       expect.objectContaining({ code: 'CONFIG_FILE_UNREADABLE', message: expect.stringContaining('/nonexistent/loomwatch.yaml') }),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { LoomwatchError } from '@loomwatch/contracts';
+import { LoomwatchError, MISSING_IS_REQUIRED } from '@loomwatch/contracts';
 
 export interface LoadConfigOptions {
   /** YAML files, merged in order (later wins). */
@@ -128,7 +128,7 @@ export function collectConfig(options: LoadConfigOptions = {}): { tree: Tree; so
 }
 
 /** One line per problem, naming the path (and the variable or option that set it). */
-function describeIssues(issues: readonly z.core.$ZodIssue[], sources: ReadonlyMap<string, string>): string[] {
+function configProblems(issues: readonly z.core.$ZodIssue[], sources: ReadonlyMap<string, string>): string[] {
   const from = (path: string): string => (sources.has(path) ? ` (from ${sources.get(path)})` : '');
   return issues.flatMap((issue) => {
     const base = issue.path.map(String);
@@ -147,15 +147,15 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], sources: ReadonlyMa
 export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): z.infer<S> {
   const envSections = options.envSections ?? (schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined);
   const { tree, sources, texts } = collectConfig(envSections === undefined ? options : { ...options, envSections });
-  let parsed = schema.safeParse(tree);
+  let parsed = schema.safeParse(tree, MISSING_IS_REQUIRED);
   if (!parsed.success) {
     // Where the schema wants a string, a value given as text stays the text it was (a password of digits, a version like 1.10).
     const asWritten = parsed.error.issues.filter((issue) => issue.code === 'invalid_type' && issue.expected === 'string' && texts.has(issue.path.join('.')));
     for (const issue of asWritten) setPath(tree, issue.path.map(String), texts.get(issue.path.join('.')));
-    if (asWritten.length > 0) parsed = schema.safeParse(tree);
+    if (asWritten.length > 0) parsed = schema.safeParse(tree, MISSING_IS_REQUIRED);
   }
   if (!parsed.success) {
-    const problems = describeIssues(parsed.error.issues, sources);
+    const problems = configProblems(parsed.error.issues, sources);
     throw new LoomwatchError('CONFIG_INVALID', `invalid configuration — ${problems.join('; ')}`, {
       details: { problems },
     });

@@ -1,15 +1,9 @@
 import type { z } from 'zod';
 import { LoomwatchError } from './errors.js';
+import { describeIssues, MISSING_IS_REQUIRED } from './issues.js';
 
 /** Largest message value we accept or produce (Kafka's default max.message.bytes is 1 MB). */
 export const MAX_MESSAGE_BYTES = 1_000_000;
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}
 
 /** Parses a message value strictly; a bad one is a typed, permanent error. */
 export function decodeMessage<S extends z.ZodType>(schema: S, value: Buffer | string | null): z.infer<S> {
@@ -24,9 +18,9 @@ export function decodeMessage<S extends z.ZodType>(schema: S, value: Buffer | st
   } catch (err) {
     throw new LoomwatchError('MESSAGE_NOT_JSON', 'message value is not valid JSON', { cause: err });
   }
-  const parsed = schema.safeParse(json);
+  const parsed = schema.safeParse(json, MISSING_IS_REQUIRED);
   if (!parsed.success) {
-    throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `message does not match its schema: ${describeIssues(parsed.error)}`, {
+    throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `message does not match its schema: ${describeIssues(parsed.error.issues)}`, {
       cause: parsed.error,
     });
   }
@@ -35,9 +29,9 @@ export function decodeMessage<S extends z.ZodType>(schema: S, value: Buffer | st
 
 /** Validates before producing, so nothing malformed ever reaches a topic. */
 export function encodeMessage<S extends z.ZodType>(schema: S, message: z.input<S>): Buffer {
-  const parsed = schema.safeParse(message);
+  const parsed = schema.safeParse(message, MISSING_IS_REQUIRED);
   if (!parsed.success) {
-    throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `refusing to produce an invalid message: ${describeIssues(parsed.error)}`, {
+    throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `refusing to produce an invalid message: ${describeIssues(parsed.error.issues)}`, {
       cause: parsed.error,
     });
   }

@@ -8,6 +8,7 @@ export * from './alert.js';
 export * from './model-card.js';
 export * from './headers.js';
 export * from './codec.js';
+export * from './issues.js';
 export * from './control.js';
 export * from './replay-plan.js';
 export * from './webhook-dead-letter.js';

@@ -107,6 +107,12 @@ describe('HTTP gateway on the real broker and S3', () => {
     }
   });
 
+  it('says a missing field is required', async () => {
+    const response = await post('lineId=l&cameraId=c', png);
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).message).toBe('bad frame metadata in the query string — seq: required');
+  });
+
   it('answers 413 IMAGE_TOO_LARGE to a body over the limit, declared or streamed', async () => {
     const big = Buffer.concat([png, png]);
     const declared = await post('lineId=l&cameraId=c&seq=1', big);

@@ -1,7 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { Id, LoomwatchError, toLoomwatchError, type FrameEvent, type ImageEncoding } from '@loomwatch/contracts';
+import { describeIssues, Id, LoomwatchError, MISSING_IS_REQUIRED, toLoomwatchError, type FrameEvent, type ImageEncoding } from '@loomwatch/contracts';
 import { readImageBody, type Logger } from '@loomwatch/observability';
 import type { FramePublisher } from './frame-publisher.js';
 import { describeImageBody, looksComplete } from './image-files.js';
@@ -95,10 +95,9 @@ export async function startHttpGateway(publisher: FramePublisher, options: HttpG
     const started = performance.now();
     const handling = (async () => {
       try {
-        const query = FrameQuery.safeParse(Object.fromEntries(url.searchParams));
+        const query = FrameQuery.safeParse(Object.fromEntries(url.searchParams), MISSING_IS_REQUIRED);
         if (!query.success) {
-          const detail = query.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(query)'}: ${i.message}`).join('; ');
-          throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `bad frame metadata in the query string — ${detail}`, {
+          throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `bad frame metadata in the query string — ${describeIssues(query.error.issues, '(query)')}`, {
             details: { fields: query.error.issues.map((i) => i.path.join('.')) },
           });
         }

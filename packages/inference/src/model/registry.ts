@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { LoomwatchError, ModelCard, ProductionMarker } from '@loomwatch/contracts';
+import { describeIssues, LoomwatchError, MISSING_IS_REQUIRED, ModelCard, ProductionMarker } from '@loomwatch/contracts';
 
 /** A model version on disk: the directory with `model.json` and what the reference asked for. */
 export interface ModelLocation {
@@ -53,10 +53,9 @@ async function productionVersion(nameDir: string, name: string): Promise<string>
   } catch (err) {
     throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} is not valid JSON: fix or re-promote the version`, { cause: err });
   }
-  const marker = ProductionMarker.safeParse(parsed);
+  const marker = ProductionMarker.safeParse(parsed, MISSING_IS_REQUIRED);
   if (!marker.success) {
-    const issues = marker.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} is invalid (${issues}): fix or re-promote the version`);
+    throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} is invalid (${describeIssues(marker.error.issues)}): fix or re-promote the version`);
   }
   return marker.data.version;
 }
@@ -114,10 +113,9 @@ export async function readModelCard(location: ModelLocation): Promise<ModelCard>
   } catch (err) {
     throw new LoomwatchError('MODEL_CARD_INVALID', `the model card ${path} is not valid JSON: re-export the model`, { cause: err });
   }
-  const result = ModelCard.safeParse(parsed);
+  const result = ModelCard.safeParse(parsed, MISSING_IS_REQUIRED);
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new LoomwatchError('MODEL_CARD_INVALID', `the model card ${path} is invalid — ${issues}: re-export the model with the current pipeline`);
+    throw new LoomwatchError('MODEL_CARD_INVALID', `the model card ${path} is invalid — ${describeIssues(result.error.issues)}: re-export the model with the current pipeline`);
   }
   const card = result.data;
   const expected = location.expected;
