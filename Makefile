@@ -38,11 +38,18 @@ $(TOOLS)/node/bin/node:
 	@rm -rf $(TOOLS)/node && mkdir -p $(TOOLS)/node
 	@curl -fsSL $(REGISTRY)/$(NODE_PKG)/-/$(NODE_PKG)-$(NODE_VERSION).tgz | tar xz -C $(TOOLS)/node --strip-components=1
 
-$(PNPM): package.json | $(NODE)
+PNPM_UNPACKED := $(TOOLS)/pnpm/.version-$(PNPM_VERSION)
+$(PNPM_UNPACKED): | $(NODE)
 	@echo "› installing pnpm $(PNPM_VERSION) into .loomwatch/tools"
-	@rm -rf $(TOOLS)/pnpm && mkdir -p $(TOOLS)/pnpm $(TOOLS)/bin
+	@rm -rf $(TOOLS)/pnpm && mkdir -p $(TOOLS)/pnpm
 	@curl -fsSL $(REGISTRY)/pnpm/-/pnpm-$(PNPM_VERSION).tgz | tar xz -C $(TOOLS)/pnpm --strip-components=1
-	@printf '#!/bin/sh\nexec node "%s/pnpm/bin/pnpm.cjs" "$$@"\n' '$(TOOLS)' > $(PNPM) && chmod +x $(PNPM)
+	@touch $@
+
+# The pnpm shim runs, and runs scripts with, the Node 24 of .loomwatch/tools when one was unpacked,
+# whatever node comes first on the caller's PATH.
+$(PNPM): $(PNPM_UNPACKED) Makefile
+	@mkdir -p $(TOOLS)/bin
+	@printf '#!/bin/sh\n[ -x "%s/node/bin/node" ] && PATH="%s/node/bin:$$PATH" && export PATH\nexec node "%s/pnpm/bin/pnpm.cjs" "$$@"\n' '$(TOOLS)' '$(TOOLS)' '$(TOOLS)' > $(PNPM) && chmod +x $(PNPM)
 
 install-node: $(PNPM)
 	@# pipefail (SHELLFLAGS) makes a failing install fail the target; only grep's "nothing left" is forgiven

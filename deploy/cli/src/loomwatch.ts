@@ -22,8 +22,15 @@ function usageError(problem: string): never {
   process.exit(2);
 }
 
+/** The Node major the commands need (package.json's engines); an older one fails deep inside a client. */
+const NODE_MAJOR = 24;
+
 /** Runs `node <entry> <args…>` as `loomwatch <name>`, passing signals in and the exit code out. */
 function run(name: string, entry: string, args: readonly string[]): void {
+  if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR) {
+    process.stderr.write(`loomwatch: needs Node ${NODE_MAJOR} or newer, this is ${process.version}: put .loomwatch/tools/node/bin (make install unpacks Node ${NODE_MAJOR} there) first on PATH\n`);
+    process.exit(1);
+  }
   const path = join(REPO_ROOT, entry);
   if (!existsSync(path)) usageError(`${entry} is not built: run pnpm build (or make install) first`);
   // The child names itself by how it was run, in its usage and errors.

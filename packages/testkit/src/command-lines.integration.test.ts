@@ -2,9 +2,10 @@
  * Every command line, as `loomwatch <command>` runs it (the compiled entries; benchmarks from
  * source with tsx): `--help` prints the usage, options and an example, exit 0; an unknown option
  * and a missing or bad required setting are one line on stderr that names it and where the help
- * is, exit 2, never a stack trace. None of these reach Kafka or S3.
+ * is, exit 2, never a stack trace. None of these reach Kafka or S3; a broker that does not answer
+ * is one line that names it and what to do, exit 1.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,31 @@ describe.each(COMMANDS)('loomwatch %s', (command, before, missing, problem) => {
   it('refuses a missing or bad setting with one line naming it, exit 2', () => {
     expectUsageError(loomwatch([...words, ...missing]), command, problem);
   });
+});
+
+describe('a broker that does not answer', () => {
+  /** Runs `loomwatch args` against a port nothing listens on; resolves with its exit code and stderr. */
+  function withoutBroker(args: string[]): Promise<{ status: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [builtEntry(CLI), ...args], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'silent', KAFKA_BROKERS: '127.0.0.1:1' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr })));
+  }
+
+  it('is one line naming the brokers and what to do, exit 1, never a stack trace', async () => {
+    const runs = [
+      ['rollout status', ['rollout', 'status']],
+      ['verdicts tail', ['verdicts', 'tail', '--from-beginning', '--to-end']],
+      ['verdicts tail', ['verdicts', 'tail']],
+    ] as const;
+    const results = await Promise.all(runs.map(async ([who, args]) => ({ who, ...(await withoutBroker([...args])) })));
+    for (const { who, status, stderr } of results) {
+      expect(status, stderr).toBe(1);
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^loomwatch ${who}: BROKER_UNAVAILABLE: no Kafka broker answers at 127\\.0\\.0\\.1:1 \\(connect ECONNREFUSED 127\\.0\\.0\\.1:1\\): start the brokers .* or point kafka\\.brokers \\(KAFKA_BROKERS\\) at yours$`)),
+      ]);
+    }
+  }, 60_000);
 });
 
 describe('loomwatch itself', () => {

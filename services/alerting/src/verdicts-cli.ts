@@ -59,11 +59,18 @@ const options = {
   write: (line: string) => process.stdout.write(`${line}\n`),
   warn: (line: string) => process.stderr.write(`${line}\n`),
 };
-if (values.toEnd === true) {
-  await dumpVerdicts(client, options);
-  process.exit(0);
+try {
+  if (values.toEnd === true) {
+    await dumpVerdicts(client, options);
+    process.exit(0);
+  }
+  const tail = await tailVerdicts(client, options);
+  const stop = (): void => void tail.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (err) {
+  // A broker that is down or refuses us: one line that says what to do, not a stack.
+  const error = toLoomwatchError(err);
+  process.stderr.write(`${name}: ${error.code}: ${error.message}\n`);
+  process.exit(1);
 }
-const tail = await tailVerdicts(client, options);
-const stop = (): void => void tail.stop().then(() => process.exit(0));
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);

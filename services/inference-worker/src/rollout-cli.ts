@@ -5,7 +5,7 @@
  * promoted there and what the fleet runs, and flags a difference. A rollback is
  * `set --production <previous version>`.
  */
-import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
@@ -24,12 +24,15 @@ interface SetOptions {
   canaryLines?: string;
   canaryCameras?: string;
   shadow?: string | false;
-  shadowSample: string;
+  shadowSample?: string;
   fabric?: string[];
   dropFabric?: string[];
   reason?: string;
   dryRun?: boolean;
 }
+
+/** The share of frames a new shadow decides when --shadow-sample is not given. */
+const DEFAULT_SHADOW_SAMPLE = 0.1;
 
 const list = commaList(z.string().min(1));
 
@@ -38,12 +41,13 @@ function changeFrom(options: SetOptions): RolloutChange {
   if (options.production !== undefined) change.production = options.production;
   if (options.canary === false) change.canary = null;
   else if (options.canary !== undefined) change.canary = { version: options.canary, lines: list.parse(options.canaryLines ?? ''), cameras: list.parse(options.canaryCameras ?? '') };
-  if (options.shadow === false) change.shadow = null;
-  else if (options.shadow !== undefined) {
-    const sample = Number(options.shadowSample);
-    if (!(sample >= 0 && sample <= 1)) throw new LoomwatchError('DEPLOYMENT_INVALID', `--shadow-sample must be a share between 0 and 1, not ${options.shadowSample}`);
-    change.shadow = { version: options.shadow, sample };
+  const sample = options.shadowSample === undefined ? undefined : Number(options.shadowSample);
+  if (sample !== undefined && !(sample >= 0 && sample <= 1)) {
+    throw new LoomwatchError('DEPLOYMENT_INVALID', `--shadow-sample must be a share between 0 and 1, not ${options.shadowSample}`);
   }
+  if (options.shadow === false) change.shadow = null;
+  else if (options.shadow !== undefined) change.shadow = { version: options.shadow, sample: sample ?? DEFAULT_SHADOW_SAMPLE };
+  else if (sample !== undefined) change.shadowSample = sample;
   const fabrics: Record<string, string | null> = {};
   for (const entry of options.fabric ?? []) {
     const [code, version] = entry.split('=');
@@ -88,7 +92,7 @@ function commandLine(argv: readonly string[]): Request | undefined {
     .option('--canary-cameras <L:C,...>', 'cameras the canary decides')
     .option('--shadow <version>', 'a version that decides a sample of frames beside production, on verdicts.shadow.v1')
     .option('--no-shadow', 'end the shadow')
-    .option('--shadow-sample <share>', 'share of frames the shadow decides, 0 to 1', '0.1')
+    .option('--shadow-sample <share>', `share of frames the shadow decides, 0 to 1 (a new shadow: ${DEFAULT_SHADOW_SAMPLE}); alone, changes the shadow in force`)
     .option('--fabric <code=version>', 'a version for one fabric code (repeatable)', collect)
     .option('--drop-fabric <code>', 'remove a fabric rule (repeatable)', collect)
     .option('--reason <text>', 'why, kept with the revision')
@@ -138,7 +142,8 @@ try {
   process.exitCode = await main();
 } catch (err) {
   const error = toLoomwatchError(err);
-  const usage = error.code === 'DEPLOYMENT_INVALID' || error.code === 'CONFIG_INVALID';
-  process.stderr.write(`${commandName(NAME)}: ${usage ? error.message : `${error.code}: ${error.message}`}\n`);
-  process.exitCode = usage ? 2 : 1;
+  const name = [commandName(NAME), ['status', 'set'].find((sub) => sub === process.argv[2])].filter(Boolean).join(' ');
+  if (error.code === 'DEPLOYMENT_INVALID' || error.code === 'CONFIG_INVALID') exitWithUsageError(name, error.message);
+  process.stderr.write(`${name}: ${error.code}: ${error.message}\n`);
+  process.exitCode = 1;
 }

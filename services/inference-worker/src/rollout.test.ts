@@ -36,6 +36,12 @@ describe('nextDeployment', () => {
     expect(describeDeployment(next)).toContain('production 0.9.0');
   });
 
+  it('changes the sample of the shadow in force, and refuses a sample without a shadow', () => {
+    const current = { ...fixedDeployment('m', '1.0.0'), revision: 2, shadow: { version: '1.2.0', sample: 0.1 } };
+    expect(nextDeployment('m', current, undefined, { shadowSample: 0.5 }, NOW).shadow).toEqual({ version: '1.2.0', sample: 0.5 });
+    expect(() => nextDeployment('m', fixedDeployment('m', '1.0.0'), undefined, { shadowSample: 0.5 }, NOW)).toThrow(/no shadow in force: --shadow-sample needs --shadow/);
+  });
+
   it('refuses a deployment without a production version and a canary that selects nothing', () => {
     expect(() => nextDeployment('m', undefined, undefined, {}, NOW)).toThrow(/--production/);
     expect(() => nextDeployment('m', undefined, '1.0.0', { canary: { version: '1.1.0', lines: [], cameras: [] } }, NOW)).toThrow(/canary-lines/);

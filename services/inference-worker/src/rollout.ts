@@ -12,6 +12,8 @@ export interface RolloutChange {
   production?: string;
   canary?: { version: string; lines: string[]; cameras: string[] } | null;
   shadow?: { version: string; sample: number } | null;
+  /** A new sample for the shadow in force. */
+  shadowSample?: number;
   /** Fabric code → version; a version of `null` removes the fabric's route. */
   fabrics?: Record<string, string | null>;
   reason?: string;
@@ -29,7 +31,11 @@ export function nextDeployment(model: string, current: Deployment | undefined, r
     else fabrics[code] = version;
   }
   const canary = change.canary === undefined ? current?.canary : (change.canary ?? undefined);
-  const shadow = change.shadow === undefined ? current?.shadow : (change.shadow ?? undefined);
+  let shadow = change.shadow === undefined ? current?.shadow : (change.shadow ?? undefined);
+  if (change.shadowSample !== undefined) {
+    if (shadow === undefined) throw new LoomwatchError('DEPLOYMENT_INVALID', `${model} has no shadow in force: --shadow-sample needs --shadow <version>`);
+    shadow = { ...shadow, sample: change.shadowSample };
+  }
   const next = Deployment.parse({
     kind: 'deployment',
     model,

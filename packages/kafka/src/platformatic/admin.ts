@@ -1,6 +1,6 @@
 import { Admin, ListOffsetTimestamps, findErrorBy, type BaseOptions } from '@platformatic/kafka';
 import { sleep } from '../backoff.js';
-import { brokerAccessError } from './connection.js';
+import { brokerError } from './connection.js';
 import type { BrokerOffsets, TopicAdmin, TopicSpec, Watermarks } from '../ports.js';
 
 /** One admin client, connected on first use. */
@@ -117,7 +117,7 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
     try {
       return await work(admin);
     } catch (err) {
-      throw brokerAccessError(err, this.options);
+      throw brokerError(err, this.options);
     } finally {
       await admin.close();
     }

@@ -1,6 +1,6 @@
 import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type BaseOptions, type MessagesStream } from '@platformatic/kafka';
 import type { AtLeastOnceOptions, RecordProcessor } from '../ports.js';
-import { brokerAccessError } from './connection.js';
+import { brokerError } from './connection.js';
 import { toInboundRecord } from './records.js';
 import { SequentialStream } from './sequential-stream.js';
 
@@ -34,7 +34,7 @@ export class PlatformaticAtLeastOnce implements RecordProcessor {
       fallbackMode: this.options.fromBeginning === true ? MessagesStreamFallbackModes.EARLIEST : MessagesStreamFallbackModes.LATEST,
       autocommit: false,
     }).catch((err: unknown) => {
-      throw brokerAccessError(err, this.base);
+      throw brokerError(err, this.base);
     });
     new SequentialStream(
       stream,

@@ -69,12 +69,13 @@ function* errorChain(error: unknown, depth = 0): Generator<Error & { code?: unkn
 }
 
 /**
- * A refused login or a missing ACL as a typed error that says what to check, naming the principal;
- * anything else unchanged. The broker's own words stay in `cause`.
+ * A refused login, a missing ACL or no broker answering as a typed error that says what to check
+ * (naming the principal or the brokers); anything else unchanged. The client's own words stay in `cause`.
  */
-export function brokerAccessError(error: unknown, options: BaseOptions): unknown {
+export function brokerError(error: unknown, options: BaseOptions): unknown {
   const principal = options.sasl === undefined ? 'the anonymous (plaintext) principal' : `principal ${String(options.sasl.username)}`;
-  for (const inner of errorChain(error)) {
+  const chain = [...errorChain(error)];
+  for (const inner of chain) {
     if (inner.code === 'PLT_KFK_AUTHENTICATION') {
       return new LoomwatchError(
         'BROKER_AUTH_FAILED',
@@ -89,6 +90,16 @@ export function brokerAccessError(error: unknown, options: BaseOptions): unknown
         { cause: error },
       );
     }
+  }
+  const network = chain.find((inner) => inner.code === 'PLT_KFK_NETWORK');
+  if (network !== undefined) {
+    // The socket's own words ("connect ECONNREFUSED 127.0.0.1:19092", "getaddrinfo ENOTFOUND kafka") say most.
+    const reason = network.cause instanceof Error ? network.cause.message : network.message;
+    return new LoomwatchError(
+      'BROKER_UNAVAILABLE',
+      `no Kafka broker answers at ${options.bootstrapBrokers.map((broker) => (typeof broker === 'string' ? broker : `${broker.host}:${broker.port}`)).join(', ')} (${reason}): start the brokers (locally: deploy/local/infra.sh start) or point kafka.brokers (KAFKA_BROKERS) at yours`,
+      { cause: network, retryable: true },
+    );
   }
   return error;
 }

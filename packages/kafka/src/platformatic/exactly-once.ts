@@ -17,7 +17,7 @@ import { backoffDelay, sleep } from '../backoff.js';
 import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
 import { Semaphore } from '../semaphore.js';
 import { PlatformaticAdmin } from './admin.js';
-import { NEW_PRODUCER, brokerAccessError, withClientTransactionApis } from './connection.js';
+import { NEW_PRODUCER, brokerError, withClientTransactionApis } from './connection.js';
 import { partitioner } from './publishers.js';
 import { toInboundRecord, toProduced } from './records.js';
 
@@ -95,7 +95,7 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     this.admin = new PlatformaticAdmin(this.base);
     this.producer = this.createProducer();
     await this.connect().catch((err: unknown) => {
-      throw brokerAccessError(err, this.base);
+      throw brokerError(err, this.base);
     });
     this.state = 'running';
   }

@@ -1,6 +1,6 @@
 import { compatibilityPartitioner, ProduceAcks, Producer, type BaseOptions } from '@platformatic/kafka';
 import type { OutboundMessage, Publisher, Transaction, TransactionalPublisher } from '../ports.js';
-import { NEW_PRODUCER, brokerAccessError, withClientTransactionApis } from './connection.js';
+import { NEW_PRODUCER, brokerError, withClientTransactionApis } from './connection.js';
 import { toProduced } from './records.js';
 
 /** The Java client's partitioner (murmur2, sign bit masked): a key lands where any other client puts it. */
@@ -29,7 +29,7 @@ export class PlatformaticPublisher implements Publisher {
   /** Initialises the idempotent producer id, so a broker that is down fails here rather than on the first send. */
   async connect(): Promise<void> {
     await this.producer.initIdempotentProducer(NEW_PRODUCER).catch((err: unknown) => {
-      throw brokerAccessError(err, this.options);
+      throw brokerError(err, this.options);
     });
     this.isConnected = true;
   }
@@ -37,7 +37,7 @@ export class PlatformaticPublisher implements Publisher {
   async send(messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.producer.send({ messages: messages.map(toProduced) }).catch((err: unknown) => {
-      throw brokerAccessError(err, this.options);
+      throw brokerError(err, this.options);
     });
   }
 
