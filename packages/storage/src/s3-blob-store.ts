@@ -52,6 +52,12 @@ function storageError(err: unknown, what: string): LoomwatchError {
   );
 }
 
+/** The socket was closed under the request: a pooled connection the server had just dropped, say. */
+function isConnectionReset(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
 /** The real `BlobStore`, over any S3 API (AWS, MinIO, S3Proxy). */
 export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
@@ -70,6 +76,20 @@ export class S3BlobStore implements BlobStore {
       maxAttempts: 1,
       requestHandler: { requestTimeout: config.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
     });
+    // Callers retry with backoff (maxAttempts 1), but a request that meets a reset connection is
+    // sent again once at once: a keep-alive socket the server closed as it was reused (seen under
+    // load with S3Proxy) says nothing about the server. Every request here is idempotent.
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (err) {
+          if (!isConnectionReset(err)) throw err;
+          return next(args);
+        }
+      },
+      { step: 'finalizeRequest', name: 'resendOnConnectionReset' },
+    );
     this.multipartThreshold = config.multipartThreshold ?? 16 * 1024 * 1024;
   }
 
