@@ -4,7 +4,7 @@
  * names the problem and where the help is, and exit 2 — never a stack trace.
  */
 import { Argument, Command, CommanderError } from 'commander';
-import { LoomwatchError, type ErrorCode } from '@loomwatch/contracts';
+import { LoomwatchError, toLoomwatchError, type ErrorCode } from '@loomwatch/contracts';
 
 export interface CommandSpec {
   /** How a person runs it outside `loomwatch`, e.g. `pnpm worker`. */
@@ -77,6 +77,13 @@ export function parseCommand(command: Command, argv: readonly string[], code: Er
 export function exitWithUsageError(name: string, problem: string): never {
   process.stderr.write(`${name}: ${problem} (${name} --help shows the options and an example)\n`);
   process.exit(2);
+}
+
+/** A runtime failure (a broker down, say): one line with the error's code, and exit 1. */
+export function exitWithRuntimeError(name: string, err: unknown): never {
+  const error = toLoomwatchError(err);
+  process.stderr.write(`${name}: ${error.code}: ${error.message}\n`);
+  process.exit(1);
 }
 
 /**

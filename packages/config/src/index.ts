@@ -5,6 +5,7 @@ export {
   addExamples,
   collect,
   commandName,
+  exitWithRuntimeError,
   exitWithUsageError,
   newCommand,
   parseCommand,

@@ -5,7 +5,7 @@
  * exits at its end. Kafka settings (brokers, SASL, TLS) from the environment as for the services.
  */
 import { z } from 'zod';
-import { KafkaConfig, STANDARD_ENV_ALIASES, addExamples, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
+import { KafkaConfig, STANDARD_ENV_ALIASES, addExamples, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { TOPICS, toLoomwatchError } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { dumpVerdicts, tailVerdicts } from './verdicts-tail.js';
@@ -70,7 +70,5 @@ try {
   process.on('SIGTERM', stop);
 } catch (err) {
   // A broker that is down or refuses us: one line that says what to do, not a stack.
-  const error = toLoomwatchError(err);
-  process.stderr.write(`${name}: ${error.code}: ${error.message}\n`);
-  process.exit(1);
+  exitWithRuntimeError(name, err);
 }

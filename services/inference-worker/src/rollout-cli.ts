@@ -5,7 +5,7 @@
  * promoted there and what the fleet runs, and flags a difference. A rollback is
  * `set --production <previous version>`.
  */
-import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
@@ -113,9 +113,7 @@ function commandLine(argv: readonly string[]): Request | undefined {
   return request;
 }
 
-async function main(): Promise<number> {
-  const request = commandLine(process.argv.slice(2));
-  if (request === undefined) return 0;
+async function main(request: Request): Promise<number> {
   const config = loadConfig(WorkerConfig, { envAliases: { ...STANDARD_ENV_ALIASES, LOOMWATCH_MODEL: 'model' } });
   const registryRoot = config.inference.registryRoot;
   const model = (request.command === 'status' ? request.model : request.options.model) ?? config.model ?? (await defaultModel(registryRoot)).name;
@@ -138,12 +136,13 @@ async function main(): Promise<number> {
   return 0;
 }
 
+const request = commandLine(process.argv.slice(2));
+if (request === undefined) process.exit(0);
+const name = `${commandName(NAME)} ${request.command}`;
 try {
-  process.exitCode = await main();
+  process.exitCode = await main(request);
 } catch (err) {
   const error = toLoomwatchError(err);
-  const name = [commandName(NAME), ['status', 'set'].find((sub) => sub === process.argv[2])].filter(Boolean).join(' ');
   if (error.code === 'DEPLOYMENT_INVALID' || error.code === 'CONFIG_INVALID') exitWithUsageError(name, error.message);
-  process.stderr.write(`${name}: ${error.code}: ${error.message}\n`);
-  process.exitCode = 1;
+  exitWithRuntimeError(name, error);
 }

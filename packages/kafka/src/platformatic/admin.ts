@@ -104,6 +104,19 @@ export class PlatformaticAdmin implements BrokerOffsets {
   }
 }
 
+/** Runs `work` on a short-lived admin client; a refused login, a missing ACL or no broker answering comes out typed. */
+export async function withAdmin<T>(options: BaseOptions, work: (admin: PlatformaticAdmin) => Promise<T>): Promise<T> {
+  const admin = new PlatformaticAdmin(options);
+  try {
+    return await work(admin);
+  } catch (err) {
+    throw brokerError(err, options);
+  } finally {
+    // A close that fails (the broker is gone) must not hide why the work failed.
+    await admin.close().catch(() => undefined);
+  }
+}
+
 /** Topic provisioning: each call opens and closes its own admin client. */
 export class PlatformaticTopicAdmin implements TopicAdmin {
   private readonly options: BaseOptions;
@@ -112,15 +125,8 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
     this.options = options;
   }
 
-  private async using<T>(work: (admin: PlatformaticAdmin) => Promise<T>): Promise<T> {
-    const admin = new PlatformaticAdmin(this.options);
-    try {
-      return await work(admin);
-    } catch (err) {
-      throw brokerError(err, this.options);
-    } finally {
-      await admin.close();
-    }
+  private using<T>(work: (admin: PlatformaticAdmin) => Promise<T>): Promise<T> {
+    return withAdmin(this.options, work);
   }
 
   ensure(topics: readonly TopicSpec[], timeoutMs = 30_000): Promise<void> {

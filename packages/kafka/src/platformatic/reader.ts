@@ -4,7 +4,7 @@ import { LoomwatchError } from '@loomwatch/contracts';
 import type { Logger } from '@loomwatch/observability';
 import { sleep } from '../backoff.js';
 import type { FollowOptions, PartitionRange, ReadOptions, RecordVisitor, Subscription, TopicReader } from '../ports.js';
-import { PlatformaticAdmin } from './admin.js';
+import { PlatformaticAdmin, withAdmin } from './admin.js';
 import { brokerError } from './connection.js';
 import { toInboundRecord } from './records.js';
 import { SequentialStream } from './sequential-stream.js';
@@ -13,18 +13,6 @@ const idOf = (topic: string, partition: number): string => `${topic}/${partition
 const POLL_MS = 50;
 
 type StreamOptions = ConsumeOptions<Buffer, Buffer, Buffer, Buffer>;
-
-/** The low and high watermarks of `topic`'s partitions, from a short-lived admin client. */
-async function watermarks(options: BaseOptions, topic: string) {
-  const admin = new PlatformaticAdmin(options);
-  try {
-    return await admin.watermarks(topic);
-  } catch (err) {
-    throw brokerError(err, options);
-  } finally {
-    await admin.close().catch(() => undefined);
-  }
-}
 
 /** A consumer of a throw-away group (never committed) reading committed records only. */
 async function openStream(options: BaseOptions, purpose: string, stream: Omit<StreamOptions, 'autocommit' | 'isolationLevel'>) {
@@ -106,7 +94,7 @@ export class PlatformaticReader implements TopicReader {
   async readToEnd(topics: readonly string[], visit: RecordVisitor, options: ReadOptions = {}): Promise<void> {
     const ranges: PartitionRange[] = [];
     for (const topic of topics) {
-      for (const { partition, low, high } of await watermarks(this.options, topic)) ranges.push({ topic, partition, from: low, to: high });
+      for (const { partition, low, high } of await withAdmin(this.options, (admin) => admin.watermarks(topic))) ranges.push({ topic, partition, from: low, to: high });
     }
     await this.readRanges(ranges, visit, options);
   }
@@ -116,7 +104,7 @@ export class PlatformaticReader implements TopicReader {
     // Asked even when following from the end: a broker that is down fails here in seconds, where
     // the consumer's group join would retry for minutes.
     const ends = new Map<number, number>();
-    for (const { partition, low, high } of await watermarks(this.options, topic)) if (fromBeginning && high > low) ends.set(partition, high);
+    for (const { partition, low, high } of await withAdmin(this.options, (admin) => admin.watermarks(topic))) if (fromBeginning && high > low) ends.set(partition, high);
     const { consumer, stream } = await openStream(this.options, `follower.${topic}`, {
       topics: [topic],
       mode: fromBeginning ? MessagesStreamModes.EARLIEST : MessagesStreamModes.LATEST,
