@@ -18,6 +18,25 @@ export function deployedModelRef(model: string, version: string): string {
   return version.includes('@') ? version : `${model}@${version}`;
 }
 
+/** The false-alarm rates a deployment may ask for: 0.1 % to 20 % of normal frames flagged. */
+export const FALSE_ALARM_RATE_RANGE = { min: 0.001, max: 0.2 } as const;
+
+/** A false-alarm rate a deployment may ask for (see `FALSE_ALARM_RATE_RANGE`). */
+export const FalseAlarmRate = z.number().min(FALSE_ALARM_RATE_RANGE.min).max(FALSE_ALARM_RATE_RANGE.max);
+
+/**
+ * The false-alarm rate the plant accepts: each version's card turns it into an image threshold
+ * (its `operatingPoints`). Absent, or a line not listed without a deployment rate: the card's
+ * default (`CARD_FALSE_ALARM_RATE`, 0.05).
+ */
+export const DeploymentOperatingPoint = z.strictObject({
+  /** The rate for every line not listed in `lines`; absent: the card's default. */
+  falseAlarmRate: FalseAlarmRate.optional(),
+  /** Line → rate, for lines that accept another rate than the deployment's. */
+  lines: z.record(Id, FalseAlarmRate).default({}),
+});
+export type DeploymentOperatingPoint = z.infer<typeof DeploymentOperatingPoint>;
+
 /**
  * Which versions of one model decide live frames. Published on `control.v1` (key
  * `deployment:<model>`, compacted: the latest one is in force). Workers that follow the model
@@ -42,6 +61,8 @@ export const Deployment = z.strictObject({
   shadow: z.strictObject({ version: ModelVersion, sample: z.number().min(0).max(1) }).optional(),
   /** Fabric code (FrameEvent.product.fabricCode) → version: per-fabric models take precedence over canary and production. */
   fabrics: z.record(z.string().min(1).max(32), ModelVersion).default({}),
+  /** The false-alarm rate in force, per deployment and per line; absent: each card's default (0.05). */
+  operatingPoint: DeploymentOperatingPoint.optional(),
   updatedAt: Timestamp,
   reason: z.string().max(2000).optional(),
 });
@@ -57,4 +78,13 @@ export function deploymentVersions(deployment: Deployment): string[] {
   if (deployment.canary !== undefined) versions.add(deployment.canary.version);
   if (deployment.shadow !== undefined && deployment.shadow.sample > 0) versions.add(deployment.shadow.version);
   return [...versions];
+}
+
+/**
+ * The false-alarm rate a deployment asks for on a line's frames: the line's own, else the
+ * deployment's; undefined leaves each card's default in force.
+ */
+export function falseAlarmRateFor(deployment: Pick<Deployment, 'operatingPoint'>, lineId: string): number | undefined {
+  const point = deployment.operatingPoint;
+  return point?.lines[lineId] ?? point?.falseAlarmRate;
 }

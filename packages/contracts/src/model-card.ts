@@ -4,11 +4,72 @@ import { Id, Sha256, Timestamp } from './primitives.js';
 const Metric = z.number().min(0).max(1).nullable();
 const Normalization = z.strictObject({ min: z.number().min(0).max(1), max: z.number().min(0).max(1) });
 
+/**
+ * The false-alarm rate a calibration's `imageThreshold` stands for when it has `operatingPoints`
+ * (the rate a deployment gets when it names none).
+ */
+export const CARD_FALSE_ALARM_RATE = 0.05;
+
+/**
+ * Of the normal frames an operating point was measured on, how many scored at or above its
+ * threshold, and the 95 % Clopper–Pearson interval of that rate.
+ */
+const ObservedFalseAlarms = z
+  .strictObject({
+    falseAlarms: z.int().nonnegative(),
+    frames: z.int().positive(),
+    low: z.number().min(0).max(1),
+    high: z.number().min(0).max(1),
+  })
+  .refine((o) => o.falseAlarms <= o.frames, 'falseAlarms must not exceed frames')
+  .refine((o) => o.low <= o.high, 'low must not exceed high');
+
+/** One false-alarm rate and the image threshold that gives it on normal frames. */
+export const OperatingPoint = z.strictObject({
+  /** The share of normal frames the threshold flags, 0 < rate < 1. */
+  falseAlarmRate: z.number().gt(0).lt(1),
+  imageThreshold: z.number().min(0).max(1),
+  observed: ObservedFalseAlarms,
+});
+export type OperatingPoint = z.infer<typeof OperatingPoint>;
+
+/**
+ * Image thresholds for a grid of false-alarm rates, from the normal-score distribution of
+ * `frames` normal frames: the engine applies the threshold of the rate a deployment picks
+ * (interpolated linearly in log(rate) between points, the first or last point outside the grid).
+ */
+export const OperatingPoints = z.strictObject({
+  /** Normal frames the thresholds were taken from. */
+  frames: z.int().positive(),
+  /** Which frames, e.g. "out-of-fold training normals + validation normals". */
+  source: z.string().min(1).max(500),
+  /** Ascending in falseAlarmRate; thresholds therefore non-increasing. */
+  points: z
+    .array(OperatingPoint)
+    .min(1)
+    .max(1000)
+    .superRefine((points, ctx) => {
+      for (let i = 1; i < points.length; i++) {
+        const [a, b] = [points[i - 1], points[i]];
+        if (a === undefined || b === undefined) continue;
+        if (!(b.falseAlarmRate > a.falseAlarmRate)) {
+          ctx.addIssue({ code: 'custom', path: [i, 'falseAlarmRate'], message: `must be greater than the previous point's (${a.falseAlarmRate}): points ascend in falseAlarmRate` });
+        }
+        if (b.imageThreshold > a.imageThreshold) {
+          ctx.addIssue({ code: 'custom', path: [i, 'imageThreshold'], message: `must not exceed the previous point's (${a.imageThreshold}): a higher false-alarm rate has a lower threshold` });
+        }
+      }
+    }),
+});
+export type OperatingPoints = z.infer<typeof OperatingPoints>;
+
 /** Thresholds and normalisation on one fabric's score scale (see `postprocess.fabrics`). */
 export const FabricCalibration = z.strictObject({
   imageThreshold: z.number().min(0).max(1),
   pixelThreshold: z.number().min(0).max(1),
   normalization: Normalization,
+  /** This fabric's thresholds per false-alarm rate; `imageThreshold` is the 0.05 point. */
+  operatingPoints: OperatingPoints.optional(),
 });
 export type FabricCalibration = z.infer<typeof FabricCalibration>;
 
@@ -80,6 +141,17 @@ export const ReferenceProfile = z.strictObject({
 });
 export type ReferenceProfile = z.infer<typeof ReferenceProfile>;
 
+/** How a version that holds one part per fabric picks the part for a frame (see `ModelCard.routing`). */
+export const ModelRouting = z.strictObject({
+  /** The graph's second input: int64, shape [1]. */
+  input: z.string().min(1).max(256),
+  /** Fabric code (FrameEvent.product.fabricCode) → index. */
+  fabrics: z.record(z.string().min(1).max(32), z.int().nonnegative()),
+  /** The index for a frame with no fabric code or one not in `fabrics`. */
+  fallback: z.int().nonnegative(),
+});
+export type ModelRouting = z.infer<typeof ModelRouting>;
+
 /**
  * The model card, `models/registry/<name>/<version>/model.json`, written by the model
  * pipeline (models/) and read by the inference engine. Field names are shared with Python.
@@ -146,7 +218,15 @@ export const ModelCard = z.strictObject({
      * fabric's score scale), applied instead of the pooled values above when a frame names the fabric.
      */
     fabrics: z.record(z.string().min(1).max(32), FabricCalibration).optional(),
+    /** The pooled thresholds per false-alarm rate; `imageThreshold` is the 0.05 point. */
+    operatingPoints: OperatingPoints.optional(),
   }),
+  /**
+   * Per-fabric memory banks (or any per-fabric part) inside one graph: the graph has a second
+   * input, `input` (int64, shape [1]), holding the index to use. A frame whose fabric code is
+   * listed in `fabrics` gets that index; any other frame (no code, an unknown code) `fallback`.
+   */
+  routing: ModelRouting.optional(),
   flopsPerTile: z.number().positive(),
   metrics: z
     .object({

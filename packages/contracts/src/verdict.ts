@@ -49,6 +49,11 @@ export const Verdict = z.strictObject({
   fabricCode: z.string().min(1).max(32).optional(),
   /** The fabric whose calibrated threshold was applied (the frame's product.fabricCode); absent: the model's pooled threshold. */
   calibratedFabric: z.string().min(1).max(32).optional(),
+  /**
+   * The false-alarm rate whose threshold was applied (the deployment's rate for the line, or the
+   * card's default 0.05); absent when the model's card has no operating points.
+   */
+  falseAlarmRate: z.number().gt(0).lt(1).optional(),
   regions: z.array(Region).max(256),
   model: ModelRef,
   anomalyMap: ObjectRef,
