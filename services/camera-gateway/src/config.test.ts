@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
 import { GatewayConfig } from './config.js';
@@ -25,6 +28,29 @@ describe('gateway config', () => {
     expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['hotFolder.cameraId=a:b'] })).toThrow(/hotFolder\.cameraId/);
     expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['gateway.bucket=Frames_Bucket'] })).toThrow(/gateway\.bucket/);
     expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['simulator.fps=-1'] })).toThrow(/simulator\.fps/);
+  });
+
+  it('takes a fabric for the hot folder and for its subfolders, a code of digits staying text', () => {
+    const unset = loadConfig(GatewayConfig, { env: {} });
+    expect(unset.hotFolder.fabricCode).toBeUndefined();
+    expect(unset.hotFolder.fabricBySubfolder).toEqual({});
+    const config = loadConfig(GatewayConfig, {
+      env: { LOOMWATCH_HOT_FOLDER__FABRIC_CODE: '05' },
+      overrides: ['hotFolder.fabricBySubfolder.twill=07', 'hotFolder.fabricBySubfolder.denim-blue=denim.2'],
+    });
+    expect(config.hotFolder.fabricCode).toBe('05');
+    expect(config.hotFolder.fabricBySubfolder).toEqual({ twill: '07', 'denim-blue': 'denim.2' });
+  });
+
+  it('names the path of a bad fabric code or subfolder, and asks for quotes around a code YAML read as a number', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, 'hotFolder:\n  fabricCode: 05\n');
+    expect(() => loadConfig(GatewayConfig, { env: {}, files: [file] })).toThrow(/hotFolder\.fabricCode: a fabric code is text: quote/);
+    expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['hotFolder.fabricCode=denim blue'] })).toThrow(/hotFolder\.fabricCode: use letters, digits/);
+    expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['hotFolder.fabricBySubfolder.twill=a:b'] })).toThrow(/hotFolder\.fabricBySubfolder\.twill: use letters, digits/);
+    writeFileSync(file, 'hotFolder:\n  fabricBySubfolder:\n    ../elsewhere: \'05\'\n');
+    expect(() => loadConfig(GatewayConfig, { env: {}, files: [file] })).toThrow(/hotFolder\.fabricBySubfolder\.\.\.\/elsewhere: not a subfolder name/);
   });
 
   it('refuses a misspelt key, naming its path and where it came from', () => {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { KafkaConfig, LogConfig, opsConfig, S3Config } from '@loomwatch/config';
 import { BucketName, Id, LoomwatchError, TOPICS } from '@loomwatch/contracts';
+import { FabricCode, SubfolderName } from './fabric.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -52,6 +53,20 @@ export const GatewayConfig = z.strictObject({
       lineId: Id.default('line-1'),
       /** @defaultValue 'cam-1' */
       cameraId: Id.default('cam-1'),
+      /**
+       * The fabric of every frame in the folder (a camera that sees one product), sent as
+       * `product.fabricCode` so the model's per-fabric thresholds apply. Wins over a fabric in the
+       * file name. @defaultValue unset: the fabric from the file name (AITEX `NNNN_DDD_FF.png` → FF), else none
+       */
+      fabricCode: FabricCode.optional(),
+      /**
+       * Subfolders the camera software writes a product's frames into, each with its fabric
+       * (`{ denim-blue: '05', twill: '07' }`): they are watched too (one level down), and their
+       * frames get that fabric, over `fabricCode` and the file name. @defaultValue {} (only the folder itself)
+       */
+      fabricBySubfolder: z
+        .record(SubfolderName, FabricCode, { error: (issue) => (issue.code === 'invalid_key' ? 'not a subfolder name: one folder below hotFolder.dir, no "/" or "\\", not starting with "."' : undefined) })
+        .default({}),
       /** A file is complete once its size and mtime held still this long (and its bytes end like a whole image). @defaultValue 500 */
       settleMs: z.int().nonnegative().default(500),
       /** @defaultValue 200 */

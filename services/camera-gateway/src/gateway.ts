@@ -89,11 +89,13 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
     }
     case 'hot-folder': {
       const lookup = new PublishedFrames({ kafka, topic: config.gateway.topic, tailPerPartition: config.hotFolder.lookupTailPerPartition });
-      const { dir = '', lineId, cameraId, settleMs, pollMs, ledgerPath } = config.hotFolder;
+      const { dir = '', lineId, cameraId, fabricCode, fabricBySubfolder, settleMs, pollMs, ledgerPath } = config.hotFolder;
       const folder = new HotFolder(publisher, {
         dir,
         lineId,
         cameraId,
+        fabricCode,
+        fabricBySubfolder,
         settleMs,
         pollMs,
         ...(ledgerPath === undefined ? {} : { ledgerPath }),
@@ -106,7 +108,10 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
         onRejected: (_file, error) => rejected.inc({ code: error.code }),
       });
       await folder.start();
-      logger.info({ dir, lineId, cameraId }, 'watching the hot folder');
+      logger.info(
+        { dir, lineId, cameraId, fabricCode, fabricBySubfolder },
+        `watching the hot folder${Object.keys(fabricBySubfolder).length === 0 ? '' : ` and its subfolders ${Object.keys(fabricBySubfolder).join(', ')}`}; fabric: ${describeFabrics(fabricCode, fabricBySubfolder)}`,
+      );
       stopMode = () => folder.stop();
       break;
     }
@@ -132,4 +137,11 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
       logger.info('gateway stopped');
     },
   };
+}
+
+/** Where the hot folder's frames get their fabric, in words for the start log. */
+function describeFabrics(fabricCode: string | undefined, bySubfolder: Readonly<Record<string, string>>): string {
+  const subfolders = Object.entries(bySubfolder).map(([subfolder, fabric]) => `${subfolder}/ → ${fabric}`);
+  const rest = fabricCode === undefined ? 'the file name (AITEX NNNN_DDD_FF), else none' : fabricCode;
+  return subfolders.length === 0 ? rest : `${subfolders.join(', ')}; elsewhere ${rest}`;
 }

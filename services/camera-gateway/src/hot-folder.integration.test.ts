@@ -1,6 +1,6 @@
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
 import { sleep } from '@loomwatch/kafka';
@@ -8,6 +8,7 @@ import { createLogger } from '@loomwatch/observability';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { aitexFrames } from '@loomwatch/testkit';
+import type { FabricSettings } from './fabric.js';
 import { FramePublisher, frameIdOf, sha256Hex } from './frame-publisher.js';
 import { HotFolder } from './hot-folder.js';
 import type { LedgerEntry } from './ledger.js';
@@ -99,6 +100,58 @@ describe('hot folder on the real broker and S3', () => {
     expect(files).toEqual([1, 2, 3, 5, 4, 6, 7].map(name));
     for (const event of events) expect(sha256Hex(await s3.store.get(event.image))).toBe(event.image.sha256);
     expect(published).toEqual([1, 2, 3, 4, 6, 7].map(name));
+  });
+
+  it("publishes each frame with its fabric: from its AITEX name, its subfolder's config or the folder's, and none when nothing names it", async () => {
+    const topic = await kafka.topic({ prefix: 'frames' });
+    const bucket = await s3.bucket('frames');
+    const dir = mkdtempSync(join(tmpdir(), 'hot-folder-it-'));
+    mkdirSync(join(dir, 'denim'));
+    // Two AITEX frames of different fabrics, under their own names (NNNN_DDD_FF.png).
+    const [first, second] = [aitexFrames().find((f) => f.fabricCode === '02'), aitexFrames().find((f) => f.fabricCode === '05')];
+    if (first === undefined || second === undefined) throw new Error('no AITEX frames of fabrics 02 and 05: set AITEX_DIR');
+    copyFileSync(first.path, join(dir, basename(first.path)));
+    copyFileSync(second.path, join(dir, 'denim', basename(second.path)));
+    copyFileSync(sources[2] ?? '', join(dir, 'frame-0001.png'));
+    const producer = kafka.client.publisher();
+    await producer.connect();
+    const published: string[] = [];
+    const start = async (settings: FabricSettings): Promise<HotFolder> => {
+      const folder = new HotFolder(new FramePublisher({ store: s3.store, publisher: producer, bucket, source: '/test/hot-folder', topic }), {
+        dir,
+        lineId: 'line-3',
+        cameraId: 'cam-1',
+        ...settings,
+        settleMs: 50,
+        pollMs: 20,
+        logger,
+        alreadyPublished: () => Promise.resolve(false),
+        onPublished: (_event, file) => published.push(file),
+      });
+      await folder.start();
+      return folder;
+    };
+    // Without config the name is all there is: the subfolder is not watched, frame-0001 has no fabric.
+    const bare = await start({});
+    await until(() => published.length === 2, 'the two files of the folder itself');
+    await bare.stop();
+    // A new camera folder with a fabric for its subfolder and for the rest: config wins over the name.
+    copyFileSync(first.path, join(dir, 'denim', 'frame-0002.png'));
+    copyFileSync(sources[3] ?? '', join(dir, 'frame-0003.png'));
+    const configured = await start({ fabricCode: 'plain-01', fabricBySubfolder: { denim: '05' } });
+    await until(() => published.length === 5, 'the subfolder and the new file');
+    await configured.stop();
+    await producer.close();
+
+    const events = (await kafka.readCommitted(topic, 5)).map((m) => decodeMessage(FrameEvent, m.value));
+    expect(events.map((e) => [e.attributes?.['sourceFile'], e.product?.fabricCode])).toEqual([
+      [basename(first.path), '02'],
+      ['frame-0001.png', undefined],
+      [`denim/${basename(second.path)}`, '05'],
+      ['denim/frame-0002.png', '05'],
+      ['frame-0003.png', 'plain-01'],
+    ]);
+    for (const event of events) expect(sha256Hex(await s3.store.get(event.image))).toBe(event.image.sha256);
   });
 
   it('publishes a file written slowly only once it is whole, past temp files and a corrupt file', async () => {

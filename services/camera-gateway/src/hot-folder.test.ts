@@ -1,10 +1,12 @@
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@loomwatch/observability';
 import { MemoryBlobStore } from '@loomwatch/storage';
+import type { FabricSettings } from './fabric.js';
 import { FramePublisher } from './frame-publisher.js';
 import { HotFolder, isCandidate } from './hot-folder.js';
 import { RecordingPublisher } from './testing/fakes.js';
@@ -21,7 +23,7 @@ beforeAll(async () => {
   [png, otherPng] = await Promise.all([make(80), make(160)]);
 });
 
-async function setup(dir = mkdtempSync(join(tmpdir(), 'hot-folder-')), producer = new RecordingPublisher()) {
+async function setup(dir = mkdtempSync(join(tmpdir(), 'hot-folder-')), producer = new RecordingPublisher(), fabrics: FabricSettings = {}, log = logger) {
   const store = new MemoryBlobStore();
   await store.ensureBucket('frames');
   const publisher = new FramePublisher({ store, publisher: producer, bucket: 'frames', source: '/test' });
@@ -30,8 +32,9 @@ async function setup(dir = mkdtempSync(join(tmpdir(), 'hot-folder-')), producer 
     dir,
     lineId: 'line-1',
     cameraId: 'cam-1',
+    ...fabrics,
     settleMs: 0,
-    logger,
+    logger: log,
     alreadyPublished: (frameId) => Promise.resolve(producer.sent.some((event) => event.frameId === frameId)),
     onRejected: (file) => rejected.push(file),
   });
@@ -96,6 +99,59 @@ describe('HotFolder', () => {
     await second.folder.stop();
     expect(sources(first.producer)).toEqual(['a.png', 'b.png']);
     expect(first.producer.sent.map((event) => event.seq)).toEqual([0, 1]);
+  });
+
+  it("sends each frame's fabric: its AITEX name's when the config names none, and none for other names", async () => {
+    const { dir, producer, scan } = await setup();
+    writeFileSync(join(dir, '0044_019_04.png'), png);
+    writeFileSync(join(dir, 'frame-0001.png'), otherPng);
+    await scan();
+    expect(producer.sent.map((event) => [event.attributes?.['sourceFile'], event.product])).toEqual([
+      ['0044_019_04.png', { fabricCode: '04' }],
+      ['frame-0001.png', undefined],
+    ]);
+  });
+
+  it("watches the configured subfolders too, sending each frame its subfolder's fabric, else the folder's over its name's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hot-folder-'));
+    for (const sub of ['denim', 'twill', 'unlisted']) mkdirSync(join(dir, sub));
+    writeFileSync(join(dir, '0044_019_04.png'), png);
+    writeFileSync(join(dir, 'denim', '0001_000_02.png'), otherPng);
+    writeFileSync(join(dir, 'twill', 'frame.png'), png);
+    writeFileSync(join(dir, 'unlisted', 'frame.png'), otherPng);
+    // "missing" does not exist yet: the camera software creates a product's folder when it starts on it.
+    const { producer, scan } = await setup(dir, new RecordingPublisher(), { fabricCode: '01', fabricBySubfolder: { denim: '05', twill: '07', missing: '09' } });
+    await scan();
+    expect(producer.sent.map((event) => [event.attributes?.['sourceFile'], event.product?.fabricCode])).toEqual([
+      ['0044_019_04.png', '01'],
+      ['denim/0001_000_02.png', '05'],
+      ['twill/frame.png', '07'],
+    ]);
+    expect(producer.sent.map((event) => event.seq)).toEqual([0, 1, 2]);
+
+    mkdirSync(join(dir, 'missing'));
+    writeFileSync(join(dir, 'missing', 'late.png'), otherPng);
+    await scan();
+    expect(producer.sent.at(-1)).toMatchObject({ seq: 3, product: { fabricCode: '09' }, attributes: { sourceFile: 'missing/late.png' } });
+  });
+
+  it('says once, not per frame, that the configured fabric overrides the one the file names give', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'hot-folder-'));
+    for (const name of ['0001_000_04.png', '0002_000_04.png', '0003_000_07.png']) writeFileSync(join(dir, name), name.startsWith('0002') ? otherPng : png);
+    const { producer, scan } = await setup(dir, new RecordingPublisher(), { fabricCode: '07' }, createLogger({ service: 'test', level: 'warn' }, sink));
+    await scan();
+    expect(producer.sent.map((event) => event.product?.fabricCode)).toEqual(['07', '07', '07']);
+    const warnings = lines.map((line) => JSON.parse(line) as { msg: string; fileNameFabric?: string });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ fileNameFabric: '04' });
+    expect(warnings[0]?.msg).toContain('hotFolder.fabricCode says 07: the config wins');
   });
 
   it('after a failed send, publishes the frame again only if it did not land, with the same seq', async () => {

@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { toLoomwatchError, type FrameEvent, type LoomwatchError } from '@loomwatch/contracts';
 import type { Logger } from '@loomwatch/observability';
 import { buildFrameEvent, type CapturedFrame, type FramePublisher } from './frame-publisher.js';
+import { fabricOfFile, type FabricSettings } from './fabric.js';
 import { encodingOf, readImageFile } from './image-files.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
 import type { LookupWindow } from './published-frames.js';
 
-interface HotFolderOptions {
+interface HotFolderOptions extends FabricSettings {
   dir: string;
   lineId: string;
   cameraId: string;
@@ -34,7 +35,7 @@ interface HotFolderOptions {
 const WINDOW_BEFORE_MS = 5 * 60_000;
 const WINDOW_AFTER_MS = 15 * 60_000;
 
-/** Camera software writes into temporary names first; those and dotfiles are never frames. */
+/** Camera software writes into temporary names first; those and dotfiles are never frames. `name` is a file's name, without its folder. */
 export function isCandidate(name: string): boolean {
   return !name.startsWith('.') && !name.startsWith('~') && !/\.(tmp|part|partial|crdownload|swp)$/i.test(name) && encodingOf(name) !== undefined;
 }
@@ -58,12 +59,17 @@ interface Seen {
  * - Bad files (not an image, unreadable) are logged once and skipped until they change.
  * - A published name is never published again while its ledger line stands; the line is dropped
  *   at the next start once the file is gone, so a name may come back after retention.
+ * - Fabric: each frame's `product.fabricCode` is its subfolder's (`fabricBySubfolder`, whose
+ *   subfolders are watched too, one level down), else the folder's (`fabricCode`), else the one
+ *   its AITEX-style name carries (`fabricOfFile`); a frame none names goes out without one.
  */
 export class HotFolder {
   private readonly options: HotFolderOptions;
   private readonly ledger: Ledger;
   private readonly seen = new Map<string, Seen & { since: number }>();
   private readonly rejected = new Map<string, Seen>();
+  /** `config/name` fabric pairs already warned about. */
+  private readonly overrides = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -133,7 +139,7 @@ export class HotFolder {
       if (info === undefined || this.isRejected(entry.file, info)) continue;
       if (!(await this.publishFile(entry.file))) return;
     }
-    const names = (await readdir(this.options.dir)).filter(isCandidate).sort();
+    const names = await this.listCandidates();
     this.forgetAllBut(new Set(names));
     const now = Date.now();
     for (const name of names) {
@@ -160,6 +166,24 @@ export class HotFolder {
     }
   }
 
+  /**
+   * The candidate files of the folder and of its configured subfolders (one level), as paths
+   * relative to the folder (`name.png`, `sub/name.png`), sorted. A subfolder that does not exist
+   * (yet) holds nothing.
+   */
+  private async listCandidates(): Promise<string[]> {
+    const names = (await readdir(this.options.dir)).filter(isCandidate);
+    for (const subfolder of Object.keys(this.options.fabricBySubfolder ?? {})) {
+      const inner = await readdir(join(this.options.dir, subfolder)).catch((err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+        throw err;
+      });
+      names.push(...inner.filter(isCandidate).map((name) => `${subfolder}/${name}`));
+    }
+    return names.sort();
+  }
+
   /** Drops what is remembered about files no longer in the folder. */
   private forgetAllBut(names: ReadonlySet<string>): void {
     for (const map of [this.seen, this.rejected]) for (const name of map.keys()) if (!names.has(name)) map.delete(name);
@@ -174,6 +198,7 @@ export class HotFolder {
       const before = await stat(path);
       const file = await readImageFile(path);
       info = { size: file.body.length, mtimeMs: before.mtimeMs };
+      const fabric = this.fabricOf(name);
       frame = {
         lineId: this.options.lineId,
         cameraId: this.options.cameraId,
@@ -183,6 +208,7 @@ export class HotFolder {
         width: file.width,
         height: file.height,
         encoding: file.encoding,
+        ...(fabric === undefined ? {} : { product: { fabricCode: fabric } }),
         attributes: { sourceFile: name.slice(0, 256) },
       };
     } catch (thrown) {
@@ -216,6 +242,23 @@ export class HotFolder {
       this.options.logger.warn({ file: name, code: error.code }, `cannot publish ${name} yet, will retry: ${error.message}`);
       return false;
     }
+  }
+
+  /** The file's fabric (see `fabricOfFile`); says once per pair when the config overrides what a name says. */
+  private fabricOf(name: string): string | undefined {
+    const choice = fabricOfFile(name, this.options);
+    if (choice?.overriddenName !== undefined) {
+      const pair = `${choice.fabricCode}/${choice.overriddenName}`;
+      if (!this.overrides.has(pair)) {
+        this.overrides.add(pair);
+        const setting = choice.from === 'subfolder' ? `hotFolder.fabricBySubfolder of ${name.slice(0, name.indexOf('/'))}` : 'hotFolder.fabricCode';
+        this.options.logger.warn(
+          { file: name, fabricCode: choice.fabricCode, fileNameFabric: choice.overriddenName },
+          `${basename(name)} is named like fabric ${choice.overriddenName}, but ${setting} says ${choice.fabricCode}: the config wins (said once per pair)`,
+        );
+      }
+    }
+    return choice?.fabricCode;
   }
 
   private isRejected(name: string, info: Seen): boolean {

@@ -98,6 +98,8 @@ describe('HTTP gateway on the real broker and S3', () => {
       ['lineId=l&seq=1', 'cameraId'],
       ['lineId=l&cameraId=c&seq=1&capturedAt=yesterday', 'capturedAt'],
       ['lineId=l&cameraId=c&seq=1&colour=red', 'colour'],
+      ['lineId=l&cameraId=c&seq=1&fabricCode=denim%20blue', 'fabricCode'],
+      [`lineId=l&cameraId=c&seq=1&fabricCode=${'x'.repeat(33)}`, 'fabricCode'],
     ] as const) {
       const response = await post(query, png);
       expect(response.status, query).toBe(400);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { describeIssues, Id, LoomwatchError, MISSING_IS_REQUIRED, toLoomwatchError, type FrameEvent, type ImageEncoding } from '@loomwatch/contracts';
 import { readImageBody, type Logger } from '@loomwatch/observability';
+import { FabricCode } from './fabric.js';
 import type { FramePublisher } from './frame-publisher.js';
 import { describeImageBody, looksComplete } from './image-files.js';
 
@@ -36,7 +37,8 @@ const FrameQuery = z.strictObject({
     .transform(Number)
     .pipe(z.int().max(Number.MAX_SAFE_INTEGER)),
   capturedAt: z.iso.datetime({ offset: true }).optional(),
-  fabricCode: z.string().min(1).max(32).optional(),
+  /** The fabric, as the hot folder's config names it: the model's per-fabric thresholds apply. */
+  fabricCode: FabricCode.optional(),
   rollId: z.string().min(1).max(64).optional(),
   position: z
     .string()

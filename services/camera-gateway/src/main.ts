@@ -15,7 +15,7 @@ const COMMAND: ServiceCommand = {
   modes: GATEWAY_MODES,
   examples: [
     'loomwatch gateway simulate --set simulator.framesPerCamera=5',
-    'loomwatch gateway hot-folder --set hotFolder.dir=/srv/camera-1 --set hotFolder.lineId=line-2',
+    'loomwatch gateway hot-folder --set hotFolder.dir=/srv/camera-1 --set hotFolder.lineId=line-2 --set hotFolder.fabricCode=05',
     'loomwatch gateway http --set http.port=8080',
   ],
   reference: 'services/camera-gateway/README.md',
