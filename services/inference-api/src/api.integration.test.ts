@@ -4,6 +4,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '@loomwatch/inference';
+import { copyRandomModel } from '@loomwatch/inference/fixtures';
 import { createLogger } from '@loomwatch/observability';
 import { aitexFrames } from '@loomwatch/testkit';
 import { ApiConfig } from './config.js';
@@ -241,6 +242,66 @@ describe('the inference API on draem-random', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${service.opsPort}/metrics`)).text();
     expect(metrics).toMatch(/loomwatch_api_requests_total\{[^}]*route="infer"[^}]*status="200"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/loomwatch_api_saturated_total\{[^}]*\} [1-9]/);
+  });
+});
+
+describe('the inference API on a model calibrated per fabric', () => {
+  /** Fabric 05's own thresholds, far from the pooled ones, so an answer shows which applied. */
+  const FABRIC_05 = { imageThreshold: 0.0625, pixelThreshold: 0.05, normalization: { min: 0.01, max: 0.5 } };
+  let registry: ReturnType<typeof copyRandomModel>;
+  let calibrated: ApiService;
+  let pooledThreshold: number;
+
+  beforeAll(async () => {
+    registry = copyRandomModel({
+      patchCard: (card) => {
+        const postprocess = card['postprocess'] as { imageThreshold: number; fabrics?: unknown };
+        pooledThreshold = postprocess.imageThreshold;
+        postprocess.fabrics = { '05': FABRIC_05 };
+      },
+    });
+    const config = ApiConfig.parse({ model: MODEL, api: { port: 0 }, inference: { registryRoot: registry.root }, ops: { port: 0 } });
+    calibrated = await startApiService(config, createLogger({ service: 'inference-api-test', level: 'silent' }));
+  });
+
+  afterAll(async () => {
+    await calibrated?.stop();
+    registry?.cleanup();
+  });
+
+  const ask = async (query: string): Promise<InferenceVerdict> => {
+    const res = await fetch(`http://127.0.0.1:${calibrated.port}/v1/infer${query}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
+    expect(res.status, query).toBe(200);
+    const body: unknown = await res.json();
+    matchesDocument('InferenceVerdict', body);
+    return InferenceVerdict.parse(body);
+  };
+
+  it("judges an image by its fabric's threshold when the card has one, and says so", async () => {
+    const verdict = await ask('?fabric=05');
+    expect(verdict).toMatchObject({ fabricCode: '05', calibratedFabric: '05', threshold: FABRIC_05.imageThreshold });
+    expect(verdict.verdict).toBe(verdict.score >= FABRIC_05.imageThreshold ? 'defect' : 'ok');
+  });
+
+  it('judges an image of a fabric the card does not know, or of none, by the pooled threshold, without calibratedFabric', async () => {
+    const [unknown, none] = [await ask('?fabric=99'), await ask('')];
+    expect(unknown).toMatchObject({ fabricCode: '99', threshold: pooledThreshold });
+    expect(none.threshold).toBe(pooledThreshold);
+    for (const verdict of [unknown, none]) expect(verdict.calibratedFabric).toBeUndefined();
+    expect(none.fabricCode).toBeUndefined();
+    expect(unknown.score).toBe(none.score);
+  });
+
+  it('refuses a bad fabric code or a misspelt parameter with 400 QUERY_INVALID, as the document says', async () => {
+    for (const query of ['?fabric=denim%20blue', '?fabricCode=05']) {
+      const res = await fetch(`http://127.0.0.1:${calibrated.port}/v1/infer${query}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
+      expect(res.status, query).toBe(400);
+      expect((await problemOf(res)).code, query).toBe('QUERY_INVALID');
+    }
+    documented('/v1/infer', 'post', 400);
+    const parameters = (doc.paths['/v1/infer']?.['post'] as unknown as { parameters: { name: string; schema: { pattern?: string; maxLength?: number } }[] }).parameters;
+    expect(parameters.map((p) => p.name)).toEqual(['model', 'fabric']);
+    expect(parameters.find((p) => p.name === 'fabric')?.schema).toMatchObject({ maxLength: 32, pattern: '^[A-Za-z0-9._-]+$' });
   });
 });
 

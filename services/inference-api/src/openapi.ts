@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Problem } from './problem.js';
+import { InferQuery } from './query.js';
 import { InferenceVerdict } from './verdict.js';
 
 /** A zod schema as an OpenAPI 3.1 component (JSON Schema 2020-12, without its own `$schema`). */
@@ -13,6 +14,14 @@ const problem = (description: string, headers?: Record<string, unknown>): Record
   ...(headers === undefined ? {} : { headers }),
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
+
+/** The query parameters of a route, from the zod object the server parses the query with. */
+function queryParameters(query: z.ZodObject): Record<string, unknown>[] {
+  return Object.entries(query.shape).map(([name, schema]) => {
+    const { $schema: _dialect, description, ...generated } = z.toJSONSchema(schema as z.ZodType, { target: 'draft-2020-12', io: 'output', unrepresentable: 'throw' }) as Record<string, unknown>;
+    return { name, in: 'query', required: !(schema as z.ZodType).safeParse(undefined).success, description, schema: generated };
+  });
+}
 
 const resultId = { name: 'id', in: 'path', required: true, description: 'The `id` of an inference answer.', schema: { type: 'string', format: 'uuid' } };
 
@@ -47,15 +56,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: {
           operationId: 'infer',
           summary: 'Decide one image',
-          parameters: [
-            {
-              name: 'model',
-              in: 'query',
-              required: false,
-              description: 'A registry model: `name` (its production version) or `name@version`. Default: the server\'s model.',
-              schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}(@[A-Za-z0-9._-]{1,64})?$' },
-            },
-          ],
+          parameters: queryParameters(InferQuery),
           requestBody: {
             required: true,
             description: 'The image bytes, 8-bit greyscale: the body itself, or the `image` part of a form.',
@@ -70,7 +71,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
           responses: {
             '200': { description: 'The verdict', content: { 'application/json': { schema: { $ref: '#/components/schemas/InferenceVerdict' } } } },
-            '400': problem('Empty or corrupt image, or a form that cannot be parsed (`IMAGE_EMPTY`, `IMAGE_CORRUPT`, `MESSAGE_SCHEMA_VIOLATION`).'),
+            '400': problem('Empty or corrupt image, a form that cannot be parsed, or a bad, repeated or unknown query parameter (`IMAGE_EMPTY`, `IMAGE_CORRUPT`, `MESSAGE_SCHEMA_VIOLATION`, `QUERY_INVALID`).'),
             '401': problem('Auth is on and the bearer token is missing or wrong (`UNAUTHORIZED`).'),
             '404': problem('The model is not in the registry (`MODEL_NOT_FOUND`).'),
             '413': problem('The body or the pixel count is over the limit (`IMAGE_TOO_LARGE`).'),

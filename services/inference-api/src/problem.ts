@@ -3,7 +3,7 @@ import type { ErrorCode } from '@loomwatch/contracts';
 import { HttpProblem as Refusal, toProblem as problemFor } from '@loomwatch/observability';
 
 /** Codes of the HTTP surface itself, beside the worker's `LoomwatchError` codes. */
-export const HTTP_ERROR_CODES = ['UNAUTHORIZED', 'SATURATED', 'RESULT_NOT_FOUND', 'NOT_FOUND', 'METHOD_NOT_ALLOWED'] as const;
+export const HTTP_ERROR_CODES = ['UNAUTHORIZED', 'SATURATED', 'RESULT_NOT_FOUND', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'QUERY_INVALID'] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
 /** An RFC 9457 problem details body (`application/problem+json`), with the stable error code. */

@@ -10,6 +10,7 @@ import { imageFromMultipart } from './multipart.js';
 import type { ApiMetrics } from './metrics.js';
 import type { ModelCache } from './models.js';
 import { HttpProblem, toProblem } from './problem.js';
+import { parseInferQuery } from './query.js';
 import type { ResultCache } from './results.js';
 import { resultLinks, type InferenceVerdict } from './verdict.js';
 
@@ -42,8 +43,6 @@ export interface InferenceApi {
 /** The content types `POST /v1/infer` takes: the image itself, or a form with an `image` part. */
 const BODY_TYPES = new Set(['image/png', 'image/jpeg', 'multipart/form-data']);
 const RESULT_PATH = /^\/v1\/results\/([0-9a-f-]{36})\/(anomaly-map\.png|overlay\.jpg)$/;
-/** A model reference in `?model=`: `name` or `name@version`, never a path on the server. */
-const MODEL_REF = /^[A-Za-z0-9._-]{1,64}(@[A-Za-z0-9._-]{1,64})?$/;
 
 function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...headers, 'content-type': contentType });
@@ -58,7 +57,7 @@ function route(method: string | undefined, path: string): { name: string; allow?
 }
 
 /**
- * `POST /v1/infer[?model=name@version]` with a PNG or JPEG body (raw, or the `image` part of a
+ * `POST /v1/infer[?model=name@version][&fabric=code]` with a PNG or JPEG body (raw, or the `image` part of a
  * multipart form) → 200 and the verdict; `GET
  * /v1/results/{id}/anomaly-map.png | overlay.jpg`; `GET /openapi.json`. Errors are RFC 9457
  * problem+json with the worker's error codes. At most `admission.maxInFlight` images are decided
@@ -78,10 +77,8 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
     if (declared > options.maxBodyBytes) {
       throw new LoomwatchError('IMAGE_TOO_LARGE', `the image body is ${declared} bytes; the limit is ${options.maxBodyBytes}`);
     }
-    const ref = url.searchParams.get('model') ?? options.defaultModel;
-    if (!MODEL_REF.test(ref)) {
-      throw new LoomwatchError('MODEL_NOT_FOUND', `"${ref}" is not a model reference: use ?model=name or ?model=name@version`);
-    }
+    const query = parseInferQuery(url.searchParams);
+    const ref = query.model ?? options.defaultModel;
     const entered = admission.tryEnter();
     if (entered === undefined) {
       metrics.rejected.inc();
@@ -98,7 +95,7 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
       const body = contentType === 'multipart/form-data' ? await imageFromMultipart(received, rawContentType) : received;
       if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
       const started = performance.now();
-      const { decision, model } = await options.models.use(ref, async (decider: Decider) => ({ decision: await decider.decide(body), model: decider.model }));
+      const { decision, model } = await options.models.use(ref, async (decider: Decider) => ({ decision: await decider.decide(body, query.fabric), model: decider.model }));
       metrics.inferSeconds.observe((performance.now() - started) / 1000);
       const id = randomUUID();
       options.results.put(id, { anomalyMapPng: decision.anomalyMapPng, overlayJpeg: decision.overlay.body });
@@ -110,6 +107,7 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
         score: decision.score,
         normalizedScore: decision.normalizedScore,
         threshold: decision.threshold,
+        ...(query.fabric === undefined ? {} : { fabricCode: query.fabric }),
         ...(decision.calibratedFabric === undefined ? {} : { calibratedFabric: decision.calibratedFabric }),
         regions: decision.regions,
         model,

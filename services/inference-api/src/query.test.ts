@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { toProblem } from './problem.js';
+import { parseInferQuery } from './query.js';
+
+/** The status, code and detail a query is refused with. */
+function refusal(query: string): { status: number; code: string; detail: string } {
+  try {
+    parseInferQuery(new URLSearchParams(query));
+  } catch (thrown) {
+    const { status, problem } = toProblem(thrown);
+    return { status, code: problem.code, detail: problem.detail };
+  }
+  throw new Error(`?${query} was accepted`);
+}
+
+describe('parseInferQuery', () => {
+  it('takes a model and a fabric code, each optional', () => {
+    expect(parseInferQuery(new URLSearchParams(''))).toEqual({});
+    expect(parseInferQuery(new URLSearchParams('model=patchcore-aitex@1.1.0&fabric=05'))).toEqual({ model: 'patchcore-aitex@1.1.0', fabric: '05' });
+    expect(parseInferQuery(new URLSearchParams(`fabric=denim-blue_2.${'x'.repeat(19)}`)).fabric).toHaveLength(32);
+  });
+
+  it('refuses a fabric code a gateway could not send with 400 QUERY_INVALID naming the parameter', () => {
+    for (const fabric of ['', 'denim%20blue', 'a%2Fb', 'x'.repeat(33)]) {
+      const { status, code, detail } = refusal(`fabric=${fabric}`);
+      expect([status, code], fabric).toEqual([400, 'QUERY_INVALID']);
+      expect(detail, fabric).toMatch(/^bad query — fabric: /);
+    }
+  });
+
+  it('refuses an unknown parameter instead of ignoring it, pointing fabricCode to fabric', () => {
+    expect(refusal('fabricCode=05')).toMatchObject({ status: 400, code: 'QUERY_INVALID', detail: expect.stringContaining('fabricCode: unknown parameter, use fabric') as string });
+    expect(refusal('colour=red').detail).toContain('colour: unknown parameter');
+  });
+
+  it('refuses a parameter given twice, since which one applies would be a guess', () => {
+    expect(refusal('fabric=05&fabric=07')).toMatchObject({ status: 400, code: 'QUERY_INVALID', detail: 'fabric: given more than once; give it once' });
+  });
+
+  it('answers a malformed model reference as an unknown model, 404 MODEL_NOT_FOUND', () => {
+    expect(refusal('model=..%2F..%2Fetc')).toMatchObject({ status: 404, code: 'MODEL_NOT_FOUND' });
+  });
+});

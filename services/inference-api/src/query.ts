@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { LoomwatchError, describeIssues } from '@loomwatch/contracts';
+import { HttpProblem } from './problem.js';
+
+/** `?model=`: a registry model, `name` or `name@version` — never a path on the server. */
+export const ModelParam = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}(@[A-Za-z0-9._-]{1,64})?$/)
+  .meta({ description: "A registry model: `name` (its production version) or `name@version`. Default: the server's model." });
+
+/** `?fabric=`: the fabric code, as the gateways send it in `product.fabricCode`. */
+export const FabricParam = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[A-Za-z0-9._-]+$/, 'a fabric code: 1–32 letters, digits, ".", "_" or "-"')
+  .meta({
+    description:
+      "The image's fabric code (as `FrameEvent.product.fabricCode`, e.g. `05`): the model's threshold for that fabric applies when its card has one (the answer's `calibratedFabric`), its pooled threshold otherwise. Default: none, the pooled threshold.",
+  });
+
+/** The query of `POST /v1/infer`. Strict: a misspelt parameter (`fabricCode`) is refused, not ignored. */
+export const InferQuery = z.strictObject({
+  model: ModelParam.optional(),
+  fabric: FabricParam.optional(),
+});
+export type InferQuery = z.infer<typeof InferQuery>;
+
+/** Names people reach for, and the parameter they mean. */
+const SPELLINGS: Record<string, string> = { fabricCode: 'fabric', fabric_code: 'fabric' };
+
+/**
+ * The query of `POST /v1/infer`, checked before the request is admitted: a malformed model
+ * reference is `MODEL_NOT_FOUND` (404, as an unknown one); any other bad, repeated or unknown
+ * parameter `QUERY_INVALID` (400), naming it.
+ */
+export function parseInferQuery(params: URLSearchParams): InferQuery {
+  const raw: Record<string, string> = {};
+  for (const [name, value] of params) {
+    if (Object.hasOwn(raw, name)) throw new HttpProblem('QUERY_INVALID', 400, `${name}: given more than once; give it once`);
+    raw[name] = value;
+  }
+  const model = raw['model'];
+  if (model !== undefined && !ModelParam.safeParse(model).success) {
+    throw new LoomwatchError('MODEL_NOT_FOUND', `"${model}" is not a model reference: use ?model=name or ?model=name@version`);
+  }
+  const parsed = InferQuery.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const unknown = parsed.error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys : []));
+  const hints = unknown.map((name) => (SPELLINGS[name] === undefined ? `${name}: unknown parameter` : `${name}: unknown parameter, use ${SPELLINGS[name]}`));
+  const others = describeIssues(parsed.error.issues.filter((issue) => issue.code !== 'unrecognized_keys'));
+  const known = Object.keys(InferQuery.shape).join(', ');
+  throw new HttpProblem('QUERY_INVALID', 400, `bad query — ${[...hints, ...(others === '' ? [] : [others])].join('; ')} (the parameters are ${known})`);
+}
