@@ -13,6 +13,12 @@ describe('Deployment operating point', () => {
     expect(falseAlarmRateFor(Deployment.parse(deployment), 'line-1')).toBeUndefined();
   });
 
+  it('gives a line named like an object property (constructor) the deployment rate, not the prototype\'s', () => {
+    const d = Deployment.parse({ ...deployment, operatingPoint: { falseAlarmRate: 0.02, lines: {} } });
+    expect(falseAlarmRateFor(d, 'constructor')).toBe(0.02);
+    expect(falseAlarmRateFor(d, 'toString')).toBe(0.02);
+  });
+
   it('defaults the per-line rates to none', () => {
     expect(Deployment.parse({ ...deployment, operatingPoint: { falseAlarmRate: 0.05 } }).operatingPoint).toEqual({ falseAlarmRate: 0.05, lines: {} });
   });

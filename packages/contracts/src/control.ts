@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Timestamp } from './primitives.js';
+import { Id, Timestamp, ownValue } from './primitives.js';
 
 /**
  * A version of the deployment's model as the registry names its directories (`1.2.0`,
@@ -86,5 +86,5 @@ export function deploymentVersions(deployment: Deployment): string[] {
  */
 export function falseAlarmRateFor(deployment: Pick<Deployment, 'operatingPoint'>, lineId: string): number | undefined {
   const point = deployment.operatingPoint;
-  return point?.lines[lineId] ?? point?.falseAlarmRate;
+  return ownValue(point?.lines, lineId) ?? point?.falseAlarmRate;
 }

@@ -32,3 +32,11 @@ export type ObjectRef = z.infer<typeof ObjectRef>;
 export const Attributes = z
   .record(z.string().max(64), z.string().max(256))
   .refine((attrs) => Object.keys(attrs).length <= 32, 'at most 32 attributes');
+
+/**
+ * `record[key]` for a key the record itself holds, else undefined. Records parsed from messages
+ * are plain objects: a fabric code or line id such as `constructor` must not find a prototype's.
+ */
+export function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key: string | undefined): T | undefined {
+  return record !== undefined && key !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}

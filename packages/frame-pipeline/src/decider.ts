@@ -10,6 +10,8 @@ export interface Decision {
   threshold: number;
   /** Set when the threshold was the frame's fabric's calibrated one rather than the pooled one. */
   calibratedFabric?: string;
+  /** The false-alarm rate whose threshold applied; absent when the model's card has no operating points. */
+  falseAlarmRate?: number;
   verdict: VerdictKind;
   regions: Region[];
   inputStats: InputStats;
@@ -27,8 +29,11 @@ export interface Decision {
  */
 export interface Decider {
   readonly model: ModelRef;
-  /** `fabricCode`: the frame's product.fabricCode, for models calibrated per fabric. */
-  decide(image: Buffer, fabricCode?: string): Promise<Decision>;
+  /**
+   * `fabricCode`: the frame's product.fabricCode, for models calibrated (or routed) per fabric;
+   * `falseAlarmRate`: the deployment's rate for the frame (absent: the card's default).
+   */
+  decide(image: Buffer, fabricCode?: string, falseAlarmRate?: number): Promise<Decision>;
   close(): Promise<void>;
   /** False once the decider can no longer decide (closed, or its model runtime died). */
   readonly usable: boolean;
@@ -60,10 +65,10 @@ export class EngineDecider implements Decider {
     return new EngineDecider(await InferenceEngine.load(engineOptions), overlayFormat);
   }
 
-  async decide(image: Buffer, fabricCode?: string): Promise<Decision> {
-    const result = await this.engine.infer(image, 'the image', fabricCode);
+  async decide(image: Buffer, fabricCode?: string, falseAlarmRate?: number): Promise<Decision> {
+    const result = await this.engine.infer(image, 'the image', fabricCode, falseAlarmRate);
     const renderStart = performance.now();
-    const { pixelThreshold, normalization, fabric } = result.calibration;
+    const { pixelThreshold, normalization, fabric, falseAlarmRate: rate } = result.calibration;
     const [anomalyMapPng, overlay] = await Promise.all([
       encodeMapPng(result.map, result.width, result.height, this.engine.config.pngCompressionLevel),
       encodeOverlay(
@@ -82,6 +87,7 @@ export class EngineDecider implements Decider {
       normalizedScore: result.normalizedScore,
       threshold: result.threshold,
       ...(fabric === null ? {} : { calibratedFabric: fabric }),
+      ...(rate === null ? {} : { falseAlarmRate: rate }),
       verdict: result.verdict,
       regions: result.regions,
       inputStats: result.inputStats,

@@ -44,8 +44,13 @@ class TableDecider implements Decider {
   failure: LoomwatchError | undefined;
   /** Fabrics with their own threshold, as a card's postprocess.fabrics. */
   calibratedFabrics = new Set<string>();
+  /** As a card with operating points: the rate asked for applies, 0.05 when none is. */
+  operatingPoints = false;
+  /** The false-alarm rate of each decide call. */
+  readonly ratesAsked: (number | undefined)[] = [];
   readonly usable = true;
-  decide(_image: Buffer, fabricCode?: string): Promise<Decision> {
+  decide(_image: Buffer, fabricCode?: string, falseAlarmRate?: number): Promise<Decision> {
+    this.ratesAsked.push(falseAlarmRate);
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const calibrated = fabricCode !== undefined && this.calibratedFabrics.has(fabricCode);
     return Promise.resolve({
@@ -55,6 +60,7 @@ class TableDecider implements Decider {
       normalizedScore: 0.7,
       threshold: calibrated ? 0.9 : 0.6,
       ...(calibrated ? { calibratedFabric: fabricCode } : {}),
+      ...(this.operatingPoints ? { falseAlarmRate: falseAlarmRate ?? 0.05 } : {}),
       verdict: 'defect',
       regions: [{ x: 1, y: 2, width: 3, height: 4, area: 10, maxScore: 0.9, meanScore: 0.7 }],
       inputStats: { mean: 100, std: 10, min: 0, max: 255, histogram: [0.5, 0.5] },
@@ -120,6 +126,32 @@ describe('frame record handler', () => {
       expect(verdict.threshold).toBe(0.6);
       expect(verdict).not.toHaveProperty('calibratedFabric');
     }
+  });
+
+  it("judges a frame at its line's false-alarm rate and names the rate on the verdict, the shadow's too", async () => {
+    decider.operatingPoints = true;
+    const shadowDecider = deciders.get('1.1.0') as TableDecider;
+    shadowDecider.operatingPoints = true;
+    await router.apply({
+      ...fixedDeployment('draem-test', '1.0.0'),
+      revision: 1,
+      shadow: { version: '1.1.0', sample: 1 },
+      operatingPoint: { falseAlarmRate: 0.02, lines: { 'line-1': 0.01 } },
+    });
+    const handle = createFrameRecordHandler(config, { store, router });
+    const [live, shadow] = await handle(record(JSON.stringify(frameEvent())), 1);
+    expect(decodeMessage(Verdict, live?.value ?? null).falseAlarmRate).toBe(0.01);
+    expect(decodeMessage(Verdict, shadow?.value ?? null).falseAlarmRate).toBe(0.01);
+    expect([decider.ratesAsked, shadowDecider.ratesAsked]).toEqual([[0.01], [0.01]]);
+  });
+
+  it("leaves the rate to the card when the deployment names none, and off the verdict when the card has no operating points", async () => {
+    const handle = createFrameRecordHandler(config, { store, router });
+    const decide = async () => decodeMessage(Verdict, (await handle(record(JSON.stringify(frameEvent())), 1))[0]?.value ?? null);
+    expect(await decide()).not.toHaveProperty('falseAlarmRate');
+    decider.operatingPoints = true;
+    expect((await decide()).falseAlarmRate).toBe(0.05);
+    expect(decider.ratesAsked).toEqual([undefined, undefined]);
   });
 
   it('derives output keys from frame id and model version, so a retry overwrites', () => {

@@ -113,10 +113,10 @@ export function createFrameRecordHandler(config: FrameRecordHandlerConfig, deps:
   const allowed = new Set(config.allowedBuckets);
   const shadowTopic = config.shadowVerdictTopic ?? TOPICS.shadowVerdicts;
 
-  /** One version's verdict on the frame, its pictures stored under that version's keys. */
-  async function decideWith(decider: Decider, frame: FrameEvent, image: Buffer, fetchMs: number): Promise<Verdict> {
+  /** One version's verdict on the frame at the route's false-alarm rate, its pictures stored under that version's keys. */
+  async function decideWith(decider: Decider, frame: FrameEvent, image: Buffer, fetchMs: number, falseAlarmRate: number | undefined): Promise<Verdict> {
     const started = performance.now();
-    const decision = await decider.decide(image, frame.product?.fabricCode);
+    const decision = await decider.decide(image, frame.product?.fabricCode, falseAlarmRate);
     checkDimensions(frame, decision);
     const decidedAt = performance.now();
     const model = decider.model;
@@ -139,6 +139,7 @@ export function createFrameRecordHandler(config: FrameRecordHandlerConfig, deps:
       threshold: decision.threshold,
       ...(frame.product?.fabricCode === undefined ? {} : { fabricCode: frame.product.fabricCode }),
       ...(decision.calibratedFabric === undefined ? {} : { calibratedFabric: decision.calibratedFabric }),
+      ...(decision.falseAlarmRate === undefined ? {} : { falseAlarmRate: decision.falseAlarmRate }),
       regions: decision.regions.slice(0, 256),
       model,
       anomalyMap: { bucket: config.outputBucket, key: keys.anomalyMap },
@@ -180,12 +181,12 @@ export function createFrameRecordHandler(config: FrameRecordHandlerConfig, deps:
 
     const lease = deps.router.acquire(frame);
     try {
-      const verdict = await decideWith(lease.primary, frame, image, fetchMs);
+      const verdict = await decideWith(lease.primary, frame, image, fetchMs, lease.route.falseAlarmRate);
       deps.onDecided?.(verdict, { ...lease.route, shadowed: false });
       const outputs = [message(config.verdictTopic, verdict, record)];
       if (lease.shadow !== undefined) {
         try {
-          const shadow = await decideWith(lease.shadow, frame, image, fetchMs);
+          const shadow = await decideWith(lease.shadow, frame, image, fetchMs, lease.route.falseAlarmRate);
           deps.onDecided?.(shadow, { ...lease.route, shadowed: true });
           outputs.push(message(shadowTopic, shadow, record));
         } catch (err) {

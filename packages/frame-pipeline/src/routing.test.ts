@@ -30,6 +30,21 @@ describe('routeFrame', () => {
     expect(routeFrame(d, frame('line-2', 'cam-1', '06'))).toMatchObject({ version: '2.0.0', rule: 'canary' });
   });
 
+  it("gives a frame its line's false-alarm rate, else the deployment's, else none (each card's default)", () => {
+    const d: Deployment = { ...base, operatingPoint: { falseAlarmRate: 0.02, lines: { 'line-2': 0.01 } } };
+    expect(routeFrame(d, frame('line-2', 'cam-1'))).toEqual({ version: '1.0.0', rule: 'production', falseAlarmRate: 0.01 });
+    expect(routeFrame(d, frame('line-1', 'cam-1'))).toEqual({ version: '1.0.0', rule: 'production', falseAlarmRate: 0.02 });
+    const linesOnly: Deployment = { ...base, operatingPoint: { lines: { 'line-2': 0.01 } } };
+    expect(routeFrame(linesOnly, frame('line-1', 'cam-1'))).not.toHaveProperty('falseAlarmRate');
+    expect(routeFrame(base, frame('line-2', 'cam-1'))).not.toHaveProperty('falseAlarmRate');
+  });
+
+  it('routes a frame whose fabric code is named like an object property (constructor) by the other rules', () => {
+    const d: Deployment = { ...base, fabrics: { '05': '1.5.0' } };
+    expect(routeFrame(d, frame('line-1', 'cam-1', 'constructor'))).toEqual({ version: '1.0.0', rule: 'production' });
+    expect(routeFrame(d, frame('line-1', 'cam-1', '__proto__'))).toEqual({ version: '1.0.0', rule: 'production' });
+  });
+
   it('shadows the configured share of frames, the same frames every time', () => {
     const d: Deployment = { ...base, shadow: { version: '2.0.0', sample: 0.25 } };
     const ids = Array.from({ length: 4000 }, (_, i) => `line-1.cam-1.${i}`);

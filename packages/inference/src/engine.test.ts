@@ -53,9 +53,11 @@ describe('InferenceEngine with the random DRAEM', { timeout: 120_000 }, () => {
     expect(result.threshold).toBe(postprocess.imageThreshold);
     expect(result.verdict).toBe(result.score >= postprocess.imageThreshold ? 'defect' : 'ok');
     expect(result.normalizedScore).toBe(normalizeScore(result.score, postprocess.imageThreshold, postprocess.normalization));
+    // The pixel threshold in force never exceeds the image threshold: a defect always has a region.
+    expect(result.calibration.pixelThreshold).toBe(Math.min(postprocess.pixelThreshold, postprocess.imageThreshold));
     for (const region of result.regions) {
-      expect(region.maxScore).toBeGreaterThanOrEqual(postprocess.pixelThreshold);
-      expect(region.meanScore).toBeGreaterThanOrEqual(postprocess.pixelThreshold);
+      expect(region.maxScore).toBeGreaterThanOrEqual(result.calibration.pixelThreshold);
+      expect(region.meanScore).toBeGreaterThanOrEqual(result.calibration.pixelThreshold);
       expect(region.area).toBeGreaterThanOrEqual(engine.config.minRegionArea);
       expect(region.x + region.width).toBeLessThanOrEqual(4096);
     }
@@ -134,6 +136,27 @@ describe('InferenceEngine with the random DRAEM', { timeout: 120_000 }, () => {
   it('refuses a stride larger than the tile and invalid options as CONFIG_INVALID', () => {
     expect(() => InferenceEngine.create(engine.loaded, { stride: 300 })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     expect(() => InferenceEngine.create(engine.loaded, { maxBatch: 0 })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('inference.maxBatch') as unknown }));
+  });
+
+  it('judges a frame at the false-alarm rate asked for when the card has operating points, at its default 0.05 otherwise', async () => {
+    const { postprocess } = engine.card;
+    const observed = { falseAlarms: 0, frames: 100, low: 0, high: 0.036 };
+    const operatingPoints = {
+      frames: 100,
+      source: 'test',
+      points: [
+        { falseAlarmRate: 0.01, imageThreshold: 0.999, observed },
+        { falseAlarmRate: 0.05, imageThreshold: postprocess.imageThreshold, observed },
+        { falseAlarmRate: 0.2, imageThreshold: 1e-6, observed },
+      ],
+    };
+    const calibrated = InferenceEngine.create({ ...engine.loaded, card: { ...engine.card, postprocess: { ...postprocess, operatingPoints } } });
+    const [strict, lenient, usual] = await Promise.all([calibrated.infer(fabric, 'fabric', undefined, 0.01), calibrated.infer(fabric, 'fabric', undefined, 0.2), calibrated.infer(fabric)]);
+    expect(strict).toMatchObject({ threshold: 0.999, verdict: 'ok', calibration: { falseAlarmRate: 0.01, imageThreshold: 0.999 } });
+    expect(lenient).toMatchObject({ threshold: 1e-6, verdict: 'defect', normalizedScore: normalizeScore(lenient.score, 1e-6, postprocess.normalization), calibration: { falseAlarmRate: 0.2, pixelThreshold: 1e-6 } });
+    expect(lenient.regions.length).toBeGreaterThan(0);
+    expect(usual).toMatchObject({ threshold: postprocess.imageThreshold, calibration: { falseAlarmRate: 0.05 } });
+    expect((await engine.infer(fabric, 'fabric', undefined, 0.01)).calibration).toMatchObject({ falseAlarmRate: null, imageThreshold: postprocess.imageThreshold });
   });
 
   it('renders the map and the overlay at the frame resolution', async () => {

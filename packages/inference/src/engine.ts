@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { LoomwatchError, type InputStats, type ModelCard, type Region, type VerdictKind } from '@loomwatch/contracts';
 import { findRegions, regionScratch, type RegionScratch } from './core/regions.js';
-import { calibrationFor, normalizeScore, verdictFor, type Calibration } from './core/scoring.js';
+import { calibrationFor, normalizeScore, routeFor, verdictFor, type Calibration } from './core/scoring.js';
 import { smoothedMax, smoothingScratch, type SmoothingScratch } from './core/smoothing.js';
 import { inputStats } from './core/stats.js';
 import { Stitcher } from './core/stitch.js';
@@ -15,9 +15,12 @@ import { BufferPool } from './pools.js';
 /**
  * Glossary — tile: a T × T window of the frame fed to the model · anomaly map: per-pixel
  * anomaly probability at frame resolution, stitched from tiles · score: max of the map after
- * the card's k × k mean filter · verdict: `defect` iff score ≥ the card's image threshold ·
- * normalised score: the score on a scale where the threshold is 0.5 · region: an 8-connected
- * area of the unsmoothed map ≥ the card's pixel threshold.
+ * the card's k × k mean filter · calibration: the card's thresholds for the frame's fabric (or
+ * pooled), at the false-alarm rate asked for when the card has operating points · verdict:
+ * `defect` iff score ≥ the image threshold in force · normalised score: the score on a scale
+ * where that threshold is 0.5 · region: an 8-connected area of the unsmoothed map ≥ the pixel
+ * threshold in force (never above the image threshold) · route: the index a card with `routing`
+ * feeds its graph beside the tiles (a per-fabric memory bank), from the frame's fabric.
  */
 export interface InferenceTimings {
   /** Decoding the image bytes (0 for an already decoded frame). */
@@ -36,8 +39,10 @@ export interface InferenceResult {
   score: number;
   normalizedScore: number;
   threshold: number;
-  /** The thresholds and normalisation this frame was judged by (its fabric's, or the pooled ones). */
+  /** The thresholds and normalisation this frame was judged by (its fabric's, or the pooled ones, at a false-alarm rate). */
   calibration: Calibration;
+  /** The index fed to a routed model (`card.routing`); undefined for a model that does not route. */
+  route: number | undefined;
   verdict: VerdictKind;
   regions: Region[];
   inputStats: InputStats;
@@ -138,9 +143,11 @@ export class InferenceEngine {
 
   /**
    * Infers one frame: encoded image bytes, or an already decoded 8-bit grey frame. With a fabric code
-   * the card's calibration for that fabric applies when it has one (`postprocess.fabrics`).
+   * the card's calibration for that fabric applies when it has one (`postprocess.fabrics`), and a
+   * routed model (`card.routing`) runs the fabric's part. With a false-alarm rate the calibration's
+   * threshold for that rate applies when it has operating points (see `calibrationFor`).
    */
-  async infer(input: Uint8Array | GrayImage, what = 'the image', fabricCode?: string): Promise<InferenceResult> {
+  async infer(input: Uint8Array | GrayImage, what = 'the image', fabricCode?: string, falseAlarmRate?: number): Promise<InferenceResult> {
     const start = performance.now();
     const frame = input instanceof Uint8Array ? await this.decode(input, what) : this.checkGray(input, what);
     const decoded = performance.now();
@@ -150,7 +157,8 @@ export class InferenceEngine {
     let inferMs = 0;
     let postMs = 0;
     const card = this.card;
-    const calibration = calibrationFor(card.postprocess, fabricCode);
+    const calibration = calibrationFor(card.postprocess, fabricCode, falseAlarmRate);
+    const route = routeFor(card.routing, fabricCode);
     const t = this.tileSize;
     const plane = t * t;
     const channelOffset = card.output.anomalyChannel * plane;
@@ -174,7 +182,7 @@ export class InferenceEngine {
         inferMs += settled - Math.max(submitted, this.lastSettled);
         this.lastSettled = settled;
       };
-      const output = this.loaded.model.run(buffer, count, into).then(
+      const output = this.loaded.model.run(buffer, count, into, route).then(
         (out) => {
           settle();
           return out;
@@ -249,6 +257,7 @@ export class InferenceEngine {
       normalizedScore: normalizeScore(score, threshold, calibration.normalization),
       threshold,
       calibration,
+      route,
       verdict: verdictFor(score, threshold),
       regions,
       inputStats: stats,

@@ -1,5 +1,5 @@
 import { newCommand, parseCommand, type Command } from '@loomwatch/config';
-import { LoomwatchError } from '@loomwatch/contracts';
+import { CARD_FALSE_ALARM_RATE, FALSE_ALARM_RATE_RANGE, FalseAlarmRate, LoomwatchError } from '@loomwatch/contracts';
 import type { InferenceConfigInput } from '../options.js';
 
 /** How `infer` is run outside `loomwatch`. */
@@ -14,6 +14,7 @@ export function inferCommand(name: string): Command {
       'loomwatch infer ../shared/datasets/aitex/defect/0001_002_00.png',
       'loomwatch infer --model draem-aitex ../shared/datasets/aitex/defect/0001_002_00.png',
       'loomwatch infer --model patchcore-aitex@1.1.0 --overlays-dir /tmp/overlays --threads 2 frames/',
+      'loomwatch infer --fabric 00 --false-alarm-rate 0.01 ../shared/datasets/aitex/defect/0001_002_00.png',
     ],
     notes: ['Exit codes: 0 every image decided, 1 an image failed (its line says why), 2 a usage or model error.'],
   })
@@ -23,7 +24,8 @@ export function inferCommand(name: string): Command {
     .option('--maps-dir <dir>', 'write each anomaly map as <dir>/<image basename>.png (8-bit grey, 0–255 ↔ 0–1)')
     .option('--overlays-dir <dir>', 'write each overlay as <dir>/<image basename>.png (or .jpg)')
     .option('--overlay-format <format>', 'png or jpeg', 'png')
-    .option('--fabric <code>', "judge every image by the card's calibration for this fabric (e.g. 02), if it has one")
+    .option('--fabric <code>', "judge every image by the card's calibration for this fabric (e.g. 02), if it has one; a routed model runs the fabric's part")
+    .option('--false-alarm-rate <rate>', `judge at this false-alarm rate, ${FALSE_ALARM_RATE_RANGE.min} to ${FALSE_ALARM_RATE_RANGE.max}, where the calibration has operating points (default: the card's, ${CARD_FALSE_ALARM_RATE})`)
     .option('--threads <n>', "onnxruntime intra-op threads (default: onnxruntime's choice)")
     .option('--stride <n>', 'tile stride in pixels; smaller overlaps tiles (default: the tile size)')
     .option('--batch <n>', 'most tiles per session.run (default: 16)')
@@ -40,6 +42,8 @@ export interface InferArgs {
   overlaysDir: string | undefined;
   overlayFormat: 'png' | 'jpeg';
   fabric: string | undefined;
+  /** Undefined: the card's default rate. */
+  falseAlarmRate: number | undefined;
   config: InferenceConfigInput;
 }
 
@@ -56,6 +60,15 @@ function oneOf<T extends string>(flag: string, raw: string | undefined, allowed:
   return raw as T;
 }
 
+function falseAlarmRate(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const rate = FalseAlarmRate.safeParse(raw.trim() === '' ? NaN : Number(raw));
+  if (!rate.success) {
+    throw new LoomwatchError('CONFIG_INVALID', `--false-alarm-rate must be a share between ${FALSE_ALARM_RATE_RANGE.min} and ${FALSE_ALARM_RATE_RANGE.max} (0.02 = 2 % of normal frames flagged), got "${raw}"`);
+  }
+  return rate.data;
+}
+
 interface InferOptions {
   model?: string;
   registry?: string;
@@ -63,6 +76,7 @@ interface InferOptions {
   overlaysDir?: string;
   overlayFormat: string;
   fabric?: string;
+  falseAlarmRate?: string;
   threads?: string;
   stride?: string;
   batch?: string;
@@ -97,6 +111,7 @@ export function parseInferArgs(argv: readonly string[], name = INFER_NAME): Infe
     overlaysDir: values.overlaysDir,
     overlayFormat: oneOf('overlay-format', values.overlayFormat, ['png', 'jpeg'] as const) ?? 'png',
     fabric: values.fabric,
+    falseAlarmRate: falseAlarmRate(values.falseAlarmRate),
     config,
   };
 }

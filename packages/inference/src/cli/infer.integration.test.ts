@@ -6,9 +6,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelCard } from '@loomwatch/contracts';
 import { aitexDir, aitexFrames, builtEntry, REPO_ROOT } from '@loomwatch/testkit';
+import { thresholdAt } from '../core/scoring.js';
 
 const CLI = builtEntry('packages/inference/dist/cli/infer.js');
-const RESULT_KEYS = ['image', 'width', 'height', 'score', 'normalizedScore', 'threshold', 'verdict', 'regions', 'model', 'timings'];
+const RESULT_KEYS = ['image', 'width', 'height', 'score', 'normalizedScore', 'threshold', 'calibration', 'verdict', 'regions', 'model', 'timings'];
 
 interface Run {
   code: number;
@@ -85,7 +86,7 @@ describe('the infer command on AITEX frames with the random DRAEM', () => {
     expect(results.map((line) => line.image)).toEqual(good);
     for (const line of results) {
       expect(Object.keys(line)).toEqual(RESULT_KEYS);
-      expect(line).toMatchObject({ width: 4096, height: 256, model: { name: 'draem-random', version: '0.0.1' } });
+      expect(line).toMatchObject({ width: 4096, height: 256, model: { name: 'draem-random', version: '0.0.1' }, calibration: { fabric: null, falseAlarmRate: null } });
       expect(['ok', 'defect']).toContain(line.verdict);
       expect(line.verdict).toBe((line.score as number) >= (line.threshold as number) ? 'defect' : 'ok');
       expect(line.normalizedScore).toBeGreaterThanOrEqual(0);
@@ -173,5 +174,25 @@ describe.each(['draem-aitex', 'patchcore-aitex'])('the infer command on the prod
     expect(own.lines[0]?.verdict).toBe((own.lines[0]?.score as number) >= threshold ? 'defect' : 'ok');
     expect(unknown.lines[0]).toMatchObject({ threshold: postprocess.imageThreshold, score: own.lines[0]?.score });
     expect(unknown.lines[0]).not.toHaveProperty('calibratedFabric');
+  });
+  it('judges a frame at --false-alarm-rate where its calibration has operating points, and names the calibration and rate it used', { timeout: 120_000 }, async () => {
+    const { postprocess } = JSON.parse(readFileSync(join(registry, version, 'model.json'), 'utf8')) as ModelCard;
+    const frame = picked[0];
+    const calibration = postprocess.fabrics?.[frame?.fabric ?? ''];
+    const points = (calibration ?? postprocess).operatingPoints?.points;
+    const run = await infer(['--model', model, '--threads', '1', '--fabric', frame?.fabric ?? '', '--false-alarm-rate', '0.01', join(aitexDir(), frame?.file ?? '')]);
+    expect(run.code, run.stderr).toBe(0);
+    const line = run.lines[0];
+    expect(line?.calibration).toMatchObject({ fabric: calibration === undefined ? null : frame?.fabric });
+    if (points === undefined) {
+      // A card without operating points is judged at its threshold, at no stated rate.
+      expect(line).toMatchObject({ threshold: (calibration ?? postprocess).imageThreshold, calibration: { falseAlarmRate: null } });
+      expect(line).not.toHaveProperty('falseAlarmRate');
+    } else {
+      const expected = thresholdAt(points, 0.01);
+      expect(line).toMatchObject({ falseAlarmRate: expected.falseAlarmRate, calibration: { falseAlarmRate: expected.falseAlarmRate } });
+      expect(line?.threshold).toBeCloseTo(expected.imageThreshold, 12);
+    }
+    expect(line?.verdict).toBe((line?.score as number) >= (line?.threshold as number) ? 'defect' : 'ok');
   });
 });

@@ -22,6 +22,9 @@ function resultLine(image: string, r: InferenceResult): Line {
     normalizedScore: r.normalizedScore,
     threshold: r.threshold,
     ...(r.calibration.fabric === null ? {} : { calibratedFabric: r.calibration.fabric }),
+    ...(r.calibration.falseAlarmRate === null ? {} : { falseAlarmRate: r.calibration.falseAlarmRate }),
+    // Which calibration judged the image (a fabric's, or null: pooled) and at which false-alarm rate (null: the card states none).
+    calibration: { fabric: r.calibration.fabric, falseAlarmRate: r.calibration.falseAlarmRate },
     verdict: r.verdict,
     regions: r.regions,
     model: { name: r.model.name, version: r.model.version },
@@ -46,7 +49,7 @@ async function readImage(path: string): Promise<Buffer> {
 
 async function processImage(engine: InferenceEngine, args: InferArgs, path: string): Promise<Line> {
   try {
-    const result = await engine.infer(await readImage(path), path, args.fabric);
+    const result = await engine.infer(await readImage(path), path, args.fabric, args.falseAlarmRate);
     const stem = basename(path, extname(path));
     const writes: Promise<void>[] = [];
     if (args.mapsDir !== undefined) {

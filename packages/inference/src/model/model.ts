@@ -11,9 +11,11 @@ export interface Model {
    * worker thread without a copy here); the caller must not write to it until the promise settles.
    * Resolves to the output, written into `output` when given (at least `n·C·T²` long, reused by
    * the caller across runs; shared memory lets the adapter fill it from another thread), else
-   * into a buffer the caller owns.
+   * into a buffer the caller owns. `route` is the index a routed model's card (`routing`) takes
+   * beside the tiles — which per-fabric part of the graph runs them; required for such a model,
+   * refused by one that does not route.
    */
-  run(batch: Float32Array, n: number, output?: Float32Array): Promise<Float32Array>;
+  run(batch: Float32Array, n: number, output?: Float32Array, route?: number): Promise<Float32Array>;
   close(): Promise<void>;
   /** False once the model is closed or its runtime died: every later run would fail. */
   readonly usable: boolean;

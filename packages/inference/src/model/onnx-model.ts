@@ -33,11 +33,44 @@ function dimMatches(dim: number | string | undefined, want: number): boolean {
 }
 
 /**
- * Checks the session's input and output against the card: names, float32, rank 4 and every
- * static dimension. Returns the largest batch the graph accepts (a fixed batch axis of 1
- * forces single-tile batches; any other fixed batch is refused).
+ * A routed card's second input (`routing.input`) must be an int64 input of shape [1] of the graph,
+ * and a graph may take no input the card does not describe (onnxruntime would refuse every run).
+ */
+function checkRoutingInput(session: SessionDescription, card: ModelCard, what: string): void {
+  const routing = card.routing;
+  if (routing !== undefined && !session.inputNames.includes(routing.input)) {
+    throw new LoomwatchError(
+      'MODEL_SHAPE_MISMATCH',
+      `${what} has inputs [${session.inputNames.join(', ')}] but the card routes by an input "${routing.input}": fix routing.input in the card or re-export the model with it`,
+    );
+  }
+  const described = routing === undefined ? [card.input.name] : [card.input.name, routing.input];
+  const extra = session.inputNames.filter((name) => !described.includes(name));
+  if (extra.length > 0) {
+    throw new LoomwatchError(
+      'MODEL_SHAPE_MISMATCH',
+      `${what} has inputs [${session.inputNames.join(', ')}] but the card describes only [${described.join(', ')}]: ${routing === undefined ? "a graph with a second input needs the card's routing (routing.input names it)" : 'fix the card or re-export the model'}`,
+    );
+  }
+  if (routing === undefined) return;
+  const info = session.inputMetadata.find((m) => m.name === routing.input);
+  if (info === undefined || !info.isTensor) return;
+  const shapeOk = info.shape.length === 0 || (info.shape.length === 1 && dimMatches(info.shape[0], 1));
+  if (info.type !== 'int64' || !shapeOk) {
+    throw new LoomwatchError(
+      'MODEL_SHAPE_MISMATCH',
+      `${what} routing input "${routing.input}" is ${info.type} [${info.shape.join(', ')}], the engine feeds int64 [1] (the index of the fabric's part): re-export the model`,
+    );
+  }
+}
+
+/**
+ * Checks the session's inputs and output against the card: names, float32, rank 4 and every
+ * static dimension, and the routing input of a routed card. Returns the largest batch the graph
+ * accepts (a fixed batch axis of 1 forces single-tile batches; any other fixed batch is refused).
  */
 export function checkSessionAgainstCard(session: SessionDescription, card: ModelCard, what: string): number {
+  checkRoutingInput(session, card, what);
   const t = card.input.tileSize;
   const sides = [
     { role: 'input', name: card.input.name, names: session.inputNames, meta: session.inputMetadata, channels: card.input.channels },
@@ -117,6 +150,8 @@ export class OnnxModel implements Model {
     private readonly what: string,
     /** The largest batch the graph accepts. */
     readonly batchLimit: number,
+    /** The card's routing input, for a routed model. */
+    private readonly routeInput: string | undefined,
   ) {
     worker.on('message', (message: FromWorker) => this.onMessage(message));
     worker.on('error', (err: Error) => this.failAll(`the onnxruntime worker crashed: ${err.message}`));
@@ -132,7 +167,15 @@ export class OnnxModel implements Model {
   static async create(bytes: Uint8Array, card: ModelCard, config: SessionConfig, what = `${card.name}@${card.version}`): Promise<OnnxModel> {
     const t = card.input.tileSize;
     const worker = new Worker(new URL('./onnx-worker.js', import.meta.url), {
-      workerData: { bytes, options: sessionOptions(config), inputName: card.input.name, outputName: card.output.name, tileSize: t, outputChannels: card.output.channels },
+      workerData: {
+        bytes,
+        options: sessionOptions(config),
+        inputName: card.input.name,
+        routeInput: card.routing?.input ?? null,
+        outputName: card.output.name,
+        tileSize: t,
+        outputChannels: card.output.channels,
+      },
     });
     let description: SessionDescription;
     try {
@@ -154,15 +197,15 @@ export class OnnxModel implements Model {
       await worker.terminate();
       throw err;
     }
-    const model = new OnnxModel(worker, card.output.channels * t * t, what, batchLimit);
+    const model = new OnnxModel(worker, card.output.channels * t * t, what, batchLimit, card.routing?.input);
     try {
-      await model.run(new Float32Array(t * t), 1);
+      await model.run(new Float32Array(t * t), 1, undefined, card.routing?.fallback);
       return model;
     } catch (err) {
       await model.close();
       throw new LoomwatchError(
         'MODEL_SHAPE_MISMATCH',
-        `${what} fails on one zero tile shaped as the card describes (input [1, 1, ${t}, ${t}], output [1, ${card.output.channels}, ${t}, ${t}]): ${(err as Error).message} — fix input/output in the card or re-export the model`,
+        `${what} fails on one zero tile shaped as the card describes (input [1, 1, ${t}, ${t}]${card.routing === undefined ? '' : `, ${card.routing.input} [${card.routing.fallback}]`}, output [1, ${card.output.channels}, ${t}, ${t}]): ${(err as Error).message} — fix input/output${card.routing === undefined ? '' : '/routing'} in the card or re-export the model`,
         { cause: err },
       );
     }
@@ -171,9 +214,16 @@ export class OnnxModel implements Model {
   /**
    * Runs `n` tiles. With `output` — ideally `SharedArrayBuffer`-backed, at least `n·C·T²` long —
    * the result is written there and a view of it returned, so steady-state runs allocate nothing.
+   * A routed model feeds `route` as its routing input (int64 [1]).
    */
-  run(batch: Float32Array, n: number, output?: Float32Array): Promise<Float32Array> {
+  run(batch: Float32Array, n: number, output?: Float32Array, route?: number): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', `${this.what} is closed`));
+    if (this.routeInput !== undefined && !(route !== undefined && Number.isSafeInteger(route) && route >= 0)) {
+      return Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', `${this.what} routes by its input "${this.routeInput}": a run needs a route index ≥ 0, got ${String(route)}`));
+    }
+    if (this.routeInput === undefined && route !== undefined) {
+      return Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', `${this.what} does not route (its card has no routing): a run takes no route, got ${route}`));
+    }
     if (output !== undefined && output.length < n * this.outputPlane) {
       return Promise.reject(new LoomwatchError('MODEL_RUN_FAILED', `output buffer of ${output.length} values is too small for ${n} tiles (${n * this.outputPlane})`));
     }
@@ -181,7 +231,7 @@ export class OnnxModel implements Model {
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, n, into: output });
       this.worker.ref();
-      this.worker.postMessage({ type: 'run', id, batch, n, output });
+      this.worker.postMessage({ type: 'run', id, batch, n, output, route });
     });
   }
 

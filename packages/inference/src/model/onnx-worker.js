@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
-const { bytes, options, inputName, outputName, tileSize, outputChannels } = workerData;
+const { bytes, options, inputName, routeInput, outputName, tileSize, outputChannels } = workerData;
 const plane = tileSize * tileSize;
 const outputPlane = outputChannels * plane;
 /**
@@ -23,7 +23,13 @@ function describe(meta) {
   return meta.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
 }
 
-async function run(session, { id, batch, n, output }) {
+/** The feeds of one run: the tiles, and for a routed model (`routeInput`) the route index as int64 [1]. */
+function feeds(input, n, route) {
+  const tiles = { [inputName]: new ort.Tensor('float32', input, [n, 1, tileSize, tileSize]) };
+  return routeInput === null ? tiles : { ...tiles, [routeInput]: new ort.Tensor('int64', BigInt64Array.of(BigInt(route)), [1]) };
+}
+
+async function run(session, { id, batch, n, output, route }) {
   try {
     if (local.length < n * plane) local = new Float32Array(n * plane);
     if (localOut.length < n * outputPlane) localOut = new Float32Array(n * outputPlane);
@@ -31,7 +37,7 @@ async function run(session, { id, batch, n, output }) {
     input.set(batch.subarray(0, n * plane));
     const result = localOut.subarray(0, n * outputPlane);
     await session.run(
-      { [inputName]: new ort.Tensor('float32', input, [n, 1, tileSize, tileSize]) },
+      feeds(input, n, route),
       { [outputName]: new ort.Tensor('float32', result, [n, outputChannels, tileSize, tileSize]) },
     );
     if (output !== undefined) {

@@ -89,6 +89,11 @@ describe('readModelCard', () => {
     await expect(readModelCard({ dir })).rejects.toMatchObject({ code: 'MODEL_CARD_INVALID', message: expect.stringContaining('normalization') as unknown });
   });
 
+  it('rejects a card that routes by its image input', async () => {
+    const { dir } = registry({ patchCard: (card) => (card.routing = { input: 'image', fabrics: { '00': 0 }, fallback: 1 }) });
+    await expect(readModelCard({ dir })).rejects.toMatchObject({ code: 'MODEL_CARD_INVALID', message: expect.stringContaining('both its image input and its routing input') as unknown });
+  });
+
   it('reports a version directory without a card as MODEL_NOT_FOUND', async () => {
     const { root } = registry();
     const empty = join(root, 'empty');

@@ -132,6 +132,9 @@ export async function readModelCard(location: ModelLocation): Promise<ModelCard>
       `the card ${path} has postprocess.normalization ${normalization.min}…${normalization.max} that does not contain imageThreshold ${imageThreshold}: recalibrate the model`,
     );
   }
+  if (card.routing !== undefined && card.routing.input === card.input.name) {
+    throw new LoomwatchError('MODEL_CARD_INVALID', `the card ${path} names "${card.input.name}" as both its image input and its routing input: fix routing.input`);
+  }
   if (card.output.anomalyChannel >= card.output.channels) {
     throw new LoomwatchError('MODEL_CARD_INVALID', `the card ${path} says output.anomalyChannel ${card.output.anomalyChannel} of ${card.output.channels} channels: fix the card`);
   }
