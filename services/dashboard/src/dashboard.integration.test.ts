@@ -141,7 +141,15 @@ beforeAll(async () => {
   await publish(
     control,
     'deployment:draem-aitex',
-    encodeMessage(Deployment, deploymentFixture(2, { canary: { version: '1.1.0', lines: [], cameras: ['line-2:cam-1'] }, shadow: { version: '1.2.0-rc1', sample: 0.1 }, fabrics: { '07': '1.0.1' } })),
+    encodeMessage(
+      Deployment,
+      deploymentFixture(2, {
+        canary: { version: '1.1.0', lines: [], cameras: ['line-2:cam-1'] },
+        shadow: { version: '1.2.0-rc1', sample: 0.1 },
+        fabrics: { '07': '1.0.1' },
+        operatingPoint: { lines: { 'line-2': 0.02 } },
+      }),
+    ),
   );
   await publish(deadLetters, 'line-1:cam-2', encodeMessage(DeadLetter, deadLetterFixture('IMAGE_CORRUPT', 17)));
   await publish(deadLetters, 'line-1:cam-2', encodeMessage(DeadLetter, deadLetterFixture('IMAGE_CORRUPT', 18)));
@@ -205,10 +213,27 @@ describe('the dashboard in a browser', () => {
     await page.getByTestId('lag-total').locator('strong').getByText('1', { exact: true }).waitFor({ timeout: SHOWN_WITHIN_MS });
 
     // 2 lines × 2 cameras, 8 frames each, a defect now and then; line-1/cam-1's last one a defect.
+    // Line 1 is judged at the card's 5 % false alarms by fabric 05's threshold; line 2 at the 2 % its
+    // deployment asks for, camera 1 by fabric 07's threshold, camera 2's fabric 09 by the pooled one.
+    const calibrations = {
+      'line-2:cam-1': { fabric: '07', threshold: 0.61, falseAlarmRate: 0.02 },
+      'line-2:cam-2': { fabric: null, frameFabric: '09', threshold: 0.7, falseAlarmRate: 0.02 },
+    } as const;
     for (let seq = 1; seq <= 8; seq++) {
       for (const [line, camera] of [['line-1', 'cam-1'], ['line-1', 'cam-2'], ['line-2', 'cam-1'], ['line-2', 'cam-2']] as const) {
         const defect = (line === 'line-1' && camera === 'cam-1' && seq === 8) || (seq * 7 + line.length + camera.length) % 9 === 0;
-        verdicts.push(verdictFixture(seq, { line, camera, defect, bucket: resultsBucket, at: new Date(started - (8 - seq) * 2000), modelVersion: line === 'line-2' && camera === 'cam-1' ? '1.1.0' : '1.0.0' }));
+        const calibration = line === 'line-2' ? calibrations[`${line}:${camera}`] : undefined;
+        verdicts.push(
+          verdictFixture(seq, {
+            line,
+            camera,
+            defect,
+            bucket: resultsBucket,
+            at: new Date(started - (8 - seq) * 2000),
+            modelVersion: line === 'line-2' && camera === 'cam-1' ? '1.1.0' : '1.0.0',
+            ...(calibration === undefined ? {} : { calibration }),
+          }),
+        );
       }
     }
     for (const verdict of verdicts) frames.push(await storeImages(verdict, verdict.verdict === 'defect'));
@@ -229,6 +254,15 @@ describe('the dashboard in a browser', () => {
     }
     // The thumbnail comes through the proxy.
     await expect.poll(() => naturalWidth(tile.locator('img')), { timeout: SHOWN_WITHIN_MS }).toBe(4096);
+    // Each tile says whose threshold judged its latest frame, the threshold and the false-alarm rate in force.
+    const calibrationOn = (camera: string) => page.locator(`[data-camera="${camera}"]`).getByTestId('calibration').textContent();
+    expect(await calibrationOn('line-1:cam-1')).toMatch(/^0\.500\s+fabric 05 · 5 % false alarms$/);
+    expect(await calibrationOn('line-2:cam-1')).toMatch(/^0\.610\s+fabric 07 · 2 % false alarms$/);
+    expect(await calibrationOn('line-2:cam-2')).toMatch(/^0\.700\s+pooled \(fabric 09 not calibrated\) · 2 % false alarms$/);
+    // …and each line the rate its deployment asks for: line 2's own; line 1 none (the card's default).
+    expect(await page.locator('[data-line="line-2"]').getByTestId('line-serving').textContent()).toContain('· 2 % false alarms');
+    expect(await page.locator('[data-line="line-1"]').getByTestId('line-serving').textContent()).not.toContain('false alarms');
+    expect(await page.getByTestId('operating-point').textContent()).toBe('false alarms card default · line-2 2 %');
 
     await screenshot('dashboard-1920');
   });
@@ -287,6 +321,7 @@ describe('the dashboard in a browser', () => {
     expect(await page.getByTestId('regions').locator('tbody tr').count()).toBe(1);
     expect(await page.getByTestId('model').textContent()).toBe('draem-aitex@1.0.0');
     expect(await page.getByTestId('score').textContent()).toContain('0.5000');
+    expect(await page.getByTestId('calibration').textContent()).toBe('threshold: fabric 05 · 5 % false alarms');
     await screenshot('frame-view');
 
     // An older frame (a bar of the sparkline links to it) opens after a reload too: its verdict is found on the topic.

@@ -13,6 +13,11 @@ export interface VerdictOptions {
   /** @defaultValue 'loomwatch-results' */
   bucket?: string;
   modelVersion?: string;
+  /**
+   * Whose threshold judged the frame and at which rate. @defaultValue fabric 05's threshold 0.5 at
+   * 5 % false alarms; `fabric: null`: the pooled threshold (the frame's fabric `frameFabric`, if given)
+   */
+  calibration?: { fabric: string | null; frameFabric?: string; threshold?: number; falseAlarmRate?: number };
 }
 
 /** The verdict of frame `seq` of a camera, with its anomaly map and overlay keys as the worker names them. */
@@ -26,6 +31,8 @@ export function verdictFixture(seq: number, options: VerdictOptions = {}): Verdi
   const bucket = options.bucket ?? 'loomwatch-results';
   const base = `draem-aitex/${version}/${lineId}/${cameraId}/${frameId}`;
   const score = defect ? 0.62 + (seq % 5) * 0.05 : 0.05 + (seq % 7) * 0.03;
+  const calibration = options.calibration ?? { fabric: '05', falseAlarmRate: 0.05 };
+  const frameFabric = calibration.fabric ?? calibration.frameFabric;
   return {
     frameId,
     lineId,
@@ -36,9 +43,10 @@ export function verdictFixture(seq: number, options: VerdictOptions = {}): Verdi
     verdict: defect ? 'defect' : 'ok',
     score,
     normalizedScore: score,
-    threshold: 0.5,
-    fabricCode: '05',
-    calibratedFabric: '05',
+    threshold: calibration.threshold ?? 0.5,
+    ...(frameFabric === undefined ? {} : { fabricCode: frameFabric }),
+    ...(calibration.fabric === null ? {} : { calibratedFabric: calibration.fabric }),
+    ...(calibration.falseAlarmRate === undefined ? {} : { falseAlarmRate: calibration.falseAlarmRate }),
     regions: defect ? [DEFECT_REGION] : [],
     model: { name: 'draem-aitex', version, sha256: 'ab'.repeat(32) },
     anomalyMap: { bucket, key: `maps/${base}.png` },

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { alertFixture, deploymentFixture, driftFixture, verdictFixture } from './testing.js';
-import { applyEvent, defectRate, emptyView, latestVerdict, openAlerts, servingOf, verdictView, type ViewEvent, type ViewLimits, type ViewState } from './view.js';
+import {
+  applyEvent,
+  calibrationOf,
+  defectRate,
+  describeCalibration,
+  emptyView,
+  formatRate,
+  latestVerdict,
+  openAlerts,
+  servingOf,
+  verdictView,
+  type ViewEvent,
+  type ViewLimits,
+  type ViewState,
+} from './view.js';
 
 const LIMITS: ViewLimits = { verdictsPerCamera: 3, cameras: 2, resolvedAlerts: 1, driftEntries: 2 };
 const T0 = Date.parse('2026-12-04T10:00:00Z');
@@ -119,5 +133,36 @@ describe('the view reducer', () => {
     const copy = structuredClone(state);
     reduce([verdict(2), { type: 'alert', alert: alertFixture('x') }], state);
     expect(state).toEqual(copy);
+  });
+});
+
+describe('the calibration a verdict was judged by', () => {
+  it("names the fabric whose threshold applied, the threshold and the false-alarm rate in force", () => {
+    const calibration = calibrationOf(verdictFixture(1, { calibration: { fabric: '05', threshold: 0.41, falseAlarmRate: 0.02 } }));
+    expect(calibration).toEqual({ fabric: '05', threshold: 0.41, falseAlarmRate: 0.02 });
+    expect(describeCalibration(calibration)).toBe('fabric 05 · 2 % false alarms');
+  });
+
+  it("says pooled, and which fabric the model had no threshold for, when the pooled threshold applied", () => {
+    const uncalibrated = calibrationOf(verdictFixture(1, { calibration: { fabric: null, frameFabric: '09', falseAlarmRate: 0.05 } }));
+    expect(uncalibrated).toEqual({ fabric: null, uncalibratedFabric: '09', threshold: 0.5, falseAlarmRate: 0.05 });
+    expect(describeCalibration(uncalibrated)).toBe('pooled (fabric 09 not calibrated) · 5 % false alarms');
+    // A frame without a fabric, judged by a model whose card states no rate.
+    expect(describeCalibration(calibrationOf(verdictFixture(1, { calibration: { fabric: null } })))).toBe('pooled');
+  });
+
+  it('writes a rate as a percentage people read, without float noise', () => {
+    expect([0.05, 0.02, 0.005, 0.001, 0.2, 0.0125].map(formatRate)).toEqual(['5 %', '2 %', '0.5 %', '0.1 %', '20 %', '1.3 %']);
+  });
+
+  it("gives each line the deployment's false-alarm rate, a line's own rate over it, and none when the deployment sets none", () => {
+    const state = reduce([
+      { type: 'deployment', deployment: deploymentFixture(1, { operatingPoint: { falseAlarmRate: 0.02, lines: { 'line-2': 0.01 } } }) },
+      { type: 'deployment', deployment: { ...deploymentFixture(1), model: 'patchcore-aitex' } },
+    ]);
+    expect(servingOf(state, 'line-1').map((s) => [s.model, s.falseAlarmRate])).toEqual([['draem-aitex', 0.02], ['patchcore-aitex', undefined]]);
+    expect(servingOf(state, 'line-2')[0]?.falseAlarmRate).toBe(0.01);
+    // A line id that is a property of every object is still just a line.
+    expect(servingOf(state, 'constructor')[0]?.falseAlarmRate).toBe(0.02);
   });
 });

@@ -5,7 +5,9 @@
  *
  * Glossary: camera key — `lineId:cameraId`, the topics' message key · recent — a camera's last
  * verdicts, oldest first, for the sparkline · open alert — an alert episode whose highest revision
- * says `open` · drift key — `lineId:cameraId:fabricCode` (`-` for frames without a fabric).
+ * says `open` · drift key — `lineId:cameraId:fabricCode` (`-` for frames without a fabric) ·
+ * calibration — whose threshold judged a verdict (its fabric's, or the model's pooled one) and the
+ * false-alarm rate it was taken at.
  */
 import type { Alert, DeadLetter, Deployment, DriftEvent, Verdict } from '@loomwatch/contracts';
 
@@ -223,6 +225,39 @@ export function openAlerts(state: ViewState): Alert[] {
     .sort((a, b) => rank[a.severity] - rank[b.severity] || Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
 }
 
+/** The calibration one verdict was judged by. */
+export interface CalibrationView {
+  /** The fabric whose threshold applied; null: the model's pooled threshold. */
+  fabric: string | null;
+  /** The frame's fabric, when it named one the model has no threshold of its own for (so pooled applied). */
+  uncalibratedFabric?: string;
+  /** The image threshold in force. */
+  threshold: number;
+  /** The false-alarm rate whose threshold applied; absent when the model's card states none. */
+  falseAlarmRate?: number;
+}
+
+export function calibrationOf(verdict: Pick<Verdict, 'fabricCode' | 'calibratedFabric' | 'threshold' | 'falseAlarmRate'>): CalibrationView {
+  const { fabricCode, calibratedFabric, threshold, falseAlarmRate } = verdict;
+  return {
+    fabric: calibratedFabric ?? null,
+    ...(calibratedFabric === undefined && fabricCode !== undefined ? { uncalibratedFabric: fabricCode } : {}),
+    threshold,
+    ...(falseAlarmRate === undefined ? {} : { falseAlarmRate }),
+  };
+}
+
+/** A false-alarm rate as people read it: 0.05 → "5 %", 0.005 → "0.5 %", 0.0125 → "1.3 %". */
+export function formatRate(rate: number): string {
+  return `${Number((rate * 100).toPrecision(2))} %`;
+}
+
+/** Whose threshold and at which rate, in words: "fabric 05 · 5 % false alarms", "pooled (fabric 09 not calibrated)". */
+export function describeCalibration(calibration: CalibrationView): string {
+  const whose = calibration.fabric !== null ? `fabric ${calibration.fabric}` : calibration.uncalibratedFabric === undefined ? 'pooled' : `pooled (fabric ${calibration.uncalibratedFabric} not calibrated)`;
+  return calibration.falseAlarmRate === undefined ? whose : `${whose} · ${formatRate(calibration.falseAlarmRate)} false alarms`;
+}
+
 /** What decides a line's frames under one deployment. */
 export interface LineServing {
   model: string;
@@ -232,6 +267,15 @@ export interface LineServing {
   canary?: { version: string; cameras: string[]; wholeLine: boolean };
   fabrics: Record<string, string>;
   shadow?: { version: string; sample: number };
+  /** The false-alarm rate the deployment asks for on this line; absent: each card's default. */
+  falseAlarmRate?: number;
+}
+
+/** The line's own rate, else the deployment's (as `falseAlarmRateFor` of the contracts: this module imports types only). */
+function lineFalseAlarmRate(deployment: Deployment, lineId: string): number | undefined {
+  const point = deployment.operatingPoint;
+  if (point === undefined) return undefined;
+  return Object.hasOwn(point.lines, lineId) ? point.lines[lineId] : point.falseAlarmRate;
 }
 
 /** The versions serving `lineId` under every deployment in force. */
@@ -241,6 +285,7 @@ export function servingOf(state: ViewState, lineId: string): LineServing[] {
     .map((d) => {
       const cameras = (d.canary?.cameras ?? []).filter((c) => c.startsWith(`${lineId}:`)).map((c) => c.slice(lineId.length + 1));
       const wholeLine = d.canary?.lines.includes(lineId) ?? false;
+      const falseAlarmRate = lineFalseAlarmRate(d, lineId);
       return {
         model: d.model,
         revision: d.revision,
@@ -248,6 +293,7 @@ export function servingOf(state: ViewState, lineId: string): LineServing[] {
         ...(d.canary !== undefined && (wholeLine || cameras.length > 0) ? { canary: { version: d.canary.version, cameras, wholeLine } } : {}),
         fabrics: d.fabrics,
         ...(d.shadow !== undefined && d.shadow.sample > 0 ? { shadow: d.shadow } : {}),
+        ...(falseAlarmRate === undefined ? {} : { falseAlarmRate }),
       };
     });
 }

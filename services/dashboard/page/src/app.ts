@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { Alert, DriftEvent } from '@loomwatch/contracts';
-import { cameraKey, latestVerdict, openAlerts, servingOf, type CameraView, type VerdictView } from '../../src/view.js';
+import { cameraKey, formatRate, latestVerdict, openAlerts, servingOf, type CameraView, type VerdictView } from '../../src/view.js';
 import type { Filters } from './history-view.js';
 import { getJson } from './api.js';
 import { LiveView } from './live.js';
@@ -168,7 +168,7 @@ export class App extends LitElement {
                   ${serving.map(
                     (s) => html`<span class="muted" data-testid="line-serving">${s.model}: production ${s.production}${s.canary === undefined ? '' : ` · canary ${s.canary.version}${s.canary.wholeLine ? '' : ` on ${s.canary.cameras.join(', ')}`}`}${
                       Object.keys(s.fabrics).length === 0 ? '' : ` · fabrics ${Object.entries(s.fabrics).map(([f, v]) => `${f}→${v}`).join(', ')}`
-                    }${s.shadow === undefined ? '' : ` · shadow ${s.shadow.version}`}</span>`,
+                    }${s.shadow === undefined ? '' : ` · shadow ${s.shadow.version}`}${s.falseAlarmRate === undefined ? '' : ` · ${formatRate(s.falseAlarmRate)} false alarms`}</span>`,
                   )}
                 </header>
                 <div class="cameras">

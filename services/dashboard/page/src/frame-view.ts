@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing, svg } from 'lit';
 import type { FrameEvent, Region } from '@loomwatch/contracts';
 import { objectPath } from '../../src/object-path.js';
-import type { VerdictView } from '../../src/view.js';
+import { calibrationOf, describeCalibration, type VerdictView } from '../../src/view.js';
 import { getJson } from './api.js';
 import { base, formatDateTime } from './styles.js';
 
@@ -112,7 +112,7 @@ export class FrameView extends LitElement {
           <h3 id="score-title">Score</h3>
           <p data-testid="score"><strong>${v.score.toFixed(4)}</strong> against threshold <strong>${v.threshold.toFixed(4)}</strong> (normalised ${v.normalizedScore.toFixed(3)})</p>
           <label>normalised score <meter min="0" max="1" high="0.5" value=${v.normalizedScore}></meter></label>
-          <p class="muted">${v.calibratedFabric === undefined ? 'pooled threshold' : `threshold calibrated for fabric ${v.calibratedFabric}`}${v.fabricCode === undefined ? '' : ` · fabric ${v.fabricCode}`}</p>
+          <p class="muted" data-testid="calibration">threshold: ${describeCalibration(calibrationOf(v))}</p>
         </section>
         <section class="panel" aria-labelledby="model-title">
           <h3 id="model-title">Model</h3>

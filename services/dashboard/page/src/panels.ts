@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { Alert, Deployment, DriftEvent } from '@loomwatch/contracts';
-import { openAlerts, type DeadLetterTally, type LagView, type ViewState } from '../../src/view.js';
+import { formatRate, openAlerts, type DeadLetterTally, type LagView, type ViewState } from '../../src/view.js';
 import { base, formatDateTime, formatTime } from './styles.js';
 
 const panelStyles = [
@@ -73,12 +73,20 @@ export class ServingPanel extends LitElement {
                   <td>${d.canary === undefined ? '—' : `${d.canary.version} on ${scope.length === 0 ? 'nothing' : scope.join(', ')}`}</td>
                   <td>${Object.entries(d.fabrics).length === 0 ? '—' : Object.entries(d.fabrics).map(([fabric, version]) => `${fabric}: ${version}`).join(', ')}</td>
                   <td>${d.shadow === undefined || d.shadow.sample === 0 ? '—' : `${d.shadow.version} (${(d.shadow.sample * 100).toFixed(0)} %)`}</td>
-                </tr>`;
+                </tr>${d.operatingPoint === undefined
+                  ? nothing
+                  : html`<tr><td colspan="5" class="muted" data-testid="operating-point">${operatingPointText(d.operatingPoint)}</td></tr>`}`;
               })}
             </tbody>
           </table>`}
     </section>`;
   }
+}
+
+/** A deployment's false-alarm rates in force: "false alarms 2 % · line-2 1 %" ("card default" where it sets none). */
+function operatingPointText(point: NonNullable<Deployment['operatingPoint']>): string {
+  const lines = Object.entries(point.lines).map(([line, rate]) => ` · ${line} ${formatRate(rate)}`);
+  return `false alarms ${point.falseAlarmRate === undefined ? 'card default' : formatRate(point.falseAlarmRate)}${lines.join('')}`;
 }
 
 /** Dead letters counted by reason code. */

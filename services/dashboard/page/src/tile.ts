@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { objectPath } from '../../src/object-path.js';
-import { defectRate, latestVerdict, type CameraView, type VerdictPoint } from '../../src/view.js';
+import { calibrationOf, defectRate, describeCalibration, formatRate, latestVerdict, type CameraView, type VerdictPoint } from '../../src/view.js';
 import { frameHash } from './frame-hash.js';
 import type { Alert, DriftEvent } from '@loomwatch/contracts';
 import { base, formatTime } from './styles.js';
@@ -42,6 +42,7 @@ export class CameraTile extends LitElement {
     const latest = latestVerdict(this.camera);
     const { lineId, cameraId } = this.camera;
     const drifting = this.drift.filter((d) => d.status === 'drifting');
+    const calibration = calibrationOf(latest);
     return html`<article class="panel" aria-label="camera ${cameraId} of line ${lineId}" data-camera="${lineId}:${cameraId}">
       <header>
         <h3>${cameraId}</h3>
@@ -56,7 +57,9 @@ export class CameraTile extends LitElement {
       </a>
       <dl>
         <dt>frame</dt><dd data-testid="frame-id">${latest.frameId}</dd>
-        <dt>score</dt><dd>${latest.score.toFixed(3)} / threshold ${latest.threshold.toFixed(3)}</dd>
+        <dt>score</dt><dd>${latest.score.toFixed(3)}</dd>
+        <dt>threshold</dt>
+        <dd data-testid="calibration" title=${calibrationTitle(calibration)}>${calibration.threshold.toFixed(3)} <span class="muted">${describeCalibration(calibration)}</span></dd>
         <dt>regions</dt><dd>${latest.regions.length}</dd>
         <dt>model</dt><dd>${latest.model.name}@${latest.model.version}</dd>
         <dt>decided</dt><dd>${formatTime(latest.decidedAt)}</dd>
@@ -75,6 +78,13 @@ export class CameraTile extends LitElement {
   }
 }
 customElements.define('lw-camera-tile', CameraTile);
+
+/** The long form of a tile's calibration, for its tooltip. */
+function calibrationTitle(calibration: ReturnType<typeof calibrationOf>): string {
+  const whose = calibration.fabric === null ? "the model's pooled threshold" : `the model's threshold for fabric ${calibration.fabric}`;
+  const rate = calibration.falseAlarmRate === undefined ? 'the model states no false-alarm rate for it' : `set so that about ${formatRate(calibration.falseAlarmRate)} of normal frames score above it`;
+  return `The latest frame was judged by ${whose}, ${rate}.`;
+}
 
 declare global {
   interface HTMLElementTagNameMap {
