@@ -15,8 +15,8 @@ import { REPO_ROOT } from './infra.js';
 
 const CLI = 'deploy/cli/dist/loomwatch.js';
 
-function loomwatch(args: string[]) {
-  return spawnSync(process.execPath, [builtEntry(CLI), ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
+function loomwatch(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [builtEntry(CLI), ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
 }
 
 /** Exit 2 and exactly one line on stderr, `loomwatch[ <who>]: <problem> (… --help …)`. */
@@ -65,6 +65,21 @@ describe.each(COMMANDS)('loomwatch %s', (command, before, missing, problem) => {
 
   it('refuses a missing or bad setting with one line naming it, exit 2', () => {
     expectUsageError(loomwatch([...words, ...missing]), command, problem);
+  });
+});
+
+describe('loomwatch rollout set --false-alarm-rate', () => {
+  // No broker listens here: a usage error (exit 2), not BROKER_UNAVAILABLE (exit 1), shows the change was checked before connecting.
+  const noBroker = { KAFKA_BROKERS: '127.0.0.1:1' };
+
+  it('refuses a rate outside 0.001 to 0.2, or not a number, with one line before connecting, exit 2', () => {
+    for (const rate of ['0.5', '0.0001', 'low']) {
+      expectUsageError(loomwatch(['rollout', 'set', '--false-alarm-rate', rate, '--line', 'line-2'], noBroker), 'rollout set', new RegExp(`--false-alarm-rate must be a share between 0\\.001 and 0\\.2 .*, not ${rate} `));
+    }
+  });
+
+  it('refuses --line without a rate with one line before connecting, exit 2', () => {
+    expectUsageError(loomwatch(['rollout', 'set', '--line', 'line-2'], noBroker), 'rollout set', /--line line-2 needs --false-alarm-rate <rate\|default>/);
   });
 });
 
@@ -126,6 +141,7 @@ describe('loomwatch itself', () => {
     expect(complete(['loomwatch', 'ro'])).toEqual(['rollout']);
     expect(complete(['loomwatch', 'rollout', ''])).toEqual(['status', 'set']);
     expect(complete(['loomwatch', 'rollout', 'set', '--sha'])).toEqual(['--shadow', '--shadow-sample']);
+    expect(complete(['loomwatch', 'rollout', 'set', '--fal'])).toEqual(['--false-alarm-rate']);
     expect(complete(['loomwatch', 'worker', '--s'])).toEqual(['--set']);
   });
 });

@@ -16,6 +16,7 @@ const kafka = useTestKafka();
 const s3 = useTestS3();
 const logger = createLogger({ service: 'test', level: 'silent' });
 // Two versions of the random model that disagree: 0.0.2's threshold calls every frame a defect.
+// 0.0.3 has operating points: at 0.2 false alarms it calls every frame a defect, at 0.001 none.
 const registry = randomModelVersions(
   [
     { version: '0.0.1' },
@@ -25,6 +26,19 @@ const registry = randomModelVersions(
         const postprocess = card['postprocess'] as { imageThreshold: number; normalization: { min: number } };
         postprocess.imageThreshold = 1e-6;
         postprocess.normalization.min = 0;
+      },
+    },
+    {
+      version: '0.0.3',
+      patchCard: (card) => {
+        const postprocess = card['postprocess'] as { imageThreshold: number; operatingPoints?: unknown };
+        const observed = { falseAlarms: 0, frames: 100, low: 0, high: 0.036 };
+        const points = [
+          { falseAlarmRate: 0.001, imageThreshold: 0.999999, observed },
+          { falseAlarmRate: 0.05, imageThreshold: postprocess.imageThreshold, observed },
+          { falseAlarmRate: 0.2, imageThreshold: 1e-6, observed },
+        ];
+        postprocess.operatingPoints = { frames: 100, source: 'test', points };
       },
     },
   ],
@@ -110,6 +124,20 @@ describe('model deployments on the real broker', () => {
     const byId = new Map(verdicts.map((v) => [v.frameId, v.model.version]));
     expect(after.map((f) => byId.get(f.frameId))).toEqual(after.map(() => '0.0.2'));
     expect(before.some((f) => byId.get(f.frameId) === '0.0.1')).toBe(true);
+  });
+
+  it("judges each line at the false-alarm rate the deployment gives it, and names that rate on the verdict", async () => {
+    const { t, config, publish, deploy } = await setUp();
+    await deploy({ revision: 1, production: '0.0.3', operatingPoint: { falseAlarmRate: 0.2, lines: { 'line-2': 0.001 } } });
+    const worker = await startWorker(config, logger);
+    const line1 = await publish('line-1', 3);
+    const line2 = await publish('line-2', 3);
+    const verdicts = await verdictsOf(t.verdicts, 6);
+    await worker.stop();
+
+    const byId = new Map(verdicts.map((v) => [v.frameId, v]));
+    expect(line1.map((f) => byId.get(f.frameId))).toEqual(line1.map(() => expect.objectContaining({ falseAlarmRate: 0.2, threshold: 1e-6, verdict: 'defect' }) as unknown));
+    expect(line2.map((f) => byId.get(f.frameId))).toEqual(line2.map(() => expect.objectContaining({ falseAlarmRate: 0.001, threshold: 0.999999, verdict: 'ok' }) as unknown));
   });
 
   it('routes canary lines to the candidate, shadows a sample to the shadow topic, and rolls back', async () => {

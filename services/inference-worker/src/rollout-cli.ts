@@ -1,18 +1,31 @@
 /**
- * `rollout status|set`: shows or changes which model versions decide live frames. `set` starts from
+ * `rollout status|set`: shows or changes which model versions decide live frames and the false-alarm
+ * rate they judge at (per deployment and per line). `set` starts from
  * the deployment in force, checks every version it names against the registry and publishes the
  * next revision on the control topic. The registry is never written: `status` shows what the gate
  * promoted there and what the fleet runs, and flags a difference. A rollback is
  * `set --production <previous version>`.
  */
 import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
-import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
+import { CARD_FALSE_ALARM_RATE, FALSE_ALARM_RATE_RANGE, LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
 import { defaultModel } from '@loomwatch/inference';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { z } from 'zod';
 import { WorkerConfig } from './config.js';
-import { checkVersions, currentDeployment, describeDeployment, describeStatus, nextDeployment, publishDeployment, registryMarker, registryProduction, type RolloutChange } from './rollout.js';
+import {
+  checkVersions,
+  currentDeployment,
+  describeDeployment,
+  describeRateSupport,
+  describeStatus,
+  falseAlarmRateChange,
+  nextDeployment,
+  publishDeployment,
+  registryMarker,
+  registryProduction,
+  type RolloutChange,
+} from './rollout.js';
 
 const NAME = 'pnpm --silent rollout';
 
@@ -27,6 +40,8 @@ interface SetOptions {
   shadowSample?: string;
   fabric?: string[];
   dropFabric?: string[];
+  falseAlarmRate?: string;
+  line?: string;
   reason?: string;
   dryRun?: boolean;
 }
@@ -58,6 +73,7 @@ function changeFrom(options: SetOptions): RolloutChange {
   }
   for (const code of options.dropFabric ?? []) fabrics[code] = null;
   if (Object.keys(fabrics).length > 0) change.fabrics = fabrics;
+  Object.assign(change, falseAlarmRateChange(options.falseAlarmRate, options.line));
   if (options.reason !== undefined) change.reason = options.reason;
   return change;
 }
@@ -69,13 +85,13 @@ function commandLine(argv: readonly string[]): Request | undefined {
   let request: Request | undefined;
   const program = newCommand({
     name: NAME,
-    summary: 'Shows or changes which model versions decide live frames. The registry is never written: a rollout (and a rollback) is a new revision on the control topic, which the workers follow within seconds.',
+    summary: 'Shows or changes which model versions decide live frames, and at which false-alarm rate. The registry is never written: a rollout (and a rollback) is a new revision on the control topic, which the workers follow within seconds.',
     examples: ['loomwatch rollout status --model draem-aitex', 'loomwatch rollout set --model draem-aitex --shadow 1.2.0 --shadow-sample 0.25 --reason "try 1.2.0"'],
     notes: ['Brokers and registry as for the worker. Exit codes: 0 done, 1 runtime failure, 2 bad usage or a deployment the registry refuses.'],
   });
   const status = program
     .command('status')
-    .description('Shows what the gate promoted in the registry, what the fleet runs (control topic), and whether they differ.')
+    .description('Shows what the gate promoted in the registry, what the fleet runs (control topic) at which false-alarm rates, and whether they differ.')
     .option('--model <name>', 'the registry model (default: LOOMWATCH_MODEL, else the only one)')
     .action((options: { model?: string }) => {
       request = { command: 'status', ...options };
@@ -95,6 +111,8 @@ function commandLine(argv: readonly string[]): Request | undefined {
     .option('--shadow-sample <share>', `share of frames the shadow decides, 0 to 1 (a new shadow: ${DEFAULT_SHADOW_SAMPLE}); alone, changes the shadow in force`)
     .option('--fabric <code=version>', 'a version for one fabric code (repeatable)', collect)
     .option('--drop-fabric <code>', 'remove a fabric rule (repeatable)', collect)
+    .option('--false-alarm-rate <rate|default>', `the share of normal frames a line accepts flagged, ${FALSE_ALARM_RATE_RANGE.min} to ${FALSE_ALARM_RATE_RANGE.max}: each version's card turns it into its threshold; default returns to the card's (${CARD_FALSE_ALARM_RATE})`)
+    .option('--line <id>', "with --false-alarm-rate: set (or with default, clear) this line's own rate instead of the deployment's")
     .option('--reason <text>', 'why, kept with the revision')
     .option('--dry-run', 'print the revision, publish nothing')
     .action((options: SetOptions) => {
@@ -105,6 +123,9 @@ function commandLine(argv: readonly string[]): Request | undefined {
       'loomwatch rollout set --model draem-aitex --canary 1.2.0 --canary-lines line-2 --reason "canary on line 2"',
       'loomwatch rollout set --model draem-aitex --production 1.1.0 --reason "roll back: false alarms"',
       'loomwatch rollout set --model draem-aitex --fabric 05=patchcore-aitex@1.1.0 --dry-run',
+      'loomwatch rollout set --false-alarm-rate 0.02 --reason "fewer stops on every line"',
+      'loomwatch rollout set --false-alarm-rate 0.01 --line line-2 --reason "line 2 stops for each alarm"',
+      'loomwatch rollout set --false-alarm-rate default --line line-2',
     ],
     notes: ['A version is one of the model\'s (1.2.0) or another registry model\'s (patchcore-aitex@1.1.0).'],
   });
@@ -126,13 +147,13 @@ async function main(request: Request): Promise<number> {
     return 0;
   }
   const next = nextDeployment(model, current, await registryProduction(model, registryRoot), request.change);
-  await checkVersions(next, registryRoot);
+  const notes = describeRateSupport(next, await checkVersions(next, registryRoot)).map((note) => `${note}\n`).join('');
   if (request.options.dryRun === true) {
-    process.stdout.write(`would publish:\n${describeDeployment(next)}\n`);
+    process.stdout.write(`would publish:\n${describeDeployment(next)}\n${notes}`);
     return 0;
   }
   await publishDeployment(client, config.worker.controlTopic, next);
-  process.stdout.write(`published:\n${describeDeployment(next)}\n`);
+  process.stdout.write(`published:\n${describeDeployment(next)}\n${notes}`);
   return 0;
 }
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Deployment } from '@loomwatch/contracts';
 import { fixedDeployment } from '@loomwatch/frame-pipeline';
 import { randomModelVersions } from '@loomwatch/inference/fixtures';
-import { checkVersions, describeDeployment, describeStatus, nextDeployment, registryMarker } from './rollout.js';
+import { checkVersions, describeDeployment, describeRateSupport, describeStatus, falseAlarmRateChange, nextDeployment, registryMarker } from './rollout.js';
 
 const NOW = new Date('2026-11-22T04:00:00Z');
 const REGISTRY = join(import.meta.dirname, '../../../models/registry');
@@ -48,6 +48,74 @@ describe('nextDeployment', () => {
   });
 });
 
+describe('the false-alarm rate of a deployment', () => {
+  const base = { ...fixedDeployment('m', '1.0.0'), revision: 3 };
+  const set = (current: Deployment, rate: string | undefined, line?: string) => nextDeployment('m', current, undefined, falseAlarmRateChange(rate, line), NOW);
+
+  it("sets the deployment's rate and a line's own, keeping the other", () => {
+    const deployment = set(base, '0.02');
+    expect(deployment.operatingPoint).toEqual({ falseAlarmRate: 0.02, lines: {} });
+    const withLine = set(deployment, '0.01', 'line-2');
+    expect(withLine.operatingPoint).toEqual({ falseAlarmRate: 0.02, lines: { 'line-2': 0.01 } });
+    expect(set(withLine, '0.05').operatingPoint).toEqual({ falseAlarmRate: 0.05, lines: { 'line-2': 0.01 } });
+  });
+
+  it("clears a line's rate, then the deployment's, with default, and leaves the rates alone otherwise", () => {
+    const both = set(set(base, '0.02'), '0.01', 'line-2');
+    expect(nextDeployment('m', both, undefined, { production: '1.1.0' }, NOW).operatingPoint).toEqual(both.operatingPoint);
+    const lineCleared = set(both, 'default', 'line-2');
+    expect(lineCleared.operatingPoint).toEqual({ falseAlarmRate: 0.02, lines: {} });
+    expect(set(lineCleared, 'default').operatingPoint).toBeUndefined();
+    expect(set(set(base, '0.01', 'line-2'), 'default', 'line-2').operatingPoint).toBeUndefined();
+  });
+
+  it.each([['0.5'], ['0.0005'], ['0'], ['-0.02'], ['two percent'], ['']])('refuses --false-alarm-rate %j, naming the range', (rate) => {
+    expect(() => falseAlarmRateChange(rate, undefined)).toThrow(
+      expect.objectContaining({ code: 'DEPLOYMENT_INVALID', message: `--false-alarm-rate must be a share between 0.001 and 0.2 (0.02 = 2 % of normal frames flagged), or default for the card's, not ${rate}` }),
+    );
+  });
+
+  it('refuses --line without a rate, and a line id with a colon', () => {
+    expect(() => falseAlarmRateChange(undefined, 'line-2')).toThrow(expect.objectContaining({ code: 'DEPLOYMENT_INVALID', message: expect.stringContaining('--line line-2 needs --false-alarm-rate') as unknown }));
+    expect(() => falseAlarmRateChange('0.02', 'line:2')).toThrow(expect.objectContaining({ code: 'DEPLOYMENT_INVALID' }));
+    expect(falseAlarmRateChange(undefined, undefined)).toEqual({});
+  });
+
+  it('shows the rate in force, the card default when none is set, and each line with its own', () => {
+    expect(describeDeployment(base)).toContain('\n  false-alarm rate 0.05 (card default)');
+    const text = describeDeployment(set(set(base, '0.02'), '0.01', 'line-2'));
+    expect(text).toContain('\n  false-alarm rate 0.02\n  line line-2  false-alarm rate 0.01');
+    expect(text).not.toContain('card default');
+    expect(describeDeployment(set(base, '0.01', 'line-2'))).toContain('\n  false-alarm rate 0.05 (card default)\n  line line-2  false-alarm rate 0.01');
+  });
+
+  it('notes the versions whose cards have no operating points, which a rate does not move', async () => {
+    const observed = { falseAlarms: 0, frames: 20, low: 0, high: 0.17 };
+    const { root, cleanup } = randomModelVersions(
+      [
+        { version: '1.0.0' },
+        {
+          version: '1.1.0',
+          patchCard: (card) => {
+            const postprocess = card['postprocess'] as { imageThreshold: number; operatingPoints?: unknown };
+            postprocess.operatingPoints = { frames: 20, source: 'test', points: [{ falseAlarmRate: 0.05, imageThreshold: postprocess.imageThreshold, observed }] };
+          },
+        },
+      ],
+      '1.0.0',
+    );
+    try {
+      const deployment = nextDeployment('draem-random', undefined, '1.0.0', { shadow: { version: '1.1.0', sample: 0.5 }, falseAlarmRate: 0.02 }, NOW);
+      const without = await checkVersions(deployment, root);
+      expect(without).toEqual(['1.0.0']);
+      expect(describeRateSupport(deployment, without)).toEqual(['note: draem-random@1.0.0 has no operating points in its card: it keeps its own thresholds whatever the rate']);
+      expect(describeRateSupport({ ...deployment, operatingPoint: undefined }, without)).toEqual([]);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('a deployment naming another model family', () => {
   const cleanups: (() => void)[] = [];
   afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
@@ -61,7 +129,7 @@ describe('a deployment naming another model family', () => {
     writeFileSync(cardPath, JSON.stringify({ ...(JSON.parse(readFileSync(cardPath, 'utf8')) as object), name: 'other-family' }));
     const deployment = nextDeployment(name, undefined, '1.0.0', { shadow: { version: 'other-family@1.0.0', sample: 0.5 } }, NOW);
     expect(Deployment.parse(deployment).shadow).toEqual({ version: 'other-family@1.0.0', sample: 0.5 });
-    await expect(checkVersions(deployment, root)).resolves.toBeUndefined();
+    await expect(checkVersions(deployment, root)).resolves.toEqual(['1.0.0', 'other-family@1.0.0']);
     const missing = nextDeployment(name, undefined, '1.0.0', { shadow: { version: 'other-family@9.9.9', sample: 0.5 } }, NOW);
     await expect(checkVersions(missing, root)).rejects.toMatchObject({ code: 'DEPLOYMENT_INVALID', message: expect.stringContaining('other-family@9.9.9') as unknown });
   });
@@ -81,7 +149,8 @@ describe('rollout status', () => {
     expect(same).toContain('the fleet runs: draem-aitex revision 1');
     expect(same).not.toContain('DIFFERS');
     expect(describeStatus('draem-aitex', promoted, deployment('1.0.0'), 'control.v1')).toContain('DIFFERS: the fleet\'s production is 1.0.0, the gate promoted 1.1.0');
-    expect(describeStatus('draem-aitex', promoted, undefined, 'control.v1')).toContain('no deployment on control.v1');
+    expect(describeStatus('draem-aitex', promoted, undefined, 'control.v1')).toContain('no deployment on control.v1; workers serve the promoted version\n  false-alarm rate 0.05 (card default)');
+    expect(same).toContain('\n  false-alarm rate 0.05 (card default)');
   });
 
   it('reads the registry marker the gate wrote, and none for a model without one', async () => {

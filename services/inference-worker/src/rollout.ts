@@ -1,6 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Deployment, EVENT_TYPES, LoomwatchError, ProductionMarker, cloudEventHeaders, deployedModelRef, deploymentKey, deploymentVersions, encodeMessage } from '@loomwatch/contracts';
+import {
+  CARD_FALSE_ALARM_RATE,
+  Deployment,
+  EVENT_TYPES,
+  FALSE_ALARM_RATE_RANGE,
+  FalseAlarmRate,
+  Id,
+  LoomwatchError,
+  ProductionMarker,
+  cloudEventHeaders,
+  deployedModelRef,
+  deploymentKey,
+  deploymentVersions,
+  encodeMessage,
+  type DeploymentOperatingPoint,
+} from '@loomwatch/contracts';
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
 import { controlTopicSpec, publishControlMessage } from '@loomwatch/frame-pipeline';
 import type { KafkaClient } from '@loomwatch/kafka';
@@ -16,7 +31,48 @@ export interface RolloutChange {
   shadowSample?: number;
   /** Fabric code → version; a version of `null` removes the fabric's route. */
   fabrics?: Record<string, string | null>;
+  /** The deployment's false-alarm rate; `null` returns it to each card's default. */
+  falseAlarmRate?: number | null;
+  /** Line → false-alarm rate; `null` removes the line's own rate (it takes the deployment's again). */
+  lineFalseAlarmRates?: Record<string, number | null>;
   reason?: string;
+}
+
+/**
+ * `--false-alarm-rate <rate|default> [--line <id>]` as a change: a share in the deployments' range,
+ * or `default` to clear it, for the deployment or one line. DEPLOYMENT_INVALID names the mistake.
+ */
+export function falseAlarmRateChange(rate: string | undefined, line: string | undefined): Pick<RolloutChange, 'falseAlarmRate' | 'lineFalseAlarmRates'> {
+  if (rate === undefined) {
+    if (line !== undefined) throw new LoomwatchError('DEPLOYMENT_INVALID', `--line ${line} needs --false-alarm-rate <rate|default>: it sets one line's rate`);
+    return {};
+  }
+  let value: number | null = null;
+  if (rate !== 'default') {
+    const parsed = FalseAlarmRate.safeParse(rate.trim() === '' ? NaN : Number(rate));
+    if (!parsed.success) {
+      throw new LoomwatchError(
+        'DEPLOYMENT_INVALID',
+        `--false-alarm-rate must be a share between ${FALSE_ALARM_RATE_RANGE.min} and ${FALSE_ALARM_RATE_RANGE.max} (0.02 = 2 % of normal frames flagged), or default for the card's, not ${rate}`,
+      );
+    }
+    value = parsed.data;
+  }
+  if (line === undefined) return { falseAlarmRate: value };
+  if (!Id.safeParse(line).success) throw new LoomwatchError('DEPLOYMENT_INVALID', `--line takes a line id (letters, digits, ".", "_" or "-"), not ${line}`);
+  return { lineFalseAlarmRates: { [line]: value } };
+}
+
+/** The operating point in force after the change; undefined when neither the deployment nor a line names a rate. */
+function nextOperatingPoint(current: DeploymentOperatingPoint | undefined, change: RolloutChange): DeploymentOperatingPoint | undefined {
+  const falseAlarmRate = change.falseAlarmRate === undefined ? current?.falseAlarmRate : (change.falseAlarmRate ?? undefined);
+  const lines: Record<string, number> = { ...(current?.lines ?? {}) };
+  for (const [line, rate] of Object.entries(change.lineFalseAlarmRates ?? {})) {
+    if (rate === null) delete lines[line];
+    else lines[line] = rate;
+  }
+  if (falseAlarmRate === undefined && Object.keys(lines).length === 0) return undefined;
+  return { ...(falseAlarmRate === undefined ? {} : { falseAlarmRate }), lines };
 }
 
 /** The next revision: the current deployment (or the registry's production version) with the change applied. */
@@ -25,6 +81,7 @@ export function nextDeployment(model: string, current: Deployment | undefined, r
   if (production === undefined) {
     throw new LoomwatchError('DEPLOYMENT_INVALID', `${model} has no production version yet: pass --production <version>`);
   }
+  const operatingPoint = nextOperatingPoint(current?.operatingPoint, change);
   const fabrics: Record<string, string> = { ...(current?.fabrics ?? {}) };
   for (const [code, version] of Object.entries(change.fabrics ?? {})) {
     if (version === null) delete fabrics[code];
@@ -44,6 +101,7 @@ export function nextDeployment(model: string, current: Deployment | undefined, r
     ...(canary === undefined ? {} : { canary }),
     ...(shadow === undefined ? {} : { shadow }),
     fabrics,
+    ...(operatingPoint === undefined ? {} : { operatingPoint }),
     updatedAt: now.toISOString(),
     ...(change.reason === undefined ? {} : { reason: change.reason }),
   });
@@ -53,12 +111,24 @@ export function nextDeployment(model: string, current: Deployment | undefined, r
   return next;
 }
 
+/** The false-alarm rate every frame gets when no deployment names one. */
+export const CARD_DEFAULT_RATE = `false-alarm rate ${CARD_FALSE_ALARM_RATE} (card default)`;
+
+/** The rates in force: the deployment's (or the card default) and each line's own. */
+function describeRates(point: DeploymentOperatingPoint | undefined): string[] {
+  const rate = point?.falseAlarmRate;
+  const lines = [`  ${rate === undefined ? CARD_DEFAULT_RATE : `false-alarm rate ${rate}`}`];
+  for (const [line, lineRate] of Object.entries(point?.lines ?? {})) lines.push(`  line ${line}  false-alarm rate ${lineRate}`);
+  return lines;
+}
+
 /** One line per rule, for people. */
 export function describeDeployment(d: Deployment): string {
   const lines = [`${d.model} revision ${d.revision} (${d.updatedAt})${d.reason === undefined ? '' : ` — ${d.reason}`}`, `  production ${d.production}`];
   if (d.canary !== undefined) lines.push(`  canary     ${d.canary.version} on lines [${d.canary.lines.join(', ')}] cameras [${d.canary.cameras.join(', ')}]`);
   if (d.shadow !== undefined) lines.push(`  shadow     ${d.shadow.version} on ${(d.shadow.sample * 100).toFixed(1)} % of frames`);
   for (const [code, version] of Object.entries(d.fabrics)) lines.push(`  fabric ${code}  ${version}`);
+  lines.push(...describeRates(d.operatingPoint));
   return lines.join('\n');
 }
 
@@ -89,17 +159,32 @@ export async function registryProduction(model: string, registryRoot: string): P
   }
 }
 
-/** Every version the deployment routes to must be in the registry, with a valid card and the ONNX its checksum names. */
-export async function checkVersions(deployment: Deployment, registryRoot: string): Promise<void> {
+/**
+ * Every version the deployment routes to must be in the registry, with a valid card and the ONNX
+ * its checksum names. Returns the versions whose card has no operating points (pooled or for any
+ * fabric): a false-alarm rate leaves their thresholds as they are.
+ */
+export async function checkVersions(deployment: Deployment, registryRoot: string): Promise<string[]> {
+  const withoutOperatingPoints: string[] = [];
   for (const version of deploymentVersions(deployment)) {
     try {
       const location = await resolveModel(deployedModelRef(deployment.model, version), registryRoot);
-      await readVerifiedOnnx(location.dir, await readModelCard(location));
+      const card = await readModelCard(location);
+      await readVerifiedOnnx(location.dir, card);
+      const { operatingPoints, fabrics = {} } = card.postprocess;
+      if (operatingPoints === undefined && Object.values(fabrics).every((f) => f.operatingPoints === undefined)) withoutOperatingPoints.push(version);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new LoomwatchError('DEPLOYMENT_INVALID', `${deployedModelRef(deployment.model, version)} cannot be deployed: ${reason}`, { cause: err });
     }
   }
+  return withoutOperatingPoints;
+}
+
+/** A note per deployed version a false-alarm rate does not move (its card has no operating points). */
+export function describeRateSupport(deployment: Deployment, withoutOperatingPoints: readonly string[]): string[] {
+  if (deployment.operatingPoint === undefined) return [];
+  return withoutOperatingPoints.map((version) => `note: ${deployedModelRef(deployment.model, version)} has no operating points in its card: it keeps its own thresholds whatever the rate`);
 }
 
 /**
@@ -127,7 +212,7 @@ export function describeStatus(model: string, promoted: ProductionMarker | undef
       : `promoted by the gate: ${model}@${promoted.version} (${promoted.promotedAt})${promoted.reason === undefined ? '' : ` — ${promoted.reason}`}`,
   ];
   if (deployment === undefined) {
-    lines.push(`the fleet runs: no deployment on ${controlTopic}; workers serve the promoted version`);
+    lines.push(`the fleet runs: no deployment on ${controlTopic}; workers serve the promoted version`, ...describeRates(undefined));
     return lines.join('\n');
   }
   lines.push(`the fleet runs: ${describeDeployment(deployment)}`);
