@@ -245,9 +245,15 @@ describe('the inference API on draem-random', () => {
   });
 });
 
-describe('the inference API on a model calibrated per fabric', () => {
+describe('the inference API on a model calibrated per fabric, with operating points', () => {
+  /** A threshold per false-alarm rate, as the model pipeline writes them (`imageThreshold` is the 0.05 point). */
+  const grid = (points: readonly [number, number][]) => ({
+    frames: 100,
+    source: 'test normals',
+    points: points.map(([falseAlarmRate, imageThreshold]) => ({ falseAlarmRate, imageThreshold, observed: { falseAlarms: Math.round(falseAlarmRate * 100), frames: 100, low: 0, high: 0.3 } })),
+  });
   /** Fabric 05's own thresholds, far from the pooled ones, so an answer shows which applied. */
-  const FABRIC_05 = { imageThreshold: 0.0625, pixelThreshold: 0.05, normalization: { min: 0.01, max: 0.5 } };
+  const FABRIC_05 = { imageThreshold: 0.0625, pixelThreshold: 0.05, normalization: { min: 0.01, max: 0.5 }, operatingPoints: grid([[0.01, 0.1], [0.05, 0.0625], [0.1, 0.05]]) };
   let registry: ReturnType<typeof copyRandomModel>;
   let calibrated: ApiService;
   let pooledThreshold: number;
@@ -255,8 +261,9 @@ describe('the inference API on a model calibrated per fabric', () => {
   beforeAll(async () => {
     registry = copyRandomModel({
       patchCard: (card) => {
-        const postprocess = card['postprocess'] as { imageThreshold: number; fabrics?: unknown };
+        const postprocess = card['postprocess'] as { imageThreshold: number; fabrics?: unknown; operatingPoints?: unknown };
         pooledThreshold = postprocess.imageThreshold;
+        postprocess.operatingPoints = grid([[0.01, 0.9], [0.05, pooledThreshold], [0.2, 0.3]]);
         postprocess.fabrics = { '05': FABRIC_05 };
       },
     });
@@ -277,19 +284,48 @@ describe('the inference API on a model calibrated per fabric', () => {
     return InferenceVerdict.parse(body);
   };
 
-  it("judges an image by its fabric's threshold when the card has one, and says so", async () => {
+  it("judges an image by its fabric's threshold at the card's 5 % when the card has one, and says so", async () => {
     const verdict = await ask('?fabric=05');
-    expect(verdict).toMatchObject({ fabricCode: '05', calibratedFabric: '05', threshold: FABRIC_05.imageThreshold });
+    expect(verdict).toMatchObject({ fabricCode: '05', calibratedFabric: '05', threshold: FABRIC_05.imageThreshold, falseAlarmRate: 0.05 });
     expect(verdict.verdict).toBe(verdict.score >= FABRIC_05.imageThreshold ? 'defect' : 'ok');
   });
 
   it('judges an image of a fabric the card does not know, or of none, by the pooled threshold, without calibratedFabric', async () => {
     const [unknown, none] = [await ask('?fabric=99'), await ask('')];
-    expect(unknown).toMatchObject({ fabricCode: '99', threshold: pooledThreshold });
-    expect(none.threshold).toBe(pooledThreshold);
+    expect(unknown).toMatchObject({ fabricCode: '99', threshold: pooledThreshold, falseAlarmRate: 0.05 });
+    expect(none).toMatchObject({ threshold: pooledThreshold, falseAlarmRate: 0.05 });
     for (const verdict of [unknown, none]) expect(verdict.calibratedFabric).toBeUndefined();
     expect(none.fabricCode).toBeUndefined();
     expect(unknown.score).toBe(none.score);
+  });
+
+  it('judges an image at the false-alarm rate asked for, and answers the rate that applied: the grid\'s end outside it', async () => {
+    expect(await ask('?fabric=05&falseAlarmRate=0.01')).toMatchObject({ calibratedFabric: '05', threshold: 0.1, falseAlarmRate: 0.01 });
+    expect(await ask('?falseAlarmRate=0.2')).toMatchObject({ threshold: 0.3, falseAlarmRate: 0.2 });
+    // Between two points: between their thresholds, at the rate asked for.
+    const between = await ask('?falseAlarmRate=0.02');
+    expect(between.falseAlarmRate).toBe(0.02);
+    expect(between.threshold).toBeGreaterThan(pooledThreshold);
+    expect(between.threshold).toBeLessThan(0.9);
+    // Fabric 05's grid starts at 1 %: 0.1 % gets its 1 % threshold, and the answer says 1 %.
+    expect(await ask('?fabric=05&falseAlarmRate=0.001')).toMatchObject({ threshold: 0.1, falseAlarmRate: 0.01 });
+  });
+
+  it('refuses a false-alarm rate no deployment could pick with 400 QUERY_INVALID', async () => {
+    const res = await fetch(`http://127.0.0.1:${calibrated.port}/v1/infer?falseAlarmRate=0.5`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
+    expect(res.status).toBe(400);
+    expect(await problemOf(res)).toMatchObject({ code: 'QUERY_INVALID', detail: expect.stringContaining('falseAlarmRate') as string });
+  });
+
+  it('states no false-alarm rate for a model whose card has no operating points, whatever was asked', async () => {
+    const res = await infer(frameBytes, { ...auth, 'content-type': 'image/png' }, '?falseAlarmRate=0.02');
+    expect(res.status).toBe(200);
+    const body: unknown = await res.json();
+    matchesDocument('InferenceVerdict', body);
+    const plain = InferenceVerdict.parse(body);
+    expect(plain.falseAlarmRate).toBeUndefined();
+    // draem-random's one threshold (the copy above keeps it as its 5 % point).
+    expect(plain.threshold).toBe(pooledThreshold);
   });
 
   it('refuses a bad fabric code or a misspelt parameter with 400 QUERY_INVALID, as the document says', async () => {
@@ -300,8 +336,9 @@ describe('the inference API on a model calibrated per fabric', () => {
     }
     documented('/v1/infer', 'post', 400);
     const parameters = (doc.paths['/v1/infer']?.['post'] as unknown as { parameters: { name: string; schema: { pattern?: string; maxLength?: number } }[] }).parameters;
-    expect(parameters.map((p) => p.name)).toEqual(['model', 'fabric']);
+    expect(parameters.map((p) => p.name)).toEqual(['model', 'fabric', 'falseAlarmRate']);
     expect(parameters.find((p) => p.name === 'fabric')?.schema).toMatchObject({ maxLength: 32, pattern: '^[A-Za-z0-9._-]+$' });
+    expect(parameters.find((p) => p.name === 'falseAlarmRate')?.schema).toEqual({ type: 'number', minimum: 0.001, maximum: 0.2 });
   });
 });
 

@@ -14,9 +14,10 @@ function refusal(query: string): { status: number; code: string; detail: string 
 }
 
 describe('parseInferQuery', () => {
-  it('takes a model and a fabric code, each optional', () => {
+  it('takes a model, a fabric code and a false-alarm rate, each optional', () => {
     expect(parseInferQuery(new URLSearchParams(''))).toEqual({});
-    expect(parseInferQuery(new URLSearchParams('model=patchcore-aitex@1.1.0&fabric=05'))).toEqual({ model: 'patchcore-aitex@1.1.0', fabric: '05' });
+    expect(parseInferQuery(new URLSearchParams('model=patchcore-aitex@1.1.0&fabric=05&falseAlarmRate=0.02'))).toEqual({ model: 'patchcore-aitex@1.1.0', fabric: '05', falseAlarmRate: 0.02 });
+    expect(['0.001', '.2', '2e-2', '0.1'].map((rate) => parseInferQuery(new URLSearchParams({ falseAlarmRate: rate })).falseAlarmRate)).toEqual([0.001, 0.2, 0.02, 0.1]);
     expect(parseInferQuery(new URLSearchParams(`fabric=denim-blue_2.${'x'.repeat(19)}`)).fabric).toHaveLength(32);
   });
 
@@ -28,9 +29,18 @@ describe('parseInferQuery', () => {
     }
   });
 
+  it('refuses a false-alarm rate outside what a deployment may pick, or not a number, with 400 QUERY_INVALID', () => {
+    for (const rate of ['0', '0.0009', '0.25', '1', '-0.01', '5%', '0x10', 'Infinity', 'NaN', '']) {
+      const { status, code, detail } = refusal(`falseAlarmRate=${encodeURIComponent(rate)}`);
+      expect([status, code], rate).toEqual([400, 'QUERY_INVALID']);
+      expect(detail, rate).toMatch(/^bad query — falseAlarmRate: /);
+    }
+  });
+
   it('refuses an unknown parameter instead of ignoring it, pointing fabricCode to fabric', () => {
     expect(refusal('fabricCode=05')).toMatchObject({ status: 400, code: 'QUERY_INVALID', detail: expect.stringContaining('fabricCode: unknown parameter, use fabric') as string });
     expect(refusal('colour=red').detail).toContain('colour: unknown parameter');
+    expect(refusal('constructor=1').detail).toContain('constructor: unknown parameter (the parameters are model, fabric, falseAlarmRate)');
   });
 
   it('refuses a parameter given twice, since which one applies would be a guess', () => {

@@ -57,7 +57,7 @@ function route(method: string | undefined, path: string): { name: string; allow?
 }
 
 /**
- * `POST /v1/infer[?model=name@version][&fabric=code]` with a PNG or JPEG body (raw, or the `image` part of a
+ * `POST /v1/infer[?model=name@version][&fabric=code][&falseAlarmRate=0.02]` with a PNG or JPEG body (raw, or the `image` part of a
  * multipart form) → 200 and the verdict; `GET
  * /v1/results/{id}/anomaly-map.png | overlay.jpg`; `GET /openapi.json`. Errors are RFC 9457
  * problem+json with the worker's error codes. At most `admission.maxInFlight` images are decided
@@ -95,7 +95,7 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
       const body = contentType === 'multipart/form-data' ? await imageFromMultipart(received, rawContentType) : received;
       if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
       const started = performance.now();
-      const { decision, model } = await options.models.use(ref, async (decider: Decider) => ({ decision: await decider.decide(body, query.fabric), model: decider.model }));
+      const { decision, model } = await options.models.use(ref, async (decider: Decider) => ({ decision: await decider.decide(body, query.fabric, query.falseAlarmRate), model: decider.model }));
       metrics.inferSeconds.observe((performance.now() - started) / 1000);
       const id = randomUUID();
       options.results.put(id, { anomalyMapPng: decision.anomalyMapPng, overlayJpeg: decision.overlay.body });
@@ -109,6 +109,7 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
         threshold: decision.threshold,
         ...(query.fabric === undefined ? {} : { fabricCode: query.fabric }),
         ...(decision.calibratedFabric === undefined ? {} : { calibratedFabric: decision.calibratedFabric }),
+        ...(decision.falseAlarmRate === undefined ? {} : { falseAlarmRate: decision.falseAlarmRate }),
         regions: decision.regions,
         model,
         inputStats: decision.inputStats,
