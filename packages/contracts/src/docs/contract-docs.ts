@@ -96,7 +96,7 @@ const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDe
     schema: Deployment,
     eventType: EVENT_TYPES.deployment,
     description:
-      'Published by `pnpm rollout set`; the latest revision per model is in force (compacted topic). Routing: fabrics, then canary lines/cameras, then production; shadow decides a sample again for verdicts.shadow.v1.',
+      'Published by `pnpm rollout set`; the latest revision per model is in force (compacted topic). Routing: fabrics, then canary lines/cameras, then production; shadow decides a sample again for verdicts.shadow.v1. operatingPoint: the false-alarm rate a frame is judged at, its line\'s, else the deployment\'s, else each model card\'s default (0.05); the verdict names the rate applied.',
     key: { type: 'string', pattern: '^deployment:[A-Za-z0-9._-]+$', description: 'deployment:<model>' },
   },
   drift: {
