@@ -34,13 +34,14 @@ export function headline(report: ReplayReport): string[] {
     delta === null
       ? 'score delta: no joined frames'
       : `score delta (candidate − baseline): mean ${signed(delta.mean)}, median ${signed(delta.median)}, p5 ${signed(delta.p5)}, p95 ${signed(delta.p95)}`,
-    `models: candidate ${modelList(streams.candidate)}; baseline ${modelList(streams.baseline)}`,
+    `models: candidate ${countList(streams.candidate.models)}; baseline ${countList(streams.baseline.models)}`,
+    `false-alarm rates: candidate ${countList(streams.candidate.falseAlarmRates)}; baseline ${countList(streams.baseline.falseAlarmRates)}`,
   ];
 }
 
-function modelList(stream: VerdictStreamFigures): string {
-  const entries = Object.entries(stream.models);
-  return entries.length === 0 ? 'none' : entries.map(([model, frames]) => `${model} (${frames})`).join(', ');
+function countList(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? 'none' : entries.map(([value, frames]) => `${value} (${frames})`).join(', ');
 }
 
 const GROUP_HEADER = [
@@ -80,7 +81,7 @@ function groupSection(title: string, keyName: string, groups: readonly GroupFigu
 }
 
 function streamRow(name: string, stream: VerdictStreamFigures): string[] {
-  return [name, stream.topic, String(stream.messages), String(stream.frames), String(stream.duplicates), String(stream.invalid), modelList(stream)];
+  return [name, stream.topic, String(stream.messages), String(stream.frames), String(stream.duplicates), String(stream.invalid), countList(stream.models)];
 }
 
 function flipList(ids: readonly string[], total: number): string {

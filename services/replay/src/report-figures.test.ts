@@ -41,6 +41,11 @@ describe('buildReport on the crafted frames', () => {
     expect(report.streams.baseline.models).toEqual({ 'draem-aitex@1.0.0': 5 });
   });
 
+  it('names the false-alarm rates each side was judged at, and frames whose verdict states none', () => {
+    expect(report.streams.candidate.falseAlarmRates).toEqual({ 'none stated': 5 });
+    expect(report.streams.baseline.falseAlarmRates).toEqual({ '0.02': 5 });
+  });
+
   it('breaks agreement down per defect code, with the false-alarm rate on normal frames', () => {
     const byCode = Object.fromEntries(report.byDefectCode.map((group) => [group.key, group]));
     expect(Object.keys(byCode)).toEqual(['000', '002', '010', 'unknown']);
@@ -89,8 +94,16 @@ describe('message mapping', () => {
     expect(toFrameFacts({ attributes: { aitexDefectCode: '' } })).toEqual({ defectCode: 'unknown', fabricCode: 'unknown' });
   });
 
+  // A verdict as the topic carries it: the model as a reference, no falseAlarmRate unless it states one.
+  const { falseAlarmRate: _rate, ...fields } = point('f1', 'ok', 0.2);
+  const verdict = { ...fields, model: { name: 'draem-aitex', version: '1.2.0', sha256: 'a'.repeat(64) } };
+
   it('names a verdict’s model as name@version', () => {
-    const verdict = { ...point('f1', 'ok', 0.2), model: { name: 'draem-aitex', version: '1.2.0', sha256: 'a'.repeat(64) } };
     expect(toVerdictPoint(verdict).model).toBe('draem-aitex@1.2.0');
+  });
+
+  it("keeps a verdict's false-alarm rate, null when it states none", () => {
+    expect(toVerdictPoint({ ...verdict, falseAlarmRate: 0.01 }).falseAlarmRate).toBe(0.01);
+    expect(toVerdictPoint(verdict).falseAlarmRate).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 /** The replay report's figures, computed from the two verdict streams and the frames' facts. */
 import { isJoined, pairByFrame, type FrameCatalog, type FramePair, type LatestVerdicts } from './report-join.js';
 import {
+  NO_STATED_RATE,
   UNKNOWN,
   type ComparisonFigures,
   type FrameFacts,
@@ -80,10 +81,11 @@ function anyVerdict(pair: FramePair): VerdictPoint {
   return (pair.candidate ?? pair.baseline) as VerdictPoint;
 }
 
-function modelsOf(verdicts: LatestVerdicts): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const point of verdicts.byFrame.values()) counts[point.model] = (counts[point.model] ?? 0) + 1;
-  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1)));
+/** Kept verdicts per value of `key`, in key order. */
+function countBy(verdicts: LatestVerdicts, key: (point: VerdictPoint) => string): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const point of verdicts.byFrame.values()) counts.set(key(point), (counts.get(key(point)) ?? 0) + 1);
+  return Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function streamFigures(stream: ReportInputs['candidate']): VerdictStreamFigures {
@@ -93,7 +95,8 @@ function streamFigures(stream: ReportInputs['candidate']): VerdictStreamFigures 
     frames: stream.verdicts.byFrame.size,
     duplicates: stream.verdicts.duplicates,
     invalid: stream.invalid,
-    models: modelsOf(stream.verdicts),
+    models: countBy(stream.verdicts, (point) => point.model),
+    falseAlarmRates: countBy(stream.verdicts, (point) => (point.falseAlarmRate === null ? NO_STATED_RATE : String(point.falseAlarmRate))),
   };
 }
 

@@ -18,6 +18,8 @@ export interface VerdictPoint {
   normalizedScore: number;
   /** `name@version` */
   model: string;
+  /** The false-alarm rate whose threshold applied; null when the verdict states none (a card without operating points). */
+  falseAlarmRate: number | null;
   decidedAt: string;
 }
 
@@ -32,7 +34,7 @@ export interface FrameFacts {
 export const UNKNOWN = 'unknown';
 
 export function toVerdictPoint(
-  verdict: Pick<Verdict, 'frameId' | 'lineId' | 'cameraId' | 'verdict' | 'score' | 'normalizedScore' | 'model' | 'decidedAt'>,
+  verdict: Pick<Verdict, 'frameId' | 'lineId' | 'cameraId' | 'verdict' | 'score' | 'normalizedScore' | 'model' | 'decidedAt' | 'falseAlarmRate'>,
 ): VerdictPoint {
   return {
     frameId: verdict.frameId,
@@ -42,6 +44,7 @@ export function toVerdictPoint(
     score: verdict.score,
     normalizedScore: verdict.normalizedScore,
     model: `${verdict.model.name}@${verdict.model.version}`,
+    falseAlarmRate: verdict.falseAlarmRate ?? null,
     decidedAt: verdict.decidedAt,
   };
 }
@@ -123,7 +126,14 @@ interface StreamFigures {
 export interface VerdictStreamFigures extends StreamFigures {
   /** Frames per `name@version`, counted on the kept verdicts. */
   models: Record<string, number>;
+  /**
+   * Frames per false-alarm rate their threshold was taken at (`NO_STATED_RATE` for verdicts that
+   * name none): two sides judged at different rates flip verdicts without any change of model.
+   */
+  falseAlarmRates: Record<string, number>;
 }
+
+export const NO_STATED_RATE = 'none stated';
 
 export interface ReplayReport {
   generatedAt: string;

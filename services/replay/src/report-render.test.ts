@@ -11,13 +11,14 @@ const report = buildReport(inputs);
 const joined = pairByFrame(inputs.candidate.verdicts.byFrame, inputs.baseline.verdicts.byFrame).filter(isJoined);
 
 describe('headline', () => {
-  it('says frames, agreement, flips, score deltas and model versions in five lines', () => {
+  it('says frames, agreement, flips, score deltas, model versions and false-alarm rates in six lines', () => {
     expect(headline(report)).toEqual([
       'frames: 5 candidate, 5 baseline, 4 joined, 1 only candidate, 1 only baseline',
       'agreement: 50.0 % (2 of 4)',
       'flips: 1 ok→defect, 1 defect→ok',
       'score delta (candidate − baseline): mean +0.0375, median +0.0750, p5 -0.3325, p95 +0.3550',
       'models: candidate draem-aitex@1.2.0 (5); baseline draem-aitex@1.0.0 (5)',
+      'false-alarm rates: candidate none stated (5); baseline 0.02 (5)',
     ]);
   });
 });

@@ -12,6 +12,7 @@ export function point(frameId: string, verdict: 'ok' | 'defect', score: number, 
     score,
     normalizedScore: score,
     model: 'draem-aitex@1.0.0',
+    falseAlarmRate: 0.02,
     decidedAt: '2026-11-22T10:00:00.000Z',
     ...overrides,
   };
@@ -28,7 +29,8 @@ export function point(frameId: string, verdict: 'ok' | 'defect', score: number, 
  * The candidate also holds an earlier, superseded verdict of f2 (ok 0.25), read after the kept one.
  */
 export function craftedInputs(): ReportInputs {
-  const candidateModel = { model: 'draem-aitex@1.2.0', decidedAt: '2026-11-23T08:00:00.000Z' };
+  // The candidate's card states no rate (no operating points); the baseline was judged at 0.02.
+  const candidateModel = { model: 'draem-aitex@1.2.0', falseAlarmRate: null, decidedAt: '2026-11-23T08:00:00.000Z' };
   const candidate = new LatestVerdicts();
   const baseline = new LatestVerdicts();
   const line2 = { lineId: 'line-2' };
