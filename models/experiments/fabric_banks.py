@@ -133,12 +133,17 @@ def main() -> int:
            "val": [{"file": val[j].relpath, "fabric": val[j].fabric, "label": int(val[j].label), "code": val[j].code,
                     "score": val_scores[n_train + j]} for j in range(len(val))]}
     # thresholds from out-of-fold normals only: per fabric, the empirical and a Gaussian-tail rule
-    for rule in ("max", "gauss1.645", "gauss2.0"):
-        det = fa = 0
+    from scipy import stats
+    for rule in ("max", "gauss-0.05", "gauss-0.02", "gumbel-0.05", "gumbel-0.02"):
         thr = {}
         for fab in fabrics:
             o = np.array([oof[i] for i in oof if train[i].fabric == fab])
-            thr[fab] = o.max() if rule == "max" else o.mean() + float(rule[5:]) * o.std(ddof=1)
+            if rule == "max":
+                thr[fab] = o.max()
+            elif rule.startswith("gauss"):
+                thr[fab] = o.mean() + stats.norm.isf(float(rule[6:])) * o.std(ddof=1)
+            else:
+                thr[fab] = stats.gumbel_r.isf(float(rule[7:]), *stats.gumbel_r.fit(o))
         t = np.array([thr.get(x, np.median(list(thr.values()))) for x in fab_v])
         det = float((sc[lab == 1] >= t[lab == 1]).mean()); fa = float((sc[lab == 0] >= t[lab == 0]).mean())
         res[f"oofThreshold-{rule}"] = {"detectionRate": det, "falseAlarmRate": fa}

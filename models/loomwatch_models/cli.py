@@ -109,6 +109,18 @@ def cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_patchcore_fabrics(a: argparse.Namespace) -> int:
+    from .patchcore import PatchCoreConfig
+    from .release_fabric_banks import release_fabric_banks
+    cfg = PatchCoreConfig(backbone=a.backbone, blocks=tuple(int(b) for b in a.blocks.split(",")), pool=a.pool,
+                          coreset_ratio=a.coreset_ratio, seed=a.seed)
+    out = release_fabric_banks(name=a.name, version=a.version, data=paths.data_dir(a.data), split=Path(a.split),
+                               cfg=cfg, edge=a.edge, folds=a.folds, pool=a.coreset_pool, threads=a.threads,
+                               registry=Path(a.registry) if a.registry else None, mlflow=not a.no_mlflow)
+    print(f"{a.name}@{a.version} in {out['dir']}: banks {out['fit']['bankSizes']}")
+    return 0
+
+
 def cmd_fit_patchcore(a: argparse.Namespace) -> int:
     from .patchcore import PatchCoreConfig
     from .release_patchcore import release_patchcore
@@ -346,6 +358,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--notes", default="", help="appended to the card's notes")
     sp.add_argument("--no-mlflow", action="store_true")
     sp.set_defaults(fn=cmd_fit_patchcore)
+
+    sp = sub.add_parser("fit-patchcore-fabrics",
+                        help="PatchCore with one memory bank per fabric routed in the graph: out-of-fold normal "
+                             "scores, banks, export, parity, metrics, operating points, card (≈ 15 min)")
+    data_arg(sp)
+    sp.add_argument("--name", default="patchcore-aitex")
+    sp.add_argument("--version", required=True)
+    sp.add_argument("--backbone", default="efficientnet-lite0", help="efficientnet-lite0 … lite2")
+    sp.add_argument("--blocks", default="4,10", help="backbone blocks whose features are concatenated")
+    sp.add_argument("--pool", type=int, default=3, help="k×k average pooling of the features")
+    sp.add_argument("--coreset-ratio", type=float, default=0.01, help="each bank's size as a fraction of its patches")
+    sp.add_argument("--coreset-pool", type=int, default=40_000, help="random patches each coreset is selected from")
+    sp.add_argument("--edge", type=int, default=16,
+                    help="px either side of the saturated band beside the cloth that never score (0: no edge mask)")
+    sp.add_argument("--folds", type=int, default=4, help="contiguous folds per fabric for the out-of-fold scores")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.add_argument("--threads", type=int, default=2)
+    sp.add_argument("--registry", help="registry root (default models/registry); a scratch one for experiments")
+    sp.add_argument("--no-mlflow", action="store_true")
+    sp.set_defaults(fn=cmd_fit_patchcore_fabrics)
 
     sp = sub.add_parser("evaluate", help="validation metrics of an ONNX model or a checkpoint into --out")
     data_arg(sp); ckpt_args(sp)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -137,9 +138,10 @@ def pro_score(maps: list[np.ndarray], masks: list[np.ndarray | None], max_fpr: f
     return float(np.trapz(y, x) / max_fpr)
 
 
-def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int = 256,
-             cv_seed: int = 0, log=print) -> dict:
-    """Scores every frame, computes metrics and writes out_dir/{scores.json, metrics.json, *.png}."""
+def evaluate(frames, run: TileRunner | Callable[[str], TileRunner], out_dir: Path, kernel: int = 21, tile: int = 256,
+             cv_seed: int = 0, log=print, routed: bool = False) -> dict:
+    """Scores every frame, computes metrics and writes out_dir/{scores.json, metrics.json, *.png}.
+    routed: `run` maps a frame's fabric code to its runner (scoring.fabric_router)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pos_hist = np.zeros(BINS + 1, np.int64)
@@ -149,7 +151,7 @@ def evaluate(frames, run: TileRunner, out_dir: Path, kernel: int = 21, tile: int
     for i, f in enumerate(frames):
         img = read_gray(f.path)
         t0 = time.perf_counter()
-        amap = anomaly_map(img, run, tile)
+        amap = anomaly_map(img, run(f.fabric) if routed else run, tile)  # type: ignore[arg-type,call-arg]
         score = float(smooth(amap, kernel).max())
         times.append(time.perf_counter() - t0)
         gt = read_mask(f) if f.label else np.zeros(amap.shape, bool)

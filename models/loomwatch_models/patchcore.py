@@ -256,8 +256,9 @@ def left_out_scale(pool: torch.Tensor, chosen: torch.Tensor, seed: int = 0, prob
     return float(nearest_distance(probe, pool[chosen]).median())
 
 
-def count_flops(graph: PatchCoreMap, tile: int = 256) -> int:
-    """2 × multiply-adds of the convolutions (forward hooks) + the nearest-neighbour matmuls."""
+def count_flops(graph: PatchCoreMap | RoutedPatchCoreMap, tile: int = 256) -> int:
+    """2 × multiply-adds of the convolutions (forward hooks) + the nearest-neighbour matmuls (a routed
+    graph: of its average fabric bank)."""
     flops = 0
 
     def hook(mod, inp, out):
@@ -271,7 +272,11 @@ def count_flops(graph: PatchCoreMap, tile: int = 256) -> int:
     for h in hs:
         h.remove()
     patches = f.shape[-1] * f.shape[-2]
-    flops += 2 * patches * graph.bank.shape[0] * graph.bank.shape[1]
+    if isinstance(graph, RoutedPatchCoreMap):
+        rows = float(np.mean(graph.bank_sizes[:-1]))
+        flops += 2 * patches * rows * (graph.bank.shape[1] + 1)
+    else:
+        flops += 2 * patches * graph.bank.shape[0] * graph.bank.shape[1]
     return int(flops)
 
 
@@ -319,9 +324,8 @@ class RoutedPatchCoreMap(nn.Module):
     def bank_sizes(self) -> list[int]:
         return [int(b - a) for a, b in zip(self.offsets[:-1], self.offsets[1:], strict=True)]
 
-    def distances(self, x: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
-        """[N,1,T,T], bank index [1] -> nearest-memory distance per patch [N,1,T/8,T/8]."""
-        f = self.features(x)
+    def distances(self, f: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
+        """Patch features [N,D,h,w], bank index [1] -> nearest-memory distance per patch [N,1,h,w]."""
         n, d, h, w = f.shape
         q = f.permute(0, 2, 3, 1).reshape(-1, d)
         rows = self.bank.index_select(0, torch.arange(self.offsets[bank[0]], self.offsets[bank[0] + 1])).float()
@@ -334,8 +338,12 @@ class RoutedPatchCoreMap(nn.Module):
         return torch.sqrt(dist).reshape(n, 1, h, w)
 
     def forward(self, x: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
+        return self.map_of(self.features(x), x, bank)
+
+    def map_of(self, f: torch.Tensor, x: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
+        """The anomaly map of tiles x [N,1,T,T] from their patch features f [N,D,T/8,T/8] (already extracted)."""
         t = x.shape[-1]
-        d = F.interpolate(self.distances(x, bank), size=(t, t), mode="bilinear", align_corners=False)
+        d = F.interpolate(self.distances(f, bank), size=(t, t), mode="bilinear", align_corners=False)
         r = self.kx.shape[-1] // 2
         d = F.conv2d(F.pad(d, (r, r, 0, 0), mode="reflect"), self.kx)
         d = F.conv2d(F.pad(d, (0, 0, r, r), mode="reflect"), self.ky)

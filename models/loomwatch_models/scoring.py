@@ -82,14 +82,36 @@ def torch_runner(model: torch.nn.Module) -> TileRunner:
     return run
 
 
-def onnx_runner(onnx_path, threads: int = 2) -> TileRunner:
+def onnx_runner(onnx_path, threads: int = 2, bank: int | None = None) -> TileRunner:
+    """`bank`: for a routed graph (patchcore.RoutedPatchCoreMap), the index fed to its second input."""
+    return onnx_routes(onnx_path, threads)(bank)
+
+
+def onnx_routes(onnx_path, threads: int = 2) -> Callable[[int | None], TileRunner]:
+    """One session; bank index -> a runner that searches that bank (None: a graph with one input)."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
+    inputs = [i.name for i in sess.get_inputs()]
 
-    def run(x: np.ndarray) -> np.ndarray:
-        return sess.run(None, {name: x})[0]
-    return run
+    def route(bank: int | None) -> TileRunner:
+        if (bank is None) != (len(inputs) == 1):
+            raise ValueError(f"{onnx_path} has inputs {inputs}: {'give' if bank is None else 'no'} bank index")
+        extra = {} if bank is None else {inputs[1]: np.array([bank], dtype=np.int64)}
+
+        def run(x: np.ndarray) -> np.ndarray:
+            return sess.run(None, {inputs[0]: x, **extra})[0]
+        return run
+    return route
+
+
+def fabric_router(onnx_path, routing: dict | None, threads: int = 2) -> Callable[[str], TileRunner]:
+    """fabric code -> the runner the engine would use for it: the card's `routing` (None: one bank)."""
+    routes = onnx_routes(onnx_path, threads)
+    if routing is None:
+        run = routes(None)
+        return lambda _fabric: run
+    runners = {i: routes(i) for i in {*routing["fabrics"].values(), routing["fallback"]}}
+    return lambda fabric: runners[routing["fabrics"].get(fabric, routing["fallback"])]
