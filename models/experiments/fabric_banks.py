@@ -48,11 +48,18 @@ def fit(x: torch.Tensor, ratio: float, pool: int, seed: int = 0) -> tuple[torch.
     return p[idx].contiguous(), left_out_scale(p, idx, seed)
 
 
-def frame_map(feats: torch.Tensor, bank: torch.Tensor, scale: float, frame: np.ndarray, sigma: float,
-              edge: int) -> np.ndarray:
-    """[16, h, w, D] fp16 features of one frame -> anomaly map [256, 4096] as the graph computes it."""
+def distance_grid(feats: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
     t, h, w, d = feats.shape
-    dist = nearest_distance(feats.reshape(-1, d).float(), bank).reshape(t, 1, h, w)
+    return nearest_distance(feats.reshape(-1, d).float(), bank).reshape(t, 1, h, w)
+
+
+def frame_map(feats: torch.Tensor, bank: torch.Tensor, scale: float, frame: np.ndarray, sigma: float,
+              edge: int, profile: torch.Tensor | None = None) -> np.ndarray:
+    """[16, h, w, D] fp16 features of one frame -> anomaly map [256, 4096] as the graph computes it.
+    profile [h, w]: the typical normal distance at each grid position relative to the interior's."""
+    dist = distance_grid(feats, bank)
+    if profile is not None:
+        dist = dist / profile
     m = F.interpolate(dist, size=(256, 256), mode="bilinear", align_corners=False)
     k = gaussian_kernel(sigma)
     r = len(k) // 2
@@ -78,6 +85,7 @@ def main() -> int:
     ap.add_argument("--sigma", type=float, default=4.0)
     ap.add_argument("--fallback", type=int, default=4096)
     ap.add_argument("--tag", default="")
+    ap.add_argument("--profile", action="store_true", help="divide distances by the normal distance profile over grid positions")
     a = ap.parse_args()
     torch.set_num_threads(2)
     data = torch.load(cache_path(a.key))
@@ -94,6 +102,8 @@ def main() -> int:
             gray[i] = read_gray(frames[i].path)
         return gray[i]
 
+    oof_grids: dict[int, torch.Tensor] = {}
+    oof_banks: dict[int, tuple] = {}
     oof: dict[int, float] = {}
     val_scores: dict[int, float] = {}
     maps_val: dict[int, np.ndarray] = {}
@@ -107,10 +117,19 @@ def main() -> int:
             rest = [i for i in idx if i not in held]
             bank, s = fit(X[rest].reshape(-1, X.shape[-1]).float(), a.ratio, a.pool)
             for i in held:
-                oof[i] = float(frame_map(X[i], bank, s, img(i), a.sigma, a.edge).max())
+                oof_banks[i] = (bank, s)
+                oof_grids[i] = distance_grid(X[i], bank) / s
         banks[fab], scales[fab] = fit(X[idx].reshape(-1, X.shape[-1]).float(), a.ratio, a.pool)
-        log(f"fabric {fab}: bank {len(banks[fab])}, scale {scales[fab]:.3f}, oof "
-            f"{[round(oof[i], 3) for i in idx]} · {time.time() - t0:.0f}s")
+        log(f"fabric {fab}: bank {len(banks[fab])}, scale {scales[fab]:.3f} · {time.time() - t0:.0f}s")
+    profile = None
+    if a.profile:
+        g = torch.cat(list(oof_grids.values()))[:, 0]               # [frames·tiles, h, w]
+        profile = g.median(0).values
+        profile = profile / profile[4:-4, 4:-4].median()
+        log(f"profile: rows {[round(float(v), 2) for v in profile.median(1).values]}")
+        log(f"profile: cols {[round(float(v), 2) for v in profile.median(0).values]}")
+    for i, (bank, s) in oof_banks.items():
+        oof[i] = float(frame_map(X[i], bank, s, img(i), a.sigma, a.edge, profile).max())
     union = torch.cat(list(banks.values()))
     fb_idx = greedy_coreset(union, min(a.fallback, len(union)), 128, 0)
     fallback, fb_scale = union[fb_idx].contiguous(), float(np.median(list(scales.values())))
@@ -119,7 +138,7 @@ def main() -> int:
     for j, f in enumerate(val):
         i = n_train + j
         bank, s = (banks[f.fabric], scales[f.fabric]) if f.fabric in banks else (fallback, fb_scale)
-        amap = frame_map(X[i], bank, s, img(i), a.sigma, a.edge)
+        amap = frame_map(X[i], bank, s, img(i), a.sigma, a.edge, profile)
         val_scores[i] = float(amap.max())
         mask = read_mask(f) if f.label else np.zeros_like(amap, bool)
         if mask is not None:

@@ -121,6 +121,12 @@ def cmd_fit_patchcore_fabrics(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_engine_eval(a: argparse.Namespace) -> int:
+    from .engine_eval import engine_eval
+    engine_eval(a.name, a.version, paths.data_dir(a.data), Path(a.split), a.false_alarm_rate, a.threads)
+    return 0
+
+
 def cmd_fit_patchcore(a: argparse.Namespace) -> int:
     from .patchcore import PatchCoreConfig
     from .release_patchcore import release_patchcore
@@ -379,6 +385,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--registry", help="registry root (default models/registry); a scratch one for experiments")
     sp.add_argument("--no-mlflow", action="store_true")
     sp.set_defaults(fn=cmd_fit_patchcore_fabrics)
+
+    sp = sub.add_parser("engine-eval", help="every validation frame through the TypeScript engine (loomwatch infer) "
+                        "with its fabric code, as the worker decides it → eval/engine[-<rate>].json")
+    data_arg(sp)
+    sp.add_argument("--name", default="patchcore-aitex")
+    sp.add_argument("--version", required=True)
+    sp.add_argument("--false-alarm-rate", type=float, help="the deployment's rate (default: the card's, 0.05)")
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.add_argument("--threads", type=int, default=2)
+    sp.set_defaults(fn=cmd_engine_eval)
 
     sp = sub.add_parser("evaluate", help="validation metrics of an ONNX model or a checkpoint into --out")
     data_arg(sp); ckpt_args(sp)

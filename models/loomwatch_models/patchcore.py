@@ -90,6 +90,7 @@ class FeatureExtractor(nn.Module):
         p = self.reflect_pad
         if p:
             x = F.pad(x, (p, p, p, p), mode="reflect")
+        side = x.shape[-1]
         x = (x.expand(-1, 3, -1, -1) - self.mean) / self.std
         x = self.stem(x)
         feats = []
@@ -100,7 +101,7 @@ class FeatureExtractor(nn.Module):
         size = feats[0].shape[-2:]
         feats = [feats[0]] + [F.interpolate(f, size=size, mode="bilinear", align_corners=False) for f in feats[1:]]
         f = torch.cat(feats, dim=1)
-        c = p // 8                                          # the stride-8 grid
+        c = p * f.shape[-1] // side                         # the padding on the features' grid (stride 8: p // 8)
         return f[:, :, c:f.shape[2] - c, c:f.shape[3] - c] if c else f
 
 
@@ -305,11 +306,16 @@ class RoutedPatchCoreMap(nn.Module):
     ky: torch.Tensor
     offsets: torch.Tensor
     scales: torch.Tensor
+    profile: torch.Tensor
 
     def __init__(self, features: FeatureExtractor, banks: list[torch.Tensor], scales: list[float],
-                 sigma: float = 4.0, edge: int = 0):
+                 sigma: float = 4.0, edge: int = 0, profile: torch.Tensor | None = None):
         super().__init__()
         self.features = features
+        # the typical normal distance at each position of a tile's feature grid, relative to the interior's:
+        # a tile's first and last rows (the frame's top and bottom) and columns (the seams between tiles)
+        # see mirrored context and lie farther from the bank, so their distances are divided by it
+        self.register_buffer("profile", torch.ones(1, 1) if profile is None else profile.float())
         self.bank = nn.Parameter(torch.cat(banks).to(torch.float16).contiguous(), requires_grad=False)
         sizes = torch.tensor([0] + [len(b) for b in banks], dtype=torch.long)
         self.register_buffer("offsets", torch.cumsum(sizes, 0))
@@ -335,7 +341,7 @@ class RoutedPatchCoreMap(nn.Module):
         q1 = torch.cat([q, torch.ones_like(q[:, :1])], dim=1)
         nearest = F.linear(q1, aug).argmax(dim=1)
         dist = ((q - rows[nearest]) ** 2).sum(1)
-        return torch.sqrt(dist).reshape(n, 1, h, w)
+        return torch.sqrt(dist).reshape(n, 1, h, w) / self.profile
 
     def forward(self, x: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
         return self.map_of(self.features(x), x, bank)

@@ -72,12 +72,22 @@ def fit_banks(feats: dict[int, torch.Tensor], groups: dict[str, list[int]], cfg:
     return banks, scales, index
 
 
-def frame_scores(graph: RoutedPatchCoreMap, feats: torch.Tensor, tiles: np.ndarray, bank: int) -> float:
-    f = feats.float().reshape(len(tiles), -1, feats.shape[-1])
+def grid_of(feats: torch.Tensor, tiles: int = 16) -> torch.Tensor:
+    """extract()'s [tiles·h·w, D] of one frame (16 tiles of a 4096 × 256 frame) -> [tiles, D, h, w]."""
+    f = feats.float().reshape(tiles, -1, feats.shape[-1])
     side = int(round(f.shape[1] ** 0.5))
-    f = f.reshape(len(tiles), side, side, -1).permute(0, 3, 1, 2)
+    return f.reshape(16, side, side, -1).permute(0, 3, 1, 2)
+
+
+def position_profile(grids: torch.Tensor) -> torch.Tensor:
+    """[n, 1, h, w] normal distances -> their median at each grid position over the interior's median."""
+    med = grids[:, 0].median(0).values
+    return med / med[4:-4, 4:-4].median()
+
+
+def frame_score(graph: RoutedPatchCoreMap, feats: torch.Tensor, tiles: np.ndarray, bank: int) -> float:
     with torch.no_grad():
-        m = graph.map_of(f, torch.from_numpy(tiles), torch.tensor([bank]))
+        m = graph.map_of(grid_of(feats, len(tiles)), torch.from_numpy(tiles), torch.tensor([bank]))
     return float(m.max())
 
 
@@ -101,9 +111,9 @@ def release_fabric_banks(*, name: str, version: str, data: Path, split: Path, cf
     by_fabric = {fab: [i for i, f in enumerate(train) if f.fabric == fab] for fab in fabrics}
 
     # out-of-fold: fold k of every fabric held out; its banks (and fallback) from the other folds
-    oof: dict[int, float] = {}
-    oof_fallback: dict[int, float] = {}
     fold_of = {fab: contiguous_folds([train[i] for i in idx], folds) for fab, idx in by_fabric.items()}
+    runs = []                                   # (fold graph, fabric bank index, held-out frame)
+    grids = []                                  # their distances / bank scale, for the position profile
     for k in range(folds):
         held = {fab: [by_fabric[fab][j] for j in fold_of[fab][k]] for fab in fabrics if k < len(fold_of[fab])}
         rest = {fab: [i for i in by_fabric[fab] if i not in held.get(fab, [])] for fab in fabrics}
@@ -111,14 +121,23 @@ def release_fabric_banks(*, name: str, version: str, data: Path, split: Path, cf
         graph = RoutedPatchCoreMap(features, banks, scales, cfg.sigma, edge)
         for fab, frames in held.items():
             for i in frames:
-                tiles = to_tiles(read_gray(train[i].path), tile)
-                oof[i] = frame_scores(graph, feats[i], tiles, index[fab])
-                oof_fallback[i] = frame_scores(graph, feats[i], tiles, len(banks) - 1)
-        log(f"  out-of-fold {k + 1}/{folds}: {sum(len(v) for v in held.values())} frames scored · {time.time() - t0:.0f}s")
+                runs.append((graph, index[fab], i))
+                with torch.no_grad():
+                    grids.append(graph.distances(grid_of(feats[i]), torch.tensor([index[fab]])) / scales[index[fab]])
+        log(f"  out-of-fold banks {k + 1}/{folds} · {time.time() - t0:.0f}s")
+    profile = position_profile(torch.cat(grids))
+    oof: dict[int, float] = {}
+    oof_fallback: dict[int, float] = {}
+    for graph, bank, i in runs:
+        graph.profile = profile
+        tiles = to_tiles(read_gray(train[i].path), tile)
+        oof[i] = frame_score(graph, feats[i], tiles, bank)
+        oof_fallback[i] = frame_score(graph, feats[i], tiles, len(graph.scales) - 1)
+    log(f"  out-of-fold scores of {len(oof)} training normals · {time.time() - t0:.0f}s")
 
     banks, scales, index = fit_banks(feats, by_fabric, cfg, pool)
     fit_seconds = time.time() - t0
-    graph = RoutedPatchCoreMap(features, banks, scales, cfg.sigma, edge)
+    graph = RoutedPatchCoreMap(features, banks, scales, cfg.sigma, edge, profile)
     routing = {"input": "bank", "fabrics": index, "fallback": len(banks) - 1}
     onnx_path = export_graph(graph, vdir / "model.onnx", tile, fold_constants=False, routed=True)
     size_mb = onnx_path.stat().st_size / 1e6
@@ -249,7 +268,8 @@ def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing
     card["routing"] = routing
     write_card(card, vdir)
     fit = {"bankSizes": dict(zip([*routing["fabrics"], "fallback"], sizes, strict=True)),
-           "scales": [float(s) for s in graph.scales], "edge": edge, "folds": folds, "fitSeconds": round(fit_seconds, 1),
+           "scales": [float(s) for s in graph.scales], "edge": edge,
+           "positionProfile": [[round(float(v), 4) for v in row] for row in graph.profile], "folds": folds, "fitSeconds": round(fit_seconds, 1),
            "trainingFrames": train_frames, "config": config_dict(cfg),
            "onnxMegabytes": round(onnx_path.stat().st_size / 1e6, 2)}
     (vdir / "eval" / "fit.json").write_text(json.dumps(fit, indent=1) + "\n")
