@@ -85,6 +85,7 @@ def main() -> int:
     ap.add_argument("--sigma", type=float, default=4.0)
     ap.add_argument("--fallback", type=int, default=4096)
     ap.add_argument("--tag", default="")
+    ap.add_argument("--profile-q", type=float, default=0.5, help="the quantile of the distances the profile follows")
     ap.add_argument("--profile", action="store_true", help="divide distances by the normal distance profile over grid positions")
     a = ap.parse_args()
     torch.set_num_threads(2)
@@ -109,7 +110,9 @@ def main() -> int:
     maps_val: dict[int, np.ndarray] = {}
     banks, scales = {}, {}
     t0 = time.time()
-    for fab in fabrics:
+    bank_cache = cache_path(f"{a.key}-banks-r{a.ratio}-p{a.pool}-f{a.folds}")
+    cached = torch.load(bank_cache) if bank_cache.exists() else None
+    for fab in fabrics if cached is None else []:
         idx = [i for i, f in enumerate(train) if f.fabric == fab]
         sub = [train[i] for i in idx]
         for b in folds_of(sub, a.folds):
@@ -121,10 +124,15 @@ def main() -> int:
                 oof_grids[i] = distance_grid(X[i], bank) / s
         banks[fab], scales[fab] = fit(X[idx].reshape(-1, X.shape[-1]).float(), a.ratio, a.pool)
         log(f"fabric {fab}: bank {len(banks[fab])}, scale {scales[fab]:.3f} · {time.time() - t0:.0f}s")
+    if cached is None:
+        torch.save({"oof_banks": oof_banks, "banks": banks, "scales": scales}, bank_cache)
+    else:
+        oof_banks, banks, scales = cached["oof_banks"], cached["banks"], cached["scales"]
+        oof_grids = {i: distance_grid(X[i], b) / s for i, (b, s) in oof_banks.items()}
     profile = None
     if a.profile:
         g = torch.cat(list(oof_grids.values()))[:, 0]               # [frames·tiles, h, w]
-        profile = g.median(0).values
+        profile = torch.quantile(g.flatten(1), a.profile_q, dim=0).reshape(g.shape[1:])
         profile = profile / profile[4:-4, 4:-4].median()
         log(f"profile: rows {[round(float(v), 2) for v in profile.median(1).values]}")
         log(f"profile: cols {[round(float(v), 2) for v in profile.median(0).values]}")

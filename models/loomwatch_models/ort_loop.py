@@ -99,13 +99,15 @@ class TiledModel:
         self.output_name: str = card["output"]["name"]
         self.channel: int = card["output"]["anomalyChannel"]
         self.kernel: int = card["postprocess"]["smoothingKernel"]
+        routing = card.get("routing")           # frames here name no fabric: the fallback bank, as the engine
+        self.route = {} if routing is None else {routing["input"]: np.array([routing["fallback"]], dtype=np.int64)}
         # float32 arithmetic, as the engine's lookup table: fround(v × fround(scale)) + fround(offset)
         self.lut = np.arange(256, dtype=np.float32) * np.float32(card["input"]["scale"]) \
             + np.float32(card["input"]["offset"])
 
     def anomaly_map(self, frame: np.ndarray) -> np.ndarray:
         tiles = to_tiles(self.lut[frame], self.tile, self.stride)
-        outputs = [self.session.run([self.output_name], {self.input_name: tiles[i:i + self.batch]})[0][:, self.channel]
+        outputs = [self.session.run([self.output_name], {self.input_name: tiles[i:i + self.batch], **self.route})[0][:, self.channel]
                    for i in range(0, len(tiles), self.batch)]
         height, width = frame.shape
         return stitch(np.concatenate(outputs), height, width, self.stride)

@@ -15,11 +15,12 @@ from .registry import production, read_card
 FAMILY_MARKERS = {"draem": "o", "patchcore": "D"}
 
 
-def describe_architecture(arch: dict) -> str:
+def describe_architecture(arch: dict, routing: dict | None = None) -> str:
     if arch["family"] == "draem":
         return f"DRAEM {arch['reconstructiveWidth']}/{arch['discriminativeWidth']}"
-    return (f"PatchCore {arch['backbone'].replace('efficientnet-', 'EffNet-')} "
-            f"b{'+b'.join(map(str, arch['blocks']))}, bank {arch['bankSize']:,}")
+    banks = (f"{len(routing['fabrics'])} fabric banks + fallback, {arch['bankSize']:,} patches in all" if routing
+             else f"bank {arch['bankSize']:,}")
+    return f"PatchCore {arch['backbone'].replace('efficientnet-', 'EffNet-')} b{'+b'.join(map(str, arch['blocks']))}, {banks}"
 
 
 def at_five_percent(vdir: Path) -> tuple[float, float] | None:
@@ -46,7 +47,7 @@ def rows(registry: Path = paths.REGISTRY_DIR) -> list[dict]:
         m = c["metrics"]
         out.append({
             "model": f"{c['name']}@{c['version']}", "family": c["architecture"]["family"],
-            "architecture": describe_architecture(c["architecture"]), "gflop": c["flopsPerTile"] * 16 / 1e9,
+            "architecture": describe_architecture(c["architecture"], c.get("routing")), "gflop": c["flopsPerTile"] * 16 / 1e9,
             "ms": speed.get("msPerFrame"), "image": m["imageAuroc"], "pixel": m["pixelAuroc"], "pro": m.get("pro"),
             "at5": at_five_percent(vdir) if m["imageAuroc"] is not None else None,
             "crossCal": em.get("crossCalibrated") if m["imageAuroc"] is not None else None,

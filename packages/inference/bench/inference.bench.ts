@@ -83,6 +83,8 @@ const encoded = picked.map((path) => readFileSync(path));
 // The bare path: its own session from the same verified bytes and options, fed the very tile
 // batches the engine builds (prepared before timing).
 const bare = await ort.InferenceSession.create(await readVerifiedOnnx(engine.loaded.dir, card), sessionOptions(engine.config));
+// A routed version's frames name no fabric here: the engine runs its fallback bank, and so does this.
+const route = card.routing === undefined ? {} : { [card.routing.input]: new ort.Tensor('int64', BigInt64Array.of(BigInt(card.routing.fallback)), [1]) };
 const t = card.input.tileSize;
 const lut = inputLut(card.input.scale, card.input.offset);
 const batches: ort.Tensor[][] = [];
@@ -134,7 +136,7 @@ async function fullPass(): Promise<number> {
 async function barePass(): Promise<number> {
   const cpuStart = process.cpuUsage();
   const start = performance.now();
-  for (const perFrame of batches) for (const input of perFrame) await bare.run({ [card.input.name]: input });
+  for (const perFrame of batches) for (const input of perFrame) await bare.run({ [card.input.name]: input, ...route });
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpuStart);
   cpu.bare += (used.user + used.system) / 1e6;
