@@ -81,12 +81,14 @@ def main() -> int:
     ap.add_argument("--ratio", type=float, default=0.01)
     ap.add_argument("--pool", type=int, default=100_000)
     ap.add_argument("--folds", type=int, default=4)
-    ap.add_argument("--edge", type=int, default=-1, help="-1: no edge mask; else dilate the saturated band by this many px")
+    ap.add_argument("--edge", type=int, default=-1,
+                    help="-1: no edge mask; else dilate the saturated band by this many px")
     ap.add_argument("--sigma", type=float, default=4.0)
     ap.add_argument("--fallback", type=int, default=4096)
     ap.add_argument("--tag", default="")
     ap.add_argument("--profile-q", type=float, default=0.5, help="the quantile of the distances the profile follows")
-    ap.add_argument("--profile", action="store_true", help="divide distances by the normal distance profile over grid positions")
+    ap.add_argument("--profile", action="store_true",
+                    help="divide distances by the normal distance profile over grid positions")
     a = ap.parse_args()
     torch.set_num_threads(2)
     data = torch.load(cache_path(a.key))
@@ -95,7 +97,6 @@ def main() -> int:
     assert [f.relpath for f in frames] == data["files"]
     X = data["features"]
     fabrics = sorted({f.fabric for f in train})
-    normals = {f.relpath: f for f in frames if not f.label}
     gray = {}
 
     def img(i):
@@ -107,7 +108,6 @@ def main() -> int:
     oof_banks: dict[int, tuple] = {}
     oof: dict[int, float] = {}
     val_scores: dict[int, float] = {}
-    maps_val: dict[int, np.ndarray] = {}
     banks, scales = {}, {}
     t0 = time.time()
     bank_cache = cache_path(f"{a.key}-banks-r{a.ratio}-p{a.pool}-f{a.folds}")
@@ -151,7 +151,8 @@ def main() -> int:
         mask = read_mask(f) if f.label else np.zeros_like(amap, bool)
         if mask is not None:
             b = np.clip((amap * BINS).astype(np.int64), 0, BINS)
-            pos_h += np.bincount(b[mask > 0], minlength=BINS + 1); neg_h += np.bincount(b[mask == 0], minlength=BINS + 1)
+            pos_h += np.bincount(b[mask > 0], minlength=BINS + 1)
+            neg_h += np.bincount(b[mask == 0], minlength=BINS + 1)
     from sklearn.metrics import roc_auc_score
     lab = np.array([f.label for f in val]); sc = np.array([val_scores[n_train + j] for j in range(len(val))])
     fab_v = np.array([f.fabric for f in val])

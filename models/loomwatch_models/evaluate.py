@@ -151,7 +151,7 @@ def evaluate(frames, run: TileRunner | Callable[[str], TileRunner], out_dir: Pat
     for i, f in enumerate(frames):
         img = read_gray(f.path)
         t0 = time.perf_counter()
-        amap = anomaly_map(img, run(f.fabric) if routed else run, tile)  # type: ignore[arg-type,call-arg]
+        amap = anomaly_map(img, run(f.fabric) if routed else run, tile)  # type: ignore[arg-type]
         score = float(smooth(amap, kernel).max())
         times.append(time.perf_counter() - t0)
         gt = read_mask(f) if f.label else np.zeros(amap.shape, bool)

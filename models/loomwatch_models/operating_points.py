@@ -41,8 +41,8 @@ def operating_points(scores: np.ndarray, source: str, rates: tuple[float, ...] =
         t = min(1.0, max(0.0, threshold_for(scores, r)))
         k = int((scores >= t).sum())
         lo, hi = clopper_pearson(k, len(scores))
-        points.append({"falseAlarmRate": r, "imageThreshold": t,
-                       "observed": {"falseAlarms": k, "frames": len(scores), "low": round(lo, 4), "high": round(hi, 4)}})
+        observed = {"falseAlarms": k, "frames": len(scores), "low": round(lo, 4), "high": round(hi, 4)}
+        points.append({"falseAlarmRate": r, "imageThreshold": t, "observed": observed})
     return {"frames": len(scores), "source": source[:500], "points": points}
 
 

@@ -107,7 +107,8 @@ class TiledModel:
 
     def anomaly_map(self, frame: np.ndarray) -> np.ndarray:
         tiles = to_tiles(self.lut[frame], self.tile, self.stride)
-        outputs = [self.session.run([self.output_name], {self.input_name: tiles[i:i + self.batch], **self.route})[0][:, self.channel]
+        outputs = [self.session.run([self.output_name],
+                                    {self.input_name: tiles[i:i + self.batch], **self.route})[0][:, self.channel]
                    for i in range(0, len(tiles), self.batch)]
         height, width = frame.shape
         return stitch(np.concatenate(outputs), height, width, self.stride)

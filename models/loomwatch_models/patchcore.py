@@ -334,7 +334,8 @@ class RoutedPatchCoreMap(nn.Module):
         """Patch features [N,D,h,w], bank index [1] -> nearest-memory distance per patch [N,1,h,w]."""
         n, d, h, w = f.shape
         q = f.permute(0, 2, 3, 1).reshape(-1, d)
-        rows = self.bank.index_select(0, torch.arange(self.offsets[bank[0]], self.offsets[bank[0] + 1])).float()
+        span = torch.arange(self.offsets[bank[0]], self.offsets[bank[0] + 1])  # type: ignore[call-overload]
+        rows = self.bank.index_select(0, span).float()
         # |q - m|² = |q|² - 2 (q·m - |m|²/2): the nearest row is the ArgMax of one Gemm; its distance is then
         # recomputed exactly from the gathered row (the expanded form loses digits near d = 0)
         aug = torch.cat([rows, -0.5 * (rows * rows).sum(1, keepdim=True)], dim=1)

@@ -60,7 +60,9 @@ def coreset_bank(x: torch.Tensor, n: int, pool: int, seed: int) -> tuple[torch.T
 def fit_banks(feats: dict[int, torch.Tensor], groups: dict[str, list[int]], cfg: PatchCoreConfig,
               pool: int) -> tuple[list[torch.Tensor], list[float], dict[str, int]]:
     """One bank per group (its frames' patches, cfg.coreset_ratio of them) + the fallback bank last."""
-    banks, scales, index = [], [], {}
+    banks: list[torch.Tensor] = []
+    scales: list[float] = []
+    index: dict[str, int] = {}
     for name, frames in groups.items():
         x = torch.cat([feats[i] for i in frames]).float()
         b, s = coreset_bank(x, max(1, round(cfg.coreset_ratio * len(x))), pool, cfg.seed)
@@ -106,7 +108,8 @@ def release_fabric_banks(*, name: str, version: str, data: Path, split: Path, cf
         feats[i] = extract(features, to_tiles(read_gray(f.path), tile)).to(torch.float16)
         if (i + 1) % 10 == 0 or i + 1 == len(train):
             el = time.time() - t0
-            log(f"  features {i + 1}/{len(train)} training frames · {el:.0f}s · ETA {el / (i + 1) * (len(train) - i - 1):.0f}s")
+            eta = el / (i + 1) * (len(train) - i - 1)
+            log(f"  features {i + 1}/{len(train)} training frames · {el:.0f}s · ETA {eta:.0f}s")
     fabrics = sorted({f.fabric for f in train})
     by_fabric = {fab: [i for i, f in enumerate(train) if f.fabric == fab] for fab in fabrics}
 
@@ -138,7 +141,8 @@ def release_fabric_banks(*, name: str, version: str, data: Path, split: Path, cf
     banks, scales, index = fit_banks(feats, by_fabric, cfg, pool)
     fit_seconds = time.time() - t0
     graph = RoutedPatchCoreMap(features, banks, scales, cfg.sigma, edge, profile)
-    routing = {"input": "bank", "fabrics": index, "fallback": len(banks) - 1}
+    fallback_index = len(banks) - 1
+    routing = {"input": "bank", "fabrics": index, "fallback": fallback_index}
     onnx_path = export_graph(graph, vdir / "model.onnx", tile, fold_constants=False, routed=True)
     size_mb = onnx_path.stat().st_size / 1e6
     if size_mb > MAX_ONNX_MB and not registry:
@@ -149,7 +153,7 @@ def release_fabric_banks(*, name: str, version: str, data: Path, split: Path, cf
     diffs = []
     for f in pf:
         tiles = to_tiles(read_gray(f.path), tile)
-        bank = index.get(f.fabric, routing["fallback"])
+        bank = index.get(f.fabric, fallback_index)
         with torch.no_grad():
             pt = graph(torch.from_numpy(tiles), torch.tensor([bank])).numpy()
         diffs.append(float(np.abs(routes(bank)(tiles) - pt).max()))
@@ -161,7 +165,7 @@ def release_fabric_banks(*, name: str, version: str, data: Path, split: Path, cf
     log(f"evaluating {len(val)} validation frames, each routed by its fabric ...")
     m = evaluate(val, fabric_router(onnx_path, routing, threads), vdir / "eval", 1, tile, log=log, routed=True)
     rows = json.loads((vdir / "eval" / "scores.json").read_text())
-    fallback = routes(routing["fallback"])
+    fallback = routes(fallback_index)
     for r, f in zip(rows, val, strict=True):
         if not f.label:                         # the pooled operating points are the fallback bank's
             r["fallbackScore"] = float(anomaly_map(read_gray(f.path), fallback, tile).max())
@@ -188,25 +192,28 @@ def calibrate_operating_points(train, oof, oof_fallback, rows, fabrics, vdir: Pa
         t = np.array([thresholds.get(r["fabric"], default) for r in rows])
         out = {"detectionRate": float((s[lab == 1] >= t[lab == 1]).mean()),
                "falseAlarmRate": float((s[lab == 0] >= t[lab == 0]).mean())}
-        codes = sorted({r["code"] for r in rows if r["label"]})
-        out["perCode"] = {c: float(np.mean([r["score"] >= thresholds.get(r["fabric"], default)
-                                            for r in rows if r["label"] and r["code"] == c])) for c in codes}
-        out["perFabric"] = {fab: {"detected": int(sum(r["score"] >= thresholds.get(fab, default) for r in rows
-                                                     if r["label"] and r["fabric"] == fab)),
-                                  "defects": sum(1 for r in rows if r["label"] and r["fabric"] == fab),
-                                  "falseAlarms": int(sum(r["score"] >= thresholds.get(fab, default) for r in rows
-                                                         if not r["label"] and r["fabric"] == fab)),
-                                  "normals": sum(1 for r in rows if not r["label"] and r["fabric"] == fab)}
-                            for fab in sorted({r["fabric"] for r in rows})}
-        return out
+        flagged = [r["score"] >= thresholds.get(r["fabric"], default) for r in rows]
+        per_code = {c: float(np.mean([f for f, r in zip(flagged, rows, strict=True) if r["label"] and r["code"] == c]))
+                    for c in sorted({r["code"] for r in rows if r["label"]})}
+
+        def count(fab: str, label: int) -> tuple[int, int]:
+            mine = [f for f, r in zip(flagged, rows, strict=True) if r["label"] == label and r["fabric"] == fab]
+            return int(sum(mine)), len(mine)
+        per_fabric: dict[str, dict[str, int]] = {}
+        for fab in sorted({r["fabric"] for r in rows}):
+            (detected, defects), (false_alarms, normals) = count(fab, 1), count(fab, 0)
+            per_fabric[fab] = {"detected": detected, "defects": defects,
+                               "falseAlarms": false_alarms, "normals": normals}
+        return {**out, "perCode": per_code, "perFabric": per_fabric}
 
     result: dict = {"rule": RULE, "fabrics": per_fabric, "pooled": pooled, "rates": {}}
     for rate in (0.01, 0.02, DEFAULT_RATE, 0.1):
         shipped = {fab: threshold_for(np.array(tn[fab] + vn[fab]), rate) for fab in fabrics}
         oof_only = {fab: threshold_for(np.array(tn[fab]), rate) for fab in fabrics}
         pooled_t = threshold_for(np.array(fallback_normals), rate)
+        oof_pooled_t = threshold_for(np.array(list(oof_fallback.values())), rate)
         result["rates"][str(rate)] = {"inSample": rates_at(shipped, pooled_t),
-                                      "crossCalibrated": rates_at(oof_only, threshold_for(np.array(list(oof_fallback.values())), rate))}
+                                      "crossCalibrated": rates_at(oof_only, oof_pooled_t)}
         r = result["rates"][str(rate)]
         log(f"  false-alarm rate {rate}: detected / false alarms in-sample {r['inSample']['detectionRate']:.3f} / "
             f"{r['inSample']['falseAlarmRate']:.3f}, cross-calibrated (out-of-fold thresholds only) "
@@ -235,20 +242,24 @@ def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing
     at5 = ops["rates"][str(DEFAULT_RATE)]
     flops = count_flops(graph, tile)
     sizes = graph.bank_sizes
+    bank_list = ", ".join(f"{f} {sizes[i]}" for f, i in routing["fabrics"].items())
+    ins, cross = at5["inSample"], at5["crossCalibrated"]
     notes = (f"PatchCore on a frozen ImageNet-1k {cfg.backbone} (PyPI wheel, Apache-2.0), features of blocks "
              f"{'+'.join(map(str, cfg.blocks))} ({graph.features.dims} dims, {cfg.pool}×{cfg.pool} average pooling, "
-             f"tile mirrored by {cfg.reflect_pad} px). One memory bank per fabric ({', '.join(f'{f} {sizes[i]}' for f, i in routing['fabrics'].items())} "
-             f"patches: a greedy coreset of {cfg.coreset_ratio:.1%} of the fabric's training patches) and a fallback bank of "
-             f"{sizes[-1]} (a coreset of their union) for a frame with no or an unknown fabric code, stored once in fp16; "
-             f"the graph's second input `bank` picks one (card `routing`). Per-bank scale: d / (d + s), s the median "
-             f"distance of left-out training patches. Edge: columns of a tile that are mostly saturated (the white band "
-             f"beside the cloth) and {edge} px either side score 0. Thresholds: operating points per fabric, {RULE}, from "
-             f"out-of-fold scores of the training normals ({folds} contiguous folds per fabric) + the validation normals; "
-             f"imageThreshold = the 5 % point. Validation at the shipped 5 % points: detected {at5['inSample']['detectionRate']:.3f}, "
-             f"false alarms {at5['inSample']['falseAlarmRate']:.3f}; cross-calibrated (thresholds from out-of-fold training scores "
-             f"only) {at5['crossCalibrated']['detectionRate']:.3f} / {at5['crossCalibrated']['falseAlarmRate']:.3f}. "
-             f"pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}); the engine never uses one above the image threshold in force. "
-             f"ONNX vs PyTorch max abs diff {diff:.1e}. Fitting took {fit_seconds:.0f} s on the CPU.")
+             f"tile mirrored by {cfg.reflect_pad} px). One memory bank per fabric ({bank_list} patches: a greedy "
+             f"coreset of {cfg.coreset_ratio:.1%} of the fabric's training patches) and a fallback bank of "
+             f"{sizes[-1]} (a coreset of their union) for a frame with no or an unknown fabric code, stored once in "
+             f"fp16; the graph's second input `bank` picks one (card `routing`). Per-bank scale: d / (d + s), s the "
+             f"median distance of left-out training patches; distances divided by the normal distance profile over a "
+             f"tile's grid positions (border rows and seams). Edge: columns of a tile that are mostly saturated (the "
+             f"white band beside the cloth) and {edge} px either side score 0. Thresholds: operating points per "
+             f"fabric, {RULE}, from out-of-fold scores of the training normals ({folds} contiguous folds per fabric) "
+             f"+ the validation normals; imageThreshold = the 5 % point. Validation at the shipped 5 % points: "
+             f"detected {ins['detectionRate']:.3f}, false alarms {ins['falseAlarmRate']:.3f}; cross-calibrated "
+             f"(thresholds from out-of-fold training scores only) {cross['detectionRate']:.3f} / "
+             f"{cross['falseAlarmRate']:.3f}. pixelThreshold: max pixel F1 ({m['pixelF1']:.3f}); the engine never "
+             f"uses one above the image threshold in force. ONNX vs PyTorch max abs diff {diff:.1e}. Fitting took "
+             f"{fit_seconds:.0f} s on the CPU.")
     card = build_card(
         name=name, version=version,
         description=(f"PatchCore ({cfg.backbone} features), one memory bank per fabric routed by product.fabricCode, "
@@ -269,7 +280,8 @@ def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing
     write_card(card, vdir)
     fit = {"bankSizes": dict(zip([*routing["fabrics"], "fallback"], sizes, strict=True)),
            "scales": [float(s) for s in graph.scales], "edge": edge,
-           "positionProfile": [[round(float(v), 4) for v in row] for row in graph.profile], "folds": folds, "fitSeconds": round(fit_seconds, 1),
+           "positionProfile": [[round(float(v), 4) for v in row] for row in graph.profile], "folds": folds,
+           "fitSeconds": round(fit_seconds, 1),
            "trainingFrames": train_frames, "config": config_dict(cfg),
            "onnxMegabytes": round(onnx_path.stat().st_size / 1e6, 2)}
     (vdir / "eval" / "fit.json").write_text(json.dumps(fit, indent=1) + "\n")
@@ -278,6 +290,6 @@ def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing
         _mlflow_log({}, card, m, vdir, experiment="patchcore-aitex")
     log(f"{name}@{version}: image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
         f"at the 5 % points {at5['inSample']['detectionRate']:.3f} / {at5['inSample']['falseAlarmRate']:.3f} "
-        f"(cross-calibrated {at5['crossCalibrated']['detectionRate']:.3f} / {at5['crossCalibrated']['falseAlarmRate']:.3f}), "
+        f"(cross-calibrated {cross['detectionRate']:.3f} / {cross['falseAlarmRate']:.3f}), "
         f"{onnx_path.stat().st_size / 1e6:.1f} MB")
     return {"dir": str(vdir), "card": card, "metrics": m, "fit": fit}

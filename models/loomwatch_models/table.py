@@ -20,7 +20,8 @@ def describe_architecture(arch: dict, routing: dict | None = None) -> str:
         return f"DRAEM {arch['reconstructiveWidth']}/{arch['discriminativeWidth']}"
     banks = (f"{len(routing['fabrics'])} fabric banks + fallback, {arch['bankSize']:,} patches in all" if routing
              else f"bank {arch['bankSize']:,}")
-    return f"PatchCore {arch['backbone'].replace('efficientnet-', 'EffNet-')} b{'+b'.join(map(str, arch['blocks']))}, {banks}"
+    backbone = arch["backbone"].replace("efficientnet-", "EffNet-")
+    return f"PatchCore {backbone} b{'+b'.join(map(str, arch['blocks']))}, {banks}"
 
 
 def at_five_percent(vdir: Path) -> tuple[float, float] | None:
@@ -47,7 +48,8 @@ def rows(registry: Path = paths.REGISTRY_DIR) -> list[dict]:
         m = c["metrics"]
         out.append({
             "model": f"{c['name']}@{c['version']}", "family": c["architecture"]["family"],
-            "architecture": describe_architecture(c["architecture"], c.get("routing")), "gflop": c["flopsPerTile"] * 16 / 1e9,
+            "architecture": describe_architecture(c["architecture"], c.get("routing")),
+            "gflop": c["flopsPerTile"] * 16 / 1e9,
             "ms": speed.get("msPerFrame"), "image": m["imageAuroc"], "pixel": m["pixelAuroc"], "pro": m.get("pro"),
             "at5": at_five_percent(vdir) if m["imageAuroc"] is not None else None,
             "crossCal": em.get("crossCalibrated") if m["imageAuroc"] is not None else None,

@@ -7,7 +7,7 @@ import torch
 
 from loomwatch_models.export import export_graph
 from loomwatch_models.operating_points import RATES, clopper_pearson, operating_points
-from loomwatch_models.patchcore import SATURATED, FeatureExtractor, PatchCoreConfig, PatchCoreMap, RoutedPatchCoreMap
+from loomwatch_models.patchcore import FeatureExtractor, PatchCoreConfig, PatchCoreMap, RoutedPatchCoreMap
 from loomwatch_models.paths import SPLITS_DIR
 from loomwatch_models.scoring import onnx_routes
 
@@ -52,7 +52,7 @@ def test_operating_points_give_lower_thresholds_for_higher_rates_and_count_what_
     ops = operating_points(scores, "test")
     thresholds = [p["imageThreshold"] for p in ops["points"]]
     assert [p["falseAlarmRate"] for p in ops["points"]] == list(RATES)
-    assert all(a > b for a, b in zip(thresholds, thresholds[1:]))
+    assert all(a > b for a, b in zip(thresholds, thresholds[1:], strict=False))
     for p in ops["points"]:
         assert p["observed"]["falseAlarms"] == int((scores >= p["imageThreshold"]).sum())
         assert p["observed"]["low"] <= p["observed"]["falseAlarms"] / 40 <= p["observed"]["high"]
@@ -69,7 +69,8 @@ def test_fit_patchcore_fabrics_writes_a_routed_card_with_operating_points(isolat
     from loomwatch_models.release_fabric_banks import release_fabric_banks
     split = json.loads((SPLITS_DIR / "aitex-split-v1.json").read_text())
     train = [e for fab in ("02", "03") for e in [t for t in split["train"] if t["fabric"] == fab][:4]]
-    val = [next(e for e in split["validation"] if e["label"] == lab and e["fabric"] == fab and (e["hasMask"] or not lab))
+    val = [next(e for e in split["validation"]
+                if e["label"] == lab and e["fabric"] == fab and (e["hasMask"] or not lab))
            for fab in ("02", "03") for lab in (0, 1)]
     val.append(next(e for e in split["validation"] if e["fabric"] == "08"))          # no bank: the fallback
     mini = isolated / "mini-split.json"
