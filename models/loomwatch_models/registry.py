@@ -118,9 +118,9 @@ def _explain(err: ValidationError) -> list[str]:
 
 def validate_card(card: dict[str, Any]) -> None:
     """Validates the card against docs/schemas/model-card.v1.json, so a card the engine would refuse fails
-    here first; ValueError names each failing JSON path. Then the two rules the JSON Schema cannot carry:
+    here first; ValueError names each failing JSON path. Then the rules the JSON Schema cannot carry:
     smoothingKernel odd (a zod refinement) and, per calibration, min < imageThreshold < max (the engine maps
-    imageThreshold to 0.5 between them)."""
+    imageThreshold to 0.5 between them) and operating points ascending in rate with non-increasing thresholds."""
     problems = list(_non_finite(card, "$"))
     errors = sorted(card_validator().iter_errors(card), key=lambda e: [str(p) for p in e.absolute_path])
     problems += [line for err in errors for line in _explain(err)]
@@ -135,6 +135,11 @@ def validate_card(card: dict[str, Any]) -> None:
             if not (lo < thr < hi or thr == hi == 1.0):
                 problems.append(f"{where}: normalization.min < imageThreshold < normalization.max must hold "
                                 f"({lo} / {thr} / {hi})")
+            points = calib.get("operatingPoints", {}).get("points", [])
+            for i, (a, b) in enumerate(zip(points, points[1:], strict=False), start=1):
+                if not (b["falseAlarmRate"] > a["falseAlarmRate"] and b["imageThreshold"] <= a["imageThreshold"]):
+                    problems.append(f"{where}.operatingPoints.points[{i}]: points ascend in falseAlarmRate with "
+                                    f"non-increasing thresholds (as the engine requires)")
     if problems:
         raise ValueError(f"model card {card.get('name')}@{card.get('version')} is invalid "
                          f"(schema {CARD_SCHEMA.relative_to(REPO_ROOT)}): " + "; ".join(problems))

@@ -65,3 +65,12 @@ def test_the_rules_the_schema_cannot_carry_still_hold():
     pp["normalization"]["max"] = pp["imageThreshold"] / 2
     with pytest.raises(ValueError, match=r"\$\.postprocess: normalization\.min < imageThreshold"):
         validate_card(card)
+
+
+def test_operating_points_out_of_order_are_refused_as_the_engine_would():
+    card = copy.deepcopy(json.loads((REGISTRY_DIR / "patchcore-aitex" / "1.2.0" / "model.json").read_text()))
+    validate_card(card)
+    points = card["postprocess"]["fabrics"]["02"]["operatingPoints"]["points"]
+    points[3]["imageThreshold"] = points[2]["imageThreshold"] + 0.01          # a higher rate, a higher threshold
+    with pytest.raises(ValueError, match=r"\$\.postprocess\.fabrics\.02\.operatingPoints\.points\[3\]"):
+        validate_card(card)
