@@ -27,25 +27,17 @@ from feature_cache import cache_path, frames_of_split
 from loomwatch_models import paths
 from loomwatch_models.data import read_gray, read_mask
 from loomwatch_models.evaluate import BINS, _auc_from_hist
-from loomwatch_models.patchcore import gaussian_kernel, greedy_coreset, left_out_scale, nearest_distance
+from loomwatch_models.patchcore import gaussian_kernel, greedy_coreset, nearest_distance
+from loomwatch_models.release_fabric_banks import contiguous_folds, coreset_bank
 
 
 def log(msg: str) -> None:
     print(time.strftime("%H:%M:%S"), msg, flush=True)
 
 
-def folds_of(frames, k: int) -> list[list[int]]:
-    """Indices into frames, k contiguous blocks by frame id."""
-    order = sorted(range(len(frames)), key=lambda i: frames[i].stem)
-    return [list(b) for b in np.array_split(order, k)]
-
-
 def fit(x: torch.Tensor, ratio: float, pool: int, seed: int = 0) -> tuple[torch.Tensor, float]:
-    g = torch.Generator().manual_seed(seed)
-    p = x[torch.randperm(len(x), generator=g)[:pool]] if len(x) > pool else x
-    n = max(1, int(round(ratio * len(x))))
-    idx = greedy_coreset(p, n, 128, seed)
-    return p[idx].contiguous(), left_out_scale(p, idx, seed)
+    """A bank of `ratio` of x's patches, as the release fits one (release_fabric_banks.coreset_bank)."""
+    return coreset_bank(x, max(1, int(round(ratio * len(x)))), pool, seed)
 
 
 def distance_grid(feats: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
@@ -115,7 +107,7 @@ def main() -> int:
     for fab in fabrics if cached is None else []:
         idx = [i for i, f in enumerate(train) if f.fabric == fab]
         sub = [train[i] for i in idx]
-        for b in folds_of(sub, a.folds):
+        for b in contiguous_folds(sub, a.folds):
             held = [idx[j] for j in b]
             rest = [i for i in idx if i not in held]
             bank, s = fit(X[rest].reshape(-1, X.shape[-1]).float(), a.ratio, a.pool)
