@@ -28,6 +28,7 @@ from .evaluate import evaluate
 from .export import export_graph
 from .operating_points import DEFAULT_RATE, RULE, operating_points, threshold_for
 from .patchcore import (
+    BANK_INPUT,
     FeatureExtractor,
     PatchCoreConfig,
     RoutedPatchCoreMap,
@@ -142,7 +143,7 @@ def release_fabric_banks(*, name: str, version: str, data: Path, split: Path, cf
     fit_seconds = time.time() - t0
     graph = RoutedPatchCoreMap(features, banks, scales, cfg.sigma, edge, profile)
     fallback_index = len(banks) - 1
-    routing = {"input": "bank", "fabrics": index, "fallback": fallback_index}
+    routing = {"input": BANK_INPUT, "fabrics": index, "fallback": fallback_index}
     onnx_path = export_graph(graph, vdir / "model.onnx", tile, fold_constants=False, routed=True)
     size_mb = onnx_path.stat().st_size / 1e6
     if size_mb > MAX_ONNX_MB and not registry:
@@ -163,7 +164,7 @@ def release_fabric_banks(*, name: str, version: str, data: Path, split: Path, cf
         raise SystemExit(f"parity failed: max abs diff {diff:.2e} > 1e-4")
 
     log(f"evaluating {len(val)} validation frames, each routed by its fabric ...")
-    m = evaluate(val, fabric_router(onnx_path, routing, threads), vdir / "eval", 1, tile, log=log, routed=True)
+    m = evaluate(val, fabric_router(routes, routing), vdir / "eval", 1, tile, log=log, routed=True)
     rows = json.loads((vdir / "eval" / "scores.json").read_text())
     fallback = routes(fallback_index)
     for r, f in zip(rows, val, strict=True):

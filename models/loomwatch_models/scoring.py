@@ -82,9 +82,8 @@ def torch_runner(model: torch.nn.Module) -> TileRunner:
     return run
 
 
-def onnx_runner(onnx_path, threads: int = 2, bank: int | None = None) -> TileRunner:
-    """`bank`: for a routed graph (patchcore.RoutedPatchCoreMap), the index fed to its second input."""
-    return onnx_routes(onnx_path, threads)(bank)
+def onnx_runner(onnx_path, threads: int = 2) -> TileRunner:
+    return onnx_routes(onnx_path, threads)(None)
 
 
 def onnx_routes(onnx_path, threads: int = 2) -> Callable[[int | None], TileRunner]:
@@ -107,9 +106,9 @@ def onnx_routes(onnx_path, threads: int = 2) -> Callable[[int | None], TileRunne
     return route
 
 
-def fabric_router(onnx_path, routing: dict | None, threads: int = 2) -> Callable[[str], TileRunner]:
-    """fabric code -> the runner the engine would use for it: the card's `routing` (None: one bank)."""
-    routes = onnx_routes(onnx_path, threads)
+def fabric_router(routes: Callable[[int | None], TileRunner], routing: dict | None) -> Callable[[str], TileRunner]:
+    """fabric code -> the runner (of onnx_routes' session) the engine would use for it: the card's `routing`
+    (None: one bank)."""
     if routing is None:
         run = routes(None)
         return lambda _fabric: run
