@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@loomwatch/contracts';
-import { HttpProblem as Refusal, toProblem as problemFor, type Problem } from '@loomwatch/observability';
+import { HttpProblem as Refusal, toProblem as problemFor, type Problem } from '@loomwatch/http';
 
 export type { Problem };
 

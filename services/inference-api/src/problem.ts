@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from '@loomwatch/contracts';
-import { HttpProblem as Refusal, toProblem as problemFor } from '@loomwatch/observability';
+import { HttpProblem as Refusal, toProblem as problemFor } from '@loomwatch/http';
 
 /** Codes of the HTTP surface itself, beside the worker's `LoomwatchError` codes. */
 export const HTTP_ERROR_CODES = ['UNAUTHORIZED', 'SATURATED', 'RESULT_NOT_FOUND', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'QUERY_INVALID'] as const;

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { Decider } from '@loomwatch/frame-pipeline';
-import { readImageBody, type Logger } from '@loomwatch/observability';
+import { readImageBody } from '@loomwatch/http';
+import type { Logger } from '@loomwatch/observability';
 import type { Admission } from './admission.js';
 import { isAuthorized } from './auth.js';
 import { imageFromMultipart } from './multipart.js';
