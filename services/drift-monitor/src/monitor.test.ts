@@ -123,25 +123,31 @@ describe('drift monitor windows', () => {
 });
 
 describe('reference profiles from the registry', () => {
-  it("reads a card's reference, falls back to a quantised variant's parent, and says why one is missing", async () => {
-    const registry = join(REPO_ROOT, 'models/registry');
-    const profiles = new ReferenceProfiles(registry);
-    const sha256 = 'a'.repeat(64);
-    const patchcore = await profiles.lookup({ name: 'patchcore-aitex', version: '1.1.0', sha256 });
-    expect(patchcore).toMatchObject({ model: 'patchcore-aitex', version: '1.1.0', profile: { split: 'aitex-split-v1' } });
-
-    const copy = mkdtempSync(join(tmpdir(), 'drift-registry-'));
-    const parent = JSON.parse(readFileSync(join(registry, 'draem-aitex/1.1.0/model.json'), 'utf8')) as Record<string, unknown>;
-    const variant = JSON.parse(readFileSync(join(registry, 'draem-aitex/1.1.0-int8.2/model.json'), 'utf8')) as Record<string, unknown>;
-    expect(parent['reference']).toBeDefined();
-    delete variant['reference'];
-    for (const [version, card] of [['1.1.0', parent], ['1.1.0-int8.2', variant]] as const) {
-      mkdirSync(join(copy, 'draem-aitex', version), { recursive: true });
-      writeFileSync(join(copy, 'draem-aitex', version, 'model.json'), JSON.stringify(card));
+  // A throw-away registry built from the random test model's card (never a shipped model's): a
+  // version with this file's PROFILE, its int8 variant without one, and a version without either.
+  const QUANTIZATION = { parent: '1.0.0', precision: 'int8', method: 'test', calibration: { method: 'minmax', tiles: 1, source: 'test tiles' }, fp32Nodes: [], aurocLoss: 0, pixelAurocLoss: null, msPerFrame: { int8: 1, fp32: 2 }, speedup: 2, cpuFlags: ['avx2'] };
+  function registryWith(): string {
+    const root = mkdtempSync(join(tmpdir(), 'drift-registry-'));
+    const card = JSON.parse(readFileSync(join(REPO_ROOT, 'models/registry/draem-random/0.0.1/model.json'), 'utf8')) as Record<string, unknown>;
+    const versions: [string, Record<string, unknown>][] = [
+      ['1.0.0', { ...card, name: 'fabric', version: '1.0.0', reference: PROFILE }],
+      ['1.0.0-int8.1', { ...card, name: 'fabric', version: '1.0.0-int8.1', reference: undefined, quantization: QUANTIZATION }],
+      ['2.0.0', { ...card, name: 'fabric', version: '2.0.0', reference: undefined }],
+    ];
+    for (const [version, versionCard] of versions) {
+      mkdirSync(join(root, 'fabric', version), { recursive: true });
+      writeFileSync(join(root, 'fabric', version, 'model.json'), JSON.stringify(versionCard));
     }
-    const fromCopy = new ReferenceProfiles(copy);
-    expect(await fromCopy.lookup({ name: 'draem-aitex', version: '1.1.0-int8.2', sha256 })).toMatchObject({ model: 'draem-aitex', version: '1.1.0' });
-    expect(await fromCopy.lookup({ name: 'draem-aitex', version: '9.9.9', sha256 })).toMatchObject({ missing: expect.stringContaining('9.9.9/model.json') as unknown });
-    expect(await fromCopy.lookup({ name: '../etc', version: '1', sha256 })).toMatchObject({ missing: expect.stringContaining('not a registry name') as unknown });
+    return root;
+  }
+
+  it("reads a card's reference, falls back to a quantised variant's parent, and says why one is missing", async () => {
+    const profiles = new ReferenceProfiles(registryWith());
+    const sha256 = 'a'.repeat(64);
+    expect(await profiles.lookup({ name: 'fabric', version: '1.0.0', sha256 })).toEqual({ model: 'fabric', version: '1.0.0', profile: PROFILE });
+    expect(await profiles.lookup({ name: 'fabric', version: '1.0.0-int8.1', sha256 })).toEqual({ model: 'fabric', version: '1.0.0', profile: PROFILE });
+    expect(await profiles.lookup({ name: 'fabric', version: '2.0.0', sha256 })).toMatchObject({ missing: expect.stringContaining('no reference profile') as unknown });
+    expect(await profiles.lookup({ name: 'fabric', version: '9.9.9', sha256 })).toMatchObject({ missing: expect.stringContaining('9.9.9/model.json') as unknown });
+    expect(await profiles.lookup({ name: '../etc', version: '1', sha256 })).toMatchObject({ missing: expect.stringContaining('not a registry name') as unknown });
   });
 });
