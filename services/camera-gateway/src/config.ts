@@ -3,12 +3,19 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { KafkaConfig, LogConfig, opsConfig, S3Config } from '@loomwatch/config';
 import { BucketName, Id, LoomwatchError, TOPICS } from '@loomwatch/contracts';
+import { httpLimitsConfig } from '@loomwatch/http';
 import { FabricCode, SubfolderName } from './fabric.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 export const GATEWAY_MODES = ['simulate', 'hot-folder', 'http'] as const;
 export type GatewayMode = (typeof GATEWAY_MODES)[number];
+
+/** The gateway's own environment variables, beside the standard ones. */
+export const GATEWAY_ENV_ALIASES: Readonly<Record<string, string>> = {
+  AITEX_DIR: 'simulator.dir',
+  LOOMWATCH_CAMERA_CREDENTIALS_FILE: 'http.cameraCredentialsFile',
+};
 
 export const GatewayConfig = z.strictObject({
   kafka: KafkaConfig.prefault({}),
@@ -77,14 +84,25 @@ export const GatewayConfig = z.strictObject({
       lookupTailPerPartition: z.int().positive().default(500),
     })
     .prefault({}),
-  http: z
-    .strictObject({
+  /** The `http` mode: where it listens, who may publish, and the limits of every request (`@loomwatch/http`). */
+  http: httpLimitsConfig({ maxBodyBytes: 64 * 1024 * 1024 })
+    .unwrap()
+    .extend({
       /** @defaultValue 8080 */
       port: z.int().min(0).max(65_535).default(8080),
       /** @defaultValue '127.0.0.1' */
       host: z.string().default('127.0.0.1'),
-      /** Largest image body accepted; larger is 413. @defaultValue 67108864 (64 MiB) */
-      maxBodyBytes: z.int().positive().default(64 * 1024 * 1024),
+      /**
+       * `token`: every request presents its camera's token (`Authorization: Bearer …`), and the
+       * frame's line and camera are the credential's. `none`: anyone who reaches the port publishes
+       * as any camera — for development only. @defaultValue 'token'
+       */
+      auth: z.enum(['token', 'none']).default('token'),
+      /**
+       * The cameras' credentials, a JSON file `[{"line", "camera", "tokenSha256"}]` (`gateway token`
+       * mints one); required with auth `token`. Env `LOOMWATCH_CAMERA_CREDENTIALS_FILE`. @defaultValue unset
+       */
+      cameraCredentialsFile: z.string().min(1).optional(),
     })
     .prefault({}),
   /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9465 on 127.0.0.1 */

@@ -2,8 +2,10 @@ import { hostname } from 'node:os';
 import type { FrameEvent } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
+import type { TokenTable } from '@loomwatch/http';
 import { S3BlobStore } from '@loomwatch/storage';
 import type { GatewayConfig, GatewayMode } from './config.js';
+import type { Camera } from './credentials.js';
 import { FramePublisher } from './frame-publisher.js';
 import { HotFolder } from './hot-folder.js';
 import { startHttpGateway } from './http-gateway.js';
@@ -21,8 +23,11 @@ interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Wires the gateway from its config: S3, the idempotent producer, the mode, metrics and the ops server. */
-export async function startGateway(mode: GatewayMode, config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+/**
+ * Wires the gateway from its config: S3, the idempotent producer, the mode, metrics and the ops
+ * server. `cameras`: who may publish in the HTTP mode (`httpCameras`).
+ */
+export async function startGateway(mode: GatewayMode, config: GatewayConfig, logger: Logger, cameras: TokenTable<Camera> | 'none'): Promise<RunningGateway> {
   const kafka = createKafkaClient({ ...config.kafka, clientId: `camera-gateway-${hostname()}` }, logger);
   const store = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'camera-gateway', mode });
@@ -116,9 +121,11 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
       break;
     }
     case 'http': {
-      const server = await startHttpGateway(publisher, { ...config.http, logger, onPublished: countPublished, onInFlight: (count) => httpInFlight.set(count) });
+      const { port, host } = config.http;
+      if (cameras === 'none') logger.warn('http.auth is none: anyone who reaches the port publishes frames as any line and camera; for development only — give each camera a token (http.cameraCredentialsFile)');
+      const server = await startHttpGateway(publisher, { port, host, limits: config.http, cameras, logger, onPublished: countPublished, onInFlight: (count) => httpInFlight.set(count) });
       httpPort = server.port;
-      logger.info({ port: server.port, host: config.http.host }, 'accepting POST /v1/frames');
+      logger.info({ port: server.port, host, cameras: cameras === 'none' ? 'any' : cameras.size }, 'accepting POST /v1/frames');
       stopMode = () => server.close();
       break;
     }

@@ -1,36 +1,33 @@
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { describeIssues, Id, LoomwatchError, MISSING_IS_REQUIRED, toLoomwatchError, type FrameEvent, type ImageEncoding } from '@loomwatch/contracts';
-import { readImageBody } from '@loomwatch/http';
+import { describeIssues, Id, LoomwatchError, MISSING_IS_REQUIRED, type FrameEvent, type ImageEncoding } from '@loomwatch/contracts';
+import { createHttpApp, HttpProblem, listen, problemOf, unauthorized, type FastifyRequest, type HttpLimits, type Listening, type ProblemMapping, type TokenTable } from '@loomwatch/http';
 import type { Logger } from '@loomwatch/observability';
+import type { Camera } from './credentials.js';
 import { FabricCode } from './fabric.js';
 import type { FramePublisher } from './frame-publisher.js';
 import { describeImageBody, looksComplete } from './image-files.js';
 
 interface HttpGatewayOptions {
-  /** @defaultValue 8080 */
-  port?: number;
-  /** @defaultValue '127.0.0.1' */
-  host?: string;
-  /** Largest accepted image body. @defaultValue 64 MiB */
-  maxBodyBytes?: number;
+  port: number;
+  host: string;
+  limits: HttpLimits;
+  /** Whose token may publish: the frame's line and camera are its holder's. `none`: anyone, as any camera (development only). */
+  cameras: TokenTable<Camera> | 'none';
   logger: Logger;
   onPublished?: (event: FrameEvent) => void;
   /** Told the number of frame requests under way whenever it changes. */
   onInFlight?: (count: number) => void;
 }
 
-export interface HttpGateway {
-  readonly port: number;
-  /** Stops accepting, lets requests under way finish, then closes. */
-  close(): Promise<void>;
-}
+export type HttpGateway = Listening;
 
-/** Frame metadata, from the query string of `POST /v1/frames`. */
+/**
+ * Frame metadata, from the query string of `POST /v1/frames`. With camera tokens the line and
+ * camera come from the token; the query may still name them, and then they must be the token's.
+ */
 const FrameQuery = z.strictObject({
-  lineId: Id,
-  cameraId: Id,
+  lineId: Id.optional(),
+  cameraId: Id.optional(),
   // Not z.coerce: it reads an empty `seq=` as 0.
   seq: z
     .string()
@@ -50,11 +47,6 @@ const FrameQuery = z.strictObject({
 
 const SHARP_FORMATS: Record<string, ImageEncoding> = { png: 'png', jpeg: 'jpeg', tiff: 'tiff', webp: 'webp' };
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
 async function describeImage(body: Buffer): Promise<{ width: number; height: number; encoding: ImageEncoding }> {
   if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
   const { width, height, format, colourChannels, depth } = await describeImageBody(body, 'the request body');
@@ -73,89 +65,119 @@ async function describeImage(body: Buffer): Promise<{ width: number; height: num
   return { width, height, encoding };
 }
 
-const STATUS: Partial<Record<LoomwatchError['code'], number>> = {
-  IMAGE_TOO_LARGE: 413,
-  MESSAGE_SCHEMA_VIOLATION: 400,
-  IMAGE_EMPTY: 400,
-  IMAGE_CORRUPT: 400,
-  IMAGE_UNSUPPORTED_FORMAT: 415,
-  IMAGE_CHANNELS_UNSUPPORTED: 422,
-  IMAGE_DEPTH_UNSUPPORTED: 422,
+const PROBLEMS: ProblemMapping = {
+  statuses: {
+    MESSAGE_SCHEMA_VIOLATION: 400,
+    IMAGE_EMPTY: 400,
+    IMAGE_CORRUPT: 400,
+    IMAGE_UNSUPPORTED_FORMAT: 415,
+    IMAGE_CHANNELS_UNSUPPORTED: 422,
+    IMAGE_DEPTH_UNSUPPORTED: 422,
+  },
+  internalDetail: 'the gateway failed; its log says why',
 };
 
+const FRAMES = '/v1/frames';
+
+type FrameQuery = z.infer<typeof FrameQuery>;
+type Frame = Omit<FrameQuery, 'lineId' | 'cameraId'> & Camera;
+
+/** The camera of a request and the frame it names: 401 without a known token, 403 when the query names another camera. */
+function frameOf(request: FastifyRequest, cameras: TokenTable<Camera> | 'none'): Frame {
+  let holder: Camera | undefined;
+  if (cameras !== 'none') {
+    holder = cameras.holderOf(request.headers.authorization);
+    if (holder === undefined) {
+      const why = request.headers.authorization === undefined ? 'no Authorization header' : 'the token is not a camera credential of this gateway';
+      throw unauthorized(`${why}: send the camera's token as Authorization: Bearer <token> (\`gateway token\` mints one)`);
+    }
+  }
+  const query = FrameQuery.safeParse(request.query, MISSING_IS_REQUIRED);
+  if (!query.success) {
+    throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `bad frame metadata in the query string — ${describeIssues(query.error.issues, '(query)')}`, {
+      details: { fields: query.error.issues.map((i) => i.path.join('.')) },
+    });
+  }
+  const { lineId, cameraId, ...frame } = query.data;
+  if (holder === undefined) {
+    if (lineId === undefined || cameraId === undefined) {
+      throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `bad frame metadata in the query string — ${lineId === undefined ? 'lineId' : 'cameraId'}: required`);
+    }
+    return { ...frame, lineId, cameraId };
+  }
+  if ((lineId !== undefined && lineId !== holder.lineId) || (cameraId !== undefined && cameraId !== holder.cameraId)) {
+    throw new HttpProblem(
+      'CAMERA_MISMATCH',
+      403,
+      `the token is camera ${holder.lineId}/${holder.cameraId}'s, but the query names ${lineId ?? holder.lineId}/${cameraId ?? holder.cameraId}: a camera publishes only as itself — leave lineId and cameraId out, or send that camera's token`,
+    );
+  }
+  return { ...frame, ...holder };
+}
+
 /**
- * `POST /v1/frames?lineId=…&cameraId=…&seq=…` with the image as body: uploads, publishes, returns
- * the frame id (201). The same request again gives the same frame id and publishes nothing more
- * while the gateway remembers the frame (see FramePublisher).
+ * `POST /v1/frames?seq=…` with the camera's token and the image as body: uploads, publishes under
+ * the token's line and camera, returns the frame id (201). The same request again gives the same
+ * frame id and publishes nothing more while the gateway remembers the frame (see FramePublisher).
+ * Every refusal is problem+json with a `code`; the token and the query are checked before the body
+ * is read.
  */
 export async function startHttpGateway(publisher: FramePublisher, options: HttpGatewayOptions): Promise<HttpGateway> {
-  const limit = options.maxBodyBytes ?? 64 * 1024 * 1024;
-  const underWay = new Set<Promise<void>>();
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    if (url.pathname !== '/v1/frames') return send(res, 404, { error: { code: 'NOT_FOUND', message: 'POST /v1/frames' } });
-    if (req.method !== 'POST') return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'use POST' } });
-    const started = performance.now();
-    const handling = (async () => {
-      try {
-        const query = FrameQuery.safeParse(Object.fromEntries(url.searchParams), MISSING_IS_REQUIRED);
-        if (!query.success) {
-          throw new LoomwatchError('MESSAGE_SCHEMA_VIOLATION', `bad frame metadata in the query string — ${describeIssues(query.error.issues, '(query)')}`, {
-            details: { fields: query.error.issues.map((i) => i.path.join('.')) },
-          });
-        }
-        const body = await readImageBody(req, limit);
-        const image = await describeImage(body);
-        const { lineId, cameraId, seq, capturedAt, fabricCode, rollId, position } = query.data;
-        const product = {
-          ...(fabricCode === undefined ? {} : { fabricCode }),
-          ...(rollId === undefined ? {} : { rollId }),
-          ...(position === undefined ? {} : { position }),
-        };
-        const event = await publisher.publish({
-          lineId,
-          cameraId,
-          seq,
-          capturedAt: capturedAt === undefined ? new Date() : new Date(capturedAt),
-          image: body,
-          ...image,
-          ...(Object.keys(product).length === 0 ? {} : { product }),
-        });
-        options.onPublished?.(event);
-        send(res, 201, { frameId: event.frameId, image: { bucket: event.image.bucket, key: event.image.key } });
-        options.logger.info({ status: 201, frameId: event.frameId, bytes: body.length, ms: Math.round(performance.now() - started) }, `POST /v1/frames ${lineId}/${cameraId} seq ${seq}: 201`);
-      } catch (thrown) {
-        const error = toLoomwatchError(thrown);
-        const status = STATUS[error.code] ?? (error.retryable ? 503 : 500);
-        if (status >= 500) options.logger.error({ err: error, status }, `POST /v1/frames: ${status} ${error.code}`);
-        else options.logger.info({ status, code: error.code, ms: Math.round(performance.now() - started) }, `POST /v1/frames: ${status} ${error.code} — ${error.message}`);
-        if (!req.complete) {
-          // Answer now and close; the unread rest of the body is discarded, for a bounded time.
-          res.setHeader('connection', 'close');
-          req.resume();
-          setTimeout(() => req.destroy(), 5_000).unref();
-        }
-        send(res, status, { error: { code: error.code, message: error.message } });
-      }
-    })();
-    underWay.add(handling);
-    options.onInFlight?.(underWay.size);
-    void handling.finally(() => {
-      underWay.delete(handling);
-      options.onInFlight?.(underWay.size);
-    });
+  const { logger, cameras } = options;
+  const app = createHttpApp({ limits: options.limits, problems: PROBLEMS, logger });
+  // Any body is the image's bytes, whatever its content type says: the format is read from the bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  const frames = new WeakMap<FastifyRequest, Frame>();
+  let underWay = 0;
+  app.addHook('onError', async (request, _reply, error) => {
+    const { status, problem } = problemOf(error, PROBLEMS);
+    if (status < 500) logger.info({ status, code: problem.code }, `${request.method} ${request.url.split('?')[0] ?? ''}: ${status} ${problem.code} — ${problem.detail}`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all(underWay);
-      server.closeIdleConnections();
-      await closed;
+  app.post(FRAMES, {
+    onRequest: async (request, reply) => {
+      underWay += 1;
+      options.onInFlight?.(underWay);
+      reply.raw.once('close', () => {
+        underWay -= 1;
+        options.onInFlight?.(underWay);
+      });
+      frames.set(request, frameOf(request, cameras));
     },
-  };
+    handler: async (request, reply) => {
+      const started = performance.now();
+      const frame = frames.get(request);
+      if (frame === undefined) throw new Error('the frame metadata was not read before the body');
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const image = await describeImage(body);
+      const { lineId, cameraId, seq, capturedAt, fabricCode, rollId, position } = frame;
+      const product = {
+        ...(fabricCode === undefined ? {} : { fabricCode }),
+        ...(rollId === undefined ? {} : { rollId }),
+        ...(position === undefined ? {} : { position }),
+      };
+      const event = await publisher.publish({
+        lineId,
+        cameraId,
+        seq,
+        capturedAt: capturedAt === undefined ? new Date() : new Date(capturedAt),
+        image: body,
+        ...image,
+        ...(Object.keys(product).length === 0 ? {} : { product }),
+      });
+      options.onPublished?.(event);
+      logger.info({ status: 201, frameId: event.frameId, bytes: body.length, ms: Math.round(performance.now() - started) }, `POST /v1/frames ${lineId}/${cameraId} seq ${seq}: 201`);
+      return reply.code(201).send({ frameId: event.frameId, image: { bucket: event.image.bucket, key: event.image.key } });
+    },
+  });
+  // The frames route's other methods: 405, not 404, so a client learns the route is right.
+  app.route({
+    method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    url: FRAMES,
+    handler: async (request) => {
+      throw new HttpProblem('METHOD_NOT_ALLOWED', 405, `${request.method} ${FRAMES}: use POST`, { allow: 'POST' });
+    },
+  });
+  return listen(app, { port: options.port, host: options.host });
 }
