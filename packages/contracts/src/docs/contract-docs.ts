@@ -21,7 +21,7 @@ import { FrameEvent } from '../frame-event.js';
 import { EVENT_TYPES } from '../headers.js';
 import { ModelCard } from '../model-card.js';
 import { ReplayPlan } from '../replay-plan.js';
-import { TOPICS } from '../topics.js';
+import { TOPICS, topicDeclaration, type TopicName } from '../topics.js';
 import { Verdict } from '../verdict.js';
 import { WebhookDeadLetter } from '../webhook-dead-letter.js';
 
@@ -38,9 +38,9 @@ interface MessageSpec {
 
 interface ChannelSpec {
   id: string;
-  address: string;
+  /** Its partitions come from the topic's declaration (TOPIC_DECLARATIONS). */
+  address: TopicName;
   messages: MessageSpec[];
-  partitions: number;
   description: string;
   /** What a subscriber (MES, dashboard) does with it. */
   receive: string;
@@ -121,14 +121,14 @@ const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDe
 };
 
 const CHANNELS: ChannelSpec[] = [
-  { id: 'frames', address: TOPICS.frames, messages: [MESSAGES.frame], partitions: 4, description: 'Frames, keyed lineId:cameraId.', receive: 'Read frames as they are published.' },
-  { id: 'verdicts', address: TOPICS.verdicts, messages: [MESSAGES.verdict], partitions: 4, description: 'Verdicts, exactly once, keyed lineId:cameraId.', receive: 'Read verdicts (read_committed).' },
-  { id: 'deadLetters', address: TOPICS.deadLetters, messages: [MESSAGES.deadLetter], partitions: 1, description: 'Frames that could not be decided, keyed lineId:cameraId.', receive: 'Read dead letters (read_committed).' },
+  { id: 'frames', address: TOPICS.frames, messages: [MESSAGES.frame], description: 'Frames, keyed lineId:cameraId.', receive: 'Read frames as they are published.' },
+  { id: 'verdicts', address: TOPICS.verdicts, messages: [MESSAGES.verdict], description: 'Verdicts, exactly once, keyed lineId:cameraId.', receive: 'Read verdicts (read_committed).' },
+  { id: 'deadLetters', address: TOPICS.deadLetters, messages: [MESSAGES.deadLetter], description: 'Frames that could not be decided, keyed lineId:cameraId.', receive: 'Read dead letters (read_committed).' },
   {
     id: 'shadowVerdicts',
     address: TOPICS.shadowVerdicts,
     messages: [MESSAGES.verdict],
-    partitions: 4,
+   
     description: 'Verdicts of the shadow model version on a sample of live frames, exactly once, keyed lineId:cameraId. Alerting never reads them.',
     receive: 'Compare a candidate version with production (pnpm replay report --replay-topic verdicts.shadow.v1).',
   },
@@ -136,16 +136,16 @@ const CHANNELS: ChannelSpec[] = [
     id: 'control',
     address: TOPICS.control,
     messages: [MESSAGES.deployment, MESSAGES.replayPlan],
-    partitions: 1,
+   
     description: 'The control plane, compacted: model deployments under deployment:<model> keys and replay plans under replay:<id> keys; the latest value of a key is in force.',
     receive: 'Workers read it to the end at start, then follow it; a replay reads its plan back.',
   },
-  { id: 'alerts', address: TOPICS.alerts, messages: [MESSAGES.alert], partitions: 4, description: 'Alert transitions, exactly once, keyed lineId:cameraId (lineId:* for a line-wide alert).', receive: 'Read alerts (read_committed).' },
+  { id: 'alerts', address: TOPICS.alerts, messages: [MESSAGES.alert], description: 'Alert transitions, exactly once, keyed lineId:cameraId (lineId:* for a line-wide alert).', receive: 'Read alerts (read_committed).' },
   {
     id: 'webhookDeadLetters',
     address: TOPICS.webhookDeadLetters,
     messages: [MESSAGES.webhookDeadLetter],
-    partitions: 1,
+   
     description: 'Webhook messages whose endpoint failed its last try, keyed lineId:cameraId of the alert.',
     receive: 'Watch for endpoints that lose alerts; resend by hand with the idempotency key.',
   },
@@ -153,7 +153,7 @@ const CHANNELS: ChannelSpec[] = [
     id: 'drift',
     address: TOPICS.drift,
     messages: [MESSAGES.drift],
-    partitions: 4,
+   
     description: 'Drift judgements, exactly once, keyed lineId:cameraId.',
     receive: 'Read drift judgements (read_committed); alerting turns a drifting one into a drift alert.',
   },
@@ -189,6 +189,13 @@ const CLOUD_EVENT_HEADERS = {
 
 const KEY_SCHEMA = { type: 'string', pattern: '^[A-Za-z0-9._-]+:([A-Za-z0-9._-]+|\\*)$', description: 'lineId:cameraId' };
 
+/** The channel's Kafka binding, from the topic's declaration (replication is the cluster's: `loomwatch topics apply`). */
+function kafkaBinding(topic: TopicName): Record<string, unknown> {
+  const declared = topicDeclaration(topic);
+  const topicConfiguration = { 'cleanup.policy': [declared.cleanupPolicy], ...(declared.retentionMs === undefined ? {} : { 'retention.ms': declared.retentionMs }) };
+  return { topic, partitions: declared.partitions, topicConfiguration, bindingVersion: '0.5.0' };
+}
+
 /** Every generated file, path relative to the repo's `docs/` → content. */
 export function contractFiles(): Map<string, string> {
   const files = new Map<string, string>();
@@ -217,7 +224,7 @@ export function contractFiles(): Map<string, string> {
           address: channel.address,
           description: channel.description,
           messages: Object.fromEntries(channel.messages.map((message) => [message.name, { $ref: `#/components/messages/${message.name}` }])),
-          bindings: { kafka: { topic: channel.address, partitions: channel.partitions, bindingVersion: '0.5.0' } },
+          bindings: { kafka: kafkaBinding(channel.address) },
         },
       ]),
     ),
