@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '@loomwatch/observability';
 import type { HttpLimits } from './limits.js';
 import { HttpProblem, toProblem, type Problem, type ProblemMapping } from './problem.js';
@@ -21,7 +23,16 @@ const FRAMEWORK_CODES: Record<number, string> = {
   404: 'ROUTE_NOT_FOUND',
   408: 'REQUEST_TIMEOUT',
   413: 'BODY_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
+};
+
+/** What a client reads when the connection itself was refused (no request could be parsed). */
+const CLIENT_ERROR_DETAILS: Record<number, string> = {
+  400: 'the request is not valid HTTP/1.1: check the method, the request line and the headers',
+  408: 'the request took longer than the server waits for: send the headers and the body without pausing',
+  431: 'the request headers are too large',
 };
 
 /** 401 with the scheme the client should use. */
@@ -58,6 +69,12 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     return503OnClosing: true,
+    // A URL that cannot be decoded (`/%zz`) or a path parameter past its length: problem+json too.
+    frameworkErrors: (error, _request, reply) => {
+      const { status, problem, headers: problemHeaders } = problemOf(error, problems);
+      return (reply as FastifyReply).code(status).headers(problemHeaders).type('application/problem+json').send(problem);
+    },
+    clientErrorHandler: answerClientError,
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
 
@@ -88,6 +105,21 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     return reply.code(status).type('application/problem+json').send(problem);
   });
   return app;
+}
+
+/**
+ * A connection whose request could not be parsed (an unknown method, a malformed request line or
+ * header) or did not arrive in time: a problem+json answer written on the socket, then closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const { problem } = toProblem(new HttpProblem(FRAMEWORK_CODES[status] ?? 'BAD_REQUEST', status, CLIENT_ERROR_DETAILS[status] ?? 'bad request'), { statuses: {} });
+  const body = JSON.stringify(problem);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 /** Content types whose body a route takes as raw bytes (an image), within the app's body limit. */

@@ -1,8 +1,9 @@
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
-import { acceptRawBodies, createHttpApp, unauthorized } from './app.js';
+import { acceptRawBodies, createHttpApp, listen, unauthorized } from './app.js';
 import { httpLimitsConfig } from './limits.js';
 import { bearerToken, matchesDigest, newToken, TokenTable, tokenDigest } from './tokens.js';
 
@@ -76,6 +77,41 @@ describe('createHttpApp', () => {
     release();
     expect((await first).statusCode).toBe(200);
     expect((await server.inject({ method: 'GET', url: '/empty' })).statusCode).toBe(400);
+  });
+});
+
+/** The status line, content type and body a raw request written on a socket gets back. */
+function rawAnswer(port: number, request: string): Promise<{ statusLine: string; contentType: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      resolve({ statusLine: head.split('\r\n')[0] ?? '', contentType: /^content-type: *(.*)$/im.exec(head)?.[1] ?? '', body });
+    });
+  });
+}
+
+describe('createHttpApp on a socket', () => {
+  it('answers a URL it cannot decode and a request that is not HTTP with problem+json too', async () => {
+    const { server } = app();
+    const listening = await listen(server, { port: 0, host: '127.0.0.1' });
+    try {
+      for (const [request, status] of [
+        ['GET /%zz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', 400],
+        ['FOO / HTTP/1.1\r\nhost: x\r\n\r\n', 400],
+        ['this is not http\r\n\r\n', 400],
+      ] as const) {
+        const answer = await rawAnswer(listening.port, request);
+        expect(answer.statusLine, request).toBe(`HTTP/1.1 ${status} Bad Request`);
+        expect(answer.contentType, request).toMatch(/^application\/problem\+json/);
+        expect(JSON.parse(answer.body), request).toMatchObject({ status, code: 'BAD_REQUEST' });
+      }
+    } finally {
+      await listening.close();
+    }
   });
 });
 
