@@ -106,6 +106,28 @@ export function dockerfileProblems(text: string, service: DeployedService): stri
   return problems;
 }
 
+/** The settings that turn authentication off: the inference API's `api.auth` and the dashboard's `auth.mode`. */
+const AUTH_OFF = ['LOOMWATCH_API__AUTH', 'LOOMWATCH_AUTH__MODE'];
+
+/**
+ * Where a render turns authentication off (`LOOMWATCH_API__AUTH=none`, `LOOMWATCH_AUTH__MODE=none`,
+ * or `--set api.auth=none` / `--set auth.mode=none`), in a container's environment or arguments or
+ * in a ConfigMap, one line each: the production overlay must have none.
+ */
+export function authDisabled(objects: readonly K8sObject[]): string[] {
+  const found: string[] = [];
+  for (const object of objects) {
+    const where = `${object.kind} ${object.metadata.name}`;
+    for (const [key, value] of Object.entries(object.data ?? {})) if (AUTH_OFF.includes(key) && value.trim() === 'none') found.push(`${where} sets ${key}=none`);
+    const pod = (object.spec as Partial<WorkloadSpec> | undefined)?.template;
+    for (const container of pod?.spec.containers ?? []) {
+      for (const variable of container.env ?? []) if (AUTH_OFF.includes(variable.name) && variable.value?.trim() === 'none') found.push(`${where} sets ${variable.name}=none`);
+      for (const arg of container.args ?? []) if (/^(api\.auth|auth\.mode)=none$/.test(arg)) found.push(`${where} passes ${arg}`);
+    }
+  }
+  return found;
+}
+
 /** A rendered Kubernetes object, as far as the checks below read it (every other field is left to the schemas). */
 export interface K8sObject {
   apiVersion: string;
@@ -121,6 +143,7 @@ interface Probe {
 interface Container {
   name: string;
   image?: string;
+  args?: string[];
   ports?: { name?: string; containerPort: number }[];
   env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: Ref; secretKeyRef?: Ref } }[];
   envFrom?: { configMapRef?: Ref; secretRef?: Ref }[];
@@ -170,7 +193,7 @@ export interface K8sExpectations {
   workerOffsetReset: 'earliest' | 'latest';
   /** worker.shutdownTimeoutMs when the Deployment does not set LOOMWATCH_WORKER__SHUTDOWN_TIMEOUT_MS. */
   workerShutdownTimeoutMs: number;
-  /** Secrets created out of band (the overlay's README says how), which the render may name without holding. */
+  /** Secrets created out of band (deploy/k8s/README.md names each), which the render may name without holding. */
   externalSecrets: readonly string[];
 }
 
@@ -185,7 +208,7 @@ const probeOn = (probe: Probe | undefined, path: string, port: number): boolean 
  * service a Deployment with its ops port named `ops`, `/readyz` and `/healthz` probes on it, CPU and
  * memory requests and a memory limit, a non-root pod, a PodDisruptionBudget and a Service naming the
  * ops port; the worker's grace period covering its drain; every ConfigMap and Secret it names
- * present; the ScaledObject on the worker group's lag of the frame topic, its lagThreshold the
+ * present, and no Secret optional (fail closed); the ScaledObject on the worker group's lag of the frame topic, its lagThreshold the
  * product of its sizing annotations, its maximum within the partitions of the frame topic, and the
  * worker's replica count left to it; a ServiceMonitor, when there is one, finding every Service.
  */
@@ -212,7 +235,9 @@ export function k8sProblems(objects: readonly K8sObject[], services: readonly De
       if (ref !== undefined && ref.optional !== true && !configMaps.has(ref.name)) problems.push(`${where} names ConfigMap ${ref.name}, which the render does not hold`);
     };
     const needSecret = (ref: Ref | undefined) => {
-      if (ref !== undefined && ref.optional !== true && !secrets.has(ref.name)) problems.push(`${where} names Secret ${ref.name}, which the render does not hold and no README creates`);
+      if (ref === undefined) return;
+      if (ref.optional === true) problems.push(`${where}: Secret ${ref.name} is optional, so a missing Secret starts the pod without its credentials; it must stop it`);
+      else if (!secrets.has(ref.name)) problems.push(`${where} names Secret ${ref.name}, which the render does not hold and no README creates`);
     };
     for (const container of pod.spec.containers) {
       for (const from of container.envFrom ?? []) {

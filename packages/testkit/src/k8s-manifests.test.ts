@@ -6,10 +6,12 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { deployedServices, k8sProblems, type K8sExpectations, type K8sObject } from './deploy-facts.js';
+import { authDisabled, deployedServices, k8sProblems, type K8sExpectations, type K8sObject } from './deploy-facts.js';
+import { networkPolicyProblems } from './k8s-network.js';
 import { REPO_ROOT } from './infra.js';
 
 // The Kustomize overlays under deploy/k8s/overlays are rendered by `kubectl kustomize` (kustomize
@@ -28,6 +30,7 @@ const MODELS: Record<string, ModelClass> = {
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
   'batch/v1/Job': Job,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
@@ -67,14 +70,21 @@ function readDefault(file: string, key: string): string {
   return match[1];
 }
 
+/** The Secrets deploy/k8s/README.md tells a plant to create: the first column of its "Secrets a plant creates" table. */
+function documentedSecrets(): string[] {
+  const readme = readFileSync(join(K8S, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Secrets a plant creates')) ?? '';
+  return [...section.matchAll(/^\| `(loomwatch-[\w-]+)` \|/gm)].map((match) => match[1] ?? '');
+}
+
 const EXPECT: K8sExpectations = {
   workerGroupId: readDefault('packages/frame-pipeline/src/config.ts', 'groupId').replace(/^'|'$/g, ''),
   frameTopic: 'frames.v1',
   // The exactly-once processor's fallback when the group has no offset (packages/kafka, fromBeginning ?? true).
   workerOffsetReset: 'earliest',
   workerShutdownTimeoutMs: Number(readDefault('packages/frame-pipeline/src/config.ts', 'shutdownTimeoutMs').replaceAll('_', '')),
-  // deploy/k8s/overlays/production/kustomization.yaml and deploy/k8s/README.md say how to create it.
-  externalSecrets: ['loomwatch-s3'],
+  // Created out of band by the plant, each named in deploy/k8s/README.md.
+  externalSecrets: documentedSecrets(),
 };
 const services = deployedServices(REPO_ROOT);
 
@@ -95,6 +105,88 @@ describe('deploy/k8s', () => {
 
   it.each(overlays)('the %s overlay follows the deployment rules for every service', (overlay) => {
     expect(k8sProblems(rendered.get(overlay) ?? [], services, EXPECT)).toEqual([]);
+  });
+
+  it('names in its README every Secret a plant creates, each with the keys the Deployments read', () => {
+    expect(EXPECT.externalSecrets).toEqual(
+      expect.arrayContaining(['loomwatch-s3', 'loomwatch-s3-readonly', 'loomwatch-api', 'loomwatch-camera-credentials', 'loomwatch-dashboard-auth', 'loomwatch-kafka-inference-worker']),
+    );
+    // The dev overlay generates each of them with development values: nothing is left to chance there.
+    const devSecrets = (rendered.get('dev') ?? []).filter((o) => o.kind === 'Secret').map((o) => o.metadata.name.replace(/-[a-z0-9]{10}$/, ''));
+    expect(devSecrets.sort()).toEqual([...EXPECT.externalSecrets].sort());
+  });
+
+  it('never turns authentication off in production; the dev overlay only signs nobody in to its dashboard', () => {
+    expect(authDisabled(rendered.get('production') ?? [])).toEqual([]);
+    expect(authDisabled(rendered.get('dev') ?? [])).toEqual(['Deployment dashboard sets LOOMWATCH_AUTH__MODE=none']);
+  });
+
+  it('a render that turns authentication off or makes a Secret optional is refused', () => {
+    const objects = structuredClone(rendered.get('production') ?? []);
+    const container = (name: string) => {
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name);
+      const found = (deployment?.spec as { template: { spec: { containers: Record<string, unknown>[] } } } | undefined)?.template.spec.containers[0];
+      if (found === undefined) throw new Error(`the production overlay lost Deployment ${name}`);
+      return found as { env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { optional?: boolean } } }[]; args?: string[] };
+    };
+    const api = container('inference-api');
+    api.env.push({ name: 'LOOMWATCH_API__AUTH', value: 'none' });
+    const token = api.env.find((variable) => variable.name === 'LOOMWATCH_API_TOKEN')?.valueFrom?.secretKeyRef;
+    if (token !== undefined) token.optional = true;
+    container('dashboard').args = ['--set', 'auth.mode=none'];
+    const env = objects.find((o) => o.kind === 'ConfigMap' && o.data?.['KAFKA_BROKERS'] !== undefined);
+    if (env?.data !== undefined) env.data['LOOMWATCH_AUTH__MODE'] = 'none';
+
+    expect(authDisabled(objects)).toEqual([
+      expect.stringMatching(/^ConfigMap loomwatch-env-\w+ sets LOOMWATCH_AUTH__MODE=none$/),
+      'Deployment dashboard passes auth.mode=none',
+      'Deployment inference-api sets LOOMWATCH_API__AUTH=none',
+    ]);
+    expect(k8sProblems(objects, services, EXPECT)).toEqual([
+      'Deployment inference-api: Secret loomwatch-api is optional, so a missing Secret starts the pod without its credentials; it must stop it',
+    ]);
+  });
+
+  it.each(overlays)('the %s overlay denies by default and opens each service only to its callers and destinations', (overlay) => {
+    const objects = rendered.get(overlay) ?? [];
+    expect(objects.filter((o) => o.kind === 'NetworkPolicy').length).toBeGreaterThanOrEqual(8);
+    expect(networkPolicyProblems(objects)).toEqual([]);
+  });
+
+  it('network policies that leave a port shut, open an undeclared one, or block the brokers, S3 or DNS are refused', () => {
+    const objects = structuredClone(rendered.get('production') ?? []).filter(
+      (o) => !(o.kind === 'NetworkPolicy' && ['default-deny', 'dashboard-from-ingress', 'egress-dns'].includes(o.metadata.name)),
+    );
+    const policy = (name: string) => objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name)?.spec as { ingress?: { ports: { port: string | number }[] }[]; egress?: { ports: { port: number }[] }[] };
+    const ingest = policy('camera-gateway-ingest').ingress?.[0]?.ports[0];
+    if (ingest !== undefined) ingest.port = 'ingest';
+    const kafka = policy('egress-kafka').egress?.[0]?.ports[0];
+    if (kafka !== undefined) kafka.port = 9093;
+    const s3 = policy('egress-s3').egress?.[0]?.ports[0];
+    if (s3 !== undefined) s3.port = 80;
+
+    expect(networkPolicyProblems(objects)).toEqual([
+      'no NetworkPolicy denies ingress to every pod of the namespace by default',
+      'no NetworkPolicy denies egress to every pod of the namespace by default',
+      'Deployment alerting uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
+      'Deployment alerting may go out but cannot look names up (no egress to port 53/UDP)',
+      'NetworkPolicy camera-gateway-ingest opens port ingest of Deployment camera-gateway, which declares no such port',
+      'Deployment camera-gateway: port http (8080) is open to no one',
+      'Deployment camera-gateway uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
+      'Deployment camera-gateway uses S3 (https://s3.eu-central-1.amazonaws.com), but no NetworkPolicy lets it out to port 443',
+      'Deployment camera-gateway may go out but cannot look names up (no egress to port 53/UDP)',
+      'Deployment dashboard: port http (8095) is open to no one',
+      // Its S3 check passes through the identity provider's 443: NetworkPolicy sees ports and addresses, not names.
+      'Deployment dashboard uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
+      'Deployment dashboard may go out but cannot look names up (no egress to port 53/UDP)',
+      'Deployment drift-monitor uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
+      'Deployment drift-monitor may go out but cannot look names up (no egress to port 53/UDP)',
+      'Deployment inference-worker uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
+      'Deployment inference-worker uses S3 (https://s3.eu-central-1.amazonaws.com), but no NetworkPolicy lets it out to port 443',
+      'Deployment inference-worker may go out but cannot look names up (no egress to port 53/UDP)',
+      'Job loomwatch-topics uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
+      'Job loomwatch-topics may go out but cannot look names up (no egress to port 53/UDP)',
+    ]);
   });
 
   it('scales the workers with KEDA in production only, up to the partitions of frames.v1', () => {
