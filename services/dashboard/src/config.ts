@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { KafkaConfig, LogConfig, S3Config, opsConfig } from '@loomwatch/config';
 import { BucketName, TOPICS } from '@loomwatch/contracts';
+import { httpLimitsConfig } from '@loomwatch/http';
 
 /** The built page (Vite's output), beside the compiled server. */
 export const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
@@ -13,6 +14,85 @@ export const ObjectAllowance = z.strictObject({
   prefixes: z.array(z.string().min(1).max(256).regex(/^[^/].*\/$/, 'a key prefix ending in "/"')).min(1),
 });
 export type ObjectAllowance = z.infer<typeof ObjectAllowance>;
+
+/** Whether a URL is on this machine (http is allowed there, and cookies need not be Secure). */
+export function isLoopbackUrl(url: string): boolean {
+  const { hostname } = new URL(url);
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+}
+
+/** One group value, or several, that grant a role. */
+const Groups = z.union([z.string().min(1).transform((group) => [group]), z.array(z.string().min(1)).min(1)]);
+
+const HttpUrl = z.url({ protocol: /^https?$/ });
+
+/**
+ * Who may use the dashboard: people signed in through the plant's OpenID Connect provider, in a
+ * role (viewer < operator < engineer) granted by the groups in their ID token.
+ */
+export const AuthConfig = z
+  .strictObject({
+    /** `oidc`: sign-in required. `none`: open to anyone who reaches the port, as an engineer — for development only (a warning is logged). @defaultValue 'oidc' */
+    mode: z.enum(['oidc', 'none']).default('oidc'),
+    oidc: z
+      .strictObject({
+        /** The issuer URL (its `/.well-known/openid-configuration` is read); https unless on loopback. */
+        issuer: HttpUrl.optional(),
+        clientId: z.string().min(1).optional(),
+        /** Env `LOOMWATCH_OIDC_CLIENT_SECRET` (k8s Secret `loomwatch-dashboard-auth`, key `clientSecret`). */
+        clientSecret: z.string().min(1).optional(),
+        /** The public URL of `/auth/callback`, as registered with the provider; its origin is the one state-changing calls must come from. */
+        redirectUrl: HttpUrl.optional(),
+        /** @defaultValue 'openid profile groups' */
+        scopes: z.string().min(1).default('openid profile groups'),
+      })
+      .prefault({}),
+    /** The ID-token claim that lists the person's groups. @defaultValue 'groups' */
+    rolesClaim: z.string().min(1).default('groups'),
+    /** The group values that grant each role; a person gets the highest role any of their groups grants. */
+    roles: z
+      .strictObject({
+        /** @defaultValue 'loomwatch-viewers' */
+        viewer: Groups.default(['loomwatch-viewers']),
+        /** @defaultValue 'loomwatch-operators' */
+        operator: Groups.default(['loomwatch-operators']),
+        /** @defaultValue 'loomwatch-engineers' */
+        engineer: Groups.default(['loomwatch-engineers']),
+      })
+      .prefault({}),
+    /** Signs the session and sign-in cookies; at least 32 characters. Env `LOOMWATCH_SESSION_SECRET` (k8s Secret `loomwatch-dashboard-auth`, key `sessionSecret`). */
+    sessionSecret: z.string().min(32, 'at least 32 characters (openssl rand -base64 48)').optional(),
+    /** Cookies only over https. @defaultValue true, unless `oidc.redirectUrl` is http on 127.0.0.1 or localhost */
+    secureCookies: z.boolean().optional(),
+    /** A session ends this long after sign-in. @defaultValue 8 h */
+    sessionTtlMs: z.int().positive().max(7 * 24 * 3600 * 1000).default(8 * 3600 * 1000),
+    /** Sessions kept at once (server-side, in memory); past it the oldest ends. @defaultValue 10000 */
+    maxSessions: z.int().positive().max(1_000_000).default(10_000),
+  })
+  .prefault({})
+  .superRefine((auth, ctx) => {
+    if (auth.mode !== 'oidc') return;
+    const needed = [
+      ['oidc', 'issuer', auth.oidc.issuer],
+      ['oidc', 'clientId', auth.oidc.clientId],
+      ['oidc', 'clientSecret', auth.oidc.clientSecret],
+      ['oidc', 'redirectUrl', auth.oidc.redirectUrl],
+      ['sessionSecret', undefined, auth.sessionSecret],
+    ] as const;
+    for (const [section, key, value] of needed) {
+      if (value !== undefined) continue;
+      const path = key === undefined ? [section] : [section, key];
+      ctx.addIssue({ code: 'custom', path, message: `auth.mode oidc needs auth.${path.join('.')} (see the dashboard README, "Sign-in"); auth.mode none is for development only` });
+    }
+    for (const [key, url] of [
+      ['issuer', auth.oidc.issuer],
+      ['redirectUrl', auth.oidc.redirectUrl],
+    ] as const) {
+      if (url !== undefined && url.startsWith('http:') && !isLoopbackUrl(url)) ctx.addIssue({ code: 'custom', path: ['oidc', key], message: 'must be https (http only on 127.0.0.1 or localhost)' });
+    }
+  })
+  .transform((auth) => ({ ...auth, secureCookies: auth.secureCookies ?? !(auth.oidc.redirectUrl !== undefined && auth.oidc.redirectUrl.startsWith('http:') && isLoopbackUrl(auth.oidc.redirectUrl)) }));
+export type AuthConfig = z.infer<typeof AuthConfig>;
 
 /** The dashboard's config; unknown keys are refused with their path. */
 export const DashboardConfig = z.strictObject({
@@ -34,6 +114,9 @@ export const DashboardConfig = z.strictObject({
       heartbeatSeconds: z.number().positive().max(300).default(15),
     })
     .prefault({}),
+  /** Timeouts, body limit and per-client cap of the page and `/api/*`. @defaultValue 16 KiB bodies, 32 requests under way per client */
+  http: httpLimitsConfig({ maxBodyBytes: 16 * 1024, maxRequestsPerClient: 32 }),
+  auth: AuthConfig,
   /** The topics read (a test points them at its own). @defaultValue the Loomwatch topics */
   topics: z
     .strictObject({

@@ -15,10 +15,18 @@ const COMMAND: ServiceCommand = {
   reference: 'services/dashboard/README.md',
 };
 const args = parseServiceArgs(COMMAND);
+/** The secrets come from the environment (k8s Secret `loomwatch-dashboard-auth`); the local provider's `$STATE/env` names its issuer and client. */
+const ENV_ALIASES = {
+  ...STANDARD_ENV_ALIASES,
+  LOOMWATCH_OIDC_ISSUER: 'auth.oidc.issuer',
+  LOOMWATCH_OIDC_CLIENT_ID: 'auth.oidc.clientId',
+  LOOMWATCH_OIDC_CLIENT_SECRET: 'auth.oidc.clientSecret',
+  LOOMWATCH_SESSION_SECRET: 'auth.sessionSecret',
+};
 
 let config: DashboardConfig;
 try {
-  config = loadConfig(DashboardConfig, { files: args.configFiles, envAliases: STANDARD_ENV_ALIASES, overrides: args.overrides });
+  config = loadConfig(DashboardConfig, { files: args.configFiles, envAliases: ENV_ALIASES, overrides: args.overrides });
 } catch (err) {
   exitWithUsageError(commandName(COMMAND.name), toLoomwatchError(err).message);
 }

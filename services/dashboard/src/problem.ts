@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@loomwatch/contracts';
-import { HttpProblem as Refusal, toProblem as problemFor, type Problem } from '@loomwatch/http';
+import { HttpProblem as Refusal, toProblem as problemFor, type Problem, type ProblemMapping } from '@loomwatch/http';
 
 export type { Problem };
 
@@ -13,6 +13,15 @@ export const HTTP_ERROR_CODES = [
   'FRAME_NOT_FOUND',
   'TOO_MANY_CLIENTS',
   'PAGE_NOT_BUILT',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'CSRF_REFUSED',
+  'NO_ROLE',
+  'LOGIN_FAILED',
+  'LOGIN_EXPIRED',
+  'IDENTITY_PROVIDER_UNAVAILABLE',
+  'BODY_INVALID',
+  'NO_DEPLOYMENT',
 ] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
@@ -32,7 +41,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   STORAGE_UNAVAILABLE: 503,
 };
 
-/** Anything thrown while serving a request, as status + problem body + headers; an unclassified error's message stays in the log. */
+/** How the dashboard's errors become statuses; an unclassified error's message stays in the log. */
+export const PROBLEMS: ProblemMapping = { statuses: STATUS, internalDetail: 'the dashboard failed to answer: its log has the error' };
+
+/** Anything thrown while serving a request, as status + problem body + headers. */
 export function toProblem(thrown: unknown): ReturnType<typeof problemFor> {
-  return problemFor(thrown, { statuses: STATUS, internalDetail: 'the dashboard failed to answer: its log has the error' });
+  return problemFor(thrown, PROBLEMS);
 }

@@ -1,22 +1,26 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { Id, LoomwatchError } from '@loomwatch/contracts';
-import { Semaphore } from '@loomwatch/kafka';
+import { createHttpApp, listen, type FastifyInstance, type FastifyRequest, type HttpLimits } from '@loomwatch/http';
+import { Semaphore, type KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import type { BlobStore } from '@loomwatch/storage';
-import type { ObjectAllowance } from './config.js';
+import type { AuthConfig, ObjectAllowance } from './config.js';
 import type { ViewStore } from './feed.js';
 import { findFrame, queryVerdicts, type HistoryDeps } from './history.js';
 import type { DashboardMetrics } from './metrics.js';
-import { allowedObject, contentTypeOf, objectPath, OBJECTS_PATH } from './objects.js';
-import { HttpProblem, toProblem } from './problem.js';
+import { allowedObject, contentTypeOf, objectPath } from './objects.js';
+import { nextDeployment, parseOperatingPointChange, publishDeployment } from './operating-point.js';
+import { HttpProblem, PROBLEMS } from './problem.js';
 import { parseVerdictQuery } from './query.js';
+import { addSignIn, describeSession, type RouteTag, type SignIn } from './sign-in.js';
 import { PAGE_CSP, readStatic } from './static.js';
 import type { LagView } from './view.js';
 
 export interface DashboardServerOptions {
   port: number;
   host: string;
+  limits: HttpLimits;
+  auth: AuthConfig;
   publicDir: string;
   store: ViewStore;
   history: HistoryDeps;
@@ -31,36 +35,22 @@ export interface DashboardServerOptions {
   heartbeatMs: number;
   /** Measures the workers' lag now. */
   lag: () => Promise<LagView>;
+  /** Publishes engineers' changes of the operating point. */
+  control: { kafka: KafkaClient; topic: string };
   metrics: DashboardMetrics;
   logger: Logger;
 }
 
 export interface DashboardServer {
   readonly port: number;
+  /** Whether sign-in can reach the provider (for `/readyz`). */
+  readonly signIn: SignIn;
   /** Ends the event streams, lets the other requests finish, then closes. */
   close(): Promise<void>;
 }
 
 const FRAME_PATH = /^\/api\/frames\/([^/]+)\/([^/]+)\/([^/]+)$/;
 const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
-
-type Route = 'page' | 'snapshot' | 'events' | 'verdicts' | 'frame' | 'lag' | 'object' | 'unknown';
-
-function routeOf(path: string): Route {
-  if (path === '/api/snapshot') return 'snapshot';
-  if (path === '/api/events') return 'events';
-  if (path === '/api/verdicts') return 'verdicts';
-  if (path === '/api/lag') return 'lag';
-  if (path.startsWith(OBJECTS_PATH)) return 'object';
-  if (FRAME_PATH.test(path)) return 'frame';
-  if (path.startsWith('/api/')) return 'unknown';
-  return 'page';
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'content-type': contentType, 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
 
 /** A broker read; a failure the Kafka ports did not classify is the brokers not answering (503, retry). */
 async function fromBroker<T>(what: string, read: () => Promise<T>): Promise<T> {
@@ -85,26 +75,55 @@ function idParam(name: string, raw: string): string {
   return value;
 }
 
+function pathOf(request: FastifyRequest): string {
+  return request.url.split('?')[0] ?? '/';
+}
+
+function searchOf(request: FastifyRequest): URLSearchParams {
+  const at = request.url.indexOf('?');
+  return new URLSearchParams(at < 0 ? '' : request.url.slice(at + 1));
+}
+
+const tag = (route: string, more: RouteTag = {}): { config: RouteTag } => ({ config: { route, ...more } });
+
 /**
- * The dashboard's HTTP surface: the built page, `/api/snapshot`, `/api/events` (Server-Sent
- * Events: a `snapshot`, then a `delta` per change), `/api/verdicts` (past verdicts, paged back),
- * `/api/frames/<line>/<camera>/<frame>?capturedAt=` (a verdict's frame event), `/api/lag`, and
- * `/api/objects/<bucket>/<key>` (the allowed objects, read with the server's credentials). Every
- * refusal is RFC 9457 problem+json with a stable code.
+ * The dashboard's HTTP surface on the shared HTTP layer: the built page, `/api/snapshot`,
+ * `/api/events` (Server-Sent Events: a `snapshot`, then a `delta` per change), `/api/verdicts`
+ * (past verdicts, paged back), `/api/frames/<line>/<camera>/<frame>?capturedAt=` (a verdict's frame
+ * event), `/api/lag`, `/api/objects/<bucket>/<key>` (the allowed objects, read with the server's
+ * credentials), `/api/me`, `POST /api/rollouts/operating-point` (engineers), and sign-in
+ * (`/auth/*`). Every refusal is RFC 9457 problem+json with a stable code.
  */
-export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
+export async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app: FastifyInstance; signIn: SignIn }> {
   const { store, metrics, logger } = options;
+  const app = createHttpApp({ limits: options.limits, problems: PROBLEMS, logger });
+  const signIn = await addSignIn(app, { auth: options.auth, logger });
   const streams = new Set<ServerResponse>();
-  const underWay = new Set<Promise<void>>();
   // Reads back from the topics wait their turn: a burst of history pages cannot swamp the brokers.
   const reads = new Semaphore(options.maxConcurrentReads);
 
-  const openStream = (req: IncomingMessage, res: ServerResponse): void => {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = (request.routeOptions.config as RouteTag).route ?? 'unknown';
+    metrics.requests.inc({ route, status: String(reply.statusCode) });
+    metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/api/snapshot', tag('snapshot'), (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ limits: store.limits, state: store.state, serverTime: new Date().toISOString() }),
+  );
+
+  app.get('/api/me', tag('me'), (request, reply) => reply.header('cache-control', 'no-store').send(describeSession(signIn.sessionOf(request), options.auth.mode)));
+
+  app.get('/api/events', tag('events'), (request, reply) => {
     if (streams.size >= options.maxClients) {
       throw new HttpProblem('TOO_MANY_CLIENTS', 503, `${streams.size} browsers are streaming already (dashboard.maxClients): close a tab or raise the limit`, { 'retry-after': '10' });
     }
+    // The stream is written on the socket itself; fastify leaves it alone from here.
+    reply.hijack();
+    const res = reply.raw;
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
-    if (req.method === 'HEAD') {
+    metrics.requests.inc({ route: 'events', status: '200' });
+    if (request.method === 'HEAD') {
       res.end();
       return;
     }
@@ -132,116 +151,93 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     res.once('close', end);
     // A write to a connection the browser dropped: the stream ends, the server goes on.
     res.once('error', end);
-  };
+  });
 
-  const serveObject = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
-    const ref = allowedObject(pathname, options.allow);
+  app.get('/api/verdicts', tag('verdicts'), async (request, reply) => {
+    const query = parseVerdictQuery(searchOf(request), options.maxLimit);
+    const page = await reads.run(() => fromBroker('reading past verdicts', () => queryVerdicts(options.history, query)));
+    return reply.header('cache-control', 'no-store').send(page);
+  });
+
+  app.get('/api/lag', tag('lag'), async (_request, reply) => reply.header('cache-control', 'no-store').send(await fromBroker('measuring the lag', options.lag)));
+
+  app.get('/api/objects/*', tag('object'), async (request, reply) => {
+    const ref = allowedObject(pathOf(request), options.allow);
     const head = await options.blobs.head(ref);
     if (head === undefined) throw new HttpProblem('OBJECT_NOT_FOUND', 404, `no object ${ref.bucket}/${ref.key}: it was never stored or has expired`);
     if (head.bytes > options.maxObjectBytes) {
       throw new HttpProblem('OBJECT_TOO_LARGE', 413, `the object is ${head.bytes} bytes; the dashboard serves at most ${options.maxObjectBytes} (objects.maxBytes)`);
     }
-    const body = req.method === 'HEAD' ? undefined : await options.blobs.get(ref);
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'content-type': contentTypeOf(ref.key),
-      'content-length': String(body?.length ?? head.bytes),
-      // Keys are derived from frame and model version: a key's content does not change.
-      'cache-control': 'private, max-age=3600',
-      'content-security-policy': "default-src 'none'; sandbox",
-    });
-    res.end(body);
-  };
+    const body = request.method === 'HEAD' ? undefined : await options.blobs.get(ref);
+    return reply
+      .headers({
+        'content-type': contentTypeOf(ref.key),
+        // Keys are derived from frame and model version: a key's content does not change.
+        'cache-control': 'private, max-age=3600',
+        'content-security-policy': "default-src 'none'; sandbox",
+      })
+      .send(body ?? '');
+  });
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<Route> => {
-    let route: Route = 'unknown';
-    try {
-      const url = new URL(req.url ?? '/', 'http://dashboard');
-      route = routeOf(url.pathname);
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        throw new HttpProblem('METHOD_NOT_ALLOWED', 405, `${req.method ?? ''} ${url.pathname}: the dashboard only reads; use GET`, { allow: 'GET, HEAD' });
-      }
-      switch (route) {
-        case 'unknown':
-          throw new HttpProblem('NOT_FOUND', 404, `no API at ${url.pathname}: see the dashboard README for the endpoints`);
-        case 'page': {
-          const file = await readStatic(options.publicDir, url.pathname);
-          res.writeHead(200, {
-            ...SECURITY_HEADERS,
-            'content-type': file.contentType,
-            'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-            'content-security-policy': PAGE_CSP,
-          });
-          res.end(req.method === 'HEAD' ? undefined : file.body);
-          return route;
-        }
-        case 'snapshot':
-          sendJson(res, 200, { limits: store.limits, state: store.state, serverTime: new Date().toISOString() });
-          return route;
-        case 'events':
-          openStream(req, res);
-          return route;
-        case 'verdicts':
-          {
-            const query = parseVerdictQuery(url.searchParams, options.maxLimit);
-            sendJson(res, 200, await reads.run(() => fromBroker('reading past verdicts', () => queryVerdicts(options.history, query))));
-          }
-          return route;
-        case 'lag':
-          sendJson(res, 200, await fromBroker('measuring the lag', options.lag));
-          return route;
-        case 'object':
-          await serveObject(req, res, url.pathname);
-          return route;
-        case 'frame': {
-          const [, line = '', camera = '', frame = ''] = FRAME_PATH.exec(url.pathname) ?? [];
-          const lineId = idParam('line', line);
-          const cameraId = idParam('camera', camera);
-          const frameId = idParam('frame', frame);
-          const capturedAt = Date.parse(url.searchParams.get('capturedAt') ?? '');
-          if (!Number.isFinite(capturedAt)) throw new HttpProblem('QUERY_INVALID', 400, 'capturedAt must be the verdict\'s capturedAt (an ISO 8601 timestamp)');
-          const event = await reads.run(() => fromBroker('looking up the frame', () => findFrame(options.history, lineId, cameraId, frameId, capturedAt)));
-          if (event === undefined) {
-            throw new HttpProblem('FRAME_NOT_FOUND', 404, `frame ${frameId} of ${lineId}:${cameraId} is not on the frames topic near its capture time (expired, or published elsewhere)`);
-          }
-          sendJson(res, 200, { frame: event, image: objectPath({ bucket: event.image.bucket, key: event.image.key }) });
-          return route;
-        }
-      }
-    } catch (thrown) {
-      const { status, problem, headers } = toProblem(thrown instanceof TypeError && route === 'unknown' ? new HttpProblem('NOT_FOUND', 404, 'the request URL is not valid') : thrown);
-      if (status >= 500 && !(thrown instanceof HttpProblem)) {
-        // A known, transient failure is logged by its code and message; anything else with its stack.
-        if (thrown instanceof LoomwatchError && thrown.retryable) logger.warn({ code: problem.code, route }, `request failed: ${thrown.message}`);
-        else logger.error({ err: thrown, code: problem.code, route }, `request failed: ${thrown instanceof LoomwatchError ? thrown.message : String(thrown)}`);
-      }
-      if (res.headersSent) res.destroy();
-      else sendJson(res, status, problem, 'application/problem+json', headers);
-      return route;
+  app.get('/api/frames/*', tag('frame'), async (request, reply) => {
+    const match = FRAME_PATH.exec(pathOf(request));
+    if (match === null) throw new HttpProblem('NOT_FOUND', 404, `no API at ${pathOf(request)}: frames are at /api/frames/<line>/<camera>/<frame>?capturedAt=`);
+    const [, line = '', camera = '', frame = ''] = match;
+    const lineId = idParam('line', line);
+    const cameraId = idParam('camera', camera);
+    const frameId = idParam('frame', frame);
+    const capturedAt = Date.parse(searchOf(request).get('capturedAt') ?? '');
+    if (!Number.isFinite(capturedAt)) throw new HttpProblem('QUERY_INVALID', 400, 'capturedAt must be the verdict\'s capturedAt (an ISO 8601 timestamp)');
+    const event = await reads.run(() => fromBroker('looking up the frame', () => findFrame(options.history, lineId, cameraId, frameId, capturedAt)));
+    if (event === undefined) {
+      throw new HttpProblem('FRAME_NOT_FOUND', 404, `frame ${frameId} of ${lineId}:${cameraId} is not on the frames topic near its capture time (expired, or published elsewhere)`);
     }
-  };
+    return reply.header('cache-control', 'no-store').send({ frame: event, image: objectPath({ bucket: event.image.bucket, key: event.image.key }) });
+  });
 
-  const server = createServer((req, res) => {
-    const started = performance.now();
-    const handling = handle(req, res).then((route) => {
-      metrics.requests.inc({ route, status: String(res.statusCode) });
-      if (route !== 'events') metrics.requestSeconds.observe({ route }, (performance.now() - started) / 1000);
-    });
-    underWay.add(handling);
-    void handling.finally(() => underWay.delete(handling));
+  app.post('/api/rollouts/operating-point', tag('operating-point', { role: 'engineer' }), async (request, reply) => {
+    const change = parseOperatingPointChange(request.body);
+    const session = signIn.sessionOf(request);
+    const deployment = nextDeployment(store.state.deployments, change, session.name, new Date());
+    await fromBroker('publishing the deployment', () => publishDeployment(options.control.kafka, options.control.topic, deployment));
+    logger.info({ subject: session.subject, model: deployment.model, revision: deployment.revision, operatingPoint: deployment.operatingPoint }, `${session.name} changed the operating point`);
+    return reply.header('cache-control', 'no-store').send({ published: deployment });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+
+  app.get('/api/*', tag('unknown'), (request) => {
+    throw new HttpProblem('NOT_FOUND', 404, `no API at ${pathOf(request)}: see the dashboard README for the endpoints`);
   });
-  return {
-    port: (server.address() as AddressInfo).port,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const stream of streams) stream.end();
-      await Promise.all(underWay);
-      server.closeIdleConnections();
-      await closed;
+
+  app.get('/*', tag('page'), async (request, reply) => {
+    const file = await readStatic(options.publicDir, pathOf(request));
+    return reply
+      .headers({
+        'content-type': file.contentType,
+        'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+        'content-security-policy': PAGE_CSP,
+      })
+      .send(file.body);
+  });
+
+  app.route({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/*',
+    ...tag('unknown', { refuses: true }),
+    handler: (request) => {
+      throw new HttpProblem('METHOD_NOT_ALLOWED', 405, `${request.method} ${pathOf(request)}: the dashboard only reads there; use GET`, { allow: 'GET, HEAD' });
     },
-  };
+  });
+
+  app.addHook('preClose', (done) => {
+    for (const stream of streams) stream.end();
+    done();
+  });
+  return { app, signIn };
+}
+
+/** Builds the app and listens on `port` (0: a free one). */
+export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
+  const { app, signIn } = await buildDashboardApp(options);
+  const listening = await listen(app, { port: options.port, host: options.host });
+  return { port: listening.port, signIn, close: () => listening.close() };
 }

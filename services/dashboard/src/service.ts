@@ -52,6 +52,8 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
   const server = await startDashboardServer({
     port: config.dashboard.port,
     host: config.dashboard.host,
+    limits: config.http,
+    auth: config.auth,
     publicDir: config.dashboard.publicDir,
     store,
     history,
@@ -64,6 +66,7 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     maxConcurrentReads: config.history.maxConcurrentReads,
     heartbeatMs: config.dashboard.heartbeatSeconds * 1000,
     lag: () => measureLag(offsets, config.lag.groupId, config.topics.frames),
+    control: { kafka, topic: config.topics.control },
     metrics,
     logger,
   });
@@ -74,6 +77,7 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     readiness: {
       ...Object.fromEntries(Object.keys(feed.readiness()).map((topic) => [topic, () => feed.readiness()[topic] === true])),
       s3: () => blobs.ping(),
+      'sign-in': () => server.signIn.ready(),
     },
   });
   const url = `http://${config.dashboard.host.includes(':') ? `[${config.dashboard.host}]` : config.dashboard.host}:${server.port}/`;
