@@ -16,7 +16,7 @@ const Service = z
     image: z.string().regex(/^[\w./-]+:[\w.-]+$/, 'an image pinned to a tag').optional(),
     build: z.union([z.string(), z.object({ context: z.string(), dockerfile: z.string().optional() })]).optional(),
     command: z.union([z.string(), z.array(z.string())]).optional(),
-    ports: z.array(z.string().regex(/^\d+:\d+$/)).optional(),
+    ports: z.array(z.string().regex(/^(?:\$\{[^}]+\}:|[\d.]+:)?\d+:\d+$/)).optional(),
     depends_on: z.union([z.array(z.string()), z.record(z.string(), z.object({ condition: z.string() }))]).optional(),
     environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     volumes: z.array(z.string()).optional(),
@@ -32,6 +32,8 @@ const Compose = z.object({
 });
 
 const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml');
+/** Where every published port listens: this machine only, unless the user says otherwise. */
+const BIND = '${LOOMWATCH_BIND_ADDRESS:-127.0.0.1}';
 // Merge keys (`<<: *clients`) are YAML 1.1; Compose reads them, so the test does too.
 const readYaml = (file: string): unknown => parse(readFileSync(file, 'utf8'), { merge: true });
 
@@ -63,9 +65,41 @@ describe('docker-compose.yml', () => {
     for (const service of Object.values(compose.services)) {
       const deps = service.depends_on === undefined ? [] : Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on);
       for (const dep of deps) expect(names).toContain(dep);
-      hostPorts.push(...(service.ports ?? []).map((port) => port.split(':')[0] ?? ''));
+      hostPorts.push(...(service.ports ?? []).map((port) => port.split(':').at(-2) ?? ''));
     }
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('publishes every port on LOOMWATCH_BIND_ADDRESS, 127.0.0.1 unless the user sets it', () => {
+    const published = Object.entries(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port) => ({ name, port })));
+    expect(published.length).toBeGreaterThanOrEqual(6);
+    for (const { name, port } of published) expect(port, name).toMatch(new RegExp(`^${BIND.replace(/[$.{}]/g, '\\$&')}:\\d+:\\d+$`));
+  });
+
+  it('gives the API its token, the gateway its camera credentials and the dashboard sign-in and read-only S3, from what the user sets', () => {
+    const env = (name: string) => compose.services[name]?.environment ?? {};
+    // Unset, the API refuses to start (api.auth token without a token) and the dashboard too (no issuer): fail closed.
+    expect(env('inference-api')['LOOMWATCH_API_TOKEN']).toBe('${LOOMWATCH_API_TOKEN:-}');
+    expect(env('inference-api')['LOOMWATCH_API__AUTH']).toBeUndefined();
+    expect(env('dashboard')).toMatchObject({
+      LOOMWATCH_AUTH__MODE: '${LOOMWATCH_DASHBOARD_AUTH_MODE:-oidc}',
+      LOOMWATCH_AUTH__OIDC__ISSUER: '${LOOMWATCH_OIDC_ISSUER:-}',
+      LOOMWATCH_OIDC_CLIENT_SECRET: '${LOOMWATCH_OIDC_CLIENT_SECRET:-}',
+      LOOMWATCH_SESSION_SECRET: '${LOOMWATCH_SESSION_SECRET:-}',
+    });
+    const readOnlyUser = env('minio-init')['READONLY_ACCESS_KEY_ID'];
+    expect(env('dashboard')['S3_ACCESS_KEY_ID']).toBe(readOnlyUser);
+    expect(env('dashboard')['S3_SECRET_ACCESS_KEY']).toBe(env('minio-init')['READONLY_SECRET_ACCESS_KEY']);
+    expect(env('camera-gateway')['S3_ACCESS_KEY_ID']).not.toBe(readOnlyUser);
+    const policy = z
+      .object({ Statement: z.array(z.object({ Effect: z.literal('Allow'), Action: z.array(z.string()) })) })
+      .parse(JSON.parse(readFileSync(join(REPO_ROOT, 'deploy/docker/s3-readonly-policy.json'), 'utf8')));
+    expect(policy.Statement.flatMap((statement) => statement.Action).sort()).toEqual(['s3:GetBucketLocation', 's3:GetObject', 's3:ListAllMyBuckets']);
+    const gateway = compose.services['camera-gateway'];
+    const credentials = (gateway?.volumes ?? []).find((volume) => volume.endsWith(':/etc/loomwatch/cameras.json:ro'));
+    expect(gateway?.environment?.['LOOMWATCH_CAMERA_CREDENTIALS_FILE']).toBe('/etc/loomwatch/cameras.json');
+    const fallback = /:-([^}]+)\}/.exec(credentials ?? '')?.[1] ?? 'missing';
+    expect(JSON.parse(readFileSync(join(REPO_ROOT, fallback), 'utf8'))).toEqual([]);
   });
 
   it('is valid against the Compose Specification schema', () => {
