@@ -2,7 +2,7 @@
  * `pnpm bench:api [--model REF] [--seconds S] [--connections C]`
  *
  * The REST API under load on loopback: the API runs as deployed (`node dist/main.js`, its own
- * process), autocannon posts one AITEX frame over C keep-alive connections for S seconds and
+ * process, auth on with a fresh token), autocannon posts one AITEX frame over C keep-alive connections for S seconds and
  * reports requests/s and latency p50/p99. Before that, in this process, the engine's bare speed
  * on the same frame and model, C frames in flight for S seconds each: `engine.infer` (decode,
  * tiles, model, post-processing) and `EngineDecider.decide` (the same plus the map PNG and the
@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { newCommand, parseOrExit } from '@loomwatch/config';
 import { EngineDecider } from '@loomwatch/frame-pipeline';
+import { newToken } from '@loomwatch/http';
 import { InferenceEngine } from '@loomwatch/inference';
 import { aitexFrames, builtEntry, processExited } from '@loomwatch/testkit';
 
@@ -68,6 +69,9 @@ async function bareRates(inFlight: number, ms: number): Promise<{ infer: number;
   return { infer, decide };
 }
 
+/** The API runs as deployed, with auth on: every request carries this token. */
+const token = newToken();
+
 async function startApi(): Promise<{ port: number; stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
@@ -75,7 +79,7 @@ async function startApi(): Promise<{ port: number; stop: () => Promise<void> }> 
       builtEntry('services/inference-api/dist/main.js'),
       ...['--set', 'api.port=0', '--set', 'ops.port=0', '--set', `api.maxInFlight=${connections}`, '--set', 'api.maxQueued=0'],
     ],
-    { env: { ...process.env, LOOMWATCH_MODEL: model }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env: { ...process.env, LOOMWATCH_MODEL: model, LOOMWATCH_API_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout });
   const port = await new Promise<number>((resolve, reject) => {
@@ -105,7 +109,7 @@ try {
   result = await autocannon({
     url: `http://127.0.0.1:${api.port}/v1/infer`,
     method: 'POST',
-    headers: { 'content-type': 'image/png' },
+    headers: { 'content-type': 'image/png', authorization: `Bearer ${token}` },
     body: image,
     connections,
     pipelining: 1,

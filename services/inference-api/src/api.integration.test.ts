@@ -1,9 +1,10 @@
 import { request as httpRequest, type ClientRequest } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine } from '@loomwatch/inference';
+import { InferenceEngine, resolveModel } from '@loomwatch/inference';
 import { copyRandomModel } from '@loomwatch/inference/fixtures';
 import { createLogger } from '@loomwatch/observability';
 import { aitexFrames } from '@loomwatch/testkit';
@@ -37,7 +38,7 @@ function documented(path: string, method: string, status: number): void {
 }
 
 async function problemOf(res: Response): Promise<Problem> {
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json(;|$)/);
   const body: unknown = await res.json();
   matchesDocument('Problem', body);
   const problem = Problem.parse(body);
@@ -51,7 +52,8 @@ const infer = (body: Uint8Array, headers: Record<string, string>, query = ''): P
 beforeAll(async () => {
   const config = ApiConfig.parse({
     model: MODEL,
-    api: { port: 0, maxBodyBytes: MAX_BODY, maxInFlight: 1, maxQueued: 0, retryAfterSeconds: 2, bearerToken: TOKEN },
+    api: { port: 0, maxInFlight: 1, maxQueued: 0, retryAfterSeconds: 2, token: TOKEN },
+    http: { maxBodyBytes: MAX_BODY },
     inference: { limitInputPixels: MAX_PIXELS },
     ops: { port: 0 },
   });
@@ -140,21 +142,18 @@ describe('the inference API on draem-random', () => {
     expect(fromForm.regions).toEqual(fromBody.regions);
   });
 
-  it('refuses a colour image and a body that is no image with the codes the engine gives the worker', async () => {
-    const engine = await InferenceEngine.load({ model: MODEL });
+  it('refuses a colour image with 422 IMAGE_CHANNELS_UNSUPPORTED and a body that is no image with 415 IMAGE_UNSUPPORTED_FORMAT', async () => {
     const rgb = await sharp(frameBytes).tint({ r: 200, g: 120, b: 40 }).png().toBuffer();
-    const garbage = Buffer.from('this is not a picture of fabric');
-    const codes = await Promise.all([rgb, garbage].map((body) => engine.infer(body).then(() => 'decided', (err: { code?: string }) => err.code)));
-    await engine.close();
     expect((await sharp(rgb).metadata()).channels).toBe(3);
-    expect(codes.every((code) => code?.startsWith('IMAGE_'))).toBe(true);
-
-    for (const [body, code] of [[rgb, codes[0]], [garbage, codes[1]]] as const) {
+    const garbage = Buffer.from('this is not a picture of fabric');
+    for (const [body, status, code] of [
+      [rgb, 422, 'IMAGE_CHANNELS_UNSUPPORTED'],
+      [garbage, 415, 'IMAGE_UNSUPPORTED_FORMAT'],
+    ] as const) {
       const res = await infer(body, { ...auth, 'content-type': 'image/png' });
-      const problem = await problemOf(res);
-      expect(problem.code).toBe(code);
-      expect(res.status).toBeGreaterThanOrEqual(400);
-      documented('/v1/infer', 'post', res.status);
+      expect(res.status, code).toBe(status);
+      expect((await problemOf(res)).code).toBe(code);
+      documented('/v1/infer', 'post', status);
     }
   });
 
@@ -192,14 +191,31 @@ describe('the inference API on draem-random', () => {
     expect((await problemOf(res)).code).toBe('IMAGE_TOO_LARGE');
   });
 
-  it('refuses a missing or wrong bearer token with 401 and decides nothing', async () => {
-    for (const headers of [{}, { authorization: `Bearer ${TOKEN}-wrong` }]) {
-      const res = await infer(frameBytes, { ...headers, 'content-type': 'image/png' });
-      expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
-      expect((await problemOf(res)).code).toBe('UNAUTHORIZED');
+  it('refuses a missing or wrong bearer token with 401 on every /v1 route, before reading the body, and serves the document without one', async () => {
+    const answered = await fetch(`http://127.0.0.1:${service.opsPort}/metrics`).then((res) => res.text());
+    const decided = (text: string): string | undefined => /^loomwatch_api_decide_seconds_count(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1];
+    for (const headers of [{}, { authorization: `Bearer ${TOKEN}-wrong` }, { authorization: `Basic ${TOKEN}` }, { authorization: TOKEN }]) {
+      for (const res of [
+        await infer(frameBytes, { ...headers, 'content-type': 'image/png' }),
+        await fetch(`${base}/v1/results/00000000-0000-4000-8000-000000000000/anomaly-map.png`, { headers }),
+        await fetch(`${base}/v1/results/00000000-0000-4000-8000-000000000000/overlay.jpg`, { headers }),
+      ]) {
+        expect(res.status, res.url).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="loomwatch"');
+        expect((await problemOf(res)).code).toBe('UNAUTHORIZED');
+      }
     }
     documented('/v1/infer', 'post', 401);
+    documented('/v1/results/{id}/overlay.jpg', 'get', 401);
+    expect(decided(await fetch(`http://127.0.0.1:${service.opsPort}/metrics`).then((res) => res.text()))).toBe(decided(answered));
+    expect((await fetch(`${base}/openapi.json`)).status).toBe(200);
+  });
+
+  it('declares the bearer scheme for every /v1 route and none for the document', () => {
+    const full = doc as unknown as { security: unknown; components: { securitySchemes: Record<string, unknown> }; paths: Record<string, Record<string, { security?: unknown }>> };
+    expect(full.security).toEqual([{ bearer: [] }]);
+    expect(full.components.securitySchemes['bearer']).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(full.paths['/openapi.json']?.['get']?.security).toEqual([]);
   });
 
   it('answers an unknown model with the registry code, an unknown result with 404 and a wrong method with 405', async () => {
@@ -217,23 +233,39 @@ describe('the inference API on draem-random', () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
     expect((await problemOf(wrongMethod)).code).toBe('METHOD_NOT_ALLOWED');
+    const deleteDocument = await fetch(`${base}/openapi.json`, { method: 'DELETE' });
+    expect([deleteDocument.status, deleteDocument.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    await problemOf(deleteDocument);
+
+    const nowhere = await fetch(`${base}/v1/nowhere`, { headers: auth });
+    expect(nowhere.status).toBe(404);
+    expect((await problemOf(nowhere)).code).toBe('ROUTE_NOT_FOUND');
+  });
+
+  it('takes no slot for a request whose body is still coming: another is decided meanwhile', async () => {
+    const req = httpRequest(`${base}/v1/infer`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png', 'content-length': String(frameBytes.length) } });
+    const slow = answerOf(req);
+    req.write(frameBytes.subarray(0, 1024));
+    // The one slot is free while the first body is incomplete: the second request is decided, not refused.
+    const meanwhile = await infer(frameBytes, { ...auth, 'content-type': 'image/png' });
+    expect(meanwhile.status).toBe(200);
+    req.end(frameBytes.subarray(1024));
+    const done = await slow;
+    expect(done.status).toBe(200);
+    InferenceVerdict.parse(JSON.parse(done.body));
   });
 
   it('answers 429 with Retry-After while the one slot is taken and no queue is allowed', async () => {
-    // The first request is admitted on its headers and holds the slot while its body is still coming.
-    const req = httpRequest(`${base}/v1/infer`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png', 'content-length': String(frameBytes.length) } });
-    const first = answerOf(req);
-    req.write(frameBytes.subarray(0, 1024));
+    const first = infer(frameBytes, { ...auth, 'content-type': 'image/png' });
     await waitForInFlight(1);
     const second = await infer(frameBytes, { ...auth, 'content-type': 'image/png' });
-    req.end(frameBytes.subarray(1024));
     expect(second.status).toBe(429);
     expect(second.headers.get('retry-after')).toBe('2');
     expect((await problemOf(second)).code).toBe('SATURATED');
     documented('/v1/infer', 'post', 429);
     const done = await first;
     expect(done.status).toBe(200);
-    InferenceVerdict.parse(JSON.parse(done.body));
+    InferenceVerdict.parse(await done.json());
   });
 
   it('is ready and counts its answers on the ops port', async () => {
@@ -267,7 +299,8 @@ describe('the inference API on a model calibrated per fabric, with operating poi
         postprocess.fabrics = { '05': FABRIC_05 };
       },
     });
-    const config = ApiConfig.parse({ model: MODEL, api: { port: 0 }, inference: { registryRoot: registry.root }, ops: { port: 0 } });
+    // Auth off (`api.auth: none`, as on a developer machine): these requests carry no token.
+    const config = ApiConfig.parse({ model: MODEL, api: { port: 0, auth: 'none' }, inference: { registryRoot: registry.root }, ops: { port: 0 } });
     calibrated = await startApiService(config, createLogger({ service: 'inference-api-test', level: 'silent' }));
   });
 
@@ -328,6 +361,21 @@ describe('the inference API on a model calibrated per fabric, with operating poi
     expect(plain.threshold).toBe(pooledThreshold);
   });
 
+  it('refuses a model reference that climbs out of the registry with 400 QUERY_INVALID, before the registry is read', async () => {
+    // A card planted one level above the model's versions: the registry's resolver reaches it with
+    // the version "..", as `?model=draem-random@..` once did (then 500, the card and its path in the answer).
+    writeFileSync(join(registry.root, 'model.json'), readFileSync(join(registry.dir, 'model.json')));
+    await expect(resolveModel('draem-random@..', registry.root)).resolves.toMatchObject({ dir: join(registry.root, 'draem-random', '..') });
+    for (const model of ['draem-random@..', '..', '.', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', 'draem-random%40..%2F..', '..%5C..', `${'a'.repeat(5000)}`, '%F0%9F%A7%B5']) {
+      const res = await fetch(`http://127.0.0.1:${calibrated.port}/v1/infer?model=${model}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
+      expect(res.status, model).toBe(400);
+      const problem = await problemOf(res);
+      expect(problem.code, model).toBe('QUERY_INVALID');
+      expect(problem.detail, model).toContain('name or name@version, e.g. draem-aitex or draem-aitex@1.1.0');
+      expect(problem.detail, model).not.toContain(registry.root);
+    }
+  });
+
   it('refuses a bad fabric code or a misspelt parameter with 400 QUERY_INVALID, as the document says', async () => {
     for (const query of ['?fabric=denim%20blue', '?fabricCode=05']) {
       const res = await fetch(`http://127.0.0.1:${calibrated.port}/v1/infer${query}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
@@ -344,11 +392,7 @@ describe('the inference API on a model calibrated per fabric, with operating poi
 
 /** Polls `/metrics` until the API reports `count` images in flight. */
 async function waitForInFlight(count: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const text = await (await fetch(`http://127.0.0.1:${service.opsPort}/metrics`)).text();
-    if (new RegExp(`^loomwatch_api_in_flight(\\{[^}]*\\})? ${count}$`, 'm').test(text)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`the API never reported ${count} request(s) in flight`);
+  await expect
+    .poll(async () => /^loomwatch_api_in_flight(?:\{[^}]*\})? (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${service.opsPort}/metrics`)).text())?.[1], { timeout: 10_000, interval: 20 })
+    .toBe(String(count));
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { LogConfig, opsConfig } from '@loomwatch/config';
+import { Sha256 } from '@loomwatch/contracts';
+import { httpLimitsConfig } from '@loomwatch/http';
 import { InferenceConfig } from '@loomwatch/inference';
 
 /** The REST inference API's config; unknown keys are refused with their path. */
@@ -10,8 +12,6 @@ export const ApiConfig = z.strictObject({
       port: z.int().min(0).max(65_535).default(8090),
       /** @defaultValue '127.0.0.1' */
       host: z.string().default('127.0.0.1'),
-      /** Largest accepted image body; larger ones get 413 before they are read. @defaultValue 64 MiB */
-      maxBodyBytes: z.int().positive().default(64 * 1024 * 1024),
       /**
        * Images decided at once. The engine overlaps two frames (one's decoding and post-processing
        * with the other's model run), so more only queue inside it. @defaultValue 2
@@ -27,10 +27,20 @@ export const ApiConfig = z.strictObject({
       maxResults: z.int().positive().default(64),
       /** …and at most this many bytes of them. @defaultValue 256 MiB */
       maxResultBytes: z.int().positive().default(256 * 1024 * 1024),
-      /** When set, every `/v1/*` request needs `Authorization: Bearer <token>`. Never logged. @defaultValue none (no auth) */
-      bearerToken: z.string().min(16, 'at least 16 characters').optional(),
+      /**
+       * `token`: every `/v1/*` request needs `Authorization: Bearer <token>` with a token of
+       * `api.token` or `api.tokenDigests`, and the API refuses to start without one. `none`: no
+       * auth, for a developer's machine only (a warning at start). @defaultValue 'token'
+       */
+      auth: z.enum(['token', 'none']).default('token'),
+      /** A token, in plain: set it from the environment (`LOOMWATCH_API_TOKEN`, a Secret), not a file. Never logged. @defaultValue none */
+      token: z.string().min(16, 'at least 16 characters').optional(),
+      /** Tokens by their SHA-256 (lower-case hex), one per client, safe to keep in a config file. @defaultValue none */
+      tokenDigests: z.array(Sha256).default([]),
     })
     .prefault({}),
+  /** Timeouts, the per-client cap and the largest body (the image): past it, 413 before it is buffered. @defaultValue body 64 MiB, 16 requests per client */
+  http: httpLimitsConfig({ maxBodyBytes: 64 * 1024 * 1024 }),
   /**
    * The model a request without `?model=` runs: a name (its production version), `name@version`
    * or a version directory.

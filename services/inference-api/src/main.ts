@@ -2,9 +2,10 @@
  * The REST inference API: loads config, starts, and handles signals. The first SIGTERM/SIGINT stops
  * accepting and lets the requests under way finish; a second one exits at once.
  */
-import { type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { type ServiceCommand, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
+import { apiAuth } from './auth.js';
 import { ApiConfig } from './config.js';
 import { startApiService } from './service.js';
 
@@ -20,11 +21,17 @@ let config: ApiConfig;
 try {
   config = loadConfig(ApiConfig, {
     files: args.configFiles,
-    envAliases: { LOOMWATCH_MODEL: 'model', LOOMWATCH_API_TOKEN: 'api.bearerToken' },
+    envAliases: { LOOMWATCH_MODEL: 'model', LOOMWATCH_API_TOKEN: 'api.token' },
     overrides: args.overrides,
   });
 } catch (err) {
   exitWithUsageError(commandName(COMMAND.name), toLoomwatchError(err).message);
+}
+try {
+  // Before anything is logged, so a missing token is one line on stderr, not a log record.
+  apiAuth(config.api);
+} catch (err) {
+  exitWithRuntimeError(commandName(COMMAND.name), err);
 }
 const logger = createLogger({ service: 'inference-api', level: config.log.level });
 logger.info({ config: redactSecrets(config) }, 'effective configuration');

@@ -23,6 +23,8 @@ function queryParameters(query: z.ZodObject): Record<string, unknown>[] {
   });
 }
 
+const wwwAuthenticate = { 'WWW-Authenticate': { description: 'The scheme to use: `Bearer realm="loomwatch"`.', schema: { type: 'string' } } };
+
 const resultId = { name: 'id', in: 'path', required: true, description: 'The `id` of an inference answer.', schema: { type: 'string', format: 'uuid' } };
 
 function resultPath(contentType: string, what: string): Record<string, unknown> {
@@ -33,7 +35,7 @@ function resultPath(contentType: string, what: string): Record<string, unknown> 
       parameters: [resultId],
       responses: {
         '200': { description: what, content: { [contentType]: { schema: { type: 'string', contentMediaType: contentType } } } },
-        '401': problem('Auth is on and the bearer token is missing or wrong (`UNAUTHORIZED`).'),
+        '401': problem('The bearer token is missing or not one the server is configured with (`UNAUTHORIZED`).', wwwAuthenticate),
         '404': problem('No such result, or it expired (`RESULT_NOT_FOUND`): only the last results are kept.'),
       },
     },
@@ -48,9 +50,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
     info: {
       title: 'Loomwatch inference API',
       version,
-      description: 'One image in, its verdict out, for integration checks and tools that do not speak Kafka. Errors are RFC 9457 problem details with the stream workers\' error codes.',
+      description:
+        'One image in, its verdict out, for integration checks and tools that do not speak Kafka. Every `/v1/*` route needs a bearer token. Errors are RFC 9457 problem details with the stream workers\' error codes; any route answers a method it does not take with 405 (`METHOD_NOT_ALLOWED`, with `Allow`), an unknown path with 404 (`ROUTE_NOT_FOUND`), a client with too many requests under way with 429 (`CLIENT_BUSY`) and a request that is not sent in time with 408 (`REQUEST_TIMEOUT`).',
     },
-    security: [{}, { bearer: [] }],
+    security: [{ bearer: [] }],
     paths: {
       '/v1/infer': {
         post: {
@@ -71,16 +74,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
           responses: {
             '200': { description: 'The verdict', content: { 'application/json': { schema: { $ref: '#/components/schemas/InferenceVerdict' } } } },
-            '400': problem('Empty or corrupt image, a form that cannot be parsed, or a bad, repeated or unknown query parameter (`IMAGE_EMPTY`, `IMAGE_CORRUPT`, `MESSAGE_SCHEMA_VIOLATION`, `QUERY_INVALID`).'),
-            '401': problem('Auth is on and the bearer token is missing or wrong (`UNAUTHORIZED`).'),
+            '400': problem('Empty or corrupt image, a form that cannot be parsed, or a bad, repeated or unknown query parameter — a `model` that is no registry `name` or `name@version` among them (`IMAGE_EMPTY`, `IMAGE_CORRUPT`, `MESSAGE_SCHEMA_VIOLATION`, `QUERY_INVALID`).'),
+            '401': problem('The bearer token is missing or not one the server is configured with (`UNAUTHORIZED`).', wwwAuthenticate),
             '404': problem('The model is not in the registry (`MODEL_NOT_FOUND`).'),
-            '413': problem('The body or the pixel count is over the limit (`IMAGE_TOO_LARGE`).'),
+            '413': problem('The body (`http.maxBodyBytes`) or the pixel count (`inference.limitInputPixels`) is over the limit (`IMAGE_TOO_LARGE`).'),
             '415': problem('Not an image/png, image/jpeg or multipart/form-data body, or an image part of another type (`IMAGE_UNSUPPORTED_FORMAT`).'),
             '422': problem('An image the model cannot take: colour, 16-bit, smaller than a tile (`IMAGE_CHANNELS_UNSUPPORTED`, `IMAGE_DEPTH_UNSUPPORTED`, `IMAGE_TOO_SMALL`).'),
-            '429': problem('In-flight and queued requests are at their limits (`SATURATED`).', {
+            '429': problem('In-flight and queued requests are at their limits (`SATURATED`), or this client has `http.maxRequestsPerClient` requests under way (`CLIENT_BUSY`).', {
               'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
             }),
             '500': problem('An internal failure (`INTERNAL`, `MODEL_RUN_FAILED`, …).'),
+            '503': problem('A retryable failure, or the server is shutting down.'),
           },
         },
       },
@@ -90,7 +94,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           operationId: 'openApi',
           summary: 'This document',
-          security: [{}],
+          security: [],
           responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
         },
       },
@@ -100,7 +104,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
         InferenceVerdict: component(InferenceVerdict, 'The contracts\' Verdict without the stream fields, with links to the pictures (they expire).'),
         Problem: component(Problem, 'RFC 9457 problem details; `code` is the stable error code.'),
       },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Only when the server is configured with `api.bearerToken`.' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A token the server is configured with: `LOOMWATCH_API_TOKEN`, or one whose SHA-256 is in `api.tokenDigests`. Every `/v1/*` route needs one, unless the server runs with `api.auth: none` (a developer machine).',
+        },
+      },
     },
   };
 }

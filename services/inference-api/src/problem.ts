@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import type { ErrorCode } from '@loomwatch/contracts';
-import { HttpProblem as Refusal, toProblem as problemFor } from '@loomwatch/http';
+import { HttpProblem as Refusal, toProblem as problemFor, type ProblemMapping } from '@loomwatch/http';
 
-/** Codes of the HTTP surface itself, beside the worker's `LoomwatchError` codes. */
-export const HTTP_ERROR_CODES = ['UNAUTHORIZED', 'SATURATED', 'RESULT_NOT_FOUND', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'QUERY_INVALID'] as const;
+/**
+ * Codes of the API's own refusals, beside the worker's `LoomwatchError` codes and those of the
+ * HTTP layer (`UNAUTHORIZED`, `ROUTE_NOT_FOUND`, `CLIENT_BUSY`, `REQUEST_TIMEOUT`, `BAD_REQUEST`).
+ */
+export const HTTP_ERROR_CODES = ['SATURATED', 'RESULT_NOT_FOUND', 'METHOD_NOT_ALLOWED', 'QUERY_INVALID'] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
 /** An RFC 9457 problem details body (`application/problem+json`), with the stable error code. */
@@ -37,9 +40,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /**
- * Anything thrown while serving a request, as status + problem body + headers. Image problems keep
- * the worker's codes; an unknown error is `INTERNAL` (500), a retryable one 503.
+ * How the API's errors become statuses: image problems keep the worker's codes; an unknown error
+ * is `INTERNAL` (500, its message only in the log), a retryable one 503.
  */
+export const API_PROBLEMS: ProblemMapping = { statuses: STATUS, internalDetail: 'the inference API failed on this request; its log has the cause' };
+
+/** Anything thrown while serving a request, as status + problem body + headers. */
 export function toProblem(thrown: unknown): ReturnType<typeof problemFor> {
-  return problemFor(thrown, { statuses: STATUS });
+  return problemFor(thrown, API_PROBLEMS);
 }

@@ -47,7 +47,19 @@ describe('parseInferQuery', () => {
     expect(refusal('fabric=05&fabric=07')).toMatchObject({ status: 400, code: 'QUERY_INVALID', detail: 'fabric: given more than once; give it once' });
   });
 
-  it('answers a malformed model reference as an unknown model, 404 MODEL_NOT_FOUND', () => {
-    expect(refusal('model=..%2F..%2Fetc')).toMatchObject({ status: 404, code: 'MODEL_NOT_FOUND' });
+  it('takes a registry model reference: a name, or a name at a semantic version', () => {
+    for (const model of ['draem-aitex', 'draem-aitex@1.1.0', 'draem-aitex@1.1.0-int8.2', 'patchcore-aitex@1.2.0', `m${'x'.repeat(63)}`]) {
+      expect(parseInferQuery(new URLSearchParams({ model })).model, model).toBe(model);
+    }
+  });
+
+  it('refuses any other model reference — a path, a traversal, an encoded one, unicode — with 400 QUERY_INVALID saying what a reference looks like', () => {
+    const refused = ['..', '../..', '..%2F..%2Fetc', '%2e%2e', 'a/b', 'a\\b', '.hidden', 'draem-aitex@..', 'draem-aitex@1.1.0/../x', 'draem-aitex@1.1.0-a..b', 'Draem', 'dräm', 'draem aitex', '/etc/passwd', 'draem-aitex@1.1', 'draem-aitex@@1.1.0', '', `m${'x'.repeat(64)}`];
+    for (const model of refused) {
+      const { status, code, detail } = refusal(`model=${encodeURIComponent(model)}`);
+      expect([status, code], model).toEqual([400, 'QUERY_INVALID']);
+      expect(detail, model).toContain('model: a registry model: name or name@version, e.g. draem-aitex or draem-aitex@1.1.0');
+    }
+    expect(refusal('model=..%2F..%2Fetc').detail).not.toContain('etc');
   });
 });

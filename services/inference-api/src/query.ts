@@ -1,12 +1,20 @@
 import { z } from 'zod';
-import { FALSE_ALARM_RATE_RANGE, FalseAlarmRate, LoomwatchError, describeIssues } from '@loomwatch/contracts';
+import { FALSE_ALARM_RATE_RANGE, FalseAlarmRate, describeIssues } from '@loomwatch/contracts';
 import { HttpProblem } from './problem.js';
 
-/** `?model=`: a registry model, `name` or `name@version` — never a path on the server. */
+/**
+ * `?model=`: a registry model reference, `name` or `name@version` — never a path on the server. A
+ * name is lower-case letters, digits and `-` (as the registry's directories: `draem-aitex`), a
+ * version a semantic version (as the cards': `1.1.0`, `1.1.0-int8.2`); so no `.`, `..`, `/`, `\`
+ * or `%` reaches the registry's file lookups.
+ */
+export const MODEL_REFERENCE = /^[a-z0-9][a-z0-9-]{0,63}(@\d{1,9}\.\d{1,9}\.\d{1,9}([-+][0-9A-Za-z-]{1,32}(\.[0-9A-Za-z-]{1,32}){0,7})?)?$/;
+const MODEL_REFERENCE_HINT = 'a registry model: name or name@version, e.g. draem-aitex or draem-aitex@1.1.0 (a name is lower-case letters, digits and "-"; a version is a semantic version)';
+
 export const ModelParam = z
   .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}(@[A-Za-z0-9._-]{1,64})?$/)
-  .meta({ description: "A registry model: `name` (its production version) or `name@version`. Default: the server's model." });
+  .regex(MODEL_REFERENCE, MODEL_REFERENCE_HINT)
+  .meta({ description: "A registry model: `name` (its production version) or `name@version`, e.g. `draem-aitex@1.1.0`. Default: the server's model." });
 
 /** `?fabric=`: the fabric code, as the gateways send it in `product.fabricCode`. */
 export const FabricParam = z
@@ -41,19 +49,14 @@ export type InferQuery = z.infer<typeof InferQuery>;
 const SPELLINGS: Record<string, string> = { fabricCode: 'fabric', fabric_code: 'fabric', false_alarm_rate: 'falseAlarmRate', falsealarmrate: 'falseAlarmRate', rate: 'falseAlarmRate' };
 
 /**
- * The query of `POST /v1/infer`, checked before the request is admitted: a malformed model
- * reference is `MODEL_NOT_FOUND` (404, as an unknown one); any other bad, repeated or unknown
- * parameter `QUERY_INVALID` (400), naming it.
+ * The query of `POST /v1/infer`, checked before its body is read: a bad (a model reference that is
+ * no registry `name[@version]`), repeated or unknown parameter is `QUERY_INVALID` (400), naming it.
  */
 export function parseInferQuery(params: URLSearchParams): InferQuery {
   const raw: Record<string, string> = {};
   for (const [name, value] of params) {
     if (Object.hasOwn(raw, name)) throw new HttpProblem('QUERY_INVALID', 400, `${name}: given more than once; give it once`);
     raw[name] = value;
-  }
-  const model = raw['model'];
-  if (model !== undefined && !ModelParam.safeParse(model).success) {
-    throw new LoomwatchError('MODEL_NOT_FOUND', `"${model}" is not a model reference: use ?model=name or ?model=name@version`);
   }
   const parsed = InferQuery.safeParse(raw);
   if (parsed.success) return parsed.data;

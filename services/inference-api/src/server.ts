@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { Decider } from '@loomwatch/frame-pipeline';
-import { readImageBody } from '@loomwatch/http';
+import { acceptRawBodies, createHttpApp, listen, type FastifyInstance, type FastifyReply, type FastifyRequest, type HttpLimits } from '@loomwatch/http';
 import type { Logger } from '@loomwatch/observability';
 import type { Admission } from './admission.js';
-import { isAuthorized } from './auth.js';
+import { requireToken, type ApiAuth } from './auth.js';
 import { imageFromMultipart } from './multipart.js';
 import type { ApiMetrics } from './metrics.js';
 import type { ModelCache } from './models.js';
-import { HttpProblem, toProblem } from './problem.js';
-import { parseInferQuery } from './query.js';
+import { API_PROBLEMS, HttpProblem } from './problem.js';
+import { parseInferQuery, type InferQuery } from './query.js';
 import type { ResultCache } from './results.js';
 import { resultLinks, type InferenceVerdict } from './verdict.js';
 
@@ -20,10 +18,10 @@ export interface InferenceApiOptions {
   port?: number;
   /** @defaultValue '127.0.0.1' */
   host?: string;
-  maxBodyBytes: number;
+  /** Timeouts, per-client cap and the largest body (the image). */
+  limits: HttpLimits;
   retryAfterSeconds: number;
-  /** Unset: no auth. */
-  bearerToken?: string | undefined;
+  auth: ApiAuth;
   /** The reference a request without `?model=` runs (`name@version`). */
   defaultModel: string;
   models: ModelCache;
@@ -41,45 +39,59 @@ export interface InferenceApi {
   close(): Promise<void>;
 }
 
-/** The content types `POST /v1/infer` takes: the image itself, or a form with an `image` part. */
-const BODY_TYPES = new Set(['image/png', 'image/jpeg', 'multipart/form-data']);
-const RESULT_PATH = /^\/v1\/results\/([0-9a-f-]{36})\/(anomaly-map\.png|overlay\.jpg)$/;
+const IMAGE_TYPES = ['image/png', 'image/jpeg'];
+const MULTIPART = 'multipart/form-data';
+const RESULT_ID = /^[0-9a-f-]{36}$/;
+/** Every method the HTTP layer routes, for the 405 of a path's other methods. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+/** Metric route labels, by route pattern. */
+const ROUTE_NAMES: Record<string, string> = {
+  '/v1/infer': 'infer',
+  '/v1/results/:id/anomaly-map.png': 'result',
+  '/v1/results/:id/overlay.jpg': 'result',
+  '/openapi.json': 'openapi',
+};
 
-function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...headers, 'content-type': contentType });
-  res.end(JSON.stringify(body));
+/** The media type of a request's body, lower-case, without parameters. */
+function mediaType(request: FastifyRequest): string {
+  return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-function route(method: string | undefined, path: string): { name: string; allow?: string } {
-  if (path === '/v1/infer') return method === 'POST' ? { name: 'infer' } : { name: 'infer', allow: 'POST' };
-  if (path === '/openapi.json') return method === 'GET' || method === 'HEAD' ? { name: 'openapi' } : { name: 'openapi', allow: 'GET, HEAD' };
-  if (RESULT_PATH.test(path)) return method === 'GET' || method === 'HEAD' ? { name: 'result' } : { name: 'result', allow: 'GET, HEAD' };
-  return { name: 'unknown' };
+/** The raw query of a request, as the client sent it (repeated parameters kept, to be refused). */
+function queryOf(request: FastifyRequest): URLSearchParams {
+  const at = request.url.indexOf('?');
+  return new URLSearchParams(at === -1 ? '' : request.url.slice(at + 1));
 }
 
 /**
- * `POST /v1/infer[?model=name@version][&fabric=code][&falseAlarmRate=0.02]` with a PNG or JPEG body (raw, or the `image` part of a
- * multipart form) → 200 and the verdict; `GET
- * /v1/results/{id}/anomaly-map.png | overlay.jpg`; `GET /openapi.json`. Errors are RFC 9457
- * problem+json with the worker's error codes. At most `admission.maxInFlight` images are decided
- * at once and `maxQueued` wait; past that, 429 with `Retry-After`.
+ * `POST /v1/infer[?model=name@version][&fabric=code][&falseAlarmRate=0.02]` with a PNG or JPEG body
+ * (raw, or the `image` part of a multipart form) → 200 and the verdict; `GET
+ * /v1/results/{id}/anomaly-map.png | overlay.jpg`; `GET /openapi.json`; on the shared HTTP layer
+ * (problem+json, timeouts, body limit, per-client cap). `/v1/*` needs a configured bearer token
+ * unless auth is off. The token, content type and query are checked on the headers; the body is
+ * read whole (within `limits.maxBodyBytes`) before the request asks for one of the
+ * `admission.maxInFlight` slots (`maxQueued` may wait; past that, 429 with `Retry-After`).
  */
 export async function startInferenceApi(options: InferenceApiOptions): Promise<InferenceApi> {
-  const { admission, metrics, logger } = options;
-  const underWay = new Set<Promise<void>>();
+  const { admission, metrics, limits } = options;
+  const app = createHttpApp({ limits, problems: API_PROBLEMS, logger: options.logger });
+  // Only the image types are read; a body of any other type is refused on its headers (415).
+  app.removeAllContentTypeParsers();
+  acceptRawBodies(app, [...IMAGE_TYPES, MULTIPART]);
 
-  const infer = async (req: IncomingMessage, url: URL): Promise<InferenceVerdict> => {
-    const rawContentType = req.headers['content-type'] ?? '';
-    const contentType = rawContentType.split(';')[0]?.trim().toLowerCase() ?? '';
-    if (!BODY_TYPES.has(contentType)) {
-      throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `send the image as image/png, image/jpeg or the "image" part of multipart/form-data, not ${contentType === '' ? 'a body without content-type' : contentType}`);
-    }
-    const declared = Number(req.headers['content-length'] ?? Number.NaN);
-    if (declared > options.maxBodyBytes) {
-      throw new LoomwatchError('IMAGE_TOO_LARGE', `the image body is ${declared} bytes; the limit is ${options.maxBodyBytes}`);
-    }
-    const query = parseInferQuery(url.searchParams);
-    const ref = query.model ?? options.defaultModel;
+  app.addHook('onResponse', async (request, reply) => {
+    const route = ROUTE_NAMES[request.routeOptions.url ?? ''] ?? 'unknown';
+    metrics.requests.inc({ route, status: String(reply.statusCode) });
+    metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  const authorize = async (request: FastifyRequest): Promise<void> => requireToken(options.auth, request.headers.authorization);
+  const queries = new WeakMap<FastifyRequest, InferQuery>();
+
+  const infer = async (request: FastifyRequest, query: InferQuery): Promise<InferenceVerdict> => {
+    const received = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const body = mediaType(request) === MULTIPART ? await imageFromMultipart(received, request.headers['content-type'] ?? '') : received;
+    if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
     const entered = admission.tryEnter();
     if (entered === undefined) {
       metrics.rejected.inc();
@@ -92,11 +104,11 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
     metrics.queued.set(admission.queued);
     metrics.inFlight.set(admission.inFlight);
     try {
-      const received = await readImageBody(req, options.maxBodyBytes);
-      const body = contentType === 'multipart/form-data' ? await imageFromMultipart(received, rawContentType) : received;
-      if (body.length === 0) throw new LoomwatchError('IMAGE_EMPTY', 'the request body is empty: send the image bytes');
       const started = performance.now();
-      const { decision, model } = await options.models.use(ref, async (decider: Decider) => ({ decision: await decider.decide(body, query.fabric, query.falseAlarmRate), model: decider.model }));
+      const { decision, model } = await options.models.use(query.model ?? options.defaultModel, async (decider: Decider) => ({
+        decision: await decider.decide(body, query.fabric, query.falseAlarmRate),
+        model: decider.model,
+      }));
       metrics.inferSeconds.observe((performance.now() - started) / 1000);
       const id = randomUUID();
       options.results.put(id, { anomalyMapPng: decision.anomalyMapPng, overlayJpeg: decision.overlay.body });
@@ -125,65 +137,55 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
     }
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
-    const url = new URL(req.url ?? '/', 'http://api');
-    const { name, allow } = route(req.method, url.pathname);
-    try {
-      if (name === 'unknown') throw new HttpProblem('NOT_FOUND', 404, `no resource at ${url.pathname}: see /openapi.json`);
-      if (allow !== undefined) throw new HttpProblem('METHOD_NOT_ALLOWED', 405, `${req.method ?? ''} ${url.pathname}: use ${allow}`, { allow });
-      if (name === 'openapi') {
-        sendJson(res, 200, options.openApi);
-        return name;
-      }
-      if (!isAuthorized(req.headers.authorization, options.bearerToken)) {
-        throw new HttpProblem('UNAUTHORIZED', 401, 'send Authorization: Bearer <token> with the configured token', { 'www-authenticate': 'Bearer realm="loomwatch"' });
-      }
-      if (name === 'result') {
-        const [, id = '', file] = RESULT_PATH.exec(url.pathname) ?? [];
-        const stored = options.results.get(id);
-        if (stored === undefined) throw new HttpProblem('RESULT_NOT_FOUND', 404, `no result ${id}: it never existed or has expired (only the last results are kept)`);
-        const png = file === 'anomaly-map.png';
-        const body = png ? stored.anomalyMapPng : stored.overlayJpeg;
-        res.writeHead(200, { 'content-type': png ? 'image/png' : 'image/jpeg', 'content-length': String(body.length) });
-        res.end(req.method === 'HEAD' ? undefined : body);
-        return name;
-      }
-      sendJson(res, 200, await infer(req, url));
-      return name;
-    } catch (thrown) {
-      const { status, problem, headers } = toProblem(thrown);
-      if (status >= 500) logger.error({ err: thrown, code: problem.code }, `request failed: ${problem.detail}`);
-      if (!req.complete) {
-        // Answer now and close; the unread rest of the body is discarded, for a bounded time.
-        res.setHeader('connection', 'close');
-        req.resume();
-        setTimeout(() => req.destroy(), 5_000).unref();
-      }
-      sendJson(res, status, problem, 'application/problem+json', headers);
-      return name;
-    }
-  };
-
-  const server = createServer((req, res) => {
-    const started = performance.now();
-    const handling = handle(req, res).then((name) => {
-      metrics.requests.inc({ route: name, status: String(res.statusCode) });
-      metrics.requestSeconds.observe({ route: name }, (performance.now() - started) / 1000);
-    });
-    underWay.add(handling);
-    void handling.finally(() => underWay.delete(handling));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8090, options.host ?? '127.0.0.1', () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all(underWay);
-      server.closeIdleConnections();
-      await closed;
+  app.post(
+    '/v1/infer',
+    {
+      onRequest: [
+        authorize,
+        async (request) => {
+          const type = mediaType(request);
+          if (!IMAGE_TYPES.includes(type) && type !== MULTIPART) {
+            throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `send the image as image/png, image/jpeg or the "image" part of multipart/form-data, not ${type === '' ? 'a body without content-type' : type}`);
+          }
+          queries.set(request, parseInferQuery(queryOf(request)));
+        },
+      ],
+      // The layer's body limit, in the API's words: the image is too large.
+      errorHandler: (error: Error & { code?: string }) => {
+        if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') throw new LoomwatchError('IMAGE_TOO_LARGE', `the image body is over the limit of ${limits.maxBodyBytes} bytes (http.maxBodyBytes)`);
+        throw error;
+      },
     },
+    async (request) => infer(request, queries.get(request) ?? parseInferQuery(queryOf(request))),
+  );
+
+  const result = (file: 'anomaly-map.png' | 'overlay.jpg') => async (request: FastifyRequest, reply: FastifyReply) => {
+    const { id } = request.params as { id: string };
+    const stored = RESULT_ID.test(id) ? options.results.get(id) : undefined;
+    if (stored === undefined) throw new HttpProblem('RESULT_NOT_FOUND', 404, `no result ${id}: it never existed or has expired (only the last results are kept)`);
+    return file === 'anomaly-map.png' ? reply.type('image/png').send(stored.anomalyMapPng) : reply.type('image/jpeg').send(stored.overlayJpeg);
   };
+  for (const file of ['anomaly-map.png', 'overlay.jpg'] as const) app.get(`/v1/results/:id/${file}`, { onRequest: authorize }, result(file));
+
+  app.get('/openapi.json', async () => options.openApi);
+
+  refuseOtherMethods(app, { '/v1/infer': ['POST'], '/v1/results/:id/anomaly-map.png': ['GET', 'HEAD'], '/v1/results/:id/overlay.jpg': ['GET', 'HEAD'], '/openapi.json': ['GET', 'HEAD'] });
+
+  const listening = await listen(app, { port: options.port ?? 8090, host: options.host ?? '127.0.0.1' });
+  return listening;
+}
+
+/** 405 with `Allow` for the methods a path does not take, on the headers (no body is read). */
+function refuseOtherMethods(app: FastifyInstance, allowed: Record<string, readonly string[]>): void {
+  for (const [url, methods] of Object.entries(allowed)) {
+    const allow = methods.join(', ');
+    app.route({
+      method: METHODS.filter((method) => !methods.includes(method)),
+      url,
+      onRequest: async (request) => {
+        throw new HttpProblem('METHOD_NOT_ALLOWED', 405, `${request.method} ${request.url.split('?')[0] ?? ''}: use ${allow}`, { allow });
+      },
+      handler: async () => undefined,
+    });
+  }
 }

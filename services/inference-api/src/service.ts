@@ -2,6 +2,7 @@ import { defaultModel, readModelCard, resolveModel } from '@loomwatch/inference'
 import { EngineDecider } from '@loomwatch/frame-pipeline';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { Admission } from './admission.js';
+import { apiAuth } from './auth.js';
 import type { ApiConfig } from './config.js';
 import { ApiMetrics } from './metrics.js';
 import { ModelCache } from './models.js';
@@ -19,6 +20,8 @@ export interface ApiService {
 
 /** Builds the API from its config: loads the default model (so a bad one fails the start), then listens. */
 export async function startApiService(config: ApiConfig, logger: Logger, version = '0.1.0'): Promise<ApiService> {
+  const auth = apiAuth(config.api);
+  if (auth.mode === 'none') logger.warn('api.auth is none: anyone who reaches the API may run it; set api.auth=token with LOOMWATCH_API_TOKEN or api.tokenDigests outside a developer machine');
   const { registryRoot } = config.inference;
   let ref = config.model;
   if (ref === undefined) {
@@ -45,9 +48,9 @@ export async function startApiService(config: ApiConfig, logger: Logger, version
   const api = await startInferenceApi({
     port: config.api.port,
     host: config.api.host,
-    maxBodyBytes: config.api.maxBodyBytes,
+    limits: config.http,
     retryAfterSeconds: config.api.retryAfterSeconds,
-    bearerToken: config.api.bearerToken,
+    auth,
     defaultModel: defaultRef,
     models,
     results: new ResultCache(config.api.maxResults, config.api.maxResultBytes),
@@ -62,7 +65,7 @@ export async function startApiService(config: ApiConfig, logger: Logger, version
     registry,
     readiness: { model: () => models.ready(defaultRef) },
   });
-  logger.info({ port: api.port, opsPort: ops.port, auth: config.api.bearerToken !== undefined }, 'inference API listening');
+  logger.info({ port: api.port, opsPort: ops.port, auth: auth.mode, tokens: auth.mode === 'token' ? auth.tokens.size : 0 }, 'inference API listening');
   return {
     port: api.port,
     opsPort: ops.port,
