@@ -61,22 +61,84 @@ export function runInfraScript(command: string): { ok: boolean; output: string }
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
 
-async function containerRuntimeAnswers(): Promise<boolean> {
-  try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return true;
-  } catch {
-    return false;
+const KAFKA_IMAGE = 'confluentinc/cp-kafka:7.9.0';
+const MINIO_IMAGE = 'minio/minio:RELEASE.2025-04-22T22-12-26Z';
+/** testcontainers' reaper, started before the first container (testcontainers 11.14.0's default; infra.test.ts holds them together). */
+export const REAPER_IMAGE = 'testcontainers/ryuk:0.14.0';
+
+/** What a container runtime offers the tests: none answers, it can run the servers, or it answers but cannot pull an image. */
+export type RuntimeProbe = { state: 'absent' } | { state: 'ready' } | { state: 'cannot-pull'; image: string; reason: string };
+
+/** The two questions asked of a runtime that answers. */
+export interface ImageSource {
+  /** Whether the image is already on the machine. */
+  has(image: string): Promise<boolean>;
+  /** Resolves when the runtime's registry describes the image (what a pull asks first); rejects with why not. */
+  describe(image: string): Promise<void>;
+}
+
+/**
+ * Whether every image is on the machine or its registry answers for it, within `timeoutMs` each:
+ * a runtime without a registry (an air-gapped machine) answers its socket and fails only at the
+ * pull, minutes into the run.
+ */
+export async function probeImages(source: ImageSource, images: readonly string[], timeoutMs = 15_000): Promise<RuntimeProbe> {
+  for (const image of images) {
+    if (await source.has(image).catch(() => false)) continue;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from the registry in ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    try {
+      await Promise.race([source.describe(image), timeout]);
+    } catch (err) {
+      const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]?.trim() ?? '';
+      return { state: 'cannot-pull', image, reason: reason === '' ? 'the registry refused' : reason };
+    } finally {
+      clearTimeout(timer);
+    }
   }
+  return { state: 'ready' };
+}
+
+/** Containers when the runtime can run them; else the local processes, with the one line saying why when a runtime answered. */
+export function infraChoice(probe: RuntimeProbe): { use: 'containers' | 'local'; note?: string } {
+  switch (probe.state) {
+    case 'ready':
+      return { use: 'containers' };
+    case 'absent':
+      return { use: 'local' };
+    case 'cannot-pull':
+      return {
+        use: 'local',
+        note: `testkit: a container runtime answers but cannot pull ${probe.image} (${probe.reason}): using the local Kafka and S3 of deploy/local/infra.sh instead (LOOMWATCH_INFRA=local skips the runtime)`,
+      };
+  }
+}
+
+async function probeRuntime(env: NodeJS.ProcessEnv): Promise<RuntimeProbe> {
+  const { getContainerRuntimeClient, ImageName } = await import('testcontainers');
+  const client = await getContainerRuntimeClient().catch(() => undefined);
+  if (client === undefined) return { state: 'absent' };
+  const docker = client.container.dockerode;
+  const images = [KAFKA_IMAGE, MINIO_IMAGE, ...(env['TESTCONTAINERS_RYUK_DISABLED'] === 'true' ? [] : [env['RYUK_CONTAINER_IMAGE'] ?? REAPER_IMAGE])];
+  return probeImages(
+    {
+      has: (image) => client.image.exists(ImageName.fromString(image)),
+      describe: async (image) => {
+        await docker.getImage(image).distribution();
+      },
+    },
+    images,
+  );
 }
 
 async function startContainers(): Promise<InfraHandle> {
   const { KafkaContainer } = await import('@testcontainers/kafka');
   const { MinioContainer } = await import('@testcontainers/minio');
   const [kafka, minio] = await Promise.all([
-    new KafkaContainer('confluentinc/cp-kafka:7.9.0').withKraft().start(),
-    new MinioContainer('minio/minio:RELEASE.2025-04-22T22-12-26Z')
+    new KafkaContainer(KAFKA_IMAGE).withKraft().start(),
+    new MinioContainer(MINIO_IMAGE)
       .withUsername('loomwatch')
       .withPassword('loomwatch-secret')
       .start(),
@@ -130,15 +192,19 @@ function startLocal(): InfraHandle {
 
 /**
  * Gives the tests a Kafka and an S3 endpoint: `KAFKA_BROKERS` / `S3_ENDPOINT` when set;
- * else testcontainers when a container runtime answers (and `LOOMWATCH_INFRA` is not `local`);
- * else the local processes of deploy/local.
+ * else testcontainers when a container runtime answers and has or can pull the images (and
+ * `LOOMWATCH_INFRA` is not `local`); else the local processes of deploy/local.
  */
 export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<InfraHandle> {
   // An earlier global setup of the same run exports what it found, and where it came from.
   const inherited = env['LOOMWATCH_INFRA_SOURCE'];
   const fromEnv = infraFromEnv(env, inherited === 'local' || inherited === 'containers' ? inherited : 'env');
   if (fromEnv !== undefined) return { infra: fromEnv, stop: () => Promise.resolve() };
-  if (env['LOOMWATCH_INFRA'] !== 'local' && (await containerRuntimeAnswers())) return startContainers();
+  if (env['LOOMWATCH_INFRA'] !== 'local') {
+    const choice = infraChoice(await probeRuntime(env));
+    if (choice.note !== undefined) process.stderr.write(`${choice.note}\n`);
+    if (choice.use === 'containers') return startContainers();
+  }
   return startLocal();
 }
 
