@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Real Apache Kafka (one KRaft node, broker + controller) and S3Proxy (filesystem backend) as
-# local processes, for the demo and the integration tests on machines without Docker.
-# Jars come from Maven Central (pinned in kafka/pom.xml and s3proxy/pom.xml) into a cache outside
-# the repo; state, logs and pid files live in a state directory. See README.md beside this file.
+# Real Apache Kafka (one KRaft node, broker + controller), S3Proxy (filesystem backend) and a
+# development OpenID provider (oidc/, node) as local processes, for the demo and the integration
+# tests on machines without Docker. Jars come from Maven Central (pinned in kafka/pom.xml and
+# s3proxy/pom.xml) into a cache outside the repo, the provider's packages from the repo's pnpm
+# install; state, logs and pid files live in a state directory. See README.md beside this file.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
+REPO_ROOT="$(cd "$HERE/../.." && pwd)"
+readonly REPO_ROOT
 readonly CACHE="${LOOMWATCH_CACHE:-$HOME/.cache/loomwatch}"
 readonly STATE="${LOOMWATCH_STATE:-$CACHE/state}"
 readonly HOST=127.0.0.1
@@ -15,6 +18,7 @@ readonly KAFKA_PORT="${KAFKA_PORT:-19092}"
 readonly KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 readonly KAFKA_SECURE_PORT="${KAFKA_SECURE_PORT:-19094}"
 readonly S3_PORT="${S3_PORT:-19000}"
+readonly OIDC_PORT="${OIDC_PORT:-19080}"
 readonly S3_REGION="${S3_REGION:-us-east-1}"
 readonly S3_ACCESS_KEY_ID="${S3_ACCESS_KEY_ID:-loomwatch}"
 readonly S3_SECRET_ACCESS_KEY="${S3_SECRET_ACCESS_KEY:-loomwatch-secret}"
@@ -23,18 +27,26 @@ readonly S3_HEAP="${S3_HEAP:-256m}"
 readonly START_TIMEOUT="${LOOMWATCH_START_TIMEOUT:-60}"
 readonly KAFKA_STOP_TIMEOUT=30
 readonly S3_STOP_TIMEOUT=30
+readonly OIDC_STOP_TIMEOUT=10
 readonly DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
 readonly KAFKA_DIR="$STATE/kafka"
 readonly S3_DIR="$STATE/s3proxy"
+readonly OIDC_DIR="$STATE/oidc"
 readonly KAFKA_LOG="$KAFKA_DIR/kafka.log"
 readonly S3_LOG="$S3_DIR/s3proxy.log"
+readonly OIDC_LOG="$OIDC_DIR/oidc.log"
 readonly KAFKA_PID="$KAFKA_DIR/kafka.pid"
 readonly S3_PID="$S3_DIR/s3proxy.pid"
+readonly OIDC_PID="$OIDC_DIR/oidc.pid"
 readonly KAFKA_TLS="$KAFKA_DIR/tls"
 readonly KAFKA_PRINCIPALS="$KAFKA_TLS/principals.env"
 readonly KAFKA_MAIN=kafka.Kafka
 readonly S3_MAIN=org.gaul.s3proxy.Main
+readonly OIDC_MAIN="$HERE/oidc/src/main.ts"
+# The development provider's one client (deploy/local/oidc/src/accounts.ts holds the same values).
+readonly OIDC_CLIENT_ID=loomwatch-dashboard
+readonly OIDC_CLIENT_SECRET=loomwatch-dashboard-dev-secret
 
 die() { echo "infra.sh: error: $*" >&2; exit 1; }
 say() { echo "infra.sh: $*"; }
@@ -46,14 +58,16 @@ usage() {
 usage: deploy/local/infra.sh <command>
 
   fetch      download the pinned Kafka and S3Proxy jars (Maven) into $CACHE; install kcat
-  start      fetch if needed, start Kafka and S3Proxy, wait until both answer, write $STATE/env
-  stop       stop both (SIGTERM, then SIGKILL after a bound)
-  status     say whether each runs and answers (exit 0 only if both answer)
+  start      fetch if needed, start Kafka, S3Proxy and the dev OIDC provider, wait until all
+             answer, write $STATE/env
+  stop       stop all three (SIGTERM, then SIGKILL after a bound)
+  status     say whether each runs and answers (exit 0 only if all answer)
   start-kafka / stop-kafka  start or stop only Kafka (data kept)
   start-s3   start only S3Proxy (data kept)
   stop-s3    stop only S3Proxy (data kept)
   restart-s3 stop-s3 then start-s3
-  reset      stop both and delete $STATE (topics, objects, logs)
+  start-oidc / stop-oidc    start or stop only the development OpenID provider (node 24, no Java)
+  reset      stop all and delete $STATE (topics, objects, logs, the provider's signing key)
   env        print the env file (KEY=VALUE lines) for the current settings
 EOF
 }
@@ -219,6 +233,7 @@ fail_start() {
     case "$c" in
       kafka) stop_one kafka "$KAFKA_PID" "$KAFKA_MAIN" "$KAFKA_STOP_TIMEOUT" >&2 ;;
       s3) stop_one s3 "$S3_PID" "$S3_MAIN" "$S3_STOP_TIMEOUT" >&2 ;;
+      oidc) stop_one oidc "$OIDC_PID" "$OIDC_MAIN" "$OIDC_STOP_TIMEOUT" >&2 ;;
     esac
   done
   die "$what $why (log: $log)"
@@ -463,15 +478,53 @@ s3_launch() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The development OpenID provider (oidc/, see README.md): node 24 runs its TypeScript sources as
+# they are, with the packages of the repo's pnpm install.
+
+# Sets NODE to the repo's node 24 (.loomwatch/tools, where the Makefile unpacks it) or to a node
+# 24+ on PATH.
+require_node() {
+  local candidate major
+  for candidate in "$REPO_ROOT/.loomwatch/tools/node/bin/node" "$(command -v node 2>/dev/null || true)"; do
+    [[ -n "$candidate" && -x "$candidate" ]] || continue
+    major="$("$candidate" -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)"
+    if [[ "$major" =~ ^[0-9]+$ && "$major" -ge 24 ]]; then NODE="$candidate"; return 0; fi
+  done
+  die "node 24 not found (the OIDC provider needs it): run 'make install-node' at the repo root, which unpacks it into .loomwatch/tools, or put node 24+ on PATH"
+}
+
+require_oidc_packages() {
+  [[ -f "$HERE/oidc/node_modules/oidc-provider/package.json" ]] ||
+    die "deploy/local/oidc has no node_modules: run 'pnpm install --frozen-lockfile' (or 'make install-node') at the repo root"
+}
+
+# Answers only when the discovery document names this issuer: another server on the port does not count.
+oidc_answers() {
+  curl -fs --max-time 2 "http://$HOST:$OIDC_PORT/.well-known/openid-configuration" 2>/dev/null |
+    grep -qF "\"issuer\":\"http://$HOST:$OIDC_PORT\""
+}
+
+# Sets LAUNCHED=1 when it started a process, 0 when the provider was already running.
+oidc_launch() {
+  LAUNCHED=0
+  mkdir -p "$OIDC_DIR"
+  install_config "the OIDC provider" "$OIDC_DIR/oidc.settings" "issuer=http://$HOST:$OIDC_PORT" "$OIDC_PID" "$OIDC_MAIN"
+  if running_pid "$OIDC_PID" "$OIDC_MAIN" >/dev/null; then return 0; fi
+  require_port_free "$OIDC_PORT" OIDC_PORT
+  launch "$OIDC_PID" "$OIDC_LOG" "$NODE" "$OIDC_MAIN" --port "$OIDC_PORT" --state "$OIDC_DIR"
+  LAUNCHED=1
+}
+
+# ---------------------------------------------------------------------------------------------
 # start / stop / status
 
 validate_settings() {
   local v
-  for v in KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_SECURE_PORT S3_PORT; do
+  for v in KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_SECURE_PORT S3_PORT OIDC_PORT; do
     [[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 && "${!v}" -le 65535 ]] || die "$v=${!v} is not a port number"
   done
-  [[ "$(printf '%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SECURE_PORT" "$S3_PORT" | sort -u | wc -l)" -eq 4 ]] ||
-    die "KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_SECURE_PORT and S3_PORT must differ"
+  [[ "$(printf '%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SECURE_PORT" "$S3_PORT" "$OIDC_PORT" | sort -u | wc -l)" -eq 5 ]] ||
+    die "KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_SECURE_PORT, S3_PORT and OIDC_PORT must differ"
   # The env file is sourced by bash and read as KEY=VALUE, so values must need no quoting.
   for v in S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY S3_REGION; do
     [[ "${!v}" =~ ^[A-Za-z0-9._~+/=-]+$ ]] || die "$v may only contain letters, digits and ._~+/=-"
@@ -489,6 +542,9 @@ S3_ENDPOINT=http://$HOST:$S3_PORT
 S3_REGION=$S3_REGION
 S3_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID
 S3_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY
+LOOMWATCH_OIDC_ISSUER=http://$HOST:$OIDC_PORT
+LOOMWATCH_OIDC_CLIENT_ID=$OIDC_CLIENT_ID
+LOOMWATCH_OIDC_CLIENT_SECRET=$OIDC_CLIENT_SECRET
 EOF
 }
 
@@ -521,6 +577,10 @@ wait_ready() {
           s3_answers && continue
           running_pid "$S3_PID" "$S3_MAIN" >/dev/null ||
             fail_start S3Proxy "$S3_LOG" "exited during start" ;;
+        oidc)
+          oidc_answers && continue
+          running_pid "$OIDC_PID" "$OIDC_MAIN" >/dev/null ||
+            fail_start "The OIDC provider" "$OIDC_LOG" "exited during start" ;;
       esac
       left+=("$name")
     done
@@ -530,6 +590,7 @@ wait_ready() {
       case "${pending[0]}" in
         kafka) fail_start Kafka "$KAFKA_LOG" "did not answer on $HOST:$KAFKA_PORT within ${START_TIMEOUT}s" ;;
         s3) fail_start S3Proxy "$S3_LOG" "did not answer on $HOST:$S3_PORT within ${START_TIMEOUT}s" ;;
+        oidc) fail_start "The OIDC provider" "$OIDC_LOG" "did not answer on $HOST:$OIDC_PORT within ${START_TIMEOUT}s" ;;
       esac
     fi
     sleep 0.2
@@ -540,6 +601,7 @@ endpoint() {
   case "$1" in
     kafka) echo "answering at $HOST:$KAFKA_PORT" ;;
     s3) echo "answering at http://$HOST:$S3_PORT" ;;
+    oidc) echo "issuer http://$HOST:$OIDC_PORT" ;;
   esac
 }
 
@@ -548,11 +610,17 @@ start_components() {
   LAUNCHED=0
   t0="$(now_ms)"
   validate_settings
-  require_java
   take_lock
-  fetch_one kafka
-  fetch_one s3proxy
-  ensure_kcat
+  if [[ " $* " == *" kafka "* || " $* " == *" s3 "* ]]; then
+    require_java
+    fetch_one kafka
+    fetch_one s3proxy
+    ensure_kcat
+  fi
+  if [[ " $* " == *" oidc "* ]]; then
+    require_node
+    require_oidc_packages
+  fi
   for c in "$@"; do
     "${c}_launch"
     if ((LAUNCHED)); then started+=("$c"); LAUNCHED_NOW+=("$c"); fi
@@ -574,6 +642,7 @@ cmd_stop() {
   t0="$(now_ms)"
   take_lock
   stop_one kafka "$KAFKA_PID" "$KAFKA_MAIN" "$KAFKA_STOP_TIMEOUT" &
+  stop_one oidc "$OIDC_PID" "$OIDC_MAIN" "$OIDC_STOP_TIMEOUT" &
   stop_one s3 "$S3_PID" "$S3_MAIN" "$S3_STOP_TIMEOUT"
   wait
   say "stop took $(elapsed "$t0") s"
@@ -589,6 +658,10 @@ cmd_status() {
     if s3_answers; then say "s3: running (pid $pid), answering at http://$HOST:$S3_PORT"
     else say "s3: running (pid $pid), NOT answering at http://$HOST:$S3_PORT (log: $S3_LOG)"; ok=1; fi
   else say "s3: stopped"; ok=1; fi
+  if pid="$(running_pid "$OIDC_PID" "$OIDC_MAIN")"; then
+    if oidc_answers; then say "oidc: running (pid $pid), issuer http://$HOST:$OIDC_PORT"
+    else say "oidc: running (pid $pid), NOT answering at http://$HOST:$OIDC_PORT (log: $OIDC_LOG)"; ok=1; fi
+  else say "oidc: stopped"; ok=1; fi
   return "$ok"
 }
 
@@ -605,7 +678,7 @@ main() {
   local cmd="${1:-}"
   case "$cmd" in
     fetch) cmd_fetch ;;
-    start) start_components kafka s3 ;;
+    start) start_components kafka s3 oidc ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     start-kafka) start_components kafka ;;
@@ -613,6 +686,8 @@ main() {
     start-s3) start_components s3 ;;
     stop-s3) take_lock; stop_one s3 "$S3_PID" "$S3_MAIN" "$S3_STOP_TIMEOUT" ;;
     restart-s3) (take_lock; stop_one s3 "$S3_PID" "$S3_MAIN" "$S3_STOP_TIMEOUT"); start_components s3 ;;
+    start-oidc) start_components oidc ;;
+    stop-oidc) take_lock; stop_one oidc "$OIDC_PID" "$OIDC_MAIN" "$OIDC_STOP_TIMEOUT" ;;
     reset) cmd_reset ;;
     env) validate_settings; env_lines ;;
     -h | --help | help) usage ;;
