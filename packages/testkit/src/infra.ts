@@ -120,7 +120,8 @@ async function probeRuntime(env: NodeJS.ProcessEnv): Promise<RuntimeProbe> {
   const { getContainerRuntimeClient, ImageName } = await import('testcontainers');
   const client = await getContainerRuntimeClient().catch(() => undefined);
   if (client === undefined) return { state: 'absent' };
-  const docker = client.container.dockerode;
+  // dockerode's types are testcontainers' dependency, not ours: the one call used, typed here.
+  const docker = (client.container as unknown as { dockerode: { getImage(name: string): { distribution(): Promise<unknown> } } }).dockerode;
   const images = [KAFKA_IMAGE, MINIO_IMAGE, ...(env['TESTCONTAINERS_RYUK_DISABLED'] === 'true' ? [] : [env['RYUK_CONTAINER_IMAGE'] ?? REAPER_IMAGE])];
   return probeImages(
     {
