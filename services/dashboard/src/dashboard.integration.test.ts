@@ -1,17 +1,20 @@
 /**
- * The dashboard against the real broker, S3 and Chromium: messages published through the Kafka
- * ports show on the page (a verdict within seconds of its commit, an alert opening then resolving,
- * a drift judgement), the frame view loads its images through the object proxy, and the API refuses
- * what it must with problem+json. Screenshots go to services/dashboard/test-results/.
+ * The dashboard against the real broker, S3, the local OpenID provider (deploy/local/infra.sh) and
+ * Chromium: the browser is sent to the provider's sign-in page and signs in as a demo user; messages
+ * published through the Kafka ports show on the page (a verdict within seconds of its commit, an
+ * alert opening then resolving, a drift judgement), the frame view loads its images through the
+ * object proxy, and the API refuses what it must with problem+json — without a session 401, in a
+ * role too low 403, without the CSRF token 403. Screenshots go to services/dashboard/test-results/.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Alert, DeadLetter, Deployment, DriftEvent, FrameEvent, Verdict, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
+import { Alert, DeadLetter, Deployment, DriftEvent, FrameEvent, Verdict, decodeMessage, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { aitexFrames } from '@loomwatch/testkit';
@@ -28,6 +31,11 @@ const PUBLIC_DIR = `${PACKAGE_DIR}dist/public`;
 const ARTEFACTS = `${PACKAGE_DIR}test-results`;
 /** How long the page may take to show what was committed. */
 const SHOWN_WITHIN_MS = 5_000;
+/** The local development provider and its dashboard client (deploy/local/README.md). */
+const ISSUER = process.env.LOOMWATCH_OIDC_ISSUER ?? 'http://127.0.0.1:19080';
+const CLIENT = { clientId: 'loomwatch-dashboard', clientSecret: 'loomwatch-dashboard-dev-secret' };
+const PASSWORDS = { viola: 'viola-demo', otto: 'otto-demo', erin: 'erin-demo' } as const;
+type DemoUser = keyof typeof PASSWORDS;
 
 const kafka = useTestKafka();
 const s3 = useTestS3();
@@ -39,6 +47,8 @@ let groupId: string;
 let service: DashboardService;
 let browser: Browser;
 let page: Page;
+/** The session cookie (`lw_session=…`) of viola, a viewer: what the API tests send. */
+let viewerCookie: string;
 /** Records on the workers' topic, one of them committed by their group. */
 let framesPublished = 0;
 
@@ -108,7 +118,7 @@ function naturalWidth(image: Locator): Promise<number> {
 }
 
 async function problemOf(res: Response): Promise<Problem> {
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json(;|$)/);
   const problem = (await res.json()) as Problem;
   expect(problem.status).toBe(res.status);
   expect(problem.detail.length).toBeGreaterThan(0);
@@ -119,8 +129,45 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: `${ARTEFACTS}/${name}.png`, fullPage: true });
 }
 
+/** A port free now, so the redirect URL registered with the provider can name it before the dashboard listens. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fills the provider's sign-in form on `on` (which must be showing it). */
+async function signInOnProvider(on: Page, user: DemoUser): Promise<void> {
+  await on.getByRole('heading', { name: 'Sign in to Loomwatch' }).waitFor({ timeout: 10_000 });
+  expect(on.url().startsWith(ISSUER)).toBe(true);
+  await on.locator('#username').fill(user);
+  await on.locator('#password').fill(PASSWORDS[user]);
+  await on.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Signs `user` in through the provider in a browser of its own; the session cookie and CSRF token it got. */
+async function sessionOf(user: DemoUser): Promise<{ cookie: string; csrfToken: string; context: BrowserContext }> {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  await tab.goto(service.url);
+  await signInOnProvider(tab, user);
+  await tab.getByTestId('signed-in').waitFor({ timeout: 10_000 });
+  const session = (await context.cookies(service.url)).find((c) => c.name === 'lw_session');
+  if (session === undefined) throw new Error(`${user} signed in, but the browser holds no lw_session cookie`);
+  const cookie = `lw_session=${session.value}`;
+  const me = (await (await fetch(`${service.url}api/me`, { headers: { cookie } })).json()) as { csrfToken: string };
+  return { cookie, csrfToken: me.csrfToken, context };
+}
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run \`make install-browser\` (Debian's chromium), or set CHROMIUM_PATH`);
+  const discovery = await fetch(`${ISSUER}/.well-known/openid-configuration`).catch(() => undefined);
+  if (discovery?.ok !== true) throw new Error(`no OpenID provider at ${ISSUER}: run \`bash deploy/local/infra.sh start\` (it starts the development provider), or set LOOMWATCH_OIDC_ISSUER`);
   // What the server serves: the page as `pnpm build` bundles it.
   await build({ configFile: `${PACKAGE_DIR}vite.config.ts`, logLevel: 'error' });
   mkdirSync(ARTEFACTS, { recursive: true });
@@ -163,10 +210,12 @@ beforeAll(async () => {
   await offsets.setCommitted(groupId, frames, new Map(framesPartitions.map((w) => [w.partition, Math.max(0, w.high - 1)])));
   await offsets.close();
 
+  const port = await freePort();
   const config = DashboardConfig.parse({
     kafka: { brokers: kafka.infra.kafkaBrokers, clientId: 'dashboard-test' },
     s3: kafka.infra.s3,
-    dashboard: { port: 0, publicDir: PUBLIC_DIR, heartbeatSeconds: 5 },
+    dashboard: { port, publicDir: PUBLIC_DIR, heartbeatSeconds: 5 },
+    auth: { oidc: { issuer: ISSUER, ...CLIENT, redirectUrl: `http://127.0.0.1:${port}/auth/callback` }, sessionSecret: randomBytes(32).toString('base64') },
     topics,
     lag: { groupId, intervalSeconds: 1 },
     objects: {
@@ -197,6 +246,21 @@ describe('the dashboard in a browser', () => {
   const started = Date.now();
   const verdicts: Verdict[] = [];
   const frames: FrameEvent[] = [];
+
+  it('sends a browser without a session to the provider\'s sign-in page, and shows the dashboard once signed in', async () => {
+    await page.goto(service.url);
+    await page.getByRole('heading', { name: 'Sign in to Loomwatch' }).waitFor({ timeout: 10_000 });
+    await screenshot('sign-in');
+    await signInOnProvider(page, 'viola');
+    await page.getByTestId('connection').getByText('live').waitFor({ timeout: 10_000 });
+    expect(page.url()).toBe(service.url);
+    expect(await page.getByTestId('signed-in').textContent()).toMatch(/Viola Viewer\s+viewer/);
+    // A viewer is not offered the engineers' form.
+    expect(await page.getByTestId('operating-point-form').count()).toBe(0);
+    const session = (await page.context().cookies(service.url)).find((c) => c.name === 'lw_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    viewerCookie = `lw_session=${session?.value ?? ''}`;
+  });
 
   it('shows a verdict within seconds of its commit, with the deployments, dead letters and lag already on the topics', async () => {
     await page.goto(service.url);
@@ -285,10 +349,14 @@ describe('the dashboard in a browser', () => {
     expect(await page.getByTestId('open-alerts').locator(`[data-alert-id="${alertId}"]`).count()).toBe(0);
     expect(await page.getByTestId('open-alerts').locator(`[data-alert-id="${other}"]`).count()).toBe(1);
     expect(await page.locator('[data-camera="line-1:cam-1"]').getByTestId('tile-alerts').count()).toBe(0);
-    // An older revision arriving late does not reopen it.
+    // An older revision arriving late does not reopen it: once an alert published after it (same key,
+    // same partition) is in the view, the late one has been applied too.
     await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(alertId, { camera: 'cam-1', revision: 0 })));
-    const snapshot = (await (await fetch(`${service.url}api/snapshot`)).json()) as { state: { alerts: Record<string, Alert> } };
-    expect(snapshot.state.alerts[alertId]?.status).toBe('resolved');
+    const marker = `after-${Date.now()}`;
+    await publish(topics.alerts, 'line-1:cam-1', encodeMessage(Alert, alertFixture(marker, { camera: 'cam-1', severity: 'info' })));
+    const alerts = async () => ((await (await fetch(`${service.url}api/snapshot`, { headers: { cookie: viewerCookie } })).json()) as { state: { alerts: Record<string, Alert> } }).state.alerts;
+    await expect.poll(async () => (await alerts())[marker]?.status, { timeout: SHOWN_WITHIN_MS }).toBe('open');
+    expect((await alerts())[alertId]?.status).toBe('resolved');
   });
 
   it('shows a drift judgement: its status, the tripped checks and every measure', async () => {
@@ -350,7 +418,7 @@ describe('the dashboard in a browser', () => {
     for (let pages = 0; pages < 5; pages++) {
       const params = new URLSearchParams({ line: 'line-2', camera: 'cam-1', limit: '3', from: new Date(started - 60_000).toISOString() });
       if (cursor !== undefined) params.set('cursor', cursor);
-      const res = await fetch(`${service.url}api/verdicts?${params.toString()}`);
+      const res = await fetch(`${service.url}api/verdicts?${params.toString()}`, { headers: { cookie: viewerCookie } });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { items: Verdict[]; cursor?: string };
       seen.push(...body.items.map((v) => v.frameId));
@@ -371,7 +439,7 @@ describe('the dashboard in a browser', () => {
 });
 
 describe('the dashboard API', () => {
-  const get = (path: string, init?: RequestInit) => fetch(`${service.url}${path.replace(/^\//, '')}`, init);
+  const get = (path: string, init?: RequestInit) => fetch(`${service.url}${path.replace(/^\//, '')}`, { ...init, headers: { cookie: viewerCookie } });
   const proxied = (ref: ObjectRef) => get(objectPath(ref));
 
   it('serves an allowed object and refuses other buckets, other prefixes and escapes with a 403 and its code', async () => {
@@ -385,7 +453,10 @@ describe('the dashboard API', () => {
     expect((await problemOf(await proxied({ bucket: 'some-other-bucket', key: 'overlays/a.jpg' }))).code).toBe('BUCKET_NOT_ALLOWED');
     expect((await problemOf(await proxied({ bucket: resultsBucket, key: 'secrets/a.jpg' }))).code).toBe('OBJECT_NOT_ALLOWED');
     expect((await problemOf(await get(`/api/objects/${resultsBucket}/overlays/..%2F..%2Fsecrets/a.jpg`))).code).toBe('OBJECT_NOT_ALLOWED');
-    expect((await problemOf(await get(`/api/objects/${resultsBucket}/overlays/%E0%A4%A`))).code).toBe('OBJECT_NOT_ALLOWED');
+    // A path that is not valid percent-encoding does not reach a route: the HTTP layer refuses it.
+    const malformed = await get(`/api/objects/${resultsBucket}/overlays/%E0%A4%A`);
+    expect(malformed.status).toBe(400);
+    expect((await problemOf(malformed)).code).toBe('BAD_REQUEST');
     const missing = await proxied({ bucket: resultsBucket, key: 'overlays/none/missing.jpg' });
     expect(missing.status).toBe(404);
     expect((await problemOf(missing)).code).toBe('OBJECT_NOT_FOUND');
@@ -476,5 +547,106 @@ describe('the dashboard API', () => {
     const lag = (await res.json()) as { total: number; groupId: string };
     expect(lag.groupId).toBe(groupId);
     expect(lag.total).toBe(framesPublished - 1);
+  });
+});
+
+describe('sign-in and roles', () => {
+  const url = (path: string) => `${service.url}${path.replace(/^\//, '')}`;
+  const setPoint = (body: unknown, headers: Record<string, string>) =>
+    fetch(url('/api/rollouts/operating-point'), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const origin = () => new URL(service.url).origin;
+
+  it('answers every API, the event stream and the object proxy with 401 without a session, and sends the page to sign-in', async () => {
+    const verdict = verdictFixture(98, { bucket: resultsBucket });
+    await storeImages(verdict, false);
+    for (const path of ['/api/snapshot', '/api/events', '/api/verdicts', '/api/lag', '/api/me', objectPath(verdict.overlay), '/api/frames/line-1/cam-1/x?capturedAt=2020-01-01T00:00:00Z']) {
+      const res = await fetch(url(path));
+      expect(res.status, path).toBe(401);
+      expect((await problemOf(res)).code, path).toBe('UNAUTHORIZED');
+    }
+    // A forged or unsigned session cookie is no session.
+    expect((await fetch(url('/api/snapshot'), { headers: { cookie: 'lw_session=forged.value' } })).status).toBe(401);
+    expect((await fetch(url('/api/snapshot'), { headers: { cookie: `${viewerCookie.split('.')[0] ?? ''}` } })).status).toBe(401);
+    const post = await setPoint({ falseAlarmRate: 0.02 }, {});
+    expect(post.status).toBe(401);
+    const page = await fetch(url('/'), { redirect: 'manual' });
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toBe('/auth/login?returnTo=%2F');
+    const login = await fetch(url('/auth/login?returnTo=%2F'), { redirect: 'manual' });
+    const toProvider = new URL(login.headers.get('location') ?? '');
+    expect(`${toProvider.origin}`).toBe(new URL(ISSUER).origin);
+    expect(Object.fromEntries(toProvider.searchParams)).toMatchObject({ client_id: CLIENT.clientId, response_type: 'code', code_challenge_method: 'S256', redirect_uri: url('/auth/callback') });
+    for (const param of ['state', 'nonce', 'code_challenge']) expect(toProvider.searchParams.get(param)?.length ?? 0, param).toBeGreaterThanOrEqual(22);
+    // A callback this browser did not start is refused.
+    const stray = await fetch(url('/auth/callback?code=abc&state=xyz'));
+    expect(stray.status).toBe(400);
+    expect((await problemOf(stray)).code).toBe('LOGIN_EXPIRED');
+  });
+
+  it('lets an operator read but not change the operating point (403)', async () => {
+    const otto = await sessionOf('otto');
+    try {
+      const me = (await (await fetch(url('/api/me'), { headers: { cookie: otto.cookie } })).json()) as { name: string; role: string; roles: string[] };
+      expect(me).toMatchObject({ name: 'Otto Operator', role: 'operator', roles: ['viewer', 'operator'] });
+      const res = await setPoint({ falseAlarmRate: 0.02 }, { cookie: otto.cookie, 'x-csrf-token': otto.csrfToken, origin: origin() });
+      expect(res.status).toBe(403);
+      const problem = await problemOf(res);
+      expect(problem.code).toBe('FORBIDDEN');
+      expect(problem.detail).toContain('loomwatch-engineers');
+    } finally {
+      await otto.context.close();
+    }
+  });
+
+  it('lets an engineer change the operating point: the next deployment revision is on the control topic; without the CSRF token or from another origin 403', async () => {
+    const erin = await sessionOf('erin');
+    try {
+      const before = (await (await fetch(url('/api/snapshot'), { headers: { cookie: erin.cookie } })).json()) as { state: { deployments: Record<string, Deployment> } };
+      const current = before.state.deployments['draem-aitex'];
+      if (current === undefined) throw new Error('no deployment in the view');
+
+      const refusals = [
+        { cookie: erin.cookie, origin: origin() },
+        { cookie: erin.cookie, 'x-csrf-token': 'not-the-token', origin: origin() },
+        { cookie: erin.cookie, 'x-csrf-token': erin.csrfToken, origin: 'http://evil.example' },
+      ];
+      for (const headers of refusals) {
+        const res = await setPoint({ falseAlarmRate: 0.02, line: 'line-1' }, headers);
+        expect(res.status).toBe(403);
+        expect((await problemOf(res)).code).toBe('CSRF_REFUSED');
+      }
+      const bad = await setPoint({ falseAlarmRate: 0.9 }, { cookie: erin.cookie, 'x-csrf-token': erin.csrfToken, origin: origin() });
+      expect(bad.status).toBe(400);
+      expect((await problemOf(bad)).code).toBe('BODY_INVALID');
+
+      const res = await setPoint({ falseAlarmRate: 0.02, line: 'line-1' }, { cookie: erin.cookie, 'x-csrf-token': erin.csrfToken, origin: origin() });
+      expect(res.status).toBe(200);
+      const published: Deployment[] = [];
+      await kafka.client.reader.readToEnd([topics.control], (record) => {
+        if (record.key === 'deployment:draem-aitex' && record.value !== null) published.push(decodeMessage(Deployment, record.value));
+      });
+      expect(published.at(-1)).toEqual({
+        ...current,
+        revision: current.revision + 1,
+        operatingPoint: { lines: { 'line-1': 0.02, 'line-2': 0.02 } },
+        updatedAt: expect.any(String) as unknown,
+        reason: 'false-alarm rate of line-1 set to 0.02 by Erin Engineer on the dashboard',
+      });
+      // The page follows the control topic: the rate shows in the serving panel.
+      await expect
+        .poll(async () => ((await (await fetch(url('/api/snapshot'), { headers: { cookie: erin.cookie } })).json()) as { state: { deployments: Record<string, Deployment> } }).state.deployments['draem-aitex']?.revision, {
+          timeout: SHOWN_WITHIN_MS,
+        })
+        .toBe(current.revision + 1);
+
+      // Sign-out: CSRF-checked, ends the session, and hands the provider's end-session URL to the page.
+      expect((await fetch(url('/auth/logout'), { method: 'POST', headers: { cookie: erin.cookie } })).status).toBe(403);
+      const out = await fetch(url('/auth/logout'), { method: 'POST', headers: { cookie: erin.cookie, 'x-csrf-token': erin.csrfToken, origin: origin() } });
+      expect(out.status).toBe(200);
+      expect(((await out.json()) as { redirectTo: string }).redirectTo.startsWith(`${ISSUER}/session/end`)).toBe(true);
+      expect((await fetch(url('/api/me'), { headers: { cookie: erin.cookie } })).status).toBe(401);
+    } finally {
+      await erin.context.close();
+    }
   });
 });

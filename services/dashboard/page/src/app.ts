@@ -2,11 +2,12 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { Alert, DriftEvent } from '@loomwatch/contracts';
 import { cameraKey, formatRate, latestVerdict, openAlerts, servingOf, type CameraView, type VerdictView } from '../../src/view.js';
 import type { Filters } from './history-view.js';
-import { getJson } from './api.js';
+import { getJson, postJson, signInAgain, type Me } from './api.js';
 import { LiveView } from './live.js';
 import { base, formatTime } from './styles.js';
 import './frame-view.js';
 import './history-view.js';
+import './operating-point.js';
 import './panels.js';
 import './tile.js';
 
@@ -41,7 +42,9 @@ function routeOf(hash: string): Route {
 
 /** The dashboard: lines × cameras with their latest verdicts, the side panels, a frame view and the history. */
 export class App extends LitElement {
-  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true }, lookup: { state: true } };
+  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true }, lookup: { state: true }, me: { state: true } };
+  /** Who is signed in; undefined until `/api/me` answers. */
+  declare me: Me | undefined;
   declare route: Route;
   declare filters: Filters;
   /** Bumped on every change of the live view, to re-render. */
@@ -66,6 +69,7 @@ export class App extends LitElement {
       nav { display: flex; gap: 1rem; }
       nav a[aria-current='page'] { font-weight: 700; color: var(--text); }
       .status { margin-left: auto; font-size: 0.85rem; }
+      .who { display: flex; gap: 0.5rem; align-items: center; font-size: 0.85rem; }
       .filters { display: flex; flex-wrap: wrap; gap: 0.75rem; padding: 0.6rem 1rem; align-items: end; }
       .filters label { display: flex; flex-direction: column; font-size: 0.8rem; color: var(--muted); gap: 0.15rem; }
       main { padding: 0 1rem 1rem; }
@@ -88,6 +92,7 @@ export class App extends LitElement {
     this.filters = { line: '', camera: '', verdict: '' };
     this.tick = 0;
     this.lookup = undefined;
+    this.me = undefined;
     this.live.addEventListener('change', () => (this.tick += 1));
   }
 
@@ -95,6 +100,18 @@ export class App extends LitElement {
     super.connectedCallback();
     window.addEventListener('hashchange', this.onHash);
     this.live.connect();
+    getJson<Me>('api/me').then(
+      (me) => (this.me = me),
+      (err: unknown) => {
+        if ((err as { problem?: { status: number } }).problem?.status === 401) signInAgain();
+      },
+    );
+  }
+
+  private async signOut(): Promise<void> {
+    if (this.me === undefined) return;
+    const { redirectTo } = await postJson<{ redirectTo: string }>('auth/logout', {}, this.me.csrfToken);
+    location.assign(redirectTo);
   }
 
   override disconnectedCallback(): void {
@@ -183,6 +200,9 @@ export class App extends LitElement {
         <lw-alerts .state=${state}></lw-alerts>
         <lw-drift .events=${Object.values(state.drift)}></lw-drift>
         <lw-serving .deployments=${Object.values(state.deployments)}></lw-serving>
+        ${this.me?.role === 'engineer'
+          ? html`<lw-operating-point .deployments=${Object.values(state.deployments)} .lines=${this.lines()} .csrfToken=${this.me.csrfToken}></lw-operating-point>`
+          : nothing}
         <lw-dead-letters .tallies=${Object.values(state.deadLetters)}></lw-dead-letters>
         <lw-lag .lag=${state.lag}></lw-lag>
       </div>
@@ -260,6 +280,11 @@ export class App extends LitElement {
           ${this.live.updatedAt === undefined ? nothing : html`<span class="muted">updated ${formatTime(this.live.updatedAt.toISOString())}</span>`}
           ${lag === undefined ? nothing : html`<span class="muted">· lag ${lag.total}</span>`}
         </span>
+        ${this.me === undefined
+          ? nothing
+          : html`<span class="who" data-testid="signed-in"><span><strong>${this.me.name}</strong> <span class="muted">${this.me.role}</span></span>${
+              this.me.authMode === 'oidc' ? html`<button type="button" @click=${() => void this.signOut()}>Sign out</button>` : nothing
+            }</span>`}
       </header>
       ${route.view === 'frame' ? nothing : this.renderFilters()}
       <main tabindex="-1" @verdicts-loaded=${this.remember}>

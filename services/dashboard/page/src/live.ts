@@ -3,6 +3,7 @@
  * reducer the server runs. EventSource reconnects by itself; each reconnection starts with a
  * fresh snapshot.
  */
+import { signInAgain } from './api.js';
 import { applyEvent, emptyView, DEFAULT_LIMITS, type ViewEvent, type ViewLimits, type ViewState } from '../../src/view.js';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting';
@@ -39,8 +40,10 @@ export class LiveView extends EventTarget {
     source.addEventListener('error', () => {
       this.connection = 'reconnecting';
       this.dispatchEvent(new Event('change'));
-      // A closed source (the server refused it) does not retry on its own.
-      if (source.readyState === EventSource.CLOSED) setTimeout(() => this.connect(url), 3000);
+      // A closed source (the server refused it) does not retry on its own; a session that ended signs in again.
+      if (source.readyState === EventSource.CLOSED) {
+        void fetch('api/me').then((res) => (res.status === 401 ? signInAgain() : setTimeout(() => this.connect(url), 3000)));
+      }
     });
   }
 
