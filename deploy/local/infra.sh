@@ -265,9 +265,9 @@ stop_one() {
 # Refuses to start over a running server whose generated config differs (other ports or
 # credentials): the env file would then describe a server that is not the one running.
 install_config() {
-  local what="$1" file="$2" content="$3" pidfile="$4" main="$5"
+  local what="$1" file="$2" content="$3" pidfile="$4" main="$5" stop="${6:-stop}"
   if [[ -f "$file" ]] && [[ "$(cat "$file")" != "$content" ]] && running_pid "$pidfile" "$main" >/dev/null; then
-    die "$what is running with other settings than the current environment asks for: run 'infra.sh stop' first"
+    die "$what is running with other settings than the current environment asks for: run 'infra.sh $stop' first"
   fi
   printf '%s\n' "$content" >"$file"
 }
@@ -508,7 +508,7 @@ oidc_answers() {
 oidc_launch() {
   LAUNCHED=0
   mkdir -p "$OIDC_DIR"
-  install_config "the OIDC provider" "$OIDC_DIR/oidc.settings" "issuer=http://$HOST:$OIDC_PORT" "$OIDC_PID" "$OIDC_MAIN"
+  install_config "the OIDC provider" "$OIDC_DIR/oidc.settings" "issuer=http://$HOST:$OIDC_PORT" "$OIDC_PID" "$OIDC_MAIN" stop-oidc
   if running_pid "$OIDC_PID" "$OIDC_MAIN" >/dev/null; then return 0; fi
   require_port_free "$OIDC_PORT" OIDC_PORT
   launch "$OIDC_PID" "$OIDC_LOG" "$NODE" "$OIDC_MAIN" --port "$OIDC_PORT" --state "$OIDC_DIR"
