@@ -115,6 +115,23 @@ describe('webhook delivery', () => {
     expect(outcome).toMatchObject({ delivered: false, attempts: 2 });
   });
 
+  it('never puts the password of a webhook URL into the outcome that is logged and dead-lettered', async () => {
+    // Bypasses the schema, which refuses such a URL: what fetch says about it is still masked.
+    const withPassword = { ...endpoint('http://127.0.0.1:9/hook', { maxAttempts: 1 }), url: 'http://mes:hunter2-webhook-pass@127.0.0.1:9/hook' };
+    const outcome = await deliverWebhook(withPassword, alert, deps);
+    expect(outcome).toMatchObject({ delivered: false, attempts: 1 });
+    const lastError = outcome.delivered ? '' : outcome.lastError;
+    expect(lastError).toContain('http://mes:[redacted]@127.0.0.1:9/hook');
+    expect(lastError).not.toContain('hunter2-webhook-pass');
+  });
+
+  it('refuses a webhook URL with credentials in it, without repeating them', () => {
+    const result = WebhookEndpoint.safeParse({ name: 'mes', url: 'https://mes:hunter2-webhook-pass@mes.example.com/hook', secrets: [SECRET] });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([expect.stringMatching(/^url: remove the user and password from the URL/)]);
+    expect(JSON.stringify(result.error?.issues)).not.toContain('hunter2-webhook-pass');
+  });
+
   it('sends an endpoint only the lines and severities it asked for', () => {
     const picky = endpoint('http://127.0.0.1:1/x', { lines: ['line-2'], minSeverity: 'critical' });
     expect(endpointWants(picky, alert)).toBe(false);

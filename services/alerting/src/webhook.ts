@@ -4,6 +4,7 @@
  * or given up (the caller dead-letters it). Retries carry the same idempotency key and body.
  */
 import { z } from 'zod';
+import { redactUrl } from '@loomwatch/config';
 import { Id, Severity, type Alert } from '@loomwatch/contracts';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signatureHeader } from './webhook-signing.js';
 
@@ -11,7 +12,11 @@ const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical:
 
 export const WebhookEndpoint = z.strictObject({
   name: Id.max(64),
-  url: z.url({ protocol: /^https?$/ }),
+  /** The receiver; it authenticates us by the signature, never by credentials in the URL. */
+  url: z.url({ protocol: /^https?$/ }).refine((url) => {
+    const parsed = new URL(url);
+    return parsed.username === '' && parsed.password === '';
+  }, 'remove the user and password from the URL: fetch refuses to send them, and the receiver checks the Loomwatch-Signature made with `secrets` instead'),
   /** HMAC keys; the first signs, all sign while a key is being rotated. Redacted when printed. */
   secrets: z.array(z.string().min(16, 'use at least 16 characters')).min(1),
   /** Only alerts of these lines (all when empty). @defaultValue [] */
@@ -62,6 +67,12 @@ function backoff(endpoint: WebhookEndpoint, attempt: number, random: () => numbe
   return Math.round(cap * (0.1 + 0.9 * random()));
 }
 
+/** An error's text with the endpoint URL's credentials masked: fetch names the URL it refuses. */
+function redactedError(err: unknown, url: string): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return redactUrl(text.replaceAll(url, redactUrl(url)));
+}
+
 export class DeliveryInterrupted extends Error {
   override readonly name = 'DeliveryInterrupted';
 }
@@ -93,7 +104,7 @@ export async function deliverWebhook(endpoint: WebhookEndpoint, alert: Alert, de
       // A 4xx other than 408/429 will not change on retry: the receiver refuses this message.
       if (!retryableStatus(response.status)) return { delivered: false, attempts: attempt, lastError, status: response.status };
     } catch (err) {
-      lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      lastError = redactedError(err, endpoint.url);
       lastStatus = undefined;
     }
     if (attempt < endpoint.maxAttempts) await deps.sleep(backoff(endpoint, attempt, random));
