@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 // One unit project and one integration project per workspace package, named
 // `unit:<dir>` and `integration:<dir>` so `--project 'unit:*'` selects a kind.
-const workspaceDirs = ['packages', 'services', 'deploy'].flatMap((group) =>
+const workspaceDirs = ['packages', 'services', 'deploy', 'deploy/local'].flatMap((group) =>
   existsSync(group)
     ? readdirSync(group, { withFileTypes: true })
         .filter((entry) => entry.isDirectory() && existsSync(join(group, entry.name, 'package.json')))
