@@ -4,14 +4,21 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
 import { sleep } from './backoff.js';
+import { partitionOf } from './platformatic/publishers.js';
 import type { InboundRecord, KafkaClient, OutboundMessage, RecordHandler, RecordProcessor } from './ports.js';
 
 const logger = createLogger({ service: 'kafka-contract', level: 'silent' });
 const text = (records: readonly InboundRecord[]): string[] => records.map((r) => r.value?.toString() ?? '');
+/** A key for each partition of a topic with `partitions` partitions (the Java client's murmur2). */
+const keysForEveryPartition = (partitions: number): string[] => {
+  const keys = new Map<number, string>();
+  for (let i = 0; keys.size < partitions; i++) if (!keys.has(partitionOf(`sentinel-${i}`, partitions))) keys.set(partitionOf(`sentinel-${i}`, partitions), `sentinel-${i}`);
+  return [...keys.values()];
+};
 const message = (topic: string, key: string, value: string, headers: Record<string, string> = {}): OutboundMessage => ({
   topic,
   key,
@@ -49,15 +56,16 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
       await client.reader.readToEnd(topics, (record) => void records.push(record), { idleTimeoutMs: 30_000 });
       return records.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition || Number(a.offset) - Number(b.offset));
     };
-    /** Reads until `topic` holds `count` committed records, then once more to its end. */
-    const readWhen = async (name: string, count: number, timeoutMs = 60_000): Promise<InboundRecord[]> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const records = await readAll([name]);
-        if (records.length >= count || Date.now() > deadline) return records;
-        await sleep(250);
-      }
-    };
+    /** The committed records of `topic` once it holds at least `count`. */
+    const readWhen = (name: string, count: number, timeoutMs = 60_000): Promise<InboundRecord[]> =>
+      vi.waitFor(
+        async () => {
+          const records = await readAll([name]);
+          expect(records.length).toBeGreaterThanOrEqual(count);
+          return records;
+        },
+        { timeout: timeoutMs, interval: 250 },
+      );
     const kcat = (args: string[], input?: string): string => {
       const result = spawnSync('kcat', ['-b', brokers().join(','), ...args], { encoding: 'utf8', input, timeout: 30_000 });
       if (result.status !== 0) throw new Error(`kcat ${args.join(' ')} failed: ${result.stderr}`);
@@ -81,8 +89,27 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         expect((await offsets.watermarks(name)).map((w) => w.partition).sort()).toEqual([0, 1, 2]);
         await offsets.close();
         await client.topics.delete([name]);
-        for (let i = 0; i < 40 && (await client.topics.list()).includes(name); i++) await sleep(250);
-        expect(await client.topics.list()).not.toContain(name);
+        await expect.poll(() => client.topics.list(), { timeout: 10_000, interval: 250 }).not.toContain(name);
+      });
+
+      it('describes a topic (partitions, replication, configs), sets its configs and grows it', async () => {
+        const name = await topic(2);
+        const missing = unique('contract-missing');
+        const before = (await client.topics.describe([name, missing])).get(name);
+        expect(before).toMatchObject({ topic: name, partitions: 2, replicationFactor: 1, configs: { 'cleanup.policy': 'delete' } });
+        expect((await client.topics.describe([missing])).size).toBe(0);
+        expect(await client.topics.brokerCount()).toBeGreaterThanOrEqual(1);
+
+        await client.topics.alterConfigs(name, { 'retention.ms': '3600000', 'min.insync.replicas': '1' });
+        await client.topics.grow(name, 3);
+        await expect
+          .poll(async () => {
+            const after = (await client.topics.describe([name])).get(name);
+            return [after?.partitions, after?.configs['retention.ms'], after?.configs['cleanup.policy']];
+          })
+          .toEqual([3, '3600000', 'delete']);
+        // The independent client sees the partitions too.
+        expect(kcat(['-L', '-t', name])).toContain(`topic "${name}" with 3 partitions`);
       });
     });
 
@@ -150,13 +177,30 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         const beginning = await client.reader.follow(name, (r) => void fromStart.push(r.value?.toString() ?? ''));
         expect(fromStart.sort()).toEqual(['old-a', 'old-b']);
         const end = await client.reader.follow(name, (r) => void fromEnd.push(r.value?.toString() ?? ''), { from: 'end' });
-        await sleep(1000);
+        expect([beginning.running, end.running]).toEqual([true, true]);
         await publish([message(name, 'a', 'new-a')]);
-        for (let i = 0; i < 80 && (fromStart.length < 3 || fromEnd.length < 1); i++) await sleep(250);
+        await vi.waitFor(() => expect([fromStart.length, fromEnd.length]).toEqual([3, 1]), { timeout: 20_000, interval: 100 });
         await Promise.all([beginning.stop(), end.stop()]);
         expect(fromStart).toContain('new-a');
         expect(fromEnd).toEqual(['new-a']);
+        expect([beginning.running, end.running]).toEqual([false, false]);
       });
+
+      it('tells the owner when a follow fails for good (its topic deleted): running turns false and onFatal is called once', async () => {
+        const name = unique('contract-follow-fails');
+        await client.topics.ensure([{ topic: name }]);
+        const subscription = await client.reader.follow(name, () => undefined);
+        const failures: Error[] = [];
+        subscription.onFatal((error) => failures.push(error));
+        await client.topics.delete([name]);
+        await vi.waitFor(() => expect(failures).toHaveLength(1), { timeout: 60_000, interval: 250 });
+        expect(subscription.running).toBe(false);
+        // A listener added after the failure hears of it at once.
+        const late: Error[] = [];
+        subscription.onFatal((error) => late.push(error));
+        expect(late).toEqual(failures);
+        await subscription.stop();
+      }, 90_000);
     });
 
     describe('transactions', () => {
@@ -236,14 +280,15 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         const members = [processor(input, groupId, handler, dlq), processor(input, groupId, handler, dlq)];
         await Promise.all(members.map((member) => member.start()));
         expect(members.every((member) => member.running)).toBe(true);
-        const outputs = text(await readWhen(output, 40));
-        await sleep(2000);
-        const settled = text(await readAll([output]));
+        // A sentinel behind the inputs on every partition: once each has its outcome, every input
+        // before it has been committed, so no outcome of theirs can come after.
+        const sentinels = keysForEveryPartition(4);
+        await publish(sentinels.map((key) => message(input, key, `sentinel-${key}`)));
+        const settled = text(await readWhen(output, 40 + sentinels.length)).filter((value) => !value.startsWith('out-sentinel-'));
         await Promise.all(members.map((member) => member.stop()));
 
         expect(members.some((member) => member.running)).toBe(false);
         expect(settled).toHaveLength(40);
-        expect(outputs).toHaveLength(40);
         expect(new Set(settled)).toEqual(new Set(Array.from({ length: 40 }, (_, i) => `out-in-${i}`)));
       });
 
@@ -285,12 +330,14 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         expect(await offsets.committed(groupId, input)).toEqual(new Map([[0, 5]]));
         await offsets.close();
 
+        // Restarted, the group's next decision is a record published after the restart, not an old one.
         const second = processor(input, groupId, handler, dlq);
         await second.start();
-        await sleep(3000);
+        await publish([message(input, 'k', 'after-restart')]);
+        const outputs = text(await readWhen(output, 6));
         await second.stop();
-        expect(decided).toBe(5);
-        expect(await readAll([output])).toHaveLength(5);
+        expect(outputs).toEqual(['in-0', 'in-1', 'in-2', 'in-3', 'in-4', 'after-restart']);
+        expect(decided).toBe(6);
       });
     });
 
@@ -302,19 +349,53 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         const seen: string[] = [];
         const consumer = client.atLeastOnce({ groupId, topic: input, logger, fromBeginning: true, handler: (r) => Promise.resolve(void seen.push(r.value?.toString() ?? '')) });
         await consumer.start();
-        for (let i = 0; i < 120 && seen.length < 6; i++) await sleep(250);
+        await vi.waitFor(() => expect(seen).toHaveLength(6), { timeout: 30_000, interval: 100 });
         await consumer.stop();
         expect(seen.sort()).toEqual(['in-0', 'in-1', 'in-2', 'in-3', 'in-4', 'in-5']);
 
-        await publish([message(input, 'k0', 'in-6')]);
+        // One record after the restart on each partition: once both are seen, anything the group
+        // had not committed would have come before them.
+        await publish([message(input, 'k0', 'in-6'), message(input, 'k1', 'in-7')]);
         const again: string[] = [];
         const restarted = client.atLeastOnce({ groupId, topic: input, logger, fromBeginning: true, handler: (r) => Promise.resolve(void again.push(r.value?.toString() ?? '')) });
         await restarted.start();
-        for (let i = 0; i < 120 && again.length < 1; i++) await sleep(250);
-        await sleep(1000);
+        await vi.waitFor(() => expect(again).toHaveLength(2), { timeout: 30_000, interval: 100 });
         await restarted.stop();
-        expect(again).toEqual(['in-6']);
+        expect(again.sort()).toEqual(['in-6', 'in-7']);
       });
+
+      it('never commits past a record whose handler failed: the member stops, and the next one starts at that record', async () => {
+        const input = await topic();
+        await publish(['in-0', 'in-1', 'in-2'].map((value) => message(input, 'k', value)));
+        const groupId = unique('contract-alo-fails');
+        const seen: string[] = [];
+        const failing = client.atLeastOnce({
+          groupId,
+          topic: input,
+          logger,
+          fromBeginning: true,
+          handler: (r) => {
+            const value = r.value?.toString() ?? '';
+            seen.push(value);
+            return value === 'in-1' ? Promise.reject(new Error('the endpoint is down')) : Promise.resolve();
+          },
+        });
+        const fatal: Error[] = [];
+        failing.onFatal((error) => fatal.push(error));
+        await failing.start();
+        await vi.waitFor(() => expect(fatal.map((error) => error.message)).toEqual(['the endpoint is down']), { timeout: 30_000, interval: 100 });
+        expect(failing.running).toBe(false);
+        // More input after the failure: a member that went on would handle and commit it.
+        await publish([message(input, 'k', 'in-3')]);
+
+        const next: string[] = [];
+        const successor = client.atLeastOnce({ groupId, topic: input, logger, fromBeginning: true, handler: (r) => Promise.resolve(void next.push(r.value?.toString() ?? '')) });
+        await successor.start();
+        await vi.waitFor(() => expect(next).toHaveLength(3), { timeout: 60_000, interval: 100 });
+        await Promise.all([successor.stop(), failing.stop()]);
+        expect(seen).toEqual(['in-0', 'in-1']);
+        expect(next).toEqual(['in-1', 'in-2', 'in-3']);
+      }, 90_000);
     });
 
     describe('broker offsets', () => {

@@ -153,8 +153,17 @@ export interface FollowOptions {
   catchUpTimeoutMs?: number;
 }
 
+/** A follow under way. It ends by `stop`, or when following fails (the consumer's stream errs); then it follows no more. */
 export interface Subscription {
   stop(): Promise<void>;
+  /** Whether records are still being followed: false after `stop` and after a failure. */
+  readonly running: boolean;
+  /**
+   * Called once when following failed for good (the subscription is closed then): the owner is
+   * not ready until it follows again (`follow` anew, with backoff). A visitor's own error is not
+   * a failure: it is logged and the next record is visited.
+   */
+  onFatal(listener: (error: Error) => void): void;
 }
 
 /**
@@ -203,13 +212,37 @@ export interface TopicSpec {
   topic: string;
   /** @defaultValue 1 */
   numPartitions?: number;
+  /** @defaultValue the brokers' `default.replication.factor` */
+  replicationFactor?: number;
   configEntries?: { name: string; value: string }[];
 }
 
-/** Creating and listing topics. */
+/** A topic as the cluster holds it. */
+export interface TopicState {
+  topic: string;
+  partitions: number;
+  /** The fewest replicas any of its partitions has. */
+  replicationFactor: number;
+  /** Its topic configs, defaults included, by Kafka's names (`retention.ms`…). */
+  configs: Record<string, string>;
+}
+
+/**
+ * Creating, checking and changing topics. Services only check theirs (`requireTopics`); topics
+ * are made from the declaration by `loomwatch topics apply`, and tests make their own.
+ */
 export interface TopicAdmin {
   /** Creates the topics that do not exist yet and waits until every partition has a leader. */
   ensure(topics: readonly TopicSpec[], timeoutMs?: number): Promise<void>;
+  /** The topics among `topics` that exist, with their partitions, replication and configs; a missing one is absent. */
+  describe(topics: readonly string[]): Promise<Map<string, TopicState>>;
+  /** Sets these configs of a topic, leaving the others. */
+  alterConfigs(topic: string, configs: Readonly<Record<string, string>>): Promise<void>;
+  /** Grows a topic to `partitions`. Kafka cannot shrink one; a key may land on another partition after. */
+  grow(topic: string, partitions: number): Promise<void>;
+  /** How many brokers the cluster has now. */
+  brokerCount(): Promise<number>;
+  /** The topics this principal may see. */
   list(): Promise<string[]>;
   delete(topics: readonly string[]): Promise<void>;
 }

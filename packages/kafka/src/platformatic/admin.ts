@@ -1,7 +1,7 @@
-import { Admin, ListOffsetTimestamps, findErrorBy, type BaseOptions } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, IncrementalAlterConfigOperationTypes, ListOffsetTimestamps, findErrorBy, type BaseOptions } from '@platformatic/kafka';
 import { sleep } from '../backoff.js';
 import { brokerError } from './connection.js';
-import type { BrokerOffsets, TopicAdmin, TopicSpec, Watermarks } from '../ports.js';
+import type { BrokerOffsets, TopicAdmin, TopicSpec, TopicState, Watermarks } from '../ports.js';
 
 /** One admin client, connected on first use. */
 export class PlatformaticAdmin implements BrokerOffsets {
@@ -65,7 +65,8 @@ export class PlatformaticAdmin implements BrokerOffsets {
         await this.admin.createTopics({
           topics: [spec.topic],
           partitions: spec.numPartitions ?? 1,
-          replicas: 1,
+          // -1: the brokers' default.replication.factor, never a count fixed here.
+          replicas: spec.replicationFactor ?? -1,
           configs: (spec.configEntries ?? []).map(({ name, value }) => ({ name, value })),
         });
       } catch (err) {
@@ -89,6 +90,42 @@ export class PlatformaticAdmin implements BrokerOffsets {
       if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
       await sleep(Math.min(500, 25 * attempt));
     }
+  }
+
+  async describeTopics(topics: readonly string[]): Promise<Map<string, TopicState>> {
+    const listed = new Set(await this.admin.listTopics());
+    const existing = topics.filter((topic) => listed.has(topic));
+    if (existing.length === 0) return new Map();
+    const [metadata, described] = await Promise.all([
+      this.admin.metadata({ topics: existing, forceUpdate: true }),
+      this.admin.describeConfigs({ resources: existing.map((resourceName) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName })) }),
+    ]);
+    const configsOf = new Map(described.map((resource) => [resource.resourceName, Object.fromEntries(resource.configs.flatMap((c): [string, string][] => (typeof c.value === 'string' ? [[c.name, c.value]] : [])))]));
+    const states = new Map<string, TopicState>();
+    for (const topic of existing) {
+      const held = metadata.topics.get(topic);
+      if (held === undefined) continue;
+      states.set(topic, {
+        topic,
+        partitions: held.partitionsCount,
+        replicationFactor: Math.min(...held.partitions.map((partition) => partition.replicas.length)),
+        configs: configsOf.get(topic) ?? {},
+      });
+    }
+    return states;
+  }
+
+  async alterTopicConfigs(topic: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    const changes = Object.entries(configs).map(([name, value]) => ({ name, value, configOperation: IncrementalAlterConfigOperationTypes.SET }));
+    await this.admin.incrementalAlterConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configs: changes }] });
+  }
+
+  async growTopic(topic: string, partitions: number): Promise<void> {
+    await this.admin.createPartitions({ topics: [{ name: topic, count: partitions }] });
+  }
+
+  async brokerCount(): Promise<number> {
+    return (await this.admin.metadata({ topics: [], forceUpdate: true })).brokers.size;
   }
 
   listTopics(): Promise<string[]> {
@@ -131,6 +168,22 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
 
   ensure(topics: readonly TopicSpec[], timeoutMs = 30_000): Promise<void> {
     return this.using((admin) => admin.ensureTopics(topics, timeoutMs));
+  }
+
+  describe(topics: readonly string[]): Promise<Map<string, TopicState>> {
+    return this.using((admin) => admin.describeTopics(topics));
+  }
+
+  alterConfigs(topic: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    return this.using((admin) => admin.alterTopicConfigs(topic, configs));
+  }
+
+  grow(topic: string, partitions: number): Promise<void> {
+    return this.using((admin) => admin.growTopic(topic, partitions));
+  }
+
+  brokerCount(): Promise<number> {
+    return this.using((admin) => admin.brokerCount());
   }
 
   list(): Promise<string[]> {

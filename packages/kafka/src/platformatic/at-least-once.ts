@@ -4,12 +4,19 @@ import { brokerError } from './connection.js';
 import { toInboundRecord } from './records.js';
 import { SequentialStream } from './sequential-stream.js';
 
-/** A group member that handles records one at a time and commits each offset after its handler returns. */
+/**
+ * A group member that handles records one at a time and commits each offset after its handler
+ * returns. A handler that throws is fatal: nothing after that record is handled or committed, the
+ * member leaves the group (so the record goes to the next owner, from its committed offset) and
+ * `onFatal` listeners are told.
+ */
 export class PlatformaticAtLeastOnce implements RecordProcessor {
   private readonly base: BaseOptions;
   private readonly options: AtLeastOnceOptions;
   private readonly listeners: ((error: Error) => void)[] = [];
   private consumer: Consumer | undefined;
+  /** The close a failure began; `stop` waits for it. */
+  private closing: Promise<void> | undefined;
   private state: 'idle' | 'running' | 'dead' = 'idle';
 
   constructor(base: BaseOptions, options: AtLeastOnceOptions) {
@@ -52,11 +59,14 @@ export class PlatformaticAtLeastOnce implements RecordProcessor {
     if (this.state !== 'running') return;
     this.state = 'dead';
     this.options.logger.error({ err: error, groupId: this.options.groupId }, 'consumer failed for good');
+    this.closing = this.consumer?.close(true).catch(() => undefined);
+    this.consumer = undefined;
     for (const listener of this.listeners) listener(error);
   }
 
   async stop(): Promise<void> {
     this.state = 'idle';
+    await this.closing;
     await this.consumer?.close(true);
     this.consumer = undefined;
   }

@@ -109,6 +109,16 @@ export class PlatformaticReader implements TopicReader {
       topics: [topic],
       mode: fromBeginning ? MessagesStreamModes.EARLIEST : MessagesStreamModes.LATEST,
     });
+    let running = true;
+    let failure: Error | undefined;
+    const listeners: ((error: Error) => void)[] = [];
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> =>
+      (stopping ??= (async () => {
+        running = false;
+        await consumer.close(true).catch(() => undefined);
+        await this.forget(consumer.groupId);
+      })());
     const following = new SequentialStream(
       stream,
       async (message) => {
@@ -118,12 +128,14 @@ export class PlatformaticReader implements TopicReader {
           this.logger?.error({ err, topic, partition: message.partition, offset: message.offset.toString() }, 'a follower could not handle a record; it goes on with the next');
         }
       },
-      (error) => this.logger?.error({ err: error, topic }, 'following the topic failed'),
+      (error) => {
+        if (!running) return;
+        failure = brokerError(error, this.options) as Error;
+        this.logger?.error({ topic, code: (failure as { code?: unknown }).code }, `following ${topic} failed, it is followed no more: ${failure.message}`);
+        void stop();
+        for (const listener of listeners) listener(failure);
+      },
     );
-    const stop = async (): Promise<void> => {
-      await consumer.close(true).catch(() => undefined);
-      await this.forget(consumer.groupId);
-    };
     // Caught up: every partition fetched past where it ended at the call (from the end: the
     // stream knows its start offsets), and every record received visited.
     const timeoutMs = options.catchUpTimeoutMs ?? 30_000;
@@ -132,6 +144,7 @@ export class PlatformaticReader implements TopicReader {
       return stream.offsetsToFetch.size > 0 && following.idle && [...ends].every(([partition, end]) => (following.fetchPosition(topic, partition) ?? -1n) >= BigInt(end));
     };
     while (!caughtUp()) {
+      if (failure !== undefined) throw failure;
       if (Date.now() > deadline) {
         await stop();
         throw new LoomwatchError('BROKER_UNAVAILABLE', `could not read ${topic} to its end within ${timeoutMs} ms: check the brokers`, { retryable: true });
@@ -139,7 +152,16 @@ export class PlatformaticReader implements TopicReader {
       await sleep(POLL_MS);
     }
     this.logger?.debug({ topic }, 'caught up with the topic');
-    return { stop };
+    return {
+      stop,
+      get running() {
+        return running;
+      },
+      onFatal(listener) {
+        if (failure === undefined) listeners.push(listener);
+        else listener(failure);
+      },
+    };
   }
 
   private async forget(groupId: string): Promise<void> {

@@ -5,12 +5,15 @@ const HIGH_WATER = 1024;
 
 /**
  * Hands a stream's messages to `handle` one at a time, in arrival order (per partition that is
- * offset order), pausing the stream while too many wait so nothing piles up in memory.
+ * offset order), pausing the stream while too many wait so nothing piles up in memory. A handler
+ * that throws ends it: `onError` is called once and no later message is handled, so an owner that
+ * commits after each message never commits past the one that failed.
  */
 export class SequentialStream {
   private readonly queue: Message[] = [];
   private busy = false;
   private paused = false;
+  private failed = false;
   private readonly stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
   private readonly handle: (message: Message) => Promise<void>;
   private readonly onError: (error: Error) => void;
@@ -27,7 +30,14 @@ export class SequentialStream {
       }
       void this.drain();
     });
-    stream.on('error', onError);
+    stream.on('error', (error: Error) => this.fail(error));
+  }
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.queue.length = 0;
+    this.onError(error);
   }
 
   /** Nothing received is waiting: the handler is idle and the stream holds no unread message. */
@@ -41,7 +51,7 @@ export class SequentialStream {
   }
 
   private async drain(): Promise<void> {
-    if (this.busy) return;
+    if (this.busy || this.failed) return;
     this.busy = true;
     try {
       for (let message = this.queue.shift(); message !== undefined; message = this.queue.shift()) {
@@ -52,7 +62,7 @@ export class SequentialStream {
         }
       }
     } catch (err) {
-      this.onError(err as Error);
+      this.fail(err as Error);
     } finally {
       this.busy = false;
     }
