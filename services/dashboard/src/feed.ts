@@ -114,7 +114,7 @@ export interface Feed {
 export function startFeed(options: FeedOptions): Feed {
   const { kafka, store, metrics, logger } = options;
   const ready: Record<string, boolean> = {};
-  const subscriptions: Subscription[] = [];
+  const subscriptions = new Set<Subscription>();
   let stopped = false;
   const wake = new AbortController();
 
@@ -130,9 +130,14 @@ export function startFeed(options: FeedOptions): Feed {
     }
   };
 
-  /** Follows `topic` until it works (or the feed stops), with backoff between tries. */
-  const follow = async (kind: keyof Omit<FeedTopics, 'frames'>, from: 'beginning' | 'end', then?: () => Promise<void>): Promise<void> => {
+  /**
+   * Follows `topic` until it works (or the feed stops), with backoff between tries. When the follow
+   * later fails (the subscription ends with an error), the topic is not ready until it follows again:
+   * the follow starts anew after a backoff that grows with each failure.
+   */
+  const follow = async (kind: keyof Omit<FeedTopics, 'frames'>, from: 'beginning' | 'end', then?: () => Promise<void>, failures = 0): Promise<void> => {
     const topic = options.topics[kind];
+    if (failures > 0) await pause(backoffDelay(failures, { initialMs: 1000, maxMs: 30_000 }), wake.signal);
     for (let attempt = 1; !stopped; attempt++) {
       try {
         const subscription = await kafka.reader.follow(topic, visitor(kind, topic), { from });
@@ -140,12 +145,21 @@ export function startFeed(options: FeedOptions): Feed {
           await subscription.stop();
           return;
         }
-        subscriptions.push(subscription);
+        subscriptions.add(subscription);
+        subscription.onFatal((err) => {
+          subscriptions.delete(subscription);
+          ready[topic] = false;
+          if (stopped) return;
+          const error = toLoomwatchError(err);
+          logger.warn({ topic, code: error.code, failures: failures + 1 }, `following ${topic} failed (${error.message}): not ready until it follows again`);
+          void follow(kind, from, then, failures + 1);
+        });
         await then?.().catch((err: unknown) => {
           const error = toLoomwatchError(err);
           logger.warn({ topic, code: error.code }, `following ${topic}, but could not read back its last records: ${error.message}`);
         });
-        ready[topic] = true;
+        // A failure while reading back leaves it not ready; the next follow sets it.
+        ready[topic] = subscription.running;
         logger.info({ topic, from }, 'following');
         return;
       } catch (err) {
@@ -204,7 +218,7 @@ export function startFeed(options: FeedOptions): Feed {
       stopped = true;
       wake.abort();
       await lagLoop;
-      await Promise.all(subscriptions.map((s) => s.stop()));
+      await Promise.all([...subscriptions].map((s) => s.stop()));
     },
   };
 }
