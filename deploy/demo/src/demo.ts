@@ -7,6 +7,7 @@
  * until Enter is pressed (DEMO_HOLD_DASHBOARD=false: not at all).
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -99,12 +100,36 @@ async function untilReady(child: ChildProcess, name: string, url: string, timeou
   }
 }
 
-/** The dashboard on `port`; resolves once it follows every topic (/readyz). */
+/**
+ * The local development OpenID provider (deploy/local/infra.sh starts it and writes its issuer and
+ * client into $STATE/env, which `make demo` sources) and its demo users.
+ */
+const OIDC = {
+  issuer: process.env['LOOMWATCH_OIDC_ISSUER'] ?? 'http://127.0.0.1:19080',
+  clientId: process.env['LOOMWATCH_OIDC_CLIENT_ID'] ?? 'loomwatch-dashboard',
+  clientSecret: process.env['LOOMWATCH_OIDC_CLIENT_SECRET'] ?? 'loomwatch-dashboard-dev-secret',
+  users: 'viola / viola-demo (viewer), otto / otto-demo (operator), erin / erin-demo (engineer)',
+};
+
+/** The dashboard on `port`, signing in through the local provider; resolves once it follows every topic (/readyz). */
 async function startDashboard(config: DemoConfig, infra: Infra): Promise<ChildProcess> {
+  const discovery = await fetch(`${OIDC.issuer}/.well-known/openid-configuration`).then((r) => r.ok, () => false);
+  if (!discovery) throw new Error(`no OpenID provider at ${OIDC.issuer}: start it with \`bash deploy/local/infra.sh start\` (make demo does)`);
   const child = spawnNodeProcess({
     entry: 'services/dashboard/dist/main.js',
     infra,
-    settings: { LOOMWATCH_DASHBOARD__PORT: config.dashboardPort, LOOMWATCH_OPS__PORT: DASHBOARD_OPS_PORT, LOOMWATCH_LOG__LEVEL: 'info' },
+    settings: {
+      LOOMWATCH_DASHBOARD__PORT: config.dashboardPort,
+      LOOMWATCH_OPS__PORT: DASHBOARD_OPS_PORT,
+      LOOMWATCH_LOG__LEVEL: 'info',
+      LOOMWATCH_AUTH__MODE: 'oidc',
+      LOOMWATCH_OIDC_ISSUER: OIDC.issuer,
+      LOOMWATCH_OIDC_CLIENT_ID: OIDC.clientId,
+      LOOMWATCH_OIDC_CLIENT_SECRET: OIDC.clientSecret,
+      LOOMWATCH_AUTH__OIDC__REDIRECT_URL: `http://127.0.0.1:${config.dashboardPort}/auth/callback`,
+      // A new one per run: the demo's sessions end with it.
+      LOOMWATCH_SESSION_SECRET: randomBytes(32).toString('base64url'),
+    },
     logFile: logFile('dashboard'),
   });
   await untilReady(child, 'dashboard', `http://127.0.0.1:${DASHBOARD_OPS_PORT}/readyz`);
@@ -206,6 +231,7 @@ async function main(): Promise<void> {
   mkdirSync(LOG_DIR, { recursive: true });
   const dashboard = await startDashboard(config, infra);
   console.log(`dashboard: http://127.0.0.1:${config.dashboardPort}/ (log in .loomwatch/demo-logs/dashboard.log)`);
+  console.log(`  sign in at the local provider (${OIDC.issuer}) as ${OIDC.users}`);
   const alerting = await startAlerting(infra);
   const workers = startWorkers(config, infra, model);
 
@@ -280,7 +306,7 @@ async function main(): Promise<void> {
   if (config.holdDashboard) {
     // Enter rather than Ctrl-C: an interrupt would also stop make before it stops the local servers.
     const prompt = createInterface({ input: process.stdin, output: process.stdout });
-    await prompt.question(`\nThe dashboard stays up at http://127.0.0.1:${config.dashboardPort}/ — press Enter to end the demo. `);
+    await prompt.question(`\nThe dashboard stays up at http://127.0.0.1:${config.dashboardPort}/ (sign in as ${OIDC.users}) — press Enter to end the demo. `);
     prompt.close();
   }
   await stopProcess(dashboard);
