@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STANDARD_ENV_ALIASES, loadConfig } from '@loomwatch/config';
-import { GatewayConfig } from './config.js';
+import { GATEWAY_ENV_ALIASES, GatewayConfig } from './config.js';
 
 describe('gateway config', () => {
   it('defaults to the frames topic, the frames bucket and the AITEX folder beside the repo', () => {
@@ -11,7 +11,26 @@ describe('gateway config', () => {
     expect(config.gateway).toMatchObject({ bucket: 'loomwatch-frames', topic: 'frames.v1' });
     expect(config.simulator.dir).toMatch(/shared\/datasets\/aitex$/);
     expect(config.simulator.framesPerCamera).toBeUndefined();
-    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 64 * 1024 * 1024 });
+    expect(config.http).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      auth: 'token',
+      maxBodyBytes: 64 * 1024 * 1024,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
+      maxRequestsPerClient: 16,
+    });
+  });
+
+  it("takes the cameras' credentials file from LOOMWATCH_CAMERA_CREDENTIALS_FILE and the limits from the http section", () => {
+    const config = loadConfig(GatewayConfig, {
+      env: { LOOMWATCH_CAMERA_CREDENTIALS_FILE: '/etc/loomwatch/cameras.json', LOOMWATCH_HTTP__MAX_BODY_BYTES: '1048576' },
+      envAliases: { ...STANDARD_ENV_ALIASES, ...GATEWAY_ENV_ALIASES },
+      overrides: ['http.maxRequestsPerClient=4'],
+    });
+    expect(config.http).toMatchObject({ cameraCredentialsFile: '/etc/loomwatch/cameras.json', maxBodyBytes: 1_048_576, maxRequestsPerClient: 4 });
+    expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['http.auth=open'] })).toThrow(/http\.auth/);
   });
 
   it('takes the AITEX folder from AITEX_DIR and overrides from --set', () => {

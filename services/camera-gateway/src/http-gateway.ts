@@ -175,7 +175,7 @@ export async function startHttpGateway(publisher: FramePublisher, options: HttpG
   app.route({
     method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
     url: FRAMES,
-    handler: async (request) => {
+    handler: (request) => {
       throw new HttpProblem('METHOD_NOT_ALLOWED', 405, `${request.method} ${FRAMES}: use POST`, { allow: 'POST' });
     },
   });
