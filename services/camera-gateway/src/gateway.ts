@@ -123,6 +123,7 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
     case 'http': {
       const { port, host } = config.http;
       if (cameras === 'none') logger.warn('http.auth is none: anyone who reaches the port publishes frames as any line and camera; for development only — give each camera a token (http.cameraCredentialsFile)');
+      else if (cameras.size === 0) logger.warn(`the cameras' credentials file ${config.http.cameraCredentialsFile ?? ''} holds no camera: every request is refused (401) until one is added (gateway token) and the gateway restarted`);
       const server = await startHttpGateway(publisher, { port, host, limits: config.http, cameras, logger, onPublished: countPublished, onInFlight: (count) => httpInFlight.set(count) });
       httpPort = server.port;
       logger.info({ port: server.port, host, cameras: cameras === 'none' ? 'any' : cameras.size }, 'accepting POST /v1/frames');
