@@ -16,6 +16,7 @@ export const COMMANDS: readonly LoomwatchCommand[] = [
   { name: 'api', args: '[options]', description: 'the REST inference API', entry: 'services/inference-api/dist/main.js' },
   { name: 'verdicts', args: 'tail [options]', description: 'print verdicts as JSON lines (read_committed)', entry: 'services/alerting/dist/verdicts-cli.js' },
   { name: 'rollout', args: '<status|set> [options]', description: 'show or change which model versions decide live frames', entry: 'services/inference-worker/dist/rollout-cli.js' },
+  { name: 'topics', args: 'apply [options]', description: 'create and check the Kafka topics from their one declaration', entry: 'services/inference-worker/dist/topics-cli.js' },
   { name: 'replay', args: '<run|report> [options]', description: 'decide past frames again with another model version, and compare', entry: 'services/replay/dist/cli.js' },
   { name: 'infer', args: '[options] <image>...', description: 'run a model on image files', entry: 'packages/inference/dist/cli/infer.js' },
   { name: 'soak', args: '[options]', description: 'the soak: frames through workers under faults, every outcome counted', entry: 'deploy/soak/dist/soak.js' },
@@ -33,7 +34,7 @@ export const BENCHES: Readonly<Record<string, { file: string; description: strin
 
 /** The words a command takes first (its subcommands or modes), from its `args`. */
 export function firstWords(command: LoomwatchCommand): string[] {
-  if (command.name === 'verdicts') return ['tail'];
+  if (command.name === 'verdicts' || command.name === 'topics') return command.args.split(' ').slice(0, 1);
   const match = /^<([a-z|-]+)>/.exec(command.args);
   return match?.[1]?.split('|') ?? [];
 }
