@@ -11,6 +11,8 @@ export interface Infra {
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
   /** The local broker's secured listener (SASL_SSL, SCRAM-SHA-512): its address, CA and the principals' passwords file. */
   kafkaSecure?: { brokers: string[]; caFile: string; principalsFile: string };
+  /** The local development OpenID Connect provider (deploy/local/oidc) and the dashboard's client there. */
+  oidc?: { issuer: string; clientId: string; clientSecret: string };
 }
 
 export interface InfraHandle {
@@ -33,10 +35,14 @@ function infraFromEnv(env: Record<string, string | undefined>, source: Infra['so
   const secure = env['KAFKA_SECURE_BROKERS'];
   const caFile = env['KAFKA_SECURE_CA_FILE'];
   const principalsFile = env['KAFKA_SECURE_PRINCIPALS_FILE'];
+  const issuer = env['LOOMWATCH_OIDC_ISSUER'];
+  const clientId = env['LOOMWATCH_OIDC_CLIENT_ID'];
+  const clientSecret = env['LOOMWATCH_OIDC_CLIENT_SECRET'];
   return {
     source,
     kafkaBrokers: brokers.split(',').map((b) => b.trim()),
     ...(secure === undefined || caFile === undefined || principalsFile === undefined ? {} : { kafkaSecure: { brokers: secure.split(','), caFile, principalsFile } }),
+    ...(issuer === undefined || clientId === undefined || clientSecret === undefined ? {} : { oidc: { issuer, clientId, clientSecret } }),
     s3: {
       endpoint,
       region: env['S3_REGION'] ?? 'us-east-1',
@@ -221,5 +227,8 @@ export function infraEnv(infra: Infra): Record<string, string> {
     ...(infra.kafkaSecure === undefined
       ? {}
       : { KAFKA_SECURE_BROKERS: infra.kafkaSecure.brokers.join(','), KAFKA_SECURE_CA_FILE: infra.kafkaSecure.caFile, KAFKA_SECURE_PRINCIPALS_FILE: infra.kafkaSecure.principalsFile }),
+    ...(infra.oidc === undefined
+      ? {}
+      : { LOOMWATCH_OIDC_ISSUER: infra.oidc.issuer, LOOMWATCH_OIDC_CLIENT_ID: infra.oidc.clientId, LOOMWATCH_OIDC_CLIENT_SECRET: infra.oidc.clientSecret }),
   };
 }
