@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '@loomwatch/observability';
 import type { HttpLimits } from './limits.js';
 import { HttpProblem, toProblem, type Problem, type ProblemMapping } from './problem.js';
@@ -64,7 +64,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const httpLogger: FastifyBaseLogger = logger.child({ component: 'http' });
   const app = Fastify({
     loggerInstance: httpLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.maxBodyBytes,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -72,7 +72,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     // A URL that cannot be decoded (`/%zz`) or a path parameter past its length: problem+json too.
     frameworkErrors: (error, _request, reply) => {
       const { status, problem, headers: problemHeaders } = problemOf(error, problems);
-      return (reply as FastifyReply).code(status).headers(problemHeaders).type('application/problem+json').send(problem);
+      void (reply as FastifyReply).code(status).headers(problemHeaders).type('application/problem+json').send(problem);
     },
     clientErrorHandler: answerClientError,
   });
@@ -116,7 +116,9 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const { problem } = toProblem(new HttpProblem(FRAMEWORK_CODES[status] ?? 'BAD_REQUEST', status, CLIENT_ERROR_DETAILS[status] ?? 'bad request'), { statuses: {} });
   const body = JSON.stringify(problem);
-  if (socket.writable) {
+  // As node does: no answer of ours in the middle of one already being written on this connection.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
