@@ -73,16 +73,14 @@ export const AuthConfig = z
   .superRefine((auth, ctx) => {
     if (auth.mode !== 'oidc') return;
     const needed = [
-      ['oidc', 'issuer', auth.oidc.issuer],
-      ['oidc', 'clientId', auth.oidc.clientId],
-      ['oidc', 'clientSecret', auth.oidc.clientSecret],
-      ['oidc', 'redirectUrl', auth.oidc.redirectUrl],
-      ['sessionSecret', undefined, auth.sessionSecret],
+      [['oidc', 'issuer'], auth.oidc.issuer, 'LOOMWATCH_OIDC_ISSUER'],
+      [['oidc', 'clientId'], auth.oidc.clientId, 'LOOMWATCH_OIDC_CLIENT_ID'],
+      [['oidc', 'clientSecret'], auth.oidc.clientSecret, 'LOOMWATCH_OIDC_CLIENT_SECRET'],
+      [['oidc', 'redirectUrl'], auth.oidc.redirectUrl, 'LOOMWATCH_AUTH__OIDC__REDIRECT_URL'],
+      [['sessionSecret'], auth.sessionSecret, 'LOOMWATCH_SESSION_SECRET'],
     ] as const;
-    for (const [section, key, value] of needed) {
-      if (value !== undefined) continue;
-      const path = key === undefined ? [section] : [section, key];
-      ctx.addIssue({ code: 'custom', path, message: `auth.mode oidc needs auth.${path.join('.')} (see the dashboard README, "Sign-in"); auth.mode none is for development only` });
+    for (const [path, value, env] of needed) {
+      if (value === undefined) ctx.addIssue({ code: 'custom', path: [...path], message: `required with auth.mode oidc (env ${env}; auth.mode none is for development only)` });
     }
     for (const [key, url] of [
       ['issuer', auth.oidc.issuer],

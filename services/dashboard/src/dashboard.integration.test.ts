@@ -604,6 +604,10 @@ describe('sign-in and roles', () => {
       const before = (await (await fetch(url('/api/snapshot'), { headers: { cookie: erin.cookie } })).json()) as { state: { deployments: Record<string, Deployment> } };
       const current = before.state.deployments['draem-aitex'];
       if (current === undefined) throw new Error('no deployment in the view');
+      // The page offers engineers the form.
+      const tab = erin.context.pages()[0];
+      await tab?.getByTestId('operating-point-form').waitFor({ timeout: SHOWN_WITHIN_MS });
+      expect(await tab?.getByTestId('signed-in').textContent()).toMatch(/Erin Engineer\s+engineer/);
 
       const refusals = [
         { cookie: erin.cookie, origin: origin() },

@@ -39,9 +39,11 @@ export class OperatingPointForm extends LitElement {
   private async apply(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     const data = new FormData(event.target as HTMLFormElement);
-    const rate = String(data.get('rate') ?? '');
-    const line = String(data.get('line') ?? '');
-    const model = String(data.get('model') ?? '');
+    const field = (name: string): string => {
+      const value = data.get(name);
+      return typeof value === 'string' ? value : '';
+    };
+    const [rate, line, model] = [field('rate'), field('line'), field('model')];
     this.busy = true;
     try {
       const { published } = await postJson<{ published: Deployment }>(
