@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
-import { HttpProblem, toProblem } from './problem.js';
+import { toProblem as problemOf } from '@loomwatch/http';
+import { HttpProblem, PROBLEMS } from './problem.js';
+
+const toProblem = (thrown: unknown) => problemOf(thrown, PROBLEMS);
 
 describe('problem details', () => {
   it('keeps an HTTP refusal\'s status, code and headers', () => {

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@loomwatch/contracts';
-import { HttpProblem as Refusal, toProblem as problemFor, type Problem, type ProblemMapping } from '@loomwatch/http';
+import { HttpProblem as Refusal, type Problem, type ProblemMapping } from '@loomwatch/http';
 
 export type { Problem };
 
@@ -44,7 +44,3 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 /** How the dashboard's errors become statuses; an unclassified error's message stays in the log. */
 export const PROBLEMS: ProblemMapping = { statuses: STATUS, internalDetail: 'the dashboard failed to answer: its log has the error' };
 
-/** Anything thrown while serving a request, as status + problem body + headers. */
-export function toProblem(thrown: unknown): ReturnType<typeof problemFor> {
-  return problemFor(thrown, PROBLEMS);
-}

@@ -94,7 +94,7 @@ const tag = (route: string, more: RouteTag = {}): { config: RouteTag } => ({ con
  * credentials), `/api/me`, `POST /api/rollouts/operating-point` (engineers), and sign-in
  * (`/auth/*`). Every refusal is RFC 9457 problem+json with a stable code.
  */
-export async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app: FastifyInstance; signIn: SignIn }> {
+async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app: FastifyInstance; signIn: SignIn }> {
   const { store, metrics, logger } = options;
   const app = createHttpApp({ limits: options.limits, problems: PROBLEMS, logger });
   const signIn = await addSignIn(app, { auth: options.auth, logger });
