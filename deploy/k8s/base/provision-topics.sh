@@ -1,35 +1,38 @@
 #!/bin/sh
-# Creates Loomwatch's topics when missing (kafka-topics.sh from the Kafka image; idempotent).
+# docker-compose.yml's kafka-init only (the apache/kafka image has no Node): creates Loomwatch's
+# topics when missing with kafka-topics.sh, idempotent. The one declaration of the topics is
+# TOPIC_DECLARATIONS in packages/contracts (services/inference-worker/src/provision-topics.test.ts
+# holds this script to it); Kubernetes runs `loomwatch topics apply` instead
+# (deploy/k8s/base/topics-job.yaml), which also reports drift. Once compose runs that command
+# from the worker image, this script goes.
 #   BOOTSTRAP (kafka:9092), FRAME_PARTITIONS (8): partitions of frames.v1, at least the most
 #   inference workers that should share the line (one partition feeds at most one worker);
-#   PARTITIONS (4) for the other keyed topics; REPLICATION (1); GROW_FRAMES (false): whether an
-#   existing frames.v1 with fewer partitions is grown — growing moves some cameras' keys to other
-#   partitions, so frames of one camera published before and after may be decided out of order.
-# Used by docker-compose.yml (kafka-init) and the Kubernetes Job (deploy/k8s/base/topics-job.yaml).
-# The keyed topics share the `lineId:cameraId` key, so verdicts.v1 may have fewer partitions than
-# frames.v1 without reordering a camera's verdicts. control.v1 is compacted with one partition.
+#   REPLICATION (1), MIN_ISR (1); GROW_FRAMES (false): whether an existing frames.v1 with fewer
+#   partitions is grown — growing moves some cameras' keys to other partitions, so frames of one
+#   camera published before and after may be decided out of order.
 set -eu
 bootstrap=${BOOTSTRAP:-kafka:9092}
 frame_partitions=${FRAME_PARTITIONS:-8}
-partitions=${PARTITIONS:-4}
 replication=${REPLICATION:-1}
+min_isr=${MIN_ISR:-1}
 topics=${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}
+thirty_days=2592000000
 
 create() {
   name=$1
   count=$2
   shift 2
   "$topics" --bootstrap-server "$bootstrap" --create --if-not-exists --topic "$name" \
-    --partitions "$count" --replication-factor "$replication" "$@"
+    --partitions "$count" --replication-factor "$replication" --config "min.insync.replicas=$min_isr" "$@"
 }
 
-create frames.v1 "$frame_partitions"
-create verdicts.v1 "$partitions"
-create verdicts.shadow.v1 "$partitions"
-create frames.dlq.v1 "$partitions"
-create alerts.v1 "$partitions"
-create alerts.webhooks.dlq.v1 "$partitions"
-create drift.v1 "$partitions"
+create frames.v1 "$frame_partitions" --config cleanup.policy=delete --config retention.ms=$thirty_days
+create verdicts.v1 4 --config cleanup.policy=delete --config retention.ms=$thirty_days
+create verdicts.shadow.v1 4 --config cleanup.policy=delete --config retention.ms=$thirty_days
+create frames.dlq.v1 1 --config cleanup.policy=delete --config retention.ms=$thirty_days
+create alerts.v1 4 --config cleanup.policy=delete --config retention.ms=$thirty_days
+create alerts.webhooks.dlq.v1 1 --config cleanup.policy=delete --config retention.ms=$thirty_days
+create drift.v1 4 --config cleanup.policy=delete --config retention.ms=$thirty_days
 create control.v1 1 --config cleanup.policy=compact
 # Partitions bound the workers: a frames.v1 that already existed with fewer is refused (or grown).
 current=$("$topics" --bootstrap-server "$bootstrap" --describe --topic frames.v1 | sed -n 's/.*PartitionCount: *\([0-9]*\).*/\1/p' | head -n 1)
