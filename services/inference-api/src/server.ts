@@ -79,13 +79,18 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
   app.removeAllContentTypeParsers();
   acceptRawBodies(app, [...IMAGE_TYPES, MULTIPART]);
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = ROUTE_NAMES[request.routeOptions.url ?? ''] ?? 'unknown';
     metrics.requests.inc({ route, status: String(reply.statusCode) });
     metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
+    done();
   });
 
-  const authorize = async (request: FastifyRequest): Promise<void> => requireToken(options.auth, request.headers.authorization);
+  // Hooks throw their refusal; the layer answers it (problem+json) and runs nothing further.
+  const authorize = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+    requireToken(options.auth, request.headers.authorization);
+    done();
+  };
   const queries = new WeakMap<FastifyRequest, InferQuery>();
 
   const infer = async (request: FastifyRequest, query: InferQuery): Promise<InferenceVerdict> => {
@@ -142,12 +147,13 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
     {
       onRequest: [
         authorize,
-        async (request) => {
+        (request, _reply, done) => {
           const type = mediaType(request);
           if (!IMAGE_TYPES.includes(type) && type !== MULTIPART) {
             throw new LoomwatchError('IMAGE_UNSUPPORTED_FORMAT', `send the image as image/png, image/jpeg or the "image" part of multipart/form-data, not ${type === '' ? 'a body without content-type' : type}`);
           }
           queries.set(request, parseInferQuery(queryOf(request)));
+          done();
         },
       ],
       // The layer's body limit, in the API's words: the image is too large.
@@ -156,10 +162,10 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
         throw error;
       },
     },
-    async (request) => infer(request, queries.get(request) ?? parseInferQuery(queryOf(request))),
+    (request) => infer(request, queries.get(request) ?? parseInferQuery(queryOf(request))),
   );
 
-  const result = (file: 'anomaly-map.png' | 'overlay.jpg') => async (request: FastifyRequest, reply: FastifyReply) => {
+  const result = (file: 'anomaly-map.png' | 'overlay.jpg') => (request: FastifyRequest, reply: FastifyReply) => {
     const { id } = request.params as { id: string };
     const stored = RESULT_ID.test(id) ? options.results.get(id) : undefined;
     if (stored === undefined) throw new HttpProblem('RESULT_NOT_FOUND', 404, `no result ${id}: it never existed or has expired (only the last results are kept)`);
@@ -167,7 +173,7 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
   };
   for (const file of ['anomaly-map.png', 'overlay.jpg'] as const) app.get(`/v1/results/:id/${file}`, { onRequest: authorize }, result(file));
 
-  app.get('/openapi.json', async () => options.openApi);
+  app.get('/openapi.json', () => Promise.resolve(options.openApi));
 
   refuseOtherMethods(app, { '/v1/infer': ['POST'], '/v1/results/:id/anomaly-map.png': ['GET', 'HEAD'], '/v1/results/:id/overlay.jpg': ['GET', 'HEAD'], '/openapi.json': ['GET', 'HEAD'] });
 
@@ -182,10 +188,10 @@ function refuseOtherMethods(app: FastifyInstance, allowed: Record<string, readon
     app.route({
       method: METHODS.filter((method) => !methods.includes(method)),
       url,
-      onRequest: async (request) => {
-        throw new HttpProblem('METHOD_NOT_ALLOWED', 405, `${request.method} ${request.url.split('?')[0] ?? ''}: use ${allow}`, { allow });
+      onRequest: (request, _reply, done) => {
+        done(new HttpProblem('METHOD_NOT_ALLOWED', 405, `${request.method} ${request.url.split('?')[0] ?? ''}: use ${allow}`, { allow }));
       },
-      handler: async () => undefined,
+      handler: (_request, reply) => reply.send(),
     });
   }
 }
