@@ -10,7 +10,7 @@
  * exactly-once consume → decide → produce port (`frame-processor.ts`).
  */
 export { PipelineConfig } from './config.js';
-export { controlTopicSpec, publishControlMessage } from './control-topic.js';
+export { publishControlMessage } from './control-topic.js';
 export { EngineDecider, type Decider } from './decider.js';
 export { createFrameProcessor } from './frame-processor.js';
 export { ModelPool, fixedDeployment } from './model-pool.js';

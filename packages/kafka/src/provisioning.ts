@@ -10,7 +10,17 @@
  * is never changed here: that is a partition reassignment (`kafka-reassign-partitions.sh`).
  */
 import { LoomwatchError, type TopicSpecification } from '@loomwatch/contracts';
-import type { TopicAdmin, TopicState } from './ports.js';
+import type { TopicAdmin, TopicSpec, TopicState } from './ports.js';
+
+/** A specification as the port creates it. */
+export function topicSpec(specification: TopicSpecification): TopicSpec {
+  return {
+    topic: specification.topic,
+    numPartitions: specification.partitions,
+    replicationFactor: specification.replicationFactor,
+    configEntries: Object.entries(specification.configs).map(([name, value]) => ({ name, value })),
+  };
+}
 
 /** One way a topic differs from its specification, and how it can be brought back. */
 export interface TopicDifference {
@@ -121,14 +131,7 @@ async function applied(admin: TopicAdmin, plan: TopicPlan): Promise<TopicOutcome
   const { specification } = plan;
   const base = { topic: plan.topic, specification, state: plan.state, differences: plan.differences };
   if (plan.state === undefined) {
-    await admin.ensure([
-      {
-        topic: specification.topic,
-        numPartitions: specification.partitions,
-        replicationFactor: specification.replicationFactor,
-        configEntries: Object.entries(specification.configs).map(([name, value]) => ({ name, value })),
-      },
-    ]);
+    await admin.ensure([topicSpec(specification)]);
     return { ...base, status: 'created', remaining: [] };
   }
   const alter = plan.differences.filter((difference) => difference.fix === 'alter');

@@ -1,12 +1,18 @@
 /**
  * Kafka for integration tests (`@loomwatch/kafka/testing`): a client on the broker the test run
  * provides, unique topics and groups, and read_committed reads that always go to the topic's end.
+ *
+ * Services only check that their topics exist; a test makes its own (`topic()`), and the declared
+ * ones (frames.v1…, which a test may leave at their defaults) are created here when the broker
+ * lacks them, as `loomwatch topics apply --profile dev` would — created only, never changed.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
+import { TOPIC_PROFILES, topicSpecifications } from '@loomwatch/contracts';
 import { testInfra, type Infra } from '@loomwatch/testkit';
 import { sleep } from './backoff.js';
 import { createKafkaClient } from './platformatic/client.js';
+import { topicSpec } from './provisioning.js';
 import type { InboundRecord, KafkaClient } from './ports.js';
 
 export interface TestKafka {
@@ -34,6 +40,9 @@ export function useTestKafka(): TestKafka {
   const infra = testInfra();
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: uniqueName('test') });
   const topics: string[] = [];
+  beforeAll(async () => {
+    await client.topics.ensure(topicSpecifications({ replication: TOPIC_PROFILES.dev }).map(topicSpec));
+  });
   afterAll(async () => {
     await client.topics.delete(topics).catch(() => undefined);
   });

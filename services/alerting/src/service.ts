@@ -9,7 +9,7 @@
  * (`onFatal`) so that a restart rebuilds it.
  */
 import { LoomwatchError, type Alert } from '@loomwatch/contracts';
-import { createKafkaClient, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
+import { createKafkaClient, requireTopics, type InboundRecord, type OutboundMessage } from '@loomwatch/kafka';
 import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import type { AlertingConfig } from './config.js';
 import { AlertEngine } from './engine.js';
@@ -37,7 +37,6 @@ interface AlertingDeps {
 interface Input {
   kind: InputKind;
   topic: string;
-  partitions: number;
   /** Each input has its own group (and transactional ids): `<alerting.groupId>.<kind>`. */
   groupId: string;
 }
@@ -47,18 +46,14 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   const settings = config.alerting;
   const source = `/loomwatch/alerting/${settings.id}`;
   const client = createKafkaClient({ ...config.kafka, clientId: `alerting-${settings.id}` }, logger);
-  const inputOf = (kind: InputKind, topic: string, partitions: number): Input => ({ kind, topic, partitions, groupId: `${settings.groupId}.${kind}` });
+  const inputOf = (kind: InputKind, topic: string): Input => ({ kind, topic, groupId: `${settings.groupId}.${kind}` });
   const inputs: Input[] = [
-    inputOf('verdict', settings.verdictTopic, 4),
-    inputOf('dead-letter', settings.deadLetterTopic, 1),
-    ...(settings.frameTopic === '' ? [] : [inputOf('frame', settings.frameTopic, 4)]),
-    ...(settings.driftTopic === '' ? [] : [inputOf('drift', settings.driftTopic, 4)]),
+    inputOf('verdict', settings.verdictTopic),
+    inputOf('dead-letter', settings.deadLetterTopic),
+    ...(settings.frameTopic === '' ? [] : [inputOf('frame', settings.frameTopic)]),
+    ...(settings.driftTopic === '' ? [] : [inputOf('drift', settings.driftTopic)]),
   ];
-  await client.topics.ensure([
-    ...inputs.map((input) => ({ topic: input.topic, numPartitions: input.partitions })),
-    { topic: settings.alertTopic, numPartitions: 4 },
-    { topic: settings.webhookDeadLetterTopic, numPartitions: 1 },
-  ]);
+  await requireTopics(client.topics, [...inputs.map((input) => input.topic), settings.alertTopic, settings.webhookDeadLetterTopic]);
 
   const registry = createMetricsRegistry({ service: 'alerting', instance: settings.id });
   const alertsTotal = new Counter({ name: 'loomwatch_alerts_total', help: 'Alert messages published', labelNames: ['rule', 'status'], registers: [registry] });

@@ -4,7 +4,7 @@
  * they are refilled from the verdicts just before the group's committed offsets, without publishing.
  */
 import { DriftEvent, EVENT_TYPES, LoomwatchError, Verdict, cloudEventHeaders, decodeMessage, encodeMessage, messageKey } from '@loomwatch/contracts';
-import { createKafkaClient, type InboundRecord, type KafkaClient, type OutboundMessage, type PartitionRange } from '@loomwatch/kafka';
+import { createKafkaClient, requireTopics, type InboundRecord, type KafkaClient, type OutboundMessage, type PartitionRange } from '@loomwatch/kafka';
 import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import type { DriftConfig } from './config.js';
 import { DriftMonitor } from './monitor.js';
@@ -27,10 +27,7 @@ export async function startDriftMonitor(config: DriftConfig, logger: Logger, dep
   const settings = config.drift;
   const source = `/loomwatch/drift-monitor/${settings.id}`;
   const client = createKafkaClient({ ...config.kafka, clientId: `drift-${settings.id}` }, logger);
-  await client.topics.ensure([
-    { topic: settings.verdictTopic, numPartitions: 4 },
-    { topic: settings.driftTopic, numPartitions: 4 },
-  ]);
+  await requireTopics(client.topics, [settings.verdictTopic, settings.driftTopic]);
 
   const registry = createMetricsRegistry({ service: 'drift-monitor', instance: settings.id });
   const labelNames = ['line', 'camera', 'fabric'] as const;

@@ -171,4 +171,27 @@ describe('model deployments on the real broker', () => {
     expect(worker.deployment).toMatchObject({ revision: 2, production: '0.0.1' });
     expect(worker.deployment.canary).toBeUndefined();
   });
+
+  it('is not ready while its deployment watch has failed, follows again, and puts in force what was published meanwhile', async () => {
+    const { t, config, deploy } = await setUp();
+    const worker = await startWorker(config, logger);
+    const readiness = async (): Promise<{ status: number; deployments: unknown }> => {
+      const response = await fetch(`http://127.0.0.1:${worker.opsPort}/readyz`);
+      return { status: response.status, deployments: ((await response.json()) as { checks: Record<string, unknown> }).checks['deployments'] };
+    };
+    try {
+      await expect.poll(readiness, { timeout: 30_000, interval: 250 }).toEqual({ status: 200, deployments: true });
+      // The control topic goes away under the watch: its follow fails for good.
+      await kafka.client.topics.delete([t.control]);
+      await expect.poll(readiness, { timeout: 60_000, interval: 250 }).toEqual({ status: 503, deployments: false });
+
+      await kafka.client.topics.ensure([{ topic: t.control }]);
+      await deploy({ revision: 1, production: '0.0.2' });
+      await waitForRevision(worker, 1, 120_000);
+      await expect.poll(readiness, { timeout: 30_000, interval: 250 }).toEqual({ status: 200, deployments: true });
+      expect(worker.deployment).toMatchObject({ revision: 1, production: '0.0.2' });
+    } finally {
+      await worker.stop();
+    }
+  }, 240_000);
 });

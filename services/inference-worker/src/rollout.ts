@@ -17,8 +17,8 @@ import {
   type DeploymentOperatingPoint,
 } from '@loomwatch/contracts';
 import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
-import { controlTopicSpec, publishControlMessage } from '@loomwatch/frame-pipeline';
-import type { KafkaClient } from '@loomwatch/kafka';
+import { publishControlMessage } from '@loomwatch/frame-pipeline';
+import { requireTopics, type KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { watchDeployments } from './deployments.js';
 
@@ -134,7 +134,7 @@ export function describeDeployment(d: Deployment): string {
 
 /** Reads the deployment in force from the control topic (undefined when none was ever published). */
 export async function currentDeployment(client: KafkaClient, topic: string, model: string, logger: Logger): Promise<Deployment | undefined> {
-  await client.topics.ensure([controlTopicSpec(topic)]);
+  await requireTopics(client.topics, [topic]);
   const watch = await watchDeployments({ client, topic, model, logger, onChange: () => Promise.resolve() });
   await watch.stop();
   return watch.initial;

@@ -1,9 +1,9 @@
 import { deployedModelRef, toLoomwatchError, type Deployment } from '@loomwatch/contracts';
 import { defaultModel, readCpuFlags, readModelCard, resolveModel, selectPrecision, type PrecisionSelection } from '@loomwatch/inference';
-import { backoffDelay, createKafkaClient, sleep, type KafkaClient } from '@loomwatch/kafka';
+import { backoffDelay, createKafkaClient, requireTopics, sleep, type KafkaClient } from '@loomwatch/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
-import { EngineDecider, ModelPool, controlTopicSpec, createFrameProcessor, fixedDeployment, type Decider } from '@loomwatch/frame-pipeline';
+import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment, type Decider } from '@loomwatch/frame-pipeline';
 import type { WorkerConfig } from './config.js';
 import { watchDeployments, type DeploymentWatch } from './deployments.js';
 import { WorkerMetrics, type ServedModel } from './metrics.js';
@@ -52,13 +52,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const cpuFlags = await readCpuFlags();
   const metrics = new WorkerMetrics(registry, cpuFlags);
 
-  await client.topics.ensure([
-    { topic: config.worker.inputTopic, numPartitions: 4 },
-    { topic: config.worker.verdictTopic, numPartitions: 4 },
-    { topic: config.worker.shadowVerdictTopic, numPartitions: 4 },
-    { topic: config.worker.deadLetterTopic, numPartitions: 1 },
-    controlTopicSpec(config.worker.controlTopic),
-  ]);
+  const { inputTopic, verdictTopic, shadowVerdictTopic, deadLetterTopic, controlTopic } = config.worker;
+  await requireTopics(client.topics, [inputTopic, verdictTopic, shadowVerdictTopic, deadLetterTopic, controlTopic]);
   await untilAvailable(() => store.ensureBucket(config.worker.outputBucket), config.worker.retryForMs, logger);
 
   const selections = new Map<string, PrecisionSelection>(); // by the version that runs
@@ -100,6 +95,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       broker: () => processor.running,
       s3: () => store.ping(),
       model: () => pool.healthy,
+      // Following its model's deployments (a pinned version follows none): false while a failed follow is retried.
+      deployments: () => watch?.following ?? true,
     },
   });
 

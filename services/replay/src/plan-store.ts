@@ -1,6 +1,6 @@
 import { LoomwatchError, ReplayPlan, decodeMessage, encodeMessage, replayPlanKey, toLoomwatchError } from '@loomwatch/contracts';
-import { controlTopicSpec, publishControlMessage } from '@loomwatch/frame-pipeline';
-import type { KafkaClient } from '@loomwatch/kafka';
+import { publishControlMessage } from '@loomwatch/frame-pipeline';
+import { requireTopics, type KafkaClient } from '@loomwatch/kafka';
 
 /** Where replay plans are kept, so a rerun continues the plan of the first run. */
 export interface PlanStore {
@@ -11,7 +11,7 @@ export interface PlanStore {
 /** Plans on the compacted control topic under `replay:<id>`; the latest message of a key is the plan. */
 export function controlTopicPlanStore(client: KafkaClient, topic: string): PlanStore {
   let ensured: Promise<void> | undefined;
-  const ensure = (): Promise<void> => (ensured ??= client.topics.ensure([controlTopicSpec(topic)]));
+  const ensure = (): Promise<void> => (ensured ??= requireTopics(client.topics, [topic]));
   return {
     async load(id) {
       await ensure();

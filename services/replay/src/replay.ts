@@ -1,7 +1,7 @@
 import { TOPICS, type ReplayPlan } from '@loomwatch/contracts';
 import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
 import { readModelCard, resolveModel } from '@loomwatch/inference';
-import { createKafkaClient, type InboundRecord, type KafkaClient, type OutboundMessage, type RecordProcessor } from '@loomwatch/kafka';
+import { createKafkaClient, requireTopics, type InboundRecord, type KafkaClient, type OutboundMessage, type RecordProcessor } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
 import type { ReplayArgs } from './args.js';
@@ -71,6 +71,8 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   const broker = replayBroker(client);
   let prepared;
   try {
+    // The live topics it reads must exist (`loomwatch topics apply`); its own output topics it makes below.
+    await requireTopics(client.topics, [inputTopic, config.worker.controlTopic]);
     prepared = await prepareReplay(
       { broker, plans: controlTopicPlanStore(client, config.worker.controlTopic) },
       { args, inputTopic, targetTopic, modelSha256: card.onnx.sha256 },
@@ -89,6 +91,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   }
 
   const deadLetterTopic = replayDeadLetterTopic(targetTopic);
+  // A replay's own topics: as many partitions as its input, the brokers' default replication.
   await client.topics.ensure([
     { topic: targetTopic, numPartitions: plan.partitions.length },
     { topic: deadLetterTopic, numPartitions: 1 },
