@@ -26,7 +26,9 @@ const WRONG_SASL_PASSWORD = 'wrong-sasl-password-Hc5Jx2Lq8';
 const SESSION_SECRET = 'session-secret-of-the-secrets-test-F4gT9wLp2Zx7Qm3V';
 const SHORT_SESSION_SECRET = 'short-session-B6yN1';
 const TRACE = { LOOMWATCH_LOG__LEVEL: 'trace', LOG_LEVEL: 'trace', LOOMWATCH_OPS__PORT: 0 };
-const TOPICS = { LOOMWATCH_WORKER__INPUT_TOPIC: `${run}.frames`, LOOMWATCH_WORKER__VERDICT_TOPIC: `${run}.verdicts`, LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: `${run}.dlq` };
+// The run's own topics, made by `loomwatch topics apply --prefix` (the services only check theirs exist).
+const PREFIX = `${run}.`;
+const TOPICS = { LOOMWATCH_WORKER__INPUT_TOPIC: `${PREFIX}frames.v1`, LOOMWATCH_WORKER__VERDICT_TOPIC: `${PREFIX}verdicts.v1`, LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: `${PREFIX}frames.dlq.v1` };
 
 const log = (name: string): string => join(dir, `${name}.log`);
 const lines = (name: string): string[] => readFileSync(log(name), 'utf8').split('\n').filter((line) => line.length > 0);
@@ -92,9 +94,11 @@ describe('secrets in logs', () => {
   it('never prints the S3 secret, a webhook secret or a secret set on the command line, at trace level and on error paths', async () => {
     const s3Secret = infra.s3.secretAccessKey;
     const gateway = { entry: 'services/camera-gateway/dist/main.js', args: ['simulate'] };
-    const gatewaySettings = { LOOMWATCH_GATEWAY__TOPIC: `${run}.frames`, LOOMWATCH_SIMULATOR__LINES: 1, LOOMWATCH_SIMULATOR__CAMERAS_PER_LINE: 1, LOOMWATCH_SIMULATOR__FRAMES_PER_CAMERA: 2, LOOMWATCH_SIMULATOR__FPS: 0 };
+    const gatewaySettings = { LOOMWATCH_GATEWAY__TOPIC: `${PREFIX}frames.v1`, LOOMWATCH_SIMULATOR__LINES: 1, LOOMWATCH_SIMULATOR__CAMERAS_PER_LINE: 1, LOOMWATCH_SIMULATOR__FRAMES_PER_CAMERA: 2, LOOMWATCH_SIMULATOR__FPS: 0 };
     const worker = { entry: 'services/inference-worker/dist/main.js' };
     const workerSettings = { ...TOPICS, LOOMWATCH_MODEL: 'draem-random@0.0.1', LOOMWATCH_WORKER__GROUP_ID: `${run}.workers`, LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: 1 };
+
+    expect(await runUntil('topics', { entry: 'services/inference-worker/dist/topics-cli.js', args: ['apply', '--profile', 'dev', '--prefix', PREFIX], settings: {} }, () => false, 60_000), readFileSync(log('topics'), 'utf8')).toBe(0);
 
     // Healthy: two frames through the gateway and a worker, decided.
     expect(await runUntil('gateway', { ...gateway, settings: gatewaySettings }, () => false, 60_000)).toBe(0);
@@ -115,12 +119,12 @@ describe('secrets in logs', () => {
       [
         'alerting:',
         `  groupId: ${run}.alerting`,
-        `  verdictTopic: ${run}.verdicts`,
-        `  deadLetterTopic: ${run}.dlq`,
+        `  verdictTopic: ${PREFIX}verdicts.v1`,
+        `  deadLetterTopic: ${PREFIX}frames.dlq.v1`,
         "  frameTopic: ''",
         "  driftTopic: ''",
-        `  alertTopic: ${run}.alerts`,
-        `  webhookDeadLetterTopic: ${run}.webhook-dlq`,
+        `  alertTopic: ${PREFIX}alerts.v1`,
+        `  webhookDeadLetterTopic: ${PREFIX}alerts.webhooks.dlq.v1`,
         '  tickMs: 250',
         'rules:',
         "  - { name: silent, kind: no-frames, afterMs: 500, match: { lines: [silent-line] }, schedule: [{ start: '00:00', end: '23:59' }] }",
@@ -135,7 +139,7 @@ describe('secrets in logs', () => {
     expect(await runUntil('alerting-url-password', { entry: 'services/alerting/dist/main.js', args: ['--config', urlWithPassword], settings: {} }, () => false, 30_000)).toBe(2);
     expect(lines('alerting-url-password').join('\n')).toMatch(/webhooks\.0\.url: remove the user and password from the URL/);
 
-    const names = ['gateway', 'worker', 'gateway-wrong-secret', 'worker-wrong-secret', 'worker-config-error', 'alerting', 'alerting-url-password'];
+    const names = ['topics', 'gateway', 'worker', 'gateway-wrong-secret', 'worker-wrong-secret', 'worker-config-error', 'alerting', 'alerting-url-password'];
     const all = names.flatMap((name) => lines(name).map((line) => ({ name, line })));
     // The paths were taken: every service at trace level, frames decided, errors from S3's refusal and the webhook, the config error.
     const configured = all.filter(({ line }) => line.includes('"msg":"effective configuration"'));
