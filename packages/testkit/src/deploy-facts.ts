@@ -106,13 +106,13 @@ export function dockerfileProblems(text: string, service: DeployedService): stri
   return problems;
 }
 
-/** The settings that turn authentication off: the inference API's `api.auth` and the dashboard's `auth.mode`. */
-const AUTH_OFF = ['LOOMWATCH_API__AUTH', 'LOOMWATCH_AUTH__MODE'];
+/** The settings that turn authentication off: the inference API's `api.auth`, the gateway's `http.auth` and the dashboard's `auth.mode`. */
+const AUTH_OFF = ['LOOMWATCH_API__AUTH', 'LOOMWATCH_HTTP__AUTH', 'LOOMWATCH_AUTH__MODE'];
 
 /**
- * Where a render turns authentication off (`LOOMWATCH_API__AUTH=none`, `LOOMWATCH_AUTH__MODE=none`,
- * or `--set api.auth=none` / `--set auth.mode=none`), in a container's environment or arguments or
- * in a ConfigMap, one line each: the production overlay must have none.
+ * Where a render turns authentication off (`LOOMWATCH_API__AUTH=none`, `LOOMWATCH_HTTP__AUTH=none`,
+ * `LOOMWATCH_AUTH__MODE=none`, or the same as `--set` arguments), in a container's environment or
+ * arguments or in a ConfigMap, one line each: the production overlay must have none.
  */
 export function authDisabled(objects: readonly K8sObject[]): string[] {
   const found: string[] = [];
@@ -122,7 +122,7 @@ export function authDisabled(objects: readonly K8sObject[]): string[] {
     const pod = (object.spec as Partial<WorkloadSpec> | undefined)?.template;
     for (const container of pod?.spec.containers ?? []) {
       for (const variable of container.env ?? []) if (AUTH_OFF.includes(variable.name) && variable.value?.trim() === 'none') found.push(`${where} sets ${variable.name}=none`);
-      for (const arg of container.args ?? []) if (/^(api\.auth|auth\.mode)=none$/.test(arg)) found.push(`${where} passes ${arg}`);
+      for (const arg of container.args ?? []) if (/^(api\.auth|http\.auth|auth\.mode)=none$/.test(arg)) found.push(`${where} passes ${arg}`);
     }
   }
   return found;

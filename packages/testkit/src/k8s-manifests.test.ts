@@ -134,11 +134,13 @@ describe('deploy/k8s', () => {
     const token = api.env.find((variable) => variable.name === 'LOOMWATCH_API_TOKEN')?.valueFrom?.secretKeyRef;
     if (token !== undefined) token.optional = true;
     container('dashboard').args = ['--set', 'auth.mode=none'];
+    container('camera-gateway').env.push({ name: 'LOOMWATCH_HTTP__AUTH', value: 'none' });
     const env = objects.find((o) => o.kind === 'ConfigMap' && o.data?.['KAFKA_BROKERS'] !== undefined);
     if (env?.data !== undefined) env.data['LOOMWATCH_AUTH__MODE'] = 'none';
 
     expect(authDisabled(objects)).toEqual([
       expect.stringMatching(/^ConfigMap loomwatch-env-\w+ sets LOOMWATCH_AUTH__MODE=none$/),
+      'Deployment camera-gateway sets LOOMWATCH_HTTP__AUTH=none',
       'Deployment dashboard passes auth.mode=none',
       'Deployment inference-api sets LOOMWATCH_API__AUTH=none',
     ]);
