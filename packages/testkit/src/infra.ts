@@ -35,9 +35,11 @@ function infraFromEnv(env: Record<string, string | undefined>, source: Infra['so
   const secure = env['KAFKA_SECURE_BROKERS'];
   const caFile = env['KAFKA_SECURE_CA_FILE'];
   const principalsFile = env['KAFKA_SECURE_PRINCIPALS_FILE'];
-  const issuer = env['LOOMWATCH_OIDC_ISSUER'];
-  const clientId = env['LOOMWATCH_OIDC_CLIENT_ID'];
-  const clientSecret = env['LOOMWATCH_OIDC_CLIENT_SECRET'];
+  // infra.sh's env file names them as the dashboard reads them; a run hands them on as DEV_OIDC_*
+  // (infraEnv), so a dashboard a test starts gets only the sign-in settings the test gives it.
+  const issuer = env['DEV_OIDC_ISSUER'] ?? env['LOOMWATCH_OIDC_ISSUER'];
+  const clientId = env['DEV_OIDC_CLIENT_ID'] ?? env['LOOMWATCH_OIDC_CLIENT_ID'];
+  const clientSecret = env['DEV_OIDC_CLIENT_SECRET'] ?? env['LOOMWATCH_OIDC_CLIENT_SECRET'];
   return {
     source,
     kafkaBrokers: brokers.split(',').map((b) => b.trim()),
@@ -229,6 +231,6 @@ export function infraEnv(infra: Infra): Record<string, string> {
       : { KAFKA_SECURE_BROKERS: infra.kafkaSecure.brokers.join(','), KAFKA_SECURE_CA_FILE: infra.kafkaSecure.caFile, KAFKA_SECURE_PRINCIPALS_FILE: infra.kafkaSecure.principalsFile }),
     ...(infra.oidc === undefined
       ? {}
-      : { LOOMWATCH_OIDC_ISSUER: infra.oidc.issuer, LOOMWATCH_OIDC_CLIENT_ID: infra.oidc.clientId, LOOMWATCH_OIDC_CLIENT_SECRET: infra.oidc.clientSecret }),
+      : { DEV_OIDC_ISSUER: infra.oidc.issuer, DEV_OIDC_CLIENT_ID: infra.oidc.clientId, DEV_OIDC_CLIENT_SECRET: infra.oidc.clientSecret }),
   };
 }
