@@ -84,8 +84,11 @@ describe('redaction', () => {
     expect(printed).toContain('"accessKeyId":"loomwatch"');
   });
 
-  it('masks a password inside a URL', () => {
+  it('masks a password inside a URL, also wherever a URL sits in printed config', () => {
     expect(redactUrl('http://user:pa55@host:9000/x')).toBe('http://user:[redacted]@host:9000/x');
+    const printed = JSON.stringify(redactSecrets({ webhooks: [{ url: 'https://mes:pa55@mes.plant/hook', name: 'mes' }] }));
+    expect(printed).not.toContain('pa55');
+    expect(printed).toContain('https://mes:[redacted]@mes.plant/hook');
   });
 });
 
