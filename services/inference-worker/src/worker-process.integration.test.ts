@@ -1,4 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
@@ -96,6 +98,22 @@ function expectExactlyOnce(t: Topics, frameIds: readonly string[]): void {
 }
 
 describe('inference workers as processes, on the real broker and S3', () => {
+  it('refuses to start when a topic it needs does not exist: one fatal line naming loomwatch topics apply, exit 1, and the topic is not created', async () => {
+    const t = await setUp();
+    const missing = `${t.frames}-missing`;
+    const logFile = join(mkdtempSync(join(tmpdir(), 'worker-topics-')), 'worker.log');
+    const child = spawnWorkerProcess({ infra: kafka.infra, id: 'no-topics', model: MODEL, groupId: t.groupId, inputTopic: missing, verdictTopic: t.verdicts, deadLetterTopic: t.dlq, logFile });
+    children.push(child);
+    await processExited(child);
+    expect(child.exitCode).toBe(1);
+    const fatal = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"level":60'))
+      .map((line) => JSON.parse(line) as { code: string; msg: string });
+    expect(fatal).toEqual([{ ...fatal[0], code: 'CONFIG_INVALID', msg: expect.stringMatching(new RegExp(`^worker failed to start: topic ${missing} does not exist .*loomwatch topics apply`)) as unknown }]);
+    expect(await kafka.client.topics.list()).not.toContain(missing);
+  }, 120_000);
+
   it('decides 200 frames exactly once while a worker joins, another is SIGKILLed and restarted, and one is frozen past its session (a zombie) and thawed', async () => {
     const t = await setUp();
     const frameIds = await publishFrames(t, 50);
