@@ -26,5 +26,3 @@ export type {
 export { createKafkaClient } from './platformatic/client.js';
 export { applyTopics, planTopic, requireTopics, topicSpec, type ApplyTopicsOptions, type TopicDifference, type TopicOutcome, type TopicPlan } from './provisioning.js';
 export { partitionOf } from './platformatic/publishers.js';
-export { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
-export { Semaphore } from './semaphore.js';

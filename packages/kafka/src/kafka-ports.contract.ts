@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
-import { sleep } from './backoff.js';
+import { sleep } from '@loomwatch/concurrency';
 import { partitionOf } from './platformatic/publishers.js';
 import type { InboundRecord, KafkaClient, OutboundMessage, RecordHandler, RecordProcessor } from './ports.js';
 

@@ -7,7 +7,7 @@
  */
 import type { LoomwatchError } from '@loomwatch/contracts';
 import type { Logger } from '@loomwatch/observability';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '@loomwatch/concurrency';
 
 /** A consumed record, detached from any client's types. */
 export interface InboundRecord {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { TOPIC_PROFILES, topicSpecifications } from '@loomwatch/contracts';
 import { testInfra, type Infra } from '@loomwatch/testkit';
-import { sleep } from './backoff.js';
+import { sleep } from '@loomwatch/concurrency';
 import { createKafkaClient } from './platformatic/client.js';
 import { topicSpec } from './provisioning.js';
 import type { InboundRecord, KafkaClient } from './ports.js';

@@ -5,7 +5,8 @@
  * dead-lettered. At least once; receivers de-duplicate on the idempotency key.
  */
 import { Alert, WebhookDeadLetter, decodeMessage, encodeMessage, messageKey } from '@loomwatch/contracts';
-import { sleep, type InboundRecord, type KafkaClient, type Publisher, type RecordProcessor } from '@loomwatch/kafka';
+import { sleep } from '@loomwatch/concurrency';
+import type { InboundRecord, KafkaClient, Publisher, RecordProcessor } from '@loomwatch/kafka';
 import { Counter, type Logger, type Registry } from '@loomwatch/observability';
 import { DeliveryInterrupted, deliverWebhook, endpointWants, idempotencyKey, type WebhookEndpoint } from './webhook.js';
 

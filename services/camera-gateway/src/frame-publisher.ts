@@ -10,7 +10,8 @@ import {
   toLoomwatchError,
   type ImageEncoding,
 } from '@loomwatch/contracts';
-import { backoffDelay, sleep, type Publisher } from '@loomwatch/kafka';
+import { backoffDelay, sleep } from '@loomwatch/concurrency';
+import type { Publisher } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
 
 export interface CapturedFrame {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FrameEvent, decodeMessage } from '@loomwatch/contracts';
-import { sleep } from '@loomwatch/kafka';
+import { sleep } from '@loomwatch/concurrency';
 import { createLogger } from '@loomwatch/observability';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { useTestS3 } from '@loomwatch/storage/testing';

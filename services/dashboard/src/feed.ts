@@ -5,7 +5,8 @@
  * leaves only its part of the page empty.
  */
 import { Alert, DeadLetter, Deployment, DriftEvent, LoomwatchError, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
-import { backoffDelay, type BrokerOffsets, type InboundRecord, type KafkaClient, type Subscription } from '@loomwatch/kafka';
+import { backoffDelay } from '@loomwatch/concurrency';
+import type { BrokerOffsets, InboundRecord, KafkaClient, Subscription } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import type { DashboardMetrics } from './metrics.js';
 import { applyEvent, emptyView, verdictView, type LagView, type ViewEvent, type ViewLimits, type ViewState } from './view.js';

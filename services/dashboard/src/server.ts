@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { Id, LoomwatchError } from '@loomwatch/contracts';
 import { createHttpApp, listen, type FastifyInstance, type FastifyRequest, type HttpLimits } from '@loomwatch/http';
-import { Semaphore, type KafkaClient } from '@loomwatch/kafka';
+import { Semaphore } from '@loomwatch/concurrency';
+import type { KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import type { BlobStore } from '@loomwatch/storage';
 import type { AuthConfig, ObjectAllowance } from './config.js';

@@ -30,7 +30,8 @@ import {
   readVerifiedOnnx,
   sessionOptions,
 } from '@loomwatch/inference';
-import { createKafkaClient, partitionOf, sleep } from '@loomwatch/kafka';
+import { sleep } from '@loomwatch/concurrency';
+import { createKafkaClient, partitionOf } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, aitexDir, aitexFrames, startInfra, stopProcess } from '@loomwatch/testkit';
 import { spawnWorkerProcess } from '../src/testing/worker-process.js';

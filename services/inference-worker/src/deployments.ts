@@ -1,5 +1,6 @@
 import { Deployment, LoomwatchError, deploymentKey, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
-import { backoffDelay, sleep, type BackoffOptions, type KafkaClient, type Subscription } from '@loomwatch/kafka';
+import { backoffDelay, sleep, type BackoffOptions } from '@loomwatch/concurrency';
+import type { KafkaClient, Subscription } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 
 export interface DeploymentWatch {

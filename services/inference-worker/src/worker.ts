@@ -1,6 +1,7 @@
 import { deployedModelRef, toLoomwatchError, type Deployment } from '@loomwatch/contracts';
 import { defaultModel, readCpuFlags, readModelCard, resolveModel, selectPrecision, type PrecisionSelection } from '@loomwatch/inference';
-import { backoffDelay, createKafkaClient, requireTopics, sleep, type KafkaClient } from '@loomwatch/kafka';
+import { backoffDelay, sleep } from '@loomwatch/concurrency';
+import { createKafkaClient, requireTopics, type KafkaClient } from '@loomwatch/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment, type Decider } from '@loomwatch/frame-pipeline';

@@ -1,5 +1,5 @@
 import { Admin, ConfigResourceTypes, IncrementalAlterConfigOperationTypes, ListOffsetTimestamps, findErrorBy, type BaseOptions } from '@platformatic/kafka';
-import { sleep } from '../backoff.js';
+import { sleep } from '@loomwatch/concurrency';
 import { brokerError } from './connection.js';
 import type { BrokerOffsets, TopicAdmin, TopicSpec, TopicState, Watermarks } from '../ports.js';
 

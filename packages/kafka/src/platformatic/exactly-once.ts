@@ -12,10 +12,9 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
+import { backoffDelay, Semaphore, sleep } from '@loomwatch/concurrency';
 import { isRetryable, toLoomwatchError } from '@loomwatch/contracts';
-import { backoffDelay, sleep } from '../backoff.js';
 import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
-import { Semaphore } from '../semaphore.js';
 import { PlatformaticAdmin } from './admin.js';
 import { NEW_PRODUCER, brokerError, withClientTransactionApis } from './connection.js';
 import { partitioner } from './publishers.js';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Consumer, FetchIsolationLevels, MessagesStreamModes, Producer, findErrorBy, type Message } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { useTestKafka } from '../testing.js';
-import { sleep } from '../backoff.js';
+import { sleep } from '@loomwatch/concurrency';
 import { NEW_PRODUCER, baseOptions } from './connection.js';
 
 const kafka = useTestKafka();

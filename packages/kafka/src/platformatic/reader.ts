@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type BaseOptions, type ConsumeOptions } from '@platformatic/kafka';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { Logger } from '@loomwatch/observability';
-import { sleep } from '../backoff.js';
+import { sleep } from '@loomwatch/concurrency';
 import type { FollowOptions, PartitionRange, ReadOptions, RecordVisitor, Subscription, TopicReader } from '../ports.js';
 import { PlatformaticAdmin, withAdmin } from './admin.js';
 import { brokerError } from './connection.js';
