@@ -143,6 +143,7 @@ interface Probe {
 interface Container {
   name: string;
   image?: string;
+  command?: string[];
   args?: string[];
   ports?: { name?: string; containerPort: number }[];
   env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: Ref; secretKeyRef?: Ref } }[];
@@ -226,6 +227,18 @@ export function k8sProblems(objects: readonly K8sObject[], services: readonly De
   if (topics === undefined) problems.push('no ConfigMap sets FRAME_PARTITIONS for the topics Job');
   if (!ofKind('Job').some((job) => (job.spec as WorkloadSpec).template.spec.containers.some((c) => c.envFrom?.some((e) => e.configMapRef?.name === topics?.metadata.name)))) {
     problems.push('no Job provisions the topics with the FRAME_PARTITIONS ConfigMap');
+  }
+  // Kubernetes passes a $(VAR) it cannot resolve on as it is; a key of the topics ConfigMap no argument reads is dead.
+  for (const job of ofKind('Job')) {
+    for (const container of (job.spec as WorkloadSpec).template.spec.containers) {
+      const read = new Set((container.envFrom ?? []).flatMap((from) => Object.keys(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === from.configMapRef?.name)?.data ?? {})));
+      for (const name of (container.env ?? []).map((variable) => variable.name)) read.add(name);
+      const used = new Set([...(container.command ?? []), ...(container.args ?? [])].flatMap((arg) => [...arg.matchAll(/\$\((\w+)\)/g)].map((match) => match[1] ?? '')));
+      for (const name of used) if (!read.has(name)) problems.push(`Job ${job.metadata.name}: $(${name}) in its command is no variable of its ConfigMaps or env, so it reaches the program as it is`);
+      if (container.envFrom?.some((from) => from.configMapRef?.name === topics?.metadata.name) === true) {
+        for (const key of Object.keys(topics?.data ?? {})) if (!used.has(key)) problems.push(`ConfigMap ${topics?.metadata.name ?? ''}: ${key} is read by no argument of Job ${job.metadata.name}`);
+      }
+    }
   }
 
   for (const workload of workloads) {

@@ -49,8 +49,10 @@ describe('docker-compose.yml', () => {
   const raw = readYaml(COMPOSE_FILE);
   const compose = Compose.parse(raw);
   const services = deployedServices(REPO_ROOT);
+  /** One-shot services that run a command from a service's image and exit: not that service. */
+  const provisioning = new Set(['kafka-init']);
   const byDockerfile = (name: string) =>
-    Object.entries(compose.services).filter(([, service]) => dockerfileOf(service) === `deploy/docker/${name}.Dockerfile`);
+    Object.entries(compose.services).filter(([composeName, service]) => !provisioning.has(composeName) && dockerfileOf(service) === `deploy/docker/${name}.Dockerfile`);
 
   it('runs Kafka in KRaft mode with one-node replication settings', () => {
     const env = compose.services['kafka']?.environment ?? {};
@@ -133,21 +135,26 @@ describe('docker-compose.yml', () => {
     expect(byDockerfile('inference-worker').length).toBeGreaterThanOrEqual(2);
   });
 
-  it('gives frames.v1 at least as many partitions as there are workers, and creates every topic of the contracts', () => {
+  it('creates every declared topic with `loomwatch topics apply` from the worker image, frames.v1 with at least as many partitions as there are workers', () => {
     const workers = byDockerfile('inference-worker').length;
     const init = compose.services['kafka-init'];
-    expect(Number(init?.environment?.['FRAME_PARTITIONS'])).toBeGreaterThanOrEqual(workers);
-    const script = (init?.volumes ?? []).map((volume) => volume.split(':')[0] ?? '').find((path) => path.endsWith('provision-topics.sh'));
-    expect(script).toBeDefined();
-    const provisioned = readFileSync(join(REPO_ROOT, script ?? ''), 'utf8');
-    const topics = [...readFileSync(join(REPO_ROOT, 'packages/contracts/src/topics.ts'), 'utf8').matchAll(/^\s+\w+: '([\w.-]+)',/gm)].map((m) => m[1] ?? '');
-    expect(topics.length).toBeGreaterThanOrEqual(8);
-    for (const topic of topics) expect(provisioned, topic).toMatch(new RegExp(`^create ${topic.replaceAll('.', '\\.')} `, 'm'));
+    expect(init?.image).toBe(byDockerfile('inference-worker')[0]?.[1].image);
+    expect(dockerfileOf(init ?? {})).toBe('deploy/docker/inference-worker.Dockerfile');
+    expect(init?.environment?.['KAFKA_BROKERS']).toBe('kafka:9092');
+    const [node, entry, ...args] = Array.isArray(init?.command) ? init.command : [];
+    expect([node, entry]).toEqual(['node', 'services/inference-worker/dist/topics-cli.js']);
+    expect(existsSync(join(REPO_ROOT, 'services/inference-worker/src/topics-cli.ts'))).toBe(true);
+    // The compose broker is one node: the dev profile's replication (1, min.insync.replicas 1).
+    expect(compose.services['kafka']?.environment?.['KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR']).toBe(1);
+    expect(args.slice(0, 3)).toEqual(['apply', '--profile', 'dev']);
+    const partitions = args[args.indexOf('--partitions') + 1] ?? '';
+    expect(partitions).toMatch(/^frames\.v1=\$\{FRAME_PARTITIONS:-\d+\}$/);
+    expect(Number(/:-(\d+)\}/.exec(partitions)?.[1])).toBeGreaterThanOrEqual(workers);
   });
 
   it('points every service built here at the compose Kafka and MinIO, once the topics and buckets exist', () => {
     for (const [name, service] of Object.entries(compose.services)) {
-      if (dockerfileOf(service) === undefined || name === 'inference-api') continue;
+      if (dockerfileOf(service) === undefined || name === 'inference-api' || provisioning.has(name)) continue;
       expect(service.environment?.['KAFKA_BROKERS'], name).toBe('kafka:9092');
       expect(service.environment?.['S3_ENDPOINT'], name).toBe('http://minio:9000');
       expect(service.depends_on, name).toMatchObject({

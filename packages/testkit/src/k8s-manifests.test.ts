@@ -149,6 +149,22 @@ describe('deploy/k8s', () => {
     ]);
   });
 
+  it('a topics Job argument that names no variable, or a topics ConfigMap key no argument reads, is refused', () => {
+    const objects = structuredClone(rendered.get('production') ?? []);
+    const job = objects.find((o) => o.kind === 'Job' && o.metadata.name === 'loomwatch-topics');
+    const container = (job?.spec as { template: { spec: { containers: { args?: string[] }[] } } } | undefined)?.template.spec.containers[0];
+    if (container?.args === undefined) throw new Error('the production overlay lost the topics Job or its arguments');
+    container.args = container.args.map((arg) => arg.replace('$(REPLICATION)', '$(REPLICAS)'));
+    const topics = objects.find((o) => o.kind === 'ConfigMap' && o.data?.['FRAME_PARTITIONS'] !== undefined);
+    if (topics?.data !== undefined) topics.data['PARTITIONS'] = '4';
+
+    expect(k8sProblems(objects, services, EXPECT)).toEqual([
+      'Job loomwatch-topics: $(REPLICAS) in its command is no variable of its ConfigMaps or env, so it reaches the program as it is',
+      expect.stringMatching(/^ConfigMap loomwatch-topics-\w+: REPLICATION is read by no argument of Job loomwatch-topics$/),
+      expect.stringMatching(/^ConfigMap loomwatch-topics-\w+: PARTITIONS is read by no argument of Job loomwatch-topics$/),
+    ]);
+  });
+
   it.each(overlays)('the %s overlay denies by default and opens each service only to its callers and destinations', (overlay) => {
     const objects = rendered.get(overlay) ?? [];
     expect(objects.filter((o) => o.kind === 'NetworkPolicy').length).toBeGreaterThanOrEqual(8);
