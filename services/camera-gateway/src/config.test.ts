@@ -49,6 +49,10 @@ describe('gateway config', () => {
     expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['simulator.fps=-1'] })).toThrow(/simulator\.fps/);
   });
 
+  it('has no partitions setting: the gateway never creates its topic (loomwatch topics apply does)', () => {
+    expect(() => loadConfig(GatewayConfig, { env: {}, overrides: ['gateway.partitions=4'] })).toThrow(/gateway\.partitions: unknown setting/);
+  });
+
   it('takes a fabric for the hot folder and for its subfolders, a code of digits staying text', () => {
     const unset = loadConfig(GatewayConfig, { env: {} });
     expect(unset.hotFolder.fabricCode).toBeUndefined();

@@ -26,10 +26,8 @@ export const GatewayConfig = z.strictObject({
       bucket: BucketName.default('loomwatch-frames'),
       /** CloudEvents `ce_source` of every frame. @defaultValue '/loomwatch/camera-gateway/<hostname>' */
       source: z.string().min(1).max(256).default(`/loomwatch/camera-gateway/${hostname()}`),
-      /** @defaultValue 'frames.v1' */
+      /** Where FrameEvents go; it must exist (`loomwatch topics apply` makes it). @defaultValue 'frames.v1' */
       topic: z.string().min(1).default(TOPICS.frames),
-      /** Partitions the topic is created with when it does not exist. @defaultValue 4 */
-      partitions: z.int().positive().default(4),
       /** Attempts at an upload that fails transiently. @defaultValue 8 */
       uploadAttempts: z.int().positive().default(8),
       /** First SIGTERM waits this long for frames under way before exiting. @defaultValue 20000 */

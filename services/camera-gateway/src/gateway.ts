@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { FrameEvent } from '@loomwatch/contracts';
-import { createKafkaClient } from '@loomwatch/kafka';
+import { createKafkaClient, requireTopics } from '@loomwatch/kafka';
 import { Counter, Gauge, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import type { TokenTable } from '@loomwatch/http';
 import { S3BlobStore } from '@loomwatch/storage';
@@ -38,7 +38,8 @@ export async function startGateway(mode: GatewayMode, config: GatewayConfig, log
   const httpInFlight = new Gauge({ name: 'loomwatch_gateway_http_requests_in_flight', help: 'POST /v1/frames requests under way', registers });
   const countPublished = (event: FrameEvent): void => published.inc({ line: event.lineId, camera: event.cameraId });
 
-  await kafka.topics.ensure([{ topic: config.gateway.topic, numPartitions: config.gateway.partitions }]);
+  // The topic is the cluster's (`loomwatch topics apply`): checked here, never created.
+  await requireTopics(kafka.topics, [config.gateway.topic]);
   await store.ensureBucket(config.gateway.bucket);
   const producer = kafka.publisher();
   await producer.connect();

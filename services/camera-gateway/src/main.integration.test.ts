@@ -129,6 +129,15 @@ describe('gateway command', () => {
     expect(await kafka.readCommitted(topic, 4)).toHaveLength(4);
   });
 
+  it('refuses to start when its topic does not exist: one fatal line naming loomwatch topics apply, exit 1, and the topic is not created', async () => {
+    const missing = `frames-missing-${Date.now()}`;
+    const gw = gateway(['simulate', '--set', `gateway.topic=${missing}`, '--set', `gateway.bucket=${await s3.bucket()}`, '--set', 'ops.port=0', '--set', 'simulator.framesPerCamera=1']);
+    expect(await gw.exited).toBe(1);
+    const fatal = gw.lines.filter((line) => line['level'] === 60);
+    expect(fatal).toEqual([{ ...fatal[0], code: 'CONFIG_INVALID', msg: expect.stringMatching(new RegExp(`^gateway failed to start: topic ${missing} does not exist .*loomwatch topics apply`)) as unknown }]);
+    expect(await kafka.client.topics.list()).not.toContain(missing);
+  }, 60_000);
+
   it('refuses hot-folder mode without a folder and an unknown mode: exit 2, one line that names what to do', async () => {
     const missing = gateway(['hot-folder', '--set', 'ops.port=0']);
     expect(await missing.exited).toBe(2);
