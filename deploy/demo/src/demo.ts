@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
 import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, collect, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { Alert, FrameEvent, TOPICS, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
-import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/inference';
+import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/model-registry';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, processExited, spawnNodeProcess, stopProcess, type Infra } from '@loomwatch/testkit';

@@ -10,6 +10,7 @@ export * from './headers.js';
 export * from './codec.js';
 export * from './issues.js';
 export * from './control.js';
+export * from './deployments.js';
 export * from './replay-plan.js';
 export * from './webhook-dead-letter.js';
 export * from './drift.js';

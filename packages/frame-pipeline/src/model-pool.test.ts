@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LoomwatchError, type Deployment, type FrameEvent } from '@loomwatch/contracts';
-import type { Decider, Decision } from './decider.js';
+import type { Decider, Decision } from '@loomwatch/inference';
 import { ModelPool, fixedDeployment } from './model-pool.js';
 
 class StubDecider implements Decider {

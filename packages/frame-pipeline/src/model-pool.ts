@@ -1,5 +1,5 @@
 import { LoomwatchError, deploymentVersions, type Deployment, type FrameEvent } from '@loomwatch/contracts';
-import type { Decider } from './decider.js';
+import type { Decider } from '@loomwatch/inference';
 import { routeFrame, type Route } from './routing.js';
 
 /** Loads one version of the model. */

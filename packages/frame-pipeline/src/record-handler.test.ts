@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LoomwatchError, Verdict, decodeMessage, traceIdOf, traceparent, type FrameEvent } from '@loomwatch/contracts';
+import type { Decider, Decision } from '@loomwatch/inference';
 import type { InboundRecord } from '@loomwatch/kafka';
 import { MemoryBlobStore } from '@loomwatch/storage';
-import type { Decider, Decision } from './decider.js';
 import { ModelPool, fixedDeployment } from './model-pool.js';
 import { createFrameRecordHandler, outputKeys } from './record-handler.js';
 

@@ -12,9 +12,9 @@ import {
   toLoomwatchError,
   type ObjectRef,
 } from '@loomwatch/contracts';
+import type { Decider, Decision } from '@loomwatch/inference';
 import type { InboundRecord, OutboundMessage, RecordHandler } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
-import type { Decider, Decision } from './decider.js';
 import type { FrameRouter } from './model-pool.js';
 import type { Route } from './routing.js';
 

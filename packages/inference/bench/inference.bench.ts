@@ -21,8 +21,9 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { newCommand, parseOrExit } from '@loomwatch/config';
+import { DEFAULT_REGISTRY_ROOT, defaultModel, modelSource } from '@loomwatch/model-registry';
 import { aitexFrames } from '@loomwatch/testkit';
-import { DEFAULT_REGISTRY_ROOT, defaultModel, fillTileBatch, InferenceEngine, inputLut, planTiles, readVerifiedOnnx, sessionOptions } from '../src/index.js';
+import { fillTileBatch, InferenceEngine, inputLut, planTiles, readVerifiedOnnx, sessionOptions } from '../src/index.js';
 
 const IN_FLIGHT = 2;
 const MODELS_PYTHON = resolve(import.meta.dirname, '../../../models/.venv/bin/python');
@@ -73,7 +74,7 @@ function median(xs: number[]): number {
 }
 
 const loadAtStart = loadavg()[0] ?? NaN;
-const engine = await InferenceEngine.load({ model: modelRef, registryRoot, intraOpNumThreads: threads });
+const engine = await InferenceEngine.load({ model: modelSource(modelRef), registryRoot, intraOpNumThreads: threads });
 const versionDir = engine.loaded.dir;
 const card = engine.card;
 const all = aitexFrames();

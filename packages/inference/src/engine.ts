@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { LoomwatchError, type InputStats, type ModelCard, type Region, type VerdictKind } from '@loomwatch/contracts';
+import type { ModelSource } from '@loomwatch/model-registry';
 import { findRegions, regionScratch, type RegionScratch } from './core/regions.js';
 import { calibrationFor, normalizeScore, routeFor, verdictFor, type Calibration } from './core/scoring.js';
 import { smoothedMax, smoothingScratch, type SmoothingScratch } from './core/smoothing.js';
@@ -55,8 +56,8 @@ export interface InferenceResult {
 }
 
 export interface LoadEngineOptions extends InferenceConfigInput {
-  /** A version directory, `name@version`, or `name` (the registry's production version). */
-  model: string;
+  /** `name@version`, `name` (the registry's production version), or `{ dir }`, a version directory. */
+  model: ModelSource;
 }
 
 interface PostScratch {

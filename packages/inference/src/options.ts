@@ -1,16 +1,8 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-
-/** `<repo>/models/registry`, where the model pipeline writes model versions. */
-export const DEFAULT_REGISTRY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/registry');
+import { DEFAULT_REGISTRY_ROOT, Precision } from '@loomwatch/model-registry';
 
 export const GraphOptimizationLevel = z.enum(['disabled', 'basic', 'extended', 'all']);
 export type GraphOptimizationLevel = z.infer<typeof GraphOptimizationLevel>;
-
-/** Which precision serves a model version: see `choosePrecision` (model/precision.ts). */
-export const Precision = z.enum(['auto', 'fp32', 'int8']);
-export type Precision = z.infer<typeof Precision>;
 
 /**
  * The `inference` config section (YAML / environment / flags, validated at start). Services

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RANDOM_MODEL, RANDOM_MODEL_DIR } from '@loomwatch/model-registry/fixtures';
 import { aitexDir } from '@loomwatch/testkit';
 import { InferenceEngine } from './engine.js';
-import { RANDOM_MODEL, RANDOM_MODEL_DIR } from './model/fixtures.js';
 
 interface PythonScore {
   file: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Deployment } from '@loomwatch/contracts';
-import { nextDeployment, nextOperatingPoint, parseOperatingPointChange } from './operating-point.js';
+import { operatingPointRevision, parseOperatingPointChange } from './operating-point.js';
 import { deploymentFixture } from './testing.js';
 
 const NOW = new Date('2026-12-08T10:00:00Z');
@@ -20,17 +20,9 @@ describe('the operating point an engineer sets', () => {
     },
   );
 
-  it('changes only the rate asked for, and drops the operating point when nothing names a rate', () => {
-    expect(nextOperatingPoint(undefined, { falseAlarmRate: 0.02 })).toEqual({ falseAlarmRate: 0.02, lines: {} });
-    const both = nextOperatingPoint({ falseAlarmRate: 0.02, lines: {} }, { falseAlarmRate: 0.01, line: 'line-2' });
-    expect(both).toEqual({ falseAlarmRate: 0.02, lines: { 'line-2': 0.01 } });
-    expect(nextOperatingPoint(both, { falseAlarmRate: null })).toEqual({ lines: { 'line-2': 0.01 } });
-    expect(nextOperatingPoint({ lines: { 'line-2': 0.01 } }, { falseAlarmRate: null, line: 'line-2' })).toBeUndefined();
-  });
-
   it('publishes the next revision of the deployment in force, everything else as it was, with who changed it', () => {
     const current = deploymentFixture(4, { canary: { version: '1.1.0', lines: [], cameras: ['line-2:cam-1'] }, fabrics: { '07': '1.0.1' }, reason: 'canary' });
-    const next = nextDeployment({ 'draem-aitex': current }, { falseAlarmRate: 0.02, line: 'line-1' }, 'Erin Engineer', NOW);
+    const next = operatingPointRevision({ 'draem-aitex': current }, { falseAlarmRate: 0.02, line: 'line-1' }, 'Erin Engineer', NOW);
     expect(Deployment.parse(next)).toEqual({
       ...current,
       revision: 5,
@@ -38,16 +30,16 @@ describe('the operating point an engineer sets', () => {
       updatedAt: NOW.toISOString(),
       reason: 'false-alarm rate of line-1 set to 0.02 by Erin Engineer on the dashboard',
     });
-    const cleared = nextDeployment({ 'draem-aitex': next }, { falseAlarmRate: null, line: 'line-1' }, 'Erin', NOW);
+    const cleared = operatingPointRevision({ 'draem-aitex': next }, { falseAlarmRate: null, line: 'line-1' }, 'Erin', NOW);
     expect(cleared.operatingPoint).toBeUndefined();
     expect(cleared.revision).toBe(6);
   });
 
   it('refuses when no deployment is in force (409), and asks which model when several are', () => {
-    expect(() => nextDeployment({}, { falseAlarmRate: 0.02 }, 'Erin', NOW)).toThrow(expect.objectContaining({ code: 'NO_DEPLOYMENT', status: 409 }));
+    expect(() => operatingPointRevision({}, { falseAlarmRate: 0.02 }, 'Erin', NOW)).toThrow(expect.objectContaining({ code: 'NO_DEPLOYMENT', status: 409 }));
     const two = { a: deploymentFixture(1, { model: 'a' }), b: deploymentFixture(1, { model: 'b' }) };
-    expect(() => nextDeployment(two, { falseAlarmRate: 0.02 }, 'Erin', NOW)).toThrow(expect.objectContaining({ code: 'BODY_INVALID', message: expect.stringContaining('a, b') as unknown }));
-    expect(nextDeployment(two, { falseAlarmRate: 0.02, model: 'b' }, 'Erin', NOW).model).toBe('b');
-    expect(() => nextDeployment(two, { falseAlarmRate: 0.02, model: 'c' }, 'Erin', NOW)).toThrow(expect.objectContaining({ code: 'NO_DEPLOYMENT' }));
+    expect(() => operatingPointRevision(two, { falseAlarmRate: 0.02 }, 'Erin', NOW)).toThrow(expect.objectContaining({ code: 'BODY_INVALID', message: expect.stringContaining('a, b') as unknown }));
+    expect(operatingPointRevision(two, { falseAlarmRate: 0.02, model: 'b' }, 'Erin', NOW).model).toBe('b');
+    expect(() => operatingPointRevision(two, { falseAlarmRate: 0.02, model: 'c' }, 'Erin', NOW)).toThrow(expect.objectContaining({ code: 'NO_DEPLOYMENT' }));
   });
 });

@@ -5,7 +5,7 @@
  * the dashboard follows it.
  */
 import { z } from 'zod';
-import { Deployment, EVENT_TYPES, FalseAlarmRate, Id, cloudEventHeaders, deploymentKey, encodeMessage, type DeploymentOperatingPoint } from '@loomwatch/contracts';
+import { Deployment, EVENT_TYPES, FalseAlarmRate, Id, cloudEventHeaders, deploymentKey, encodeMessage, nextDeployment } from '@loomwatch/contracts';
 import type { KafkaClient } from '@loomwatch/kafka';
 import { HttpProblem } from './problem.js';
 
@@ -34,39 +34,30 @@ export function parseOperatingPointChange(body: unknown): OperatingPointChange {
   );
 }
 
-/** The operating point after the change; undefined when neither the deployment nor a line names a rate. */
-export function nextOperatingPoint(current: DeploymentOperatingPoint | undefined, change: OperatingPointChange): DeploymentOperatingPoint | undefined {
-  const lines: Record<string, number> = { ...(current?.lines ?? {}) };
-  let falseAlarmRate = current?.falseAlarmRate;
-  if (change.line === undefined) falseAlarmRate = change.falseAlarmRate ?? undefined;
-  else if (change.falseAlarmRate === null) delete lines[change.line];
-  else lines[change.line] = change.falseAlarmRate;
-  if (falseAlarmRate === undefined && Object.keys(lines).length === 0) return undefined;
-  return { ...(falseAlarmRate === undefined ? {} : { falseAlarmRate }), lines };
-}
-
 /**
- * The next revision of the deployment in force with the change applied, or 409 `NO_DEPLOYMENT`
- * when none is on the control topic (a rate needs a production version to apply to), 400 when the
- * topic has several models and the body names none.
+ * The next revision of the deployment in force with the change applied (contracts'
+ * `nextDeployment`, as `rollout set` builds it), or 409 `NO_DEPLOYMENT` when none is on the control
+ * topic (a rate needs a production version to apply to), 400 when the topic has several models and
+ * the body names none.
  */
-export function nextDeployment(deployments: Readonly<Record<string, Deployment>>, change: OperatingPointChange, by: string, now: Date): Deployment {
+export function operatingPointRevision(deployments: Readonly<Record<string, Deployment>>, change: OperatingPointChange, by: string, now: Date): Deployment {
   const models = Object.keys(deployments);
   const model = change.model ?? (models.length === 1 ? models[0] : undefined);
   if (models.length === 0) throw new HttpProblem('NO_DEPLOYMENT', 409, 'no deployment on the control topic yet: publish one with `loomwatch rollout set --production <version>` first');
   if (model === undefined) throw new HttpProblem('BODY_INVALID', 400, `the control topic has deployments of ${models.join(', ')}: name one in "model"`);
   const current = deployments[model];
   if (current === undefined) throw new HttpProblem('NO_DEPLOYMENT', 409, `no deployment of ${model} on the control topic: it has ${models.join(', ')}`);
-  const operatingPoint = nextOperatingPoint(current.operatingPoint, change);
   const rate = change.falseAlarmRate === null ? "the card's default" : String(change.falseAlarmRate);
-  const { operatingPoint: _previous, reason: _reason, ...rest } = current;
-  return Deployment.parse({
-    ...rest,
-    revision: current.revision + 1,
-    ...(operatingPoint === undefined ? {} : { operatingPoint }),
-    updatedAt: now.toISOString(),
-    reason: `false-alarm rate ${change.line === undefined ? '' : `of ${change.line} `}set to ${rate} by ${by} on the dashboard`,
-  });
+  return nextDeployment(
+    model,
+    current,
+    undefined,
+    {
+      ...(change.line === undefined ? { falseAlarmRate: change.falseAlarmRate } : { lineFalseAlarmRates: { [change.line]: change.falseAlarmRate } }),
+      reason: `false-alarm rate ${change.line === undefined ? '' : `of ${change.line} `}set to ${rate} by ${by} on the dashboard`,
+    },
+    now,
+  );
 }
 
 /** Publishes a deployment on the control topic (which exists: the dashboard follows it), as `rollout set` does. */

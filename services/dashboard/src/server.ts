@@ -10,7 +10,7 @@ import type { ViewStore } from './feed.js';
 import { findFrame, queryVerdicts, type HistoryDeps } from './history.js';
 import type { DashboardMetrics } from './metrics.js';
 import { allowedObject, contentTypeOf, objectPath } from './objects.js';
-import { nextDeployment, parseOperatingPointChange, publishDeployment } from './operating-point.js';
+import { operatingPointRevision, parseOperatingPointChange, publishDeployment } from './operating-point.js';
 import { HttpProblem, PROBLEMS } from './problem.js';
 import { parseVerdictQuery } from './query.js';
 import { addSignIn, describeSession, type RouteTag, type SignIn } from './sign-in.js';
@@ -199,7 +199,7 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
   app.post('/api/rollouts/operating-point', tag('operating-point', { role: 'engineer' }), async (request, reply) => {
     const change = parseOperatingPointChange(request.body);
     const session = signIn.sessionOf(request);
-    const deployment = nextDeployment(store.state.deployments, change, session.name, new Date());
+    const deployment = operatingPointRevision(store.state.deployments, change, session.name, new Date());
     await fromBroker('publishing the deployment', () => publishDeployment(options.control.kafka, options.control.topic, deployment));
     logger.info({ subject: session.subject, model: deployment.model, revision: deployment.revision, operatingPoint: deployment.operatingPoint }, `${session.name} changed the operating point`);
     return reply.header('cache-control', 'no-store').send({ published: deployment });

@@ -1,12 +1,8 @@
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { KafkaConfig, LogConfig, opsConfig } from '@loomwatch/config';
 import { TOPICS } from '@loomwatch/contracts';
-
-/** `<repo>/models/registry`, where the model pipeline writes the cards and their reference profiles. */
-const DEFAULT_REGISTRY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/registry');
+import { DEFAULT_REGISTRY_ROOT } from '@loomwatch/model-registry';
 
 /** The drift monitor's config; unknown keys are refused with their path. */
 export const DriftConfig = z.strictObject({

@@ -3,12 +3,9 @@
  * model registry on disk. A quantised variant without a profile of its own is judged against its
  * parent's: the deployed version is the parent, and the variant is calibrated to decide alike.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ModelCard, type ModelRef } from '@loomwatch/contracts';
+import type { ModelCard, ModelRef } from '@loomwatch/contracts';
+import { modelRefParts, readModelCard, resolveModel } from '@loomwatch/model-registry';
 import type { ReferenceLookup } from './monitor.js';
-
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export class ReferenceProfiles {
   private readonly cache = new Map<string, Promise<ReferenceLookup>>();
@@ -27,13 +24,14 @@ export class ReferenceProfiles {
   }
 
   private async load(name: string, version: string, depth: number): Promise<ReferenceLookup> {
-    if (!VERSION.test(name) || !VERSION.test(version)) return { missing: `"${name}@${version}" is not a registry name` };
-    const path = join(this.registryRoot, name, version, 'model.json');
+    // The registry's name rule: a verdict's model reference never reaches the file system as a path.
+    const ref = `${name}@${version}`;
+    if (modelRefParts(ref) === undefined) return { missing: `"${ref}" is not a registry name` };
     let card: ModelCard;
     try {
-      card = ModelCard.parse(JSON.parse(await readFile(path, 'utf8')));
+      card = await readModelCard(await resolveModel(ref, this.registryRoot));
     } catch (err) {
-      return { missing: `${path}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+      return { missing: err instanceof Error ? err.message : String(err) };
     }
     if (card.reference !== undefined) return { model: name, version, profile: card.reference };
     const parent = card.quantization?.parent;

@@ -15,9 +15,8 @@ import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { newCommand, parseOrExit } from '@loomwatch/config';
-import { EngineDecider } from '@loomwatch/frame-pipeline';
 import { newToken } from '@loomwatch/http';
-import { InferenceEngine } from '@loomwatch/inference';
+import { EngineDecider, InferenceEngine } from '@loomwatch/inference';
 import { aitexFrames, builtEntry, processExited } from '@loomwatch/testkit';
 
 const command = newCommand({

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine, resolveModel } from '@loomwatch/inference';
-import { copyRandomModel } from '@loomwatch/inference/fixtures';
+import { InferenceEngine } from '@loomwatch/inference';
+import { resolveModel } from '@loomwatch/model-registry';
+import { copyRandomModel } from '@loomwatch/model-registry/fixtures';
 import { createLogger } from '@loomwatch/observability';
 import { aitexFrames } from '@loomwatch/testkit';
 import { ApiConfig } from './config.js';
@@ -362,10 +363,11 @@ describe('the inference API on a model calibrated per fabric, with operating poi
   });
 
   it('refuses a model reference that climbs out of the registry with 400 QUERY_INVALID, before the registry is read', async () => {
-    // A card planted one level above the model's versions: the registry's resolver reaches it with
-    // the version "..", as `?model=draem-random@..` once did (then 500, the card and its path in the answer).
+    // A card planted one level above the model's versions, which `?model=draem-random@..` once
+    // reached (then 500, the card and its path in the answer). The API refuses the reference, and
+    // the registry's resolver would too.
     writeFileSync(join(registry.root, 'model.json'), readFileSync(join(registry.dir, 'model.json')));
-    await expect(resolveModel('draem-random@..', registry.root)).resolves.toMatchObject({ dir: join(registry.root, 'draem-random', '..') });
+    await expect(resolveModel('draem-random@..', registry.root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
     for (const model of ['draem-random@..', '..', '.', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', 'draem-random%40..%2F..', '..%5C..', `${'a'.repeat(5000)}`, '%F0%9F%A7%B5']) {
       const res = await fetch(`http://127.0.0.1:${calibrated.port}/v1/infer?model=${model}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
       expect(res.status, model).toBe(400);

@@ -43,7 +43,7 @@ export const ApiConfig = z.strictObject({
   http: httpLimitsConfig({ maxBodyBytes: 64 * 1024 * 1024 }),
   /**
    * The model a request without `?model=` runs: a name (its production version), `name@version`
-   * or a version directory.
+   * or a version directory (a value with a `/`: `./models/registry/draem-aitex/1.1.0`).
    * @defaultValue the registry's best-validated production model (highest validation image AUROC)
    */
   model: z.string().min(1).optional(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
-import type { Decider } from '@loomwatch/frame-pipeline';
+import type { Decider } from '@loomwatch/inference';
 import { ModelCache } from './models.js';
 
 /** A decider that only records its life; the cache never asks it to decide here. */

@@ -1,4 +1,4 @@
-import type { Decider } from '@loomwatch/frame-pipeline';
+import type { Decider } from '@loomwatch/inference';
 
 interface Loaded {
   decider: Promise<Decider>;

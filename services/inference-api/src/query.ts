@@ -1,19 +1,16 @@
 import { z } from 'zod';
 import { FALSE_ALARM_RATE_RANGE, FalseAlarmRate, describeIssues } from '@loomwatch/contracts';
+import { MODEL_REF, MODEL_REF_HINT } from '@loomwatch/model-registry';
 import { HttpProblem } from './problem.js';
 
 /**
- * `?model=`: a registry model reference, `name` or `name@version` — never a path on the server. A
- * name is lower-case letters, digits and `-` (as the registry's directories: `draem-aitex`), a
- * version a semantic version (as the cards': `1.1.0`, `1.1.0-int8.2`); so no `.`, `..`, `/`, `\`
- * or `%` reaches the registry's file lookups.
+ * `?model=`: a registry model reference, `name` or `name@version` — never a path on the server: the
+ * registry's one rule (`MODEL_REF`: a name of lower-case letters, digits and `-`, a semantic
+ * version), so no `.`, `..`, `/`, `\` or `%` reaches the registry's file lookups.
  */
-export const MODEL_REFERENCE = /^[a-z0-9][a-z0-9-]{0,63}(@\d{1,9}\.\d{1,9}\.\d{1,9}([-+][0-9A-Za-z-]{1,32}(\.[0-9A-Za-z-]{1,32}){0,7})?)?$/;
-const MODEL_REFERENCE_HINT = 'a registry model: name or name@version, e.g. draem-aitex or draem-aitex@1.1.0 (a name is lower-case letters, digits and "-"; a version is a semantic version)';
-
 export const ModelParam = z
   .string()
-  .regex(MODEL_REFERENCE, MODEL_REFERENCE_HINT)
+  .regex(MODEL_REF, MODEL_REF_HINT)
   .meta({ description: "A registry model: `name` (its production version) or `name@version`, e.g. `draem-aitex@1.1.0`. Default: the server's model." });
 
 /** `?fabric=`: the fabric code, as the gateways send it in `product.fabricCode`. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LoomwatchError } from '@loomwatch/contracts';
-import type { Decider } from '@loomwatch/frame-pipeline';
+import type { Decider } from '@loomwatch/inference';
 import { acceptRawBodies, createHttpApp, listen, type FastifyInstance, type FastifyReply, type FastifyRequest, type HttpLimits } from '@loomwatch/http';
 import type { Logger } from '@loomwatch/observability';
 import type { Admission } from './admission.js';

@@ -1,5 +1,6 @@
-import { defaultModel, readModelCard, resolveModel } from '@loomwatch/inference';
-import { EngineDecider } from '@loomwatch/frame-pipeline';
+import { resolve } from 'node:path';
+import { EngineDecider } from '@loomwatch/inference';
+import { defaultModel, modelSource, readModelCard, resolveModel } from '@loomwatch/model-registry';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { Admission } from './admission.js';
 import { apiAuth } from './auth.js';
@@ -29,17 +30,23 @@ export async function startApiService(config: ApiConfig, logger: Logger, version
     logger.info({ model: chosen.name, productionVersion: chosen.version, imageAuroc: chosen.imageAuroc }, 'no model configured: serving the best-validated production model of the registry');
     ref = chosen.name;
   }
-  // `name@version` of a reference; a bare name is its production version at the time of the request.
+  // `name@version` of a registry reference; a bare name is its production version at the time of the request.
   const canonical = async (model: string): Promise<string> => {
-    // A version directory (only the config can name one: `?model=` takes registry names) loads as itself.
-    if (model.includes('/')) return model;
     const card = await readModelCard(await resolveModel(model, registryRoot));
     return `${card.name}@${card.version}`;
   };
-  // Pinned by version, so a later promotion does not change what the running API answers with.
-  const defaultRef = await canonical(ref);
+  // The config may name a version directory (a value with a "/"); `?model=` only registry references.
+  const configured = modelSource(ref);
+  // Pinned by version, so a later promotion does not change what the running API answers with; a
+  // directory is its own key, and loads as itself.
+  const defaultRef = typeof configured === 'string' ? await canonical(configured) : resolve(configured.dir);
+  const sourceOf = (model: string) => (typeof configured !== 'string' && model === defaultRef ? { dir: model } : model);
 
-  const models = new ModelCache((model) => EngineDecider.load({ model, ...config.inference, overlayFormat: 'jpeg' }), config.api.maxModels, canonical);
+  const models = new ModelCache(
+    (model) => EngineDecider.load({ model: sourceOf(model), ...config.inference, overlayFormat: 'jpeg' }),
+    config.api.maxModels,
+    (model) => (model === defaultRef ? Promise.resolve(model) : canonical(model)),
+  );
   await models.use(defaultRef, () => Promise.resolve());
   logger.info({ model: defaultRef }, 'default model loaded');
 

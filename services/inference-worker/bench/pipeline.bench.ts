@@ -21,9 +21,7 @@ import { newCommand, parseOrExit } from '@loomwatch/config';
 import { Verdict, decodeMessage } from '@loomwatch/contracts';
 import { cameraFrames, openTestFramePublisher } from '@loomwatch/frame-pipeline/testing';
 import {
-  DEFAULT_REGISTRY_ROOT,
   InferenceEngine,
-  defaultModel,
   fillTileBatch,
   inputLut,
   planTiles,
@@ -31,6 +29,7 @@ import {
   sessionOptions,
 } from '@loomwatch/inference';
 import { sleep } from '@loomwatch/concurrency';
+import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/model-registry';
 import { createKafkaClient, partitionOf } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, aitexDir, aitexFrames, startInfra, stopProcess } from '@loomwatch/testkit';

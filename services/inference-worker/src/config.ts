@@ -11,7 +11,7 @@ export const WorkerConfig = z.strictObject({
   worker: PipelineConfig,
   /**
    * The model. A bare name follows its deployments on the control topic (else the registry's
-   * production version); `name@version` or a version directory pins one version.
+   * production version); `name@version` or a version directory (a value with a `/`) pins one version.
    * @defaultValue the registry's best-validated production model (highest validation image AUROC)
    */
   model: z.string().min(1).optional(),

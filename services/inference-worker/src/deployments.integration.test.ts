@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Verdict, decodeMessage, deploymentKey, type Deployment, type FrameEvent } from '@loomwatch/contracts';
 import { fixedDeployment, sampleKey } from '@loomwatch/frame-pipeline';
 import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
-import { randomModelVersions } from '@loomwatch/inference/fixtures';
+import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';

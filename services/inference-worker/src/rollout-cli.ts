@@ -7,8 +7,8 @@
  * `set --production <previous version>`.
  */
 import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
-import { CARD_FALSE_ALARM_RATE, FALSE_ALARM_RATE_RANGE, LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
-import { defaultModel } from '@loomwatch/inference';
+import { CARD_FALSE_ALARM_RATE, FALSE_ALARM_RATE_RANGE, LoomwatchError, nextDeployment, toLoomwatchError, type DeploymentChange } from '@loomwatch/contracts';
+import { defaultModel, productionMarker } from '@loomwatch/model-registry';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { z } from 'zod';
@@ -20,11 +20,8 @@ import {
   describeRateSupport,
   describeStatus,
   falseAlarmRateChange,
-  nextDeployment,
   publishDeployment,
-  registryMarker,
   registryProduction,
-  type RolloutChange,
 } from './rollout.js';
 
 const NAME = 'pnpm --silent rollout';
@@ -51,8 +48,8 @@ const DEFAULT_SHADOW_SAMPLE = 0.1;
 
 const list = commaList(z.string().min(1));
 
-function changeFrom(options: SetOptions): RolloutChange {
-  const change: RolloutChange = {};
+function changeFrom(options: SetOptions): DeploymentChange {
+  const change: DeploymentChange = {};
   if (options.production !== undefined) change.production = options.production;
   if (options.canary === false) change.canary = null;
   else if (options.canary !== undefined) change.canary = { version: options.canary, lines: list.parse(options.canaryLines ?? ''), cameras: list.parse(options.canaryCameras ?? '') };
@@ -78,7 +75,7 @@ function changeFrom(options: SetOptions): RolloutChange {
   return change;
 }
 
-type Request = { command: 'status'; model?: string } | { command: 'set'; options: SetOptions; change: RolloutChange };
+type Request = { command: 'status'; model?: string } | { command: 'set'; options: SetOptions; change: DeploymentChange };
 
 /** The command line: which subcommand, with its options (exits after --help or a mistake). */
 function commandLine(argv: readonly string[]): Request | undefined {
@@ -143,7 +140,7 @@ async function main(request: Request): Promise<number> {
 
   const current = await currentDeployment(client, config.worker.controlTopic, model, logger);
   if (request.command === 'status') {
-    process.stdout.write(`${describeStatus(model, await registryMarker(model, registryRoot), current, config.worker.controlTopic)}\n`);
+    process.stdout.write(`${describeStatus(model, await productionMarker(model, registryRoot), current, config.worker.controlTopic)}\n`);
     return 0;
   }
   const next = nextDeployment(model, current, await registryProduction(model, registryRoot), request.change);

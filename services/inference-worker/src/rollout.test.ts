@@ -1,52 +1,12 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Deployment } from '@loomwatch/contracts';
+import { Deployment, nextDeployment } from '@loomwatch/contracts';
 import { fixedDeployment } from '@loomwatch/frame-pipeline';
-import { randomModelVersions } from '@loomwatch/inference/fixtures';
-import { checkVersions, describeDeployment, describeRateSupport, describeStatus, falseAlarmRateChange, nextDeployment, registryMarker } from './rollout.js';
+import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
+import { checkVersions, describeDeployment, describeRateSupport, describeStatus, falseAlarmRateChange } from './rollout.js';
 
 const NOW = new Date('2026-11-22T04:00:00Z');
-const REGISTRY = join(import.meta.dirname, '../../../models/registry');
-
-describe('nextDeployment', () => {
-  it('starts from the registry production version at revision 1', () => {
-    expect(nextDeployment('m', undefined, '1.0.0', { shadow: { version: '1.1.0', sample: 0.2 } }, NOW)).toEqual({
-      kind: 'deployment',
-      model: 'm',
-      revision: 1,
-      production: '1.0.0',
-      shadow: { version: '1.1.0', sample: 0.2 },
-      fabrics: {},
-      updatedAt: '2026-11-22T04:00:00.000Z',
-    });
-  });
-
-  it('keeps what the change does not mention, clears what it nulls, and bumps the revision', () => {
-    const current = {
-      ...fixedDeployment('m', '1.0.0'),
-      revision: 4,
-      canary: { version: '1.1.0', lines: ['line-2'], cameras: [] },
-      shadow: { version: '1.2.0', sample: 0.1 },
-      fabrics: { '05': '1.0.5', '06': '1.0.6' },
-    };
-    const next = nextDeployment('m', current, undefined, { production: '0.9.0', canary: null, fabrics: { '05': null, '07': '1.0.7' }, reason: 'rollback' }, NOW);
-    expect(next).toMatchObject({ revision: 5, production: '0.9.0', shadow: { version: '1.2.0', sample: 0.1 }, fabrics: { '06': '1.0.6', '07': '1.0.7' }, reason: 'rollback' });
-    expect(next.canary).toBeUndefined();
-    expect(describeDeployment(next)).toContain('production 0.9.0');
-  });
-
-  it('changes the sample of the shadow in force, and refuses a sample without a shadow', () => {
-    const current = { ...fixedDeployment('m', '1.0.0'), revision: 2, shadow: { version: '1.2.0', sample: 0.1 } };
-    expect(nextDeployment('m', current, undefined, { shadowSample: 0.5 }, NOW).shadow).toEqual({ version: '1.2.0', sample: 0.5 });
-    expect(() => nextDeployment('m', fixedDeployment('m', '1.0.0'), undefined, { shadowSample: 0.5 }, NOW)).toThrow(/no shadow in force: --shadow-sample needs --shadow/);
-  });
-
-  it('refuses a deployment without a production version and a canary that selects nothing', () => {
-    expect(() => nextDeployment('m', undefined, undefined, {}, NOW)).toThrow(/--production/);
-    expect(() => nextDeployment('m', undefined, '1.0.0', { canary: { version: '1.1.0', lines: [], cameras: [] } }, NOW)).toThrow(/canary-lines/);
-  });
-});
 
 describe('the false-alarm rate of a deployment', () => {
   const base = { ...fixedDeployment('m', '1.0.0'), revision: 3 };
@@ -151,10 +111,5 @@ describe('rollout status', () => {
     expect(describeStatus('draem-aitex', promoted, deployment('1.0.0'), 'control.v1')).toContain('DIFFERS: the fleet\'s production is 1.0.0, the gate promoted 1.1.0');
     expect(describeStatus('draem-aitex', promoted, undefined, 'control.v1')).toContain('no deployment on control.v1; workers serve the promoted version\n  false-alarm rate 0.05 (card default)');
     expect(same).toContain('\n  false-alarm rate 0.05 (card default)');
-  });
-
-  it('reads the registry marker the gate wrote, and none for a model without one', async () => {
-    expect(await registryMarker('draem-aitex', REGISTRY)).toMatchObject({ version: expect.any(String) as unknown, promotedAt: expect.any(String) as unknown });
-    expect(await registryMarker('no-such-model', REGISTRY)).toBeUndefined();
   });
 });

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   CARD_FALSE_ALARM_RATE,
   Deployment,
@@ -8,41 +6,27 @@ import {
   FalseAlarmRate,
   Id,
   LoomwatchError,
-  ProductionMarker,
   cloudEventHeaders,
   deployedModelRef,
   deploymentKey,
   deploymentVersions,
   encodeMessage,
+  type DeploymentChange,
   type DeploymentOperatingPoint,
+  type ProductionMarker,
 } from '@loomwatch/contracts';
-import { readModelCard, readVerifiedOnnx, resolveModel } from '@loomwatch/inference';
+import { readVerifiedOnnx } from '@loomwatch/inference';
+import { readModelCard, resolveModel } from '@loomwatch/model-registry';
 import { publishControlMessage } from '@loomwatch/frame-pipeline';
 import { requireTopics, type KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { watchDeployments } from './deployments.js';
 
-/** What an operator asks for; anything not mentioned stays as the deployment in force has it. */
-export interface RolloutChange {
-  production?: string;
-  canary?: { version: string; lines: string[]; cameras: string[] } | null;
-  shadow?: { version: string; sample: number } | null;
-  /** A new sample for the shadow in force. */
-  shadowSample?: number;
-  /** Fabric code → version; a version of `null` removes the fabric's route. */
-  fabrics?: Record<string, string | null>;
-  /** The deployment's false-alarm rate; `null` returns it to each card's default. */
-  falseAlarmRate?: number | null;
-  /** Line → false-alarm rate; `null` removes the line's own rate (it takes the deployment's again). */
-  lineFalseAlarmRates?: Record<string, number | null>;
-  reason?: string;
-}
-
 /**
  * `--false-alarm-rate <rate|default> [--line <id>]` as a change: a share in the deployments' range,
  * or `default` to clear it, for the deployment or one line. DEPLOYMENT_INVALID names the mistake.
  */
-export function falseAlarmRateChange(rate: string | undefined, line: string | undefined): Pick<RolloutChange, 'falseAlarmRate' | 'lineFalseAlarmRates'> {
+export function falseAlarmRateChange(rate: string | undefined, line: string | undefined): Pick<DeploymentChange, 'falseAlarmRate' | 'lineFalseAlarmRates'> {
   if (rate === undefined) {
     if (line !== undefined) throw new LoomwatchError('DEPLOYMENT_INVALID', `--line ${line} needs --false-alarm-rate <rate|default>: it sets one line's rate`);
     return {};
@@ -61,54 +45,6 @@ export function falseAlarmRateChange(rate: string | undefined, line: string | un
   if (line === undefined) return { falseAlarmRate: value };
   if (!Id.safeParse(line).success) throw new LoomwatchError('DEPLOYMENT_INVALID', `--line takes a line id (letters, digits, ".", "_" or "-"), not ${line}`);
   return { lineFalseAlarmRates: { [line]: value } };
-}
-
-/** The operating point in force after the change; undefined when neither the deployment nor a line names a rate. */
-function nextOperatingPoint(current: DeploymentOperatingPoint | undefined, change: RolloutChange): DeploymentOperatingPoint | undefined {
-  const falseAlarmRate = change.falseAlarmRate === undefined ? current?.falseAlarmRate : (change.falseAlarmRate ?? undefined);
-  const lines: Record<string, number> = { ...(current?.lines ?? {}) };
-  for (const [line, rate] of Object.entries(change.lineFalseAlarmRates ?? {})) {
-    if (rate === null) delete lines[line];
-    else lines[line] = rate;
-  }
-  if (falseAlarmRate === undefined && Object.keys(lines).length === 0) return undefined;
-  return { ...(falseAlarmRate === undefined ? {} : { falseAlarmRate }), lines };
-}
-
-/** The next revision: the current deployment (or the registry's production version) with the change applied. */
-export function nextDeployment(model: string, current: Deployment | undefined, registryProduction: string | undefined, change: RolloutChange, now = new Date()): Deployment {
-  const production = change.production ?? current?.production ?? registryProduction;
-  if (production === undefined) {
-    throw new LoomwatchError('DEPLOYMENT_INVALID', `${model} has no production version yet: pass --production <version>`);
-  }
-  const operatingPoint = nextOperatingPoint(current?.operatingPoint, change);
-  const fabrics: Record<string, string> = { ...(current?.fabrics ?? {}) };
-  for (const [code, version] of Object.entries(change.fabrics ?? {})) {
-    if (version === null) delete fabrics[code];
-    else fabrics[code] = version;
-  }
-  const canary = change.canary === undefined ? current?.canary : (change.canary ?? undefined);
-  let shadow = change.shadow === undefined ? current?.shadow : (change.shadow ?? undefined);
-  if (change.shadowSample !== undefined) {
-    if (shadow === undefined) throw new LoomwatchError('DEPLOYMENT_INVALID', `${model} has no shadow in force: --shadow-sample needs --shadow <version>`);
-    shadow = { ...shadow, sample: change.shadowSample };
-  }
-  const next = Deployment.parse({
-    kind: 'deployment',
-    model,
-    revision: (current?.revision ?? 0) + 1,
-    production,
-    ...(canary === undefined ? {} : { canary }),
-    ...(shadow === undefined ? {} : { shadow }),
-    fabrics,
-    ...(operatingPoint === undefined ? {} : { operatingPoint }),
-    updatedAt: now.toISOString(),
-    ...(change.reason === undefined ? {} : { reason: change.reason }),
-  });
-  if (next.canary !== undefined && next.canary.lines.length === 0 && next.canary.cameras.length === 0) {
-    throw new LoomwatchError('DEPLOYMENT_INVALID', 'a canary needs --canary-lines or --canary-cameras (line:camera): otherwise it decides nothing');
-  }
-  return next;
 }
 
 /** The false-alarm rate every frame gets when no deployment names one. */
@@ -138,16 +74,6 @@ export async function currentDeployment(client: KafkaClient, topic: string, mode
   const watch = await watchDeployments({ client, topic, model, logger, onChange: () => Promise.resolve() });
   await watch.stop();
   return watch.initial;
-}
-
-/** The registry's production marker of `model`, if it has a valid one. */
-export async function registryMarker(model: string, registryRoot: string): Promise<ProductionMarker | undefined> {
-  try {
-    const marker = ProductionMarker.safeParse(JSON.parse(await readFile(join(registryRoot, model, 'production.json'), 'utf8')));
-    return marker.success ? marker.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The registry's production version of `model`, if it marks one. */

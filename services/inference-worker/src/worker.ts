@@ -1,10 +1,11 @@
 import { deployedModelRef, toLoomwatchError, type Deployment } from '@loomwatch/contracts';
-import { defaultModel, readCpuFlags, readModelCard, resolveModel, selectPrecision, type PrecisionSelection } from '@loomwatch/inference';
+import { EngineDecider, type Decider } from '@loomwatch/inference';
 import { backoffDelay, sleep } from '@loomwatch/concurrency';
 import { createKafkaClient, requireTopics, type KafkaClient } from '@loomwatch/kafka';
+import { MODEL_NAME, defaultModel, modelSource, readCpuFlags, readModelCard, resolveModel, selectPrecision, type ModelSource, type PrecisionSelection } from '@loomwatch/model-registry';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
-import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment, type Decider } from '@loomwatch/frame-pipeline';
+import { ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
 import type { WorkerConfig } from './config.js';
 import { watchDeployments, type DeploymentWatch } from './deployments.js';
 import { WorkerMetrics, type ServedModel } from './metrics.js';
@@ -142,7 +143,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
 
 /** `draem-aitex` follows the model's deployments; `name@version` or a directory pins one version. */
 function followsDeployments(ref: string): boolean {
-  return /^[A-Za-z0-9._-]+$/.test(ref);
+  return MODEL_NAME.test(ref);
 }
 
 async function chooseDefaultModel(registryRoot: string, logger: Logger): Promise<string> {
@@ -164,9 +165,9 @@ async function startModels(
   onSwitched: (pool: ModelPool) => void,
   precision: { cpuFlags: readonly string[]; selections: Map<string, PrecisionSelection> },
 ): Promise<{ pool: ModelPool; watch: DeploymentWatch | undefined }> {
-  const load = async (ref: string): Promise<EngineDecider> => {
+  const load = async (ref: ModelSource): Promise<EngineDecider> => {
     const chosen = await selectPrecision(ref, { registryRoot: config.inference.registryRoot, precision: config.inference.precision, cpuFlags: precision.cpuFlags });
-    const decider = await EngineDecider.load({ model: chosen.dir, ...config.inference, overlayFormat: config.worker.overlayFormat });
+    const decider = await EngineDecider.load({ model: { dir: chosen.dir }, ...config.inference, overlayFormat: config.worker.overlayFormat });
     precision.selections.set(decider.model.version, chosen);
     logger.info(
       { model: chosen.name, requested: chosen.requested, version: decider.model.version, precision: chosen.precision, cpuFlags: precision.cpuFlags },
@@ -176,8 +177,10 @@ async function startModels(
   };
   const ref = config.model ?? (await chooseDefaultModel(config.inference.registryRoot, logger));
   if (!followsDeployments(ref)) {
-    const card = await readModelCard(await resolveModel(ref, config.inference.registryRoot));
-    const pool = await ModelPool.start(() => load(ref), fixedDeployment(card.name, card.version));
+    // The config's model is the operator's: a value with a "/" is a version directory.
+    const pinned = modelSource(ref);
+    const card = await readModelCard(await resolveModel(pinned, config.inference.registryRoot));
+    const pool = await ModelPool.start(() => load(pinned), fixedDeployment(card.name, card.version));
     logger.info({ model: ref, version: card.version }, 'model version pinned');
     return { pool, watch: undefined };
   }

@@ -13,8 +13,9 @@
  */
 import { newCommand, parseOrExit } from '@loomwatch/config';
 import { Verdict, decodeMessage } from '@loomwatch/contracts';
-import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
+import { ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
+import { EngineDecider } from '@loomwatch/inference';
 import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DeadLetter, Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
-import { randomModelVersions } from '@loomwatch/inference/fixtures';
+import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { REPO_ROOT, aitexFrames, builtEntry, infraEnv, processExited, readCommittedWithKcat } from '@loomwatch/testkit';

@@ -1,6 +1,7 @@
 import { TOPICS, type ReplayPlan } from '@loomwatch/contracts';
-import { EngineDecider, ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
-import { readModelCard, resolveModel } from '@loomwatch/inference';
+import { ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
+import { EngineDecider } from '@loomwatch/inference';
+import { readModelCard, resolveModel } from '@loomwatch/model-registry';
 import { createKafkaClient, requireTopics, type InboundRecord, type KafkaClient, type OutboundMessage, type RecordProcessor } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';

@@ -2,9 +2,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { commandName } from '@loomwatch/config';
 import { LoomwatchError, toLoomwatchError } from '@loomwatch/contracts';
+import { DEFAULT_REGISTRY_ROOT, defaultModel, modelSource } from '@loomwatch/model-registry';
 import { InferenceEngine, type InferenceResult } from '../engine.js';
-import { defaultModel } from '../model/registry.js';
-import { DEFAULT_REGISTRY_ROOT } from '../options.js';
 import { INFER_NAME, parseInferArgs, type InferArgs } from './args.js';
 import { expandInputs } from './inputs.js';
 
@@ -100,7 +99,8 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     for (const dir of [args.mapsDir, args.overlaysDir]) if (dir !== undefined) await mkdir(dir, { recursive: true });
     const model = args.model ?? process.env.LOOMWATCH_MODEL ?? (await defaultModel(args.config.registryRoot ?? DEFAULT_REGISTRY_ROOT)).name;
-    engine = await InferenceEngine.load({ model, ...args.config });
+    // --model and LOOMWATCH_MODEL are the operator's: a value with a "/" is a directory (./dir).
+    engine = await InferenceEngine.load({ model: modelSource(model), ...args.config });
   } catch (err) {
     return fail(err);
   }

@@ -1,7 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyRandomModel, RANDOM_MODEL_DIR, stampOpset } from './fixtures.js';
+import { copyRandomModel, RANDOM_MODEL_DIR } from '@loomwatch/model-registry/fixtures';
+import { stampOpset } from './fixtures.js';
 import { loadOnnxModel } from './load.js';
 import { onnxOpset } from './onnx-file.js';
 import type { SessionConfig } from './onnx-model.js';

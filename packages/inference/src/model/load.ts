@@ -1,9 +1,9 @@
 import type { ModelCard } from '@loomwatch/contracts';
+import { readModelCard, resolveModel, type ModelSource } from '@loomwatch/model-registry';
 import type { InferenceConfig } from '../options.js';
 import type { Model } from './model.js';
 import { OnnxModel, type SessionConfig } from './onnx-model.js';
 import { readVerifiedOnnx } from './onnx-file.js';
-import { readModelCard, resolveModel } from './registry.js';
 
 export interface LoadedModel {
   card: ModelCard;
@@ -15,12 +15,12 @@ export interface LoadedModel {
 }
 
 /**
- * Resolves a model reference (directory, `name@version` or `name`), validates the card,
+ * Resolves a model (a registry reference, or `{ dir }`: see `ModelSource`), validates the card,
  * verifies the ONNX file against it and opens an onnxruntime session. Each failure is a
  * `LoomwatchError`: MODEL_NOT_FOUND, MODEL_CARD_INVALID, MODEL_CHECKSUM_MISMATCH,
  * MODEL_OPSET_UNSUPPORTED or MODEL_SHAPE_MISMATCH.
  */
-export async function loadOnnxModel(ref: string, config: Pick<InferenceConfig, 'registryRoot'> & SessionConfig): Promise<LoadedModel> {
+export async function loadOnnxModel(ref: ModelSource, config: Pick<InferenceConfig, 'registryRoot'> & SessionConfig): Promise<LoadedModel> {
   const location = await resolveModel(ref, config.registryRoot);
   const card = await readModelCard(location);
   const bytes = await readVerifiedOnnx(location.dir, card);

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelCard } from '@loomwatch/contracts';
+import { RANDOM_MODEL_DIR } from '@loomwatch/model-registry/fixtures';
 import { InferenceEngine } from '../engine.js';
-import { RANDOM_MODEL_DIR, routedTestOnnx } from './fixtures.js';
+import { routedTestOnnx } from './fixtures.js';
 import { OnnxModel, checkSessionAgainstCard, type SessionConfig, type SessionDescription } from './onnx-model.js';
 
 const session: SessionConfig = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };

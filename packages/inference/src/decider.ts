@@ -1,5 +1,6 @@
 import type { InputStats, ModelRef, Region, VerdictKind } from '@loomwatch/contracts';
-import { InferenceEngine, encodeMapPng, encodeOverlay, type LoadEngineOptions } from '@loomwatch/inference';
+import { InferenceEngine, type LoadEngineOptions } from './engine.js';
+import { encodeMapPng, encodeOverlay } from './image/render.js';
 
 /** What the model concluded about one image, with its pictures ready to store. */
 export interface Decision {
@@ -23,7 +24,7 @@ export interface Decision {
 }
 
 /**
- * One loaded model version as the pipeline sees it: image bytes in, a decision out. Image
+ * One loaded model version as the frame pipeline and the inference API see it: image bytes in, a decision out. Image
  * problems are permanent `LoomwatchError`s (IMAGE_*). `EngineDecider` below is the real one;
  * tests put a table in its place.
  */
@@ -39,7 +40,7 @@ export interface Decider {
   readonly usable: boolean;
 }
 
-interface EngineDeciderOptions extends LoadEngineOptions {
+export interface EngineDeciderOptions extends LoadEngineOptions {
   /** @defaultValue 'jpeg' — a tenth of the PNG's size for a picture people look at. */
   overlayFormat?: 'jpeg' | 'png';
 }

@@ -1,6 +1,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describeIssues, LoomwatchError, MISSING_IS_REQUIRED, ModelCard, ProductionMarker } from '@loomwatch/contracts';
+import { MODEL_NAME, MODEL_REF_HINT, MODEL_VERSION, parseModelRef } from './names.js';
+
+/** `<repo>/models/registry`, where the model pipeline writes model versions. */
+export const DEFAULT_REGISTRY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/registry');
 
 /** A model version on disk: the directory with `model.json` and what the reference asked for. */
 export interface ModelLocation {
@@ -9,10 +14,21 @@ export interface ModelLocation {
   expected?: { name: string; version: string };
 }
 
-const NAME = /^[A-Za-z0-9._-]+$/;
+/**
+ * What names a model: a registry reference (`name`, `name@version`, checked by `parseModelRef`)
+ * or `{ dir }`, a directory someone named on purpose (a command's `--model ./dir`, a config file:
+ * see `modelSource`). A string is never read as a path, so a reference that arrives from a request
+ * or a message cannot reach the file system.
+ */
+export type ModelSource = string | { dir: string };
 
-function looksLikePath(ref: string): boolean {
-  return isAbsolute(ref) || ref.startsWith('.') || ref.includes('/') || ref.includes('\\');
+/**
+ * A model as an operator writes it in a flag or a config file: text with a `/` (or `\`) is a
+ * directory (`./models/x/1.0.0`, `/abs/dir`), anything else a registry reference. Only for values
+ * an operator wrote: requests and messages pass their reference to `resolveModel` as a string.
+ */
+export function modelSource(text: string): ModelSource {
+  return text.includes('/') || text.includes('\\') ? { dir: text } : text;
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -33,54 +49,64 @@ async function listDirs(dir: string): Promise<string[]> {
   }
 }
 
-async function productionVersion(nameDir: string, name: string): Promise<string> {
-  const markerPath = join(nameDir, 'production.json');
-  let raw: string;
-  try {
-    raw = await readFile(markerPath, 'utf8');
-  } catch (err) {
-    const versions = await listDirs(nameDir);
-    throw new LoomwatchError(
-      'MODEL_NOT_FOUND',
-      `model ${name} has no production version (${markerPath} is missing): pass ${name}@<version>` +
-        (versions.length > 0 ? ` — versions on disk: ${versions.join(', ')}` : ''),
-      { cause: err },
-    );
-  }
+async function readMarker(markerPath: string): Promise<ProductionMarker> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = JSON.parse(await readFile(markerPath, 'utf8'));
   } catch (err) {
-    throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} is not valid JSON: fix or re-promote the version`, { cause: err });
+    if (err instanceof SyntaxError) throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} is not valid JSON: fix or re-promote the version`, { cause: err });
+    throw err;
   }
   const marker = ProductionMarker.safeParse(parsed, MISSING_IS_REQUIRED);
   if (!marker.success) {
     throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} is invalid (${describeIssues(marker.error.issues)}): fix or re-promote the version`);
   }
-  return marker.data.version;
+  if (!MODEL_VERSION.test(marker.data.version)) {
+    throw new LoomwatchError('MODEL_CARD_INVALID', `${markerPath} marks "${marker.data.version}", which is not a version (a semantic version such as 1.1.0): fix or re-promote the version`);
+  }
+  return marker.data;
+}
+
+async function productionVersion(nameDir: string, name: string): Promise<string> {
+  const markerPath = join(nameDir, 'production.json');
+  if (!(await isFile(markerPath))) {
+    const versions = await listDirs(nameDir);
+    throw new LoomwatchError(
+      'MODEL_NOT_FOUND',
+      `model ${name} has no production version (${markerPath} is missing): pass ${name}@<version>` +
+        (versions.length > 0 ? ` — versions on disk: ${versions.join(', ')}` : ''),
+    );
+  }
+  return (await readMarker(markerPath)).version;
 }
 
 /**
- * Resolves `--model`: a directory (holding `model.json`, or a model's directory with
- * `production.json`), `name@version`, or `name` (the version `production.json` marks), the
- * last two inside `registryRoot`.
+ * The production marker of the registry model `name` (`<name>/production.json`: the version the
+ * gate promoted, when and why); undefined when it has none. MODEL_CARD_INVALID when it is broken.
  */
-export async function resolveModel(ref: string, registryRoot: string): Promise<ModelLocation> {
-  if (looksLikePath(ref)) {
-    const dir = resolve(ref);
+export async function productionMarker(name: string, registryRoot: string): Promise<ProductionMarker | undefined> {
+  if (!MODEL_NAME.test(name)) throw new LoomwatchError('MODEL_NOT_FOUND', `"${name}" is not a model name: ${MODEL_REF_HINT}`);
+  const markerPath = join(resolve(registryRoot), name, 'production.json');
+  return (await isFile(markerPath)) ? readMarker(markerPath) : undefined;
+}
+
+/**
+ * Resolves a model: a registry reference `name@version`, or `name` (the version `production.json`
+ * marks), inside `registryRoot`; or `{ dir }`, a version directory (holding `model.json`) or a
+ * model's directory (holding `production.json`). A string that is no registry reference (a path,
+ * `..`, `%2e`…) is MODEL_NOT_FOUND before anything is read.
+ */
+export async function resolveModel(source: ModelSource, registryRoot: string): Promise<ModelLocation> {
+  if (typeof source !== 'string') {
+    const dir = resolve(source.dir);
     if (await isFile(join(dir, 'model.json'))) return { dir };
     if (await isFile(join(dir, 'production.json'))) {
-      const version = await productionVersion(dir, ref);
+      const version = await productionVersion(dir, source.dir);
       return { dir: join(dir, version) };
     }
     throw new LoomwatchError('MODEL_NOT_FOUND', `no model.json (or production.json) in ${dir}: pass a model version directory, name@version or name`);
   }
-  const at = ref.lastIndexOf('@');
-  const name = at === -1 ? ref : ref.slice(0, at);
-  const pinned = at === -1 ? undefined : ref.slice(at + 1);
-  if (!NAME.test(name) || (pinned !== undefined && !NAME.test(pinned))) {
-    throw new LoomwatchError('MODEL_NOT_FOUND', `"${ref}" is not a model reference: use a directory, name@version or name`);
-  }
+  const { name, version: pinned } = parseModelRef(source);
   const nameDir = join(resolve(registryRoot), name);
   if ((await listDirs(nameDir)).length === 0 && !(await isFile(join(nameDir, 'production.json')))) {
     const names = await listDirs(resolve(registryRoot));
@@ -158,7 +184,8 @@ export interface DefaultModel {
 export async function defaultModel(registryRoot: string): Promise<DefaultModel> {
   const candidates: DefaultModel[] = [];
   for (const name of await listDirs(resolve(registryRoot))) {
-    if (!(await isFile(join(resolve(registryRoot), name, 'production.json')))) continue;
+    // A directory whose name is no model name (a stray copy, `lost+found`) is not a model.
+    if (!MODEL_NAME.test(name) || !(await isFile(join(resolve(registryRoot), name, 'production.json')))) continue;
     const card = await readModelCard(await resolveModel(name, registryRoot));
     candidates.push({ name, version: card.version, imageAuroc: card.metrics?.imageAuroc ?? null });
   }

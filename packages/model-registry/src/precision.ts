@@ -1,8 +1,12 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
 import { LoomwatchError, type ModelCard } from '@loomwatch/contracts';
-import type { Precision } from '../options.js';
-import { readModelCard, resolveModel } from './registry.js';
+import { readModelCard, resolveModel, type ModelSource } from './registry.js';
+
+/** Which precision serves a model version: see `choosePrecision`. */
+export const Precision = z.enum(['auto', 'fp32', 'int8']);
+export type Precision = z.infer<typeof Precision>;
 
 /**
  * INT8 variants (cards with `quantization`, beside their FP32 parent in the registry) are faster
@@ -119,7 +123,7 @@ export interface PrecisionSelection extends PrecisionChoice {
  * to a version that is itself a quantised variant runs as named: the rule chooses between a parent
  * and its variants only.
  */
-export async function selectPrecision(ref: string, options: { registryRoot: string; precision: Precision; cpuFlags: readonly string[] }): Promise<PrecisionSelection> {
+export async function selectPrecision(ref: ModelSource, options: { registryRoot: string; precision: Precision; cpuFlags: readonly string[] }): Promise<PrecisionSelection> {
   const location = await resolveModel(ref, options.registryRoot);
   const card = await readModelCard(location);
   const base = { name: card.name, requested: card.version, cpuFlags: options.cpuFlags };

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyRandomModel } from './fixtures.js';
-import { defaultModel, readModelCard, resolveModel } from './registry.js';
+import { defaultModel, productionMarker, readModelCard, resolveModel } from './registry.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
@@ -24,10 +24,26 @@ describe('resolveModel', () => {
     expect((await resolveModel('draem-random@0.0.1', root)).dir).toBe(dir);
   });
 
-  it('accepts a version directory or a model directory given as a path', async () => {
+  it('accepts a version directory or a model directory named as one', async () => {
     const { root, dir } = registry();
-    expect((await resolveModel(dir, '/nonexistent')).dir).toBe(dir);
-    expect((await resolveModel(join(root, 'draem-random'), '/nonexistent')).dir).toBe(dir);
+    expect((await resolveModel({ dir }, '/nonexistent')).dir).toBe(dir);
+    expect((await resolveModel({ dir: join(root, 'draem-random') }, '/nonexistent')).dir).toBe(dir);
+    await expect(resolveModel({ dir: join(root, 'no-such-dir') }, root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
+  it('never reads a string as a path: a traversal, a path or an encoded one is MODEL_NOT_FOUND before the registry is read', async () => {
+    const { root, dir } = registry();
+    // A card planted where "draem-random@.." or ".." would reach it.
+    writeFileSync(join(root, 'model.json'), readFileSync(join(dir, 'model.json')));
+    for (const ref of ['draem-random@..', '..', '.', dir, './draem-random/0.0.1', 'draem-random/0.0.1', 'draem-random@0.0.1/..', '..\\x', '%2e%2e', 'draem-random@%2e%2e', 'Draem-random']) {
+      await expect(resolveModel(ref, join(root, 'draem-random')), ref).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('is not a model reference') as unknown });
+    }
+  });
+
+  it('refuses a production marker that names no version (a path)', async () => {
+    const { root } = registry();
+    writeFileSync(join(root, 'draem-random', 'production.json'), JSON.stringify({ version: '..', promotedAt: '2026-01-01T00:00:00Z' }));
+    await expect(resolveModel('draem-random', root)).rejects.toMatchObject({ code: 'MODEL_CARD_INVALID', message: expect.stringContaining('not a version') as unknown });
   });
 
   it('reports an unknown model, a missing version and a missing production marker as MODEL_NOT_FOUND', async () => {
@@ -35,7 +51,6 @@ describe('resolveModel', () => {
     await expect(resolveModel('nope', root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('draem-random') as unknown });
     await expect(resolveModel('draem-random@9.9.9', root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('0.0.1') as unknown });
     await expect(resolveModel('draem-random', root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('draem-random@<version>') as unknown });
-    await expect(resolveModel('./no/such/dir', root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
   });
 
   it('rejects a production marker that is not valid', async () => {
@@ -102,6 +117,16 @@ describe('readModelCard', () => {
   });
 });
 
+describe('productionMarker', () => {
+  it('reads the marker the gate wrote, none for a model without one, and refuses what is no model name', async () => {
+    const { root } = registry();
+    expect(await productionMarker('draem-random', root)).toEqual({ version: '0.0.1', promotedAt: '2026-01-01T00:00:00Z' });
+    expect(await productionMarker('no-such-model', root)).toBeUndefined();
+    await expect(productionMarker('..', root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(productionMarker('draem-random@0.0.1', root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+});
+
 describe('defaultModel', () => {
   it('picks the production model with the highest validation image AUROC, whatever its family', async () => {
     const { root } = registry({ patchCard: (card) => (card.metrics = { imageAuroc: 0.7, pixelAuroc: 0.7, detectionRate: 0.1, falseAlarmRate: 0.05 }) });
@@ -112,6 +137,9 @@ describe('defaultModel', () => {
     const card = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;
     writeFileSync(cardPath, JSON.stringify({ ...card, name: 'zz-better', metrics: { ...(card['metrics'] as object), imageAuroc: 0.9 } }));
     expect(await defaultModel(root)).toMatchObject({ name: 'zz-better', imageAuroc: 0.9 });
+    // A directory whose name is no model name is not a candidate (and does not stop the choice).
+    cpSync(join(root, 'draem-random'), join(root, 'Not_A_Model'), { recursive: true });
+    expect(await defaultModel(root)).toMatchObject({ name: 'zz-better' });
   });
 
   it('falls back to an unmeasured model and says so when no model has a production version', async () => {
