@@ -1,9 +1,11 @@
 /**
  * The workspace's dependency graph, read from the package.json files and the sources: what
- * `workspace-graph.test.ts` holds to a tree (services → packages, no cycles, testkit a leaf).
+ * `workspace-graph.test.ts` holds to a tree (services → packages, no cycles, testkit a leaf), and
+ * what each package loads at run time (its `dependencies`, transitively, through node_modules), so
+ * that a package meant to load no runtime never does.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 export type WorkspaceKind = 'package' | 'service' | 'app';
 
@@ -15,6 +17,8 @@ export interface WorkspaceNode {
   declared: Set<string>;
   /** Workspace packages its TypeScript sources import, with a file that does. */
   imported: Map<string, string>;
+  /** Every package named in `dependencies` (workspace or not): what it loads at run time. */
+  runtime: string[];
 }
 
 const KIND_OF_GROUP: Record<string, WorkspaceKind> = { packages: 'package', services: 'service', deploy: 'app' };
@@ -57,7 +61,8 @@ export function readWorkspace(root: string): WorkspaceNode[] {
         if (target !== undefined && target !== manifest.name && !imported.has(target)) imported.set(target, relative(root, file));
       }
     }
-    return { name: manifest.name, dir, kind: KIND_OF_GROUP[dir.split('/')[0] ?? ''] ?? 'package', declared, imported };
+    const runtime = Object.keys(manifest.dependencies ?? {});
+    return { name: manifest.name, dir, kind: KIND_OF_GROUP[dir.split('/')[0] ?? ''] ?? 'package', declared, imported, runtime };
   });
 }
 
@@ -92,6 +97,117 @@ export function graphProblems(nodes: readonly WorkspaceNode[]): string[] {
     }
     for (const [target, file] of node.imported) {
       if (!node.declared.has(target)) problems.push(`${file} imports ${target}, which ${node.name}'s package.json does not declare`);
+    }
+  }
+  return problems;
+}
+
+interface Manifest {
+  name?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** The directory of `name` as Node resolves it from `from`: `node_modules/<name>` of `from` or an ancestor. */
+function packageDir(name: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * What every package loads at run time, by name: the workspace packages' `dependencies`, and for
+ * each installed package reached from them its own `dependencies` and installed
+ * `optionalDependencies`, read from node_modules (an optional one not installed is left out).
+ */
+export function readRuntimeGraph(root: string, nodes: readonly WorkspaceNode[]): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  const seen = new Set<string>();
+  const pending: { name: string; dir: string; deps: string[] }[] = nodes.map((node) => ({ name: node.name, dir: join(root, node.dir), deps: node.runtime }));
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const edges = graph.get(next.name) ?? new Set<string>();
+    graph.set(next.name, edges);
+    for (const dep of next.deps) {
+      edges.add(dep);
+      const dir = packageDir(dep, next.dir);
+      if (dir === undefined || seen.has(dir)) continue;
+      seen.add(dir);
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
+      pending.push({ name: dep, dir, deps: Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies }) });
+    }
+  }
+  return graph;
+}
+
+/** Packages that must not load some runtimes, and why. A name ending in `/*` forbids a whole scope. */
+export interface RuntimeRule {
+  packages: readonly string[];
+  forbidden: readonly string[];
+  why: string;
+}
+
+const MODEL_RUNTIMES = ['onnxruntime-node', 'sharp'];
+const CLIENTS = ['@platformatic/kafka', '@aws-sdk/*', '@loomwatch/kafka', '@loomwatch/storage'];
+
+export const RUNTIME_RULES: readonly RuntimeRule[] = [
+  {
+    packages: ['@loomwatch/model-registry', '@loomwatch/contracts', '@loomwatch/http', '@loomwatch/concurrency', '@loomwatch/config', '@loomwatch/observability'],
+    forbidden: [...MODEL_RUNTIMES, ...CLIENTS],
+    why: 'a shared package that any service may use loads no model runtime and no broker or S3 client',
+  },
+  {
+    packages: ['@loomwatch/drift-monitor', '@loomwatch/dashboard', '@loomwatch/alerting'],
+    forbidden: [...MODEL_RUNTIMES, '@loomwatch/inference', '@loomwatch/frame-pipeline'],
+    why: 'a service that runs no model carries no model runtime in its image (the registry it reads is @loomwatch/model-registry)',
+  },
+  {
+    packages: ['@loomwatch/camera-gateway'],
+    forbidden: ['onnxruntime-node', '@loomwatch/inference', '@loomwatch/frame-pipeline'],
+    why: 'the gateway checks images (sharp) but runs no model',
+  },
+  {
+    packages: ['@loomwatch/inference-api'],
+    forbidden: [...CLIENTS, '@loomwatch/frame-pipeline'],
+    why: 'the inference API answers HTTP from the model: its image carries no Kafka or S3 client',
+  },
+];
+
+function matches(name: string, pattern: string): boolean {
+  return pattern.endsWith('/*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern;
+}
+
+/** The shortest chain of runtime dependencies from `from` to a package `pattern` matches, if any. */
+export function runtimePath(graph: ReadonlyMap<string, ReadonlySet<string>>, from: string, pattern: string): string[] | undefined {
+  const parent = new Map<string, string>([[from, from]]);
+  const queue = [from];
+  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+    if (name !== from && matches(name, pattern)) {
+      const path = [name];
+      for (let at = name; at !== from; ) path.unshift((at = parent.get(at) ?? from));
+      return path;
+    }
+    for (const dep of graph.get(name) ?? []) {
+      if (!parent.has(dep)) {
+        parent.set(dep, name);
+        queue.push(dep);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Every package that loads what its rule forbids, one sentence each with the chain that loads it. */
+export function runtimeProblems(graph: ReadonlyMap<string, ReadonlySet<string>>, rules: readonly RuntimeRule[] = RUNTIME_RULES): string[] {
+  const problems: string[] = [];
+  for (const rule of rules) {
+    for (const name of rule.packages) {
+      if (!graph.has(name)) problems.push(`${name} is named by a runtime rule but is not in the workspace`);
+      for (const pattern of rule.forbidden) {
+        const path = runtimePath(graph, name, pattern);
+        if (path !== undefined) problems.push(`${name} loads ${path.at(-1) ?? pattern} at run time (${path.join(' → ')}): ${rule.why}`);
+      }
     }
   }
   return problems;
