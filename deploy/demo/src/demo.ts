@@ -13,9 +13,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
 import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, collect, commandName, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
-import { Alert, FrameEvent, TOPICS, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
+import { Alert, FrameEvent, TOPICS, TOPIC_PROFILES, Verdict, decodeMessage, toLoomwatchError, topicSpecifications } from '@loomwatch/contracts';
 import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/model-registry';
-import { createKafkaClient } from '@loomwatch/kafka';
+import { applyTopics, createKafkaClient, type KafkaClient, type TopicOutcome } from '@loomwatch/kafka';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, processExited, spawnNodeProcess, stopProcess, type Infra } from '@loomwatch/testkit';
 
@@ -46,6 +46,24 @@ const DASHBOARD_OPS_PORT = 9470;
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/**
+ * Every declared topic on the local broker, made as `loomwatch topics apply --profile dev` makes
+ * them (the services only check that theirs exist); one line of what was done. A topic that still
+ * differs (an older frames.v1 with fewer partitions) is named, not changed: the demo runs on it.
+ */
+async function provisionTopics(kafka: KafkaClient): Promise<string> {
+  const outcomes = await applyTopics(kafka.topics, topicSpecifications({ replication: TOPIC_PROFILES.dev }));
+  const topics = (status: TopicOutcome['status']): string[] => outcomes.filter((outcome) => outcome.status === status).map((outcome) => outcome.topic);
+  const created = topics('created');
+  const parts = [
+    `${created.length} created${created.length === 0 ? '' : ` (${created.join(', ')})`}`,
+    `${topics('altered').length} changed`,
+    `${topics('ok').length} already as declared`,
+    ...(topics('drift').length === 0 ? [] : [`${topics('drift').join(', ')} still differ (loomwatch topics apply --check --profile dev says how)`]),
+  ];
+  return `topics (loomwatch topics apply --profile dev): ${parts.join(', ')}`;
 }
 
 /** A fresh log file for one process of this run. */
@@ -210,15 +228,7 @@ async function main(): Promise<void> {
   const model = config.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
   const kafka = createKafkaClient(config.kafka);
   const store = new S3BlobStore(config.s3);
-  await kafka.topics.ensure([
-    { topic: TOPICS.frames, numPartitions: 4 },
-    { topic: TOPICS.verdicts, numPartitions: 4 },
-    { topic: TOPICS.deadLetters, numPartitions: 1 },
-    { topic: TOPICS.alerts, numPartitions: 1 },
-    // Read by the dashboard: deployments (compacted) and drift judgements.
-    { topic: TOPICS.control, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-    { topic: TOPICS.drift, numPartitions: 4 },
-  ]);
+  const topicsDone = await provisionTopics(kafka);
   await store.ensureBucket(FRAME_BUCKET);
   await store.ensureBucket('loomwatch-results');
   store.close();
@@ -226,6 +236,7 @@ async function main(): Promise<void> {
   const total = config.lines * config.camerasPerLine * config.framesPerCamera;
   console.log(`Loomwatch demo — ${config.lines} lines × ${config.camerasPerLine} cameras × ${config.framesPerCamera} frames = ${total} AITEX frames at ${config.fps} fps per camera`);
   console.log(`model ${model}; ${config.workers} workers × ${config.threadsPerWorker} thread(s); worker logs in .loomwatch/demo-logs/`);
+  console.log(topicsDone);
 
   const infra: Infra = { source: 'env', kafkaBrokers: config.kafka.brokers, s3: config.s3 };
   mkdirSync(LOG_DIR, { recursive: true });
