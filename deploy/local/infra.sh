@@ -380,12 +380,26 @@ kafka_cluster_id() {
 
 kafka_classpath() { cat "$(dist_dir kafka)/classpath"; }
 
+# A random SCRAM password, in principals.env file $1, for every principal of acls.txt that has
+# none yet (a principal added to the list after the state dir was made gets one at the next start).
+principal_passwords() {
+  local file="$1" principal key
+  for principal in $(sed 's/#.*//' "$HERE/kafka/acls.txt" | awk 'NF == 5 { print $1 }' | sort -u); do
+    key="LOOMWATCH_KAFKA_PASSWORD_$(tr '[:lower:]-' '[:upper:]_' <<<"$principal")"
+    grep -q "^$key=" "$file" 2>/dev/null || echo "$key=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')" >>"$file"
+  done
+  chmod 600 "$file"
+}
+
 # The secured listener's material, made once per state dir: a CA, the broker's certificate for
 # 127.0.0.1/localhost in a PKCS12 store, and a random SCRAM password per principal of acls.txt.
 kafka_tls() {
-  [[ -s "$KAFKA_TLS/broker.p12" && -s "$KAFKA_PRINCIPALS" ]] && return 0
+  if [[ -s "$KAFKA_TLS/broker.p12" && -s "$KAFKA_PRINCIPALS" ]]; then
+    principal_passwords "$KAFKA_PRINCIPALS"
+    return 0
+  fi
   command -v openssl >/dev/null 2>&1 || die "openssl not found: install it (apt-get install openssl) to make the secured listener's certificates"
-  local tmp="$KAFKA_TLS.tmp.$$" log="$KAFKA_DIR/tls.log" principal
+  local tmp="$KAFKA_TLS.tmp.$$" log="$KAFKA_DIR/tls.log"
   rm -rf "$tmp" && mkdir -p "$tmp"
   head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$tmp/store.password"
   {
@@ -396,10 +410,8 @@ kafka_tls() {
     openssl pkcs12 -export -in "$tmp/broker.pem" -inkey "$tmp/broker.key" -certfile "$tmp/ca.pem" -name broker \
       -out "$tmp/broker.p12" -passout "file:$tmp/store.password"
   } >"$log" 2>&1 || { rm -rf "$tmp"; die "making the secured listener's certificates failed (log: $log)"; }
-  for principal in $(sed 's/#.*//' "$HERE/kafka/acls.txt" | awk 'NF == 5 { print $1 }' | sort -u); do
-    echo "LOOMWATCH_KAFKA_PASSWORD_$(tr '[:lower:]-' '[:upper:]_' <<<"$principal")=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
-  done >"$tmp/principals.env"
-  chmod 600 "$tmp"/*.key "$tmp/store.password" "$tmp/principals.env"
+  principal_passwords "$tmp/principals.env"
+  chmod 600 "$tmp"/*.key "$tmp/store.password"
   rm -rf "$KAFKA_TLS" && mv "$tmp" "$KAFKA_TLS"
 }
 

@@ -3,13 +3,16 @@
 // infra.sh as a single-file source program:
 //   java -cp <kafka classpath> SecurePrincipals.java <bootstrap> <principals.env> <acls.txt>
 // principals.env holds LOOMWATCH_KAFKA_PASSWORD_<PRINCIPAL>=<password> lines; acls.txt is the list
-// beside this file. Idempotent: users are upserted, existing ACLs are left as they are.
+// beside this file. Idempotent: users are upserted, and each principal of the list ends with exactly
+// its listed ACLs (bindings it has that the list no longer grants are deleted).
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
@@ -17,11 +20,14 @@ import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
 import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourcePatternFilter;
 import org.apache.kafka.common.resource.ResourceType;
 
 public class SecurePrincipals {
@@ -49,10 +55,24 @@ public class SecurePrincipals {
     }
     Properties props = new Properties();
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
+    int removed;
     try (Admin admin = Admin.create(props)) {
       admin.alterUserScramCredentials(users).all().get();
       admin.createAcls(acls).all().get();
+      // A grant taken out of the list (CREATE, once the services stopped creating topics) goes too.
+      Set<AclBinding> wanted = new HashSet<>(acls);
+      Set<String> principals = new HashSet<>();
+      for (AclBinding acl : acls) principals.add(acl.entry().principal());
+      List<AclBindingFilter> stale = new ArrayList<>();
+      for (String principal : principals) {
+        AclBindingFilter ofPrincipal = new AclBindingFilter(ResourcePatternFilter.ANY, new AccessControlEntryFilter(principal, null, AclOperation.ANY, AclPermissionType.ANY));
+        for (AclBinding existing : admin.describeAcls(ofPrincipal).values().get()) {
+          if (!wanted.contains(existing)) stale.add(existing.toFilter());
+        }
+      }
+      if (!stale.isEmpty()) admin.deleteAcls(stale).all().get();
+      removed = stale.size();
     }
-    System.out.println("SecurePrincipals: " + users.size() + " SCRAM users, " + acls.size() + " ACL bindings");
+    System.out.println("SecurePrincipals: " + users.size() + " SCRAM users, " + acls.size() + " ACL bindings, " + removed + " removed");
   }
 }

@@ -1,13 +1,16 @@
 /**
  * The local broker's secured listener (SASL_SSL with SCRAM-SHA-512 users and ACLs, made by
  * deploy/local/infra.sh): a wrong password, a client without TLS and a principal outside its ACLs
- * are refused, while the gateway and a worker, each as its own process with its own principal,
- * move frames to verdicts through it.
+ * are refused, only the `topics` principal may make topics (`loomwatch topics apply`), and the
+ * gateway and a worker, each as its own process with its own principal, move frames to verdicts
+ * through it.
  */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Verdict, decodeMessage } from '@loomwatch/contracts';
-import { spawnNodeProcess, stopProcess } from '@loomwatch/testkit';
+import { TOPIC_DECLARATIONS, Verdict, decodeMessage } from '@loomwatch/contracts';
+import { REPO_ROOT, builtEntry, spawnNodeProcess, stopProcess } from '@loomwatch/testkit';
 import { createKafkaClient } from './platformatic/client.js';
 import type { KafkaClientConfig } from './ports.js';
 import { useTestKafka } from './testing.js';
@@ -40,7 +43,7 @@ describe.skipIf(secure === undefined)('the secured listener (SASL_SSL, SCRAM-SHA
   });
 
   it('refuses a wrong password, a client without TLS and a write outside the principal’s ACLs', async () => {
-    expect(Object.keys(password).sort()).toEqual(['alerting', 'dashboard', 'drift', 'gateway', 'worker']);
+    expect(Object.keys(password).sort()).toEqual(['alerting', 'dashboard', 'drift', 'gateway', 'topics', 'worker']);
 
     const wrong = createKafkaClient(as('worker', { sasl: { mechanism: 'SCRAM-SHA-512', username: 'worker', password: 'not-the-password' } }));
     await expect(wrong.topics.list()).rejects.toMatchObject({ code: 'BROKER_AUTH_FAILED', message: expect.stringContaining('principal worker') as unknown });
@@ -56,6 +59,36 @@ describe.skipIf(secure === undefined)('the secured listener (SASL_SSL, SCRAM-SHA
     } finally {
       await worker.close();
     }
+  }, 120_000);
+
+  it('lets only the topics principal make topics: a service’s create is refused, and `loomwatch topics apply --check` as topics reads every declared topic and its configs', async () => {
+    const denied = `secure-test-${randomUUID().slice(0, 8)}`;
+    await expect(createKafkaClient(as('gateway')).topics.ensure([{ topic: denied, numPartitions: 1 }])).rejects.toMatchObject({ code: 'BROKER_ACCESS_DENIED' });
+    expect(await kafka.client.topics.list()).not.toContain(denied);
+
+    const topicsCheck = (username: string) =>
+      spawnSync(process.execPath, [builtEntry('services/inference-worker/dist/topics-cli.js'), 'apply', '--check', '--json', '--profile', 'dev'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TLS_CA_FILE: caFile, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password[username] ?? '' },
+      });
+    // The shared broker's topics may differ from the declaration (exit 1), but every one is there and
+    // described: a config the principal could not read would have failed the whole check.
+    const asTopics = topicsCheck('topics');
+    expect(asTopics.stderr).toBe('');
+    expect([0, 1]).toContain(asTopics.status);
+    const report = JSON.parse(asTopics.stdout) as { topics: { topic: string; status: string; actual: { partitions: number } | null }[] };
+    expect(report.topics.map((t) => t.topic).sort()).toEqual(TOPIC_DECLARATIONS.map((declared) => declared.name).sort());
+    for (const topic of report.topics) {
+      expect(topic.status, topic.topic).not.toBe('missing');
+      expect(topic.actual?.partitions, topic.topic).toBeGreaterThanOrEqual(1);
+    }
+
+    // A service principal may not read topic configs: the same check as the worker fails in one line.
+    const asWorker = topicsCheck('worker');
+    expect(asWorker.status).toBe(1);
+    expect(asWorker.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^loomwatch topics apply: BROKER_ACCESS_DENIED: /)]);
   }, 120_000);
 
   it('carries frames from the gateway to a worker’s verdicts, each service with its own principal', async () => {

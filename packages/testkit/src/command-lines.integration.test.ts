@@ -40,6 +40,7 @@ const COMMANDS: [string, string[], string[], RegExp][] = [
   ['verdicts tail', [], ['--to-end'], /add --from-beginning/],
   ['rollout status', [], ['--model'], /option '--model <name>' argument missing/],
   ['rollout set', [], ['--shadow', '1.2.0', '--shadow-sample', '2', '--dry-run'], /--shadow-sample must be a share between 0 and 1/],
+  ['topics apply', [], ['--partitions', 'frames.v1'], /--partitions takes TOPIC=COUNT/],
   ['replay run', [], ['--from', 'earliest'], /--model is required/],
   ['replay report', [], [], /--replay-topic is required/],
   ['infer', ['x.png'], [], /missing required argument 'images'/],
@@ -97,6 +98,7 @@ describe('a broker that does not answer', () => {
       ['rollout status', ['rollout', 'status']],
       ['verdicts tail', ['verdicts', 'tail', '--from-beginning', '--to-end']],
       ['verdicts tail', ['verdicts', 'tail']],
+      ['topics apply', ['topics', 'apply', '--check']],
     ] as const;
     const results = await Promise.all(runs.map(async ([who, args]) => ({ who, ...(await withoutBroker([...args])) })));
     for (const { who, status, stderr } of results) {
@@ -112,7 +114,7 @@ describe('loomwatch itself', () => {
   it('lists every command with its arguments', () => {
     const help = loomwatch(['--help']);
     expect(help.status).toBe(0);
-    for (const name of ['worker', 'gateway', 'alerting', 'drift', 'dashboard', 'api', 'verdicts', 'rollout', 'replay', 'infer', 'soak', 'demo', 'bench', 'completion']) {
+    for (const name of ['worker', 'gateway', 'alerting', 'drift', 'dashboard', 'api', 'verdicts', 'rollout', 'replay', 'topics', 'infer', 'soak', 'demo', 'bench', 'completion']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     }
   });
@@ -122,6 +124,7 @@ describe('loomwatch itself', () => {
     expect(loomwatch(['nope']).stderr.trim()).toBe("loomwatch: unknown command 'nope' (loomwatch --help lists the commands)");
     expectUsageError(loomwatch(['rollout']), 'rollout', /say which subcommand: status, set/);
     expectUsageError(loomwatch(['replay']), 'replay', /say which subcommand: run, report/);
+    expectUsageError(loomwatch(['topics']), 'topics', /say which subcommand: apply/);
     expectUsageError(loomwatch(['gateway']), 'gateway', /say which mode: simulate, hot-folder, http/);
     expectUsageError(loomwatch(['bench']), '', /say which benchmark: inference, pipeline, replay, api, kafka/);
     expectUsageError(loomwatch(['bench', 'nope']), '', /unknown benchmark "nope"/);
