@@ -16,6 +16,7 @@ import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES, collect, commandName, exit
 import { Alert, FrameEvent, TOPICS, TOPIC_PROFILES, Verdict, decodeMessage, toLoomwatchError, topicSpecifications } from '@loomwatch/contracts';
 import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/model-registry';
 import { applyTopics, createKafkaClient, type KafkaClient, type TopicOutcome } from '@loomwatch/kafka';
+import { quantile } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, processExited, spawnNodeProcess, stopProcess, type Infra } from '@loomwatch/testkit';
 
@@ -42,11 +43,6 @@ const LOG_DIR = join(REPO_ROOT, '.loomwatch/demo-logs');
 const FRAME_BUCKET = 'loomwatch-frames';
 const ALERTING_OPS_PORT = 9466;
 const DASHBOARD_OPS_PORT = 9470;
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 
 /**
  * Every declared topic on the local broker, made as `loomwatch topics apply --profile dev` makes
@@ -311,7 +307,7 @@ async function main(): Promise<void> {
   console.log(`throughput ${(verdicts.length / seconds).toFixed(2)} frames/s over ${seconds.toFixed(1)} s`);
   const opened = alerts.filter((a) => a.status === 'open').length;
   console.log(`alerts opened ${opened}, resolved ${alerts.length - opened}`);
-  console.log(`frame-to-verdict latency p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, p99 ${percentile(latencies, 99)} ms`);
+  console.log(`frame-to-verdict latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms`);
   if (unique !== published.size || verdicts.length !== published.size) process.exitCode = 1;
 
   if (config.holdDashboard) {

@@ -3,6 +3,7 @@
  * holds, what the verdict and dead-letter topics hold (each read read_committed by kcat), in; the
  * counts out.
  */
+import { quantile } from '@loomwatch/observability';
 
 /** What the frames topic holds: good frames by id (a frame published twice counts twice), poison by tag with its expected code. */
 export interface Inputs {
@@ -99,12 +100,6 @@ export function passed(counts: SoakCounts): boolean {
   );
 }
 
-/** Percentile of sorted values (nearest rank). */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
-
 export interface WindowStats {
   /** Seconds since the run started, at the window's start. */
   at: number;
@@ -113,7 +108,7 @@ export interface WindowStats {
   p99Ms: number;
 }
 
-/** Throughput and latency per window of `windowSec`, by decision time. */
+/** Throughput and latency (p50, p99) per window of `windowSec`, by decision time. */
 export function overTime(samples: readonly { decidedAt: number; latencyMs: number }[], startMs: number, windowSec: number): WindowStats[] {
   const windows = new Map<number, number[]>();
   for (const sample of samples) {
@@ -125,6 +120,6 @@ export function overTime(samples: readonly { decidedAt: number; latencyMs: numbe
   const last = Math.max(-1, ...windows.keys());
   return Array.from({ length: last + 1 }, (_, index) => {
     const latencies = (windows.get(index) ?? []).sort((a, b) => a - b);
-    return { at: index * windowSec, framesPerSecond: latencies.length / windowSec, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+    return { at: index * windowSec, framesPerSecond: latencies.length / windowSec, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) };
   });
 }

@@ -14,9 +14,10 @@ import { commandName, exitWithUsageError, newCommand, parseOrExit } from '@loomw
 import { DeadLetter, EVENT_TYPES, FrameEvent, Verdict, cloudEventHeaders, encodeMessage, messageKey } from '@loomwatch/contracts';
 import { sleep } from '@loomwatch/concurrency';
 import { createKafkaClient, type Publisher } from '@loomwatch/kafka';
+import { quantile } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, aitexFrames, readCommittedWithKcat, runInfraScript, spawnNodeProcess, startInfra, stopProcess, type Infra } from '@loomwatch/testkit';
-import { countOutcomes, overTime, passed, percentile, type Inputs } from './counts.js';
+import { countOutcomes, overTime, passed, type Inputs } from './counts.js';
 import { renderSoakPlot, type FaultMark } from './plot.js';
 import { POISON_KINDS, poisonFrame, poisonImages } from './poison.js';
 
@@ -301,7 +302,7 @@ async function main(): Promise<void> {
     cpu: readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown',
     seconds: Math.round((lastDecision - startedAt) / 1000),
     verdictsPerSecond: verdicts.length / ((lastDecision - startedAt) / 1000),
-    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN },
+    latencyMs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1] ?? NaN },
     faults: { workerKills: workers.kills, unexpectedWorkerExits: workers.unexpectedExits, brokerRestarts: settings.brokerRestart ? 1 : 0, s3OutageSeconds: settings.s3OutageSec },
     counts,
     passed: passed(counts),

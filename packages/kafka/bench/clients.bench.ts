@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 // The baseline: the client the ports replaced, measured in the same run (see eslint.config.js).
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { newCommand, parseOrExit } from '@loomwatch/config';
+import { quantile } from '@loomwatch/observability';
 import { startInfra } from '@loomwatch/testkit';
 import { createKafkaClient, type OutboundMessage } from '../src/index.js';
 
@@ -41,12 +42,9 @@ const PARTITIONS = 4;
 const payload = Buffer.alloc(1024, 'x');
 
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
-}
-const percentile = (xs: readonly number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
+/** The q-quantile of unsorted values. */
+const quantileOf = (xs: readonly number[], q: number): number => quantile([...xs].sort((a, b) => a - b), q);
+const median = (xs: readonly number[]): number => quantileOf(xs, 0.5);
 
 const handle = await startInfra();
 const brokers = handle.infra.kafkaBrokers;
@@ -174,8 +172,8 @@ try {
       if (read !== messageCount) throw new Error(`${client.name} read ${read} of ${messageCount} messages`);
       own.consume.push(messageCount / ((performance.now() - t) / 1000));
       const latencies = await client.transactions(await freshTopic(1));
-      own.p50.push(percentile(latencies, 0.5));
-      own.p99.push(percentile(latencies, 0.99));
+      own.p50.push(quantileOf(latencies, 0.5));
+      own.p99.push(quantileOf(latencies, 0.99));
     }
     const elapsed = (Date.now() - started) / 1000;
     progress(`rep ${rep + 1}/${reps} done in ${elapsed.toFixed(0)} s; about ${((elapsed / (rep + 1)) * (reps - rep - 1)).toFixed(0)} s left`);

@@ -31,6 +31,7 @@ import {
 import { sleep } from '@loomwatch/concurrency';
 import { DEFAULT_REGISTRY_ROOT, defaultModel } from '@loomwatch/model-registry';
 import { createKafkaClient, partitionOf } from '@loomwatch/kafka';
+import { quantile } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, aitexDir, aitexFrames, startInfra, stopProcess } from '@loomwatch/testkit';
 import { spawnWorkerProcess } from '../src/testing/worker-process.js';
@@ -56,10 +57,6 @@ const frames = Number(values.frames);
 const latencyFrames = Number(values.latencyFrames);
 const reps = Number(values.reps);
 const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 
 /** Bare onnxruntime: one session, the engine's tile batches of one real frame, timed runs. */
 async function bareFramesPerSec(threads: number, runs: number): Promise<{ framesPerSec: number; cpuMsPerFrame: number }> {
@@ -87,7 +84,7 @@ async function bareFramesPerSec(threads: number, runs: number): Promise<{ frames
   await session.release();
   await engine.close();
   times.sort((a, b) => a - b);
-  return { framesPerSec: 1000 / percentile(times, 50), cpuMsPerFrame: Math.round((cpu.user + cpu.system) / 1000 / runs) };
+  return { framesPerSec: 1000 / quantile(times, 0.5), cpuMsPerFrame: Math.round((cpu.user + cpu.system) / 1000 / runs) };
 }
 
 const PARTITIONS = 4;
@@ -137,7 +134,7 @@ function infraPids(): number[] {
 /** Stage medians over the verdicts of a run, in ms, and what the latency holds beyond them. */
 function stageProfile(verdicts: readonly { verdict: Verdict; readAt: number }[]): Record<string, number> {
   const stages = ['fetchMs', 'decodeMs', 'inferMs', 'postMs', 'renderMs', 'storeMs', 'totalMs'];
-  const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+  const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
   const profile: Record<string, number> = {};
   for (const stage of stages) profile[stage] = Math.round(median(verdicts.map(({ verdict }) => verdict.timings[stage] ?? 0)));
   profile['decidedToReadMs'] = Math.round(median(verdicts.map(({ verdict, readAt }) => readAt - Date.parse(verdict.decidedAt))));
@@ -257,9 +254,9 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
     profile,
     cpuMsPerFrame,
     framesPerSec,
-    p50Ms: percentile(latencies, 50),
-    p95Ms: percentile(latencies, 95),
-    p99Ms: percentile(latencies, 99),
+    p50Ms: quantile(latencies, 0.5),
+    p95Ms: quantile(latencies, 0.95),
+    p99Ms: quantile(latencies, 0.99),
     offeredFps,
   };
 }
@@ -275,7 +272,7 @@ function medianRun(runs: readonly LayoutResult[]): LayoutResult {
 
 /** The median of a list of numbers. */
 function median(xs: readonly number[]): number {
-  return percentile([...xs].sort((a, b) => a - b), 50);
+  return quantile([...xs].sort((a, b) => a - b), 0.5);
 }
 
 const handle = await startInfra();

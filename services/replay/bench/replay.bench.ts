@@ -17,7 +17,7 @@ import { ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/fra
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { EngineDecider } from '@loomwatch/inference';
 import { createKafkaClient, type KafkaClient } from '@loomwatch/kafka';
-import { createLogger } from '@loomwatch/observability';
+import { createLogger, quantile } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
 import { aitexFrames, startInfra, type Infra } from '@loomwatch/testkit';
 import { parseModelRef, parseReplayArgs, type ReplayArgs } from '../src/args.js';
@@ -47,11 +47,7 @@ const threads = Number(values.threads);
 const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
 const logger = createLogger({ service: 'bench', level: 'silent' });
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
+const median = (values: readonly number[]): number => quantile([...values].sort((a, b) => a - b), 0.5);
 
 /** Steady-state rate: verdicts after the 3rd over the time from the 3rd to the last. */
 function steadyFramesPerSec(verdicts: readonly Verdict[]): number {

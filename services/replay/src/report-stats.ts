@@ -1,20 +1,8 @@
-/** Descriptive statistics for the replay report: quantiles, summaries and histograms. */
+/** Descriptive statistics for the replay report: summaries (quantiles from @loomwatch/observability) and histograms. */
+import { quantile } from '@loomwatch/observability';
 import type { DistributionSummary, HistogramBin } from './report-model.js';
 
-/**
- * The q-quantile of ascending `sorted` values, interpolating linearly between the two nearest
- * ranks (numpy's default, R type 7): the median of [1, 2, 3, 4] is 2.5.
- */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new RangeError('quantile of no values');
-  const position = (sorted.length - 1) * q;
-  const below = Math.floor(position);
-  const lower = sorted[below] as number;
-  const upper = sorted[Math.min(below + 1, sorted.length - 1)] as number;
-  return lower + (upper - lower) * (position - below);
-}
-
-/** Mean, median, p5, p95, min and max; null for no values. */
+/** Mean, median, p5, p95 (interpolated between ranks), min and max; null for no values. */
 export function summarize(values: readonly number[]): DistributionSummary | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
