@@ -390,6 +390,24 @@ describe('the inference API on a model calibrated per fabric, with operating poi
     expect(parameters.find((p) => p.name === 'fabric')?.schema).toMatchObject({ maxLength: 32, pattern: '^[A-Za-z0-9._-]+$' });
     expect(parameters.find((p) => p.name === 'falseAlarmRate')?.schema).toEqual({ type: 'number', minimum: 0.001, maximum: 0.2 });
   });
+
+  it('serves a version directory the config names, whose path ?model= cannot name', async () => {
+    // Only the operator's config may name a directory (a value with a "/"); the registry it sits
+    // in is another, empty one, so nothing but the directory can be what answers.
+    const config = ApiConfig.parse({ model: registry.dir, api: { port: 0, auth: 'none' }, inference: { registryRoot: join(registry.root, 'nothing-here') }, ops: { port: 0 } });
+    const fromDir = await startApiService(config, createLogger({ service: 'inference-api-test', level: 'silent' }));
+    try {
+      expect(fromDir.defaultModel).toBe(registry.dir);
+      const res = await fetch(`http://127.0.0.1:${fromDir.port}/v1/infer?fabric=05`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
+      expect(res.status).toBe(200);
+      expect(InferenceVerdict.parse(await res.json())).toMatchObject({ model: { name: 'draem-random', version: '0.0.1' }, threshold: FABRIC_05.imageThreshold });
+      const byPath = await fetch(`http://127.0.0.1:${fromDir.port}/v1/infer?model=${encodeURIComponent(registry.dir)}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
+      expect(byPath.status).toBe(400);
+      expect((await problemOf(byPath)).code).toBe('QUERY_INVALID');
+    } finally {
+      await fromDir.stop();
+    }
+  });
 });
 
 /** Polls `/metrics` until the API reports `count` images in flight. */
