@@ -53,11 +53,12 @@ async function provisionTopics(kafka: KafkaClient): Promise<string> {
   const outcomes = await applyTopics(kafka.topics, topicSpecifications({ replication: TOPIC_PROFILES.dev }));
   const topics = (status: TopicOutcome['status']): string[] => outcomes.filter((outcome) => outcome.status === status).map((outcome) => outcome.topic);
   const created = topics('created');
+  const drift = topics('drift');
   const parts = [
     `${created.length} created${created.length === 0 ? '' : ` (${created.join(', ')})`}`,
     `${topics('altered').length} changed`,
     `${topics('ok').length} already as declared`,
-    ...(topics('drift').length === 0 ? [] : [`${topics('drift').join(', ')} still differ (loomwatch topics apply --check --profile dev says how)`]),
+    ...(drift.length === 0 ? [] : [`${drift.join(', ')} still ${drift.length === 1 ? 'differs' : 'differ'} (loomwatch topics apply --check --profile dev says how)`]),
   ];
   return `topics (loomwatch topics apply --profile dev): ${parts.join(', ')}`;
 }
