@@ -55,6 +55,10 @@ describe('replay arguments', () => {
     expect(error.message).toContain('draem-aitex@1.2.0');
   });
 
+  it.each([['draem-aitex@..'], ['../etc@1.0.0'], ['draem-aitex@1.2.0/..'], ['Draem@1.2.0']])('refuses %j by the registry name rule', (model) => {
+    expect(refusal(['--from', 'earliest', '--model', model])).toMatchObject({ code: 'REPLAY_INVALID', message: expect.stringContaining('must name one version') as unknown });
+  });
+
   it('refuses a missing --from, a time it would have to guess, and a range that ends before it starts', () => {
     expect(refusal([...base]).message).toContain('--from is required');
     expect(refusal([...base, '--from', 'yesterday']).message).toContain('not an ISO 8601 time');

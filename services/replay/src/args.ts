@@ -1,5 +1,6 @@
 import { collect, newCommand, parseCommand, type Command } from '@loomwatch/config';
-import { Id, KafkaTopicName, LoomwatchError, ModelVersion, type ReplaySelection } from '@loomwatch/contracts';
+import { Id, KafkaTopicName, LoomwatchError, type ReplaySelection } from '@loomwatch/contracts';
+import { modelRefParts } from '@loomwatch/model-registry';
 
 /** How the replay command is run outside `loomwatch` (its subcommands are `run` and `report`). */
 export const REPLAY_NAME = 'pnpm --silent replay';
@@ -89,14 +90,13 @@ export function canonicalTo(to: ToSpec): string {
   return to.kind === 'now' ? 'now' : to.time.toISOString();
 }
 
+/** `--model name@version`, by the registry's name rule; a bare name is refused (a replay pins a version). */
 export function parseModelRef(raw: string): { name: string; version: string } {
-  const at = raw.lastIndexOf('@');
-  const name = raw.slice(0, Math.max(0, at));
-  const version = raw.slice(at + 1);
-  if (at <= 0 || !Id.safeParse(name).success || !ModelVersion.safeParse(version).success) {
+  const parts = modelRefParts(raw);
+  if (parts?.version === undefined) {
     throw invalid(`--model ${raw} must name one version, e.g. draem-aitex@1.2.0 (a replay never follows deployments)`);
   }
-  return { name, version };
+  return { name: parts.name, version: parts.version };
 }
 
 function checkTopic(raw: string | undefined, option: string): string | undefined {

@@ -64,7 +64,7 @@ describe('replay plan resolution', () => {
 
 describe('replay id', () => {
   it('is the same for the same replay however it is spelt, and differs for another selection', () => {
-    const id = (argv: string[]): string => replayId(parseReplayArgs(['--model', 'm@1', ...argv]) as ReplayArgs, 'frames.v1', 'verdicts.replay.m.1');
+    const id = (argv: string[]): string => replayId(parseReplayArgs(['--model', 'm@1.0.0', ...argv]) as ReplayArgs, 'frames.v1', 'verdicts.replay.m.1.0.0');
     const a = id(['--from', '2026-03-01T09:00:00+01:00', '--line', 'b', '--line', 'a', '--workers', '2']);
     expect(a).toMatch(/^[0-9a-f]{12}$/);
     expect(id(['--from', '2026-03-01T08:00:00Z', '--line', 'a', '--line', 'b', '--to', 'now'])).toBe(a);
