@@ -3,7 +3,7 @@
  * deploy/local/infra.sh): a wrong password, a client without TLS and a principal outside its ACLs
  * are refused, only the `topics` principal may make topics (`loomwatch topics apply`), and the
  * gateway and a worker, each as its own process with its own principal, move frames to verdicts
- * through it.
+ * through it, which a replay as its own principal then decides again.
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -43,7 +43,7 @@ describe.skipIf(secure === undefined)('the secured listener (SASL_SSL, SCRAM-SHA
   });
 
   it('refuses a wrong password, a client without TLS and a write outside the principal’s ACLs', async () => {
-    expect(Object.keys(password).sort()).toEqual(['alerting', 'dashboard', 'drift', 'gateway', 'topics', 'worker']);
+    expect(Object.keys(password).sort()).toEqual(['alerting', 'dashboard', 'drift', 'gateway', 'replay', 'topics', 'worker']);
 
     const wrong = createKafkaClient(as('worker', { sasl: { mechanism: 'SCRAM-SHA-512', username: 'worker', password: 'not-the-password' } }));
     await expect(wrong.topics.list()).rejects.toMatchObject({ code: 'BROKER_AUTH_FAILED', message: expect.stringContaining('principal worker') as unknown });
@@ -91,9 +91,10 @@ describe.skipIf(secure === undefined)('the secured listener (SASL_SSL, SCRAM-SHA
     expect(asWorker.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^loomwatch topics apply: BROKER_ACCESS_DENIED: /)]);
   }, 120_000);
 
-  it('carries frames from the gateway to a worker’s verdicts, each service with its own principal', async () => {
+  it('carries frames from the gateway to a worker’s verdicts and a replay’s, each with its own principal', async () => {
     const firstSeq = Date.now();
     const workerId = `secure-${firstSeq}`;
+    let ours: Verdict[] = [];
     const groupId = `loomwatch-inference.secure-${firstSeq}`;
     // The shared frames.v1 may hold earlier runs' frames: this group starts at its end.
     const admin = kafka.client.offsets();
@@ -125,7 +126,6 @@ describe.skipIf(secure === undefined)('the secured listener (SASL_SSL, SCRAM-SHA
     });
     try {
       const deadline = Date.now() + 90_000;
-      let ours: Verdict[] = [];
       while (ours.length < 2 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         const found: Verdict[] = [];
@@ -139,6 +139,24 @@ describe.skipIf(secure === undefined)('the secured listener (SASL_SSL, SCRAM-SHA
     } finally {
       await Promise.all([stopProcess(worker), stopProcess(gateway)]);
     }
-  }, 150_000);
+
+    // The same frames decided again by `loomwatch replay run` as the replay principal: it reads
+    // frames.v1 by time, keeps its plan on control.v1 and makes its own topic (verdicts.replay.…).
+    const target = `verdicts.replay.secure-${firstSeq}`;
+    try {
+      const replay = spawnSync(
+        process.execPath,
+        [builtEntry('services/replay/dist/cli.js'), 'run', '--from', new Date(firstSeq - 1000).toISOString(), '--model', 'draem-random@0.0.1', '--to-topic', target, '--name', `secure-${firstSeq}`, '--json'],
+        { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TLS_CA_FILE: caFile, KAFKA_SASL_USERNAME: 'replay', KAFKA_SASL_PASSWORD: password['replay'] ?? '' } },
+      );
+      expect(replay.status, replay.stderr.slice(-2000)).toBe(0);
+      const replayed: Verdict[] = [];
+      await kafka.client.reader.readToEnd([target], (record) => void replayed.push(decodeMessage(Verdict, record.value)));
+      const frameIds = (verdicts: readonly Verdict[]): string[] => verdicts.map((verdict) => verdict.frameId).sort();
+      expect(frameIds(replayed.filter((verdict) => verdict.seq >= firstSeq && verdict.seq <= firstSeq + 1 && verdict.lineId === ours[0]?.lineId && verdict.cameraId === ours[0]?.cameraId))).toEqual(frameIds(ours));
+    } finally {
+      await kafka.client.topics.delete([target, `${target}.dlq`]).catch(() => undefined);
+    }
+  }, 300_000);
 });
 
