@@ -18,6 +18,15 @@ export function deployedModelRef(model: string, version: string): string {
   return version.includes('@') ? version : `${model}@${version}`;
 }
 
+/**
+ * Which precision serves a version a deployment (or a replay) names: `fp32` the version itself,
+ * `int8` its INT8 variant (a sibling whose card has `quantization` naming it as parent), `auto` that
+ * variant only where the CPU has VNNI and its recorded loss is small (`@loomwatch/model-registry`'s
+ * `choosePrecision`), else the version itself.
+ */
+export const Precision = z.enum(['auto', 'fp32', 'int8']);
+export type Precision = z.infer<typeof Precision>;
+
 /** The false-alarm rates a deployment may ask for: 0.1 % to 20 % of normal frames flagged. */
 export const FALSE_ALARM_RATE_RANGE = { min: 0.001, max: 0.2 } as const;
 
@@ -63,6 +72,11 @@ export const Deployment = z.strictObject({
   fabrics: z.record(z.string().min(1).max(32), ModelVersion).default({}),
   /** The false-alarm rate in force, per deployment and per line; absent: each card's default (0.05). */
   operatingPoint: DeploymentOperatingPoint.optional(),
+  /**
+   * The precision every version of the deployment runs at, over each worker's own
+   * `inference.precision`; absent: the worker's setting (`auto` unless configured).
+   */
+  precision: Precision.optional(),
   updatedAt: Timestamp,
   reason: z.string().max(2000).optional(),
 });

@@ -49,6 +49,13 @@ describe('nextDeployment', () => {
     expect(nextDeployment('m', current, undefined, {}, NOW).reason).toBeUndefined();
   });
 
+  it('pins the precision, keeps it across later changes, and returns it to the workers\' setting with null', () => {
+    const pinned = nextDeployment('m', deployment(1), undefined, { precision: 'fp32' }, NOW);
+    expect(pinned.precision).toBe('fp32');
+    expect(nextDeployment('m', pinned, undefined, { production: '1.1.0' }, NOW).precision).toBe('fp32');
+    expect(nextDeployment('m', pinned, undefined, { precision: null }, NOW)).not.toHaveProperty('precision');
+  });
+
   it('changes the sample of the shadow in force, and refuses a sample without a shadow', () => {
     const current = deployment(2, { shadow: { version: '1.2.0', sample: 0.1 } });
     expect(nextDeployment('m', current, undefined, { shadowSample: 0.5 }, NOW).shadow).toEqual({ version: '1.2.0', sample: 0.5 });

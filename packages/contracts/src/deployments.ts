@@ -3,7 +3,7 @@
  * dashboard's operating-point form publish. Refusals are DEPLOYMENT_INVALID and name the
  * `rollout set` option that fixes them.
  */
-import { Deployment, type DeploymentOperatingPoint } from './control.js';
+import { Deployment, type DeploymentOperatingPoint, type Precision } from './control.js';
 import { LoomwatchError } from './errors.js';
 
 /** What someone asks of a deployment; anything not mentioned stays as the deployment in force has it. */
@@ -19,6 +19,8 @@ export interface DeploymentChange {
   falseAlarmRate?: number | null;
   /** Line → false-alarm rate; `null` removes the line's own rate (it takes the deployment's again). */
   lineFalseAlarmRates?: Record<string, number | null>;
+  /** The precision every version runs at; `null` returns it to each worker's `inference.precision`. */
+  precision?: Precision | null;
   /** Replaces the previous revision's reason; absent, the new revision has none. */
   reason?: string;
 }
@@ -50,6 +52,7 @@ export function nextDeployment(model: string, current: Deployment | undefined, r
     if (version === null) delete fabrics[code];
     else fabrics[code] = version;
   }
+  const precision = change.precision === undefined ? current?.precision : (change.precision ?? undefined);
   const canary = change.canary === undefined ? current?.canary : (change.canary ?? undefined);
   let shadow = change.shadow === undefined ? current?.shadow : (change.shadow ?? undefined);
   if (change.shadowSample !== undefined) {
@@ -65,6 +68,7 @@ export function nextDeployment(model: string, current: Deployment | undefined, r
     ...(shadow === undefined ? {} : { shadow }),
     fabrics,
     ...(operatingPoint === undefined ? {} : { operatingPoint }),
+    ...(precision === undefined ? {} : { precision }),
     updatedAt: now.toISOString(),
     ...(change.reason === undefined ? {} : { reason: change.reason }),
   });

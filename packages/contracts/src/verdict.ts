@@ -26,10 +26,19 @@ export const InputStats = z.strictObject({
 });
 export type InputStats = z.infer<typeof InputStats>;
 
+/** The model version that decided: the one that ran, its precision, and what was asked for when that differs. */
 export const ModelRef = z.strictObject({
   name: Id,
+  /** The version that ran (its ONNX is `sha256`). */
   version: z.string().min(1).max(64),
   sha256: Sha256,
+  /** How it ran: `int8` for a quantised variant (its card's `quantization`), else `fp32`; absent in messages from before it was recorded. */
+  precision: z.enum(['fp32', 'int8']).optional(),
+  /**
+   * The version the deployment, replay or request named, when another one ran in its place (its
+   * INT8 variant, by the precision choice); absent: `version` is the one named.
+   */
+  requested: z.string().min(1).max(64).optional(),
 });
 export type ModelRef = z.infer<typeof ModelRef>;
 

@@ -12,7 +12,10 @@ export { MODEL_NAME, MODEL_REF, MODEL_REF_HINT, MODEL_VERSION, modelRefParts, pa
 export {
   DEFAULT_REGISTRY_ROOT,
   defaultModel,
+  deployedVersion,
   modelSource,
+  modelVersions,
+  registryModels,
   productionMarker,
   readModelCard,
   resolveModel,

@@ -1,12 +1,10 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { z } from 'zod';
-import { LoomwatchError, type ModelCard } from '@loomwatch/contracts';
+import { LoomwatchError, type ModelCard, type Precision } from '@loomwatch/contracts';
 import { readModelCard, resolveModel, type ModelSource } from './registry.js';
 
-/** Which precision serves a model version: see `choosePrecision`. */
-export const Precision = z.enum(['auto', 'fp32', 'int8']);
-export type Precision = z.infer<typeof Precision>;
+/** Which precision serves a model version (the contracts' enum, as a deployment pins it): see `choosePrecision`. */
+export { Precision } from '@loomwatch/contracts';
 
 /**
  * INT8 variants (cards with `quantization`, beside their FP32 parent in the registry) are faster

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyRandomModel } from './fixtures.js';
-import { defaultModel, productionMarker, readModelCard, resolveModel } from './registry.js';
+import { defaultModel, deployedVersion, productionMarker, readModelCard, registryModels, resolveModel } from './registry.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
@@ -147,5 +147,42 @@ describe('defaultModel', () => {
     expect(await defaultModel(root)).toEqual({ name: 'draem-random', version: '0.0.1', imageAuroc: null });
     const { root: none } = registry({ production: false });
     await expect(defaultModel(none)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('promote') as unknown });
+  });
+});
+
+describe('deployedVersion', () => {
+  /** draem-random 0.0.1 (production) and 0.0.2, and other-family 1.0.0 without a production marker. */
+  function twoFamilies(): string {
+    const { root } = registry();
+    cpSync(join(root, 'draem-random', '0.0.1'), join(root, 'draem-random', '0.0.2'), { recursive: true });
+    mkdirSync(join(root, 'other-family'));
+    cpSync(join(root, 'draem-random', '0.0.1'), join(root, 'other-family', '1.0.0'), { recursive: true });
+    mkdirSync(join(root, 'Not.A.Model'));
+    return root;
+  }
+
+  it("reads a bare version as the deployment's own model, name@version as any model's, and a bare name as that model's production version", async () => {
+    const root = twoFamilies();
+    expect(await deployedVersion('0.0.2', 'draem-random', root)).toBe('0.0.2');
+    expect(await deployedVersion('draem-random@0.0.2', 'draem-random', root)).toBe('0.0.2');
+    expect(await deployedVersion('other-family@1.0.0', 'draem-random', root)).toBe('other-family@1.0.0');
+    expect(await deployedVersion('draem-random', 'other-family', root)).toBe('draem-random@0.0.1');
+    expect(await deployedVersion('draem-random', 'draem-random', root)).toBe('0.0.1');
+  });
+
+  it('refuses an unknown name or version in one line naming what exists', async () => {
+    const root = twoFamilies();
+    expect(await registryModels(root)).toEqual(['draem-random', 'other-family']);
+    await expect(deployedVersion('patchcore-aitex', 'draem-random', root)).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+      message: `no model patchcore-aitex in the registry ${root}: its models are draem-random, other-family`,
+    });
+    await expect(deployedVersion('9.9.9', 'draem-random', root)).rejects.toMatchObject({ message: 'draem-random has no version 9.9.9: its versions are 0.0.1, 0.0.2' });
+    await expect(deployedVersion('other-family@2.0.0', 'draem-random', root)).rejects.toMatchObject({ message: 'other-family has no version 2.0.0: its versions are 1.0.0' });
+    await expect(deployedVersion('other-family', 'draem-random', root)).rejects.toMatchObject({ message: expect.stringContaining('other-family has no production version') as unknown });
+    await expect(deployedVersion('../x', 'draem-random', root)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('is neither a version') as unknown });
+    for (const message of await Promise.all(['patchcore-aitex', '9.9.9', 'other-family'].map((spec) => deployedVersion(spec, 'draem-random', root).catch((e: Error) => e.message)))) {
+      expect(message).not.toContain('\n');
+    }
   });
 });

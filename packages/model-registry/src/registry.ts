@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeIssues, LoomwatchError, MISSING_IS_REQUIRED, ModelCard, ProductionMarker } from '@loomwatch/contracts';
-import { MODEL_NAME, MODEL_REF_HINT, MODEL_VERSION, parseModelRef } from './names.js';
+import { MODEL_NAME, MODEL_REF_HINT, MODEL_VERSION, modelRefParts, parseModelRef } from './names.js';
 
 /** `<repo>/models/registry`, where the model pipeline writes model versions. */
 export const DEFAULT_REGISTRY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/registry');
@@ -165,6 +165,44 @@ export async function readModelCard(location: ModelLocation): Promise<ModelCard>
     throw new LoomwatchError('MODEL_CARD_INVALID', `the card ${path} says output.anomalyChannel ${card.output.anomalyChannel} of ${card.output.channels} channels: fix the card`);
   }
   return card;
+}
+
+/** The registry's models: its directories whose name is a model name, in name order. */
+export async function registryModels(registryRoot: string): Promise<string[]> {
+  return (await listDirs(resolve(registryRoot))).filter((name) => MODEL_NAME.test(name));
+}
+
+/** The versions of the registry model `name` on disk (directories named as versions), in name order. */
+export async function modelVersions(name: string, registryRoot: string): Promise<string[]> {
+  if (!MODEL_NAME.test(name)) return [];
+  return (await listDirs(join(resolve(registryRoot), name))).filter((version) => MODEL_VERSION.test(version));
+}
+
+/**
+ * A version as a deployment of `model` names it (control.v1's `ModelVersion`), from what someone
+ * wrote: a bare version (`1.2.0`) is one of `model`'s own; `name@version` a version of any registry
+ * model; a bare name (`patchcore-aitex`) that model's production version, pinned now. Returns
+ * `version` for `model`'s own and `name@version` for another's. MODEL_NOT_FOUND in one line naming
+ * what exists: the registry's models, or the versions of the model named.
+ */
+export async function deployedVersion(spec: string, model: string, registryRoot: string): Promise<string> {
+  const parts = MODEL_VERSION.test(spec) ? { name: model, version: spec } : modelRefParts(spec);
+  if (parts === undefined) {
+    throw new LoomwatchError('MODEL_NOT_FOUND', `"${spec}" is neither a version (1.2.0) nor ${MODEL_REF_HINT}`);
+  }
+  const models = await registryModels(registryRoot);
+  if (!models.includes(parts.name)) {
+    throw new LoomwatchError('MODEL_NOT_FOUND', `no model ${parts.name} in the registry ${resolve(registryRoot)}: its models are ${models.join(', ') || 'none'}`);
+  }
+  const versions = await modelVersions(parts.name, registryRoot);
+  const version = parts.version ?? (await productionMarker(parts.name, registryRoot))?.version;
+  if (version === undefined) {
+    throw new LoomwatchError('MODEL_NOT_FOUND', `${parts.name} has no production version (no production.json): name one of its versions, ${parts.name}@<version> — ${versions.join(', ') || 'none'}`);
+  }
+  if (!versions.includes(version)) {
+    throw new LoomwatchError('MODEL_NOT_FOUND', `${parts.name} has no version ${version}: its versions are ${versions.join(', ') || 'none'}`);
+  }
+  return parts.name === model ? version : `${parts.name}@${version}`;
 }
 
 /** The model the system serves when none is named, and why. */
