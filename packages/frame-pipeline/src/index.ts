@@ -12,5 +12,5 @@
 export { PipelineConfig } from './config.js';
 export { publishControlMessage } from './control-topic.js';
 export { createFrameProcessor } from './frame-processor.js';
-export { ModelPool, fixedDeployment } from './model-pool.js';
+export { ModelPool, fixedDeployment, servedFor } from './model-pool.js';
 export { sampleKey, type Route } from './routing.js';

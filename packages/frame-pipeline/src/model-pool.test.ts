@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LoomwatchError, type Deployment, type FrameEvent } from '@loomwatch/contracts';
 import type { Decider, Decision } from '@loomwatch/inference';
-import { ModelPool, fixedDeployment } from './model-pool.js';
+import { ModelPool, fixedDeployment, servedFor } from './model-pool.js';
 
 class StubDecider implements Decider {
   readonly model;
@@ -95,5 +95,38 @@ describe('ModelPool', () => {
     expect(pool.deployment.revision).toBe(2);
     expect(pool.acquire(frame).primary.model.version).toBe('1.0.0');
     expect(loads).toBe(3); // 1.0.0, 2.0.0, then 1.0.0 again after it was retired
+  });
+
+  it('loads every version again at the precision a deployment pins, and closes the old ones', async () => {
+    const asked: string[] = [];
+    const made: StubDecider[] = [];
+    const pool = await ModelPool.start((version, precision) => {
+      asked.push(`${version} ${precision ?? 'default'}`);
+      const decider = new StubDecider(version);
+      made.push(decider);
+      return Promise.resolve(decider);
+    }, deployment(0, '1.0.0', { shadow: { version: '2.0.0', sample: 1 } }));
+    expect(await pool.apply(deployment(1, '1.0.0', { shadow: { version: '2.0.0', sample: 1 }, precision: 'fp32' }))).toBe(true);
+    expect(asked).toEqual(['1.0.0 default', '2.0.0 default', '1.0.0 fp32', '2.0.0 fp32']);
+    const lease = pool.acquire(frame);
+    expect([lease.primary, lease.shadow]).toEqual([made[2], made[3]]);
+    expect(pool.decider('1.0.0')).toBe(made[2]);
+    expect(made.map((d) => d.closed)).toEqual([true, true, false, false]);
+    expect(await pool.apply(deployment(2, '1.0.0', { shadow: { version: '2.0.0', sample: 1 }, precision: 'fp32' }))).toBe(true);
+    expect(asked).toHaveLength(4); // the same precision again loads nothing
+  });
+});
+
+describe('servedFor', () => {
+  it('names the version asked for on a decider that runs another, and leaves one that runs it alone', async () => {
+    const variant = new StubDecider('1.0.0-int8');
+    const served = servedFor(variant, '1.0.0');
+    expect(served.model).toEqual({ ...variant.model, requested: '1.0.0' });
+    variant.usable = false;
+    expect(served.usable).toBe(false);
+    await served.close();
+    expect(variant.closed).toBe(true);
+    const same = new StubDecider('1.0.0');
+    expect(servedFor(same, '1.0.0')).toBe(same);
   });
 });

@@ -1,9 +1,9 @@
-import { LoomwatchError, deploymentVersions, type Deployment, type FrameEvent } from '@loomwatch/contracts';
+import { LoomwatchError, deploymentVersions, type Deployment, type FrameEvent, type Precision } from '@loomwatch/contracts';
 import type { Decider } from '@loomwatch/inference';
 import { routeFrame, type Route } from './routing.js';
 
-/** Loads one version of the model. */
-type DeciderLoader = (version: string) => Promise<Decider>;
+/** Loads one version of the model, at the deployment's precision (undefined: the loader's own default). */
+type DeciderLoader = (version: string, precision: Precision | undefined) => Promise<Decider>;
 
 /** The deciders chosen for one frame; `release` once the frame is decided (or failed). */
 interface Lease {
@@ -20,10 +20,16 @@ export interface FrameRouter {
 
 interface Loaded {
   version: string;
+  precision: Precision | undefined;
   /** Replaced when the version is reloaded after its runtime died. */
   decider: Decider;
   leases: number;
   retired: boolean;
+}
+
+/** A loaded version is kept per precision: a deployment that changes only its precision loads every version again. */
+function slot(version: string, precision: Precision | undefined): string {
+  return `${version} ${precision ?? 'default'}`;
 }
 
 /**
@@ -55,11 +61,12 @@ export class ModelPool implements FrameRouter {
 
   /** The versions loaded now, retiring ones included. */
   get versions(): string[] {
-    return [...this.loaded.keys()];
+    return [...this.loaded.values()].map((entry) => entry.version);
   }
 
+  /** The decider of `version` at the precision in force. */
   decider(version: string): Decider | undefined {
-    return this.loaded.get(version)?.decider;
+    return this.loaded.get(slot(version, this.current.precision))?.decider;
   }
 
   /** Every loaded version can decide (none closed or with a dead runtime). */
@@ -81,10 +88,10 @@ export class ModelPool implements FrameRouter {
     if (next.model !== this.current.model || next.revision <= this.current.revision || this.closed) return false;
     await this.loadAll(next);
     this.current = next;
-    const keep = new Set(deploymentVersions(next));
-    for (const [version, entry] of this.loaded) {
-      entry.retired = !keep.has(version);
-      if (entry.retired && entry.leases === 0) await this.unload(version);
+    const keep = new Set(deploymentVersions(next).map((version) => slot(version, next.precision)));
+    for (const [key, entry] of this.loaded) {
+      entry.retired = !keep.has(key);
+      if (entry.retired && entry.leases === 0) await this.unload(key);
     }
     return true;
   }
@@ -108,7 +115,7 @@ export class ModelPool implements FrameRouter {
         released = true;
         for (const entry of shadow === undefined ? [primary] : [primary, shadow]) {
           entry.leases -= 1;
-          if (entry.retired && entry.leases === 0) void this.unload(entry.version);
+          if (entry.retired && entry.leases === 0) void this.unload(slot(entry.version, entry.precision));
         }
       },
     };
@@ -116,12 +123,12 @@ export class ModelPool implements FrameRouter {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.loaded.keys()].map((version) => this.unload(version)));
+    await Promise.all([...this.loaded.keys()].map((key) => this.unload(key)));
   }
 
   /** A lease on a loaded version; undefined (and a reload started) when its decider no longer works. */
   private take(version: string): Loaded | undefined {
-    const entry = this.loaded.get(version);
+    const entry = this.loaded.get(slot(version, this.current.precision));
     if (entry === undefined) throw new Error(`model version ${version} is routed to but not loaded`); // loadAll guarantees it
     if (!entry.decider.usable) {
       this.reload(entry);
@@ -133,22 +140,24 @@ export class ModelPool implements FrameRouter {
 
   /** Loads the version again; frames retried meanwhile fail fast with a retryable error. */
   private reload(entry: Loaded): void {
-    if (this.reloading.has(entry.version) || this.closed) return;
-    this.reloading.add(entry.version);
-    void this.load(entry.version)
+    const key = slot(entry.version, entry.precision);
+    if (this.reloading.has(key) || this.closed) return;
+    this.reloading.add(key);
+    void this.load(entry.version, entry.precision)
       .then(async (fresh) => {
         const dead = entry.decider;
         entry.decider = fresh;
-        if (this.loaded.get(entry.version) !== entry || this.closed) await fresh.close(); // unloaded meanwhile
+        if (this.loaded.get(key) !== entry || this.closed) await fresh.close(); // unloaded meanwhile
         await dead.close().catch(() => undefined);
       })
       .catch(() => undefined) // the next frame routed to it tries again
-      .finally(() => this.reloading.delete(entry.version));
+      .finally(() => this.reloading.delete(key));
   }
 
   private async loadAll(deployment: Deployment): Promise<void> {
-    const missing = deploymentVersions(deployment).filter((version) => !this.loaded.has(version));
-    const deciders = await Promise.allSettled(missing.map((version) => this.load(version)));
+    const { precision } = deployment;
+    const missing = deploymentVersions(deployment).filter((version) => !this.loaded.has(slot(version, precision)));
+    const deciders = await Promise.allSettled(missing.map((version) => this.load(version, precision)));
     const failed = deciders.find((d): d is PromiseRejectedResult => d.status === 'rejected');
     if (failed !== undefined) {
       await Promise.all(deciders.flatMap((d) => (d.status === 'fulfilled' ? [d.value.close()] : [])));
@@ -156,18 +165,18 @@ export class ModelPool implements FrameRouter {
     }
     deciders.forEach((d, i) => {
       const version = missing[i];
-      if (d.status === 'fulfilled' && version !== undefined) this.loaded.set(version, { version, decider: d.value, leases: 0, retired: false });
+      if (d.status === 'fulfilled' && version !== undefined) this.loaded.set(slot(version, precision), { version, precision, decider: d.value, leases: 0, retired: false });
     });
     for (const version of deploymentVersions(deployment)) {
-      const entry = this.loaded.get(version);
+      const entry = this.loaded.get(slot(version, precision));
       if (entry !== undefined) entry.retired = false;
     }
   }
 
-  private async unload(version: string): Promise<void> {
-    const entry = this.loaded.get(version);
+  private async unload(key: string): Promise<void> {
+    const entry = this.loaded.get(key);
     if (entry === undefined) return;
-    this.loaded.delete(version);
+    this.loaded.delete(key);
     await entry.decider.close();
   }
 }
@@ -175,4 +184,21 @@ export class ModelPool implements FrameRouter {
 /** A deployment of one fixed version (a pinned `--model name@version`, a replay, the registry's production marker). */
 export function fixedDeployment(model: string, version: string, updatedAt = new Date()): Deployment {
   return { kind: 'deployment', model, revision: 0, production: version, fabrics: {}, updatedAt: updatedAt.toISOString() };
+}
+
+/**
+ * `decider` as the version `requested` when another version runs in its place (its INT8 variant):
+ * its verdicts' `model.requested` says what was asked for. Unchanged when it is the version asked for.
+ */
+export function servedFor(decider: Decider, requested: string): Decider {
+  if (requested === decider.model.version) return decider;
+  const model = { ...decider.model, requested };
+  return {
+    model,
+    decide: (image, fabricCode, falseAlarmRate) => decider.decide(image, fabricCode, falseAlarmRate),
+    close: () => decider.close(),
+    get usable() {
+      return decider.usable;
+    },
+  };
 }

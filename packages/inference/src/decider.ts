@@ -53,8 +53,8 @@ export class EngineDecider implements Decider {
     private readonly engine: InferenceEngine,
     private readonly overlayFormat: 'jpeg' | 'png',
   ) {
-    const { name, version, onnx } = engine.card;
-    this.model = { name, version, sha256: onnx.sha256 };
+    const { name, version, onnx, quantization } = engine.card;
+    this.model = { name, version, sha256: onnx.sha256, precision: quantization?.precision ?? 'fp32' };
   }
 
   get usable(): boolean {

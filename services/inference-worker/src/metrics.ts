@@ -78,7 +78,8 @@ export class WorkerMetrics {
     for (const version of Object.values(deployment.fabrics)) add(version, 'fabric');
     for (const { deployedVersion, model, precision } of served) {
       const role = [...new Set(roles.get(deployedVersion) ?? [])].join('+');
-      this.modelInfo.set({ ...model, role, deployed_version: deployedVersion, precision, cpu_flags: this.cpuFlags.join(' ') }, 1);
+      const { name, version, sha256 } = model;
+      this.modelInfo.set({ name, version, sha256, role, deployed_version: deployedVersion, precision, cpu_flags: this.cpuFlags.join(' ') }, 1);
     }
   }
 

@@ -7,24 +7,30 @@
  * `set --production <previous version>`.
  */
 import { STANDARD_ENV_ALIASES, addExamples, collect, commaList, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
-import { CARD_FALSE_ALARM_RATE, FALSE_ALARM_RATE_RANGE, LoomwatchError, nextDeployment, toLoomwatchError, type DeploymentChange } from '@loomwatch/contracts';
-import { defaultModel, productionMarker } from '@loomwatch/model-registry';
+import { CARD_FALSE_ALARM_RATE, FALSE_ALARM_RATE_RANGE, LoomwatchError, nextDeployment, toLoomwatchError, type Deployment, type DeploymentChange } from '@loomwatch/contracts';
+import { fixedDeployment } from '@loomwatch/frame-pipeline';
+import { defaultModel, productionMarker, readCpuFlags } from '@loomwatch/model-registry';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { z } from 'zod';
 import { WorkerConfig } from './config.js';
 import {
+  checkModel,
   checkVersions,
   currentDeployment,
   describeDeployment,
   describeRateSupport,
+  describeServing,
   describeStatus,
   falseAlarmRateChange,
+  precisionChange,
   publishDeployment,
   registryProduction,
+  resolveChangeVersions,
 } from './rollout.js';
 
 const NAME = 'pnpm --silent rollout';
+const MODEL_HELP = "the registry model whose deployment to show or change (default: LOOMWATCH_MODEL, else the registry's best-validated production model)";
 
 interface SetOptions {
   model?: string;
@@ -39,6 +45,7 @@ interface SetOptions {
   dropFabric?: string[];
   falseAlarmRate?: string;
   line?: string;
+  precision?: string;
   reason?: string;
   dryRun?: boolean;
 }
@@ -70,7 +77,7 @@ function changeFrom(options: SetOptions): DeploymentChange {
   }
   for (const code of options.dropFabric ?? []) fabrics[code] = null;
   if (Object.keys(fabrics).length > 0) change.fabrics = fabrics;
-  Object.assign(change, falseAlarmRateChange(options.falseAlarmRate, options.line));
+  Object.assign(change, falseAlarmRateChange(options.falseAlarmRate, options.line), precisionChange(options.precision));
   if (options.reason !== undefined) change.reason = options.reason;
   return change;
 }
@@ -82,14 +89,20 @@ function commandLine(argv: readonly string[]): Request | undefined {
   let request: Request | undefined;
   const program = newCommand({
     name: NAME,
-    summary: 'Shows or changes which model versions decide live frames, and at which false-alarm rate. The registry is never written: a rollout (and a rollback) is a new revision on the control topic, which the workers follow within seconds.',
-    examples: ['loomwatch rollout status --model draem-aitex', 'loomwatch rollout set --model draem-aitex --shadow 1.2.0 --shadow-sample 0.25 --reason "try 1.2.0"'],
+    summary: 'Shows or changes which model versions decide live frames, at which precision and false-alarm rate. The registry is never written: a rollout (and a rollback) is a new revision on the control topic, which the workers follow within seconds.',
+    examples: [
+      'loomwatch rollout status --model draem-aitex',
+      'loomwatch rollout set --model draem-aitex --shadow 1.2.0 --shadow-sample 0.25 --reason "try 1.2.0"',
+      'loomwatch rollout set --model draem-aitex --shadow patchcore-aitex --precision fp32 --reason "another family beside production, both fp32"',
+    ],
     notes: ['Brokers and registry as for the worker. Exit codes: 0 done, 1 runtime failure, 2 bad usage or a deployment the registry refuses.'],
   });
   const status = program
     .command('status')
-    .description('Shows what the gate promoted in the registry, what the fleet runs (control topic) at which false-alarm rates, and whether they differ.')
-    .option('--model <name>', 'the registry model (default: LOOMWATCH_MODEL, else the only one)')
+    .description(
+      'Shows what the gate promoted in the registry, what the fleet runs (control topic) at which false-alarm rates, and whether they differ; then every version served (production, canary, shadow, fabrics, of any family), the version that runs for it, its precision and why.',
+    )
+    .option('--model <name>', MODEL_HELP)
     .action((options: { model?: string }) => {
       request = { command: 'status', ...options };
     });
@@ -97,7 +110,7 @@ function commandLine(argv: readonly string[]): Request | undefined {
   const set = program
     .command('set')
     .description('Publishes the next deployment revision: the one in force with these changes (versions checked against the registry).')
-    .option('--model <name>', 'the registry model (default: LOOMWATCH_MODEL, else the only one)')
+    .option('--model <name>', MODEL_HELP)
     .option('--production <version>', 'the version that decides every frame no canary or fabric rule claims')
     .option('--canary <version>', 'a version for some lines/cameras')
     .option('--no-canary', 'end the canary')
@@ -110,6 +123,7 @@ function commandLine(argv: readonly string[]): Request | undefined {
     .option('--drop-fabric <code>', 'remove a fabric rule (repeatable)', collect)
     .option('--false-alarm-rate <rate|default>', `the share of normal frames a line accepts flagged, ${FALSE_ALARM_RATE_RANGE.min} to ${FALSE_ALARM_RATE_RANGE.max}: each version's card turns it into its threshold; default returns to the card's (${CARD_FALSE_ALARM_RATE})`)
     .option('--line <id>', "with --false-alarm-rate: set (or with default, clear) this line's own rate instead of the deployment's")
+    .option('--precision <auto|fp32|int8|default>', "the precision every version runs at, over each worker's inference.precision: fp32 the versions as named, int8 their INT8 variants, auto a variant only on a VNNI CPU; default returns to the workers' setting")
     .option('--reason <text>', 'why, kept with the revision')
     .option('--dry-run', 'print the revision, publish nothing')
     .action((options: SetOptions) => {
@@ -124,7 +138,9 @@ function commandLine(argv: readonly string[]): Request | undefined {
       'loomwatch rollout set --false-alarm-rate 0.01 --line line-2 --reason "line 2 stops for each alarm"',
       'loomwatch rollout set --false-alarm-rate default --line line-2',
     ],
-    notes: ['A version is one of the model\'s (1.2.0) or another registry model\'s (patchcore-aitex@1.1.0).'],
+    notes: [
+      "A version (--production, --canary, --shadow, --fabric) is one of the model's (1.2.0), another registry model's (patchcore-aitex@1.1.0), or a registry model by name (patchcore-aitex): its production version, fixed when the revision is published.",
+    ],
   });
   // A change that cannot be a deployment (a share over 1, a --fabric without a version) is bad usage too.
   parseOrExit(program, argv);
@@ -138,19 +154,24 @@ async function main(request: Request): Promise<number> {
   const logger = createLogger({ service: 'rollout', level: 'warn' });
   const client = createKafkaClient({ ...config.kafka, clientId: 'loomwatch-rollout' }, logger);
 
+  await checkModel(model, registryRoot);
+  const serving = async (deployment: Deployment): Promise<string> =>
+    (await describeServing(deployment, registryRoot, config.inference.precision, await readCpuFlags())).map((line) => `${line}\n`).join('');
+
   const current = await currentDeployment(client, config.worker.controlTopic, model, logger);
   if (request.command === 'status') {
-    process.stdout.write(`${describeStatus(model, await productionMarker(model, registryRoot), current, config.worker.controlTopic)}\n`);
+    const promoted = await productionMarker(model, registryRoot);
+    process.stdout.write(`${describeStatus(model, promoted, current, config.worker.controlTopic)}\n`);
+    const inForce = current ?? (promoted === undefined ? undefined : fixedDeployment(model, promoted.version));
+    if (inForce !== undefined) process.stdout.write(await serving(inForce));
     return 0;
   }
-  const next = nextDeployment(model, current, await registryProduction(model, registryRoot), request.change);
+  const change = await resolveChangeVersions(request.change, model, registryRoot);
+  const next = nextDeployment(model, current, await registryProduction(model, registryRoot), change);
   const notes = describeRateSupport(next, await checkVersions(next, registryRoot)).map((note) => `${note}\n`).join('');
-  if (request.options.dryRun === true) {
-    process.stdout.write(`would publish:\n${describeDeployment(next)}\n${notes}`);
-    return 0;
-  }
-  await publishDeployment(client, config.worker.controlTopic, next);
-  process.stdout.write(`published:\n${describeDeployment(next)}\n${notes}`);
+  const dryRun = request.options.dryRun === true;
+  if (!dryRun) await publishDeployment(client, config.worker.controlTopic, next);
+  process.stdout.write(`${dryRun ? 'would publish' : 'published'}:\n${describeDeployment(next)}\n${notes}${await serving(next)}`);
   return 0;
 }
 

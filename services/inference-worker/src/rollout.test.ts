@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Deployment, nextDeployment } from '@loomwatch/contracts';
 import { fixedDeployment } from '@loomwatch/frame-pipeline';
 import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
-import { checkVersions, describeDeployment, describeRateSupport, describeStatus, falseAlarmRateChange } from './rollout.js';
+import { checkVersions, describeDeployment, describeRateSupport, describeServing, describeStatus, falseAlarmRateChange, precisionChange, resolveChangeVersions } from './rollout.js';
 
 const NOW = new Date('2026-11-22T04:00:00Z');
 
@@ -111,5 +111,105 @@ describe('rollout status', () => {
     expect(describeStatus('draem-aitex', promoted, deployment('1.0.0'), 'control.v1')).toContain('DIFFERS: the fleet\'s production is 1.0.0, the gate promoted 1.1.0');
     expect(describeStatus('draem-aitex', promoted, undefined, 'control.v1')).toContain('no deployment on control.v1; workers serve the promoted version\n  false-alarm rate 0.05 (card default)');
     expect(same).toContain('\n  false-alarm rate 0.05 (card default)');
+  });
+});
+
+/** A registry of draem-random 1.0.0 (production) with an INT8 variant 1.0.0-int8 and 2.0.0, and other-family 1.0.0 (production). */
+function twoFamilies(): { root: string; name: string; cleanup: () => void } {
+  const quantization = {
+    parent: '1.0.0',
+    precision: 'int8',
+    method: 'test',
+    calibration: { method: 'percentile', tiles: 8, source: 'test' },
+    fp32Nodes: [],
+    aurocLoss: 0.004,
+    pixelAurocLoss: null,
+    msPerFrame: { int8: 100, fp32: 150 },
+    speedup: 1.5,
+    cpuFlags: ['avx512_vnni'],
+  };
+  const registry = randomModelVersions([{ version: '1.0.0' }, { version: '1.0.0-int8', patchCard: (card) => void (card['quantization'] = quantization) }, { version: '2.0.0' }], '1.0.0');
+  cpSync(join(registry.root, registry.name), join(registry.root, 'other-family'), { recursive: true });
+  for (const version of ['1.0.0', '1.0.0-int8', '2.0.0']) {
+    const cardPath = join(registry.root, 'other-family', version, 'model.json');
+    writeFileSync(cardPath, JSON.stringify({ ...(JSON.parse(readFileSync(cardPath, 'utf8')) as object), name: 'other-family' }));
+  }
+  return registry;
+}
+
+describe('rollout set: names across families', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
+
+  it("reads --shadow other-family as that family's production version, a bare version as the model's own, name@version as written", async () => {
+    const { root, name, cleanup } = twoFamilies();
+    cleanups.push(cleanup);
+    const change = await resolveChangeVersions(
+      { production: '2.0.0', shadow: { version: 'other-family', sample: 0.1 }, canary: { version: `${name}@1.0.0`, lines: ['line-2'], cameras: [] }, fabrics: { '05': 'other-family@2.0.0', '06': null } },
+      name,
+      root,
+    );
+    expect(change).toEqual({
+      production: '2.0.0',
+      shadow: { version: 'other-family@1.0.0', sample: 0.1 },
+      canary: { version: '1.0.0', lines: ['line-2'], cameras: [] },
+      fabrics: { '05': 'other-family@2.0.0', '06': null },
+    });
+  });
+
+  it('refuses an unknown family or version with DEPLOYMENT_INVALID, naming the option and what exists', async () => {
+    const { root, name, cleanup } = twoFamilies();
+    cleanups.push(cleanup);
+    await expect(resolveChangeVersions({ shadow: { version: 'draem-aitex', sample: 0.1 } }, name, root)).rejects.toMatchObject({
+      code: 'DEPLOYMENT_INVALID',
+      message: `--shadow draem-aitex: no model draem-aitex in the registry ${root}: its models are draem-random, other-family`,
+    });
+    await expect(resolveChangeVersions({ production: '9.9.9' }, name, root)).rejects.toMatchObject({
+      code: 'DEPLOYMENT_INVALID',
+      message: '--production 9.9.9: draem-random has no version 9.9.9: its versions are 1.0.0, 1.0.0-int8, 2.0.0',
+    });
+  });
+});
+
+describe('rollout set --precision', () => {
+  it('pins a precision, returns to the workers\' setting with default, and refuses anything else', () => {
+    expect(precisionChange('fp32')).toEqual({ precision: 'fp32' });
+    expect(precisionChange('default')).toEqual({ precision: null });
+    expect(precisionChange(undefined)).toEqual({});
+    expect(() => precisionChange('fp16')).toThrow(expect.objectContaining({ code: 'DEPLOYMENT_INVALID', message: expect.stringContaining('auto, fp32, int8 or default') as unknown }));
+    const pinned = nextDeployment('m', { ...fixedDeployment('m', '1.0.0'), revision: 1 }, undefined, precisionChange('fp32'), NOW);
+    expect(describeDeployment(pinned)).toContain('\n  precision  fp32 (pinned by the deployment)');
+  });
+});
+
+describe('rollout status: what the fleet serves', () => {
+  const VNNI = ['avx2', 'avx512f', 'avx512_vnni'];
+
+  it('shows every version asked for, across families, with the version that runs for it and its precision', async () => {
+    const { root, name, cleanup } = twoFamilies();
+    try {
+      const deployment = nextDeployment(
+        name,
+        undefined,
+        '1.0.0',
+        { canary: { version: '2.0.0', lines: ['line-2'], cameras: [] }, shadow: { version: 'other-family@1.0.0', sample: 0.1 }, fabrics: { '05': 'other-family@2.0.0' } },
+        NOW,
+      );
+      const auto = await describeServing(deployment, root, 'auto', VNNI);
+      expect(auto[0]).toBe("serving (precision auto: the workers' inference.precision, chosen as on this machine's CPU (avx2 avx512f avx512_vnni)):");
+      expect(auto.slice(1).map((line) => line.split(' — ')[0])).toEqual([
+        `  production: ${name}@1.0.0 RUNS AS ${name}@1.0.0-int8 (int8)`,
+        `  canary on line-2: ${name}@2.0.0 runs as itself (fp32)`,
+        '  shadow on 10.0 %: other-family@1.0.0 RUNS AS other-family@1.0.0-int8 (int8)',
+        '  fabric 05: other-family@2.0.0 runs as itself (fp32)',
+      ]);
+      const pinned = await describeServing({ ...deployment, precision: 'fp32' }, root, 'auto', VNNI);
+      expect(pinned[0]).toBe('serving (precision fp32: pinned by the deployment):');
+      expect(pinned.slice(1).every((line) => line.includes('runs as itself (fp32)'))).toBe(true);
+      const int8 = await describeServing({ ...deployment, precision: 'int8' }, root, 'auto', []);
+      expect(int8[2]).toContain(`canary on line-2: ${name}@2.0.0 cannot run: precision is forced to int8 but version 2.0.0 has no INT8 variant`);
+    } finally {
+      cleanup();
+    }
   });
 });

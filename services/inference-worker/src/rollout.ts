@@ -6,17 +6,19 @@ import {
   FalseAlarmRate,
   Id,
   LoomwatchError,
+  Precision,
   cloudEventHeaders,
   deployedModelRef,
   deploymentKey,
   deploymentVersions,
   encodeMessage,
+  toLoomwatchError,
   type DeploymentChange,
   type DeploymentOperatingPoint,
   type ProductionMarker,
 } from '@loomwatch/contracts';
 import { readVerifiedOnnx } from '@loomwatch/inference';
-import { readModelCard, resolveModel } from '@loomwatch/model-registry';
+import { deployedVersion, readModelCard, registryModels, resolveModel, selectPrecision } from '@loomwatch/model-registry';
 import { publishControlMessage } from '@loomwatch/frame-pipeline';
 import { requireTopics, type KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
@@ -64,8 +66,85 @@ export function describeDeployment(d: Deployment): string {
   if (d.canary !== undefined) lines.push(`  canary     ${d.canary.version} on lines [${d.canary.lines.join(', ')}] cameras [${d.canary.cameras.join(', ')}]`);
   if (d.shadow !== undefined) lines.push(`  shadow     ${d.shadow.version} on ${(d.shadow.sample * 100).toFixed(1)} % of frames`);
   for (const [code, version] of Object.entries(d.fabrics)) lines.push(`  fabric ${code}  ${version}`);
+  lines.push(`  precision  ${d.precision === undefined ? "each worker's inference.precision" : `${d.precision} (pinned by the deployment)`}`);
   lines.push(...describeRates(d.operatingPoint));
   return lines.join('\n');
+}
+
+/** `--precision <auto|fp32|int8|default>` as a change: `default` returns it to each worker's `inference.precision`. */
+export function precisionChange(text: string | undefined): Pick<DeploymentChange, 'precision'> {
+  if (text === undefined) return {};
+  if (text === 'default') return { precision: null };
+  const parsed = Precision.safeParse(text);
+  if (!parsed.success) throw new LoomwatchError('DEPLOYMENT_INVALID', `--precision takes ${Precision.options.join(', ')} or default (each worker's inference.precision), not ${text}`);
+  return { precision: parsed.data };
+}
+
+/**
+ * The versions a change names, as the deployment of `model` stores them (`deployedVersion`): a bare
+ * version is `model`'s, `name@version` any registry model's, a bare name that model's production
+ * version. An unknown name or version is DEPLOYMENT_INVALID naming the option and what exists.
+ */
+export async function resolveChangeVersions(change: DeploymentChange, model: string, registryRoot: string): Promise<DeploymentChange> {
+  const resolve = async (spec: string, option: string): Promise<string> => {
+    try {
+      return await deployedVersion(spec, model, registryRoot);
+    } catch (err) {
+      const error = toLoomwatchError(err);
+      if (error.code !== 'MODEL_NOT_FOUND') throw error;
+      throw new LoomwatchError('DEPLOYMENT_INVALID', `${option} ${spec}: ${error.message}`, { cause: err });
+    }
+  };
+  const resolved: DeploymentChange = { ...change };
+  if (change.production !== undefined) resolved.production = await resolve(change.production, '--production');
+  if (change.canary) resolved.canary = { ...change.canary, version: await resolve(change.canary.version, '--canary') };
+  if (change.shadow) resolved.shadow = { ...change.shadow, version: await resolve(change.shadow.version, '--shadow') };
+  if (change.fabrics !== undefined) {
+    const fabrics: Record<string, string | null> = {};
+    for (const [code, spec] of Object.entries(change.fabrics)) fabrics[code] = spec === null ? null : await resolve(spec, `--fabric ${code}=`);
+    resolved.fabrics = fabrics;
+  }
+  return resolved;
+}
+
+/** DEPLOYMENT_INVALID naming the registry's models when `model` is none of them. */
+export async function checkModel(model: string, registryRoot: string): Promise<void> {
+  const models = await registryModels(registryRoot);
+  if (!models.includes(model)) throw new LoomwatchError('DEPLOYMENT_INVALID', `--model ${model}: no such model in the registry ${registryRoot}: its models are ${models.join(', ') || 'none'}`);
+}
+
+/** Each version a deployment routes frames to, with the rule that routes them. */
+function servedVersions(d: Deployment): { rule: string; version: string }[] {
+  const served = [{ rule: 'production', version: d.production }];
+  if (d.canary !== undefined) served.push({ rule: `canary on ${[...d.canary.lines, ...d.canary.cameras].join(', ')}`, version: d.canary.version });
+  if (d.shadow !== undefined && d.shadow.sample > 0) served.push({ rule: `shadow on ${(d.shadow.sample * 100).toFixed(1)} %`, version: d.shadow.version });
+  for (const [code, version] of Object.entries(d.fabrics)) served.push({ rule: `fabric ${code}`, version });
+  return served;
+}
+
+/**
+ * What the fleet serves for a deployment: every version asked for (production, canary, shadow,
+ * fabrics, of any family) → the version that runs for it and its precision, with the rule's reason.
+ * The precision is the deployment's, else `workerPrecision`; `auto` turns on the CPU, so the choice
+ * is the one a worker with `cpuFlags` makes (this machine's: each worker's `/metrics`
+ * `loomwatch_model_info` says what it runs).
+ */
+export async function describeServing(deployment: Deployment, registryRoot: string, workerPrecision: Precision, cpuFlags: readonly string[]): Promise<string[]> {
+  const precision = deployment.precision ?? workerPrecision;
+  const source = deployment.precision === undefined ? "the workers' inference.precision" : 'pinned by the deployment';
+  const where = precision === 'auto' ? `, chosen as on this machine's CPU (${cpuFlags.join(' ') || 'no flags seen'})` : '';
+  const lines = [`serving (precision ${precision}: ${source}${where}):`];
+  for (const { rule, version } of servedVersions(deployment)) {
+    const ref = deployedModelRef(deployment.model, version);
+    try {
+      const chosen = await selectPrecision(ref, { registryRoot, precision, cpuFlags });
+      const runs = chosen.version === chosen.requested ? `runs as itself (${chosen.precision})` : `RUNS AS ${chosen.name}@${chosen.version} (${chosen.precision})`;
+      lines.push(`  ${rule}: ${ref} ${runs} — ${chosen.reason}`);
+    } catch (err) {
+      lines.push(`  ${rule}: ${ref} cannot run: ${toLoomwatchError(err).message}`);
+    }
+  }
+  return lines;
 }
 
 /** Reads the deployment in force from the control topic (undefined when none was ever published). */

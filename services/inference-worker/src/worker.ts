@@ -1,11 +1,11 @@
-import { deployedModelRef, toLoomwatchError, type Deployment } from '@loomwatch/contracts';
+import { deployedModelRef, toLoomwatchError, type Deployment, type Precision } from '@loomwatch/contracts';
 import { EngineDecider, type Decider } from '@loomwatch/inference';
 import { backoffDelay, sleep } from '@loomwatch/concurrency';
 import { createKafkaClient, requireTopics, type KafkaClient } from '@loomwatch/kafka';
-import { MODEL_NAME, defaultModel, modelSource, readCpuFlags, readModelCard, resolveModel, selectPrecision, type ModelSource, type PrecisionSelection } from '@loomwatch/model-registry';
+import { MODEL_NAME, defaultModel, modelSource, readCpuFlags, readModelCard, resolveModel, selectPrecision, type ModelSource } from '@loomwatch/model-registry';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
-import { ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
+import { ModelPool, createFrameProcessor, fixedDeployment, servedFor } from '@loomwatch/frame-pipeline';
 import type { WorkerConfig } from './config.js';
 import { watchDeployments, type DeploymentWatch } from './deployments.js';
 import { WorkerMetrics, type ServedModel } from './metrics.js';
@@ -58,14 +58,13 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   await requireTopics(client.topics, [inputTopic, verdictTopic, shadowVerdictTopic, deadLetterTopic, controlTopic]);
   await untilAvailable(() => store.ensureBucket(config.worker.outputBucket), config.worker.retryForMs, logger);
 
-  const selections = new Map<string, PrecisionSelection>(); // by the version that runs
   const served = (current: ModelPool): ServedModel[] =>
-    current.versions.flatMap((deployedVersion) => {
+    [...new Set(current.versions)].flatMap((deployedVersion) => {
       const model = current.decider(deployedVersion)?.model;
-      return model === undefined ? [] : [{ deployedVersion, model, precision: selections.get(model.version)?.precision ?? 'fp32' }];
+      return model === undefined ? [] : [{ deployedVersion, model, precision: model.precision ?? 'fp32' }];
     });
   const recordDeployment = (current: ModelPool): void => metrics.recordDeployment(current.deployment, served(current));
-  const { pool, watch } = await startModels(config, client, logger, recordDeployment, { cpuFlags, selections });
+  const { pool, watch } = await startModels(config, client, logger, recordDeployment, cpuFlags);
   recordDeployment(pool);
 
   const processor = createFrameProcessor({
@@ -155,32 +154,32 @@ async function chooseDefaultModel(registryRoot: string, logger: Logger): Promise
 /**
  * Loads the model versions the worker needs. Following a model: the latest deployment on the
  * control topic, else the registry's production marker; later deployments switch the pool. Each
- * version asked for runs as itself or as its INT8 variant (`inference.precision`, the CPU's flags);
- * what was chosen is recorded in `selections` by the version that runs.
+ * version asked for runs as itself or as its INT8 variant (the deployment's `precision`, else
+ * `inference.precision`; the CPU's flags): the decider's model says which ran and what was asked.
  */
 async function startModels(
   config: WorkerConfig,
   client: KafkaClient,
   logger: Logger,
   onSwitched: (pool: ModelPool) => void,
-  precision: { cpuFlags: readonly string[]; selections: Map<string, PrecisionSelection> },
+  cpuFlags: readonly string[],
 ): Promise<{ pool: ModelPool; watch: DeploymentWatch | undefined }> {
-  const load = async (ref: ModelSource): Promise<EngineDecider> => {
-    const chosen = await selectPrecision(ref, { registryRoot: config.inference.registryRoot, precision: config.inference.precision, cpuFlags: precision.cpuFlags });
+  const load = async (ref: ModelSource, pinned: Precision | undefined): Promise<Decider> => {
+    const precision = pinned ?? config.inference.precision;
+    const chosen = await selectPrecision(ref, { registryRoot: config.inference.registryRoot, precision, cpuFlags });
     const decider = await EngineDecider.load({ model: { dir: chosen.dir }, ...config.inference, overlayFormat: config.worker.overlayFormat });
-    precision.selections.set(decider.model.version, chosen);
     logger.info(
-      { model: chosen.name, requested: chosen.requested, version: decider.model.version, precision: chosen.precision, cpuFlags: precision.cpuFlags },
+      { model: chosen.name, requested: chosen.requested, version: decider.model.version, precision: chosen.precision, asked: precision, pinnedByDeployment: pinned !== undefined, cpuFlags },
       `${chosen.name}@${chosen.requested} runs as ${decider.model.version} (${chosen.precision}): ${chosen.reason}`,
     );
-    return decider;
+    return servedFor(decider, chosen.requested);
   };
   const ref = config.model ?? (await chooseDefaultModel(config.inference.registryRoot, logger));
   if (!followsDeployments(ref)) {
     // The config's model is the operator's: a value with a "/" is a version directory.
     const pinned = modelSource(ref);
     const card = await readModelCard(await resolveModel(pinned, config.inference.registryRoot));
-    const pool = await ModelPool.start(() => load(pinned), fixedDeployment(card.name, card.version));
+    const pool = await ModelPool.start(() => load(pinned, undefined), fixedDeployment(card.name, card.version));
     logger.info({ model: ref, version: card.version }, 'model version pinned');
     return { pool, watch: undefined };
   }
@@ -206,7 +205,7 @@ async function startModels(
     },
   });
   const initial = watch.initial ?? fixedDeployment(name, (await readModelCard(await resolveModel(name, config.inference.registryRoot))).version);
-  const pool = await ModelPool.start((version) => load(deployedModelRef(name, version)), initial);
+  const pool = await ModelPool.start((version, precision) => load(deployedModelRef(name, version), precision), initial);
   poolReady(pool);
   logger.info({ deployment: initial }, watch.initial === undefined ? 'no deployment on the control topic: serving the registry production version' : 'deployment loaded');
   return { pool, watch };
