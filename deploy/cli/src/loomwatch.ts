@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
  * `loomwatch <command> …`: one entry point for every Loomwatch command. Each command is the
- * service's or tool's own compiled entry, run as a child with the remaining arguments (so
- * `loomwatch worker --help` is the worker's help); the exit code and signals pass through.
+ * service's or tool's own compiled entry, run in this process with the remaining arguments (so
+ * `loomwatch worker --help` is the worker's help, and a signal sent to `loomwatch` — a terminal's
+ * Ctrl-C, a supervisor's SIGTERM — reaches the command once, as it would reach `node <entry>`).
  * `loomwatch bench <name>` runs a benchmark from its source with tsx; `loomwatch completion`
  * prints a bash completion script. Commander lists the commands and refuses an unknown one (exit 2).
+ * `bin/loomwatch.js` (the command a person runs, `pnpm loomwatch`) checks the Node version and builds
+ * the workspace first when it is stale.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BENCHES, COMMANDS } from './commands.js';
 import { bashCompletion } from './completion.js';
@@ -22,19 +25,35 @@ function usageError(problem: string): never {
   process.exit(2);
 }
 
-/** The Node major the commands need (package.json's engines); an older one fails deep inside a client. */
-const NODE_MAJOR = 24;
-
-/** Runs `node <entry> <args…>` as `loomwatch <name>`, passing signals in and the exit code out. */
-function run(name: string, entry: string, args: readonly string[]): void {
-  if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR) {
-    process.stderr.write(`loomwatch: needs Node ${NODE_MAJOR} or newer, this is ${process.version}: put .loomwatch/tools/node/bin (make install unpacks Node ${NODE_MAJOR} there) first on PATH\n`);
-    process.exit(1);
-  }
+/** The absolute path of a compiled entry, refusing one that is not built. */
+function entryPath(entry: string): string {
   const path = join(REPO_ROOT, entry);
   if (!existsSync(path)) usageError(`${entry} is not built: run pnpm build (or make install) first`);
-  // The child names itself by how it was run, in its usage and errors.
-  const child = spawn(process.execPath, [path, ...args], { stdio: 'inherit', env: { ...process.env, LOOMWATCH_COMMAND: `loomwatch ${name}` } });
+  return path;
+}
+
+/**
+ * Runs `<entry> <args…>` as `loomwatch <name>` in this process: no process in between to forward a
+ * signal the command already got from its process group (which a service would count as a second).
+ */
+function run(name: string, entry: string, args: readonly string[]): void {
+  const path = entryPath(entry);
+  // The command names itself by how it was run, in its usage and errors, and reads its own arguments.
+  process.env['LOOMWATCH_COMMAND'] = `loomwatch ${name}`;
+  process.argv = [process.argv[0] ?? process.execPath, path, ...args];
+  import(pathToFileURL(path).href).catch((err: unknown) => {
+    // What `node <entry>` does with an error thrown while loading: print it, exit 1.
+    console.error(err);
+    process.exit(1);
+  });
+}
+
+/** Runs a benchmark's tsx as a child, passing signals in and the exit code out. */
+function runBench(name: string, file: string, args: readonly string[]): void {
+  const child = spawn(process.execPath, [entryPath('node_modules/tsx/dist/cli.mjs'), '--conditions=@loomwatch/source', join(REPO_ROOT, file), ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, LOOMWATCH_COMMAND: `loomwatch bench ${name}` },
+  });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 1 : 128 + 15)));
 }
@@ -77,7 +96,7 @@ program
     }
     const bench = BENCHES[name];
     if (bench === undefined) usageError(`unknown benchmark "${name}": use one of ${Object.keys(BENCHES).join(', ')}`);
-    run(`bench ${name}`, 'node_modules/tsx/dist/cli.mjs', ['--conditions=@loomwatch/source', join(REPO_ROOT, bench.file), ...args]);
+    runBench(name, bench.file, args);
   });
 program
   .command('completion')

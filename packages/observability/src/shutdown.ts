@@ -9,18 +9,26 @@ export interface ShutdownOptions {
 }
 
 /**
+ * One Ctrl-C can arrive more than once: a terminal signals the whole foreground process group, and
+ * pnpm forwards the SIGINT it got to its child as well, a few milliseconds apart. A signal this soon
+ * after the one that started the drain is that same keypress; a person's second Ctrl-C comes later.
+ */
+export const SAME_SIGNAL_MS = 500;
+
+/**
  * Two-stage shutdown for a service's `main.ts`: the first SIGTERM/SIGINT drains and exits 0 (or the
- * given code), a second exits at once with 130, and a drain that overruns `timeoutMs` exits 1.
+ * given code), a later one exits at once with 130, and a drain that overruns `timeoutMs` exits 1.
  * Returns the same `shutdown(reason, code)` for ends that are not signals (a finished job, a failure).
+ * Only a signal forces an exit: whoever signals again (a person, a supervisor) will not wait.
  */
 export function handleShutdown(options: ShutdownOptions): (reason: string, code?: number) => void {
+  /** When the drain started because of a signal; undefined while running, or when it started otherwise. */
+  let signalledAt: number | undefined;
   let stopping = false;
-  const shutdown = (reason: string, code = 0): void => {
-    if (stopping) {
-      options.logger.warn({ reason }, 'second signal: exiting now');
-      process.exit(130);
-    }
+  let exitCode = 0;
+  const shutdown = (reason: string, code: number): void => {
     stopping = true;
+    exitCode = code;
     options.logger.info({ reason }, 'draining');
     const force = setTimeout(() => {
       options.logger.error('drain took too long: exiting');
@@ -28,14 +36,32 @@ export function handleShutdown(options: ShutdownOptions): (reason: string, code?
     }, options.timeoutMs);
     force.unref();
     options.stop().then(
-      () => process.exit(code),
+      () => process.exit(exitCode),
       (err: unknown) => {
         options.logger.error({ err }, 'error while stopping');
         process.exit(1);
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  return shutdown;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stopping) {
+      signalledAt = Date.now();
+      shutdown(signal, 0);
+      return;
+    }
+    if (signalledAt !== undefined && Date.now() - signalledAt < SAME_SIGNAL_MS) {
+      options.logger.debug({ signal }, 'the same signal again (from the process group and a parent): still draining');
+      return;
+    }
+    options.logger.warn({ reason: signal }, 'second signal: exiting now');
+    process.exit(130);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return (reason, code = 0) => {
+    if (!stopping) shutdown(reason, code);
+    // An end met during the drain (the gateway's source finishing because it was stopped, a consumer
+    // crashing) lets the drain finish; a failure still makes the exit code non-zero.
+    else if (code !== 0) exitCode = code;
+  };
 }
