@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Verdict, decodeMessage, deploymentKey, type Deployment, type FrameEvent } from '@loomwatch/contracts';
 import { fixedDeployment, sampleKey } from '@loomwatch/frame-pipeline';
 import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
+import { hasVnni, readCpuFlags } from '@loomwatch/model-registry';
 import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
@@ -39,6 +40,25 @@ const registry = randomModelVersions(
           { falseAlarmRate: 0.2, imageThreshold: 1e-6, observed },
         ];
         postprocess.operatingPoints = { frames: 100, source: 'test', points };
+      },
+    },
+    // 0.0.4 has an INT8 variant that `auto` serves on a VNNI CPU (its card; the graph is the same).
+    { version: '0.0.4' },
+    {
+      version: '0.0.4-int8',
+      patchCard: (card) => {
+        card['quantization'] = {
+          parent: '0.0.4',
+          precision: 'int8',
+          method: 'test',
+          calibration: { method: 'percentile', tiles: 8, source: 'test' },
+          fp32Nodes: [],
+          aurocLoss: 0.002,
+          pixelAurocLoss: null,
+          msPerFrame: { int8: 100, fp32: 150 },
+          speedup: 1.5,
+          cpuFlags: ['avx512_vnni'],
+        };
       },
     },
   ],
@@ -170,6 +190,38 @@ describe('model deployments on the real broker', () => {
     expect(afterRollback.map((v) => v.model.version)).toEqual(['0.0.1', '0.0.1']);
     expect(worker.deployment).toMatchObject({ revision: 2, production: '0.0.1' });
     expect(worker.deployment.canary).toBeUndefined();
+  });
+
+  it('runs a shadow at the precision the deployment pins, and its verdicts say which precision ran and which version was asked for', async () => {
+    const { t, config, publish, deploy } = await setUp();
+    await deploy({ revision: 1, production: '0.0.1', shadow: { version: '0.0.4', sample: 1 } });
+    const worker = await startWorker(config, logger);
+    try {
+      const unpinned = await publish('line-1', 2);
+      const autoShadow = await verdictsOf(t.shadow, 2);
+      await deploy({ revision: 2, production: '0.0.1', shadow: { version: '0.0.4', sample: 1 }, precision: 'fp32' });
+      await waitForRevision(worker, 2);
+      const pinned = await publish('line-1', 2);
+      const shadow = await verdictsOf(t.shadow, 4);
+      const live = await verdictsOf(t.verdicts, 4);
+
+      // `auto` (the worker's default): the INT8 variant on a VNNI CPU, said on the verdict.
+      const vnni = hasVnni(await readCpuFlags());
+      expect(autoShadow.map((v) => v.frameId).sort()).toEqual(unpinned.map((f) => f.frameId).sort());
+      for (const verdict of autoShadow) {
+        expect(verdict.model).toMatchObject(vnni ? { version: '0.0.4-int8', precision: 'int8', requested: '0.0.4' } : { version: '0.0.4', precision: 'fp32' });
+      }
+      // Pinned fp32: the version asked for, whatever the CPU.
+      const pinnedShadow = shadow.filter((v) => pinned.some((f) => f.frameId === v.frameId));
+      expect(pinnedShadow).toHaveLength(2);
+      for (const verdict of pinnedShadow) {
+        expect(verdict.model).toMatchObject({ name: 'draem-random', version: '0.0.4', precision: 'fp32' });
+        expect(verdict.model.requested).toBeUndefined();
+      }
+      expect(live.map((v) => v.model)).toEqual(live.map(() => expect.objectContaining({ version: '0.0.1', precision: 'fp32' }) as unknown));
+    } finally {
+      await worker.stop();
+    }
   });
 
   it('is not ready while its deployment watch has failed, follows again, and puts in force what was published meanwhile', async () => {
