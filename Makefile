@@ -81,8 +81,9 @@ lint: install-node
 test-unit: install-node
 	@$(PNPM) test:unit
 
-# The integration projects' global setup starts the local servers unless KAFKA_BROKERS and
-# S3_ENDPOINT point at running ones, and stops what it started.
+# The integration projects' global setup starts local servers of the tests' own (state
+# ~/.cache/loomwatch/test-state, ports 28092-28094, 28000, 28080; never the instance `make demo`
+# uses) unless KAFKA_BROKERS and S3_ENDPOINT point at running ones, and stops what it started.
 test-integration: install-node install-infra install-browser
 	@$(PNPM) test:integration
 

@@ -369,7 +369,8 @@ kafka_answers() {
 }
 
 # Stable per state dir: generated once (22 base64url characters = 16 random bytes, the form of
-# a Kafka Uuid) and kept beside the data.
+# a Kafka Uuid) and kept beside the data. One in 64 starts with '-', hence --cluster-id=<id>
+# rather than -t <id> (which reads it as an option).
 kafka_cluster_id() {
   local file="$KAFKA_DIR/cluster.id"
   if [[ ! -s "$file" ]]; then
@@ -441,7 +442,7 @@ kafka_launch() {
   cds="$(cds_flag kafka "$KAFKA_DIR")"
   if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
     "$JAVA" -Xmx256m "$log4j" -cp "$cp" kafka.tools.StorageTool format \
-      -t "$(kafka_cluster_id)" -c "$KAFKA_DIR/server.properties" --ignore-formatted \
+      --cluster-id="$(kafka_cluster_id)" -c "$KAFKA_DIR/server.properties" --ignore-formatted \
       >"$KAFKA_DIR/format.log" 2>&1 ||
       fail_start Kafka "$KAFKA_DIR/format.log" "storage format failed"
   fi

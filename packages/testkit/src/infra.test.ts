@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { REAPER_IMAGE, infraChoice, probeImages, stopsAtEnd, type ImageSource } from './infra.js';
+import { REAPER_IMAGE, infraChoice, probeImages, testInstanceSettings, type ImageSource } from './infra.js';
 
-describe('stopsAtEnd', () => {
-  it('stops the local servers only when the run found both stopped', () => {
-    const status = (kafka: string, s3: string): string => `infra.sh: kafka: ${kafka}\ninfra.sh: s3: ${s3}\n`;
-    expect(stopsAtEnd(status('stopped', 'stopped'))).toBe(true);
-    expect(stopsAtEnd(status('running (pid 7), answering at 127.0.0.1:19092', 'stopped'))).toBe(false);
-    expect(stopsAtEnd(status('stopped', 'running (pid 8), NOT answering at http://127.0.0.1:19000 (log: x)'))).toBe(false);
-    expect(stopsAtEnd(status('running (pid 7), answering at 127.0.0.1:19092', 'running (pid 8), answering at http://127.0.0.1:19000'))).toBe(false);
+describe('the tests\' own local instance', () => {
+  it('has a state dir and ports apart from the instance make demo uses, and keeps what the caller set', () => {
+    const settings = testInstanceSettings({ LOOMWATCH_CACHE: '/c' });
+    expect(settings).toEqual({ LOOMWATCH_STATE: '/c/test-state', KAFKA_PORT: '28092', KAFKA_CONTROLLER_PORT: '28093', KAFKA_SECURE_PORT: '28094', S3_PORT: '28000', OIDC_PORT: '28080' });
+    const infraSh = readFileSync(new URL('../../../deploy/local/infra.sh', import.meta.url), 'utf8');
+    for (const [name, port] of Object.entries(settings).filter(([name]) => name.endsWith('_PORT'))) {
+      expect(infraSh, `${name} differs from infra.sh's default`).not.toContain(`${name}:-${port}}`);
+      expect(infraSh, `infra.sh honours ${name}`).toMatch(new RegExp(`${name}="\\$\\{${name}:-\\d+\\}"`));
+    }
+    expect(infraSh).toContain('STATE="${LOOMWATCH_STATE:-$CACHE/state}"');
+    expect(testInstanceSettings({ LOOMWATCH_STATE: '/ci-state', KAFKA_PORT: '29092' })).toMatchObject({ LOOMWATCH_STATE: '/ci-state', KAFKA_PORT: '29092', S3_PORT: '28000' });
   });
 });
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropLease, takeLease, underLeaseLock } from './local-leases.js';
 
 /** Where the tests find a Kafka broker and an S3 server. */
 export interface Infra {
@@ -24,8 +25,26 @@ export interface InfraHandle {
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const INFRA_SCRIPT = join(REPO_ROOT, 'deploy/local/infra.sh');
 
-function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env['LOOMWATCH_STATE'] ?? join(env['LOOMWATCH_CACHE'] ?? join(homedir(), '.cache/loomwatch'), 'state');
+function cacheDir(env: NodeJS.ProcessEnv): string {
+  return env['LOOMWATCH_CACHE'] ?? join(homedir(), '.cache/loomwatch');
+}
+
+function localStateDir(env: NodeJS.ProcessEnv): string {
+  return env['LOOMWATCH_STATE'] ?? join(cacheDir(env), 'state');
+}
+
+/** The ports of the tests' own local instance: apart from infra.sh's defaults (19092, 19093, 19094, 19000, 19080). */
+const TEST_INSTANCE_PORTS = { KAFKA_PORT: '28092', KAFKA_CONTROLLER_PORT: '28093', KAFKA_SECURE_PORT: '28094', S3_PORT: '28000', OIDC_PORT: '28080' } as const;
+
+/**
+ * infra.sh's settings for the integration tests' own local servers: a state dir
+ * (`$LOOMWATCH_CACHE/test-state`) and ports of their own, so no test record reaches the instance
+ * that `make demo`, a replay or a person's commands use (`$LOOMWATCH_CACHE/state`, ports 19092…).
+ * A variable `env` already sets wins (a CI run that names its own state and ports).
+ */
+export function testInstanceSettings(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const defaults: Record<string, string> = { LOOMWATCH_STATE: join(cacheDir(env), 'test-state'), ...TEST_INSTANCE_PORTS };
+  return Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, env[key] ?? value]));
 }
 
 function infraFromEnv(env: Record<string, string | undefined>, source: Infra['source']): Infra | undefined {
@@ -63,9 +82,9 @@ function parseEnvFile(file: string): Record<string, string> {
   return out;
 }
 
-/** Runs `deploy/local/infra.sh <command>` (start, stop, stop-kafka, start-s3, …). */
-export function runInfraScript(command: string): { ok: boolean; output: string } {
-  const result = spawnSync('bash', [INFRA_SCRIPT, command], { encoding: 'utf8', env: process.env });
+/** Runs `deploy/local/infra.sh <command>` (start, stop, stop-kafka, start-s3, …) on the instance `env` names. */
+export function runInfraScript(command: string, env: NodeJS.ProcessEnv = process.env): { ok: boolean; output: string } {
+  const result = spawnSync('bash', [INFRA_SCRIPT, command], { encoding: 'utf8', env });
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -170,31 +189,27 @@ async function startContainers(): Promise<InfraHandle> {
 }
 
 /**
- * Whether a run that found the local servers in this state (`infra.sh status`) stops them at its
- * end: only when it found both stopped. One up means another run is using them — perhaps with the
- * other stopped on purpose for a moment, as the S3-outage test does — and stopping both would pull
- * the servers from under it.
+ * Starts the local servers of `env`'s instance (infra.sh start: those running are left as they
+ * are) under a lease; the handle's stop drops it and stops the servers when this was the last run
+ * holding one and a run started them (local-leases.ts).
  */
-export function stopsAtEnd(statusOutput: string): boolean {
-  return !/(kafka|s3): running/.test(statusOutput);
-}
-
-function startLocal(): InfraHandle {
-  const status = runInfraScript('status');
-  const stopAtEnd = stopsAtEnd(status.output);
-  if (!status.ok) {
-    const started = runInfraScript('start');
+async function startLocal(env: NodeJS.ProcessEnv): Promise<InfraHandle> {
+  const state = localStateDir(env);
+  const infra = await underLeaseLock(state, () => {
+    const started = runInfraScript('start', env);
     if (!started.ok) throw new Error(`could not start the local Kafka and S3 servers:\n${started.output}`);
-  }
-  const envFile = join(localStateDir(), 'env');
-  if (!existsSync(envFile)) throw new Error(`deploy/local/infra.sh did not write ${envFile}`);
-  const infra = infraFromEnv(parseEnvFile(envFile), 'local');
-  if (infra === undefined) throw new Error(`${envFile} lacks KAFKA_BROKERS or S3_ENDPOINT`);
+    const envFile = join(state, 'env');
+    const found = existsSync(envFile) ? infraFromEnv(parseEnvFile(envFile), 'local') : undefined;
+    if (found === undefined) throw new Error(`deploy/local/infra.sh did not write KAFKA_BROKERS and S3_ENDPOINT to ${envFile}`);
+    takeLease(state, process.pid, /^infra\.sh: kafka: started/m.test(started.output));
+    return found;
+  });
   return {
     infra,
-    stop: () => {
-      if (stopAtEnd) runInfraScript('stop');
-      return Promise.resolve();
+    stop: async () => {
+      await underLeaseLock(state, () => {
+        if (dropLease(state, process.pid)) runInfraScript('stop', env);
+      });
     },
   };
 }
@@ -214,7 +229,7 @@ export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<
     if (choice.note !== undefined) process.stderr.write(`${choice.note}\n`);
     if (choice.use === 'containers') return startContainers();
   }
-  return startLocal();
+  return startLocal(env);
 }
 
 /** The variables a child process (a service under test) needs to reach the same servers. */

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alert, DeadLetter, Deployment, DriftEvent, FrameEvent, Verdict, decodeMessage, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
-import { aitexFrames } from '@loomwatch/testkit';
+import { aitexFrames, testInfra } from '@loomwatch/testkit';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { DashboardConfig } from './config.js';
 import { objectPath } from './object-path.js';
@@ -31,8 +31,8 @@ const PUBLIC_DIR = `${PACKAGE_DIR}dist/public`;
 const ARTEFACTS = `${PACKAGE_DIR}test-results`;
 /** How long the page may take to show what was committed. */
 const SHOWN_WITHIN_MS = 5_000;
-/** The local development provider and its dashboard client (deploy/local/README.md). */
-const ISSUER = process.env.LOOMWATCH_OIDC_ISSUER ?? 'http://127.0.0.1:19080';
+/** The local development provider of the run's infra (deploy/local/README.md) and its dashboard client. */
+const ISSUER = process.env.LOOMWATCH_OIDC_ISSUER ?? testInfra().oidc?.issuer ?? 'http://127.0.0.1:19080';
 const CLIENT = { clientId: 'loomwatch-dashboard', clientSecret: 'loomwatch-dashboard-dev-secret' };
 const PASSWORDS = { viola: 'viola-demo', otto: 'otto-demo', erin: 'erin-demo' } as const;
 type DemoUser = keyof typeof PASSWORDS;
