@@ -1,4 +1,4 @@
-import { AuthenticationError, MultipleErrors, NetworkError } from '@platformatic/kafka';
+import { Admin, AuthenticationError, MultipleErrors, NetworkError, kPerformWithRetry } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { baseOptions, brokerError } from './connection.js';
 
@@ -33,5 +33,31 @@ describe('brokerError', () => {
   it('leaves any other error as it is', () => {
     const other = new Error('something else');
     expect(brokerError(other, options)).toBe(other);
+  });
+});
+
+describe('the retries of a client', () => {
+  /** How many times a client tries an operation that always fails with `error`. */
+  function attempts(error: () => Error): Promise<number> {
+    const admin = new Admin({ ...baseOptions({ brokers: ['kafka-0:9092'], clientId: 'test' }), retries: 3, retryDelay: 0 });
+    let count = 0;
+    return new Promise((resolve) => {
+      void admin[kPerformWithRetry](
+        'test',
+        (callback) => {
+          count++;
+          callback(error());
+        },
+        () => void admin.close(() => resolve(count)),
+      );
+    });
+  }
+
+  it('stop at a refused login, which waiting does not change', async () => {
+    expect(await attempts(() => new NetworkError('Connection to kafka-0:9092 failed.', { cause: new AuthenticationError('SASL authentication failed.') }))).toBe(1);
+  });
+
+  it('go on while no broker answers', async () => {
+    expect(await attempts(() => new NetworkError('Connection to kafka-0:9092 failed.', { cause: new Error('connect ECONNREFUSED') }))).toBe(4);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LoomwatchError } from '@loomwatch/contracts';
-import { addPartitionsToTxnV3, findErrorBy, kGetApi, type BaseOptions, type Producer, type RetryDelayGetter } from '@platformatic/kafka';
+import { AuthenticationError, Base, addPartitionsToTxnV3, findErrorBy, kGetApi, kPerformWithRetry, type BaseOptions, type Producer, type RetryDelayGetter } from '@platformatic/kafka';
 import type { KafkaClientConfig } from '../ports.js';
 
 /**
@@ -12,6 +12,23 @@ const retryDelay: RetryDelayGetter = (_client, _operation, attempt, _retries, er
   const first = findErrorBy(error, 'apiId', 'CONCURRENT_TRANSACTIONS') === null ? 50 : 5;
   return Math.min(2000, first * 2 ** Math.max(0, attempt - 1));
 };
+
+/**
+ * A refused login is final: @platformatic/kafka 2.12 wraps the AuthenticationError of a wrong
+ * password (or a plaintext client on a SASL_SSL listener) in a retryable NetworkError, so every
+ * operation retried it `retries` times, ~15 s, before failing. Every client of this process skips
+ * the retries of an error that holds one; a broker that does not answer is still retried.
+ */
+const perform = Base.prototype[kPerformWithRetry];
+Base.prototype[kPerformWithRetry] = function (this: Base, operationId, operation, callback, attempt, errors, shouldSkipRetry, retryLimit) {
+  const skip = (error: Error): boolean => isAuthenticationFailure(error) || shouldSkipRetry?.(error) === true;
+  return Reflect.apply(perform, this, [operationId, operation, callback, attempt, errors, skip, retryLimit]);
+};
+
+function isAuthenticationFailure(error: unknown): boolean {
+  for (const inner of errorChain(error)) if (inner instanceof AuthenticationError) return true;
+  return false;
+}
 
 /** The CA file's PEM, read once per client; a missing file is a config error naming it. */
 function readCa(path: string): string {
