@@ -3,7 +3,7 @@
  * way it is deployed. The gateway replays AITEX frames as 2 lines × 2 cameras, two inference
  * workers decide them exactly once, alerting opens and resolves alerts, the dashboard shows it all
  * in a browser (its URL is printed first), and read_committed followers print a line per verdict
- * and per alert, then a closing summary. On a terminal the dashboard stays up after the summary
+ * and per alert of this run (it first says what earlier runs left on the topics), then a closing summary. On a terminal the dashboard stays up after the summary
  * until Enter is pressed (DEMO_HOLD_DASHBOARD=false: not at all).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -19,6 +19,7 @@ import { applyTopics, createKafkaClient, type KafkaClient, type TopicOutcome } f
 import { quantile } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, processExited, spawnNodeProcess, stopProcess, type Infra } from '@loomwatch/testkit';
+import { describeEarlierRecords, earlierRecords } from './earlier-runs.js';
 
 const DemoConfig = z.strictObject({
   kafka: KafkaConfig.prefault({}),
@@ -225,7 +226,9 @@ async function main(): Promise<void> {
   const model = config.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
   const kafka = createKafkaClient(config.kafka);
   const store = new S3BlobStore(config.s3);
+  const runStart = Date.now();
   const topicsDone = await provisionTopics(kafka);
+  const earlier = describeEarlierRecords(await earlierRecords(kafka.reader));
   await store.ensureBucket(FRAME_BUCKET);
   await store.ensureBucket('loomwatch-results');
   store.close();
@@ -234,6 +237,7 @@ async function main(): Promise<void> {
   console.log(`Loomwatch demo — ${config.lines} lines × ${config.camerasPerLine} cameras × ${config.framesPerCamera} frames = ${total} AITEX frames at ${config.fps} fps per camera`);
   console.log(`model ${model}; ${config.workers} workers × ${config.threadsPerWorker} thread(s); worker logs in .loomwatch/demo-logs/`);
   console.log(topicsDone);
+  console.log(earlier);
 
   const infra: Infra = { source: 'env', kafkaBrokers: config.kafka.brokers, s3: config.s3 };
   mkdirSync(LOG_DIR, { recursive: true });
@@ -243,12 +247,14 @@ async function main(): Promise<void> {
   const alerting = await startAlerting(infra);
   const workers = startWorkers(config, infra, model);
 
-  // Alerts as they open and resolve (rules: deploy/local/demo-alerting.yaml).
+  // This run's alerts as they open and resolve (rules: deploy/local/demo-alerting.yaml); alerting
+  // may also resolve one an earlier run left open, which is not this run's.
   const alerts: Alert[] = [];
   const alertFollower = await kafka.reader.follow(
     TOPICS.alerts,
     (record) => {
       const alert = decodeMessage(Alert, record.value);
+      if (Date.parse(alert.openedAt) < runStart) return;
       alerts.push(alert);
       printAlert(alert);
     },
