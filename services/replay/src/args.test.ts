@@ -41,6 +41,12 @@ describe('replay arguments', () => {
     expect(args.toTopic).toBeUndefined();
   });
 
+  it('runs the version named unless --precision says otherwise, and refuses a precision that does not exist', () => {
+    expect(parseReplayArgs([...base, '--from', 'earliest']).precision).toBe('fp32');
+    expect(parseReplayArgs([...base, '--from', 'earliest', '--precision', 'auto']).precision).toBe('auto');
+    expect(refusal([...base, '--from', 'earliest', '--precision', 'fp16'])).toMatchObject({ code: 'REPLAY_INVALID', message: '--precision fp16 must be one of auto, fp32, int8' });
+  });
+
   it('takes earliest, and partition:offset pairs in one canonical order', () => {
     expect(parseReplayArgs([...base, '--from', 'earliest']).from).toEqual({ kind: 'earliest' });
     const args = parseReplayArgs([...base, '--from', '3:40,0:120, 1:98']);

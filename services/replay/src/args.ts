@@ -1,5 +1,5 @@
 import { collect, newCommand, parseCommand, type Command } from '@loomwatch/config';
-import { Id, KafkaTopicName, LoomwatchError, type ReplaySelection } from '@loomwatch/contracts';
+import { Id, KafkaTopicName, LoomwatchError, Precision, type ReplaySelection } from '@loomwatch/contracts';
 import { modelRefParts } from '@loomwatch/model-registry';
 
 /** How the replay command is run outside `loomwatch` (its subcommands are `run` and `report`). */
@@ -20,6 +20,11 @@ export interface ReplayArgs {
   to: ToSpec;
   selection: ReplaySelection;
   model: { name: string; version: string };
+  /**
+   * Which precision decides: `fp32` the version named, `int8` its INT8 variant, `auto` the variant
+   * only on a VNNI CPU (as a worker with `inference.precision: auto`). @defaultValue 'fp32'
+   */
+  precision: Precision;
   /** @defaultValue `verdicts.replay.<name>.<version>` */
   toTopic: string | undefined;
   /** @defaultValue the worker config's input topic (`frames.v1`) */
@@ -118,6 +123,7 @@ interface RunOptions {
   line?: string[];
   camera?: string[];
   model?: string;
+  precision: string;
   toTopic?: string;
   inputTopic?: string;
   workers: string;
@@ -149,6 +155,11 @@ export function replayRunCommand(name: string): Command {
     .option('--line <line>', 'only this line (repeatable)', collect)
     .option('--camera <camera|line:camera>', 'only this camera (repeatable)', collect)
     .option('--model <name@version>', 'the one version that decides every frame (required)')
+    .option(
+      '--precision <fp32|int8|auto>',
+      'fp32: the version named; int8: its INT8 variant; auto: the variant only on a VNNI CPU, as a worker on this machine with inference.precision auto (to replay what a shadow ran)',
+      'fp32',
+    )
     .option('--to-topic <topic>', 'where the verdicts go (default: verdicts.replay.<name>.<version>)')
     .option('--input-topic <topic>', 'the frames topic (default: the worker config\'s, frames.v1)')
     .option('--workers <n>', 'consumers in this process, each with its own model session', '1')
@@ -171,6 +182,8 @@ export function parseReplayArgs(argv: readonly string[], name = REPLAY_NAME): Re
   if (from.kind === 'time' && to.kind === 'time' && to.time <= from.time) {
     throw invalid(`--to ${values.to} is not after --from ${values.from}`);
   }
+  const precision = Precision.safeParse(values.precision);
+  if (!precision.success) throw invalid(`--precision ${values.precision} must be one of ${Precision.options.join(', ')}`);
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw invalid(`--workers ${values.workers} must be a whole number from 1 to 64`);
   if (values.name !== undefined && !Id.safeParse(values.name).success) {
@@ -181,6 +194,7 @@ export function parseReplayArgs(argv: readonly string[], name = REPLAY_NAME): Re
     to,
     selection: checkSelection(values.line ?? [], values.camera ?? []),
     model: parseModelRef(values.model),
+    precision: precision.data,
     toTopic: checkTopic(values.toTopic, '--to-topic'),
     inputTopic: checkTopic(values.inputTopic, '--input-topic'),
     workers,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayProgress, formatDuration, formatProgressLine, formatSummary, summarise } from './progress.js';
+import { ReplayProgress, describeServed, formatDuration, formatProgressLine, formatSummary, summarise } from './progress.js';
 
 const partitions = [
   { partition: 0, start: 100, end: 300 },
@@ -35,6 +35,17 @@ describe('replay progress', () => {
     expect(formatProgressLine('r1', { done: 0, total: 400, doneThisRun: 0, elapsedMs: 2000, counts: { decided: 0, deadLettered: 0, skipped: 0 } })).toContain(
       'ETA ?',
     );
+  });
+
+  it('names the version that decides and its precision, and the version asked for when its INT8 variant decides', () => {
+    const snapshot = { done: 120, total: 400, doneThisRun: 120, elapsedMs: 117_647, counts: { decided: 120, deadLettered: 0, skipped: 0 } };
+    const model = { name: 'draem-aitex', version: '1.1.0-int8.2' };
+    const served = { precision: 'int8', requested: '1.1.0' } as const;
+    expect(formatProgressLine('r1', snapshot, describeServed(model, served))).toMatch(/^replay r1 \(draem-aitex@1\.1\.0-int8\.2 int8 for 1\.1\.0\): 120\/400 frames/);
+    const summary = summarise('r1', 'stopped', { targetTopic: 'verdicts.replay.x', model }, snapshot, 1000, served);
+    expect(summary).toMatchObject({ model: 'draem-aitex@1.1.0-int8.2', precision: 'int8', requested: '1.1.0' });
+    expect(formatSummary(summary)).toContain('(verdicts of draem-aitex@1.1.0-int8.2 int8 for 1.1.0 in verdicts.replay.x)');
+    expect(describeServed({ name: 'draem-aitex', version: '1.1.0' }, { precision: 'fp32' })).toBe('draem-aitex@1.1.0 fp32');
   });
 
   it('writes durations the way people read them', () => {

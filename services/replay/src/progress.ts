@@ -93,20 +93,37 @@ function rate(snapshot: ProgressSnapshot): number {
   return snapshot.elapsedMs > 0 ? snapshot.doneThisRun / (snapshot.elapsedMs / 1000) : 0;
 }
 
-/** `replay <id>: 120/400 frames (30.0 %) · 1.02 frames/s · ETA 4m31s` */
-export function formatProgressLine(id: string, snapshot: ProgressSnapshot): string {
+/** How the replay's model runs: the version that decides, its precision, and the version asked for when another runs in its place. */
+export interface ServedModel {
+  precision: 'fp32' | 'int8';
+  /** Set when the version that decides is not the one `--model` named (its INT8 variant). */
+  requested?: string;
+}
+
+/** `draem-aitex@1.1.0 fp32`, `draem-aitex@1.1.0-int8.2 int8 for 1.1.0`. */
+export function describeServed(model: { name: string; version: string }, served: ServedModel): string {
+  return `${model.name}@${model.version} ${served.precision}${served.requested === undefined ? '' : ` for ${served.requested}`}`;
+}
+
+/** `replay <id> (draem-aitex@1.2.0 fp32): 120/400 frames (30.0 %) · 1.02 frames/s · ETA 4m31s` */
+export function formatProgressLine(id: string, snapshot: ProgressSnapshot, model?: string): string {
   const percent = snapshot.total === 0 ? 100 : (100 * snapshot.done) / snapshot.total;
   const fps = rate(snapshot);
   const remaining = snapshot.total - snapshot.done;
   const eta = remaining === 0 ? '0s' : fps > 0 ? formatDuration((1000 * remaining) / fps) : '?';
-  return `replay ${id}: ${snapshot.done}/${snapshot.total} frames (${percent.toFixed(1)} %) · ${fps.toFixed(2)} frames/s · ETA ${eta}`;
+  return `replay ${id}${model === undefined ? '' : ` (${model})`}: ${snapshot.done}/${snapshot.total} frames (${percent.toFixed(1)} %) · ${fps.toFixed(2)} frames/s · ETA ${eta}`;
 }
 
 export interface ReplaySummary {
   id: string;
   status: 'complete' | 'already-complete' | 'stopped';
   targetTopic: string;
+  /** The version that decided, `name@version`. */
   model: string;
+  /** How it ran. */
+  precision: 'fp32' | 'int8';
+  /** The version `--model` named, when another one (its INT8 variant) decided in its place. */
+  requested?: string;
   done: number;
   total: number;
   /** This run. */
@@ -124,6 +141,7 @@ export function summarise(
   plan: { targetTopic: string; model: { name: string; version: string } },
   snapshot: ProgressSnapshot,
   wallMs: number,
+  served: ServedModel = { precision: 'fp32' },
 ): ReplaySummary {
   const { decided, deadLettered, skipped } = snapshot.counts;
   return {
@@ -131,6 +149,8 @@ export function summarise(
     status,
     targetTopic: plan.targetTopic,
     model: `${plan.model.name}@${plan.model.version}`,
+    precision: served.precision,
+    ...(served.requested === undefined ? {} : { requested: served.requested }),
     done: snapshot.done,
     total: snapshot.total,
     decided,
@@ -143,7 +163,7 @@ export function summarise(
 }
 
 export function formatSummary(s: ReplaySummary): string {
-  const where = `verdicts of ${s.model} in ${s.targetTopic}`;
+  const where = `verdicts of ${s.model} ${s.precision}${s.requested === undefined ? '' : ` for ${s.requested}`} in ${s.targetTopic}`;
   switch (s.status) {
     case 'already-complete':
       return `replay ${s.id} is complete: all ${s.total} frames of its plan were decided earlier (${where}); nothing to do`;

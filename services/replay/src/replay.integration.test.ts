@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DeadLetter, Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
+import { hasVnni, readCpuFlags } from '@loomwatch/model-registry';
 import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { useTestS3 } from '@loomwatch/storage/testing';
@@ -11,7 +12,31 @@ import type { ReplaySummary } from './progress.js';
 const kafka = useTestKafka();
 const s3 = useTestS3();
 // 0.0.1 is the production version; the replays pin 0.0.2, and each verdict names its version.
-const registry = randomModelVersions([{ version: '0.0.1' }, { version: '0.0.2' }], '0.0.1');
+// 0.0.2-int8 is an INT8 variant of 0.0.2 (by its card) that --precision auto runs on a VNNI CPU.
+const registry = randomModelVersions(
+  [
+    { version: '0.0.1' },
+    { version: '0.0.2' },
+    {
+      version: '0.0.2-int8',
+      patchCard: (card) => {
+        card['quantization'] = {
+          parent: '0.0.2',
+          precision: 'int8',
+          method: 'test',
+          calibration: { method: 'percentile', tiles: 8, source: 'test' },
+          fp32Nodes: [],
+          aurocLoss: 0.002,
+          pixelAurocLoss: null,
+          msPerFrame: { int8: 100, fp32: 150 },
+          speedup: 1.5,
+          cpuFlags: ['avx512_vnni'],
+        };
+      },
+    },
+  ],
+  '0.0.1',
+);
 afterAll(() => registry.cleanup());
 
 const children: ChildProcess[] = [];
@@ -146,15 +171,16 @@ describe('replay CLI on the real broker and S3', () => {
 
     const rerun = await runCli(s, args);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(rerun.stderr).toMatch(/replay [0-9a-f]{12}: 32\/32 frames \(100\.0 %\) · \d+\.\d\d frames\/s · ETA 0s\n/);
+    expect(rerun.stderr).toContain('replay: draem-random@0.0.2 runs as 0.0.2 (fp32): precision forced to fp32\n');
+    expect(rerun.stderr).toMatch(/replay [0-9a-f]{12} \(draem-random@0\.0\.2 fp32\): 32\/32 frames \(100\.0 %\) · \d+\.\d\d frames\/s · ETA 0s\n/);
     const summary = summaryOf(rerun.stdout);
-    expect(summary).toMatchObject({ status: 'complete', done: 32, total: 32, skipped: 0, deadLettered: 0, targetTopic: s.replayVerdicts });
+    expect(summary).toMatchObject({ status: 'complete', done: 32, total: 32, skipped: 0, deadLettered: 0, targetTopic: s.replayVerdicts, model: MODEL, precision: 'fp32' });
     expect(summary.decided).toBeGreaterThan(0);
     expect(summary.decided).toBeLessThanOrEqual(32 - 6);
 
     const verdicts = readAllCommitted(s.replayVerdicts);
     expect(verdicts.map((v) => v.frameId).sort()).toEqual(events.map((e) => e.frameId).sort());
-    expect(new Set(verdicts.map((v) => `${v.model.name}@${v.model.version}`))).toEqual(new Set([MODEL]));
+    expect(new Set(verdicts.map((v) => `${v.model.name}@${v.model.version} ${v.model.precision} ${v.model.requested}`))).toEqual(new Set([`${MODEL} fp32 undefined`]));
     expect(await messagesIn(s.liveVerdicts)).toBe(0);
     expect(await messagesIn(s.dlq)).toBe(0);
     expect(await messagesIn(`${s.replayVerdicts}.dlq`)).toBe(0);
@@ -187,6 +213,21 @@ describe('replay CLI on the real broker and S3', () => {
     expect(await messagesIn(s.dlq)).toBe(0);
     expect(decodeMessage(DeadLetter, letters[0]?.value ?? null)).toMatchObject({ originalTopic: s.frames, reason: { code: 'MESSAGE_NOT_JSON' } });
   }, 180_000);
+
+  it('with --precision auto runs the INT8 variant on a VNNI CPU and says so: the progress line, the summary and every verdict', async () => {
+    const s = await setUp();
+    const events = await publishFrames(s, 1, 1); // 4 frames
+    const run = await runCli(s, ['run', '--from', 'earliest', '--model', MODEL, '--precision', 'auto', '--to-topic', s.replayVerdicts, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const vnni = hasVnni(await readCpuFlags());
+    const runs = vnni ? { version: '0.0.2-int8', precision: 'int8', requested: '0.0.2' } : { version: '0.0.2', precision: 'fp32' };
+    expect(run.stderr).toContain(`replay: ${MODEL} runs as ${runs.version} (${runs.precision})`);
+    expect(run.stderr).toContain(vnni ? '(draem-random@0.0.2-int8 int8 for 0.0.2): 4/4 frames' : '(draem-random@0.0.2 fp32): 4/4 frames');
+    expect(summaryOf(run.stdout)).toMatchObject({ status: 'complete', model: `draem-random@${runs.version}`, precision: runs.precision, requested: runs.requested });
+    const verdicts = readAllCommitted(s.replayVerdicts);
+    expect(verdicts.map((v) => v.frameId).sort()).toEqual(events.map((e) => e.frameId).sort());
+    expect(verdicts.map((v) => v.model)).toEqual(verdicts.map(() => expect.objectContaining(runs) as unknown));
+  }, 120_000);
 
   it('refuses the live verdicts topic unless asked explicitly, before touching anything', async () => {
     const s = await setUp();

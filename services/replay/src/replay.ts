@@ -1,7 +1,7 @@
 import { TOPICS, type ReplayPlan } from '@loomwatch/contracts';
-import { ModelPool, createFrameProcessor, fixedDeployment } from '@loomwatch/frame-pipeline';
+import { ModelPool, createFrameProcessor, fixedDeployment, servedFor } from '@loomwatch/frame-pipeline';
 import { EngineDecider } from '@loomwatch/inference';
-import { readModelCard, resolveModel } from '@loomwatch/model-registry';
+import { readCpuFlags, readModelCard, resolveModel, selectPrecision } from '@loomwatch/model-registry';
 import { createKafkaClient, requireTopics, type InboundRecord, type KafkaClient, type OutboundMessage, type RecordProcessor } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import { S3BlobStore, type BlobStore } from '@loomwatch/storage';
@@ -11,7 +11,7 @@ import { replayBroker, type ReplayBroker } from './broker-offsets.js';
 import { controlTopicPlanStore } from './plan-store.js';
 import { checkTargetTopic, defaultTargetTopic, replayDeadLetterTopic } from './plan.js';
 import { prepareReplay } from './prepare.js';
-import { ReplayProgress, formatProgressLine, summarise, type ReplaySummary } from './progress.js';
+import { ReplayProgress, describeServed, formatProgressLine, summarise, type ReplaySummary, type ServedModel } from './progress.js';
 import { createRecordFilter } from './selection.js';
 
 interface ReplayOptions {
@@ -20,7 +20,7 @@ interface ReplayOptions {
   logger: Logger;
   /** Where the Kafka client logs. @defaultValue `logger` */
   kafkaLogger?: Logger;
-  /** The progress line, every 2 s and once at the end. */
+  /** The progress line, every 2 s and once at the end (and a line saying which version runs, at the start). */
   onProgress?: (line: string) => void;
 }
 
@@ -61,12 +61,22 @@ function targetTopicOf(config: ReplayConfig, args: ReplayArgs, inputTopic: strin
  * the selection or past the plan's end commit with no outcome.
  */
 export async function startReplay(options: ReplayOptions): Promise<RunningReplay> {
-  const { config, args, logger } = options;
+  const { config, logger } = options;
   const started = performance.now();
+  // The version that decides is the one named or, by --precision, its INT8 variant: the plan, its
+  // id and the default topic are the version that decides, and every line says which it is.
+  const chosen = await selectPrecision(`${options.args.model.name}@${options.args.model.version}`, {
+    registryRoot: config.inference.registryRoot,
+    precision: options.args.precision,
+    cpuFlags: await readCpuFlags(),
+  });
+  const args: ReplayArgs = { ...options.args, model: { name: chosen.name, version: chosen.version } };
+  const served: ServedModel = { precision: chosen.precision, ...(chosen.version === chosen.requested ? {} : { requested: chosen.requested }) };
+  const model = describeServed(args.model, served);
   const inputTopic = args.inputTopic ?? config.worker.inputTopic;
   const targetTopic = targetTopicOf(config, args, inputTopic);
-  const modelRef = `${args.model.name}@${args.model.version}`;
-  const card = await readModelCard(await resolveModel(modelRef, config.inference.registryRoot));
+  options.onProgress?.(`replay: ${chosen.name}@${chosen.requested} runs as ${chosen.version} (${chosen.precision}): ${chosen.reason}`);
+  const card = await readModelCard(await resolveModel(`${args.model.name}@${args.model.version}`, config.inference.registryRoot));
 
   const client = createKafkaClient({ ...config.kafka, clientId: `loomwatch-replay-${config.worker.id}` }, options.kafkaLogger ?? logger);
   const broker = replayBroker(client);
@@ -87,7 +97,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   const progress = new ReplayProgress(plan.partitions, prepared.committed);
   if (progress.complete) {
     await broker.close();
-    const summary = summarise(plan.id, 'already-complete', plan, progress.snapshot(), performance.now() - started);
+    const summary = summarise(plan.id, 'already-complete', plan, progress.snapshot(), performance.now() - started, served);
     return { plan, finished: Promise.resolve(summary), stop: () => Promise.resolve(summary) };
   }
 
@@ -104,7 +114,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   let confirming = false;
   let resolveFinished!: (summary: ReplaySummary) => void;
   const finished = new Promise<ReplaySummary>((resolve) => (resolveFinished = resolve));
-  const report = (): void => options.onProgress?.(formatProgressLine(plan.id, progress.snapshot()));
+  const report = (): void => options.onProgress?.(formatProgressLine(plan.id, progress.snapshot(), model));
 
   // Called only once the workers run, after `ticker` below is set.
   const end = (status: 'complete' | 'stopped'): Promise<ReplaySummary> =>
@@ -118,8 +128,8 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
       store.close();
       await refreshCommitted(broker, groupId, plan, progress).catch(() => undefined);
       await broker.close();
-      options.onProgress?.(formatProgressLine(plan.id, progress.snapshot(endedAt)));
-      const summary = summarise(plan.id, status, plan, progress.snapshot(endedAt), wallMs);
+      options.onProgress?.(formatProgressLine(plan.id, progress.snapshot(endedAt), model));
+      const summary = summarise(plan.id, status, plan, progress.snapshot(endedAt), wallMs, served);
       resolveFinished(summary);
       return summary;
     })());
@@ -141,7 +151,18 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
   try {
     await store.ensureBucket(config.worker.outputBucket);
     const replayConfig = { ...config, worker: { ...config.worker, deadLetterTopic } };
-    workers = await startWorkers({ config: replayConfig, plan, groupId, client, store, logger, progress, workers: args.workers, onComplete: () => void finish() });
+    workers = await startWorkers({
+      config: replayConfig,
+      plan,
+      requested: chosen.requested,
+      groupId,
+      client,
+      store,
+      logger,
+      progress,
+      workers: args.workers,
+      onComplete: () => void finish(),
+    });
   } catch (err) {
     store.close();
     await broker.close();
@@ -166,6 +187,8 @@ async function refreshCommitted(broker: ReplayBroker, groupId: string, plan: Rep
 async function startWorkers(input: {
   config: ReplayConfig;
   plan: ReplayPlan;
+  /** The version `--model` named (the plan's, or the one its INT8 variant runs for). */
+  requested: string;
   groupId: string;
   client: KafkaClient;
   store: BlobStore;
@@ -183,7 +206,7 @@ async function startWorkers(input: {
   const loads = await Promise.allSettled(
     Array.from({ length: input.workers }, () =>
       ModelPool.start(
-        (v) => EngineDecider.load({ model: `${name}@${v}`, ...config.inference, overlayFormat: config.worker.overlayFormat }),
+        async (v) => servedFor(await EngineDecider.load({ model: `${name}@${v}`, ...config.inference, overlayFormat: config.worker.overlayFormat }), input.requested),
         fixedDeployment(name, version),
       ),
     ),
