@@ -9,8 +9,8 @@ describe('buildReport on the crafted frames', () => {
 
   it('counts frames in each stream, joined and only-in-one, after dropping the superseded verdict', () => {
     expect(report.overall).toMatchObject({ candidateFrames: 5, baselineFrames: 5, joined: 4, onlyCandidate: 1, onlyBaseline: 1 });
-    expect(report.streams.candidate).toMatchObject({ messages: 6, frames: 5, duplicates: 1, invalid: 1 });
-    expect(report.streams.baseline).toMatchObject({ messages: 5, frames: 5, duplicates: 0, invalid: 0 });
+    expect(report.streams.candidate).toMatchObject({ messages: 6, frames: 5, superseded: 1, invalid: 1 });
+    expect(report.streams.baseline).toMatchObject({ messages: 5, frames: 5, superseded: 0, invalid: 0 });
     expect(report.streams.frames).toMatchObject({ topic: 'frames.v1', messages: 5, frames: 5, invalid: 2 });
     expect(report.overall.framesWithoutEvent).toBe(1);
   });
@@ -100,6 +100,8 @@ describe('message mapping', () => {
 
   it('names a verdict’s model as name@version', () => {
     expect(toVerdictPoint(verdict).model).toBe('draem-aitex@1.2.0');
+    const variant = { ...verdict, model: { ...verdict.model, version: '1.2.0-int8', precision: 'int8' as const, requested: '1.2.0' } };
+    expect(toVerdictPoint(variant).model).toBe('draem-aitex@1.2.0-int8 (int8 for 1.2.0)');
   });
 
   it("keeps a verdict's false-alarm rate, null when it states none", () => {

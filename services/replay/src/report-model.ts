@@ -43,7 +43,8 @@ export function toVerdictPoint(
     verdict: verdict.verdict,
     score: verdict.score,
     normalizedScore: verdict.normalizedScore,
-    model: `${verdict.model.name}@${verdict.model.version}`,
+    // A variant that decided in place of the version asked for says so, as its verdict does.
+    model: `${verdict.model.name}@${verdict.model.version}${verdict.model.requested === undefined ? '' : ` (${verdict.model.precision ?? 'int8'} for ${verdict.model.requested})`}`,
     falseAlarmRate: verdict.falseAlarmRate ?? null,
     decidedAt: verdict.decidedAt,
   };
@@ -117,8 +118,12 @@ interface StreamFigures {
   messages: number;
   /** Distinct frames (after keeping the latest verdict of each). */
   frames: number;
-  /** Messages superseded by a later verdict of the same frame. */
-  duplicates: number;
+  /**
+   * Messages superseded by a later one of the same frame: a replay run again into its topic (another
+   * `--name`), a frame published or decided again. Not an exactly-once failure by itself: each is a
+   * committed outcome of its own run.
+   */
+  superseded: number;
   /** Messages that were not valid verdicts, skipped. */
   invalid: number;
 }
