@@ -400,7 +400,7 @@ describe('the inference API on a model calibrated per fabric, with operating poi
       expect(fromDir.defaultModel).toBe(registry.dir);
       const res = await fetch(`http://127.0.0.1:${fromDir.port}/v1/infer?fabric=05`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
       expect(res.status).toBe(200);
-      expect(InferenceVerdict.parse(await res.json())).toMatchObject({ model: { name: 'draem-random', version: '0.0.1' }, threshold: FABRIC_05.imageThreshold });
+      expect(InferenceVerdict.parse(await res.json())).toMatchObject({ model: { name: 'draem-random', version: '0.0.1', precision: 'fp32' }, threshold: FABRIC_05.imageThreshold });
       const byPath = await fetch(`http://127.0.0.1:${fromDir.port}/v1/infer?model=${encodeURIComponent(registry.dir)}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: frameBytes });
       expect(byPath.status).toBe(400);
       expect((await problemOf(byPath)).code).toBe('QUERY_INVALID');
