@@ -81,7 +81,7 @@ function groupSection(title: string, keyName: string, groups: readonly GroupFigu
 }
 
 function streamRow(name: string, stream: VerdictStreamFigures): string[] {
-  return [name, stream.topic, String(stream.messages), String(stream.frames), String(stream.duplicates), String(stream.invalid), countList(stream.models)];
+  return [name, stream.topic, String(stream.messages), String(stream.frames), String(stream.superseded), String(stream.invalid), countList(stream.models)];
 }
 
 function flipList(ids: readonly string[], total: number): string {
@@ -102,12 +102,16 @@ export function reportDocument(report: ReplayReport, chartFile: string): Block[]
     { kind: 'heading', level: 2, text: 'Streams' },
     {
       kind: 'table',
-      header: ['stream', 'topic', 'messages', 'frames', 'duplicates', 'invalid', 'models (frames)'],
+      header: ['stream', 'topic', 'messages', 'frames', 'superseded', 'invalid', 'models (frames)'],
       rows: [
         streamRow('candidate', streams.candidate),
         streamRow('baseline', streams.baseline),
-        ['frames', streams.frames.topic, String(streams.frames.messages), String(streams.frames.frames), String(streams.frames.duplicates), String(streams.frames.invalid), '–'],
+        ['frames', streams.frames.topic, String(streams.frames.messages), String(streams.frames.frames), String(streams.frames.superseded), String(streams.frames.invalid), '–'],
       ],
+    },
+    {
+      kind: 'paragraph',
+      text: `Each topic is read whole. Superseded: messages of a frame that has a later one on the same topic (a replay run again into its topic, a frame published or decided again); only the latest is compared. Only baseline: frames the candidate did not decide (a replay of part of ${streams.frames.topic}, a shadow started later); only candidate: frames without a baseline verdict (dead-lettered there, or published after it stopped).`,
     },
     {
       kind: 'paragraph',

@@ -3,13 +3,13 @@ import { FrameCatalog, LatestVerdicts, isJoined, pairByFrame } from './report-jo
 import { point } from './report-test-fixtures.js';
 
 describe('LatestVerdicts', () => {
-  it('keeps the verdict decided last and counts the superseded one as a duplicate', () => {
+  it('keeps the verdict decided last and counts the ones it supersedes', () => {
     const stream = new LatestVerdicts();
     stream.add(point('f1', 'ok', 0.2, { decidedAt: '2026-11-22T10:00:00Z' }));
     stream.add(point('f1', 'defect', 0.9, { decidedAt: '2026-11-22T11:00:00Z' }));
     stream.add(point('f1', 'ok', 0.1, { decidedAt: '2026-11-22T09:00:00Z' }));
     expect(stream.byFrame.get('f1')).toMatchObject({ verdict: 'defect', score: 0.9 });
-    expect(stream).toMatchObject({ messages: 3, duplicates: 2 });
+    expect(stream).toMatchObject({ messages: 3, superseded: 2 });
     expect(stream.byFrame.size).toBe(1);
   });
 
@@ -27,7 +27,7 @@ describe('FrameCatalog', () => {
     catalog.add('f1', { defectCode: '000', fabricCode: '05' });
     catalog.add('f1', { defectCode: '002', fabricCode: '05' });
     expect(catalog.byFrame.get('f1')?.defectCode).toBe('002');
-    expect(catalog).toMatchObject({ messages: 2, duplicates: 1 });
+    expect(catalog).toMatchObject({ messages: 2, superseded: 1 });
   });
 });
 

@@ -8,8 +8,8 @@ import type { FrameFacts, JoinedFrame, VerdictPoint } from './report-model.js';
  */
 export class LatestVerdicts {
   readonly byFrame = new Map<string, VerdictPoint>();
-  /** Verdicts superseded by a later one of the same frame. */
-  duplicates = 0;
+  /** Verdicts superseded by a later one of the same frame (a replay run again into its topic, a frame decided again). */
+  superseded = 0;
   /** Valid verdicts added. */
   messages = 0;
 
@@ -17,7 +17,7 @@ export class LatestVerdicts {
     this.messages += 1;
     const kept = this.byFrame.get(point.frameId);
     if (kept !== undefined) {
-      this.duplicates += 1;
+      this.superseded += 1;
       if (Date.parse(point.decidedAt) < Date.parse(kept.decidedAt)) return;
     }
     this.byFrame.set(point.frameId, point);
@@ -27,12 +27,13 @@ export class LatestVerdicts {
 /** The latest event facts of every frame on the frames topic (a re-published frame replaces its facts). */
 export class FrameCatalog {
   readonly byFrame = new Map<string, FrameFacts>();
-  duplicates = 0;
+  /** Events superseded by a later one of the same frame (a frame published again). */
+  superseded = 0;
   messages = 0;
 
   add(frameId: string, facts: FrameFacts): void {
     this.messages += 1;
-    if (this.byFrame.has(frameId)) this.duplicates += 1;
+    if (this.byFrame.has(frameId)) this.superseded += 1;
     this.byFrame.set(frameId, facts);
   }
 }

@@ -32,6 +32,13 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('- defect→ok (1): f3');
   });
 
+  it('counts a frame\'s earlier verdicts as superseded, not as duplicates, and says what that and the one-sided counts mean', () => {
+    expect(markdown).toContain('| stream | topic | messages | frames | superseded | invalid | models (frames) |');
+    expect(markdown).not.toMatch(/duplicate/i);
+    expect(markdown).toContain('Superseded: messages of a frame that has a later one on the same topic');
+    expect(markdown).toContain('Only baseline: frames the candidate did not decide');
+  });
+
   it('has a table row per defect code with its agreement and defect rates', () => {
     expect(markdown).toContain('| defect code | joined | only candidate | only baseline | agreement |');
     expect(markdown).toContain('| 002 | 2 | 0 | 0 | 0.0 % | 1 | 1 | 50.0 % | 50.0 % | +0.0000 | +0.0000 |');

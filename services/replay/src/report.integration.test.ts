@@ -128,7 +128,7 @@ describe('replay report on the broker', () => {
     expect(out).toContain('agreement: 50.0 % (2 of 4)');
 
     const report = JSON.parse(await readFile(join(outDir, 'report', 'report.json'), 'utf8')) as ReplayReport;
-    expect(report.streams.candidate).toMatchObject({ topic: topics.candidate, messages: 6, frames: 5, duplicates: 1, invalid: 0, models: { 'draem-aitex@1.2.0': 5 } });
+    expect(report.streams.candidate).toMatchObject({ topic: topics.candidate, messages: 6, frames: 5, superseded: 1, invalid: 0, models: { 'draem-aitex@1.2.0': 5 } });
     expect(report.streams.baseline).toMatchObject({ messages: 5, frames: 5, invalid: 1, models: { 'draem-aitex@1.0.0': 5 } });
     expect(report.overall).toMatchObject({
       joined: 4,
