@@ -79,10 +79,42 @@ export function exitWithUsageError(name: string, problem: string): never {
   process.exit(2);
 }
 
-/** A runtime failure (a broker down, say): one line with the error's code, and exit 1. */
-export function exitWithRuntimeError(name: string, err: unknown): never {
-  const error = toLoomwatchError(err);
-  process.stderr.write(`${name}: ${error.code}: ${error.message}\n`);
+/** Where a runtime failure is recorded besides stderr: the service's JSON log (a pino logger fits). */
+export interface FailureLog {
+  fatal(fields: Record<string, unknown>, message: string): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Node's error for a port it could not listen on, if `err` is (or wraps) one. */
+function listenError(err: unknown): (Error & { code: string; address?: string; port?: number }) | undefined {
+  for (let inner = err, depth = 0; inner instanceof Error && depth < 8; inner = inner.cause, depth++) {
+    const code = (inner as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return inner as Error & { code: string };
+  }
+  return undefined;
+}
+
+/** Anything a command failed with, as the error its one line reports: a port it could not listen on is a setting to change. */
+function failure(err: unknown): LoomwatchError {
+  const listen = err instanceof LoomwatchError ? undefined : listenError(err);
+  if (listen === undefined) return toLoomwatchError(err);
+  const where = listen.address === undefined ? 'its port' : `${listen.address}:${listen.port ?? '?'}`;
+  const problem = listen.code === 'EADDRINUSE' ? `${where} is already in use` : `cannot listen on ${where} (${listen.code})`;
+  return new LoomwatchError('CONFIG_INVALID', `${problem}: stop what holds it, or give this command another port (its own port setting, or ops.port for /healthz and /metrics)`, { cause: err });
+}
+
+/**
+ * A runtime failure — at start (a broker down, a refused login or ACL, S3 refused, no model, a port
+ * in use) or later — as one line on stderr, `<name>: <CODE>: <what is wrong and what to do>`, and
+ * exit 1. With the service's log, the line is also logged at fatal level and the whole cause (the
+ * client's nested errors and stacks) at debug level, kept out of the way of a person reading stderr.
+ */
+export function exitWithRuntimeError(name: string, err: unknown, log?: FailureLog): never {
+  const error = failure(err);
+  const message = error.message.replace(/\s*\n\s*/g, ' ');
+  log?.debug({ code: error.code, err: error.cause ?? error }, 'the failure in full');
+  log?.fatal({ code: error.code }, message);
+  process.stderr.write(`${name}: ${error.code}: ${message}\n`);
   process.exit(1);
 }
 

@@ -13,6 +13,7 @@ export {
   parseServiceArgs,
   serviceCommand,
   type CommandSpec,
+  type FailureLog,
   type ServiceArgs,
   type ServiceCommand,
 } from './command-line.js';

@@ -3,7 +3,7 @@
  * and swaps the rules (an invalid file keeps the old rules and logs the path at fault). First
  * SIGTERM/SIGINT drains within a bound; a second one exits at once.
  */
-import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { AlertingConfig } from './config.js';
@@ -44,7 +44,5 @@ try {
     void service.reloadRules(next.rules);
   });
 } catch (err) {
-  const error = toLoomwatchError(err);
-  logger.fatal({ code: error.code, err: error.cause ?? error }, `alerting failed to start: ${error.message}`);
-  process.exit(1);
+  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
 }

@@ -4,7 +4,7 @@
  * Loads config, starts the mode, handles signals. The first SIGTERM/SIGINT stops taking frames and
  * lets those under way finish (bounded by gateway.shutdownTimeoutMs); a second one exits at once.
  */
-import { STANDARD_ENV_ALIASES, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets, type ServiceCommand } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets, type ServiceCommand } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import type { TokenTable } from '@loomwatch/http';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
@@ -61,7 +61,5 @@ try {
     },
   );
 } catch (err) {
-  const error = toLoomwatchError(err);
-  logger.fatal({ code: error.code, err: error.cause ?? error }, `gateway failed to start: ${error.message}`);
-  process.exit(1);
+  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
 }

@@ -2,7 +2,7 @@
  * The line dashboard: loads config, starts, and handles signals. The first SIGTERM/SIGINT ends the
  * event streams and closes; a second one exits at once.
  */
-import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { DashboardConfig } from './config.js';
@@ -37,7 +37,5 @@ try {
   const service = await startDashboardService(config, logger);
   handleShutdown({ logger, stop: () => service.stop(), timeoutMs: 15_000 });
 } catch (err) {
-  const error = toLoomwatchError(err);
-  logger.fatal({ code: error.code, err: error.cause ?? error }, `dashboard failed to start: ${error.message}`);
-  process.exit(1);
+  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
 }

@@ -2,7 +2,7 @@
  * The drift monitor: loads config, starts, handles signals. First SIGTERM/SIGINT drains within a
  * bound; a second one exits at once.
  */
-import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { DriftConfig } from './config.js';
@@ -29,7 +29,5 @@ try {
   const service = await startDriftMonitor(config, logger, { onFatal: () => process.exit(1) });
   handleShutdown({ logger, stop: () => service.stop(), timeoutMs: config.drift.shutdownTimeoutMs });
 } catch (err) {
-  const error = toLoomwatchError(err);
-  logger.fatal({ code: error.code, err: error.cause ?? error }, `the drift monitor failed to start: ${error.message}`);
-  process.exit(1);
+  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
 }

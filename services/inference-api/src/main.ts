@@ -40,7 +40,5 @@ try {
   const service = await startApiService(config, logger);
   handleShutdown({ logger, stop: () => service.stop(), timeoutMs: 30_000 });
 } catch (err) {
-  const error = toLoomwatchError(err);
-  logger.fatal({ code: error.code, err: error.cause ?? error }, `inference API failed to start: ${error.message}`);
-  process.exit(1);
+  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
 }

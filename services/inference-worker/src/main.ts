@@ -3,7 +3,7 @@
  * (stops fetching, lets in-flight frames finish or drop uncommitted, closes) within a bound; a
  * second one exits at once. A consumer that crashed for good stops the worker with exit code 1.
  */
-import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { WorkerConfig } from './config.js';
@@ -39,7 +39,5 @@ try {
     shutdown('consumer crashed', 1);
   });
 } catch (err) {
-  const error = toLoomwatchError(err);
-  logger.fatal({ code: error.code, err: error.cause ?? error }, `worker failed to start: ${error.message}`);
-  process.exit(1);
+  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
 }

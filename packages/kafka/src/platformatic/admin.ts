@@ -3,12 +3,22 @@ import { sleep } from '@loomwatch/concurrency';
 import { brokerError } from './connection.js';
 import type { BrokerOffsets, TopicAdmin, TopicSpec, TopicState, Watermarks } from '../ports.js';
 
-/** One admin client, connected on first use. */
+/** One admin client, connected on first use; as `BrokerOffsets`, a refused login, a missing ACL or no broker answering comes out typed. */
 export class PlatformaticAdmin implements BrokerOffsets {
   private readonly admin: Admin;
+  private readonly options: BaseOptions;
 
   constructor(options: BaseOptions) {
     this.admin = new Admin(options);
+    this.options = options;
+  }
+
+  private async typed<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      throw brokerError(err, this.options);
+    }
   }
 
   async partitionCount(topic: string): Promise<number> {
@@ -24,12 +34,12 @@ export class PlatformaticAdmin implements BrokerOffsets {
   }
 
   async watermarks(topic: string): Promise<Watermarks[]> {
-    const [low, high] = await Promise.all([this.offsetsAt(topic, ListOffsetTimestamps.EARLIEST), this.offsetsAt(topic, ListOffsetTimestamps.LATEST)]);
+    const [low, high] = await this.typed(Promise.all([this.offsetsAt(topic, ListOffsetTimestamps.EARLIEST), this.offsetsAt(topic, ListOffsetTimestamps.LATEST)]));
     return [...high].sort(([a], [b]) => a - b).map(([partition, end]) => ({ partition, low: low.get(partition) ?? 0, high: end }));
   }
 
   async offsetsAtTime(topic: string, timeMs: number): Promise<Map<number, number>> {
-    const [atTime, ends] = await Promise.all([this.offsetsAt(topic, BigInt(timeMs)), this.offsetsAt(topic, ListOffsetTimestamps.LATEST)]);
+    const [atTime, ends] = await this.typed(Promise.all([this.offsetsAt(topic, BigInt(timeMs)), this.offsetsAt(topic, ListOffsetTimestamps.LATEST)]));
     // The broker answers -1 where no record is that late: the reader starts at the end then.
     return new Map([...atTime].map(([partition, offset]) => [partition, offset >= 0 ? offset : (ends.get(partition) ?? 0)]));
   }
@@ -40,14 +50,14 @@ export class PlatformaticAdmin implements BrokerOffsets {
    * never missed.
    */
   async committed(groupId: string, topic: string): Promise<Map<number, number>> {
-    const groups = await this.admin.listConsumerGroupOffsets({ groups: [groupId], requireStable: true });
+    const groups = await this.typed(this.admin.listConsumerGroupOffsets({ groups: [groupId], requireStable: true }));
     const partitions = groups.flatMap((group) => group.topics).find((entry) => entry.name === topic)?.partitions ?? [];
     return new Map(partitions.filter((p) => p.committedOffset >= 0n).map((p) => [p.partitionIndex, Number(p.committedOffset)]));
   }
 
   async setCommitted(groupId: string, topic: string, offsets: ReadonlyMap<number, number>): Promise<void> {
     const partitionOffsets = [...offsets].map(([partition, offset]) => ({ partition, offset: BigInt(offset) }));
-    await this.admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets }] });
+    await this.typed(this.admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets }] }));
   }
 
   async deleteGroup(groupId: string): Promise<void> {

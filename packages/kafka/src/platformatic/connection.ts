@@ -87,9 +87,11 @@ function* errorChain(error: unknown, depth = 0): Generator<Error & { code?: unkn
 
 /**
  * A refused login, a missing ACL or no broker answering as a typed error that says what to check
- * (naming the principal or the brokers); anything else unchanged. The client's own words stay in `cause`.
+ * (naming the principal or the brokers); anything else (an error already typed too) unchanged. The
+ * client's own words stay in `cause`.
  */
 export function brokerError(error: unknown, options: BaseOptions): unknown {
+  if (error instanceof LoomwatchError) return error;
   const principal = options.sasl === undefined ? 'the anonymous (plaintext) principal' : `principal ${String(options.sasl.username)}`;
   const chain = [...errorChain(error)];
   for (const inner of chain) {
