@@ -6,7 +6,7 @@
  * Ctrl-C, a supervisor's SIGTERM — reaches the command once, as it would reach `node <entry>`).
  * `loomwatch bench <name>` runs a benchmark from its source with tsx; `loomwatch completion`
  * prints a bash completion script. Commander lists the commands and refuses an unknown one (exit 2).
- * `bin/loomwatch.js` (the command a person runs, `pnpm loomwatch`) checks the Node version and builds
+ * `bin/loomwatch` (the command a person runs, `pnpm loomwatch`) checks the Node version and builds
  * the workspace first when it is stale.
  */
 import { spawn } from 'node:child_process';

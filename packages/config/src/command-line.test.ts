@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
 import { collect, commandName, newCommand, parseCommand, serviceCommand } from './command-line.js';
@@ -66,7 +67,7 @@ describe('newCommand and parseCommand', () => {
 });
 
 describe('serviceCommand', () => {
-  const GATEWAY = { ...SPEC, name: 'pnpm gateway', modes: ['simulate', 'http'], reference: 'the README' };
+  const GATEWAY = { ...SPEC, name: 'pnpm gateway', modes: ['simulate', 'http'], settings: z.strictObject({ port: z.int().default(8080) }), reference: 'the README' };
 
   it('takes config files, settings and a mode', () => {
     const command = serviceCommand(GATEWAY);
@@ -80,9 +81,10 @@ describe('serviceCommand', () => {
     expect(refusal(() => parseCommand(serviceCommand(GATEWAY), ['watch'])).message).toMatch(/'watch' is invalid.*simulate, http/);
   });
 
-  it('points at the settings reference in its help', () => {
+  it('lists its settings with their defaults and points at the reference in its help', () => {
     const out: string[] = [];
     expect(parseCommand(quiet(serviceCommand(GATEWAY), out), ['-h'])).toBe('help');
-    expect(out.join('')).toContain('every key with its default: the README.');
+    expect(out.join('')).toContain('settings (--set key=value) and their defaults:\n  port  8080\n');
+    expect(out.join('')).toContain('what each means: the README.');
   });
 });

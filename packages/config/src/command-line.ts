@@ -4,7 +4,9 @@
  * names the problem and where the help is, and exit 2 — never a stack trace.
  */
 import { Argument, Command, CommanderError } from 'commander';
+import type { z } from 'zod';
 import { LoomwatchError, toLoomwatchError, type ErrorCode } from '@loomwatch/contracts';
+import { settingsHelp } from './settings-help.js';
 
 export interface CommandSpec {
   /** How a person runs it outside `loomwatch`, e.g. `pnpm worker`. */
@@ -138,7 +140,9 @@ export function parseOrExit(command: Command, argv: readonly string[] = process.
 export interface ServiceCommand extends CommandSpec {
   /** The first word it takes (the gateway's mode); none when absent. */
   modes?: readonly string[];
-  /** Where its settings are documented. */
+  /** Its config schema: the help lists every key of it with its default. */
+  settings: z.ZodType;
+  /** Where its settings are documented (what each means). */
   reference: string;
 }
 
@@ -154,7 +158,9 @@ export function serviceCommand(spec: ServiceCommand): Command {
     ...spec,
     notes: [
       ...(spec.notes ?? []),
-      `Settings also come from the environment (LOOMWATCH_<SECTION>__<KEY> and the standard variables, README "Configuration"); every key with its default: ${spec.reference}.`,
+      ...settingsHelp(spec.settings),
+      '',
+      `Settings also come from the environment (LOOMWATCH_<SECTION>__<KEY> and the standard variables, README "Configuration"); what each means: ${spec.reference}.`,
       'Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage or configuration.',
     ],
   })

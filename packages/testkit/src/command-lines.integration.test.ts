@@ -6,9 +6,7 @@
  * is one line that names it and what to do, exit 1.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtEntry } from './build.js';
 import { REPO_ROOT } from './infra.js';
@@ -66,6 +64,27 @@ describe.each(COMMANDS)('loomwatch %s', (command, before, missing, problem) => {
 
   it('refuses a missing or bad setting with one line naming it, exit 2', () => {
     expectUsageError(loomwatch([...words, ...missing]), command, problem);
+  });
+});
+
+/** [a service's words, one of its settings with the default its help must show] */
+const SERVICES: [string, string, string][] = [
+  ['worker', 'worker.maxInFlight', '3'],
+  ['gateway simulate', 'gateway.topic', 'frames.v1'],
+  ['alerting', 'alerting.tickMs', '5000'],
+  ['drift', 'window.inputFrames', '16'],
+  ['dashboard', 'kafka.brokers', '127.0.0.1:19092'],
+  ['api', 'api.port', '8090'],
+];
+
+describe.each(SERVICES)('loomwatch %s --help', (command, key, value) => {
+  it('lists every setting with its default, from the config schema', () => {
+    const help = loomwatch([...command.split(' '), '--help']);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^settings \(--set key=value\) and their defaults:$/m);
+    expect(help.stdout).toMatch(new RegExp(`^  ${key.replace(/\./g, '\\.')} +${value.replace(/\./g, '\\.')}$`, 'm'));
+    expect(help.stdout).toMatch(/^ {2}ops\.port +\d+$/m);
+    expect(help.stdout).toMatch(/^ {2}log\.level +info$/m);
   });
 });
 
@@ -131,13 +150,11 @@ describe('loomwatch itself', () => {
   });
 
   it('completes commands, subcommands and a command\'s options in bash', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'loomwatch-completion-'));
-    const shim = join(dir, 'loomwatch');
-    writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${builtEntry(CLI)}" "$@"\n`);
-    chmodSync(shim, 0o755);
+    // The command as deploy/cli/README.md installs it: its bin directory on PATH (and this run's Node).
+    const bin = dirname(builtEntry('deploy/cli/bin/loomwatch'));
     const complete = (words: string[]): string[] => {
       const script = `eval "$(loomwatch completion)"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _loomwatch; echo "\${COMPREPLY[*]}"`;
-      const result = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env['PATH'] ?? ''}` } });
+      const result = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` } });
       expect(result.status, result.stderr).toBe(0);
       return result.stdout.trim().split(' ');
     };

@@ -16,7 +16,7 @@ import { REPO_ROOT, infraEnv } from './infra.js';
 import { testInfra } from './test-infra.js';
 
 const infra = testInfra();
-const CLI = 'deploy/cli/bin/loomwatch.js';
+const CLI = 'deploy/cli/bin/loomwatch';
 const run = `start-up-${Date.now()}`;
 
 interface Failure {

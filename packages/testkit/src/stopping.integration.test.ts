@@ -67,7 +67,7 @@ async function expectOneDrain(started: Started): Promise<void> {
   expect({ code, signal }).toEqual({ code: 0, signal: null });
 }
 
-const LOOMWATCH_BIN = 'deploy/cli/bin/loomwatch.js';
+const LOOMWATCH_BIN = 'deploy/cli/bin/loomwatch';
 
 describe('stopping a service', () => {
   it('Ctrl-C on `pnpm loomwatch api` drains once, exit 0', async () => {

@@ -13,6 +13,7 @@ const COMMAND: ServiceCommand = {
   name: 'pnpm alerting',
   summary: 'Alerting: turns verdicts, dead letters, frames and drift judgements into alerts on alerts.v1 and signed webhooks; SIGHUP reloads the rules.',
   examples: ['loomwatch alerting --config deploy/local/demo-alerting.yaml'],
+  settings: AlertingConfig,
   reference: 'services/alerting/README.md',
 };
 const args = parseServiceArgs(COMMAND);

@@ -28,6 +28,7 @@ const COMMAND: ServiceCommand = {
     'loomwatch gateway http --set http.port=8080 --set http.cameraCredentialsFile=/etc/loomwatch/cameras.json',
     'loomwatch gateway token --line line-1 --camera cam-1   # mint a camera token (gateway token --help)',
   ],
+  settings: GatewayConfig,
   reference: 'services/camera-gateway/README.md',
 };
 const args = parseServiceArgs(COMMAND);

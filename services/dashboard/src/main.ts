@@ -12,6 +12,7 @@ const COMMAND: ServiceCommand = {
   name: 'pnpm dashboard',
   summary: 'The line dashboard: a web page of lines, cameras, alerts, drift and dead letters, streamed from the topics.',
   examples: ['loomwatch dashboard --set dashboard.port=8095'],
+  settings: DashboardConfig,
   reference: 'services/dashboard/README.md',
 };
 const args = parseServiceArgs(COMMAND);

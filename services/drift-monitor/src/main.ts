@@ -12,6 +12,7 @@ const COMMAND: ServiceCommand = {
   name: 'pnpm drift',
   summary: 'The drift monitor: judges windows of each camera\'s verdicts against the model card\'s reference profile and publishes drift.v1.',
   examples: ['loomwatch drift --set window.inputFrames=32'],
+  settings: DriftConfig,
   reference: 'services/drift-monitor/README.md',
 };
 const args = parseServiceArgs(COMMAND);

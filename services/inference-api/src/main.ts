@@ -13,6 +13,7 @@ const COMMAND: ServiceCommand = {
   name: 'pnpm api',
   summary: 'The REST inference API: POST /v1/infer decides one image and answers the verdict, with links to its anomaly map and overlay.',
   examples: ['loomwatch api --set api.port=8090'],
+  settings: ApiConfig,
   reference: 'services/inference-api/README.md',
 };
 const args = parseServiceArgs(COMMAND);

@@ -13,6 +13,7 @@ const COMMAND: ServiceCommand = {
   name: 'pnpm worker',
   summary: 'The inference worker: decides each frame on frames.v1 with the deployed model version and publishes its verdict (or a dead letter with the reason) exactly once.',
   examples: ['LOOMWATCH_MODEL=patchcore-aitex loomwatch worker --set worker.maxInFlight=4'],
+  settings: WorkerConfig,
   reference: 'README.md (Configuration) and services/inference-worker/README.md',
 };
 const args = parseServiceArgs(COMMAND);
