@@ -81,10 +81,15 @@ export function exitWithUsageError(name: string, problem: string): never {
   process.exit(2);
 }
 
-/** Where a runtime failure is recorded besides stderr: the service's JSON log (a pino logger fits). */
+/** Where a runtime failure is recorded besides stderr: the service's JSON log. */
 export interface FailureLog {
-  fatal(fields: Record<string, unknown>, message: string): void;
-  debug(fields: Record<string, unknown>, message: string): void;
+  /** A pino logger fits. */
+  logger: {
+    fatal(fields: Record<string, unknown>, message: string): void;
+    debug(fields: Record<string, unknown>, message: string): void;
+  };
+  /** What failed, put before the message in the log: `worker failed to start`. */
+  failed: string;
 }
 
 /** Node's error for a port it could not listen on, if `err` is (or wraps) one. */
@@ -114,8 +119,8 @@ function failure(err: unknown): LoomwatchError {
 export function exitWithRuntimeError(name: string, err: unknown, log?: FailureLog): never {
   const error = failure(err);
   const message = error.message.replace(/\s*\n\s*/g, ' ');
-  log?.debug({ code: error.code, err: error.cause ?? error }, 'the failure in full');
-  log?.fatal({ code: error.code }, message);
+  log?.logger.debug({ code: error.code, err: error.cause ?? error }, 'the failure in full');
+  log?.logger.fatal({ code: error.code }, `${log.failed}: ${message}`);
   process.stderr.write(`${name}: ${error.code}: ${message}\n`);
   process.exit(1);
 }

@@ -9,21 +9,24 @@ export interface ShutdownOptions {
 }
 
 /**
- * One Ctrl-C can arrive more than once: a terminal signals the whole foreground process group, and
- * pnpm forwards the SIGINT it got to its child as well, a few milliseconds apart. A signal this soon
- * after the one that started the drain is that same keypress; a person's second Ctrl-C comes later.
+ * One Ctrl-C can arrive more than once: a terminal sends SIGINT to the whole foreground process
+ * group, and pnpm forwards the SIGINT it got to its child as well, a few milliseconds apart. A
+ * SIGINT this soon after the one that started the drain is that same keypress; a person's second
+ * Ctrl-C comes later. SIGTERM comes from one sender (pnpm, docker, the kubelet): a second one is
+ * always a second request.
  */
 export const SAME_SIGNAL_MS = 500;
 
 /**
  * Two-stage shutdown for a service's `main.ts`: the first SIGTERM/SIGINT drains and exits 0 (or the
- * given code), a later one exits at once with 130, and a drain that overruns `timeoutMs` exits 1.
+ * given code), a second one exits at once with 130 (a SIGINT within SAME_SIGNAL_MS of the first
+ * is the same Ctrl-C), and a drain that overruns `timeoutMs` exits 1.
  * Returns the same `shutdown(reason, code)` for ends that are not signals (a finished job, a failure).
  * Only a signal forces an exit: whoever signals again (a person, a supervisor) will not wait.
  */
 export function handleShutdown(options: ShutdownOptions): (reason: string, code?: number) => void {
-  /** When the drain started because of a signal; undefined while running, or when it started otherwise. */
-  let signalledAt: number | undefined;
+  /** When a SIGINT started the drain; undefined while running, or when it started otherwise. */
+  let interruptedAt: number | undefined;
   let stopping = false;
   let exitCode = 0;
   const shutdown = (reason: string, code: number): void => {
@@ -45,12 +48,12 @@ export function handleShutdown(options: ShutdownOptions): (reason: string, code?
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!stopping) {
-      signalledAt = Date.now();
+      if (signal === 'SIGINT') interruptedAt = Date.now();
       shutdown(signal, 0);
       return;
     }
-    if (signalledAt !== undefined && Date.now() - signalledAt < SAME_SIGNAL_MS) {
-      options.logger.debug({ signal }, 'the same signal again (from the process group and a parent): still draining');
+    if (signal === 'SIGINT' && interruptedAt !== undefined && Date.now() - interruptedAt < SAME_SIGNAL_MS) {
+      options.logger.debug({ signal }, 'the same Ctrl-C again (from the process group and from pnpm): still draining');
       return;
     }
     options.logger.warn({ reason: signal }, 'second signal: exiting now');

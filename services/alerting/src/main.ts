@@ -45,5 +45,5 @@ try {
     void service.reloadRules(next.rules);
   });
 } catch (err) {
-  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
+  exitWithRuntimeError(commandName(COMMAND.name), err, { logger, failed: 'alerting failed to start' });
 }

@@ -62,5 +62,5 @@ try {
     },
   );
 } catch (err) {
-  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
+  exitWithRuntimeError(commandName(COMMAND.name), err, { logger, failed: 'gateway failed to start' });
 }

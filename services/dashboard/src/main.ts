@@ -38,5 +38,5 @@ try {
   const service = await startDashboardService(config, logger);
   handleShutdown({ logger, stop: () => service.stop(), timeoutMs: 15_000 });
 } catch (err) {
-  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
+  exitWithRuntimeError(commandName(COMMAND.name), err, { logger, failed: 'dashboard failed to start' });
 }

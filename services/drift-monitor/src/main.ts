@@ -30,5 +30,5 @@ try {
   const service = await startDriftMonitor(config, logger, { onFatal: () => process.exit(1) });
   handleShutdown({ logger, stop: () => service.stop(), timeoutMs: config.drift.shutdownTimeoutMs });
 } catch (err) {
-  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
+  exitWithRuntimeError(commandName(COMMAND.name), err, { logger, failed: 'the drift monitor failed to start' });
 }

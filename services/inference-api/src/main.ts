@@ -41,5 +41,5 @@ try {
   const service = await startApiService(config, logger);
   handleShutdown({ logger, stop: () => service.stop(), timeoutMs: 30_000 });
 } catch (err) {
-  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
+  exitWithRuntimeError(commandName(COMMAND.name), err, { logger, failed: 'inference API failed to start' });
 }

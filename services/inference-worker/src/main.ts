@@ -40,5 +40,5 @@ try {
     shutdown('consumer crashed', 1);
   });
 } catch (err) {
-  exitWithRuntimeError(commandName(COMMAND.name), err, logger);
+  exitWithRuntimeError(commandName(COMMAND.name), err, { logger, failed: 'worker failed to start' });
 }
