@@ -43,7 +43,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   {
-    files: ['**/*.js'],
+    // deploy/cli/bin/loomwatch has no extension (completion needs a command named loomwatch).
+    files: ['**/*.js', 'deploy/cli/bin/loomwatch'],
     extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { sourceType: 'module', globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );
