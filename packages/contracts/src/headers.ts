@@ -23,6 +23,7 @@ export const EVENT_TYPES = {
   replayPlan: 'io.loomwatch.replayplan.v1',
   webhookDeadLetter: 'io.loomwatch.webhookdeadletter.v1',
   drift: 'io.loomwatch.drift.v1',
+  feedback: 'io.loomwatch.feedback.v1',
 } as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

@@ -14,3 +14,4 @@ export * from './deployments.js';
 export * from './replay-plan.js';
 export * from './webhook-dead-letter.js';
 export * from './drift.js';
+export * from './feedback.js';

@@ -12,6 +12,8 @@ export const TOPICS = {
   webhookDeadLetters: 'alerts.webhooks.dlq.v1',
   /** Drift judgements: windows of live frames against the model card's reference profile. */
   drift: 'drift.v1',
+  /** Operators' reviews of verdicts: the labelled truth the quality measures and data sets come from. */
+  feedback: 'feedback.v1',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
@@ -51,6 +53,8 @@ export const TOPIC_DECLARATIONS: readonly TopicDeclaration[] = [
   { name: TOPICS.alerts, partitions: 4, cleanupPolicy: 'delete', retentionMs: 30 * DAY_MS },
   { name: TOPICS.webhookDeadLetters, partitions: 1, cleanupPolicy: 'delete', retentionMs: 30 * DAY_MS },
   { name: TOPICS.drift, partitions: 4, cleanupPolicy: 'delete', retentionMs: 30 * DAY_MS },
+  // Reviews are labelled data: kept until a plant deletes them (retention.ms -1).
+  { name: TOPICS.feedback, partitions: 4, cleanupPolicy: 'delete', retentionMs: -1 },
   // One partition: one order for every deployment and plan; compacted: the latest value of a key is in force.
   { name: TOPICS.control, partitions: 1, cleanupPolicy: 'compact' },
 ];

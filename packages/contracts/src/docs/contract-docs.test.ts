@@ -26,6 +26,7 @@ describe('the MES contract in docs/', () => {
       'alerts.webhooks.dlq.v1',
       'control.v1',
       'drift.v1',
+      'feedback.v1',
       'frames.dlq.v1',
       'frames.v1',
       'verdicts.shadow.v1',

@@ -17,6 +17,7 @@ import { Alert } from '../alert.js';
 import { Deployment } from '../control.js';
 import { DeadLetter } from '../dead-letter.js';
 import { DriftEvent } from '../drift.js';
+import { Feedback } from '../feedback.js';
 import { FrameEvent } from '../frame-event.js';
 import { EVENT_TYPES } from '../headers.js';
 import { ModelCard } from '../model-card.js';
@@ -46,7 +47,7 @@ interface ChannelSpec {
   receive: string;
 }
 
-const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDeadLetter' | 'deployment' | 'replayPlan' | 'drift', MessageSpec> = {
+const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDeadLetter' | 'deployment' | 'replayPlan' | 'drift' | 'feedback', MessageSpec> = {
   frame: {
     name: 'FrameEvent',
     title: 'A frame a camera produced',
@@ -108,6 +109,15 @@ const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDe
     description:
       'Published by the drift monitor each time a window is evaluated: every measure (input PSI and KS, contrast, score PSI, defect rate) with its threshold, the checks that tripped, and the reference used. Keep the latest per line, camera and fabric.',
   },
+  feedback: {
+    name: 'Feedback',
+    title: "An operator's review of a verdict",
+    file: 'feedback.v1.json',
+    schema: Feedback,
+    eventType: EVENT_TYPES.feedback,
+    description:
+      'Published by the dashboard when a signed-in operator reviews a frame: defect-confirmed or false-alarm on a flagged frame, ok-confirmed or missed-defect (with regions) on an ok one. A second review of a frame is a new record with the next revision; the highest revision is the label. feedbackId is the idempotency key: keep the first record of an id. queue says why the frame was shown (only sample frames estimate the miss rate).',
+  },
   replayPlan: {
     name: 'ReplayPlan',
     title: 'What a replay decides again, and where it stands',
@@ -156,6 +166,13 @@ const CHANNELS: ChannelSpec[] = [
    
     description: 'Drift judgements, exactly once, keyed lineId:cameraId.',
     receive: 'Read drift judgements (read_committed); alerting turns a drifting one into a drift alert.',
+  },
+  {
+    id: 'feedback',
+    address: TOPICS.feedback,
+    messages: [MESSAGES.feedback],
+    description: 'Operators\' reviews of verdicts, keyed lineId:cameraId, kept until deleted.',
+    receive: 'Read reviews (read_committed); keep the highest revision per frame and the first record per feedbackId.',
   },
 ];
 
