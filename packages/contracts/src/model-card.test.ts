@@ -82,4 +82,24 @@ describe('ModelCard', () => {
     expect(ModelCard.safeParse({ ...card, routing: { input: 'bank', fabrics: {} } }).success).toBe(false);
     expect(ModelCard.safeParse({ ...card, routing: { input: 'bank', fabrics: { '00': -1 }, fallback: 0 } }).success).toBe(false);
   });
+
+  it('accepts the lineage of a refitted version and refuses one without its snapshot id', () => {
+    const counts = { parent: 3, candidate: 1, frames: 8 };
+    const lineage = {
+      parent: { name: 'patchcore-aitex', version: '1.2.0' },
+      snapshot: { id: 'a'.repeat(64) },
+      method: 'reviewed normals of the fit half into the banks',
+      counts: { reviewed: 20, bankNormals: 8, heldOutNormals: 8, defects: 4, heldOutDefects: 2, patchesAdded: 1300 },
+      gate: {
+        passed: true,
+        reasons: [],
+        validation: { parent: 0.93, candidate: 0.931, tolerance: 0.01, frames: 87 },
+        heldOut: { falseAlarms: counts, detected: { parent: 2, candidate: 2, frames: 2 } },
+      },
+    };
+    const card = cardWithOperatingPointsAndRouting();
+    expect(ModelCard.parse({ ...card, lineage }).lineage?.snapshot.id).toBe('a'.repeat(64));
+    expect(ModelCard.safeParse({ ...card, lineage: { ...lineage, snapshot: {} } }).success).toBe(false);
+    expect(ModelCard.safeParse({ ...card, lineage: { ...lineage, parent: { name: 'patchcore-aitex', version: 'latest' } } }).success).toBe(false);
+  });
 });

@@ -109,6 +109,48 @@ export const Quantization = z.strictObject({
 });
 export type Quantization = z.infer<typeof Quantization>;
 
+/** What a gate measured on a set of frames, for the parent and the candidate at their own thresholds. */
+const GateCounts = z.strictObject({ parent: z.int().nonnegative(), candidate: z.int().nonnegative(), frames: z.int().nonnegative() });
+
+/**
+ * Where a version refitted from operators' reviews (`models/lw refit --feedback`) comes from: the
+ * version whose banks it extends, the reviewed data set (`loomwatch dataset snapshot`), what of it was
+ * used, and the gate that decides whether it may be promoted.
+ */
+export const Lineage = z.strictObject({
+  /** The version whose memory banks, scales and training calibration this one starts from. */
+  parent: z.strictObject({ name: Id, version: SemVer }),
+  /** The data set's manifest `id` (and the snapshot it extends). */
+  snapshot: z.strictObject({ id: Sha256, parent: Sha256.optional() }),
+  /** How the reviewed frames were used (free text: bank, calibration, evaluation). */
+  method: z.string().min(1).max(1000),
+  /** Reviewed frames by use: normals in the banks and calibration, normals and defects held out for the gate. */
+  counts: z.strictObject({
+    reviewed: z.int().nonnegative(),
+    bankNormals: z.int().nonnegative(),
+    heldOutNormals: z.int().nonnegative(),
+    defects: z.int().nonnegative(),
+    heldOutDefects: z.int().nonnegative(),
+    /** Memory patches in the banks that came from reviewed frames. */
+    patchesAdded: z.int().nonnegative(),
+  }),
+  gate: z.strictObject({
+    passed: z.boolean(),
+    /** Why it was refused (empty when it passed). */
+    reasons: z.array(z.string().min(1).max(500)).max(20),
+    /** Validation image AUROC, on the validation frames not in the data set. */
+    validation: z.strictObject({
+      parent: z.number().min(0).max(1),
+      candidate: z.number().min(0).max(1),
+      tolerance: z.number().min(0).max(1),
+      frames: z.int().positive(),
+    }),
+    /** On the held-out half: reviewed normals flagged (false alarms) and reviewed defects flagged. */
+    heldOut: z.strictObject({ falseAlarms: GateCounts, detected: GateCounts }),
+  }),
+});
+export type Lineage = z.infer<typeof Lineage>;
+
 /** Pixel intensities of a set of frames, as the worker's per-frame `inputStats` (histogram bin = value >> 4). */
 const InputProfile = z.strictObject({
   frames: z.int().positive(),
@@ -245,6 +287,8 @@ export const ModelCard = z.strictObject({
   training: z.record(z.string(), z.unknown()).nullable().optional(),
   /** Set on a quantised variant of another version (its `parent`). */
   quantization: Quantization.optional(),
+  /** Set on a version refitted from reviewed frames. */
+  lineage: Lineage.optional(),
   /** The drift reference: training-frame input profile and validation-normal score deciles. */
   reference: ReferenceProfile.optional(),
   notes: z.string().max(4000).optional(),
