@@ -153,7 +153,7 @@ const CLIENTS = ['@platformatic/kafka', '@aws-sdk/*', '@loomwatch/kafka', '@loom
 
 export const RUNTIME_RULES: readonly RuntimeRule[] = [
   {
-    packages: ['@loomwatch/model-registry', '@loomwatch/contracts', '@loomwatch/http', '@loomwatch/concurrency', '@loomwatch/config', '@loomwatch/observability'],
+    packages: ['@loomwatch/model-registry', '@loomwatch/contracts', '@loomwatch/http', '@loomwatch/concurrency', '@loomwatch/config', '@loomwatch/observability', '@loomwatch/quality'],
     forbidden: [...MODEL_RUNTIMES, ...CLIENTS],
     why: 'a shared package that any service may use loads no model runtime and no broker or S3 client',
   },
