@@ -7,7 +7,8 @@ describe('the dashboard config', () => {
     const config = DashboardConfig.parse({ auth: { mode: 'none' } });
     expect(config.dashboard.port).toBe(8095);
     expect(config.ops.port).toBe(9470);
-    expect(config.topics).toEqual({ verdicts: 'verdicts.v1', alerts: 'alerts.v1', deadLetters: 'frames.dlq.v1', control: 'control.v1', drift: 'drift.v1', frames: 'frames.v1' });
+    expect(config.topics).toEqual({ verdicts: 'verdicts.v1', alerts: 'alerts.v1', deadLetters: 'frames.dlq.v1', control: 'control.v1', drift: 'drift.v1', frames: 'frames.v1', feedback: 'feedback.v1' });
+    expect(config.review).toEqual({ nearThreshold: 0.8, sampleOneIn: 20, sampleSeed: 'loomwatch' });
     expect(config.lag.groupId).toBe('loomwatch-inference');
     expect(config.objects.allow).toEqual([
       { bucket: 'loomwatch-frames', prefixes: ['frames/'] },

@@ -124,6 +124,19 @@ export const DashboardConfig = z.strictObject({
       control: z.string().min(1).default(TOPICS.control),
       drift: z.string().min(1).default(TOPICS.drift),
       frames: z.string().min(1).default(TOPICS.frames),
+      /** The operators' reviews: followed from the beginning, and where `POST /api/feedback` publishes. */
+      feedback: z.string().min(1).default(TOPICS.feedback),
+    })
+    .prefault({}),
+  /** The review queue (`GET /api/review/next`). */
+  review: z
+    .strictObject({
+      /** An ok verdict whose score is at least this fraction of its threshold is in the near-threshold part of the queue. @defaultValue 0.8 */
+      nearThreshold: z.number().positive().max(1).default(0.8),
+      /** 1 in this many ok verdicts is in the sample the miss rate is estimated from (drawn by a hash of the frame id). @defaultValue 20 */
+      sampleOneIn: z.int().positive().max(1_000_000).default(20),
+      /** Seeds the sample's draw; the same on every replica. @defaultValue 'loomwatch' */
+      sampleSeed: z.string().min(1).max(128).default('loomwatch'),
     })
     .prefault({}),
   view: z

@@ -20,14 +20,14 @@ const readiness = async (): Promise<{ status: number; checks: Record<string, boo
 };
 
 beforeAll(async () => {
-  const [verdicts, alerts, deadLetters, control, frames] = await Promise.all(['verdicts', 'alerts', 'dlq', 'control', 'frames'].map((prefix) => kafka.topic({ prefix })));
+  const [verdicts, alerts, deadLetters, control, frames, feedback] = await Promise.all(['verdicts', 'alerts', 'dlq', 'control', 'frames', 'feedback'].map((prefix) => kafka.topic({ prefix })));
   drift = await kafka.topic({ prefix: 'drift' });
   const config = DashboardConfig.parse({
     kafka: { brokers: kafka.infra.kafkaBrokers, clientId: 'dashboard-feed-test' },
     s3: kafka.infra.s3,
     dashboard: { port: 0 },
     auth: { mode: 'none' },
-    topics: { verdicts, alerts, deadLetters, control, drift, frames },
+    topics: { verdicts, alerts, deadLetters, control, drift, frames, feedback },
     ops: { port: 0 },
   });
   service = await startDashboardService(config, createLogger({ service: 'dashboard-feed-test', level: 'error' }));

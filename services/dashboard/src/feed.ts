@@ -4,11 +4,12 @@
  * retried with backoff, so a topic that does not exist yet (drift.v1 before its monitor runs)
  * leaves only its part of the page empty.
  */
-import { Alert, DeadLetter, Deployment, DriftEvent, LoomwatchError, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
+import { Alert, DeadLetter, Deployment, DriftEvent, Feedback, LoomwatchError, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
 import { backoffDelay } from '@loomwatch/concurrency';
 import type { BrokerOffsets, InboundRecord, KafkaClient, Subscription } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import type { DashboardMetrics } from './metrics.js';
+import type { ReviewBook } from './reviews.js';
 import { applyEvent, emptyView, verdictView, type LagView, type ViewEvent, type ViewLimits, type ViewState } from './view.js';
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -57,10 +58,15 @@ export interface FeedTopics {
   control: string;
   drift: string;
   frames: string;
+  feedback: string;
 }
 
+/** The topics followed into the view (the frames topic is only measured; the reviews go to the book). */
+type ViewTopic = Exclude<keyof FeedTopics, 'frames' | 'feedback'>;
+type FollowedTopic = Exclude<keyof FeedTopics, 'frames'>;
+
 /** The view event a record of `kind`'s topic stands for; undefined for records the view ignores. */
-export function eventOf(kind: keyof Omit<FeedTopics, 'frames'>, record: InboundRecord): ViewEvent | undefined {
+export function eventOf(kind: ViewTopic, record: InboundRecord): ViewEvent | undefined {
   switch (kind) {
     case 'verdicts':
       return { type: 'verdict', verdict: verdictView(decodeMessage(Verdict, record.value)) };
@@ -97,6 +103,8 @@ export interface FeedOptions {
   offsets: BrokerOffsets;
   topics: FeedTopics;
   store: ViewStore;
+  /** Where the reviews on the feedback topic go. */
+  reviews: ReviewBook;
   /** Verdicts read back per partition at start, before following from the end. */
   seedVerdictsPerPartition: number;
   lagGroupId: string;
@@ -119,9 +127,13 @@ export function startFeed(options: FeedOptions): Feed {
   let stopped = false;
   const wake = new AbortController();
 
-  const visitor = (kind: keyof Omit<FeedTopics, 'frames'>, topic: string) => (record: InboundRecord) => {
+  const visitor = (kind: FollowedTopic, topic: string) => (record: InboundRecord) => {
     metrics.records.inc({ topic });
     try {
+      if (kind === 'feedback') {
+        options.reviews.add(decodeMessage(Feedback, record.value));
+        return;
+      }
       const event = eventOf(kind, record);
       if (event !== undefined) store.apply(event);
     } catch (err) {
@@ -136,7 +148,7 @@ export function startFeed(options: FeedOptions): Feed {
    * later fails (the subscription ends with an error), the topic is not ready until it follows again:
    * the follow starts anew after a backoff that grows with each failure.
    */
-  const follow = async (kind: keyof Omit<FeedTopics, 'frames'>, from: 'beginning' | 'end', then?: () => Promise<void>, failures = 0): Promise<void> => {
+  const follow = async (kind: FollowedTopic, from: 'beginning' | 'end', then?: () => Promise<void>, failures = 0): Promise<void> => {
     const topic = options.topics[kind];
     if (failures > 0) await pause(backoffDelay(failures, { initialMs: 1000, maxMs: 30_000 }), wake.signal);
     for (let attempt = 1; !stopped; attempt++) {
@@ -182,7 +194,7 @@ export function startFeed(options: FeedOptions): Feed {
     if (ranges.length > 0) await kafka.reader.readRanges(ranges, visitor('verdicts', topic), { idleTimeoutMs: 30_000 });
   };
 
-  const topicsOf = ['alerts', 'deadLetters', 'control', 'drift'] as const;
+  const topicsOf = ['alerts', 'deadLetters', 'control', 'drift', 'feedback'] as const;
   for (const kind of topicsOf) ready[options.topics[kind]] = false;
   ready[options.topics.verdicts] = false;
   for (const kind of topicsOf) void follow(kind, 'beginning');

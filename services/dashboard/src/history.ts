@@ -2,6 +2,7 @@
  * Past verdicts and frame events, read back from Kafka: offsets by time give each partition's
  * range, `readRanges` reads it (read_committed), every read bounded by a record budget.
  */
+import type { z } from 'zod';
 import { FrameEvent, LoomwatchError, Verdict, decodeMessage, messageKey } from '@loomwatch/contracts';
 import { partitionOf, type BrokerOffsets, type PartitionRange, type TopicReader } from '@loomwatch/kafka';
 import { encodeCursor, type VerdictQuery } from './query.js';
@@ -129,12 +130,19 @@ export async function queryVerdicts(deps: HistoryDeps, query: VerdictQuery): Pro
 }
 
 /**
- * The frame event of a verdict's frame, looked for on the frames topic in its camera's partition
- * from a minute before its capture to `frameLookupMs` after it. `FRAME_NOT_FOUND` when it is not
- * there (expired by retention, or published elsewhere).
+ * The first record of `schema` for frame `frameId` of `lineId:cameraId` on `topic`, looked for in
+ * the camera's partition from a minute before its capture to `frameLookupMs` after it; undefined
+ * when it is not there (expired by retention, or published elsewhere).
  */
-export async function findFrame(deps: HistoryDeps, lineId: string, cameraId: string, frameId: string, capturedAtMs: number): Promise<FrameEvent | undefined> {
-  const topic = deps.framesTopic;
+async function findOfFrame<T extends { frameId: string; lineId: string; cameraId: string }>(
+  deps: HistoryDeps,
+  topic: string,
+  schema: z.ZodType<T>,
+  lineId: string,
+  cameraId: string,
+  frameId: string,
+  capturedAtMs: number,
+): Promise<T | undefined> {
   const watermarks = await deps.offsets.watermarks(topic);
   if (watermarks.length === 0) return undefined;
   const partition = partitionOf(messageKey(lineId, cameraId), watermarks.length);
@@ -147,14 +155,14 @@ export async function findFrame(deps: HistoryDeps, lineId: string, cameraId: str
   const from = Math.max(mark.low, fromOffsets.get(partition) ?? mark.low);
   const to = Math.min(mark.high, toOffsets.get(partition) ?? mark.high, from + deps.maxScan);
   if (to <= from) return undefined;
-  let frame: FrameEvent | undefined;
+  let found: T | undefined;
   await deps.reader.readRanges(
     [{ topic, partition, from, to }],
     (record) => {
       try {
-        const event = decodeMessage(FrameEvent, record.value);
-        if (event.frameId !== frameId || event.lineId !== lineId || event.cameraId !== cameraId) return;
-        frame = event;
+        const message = decodeMessage(schema, record.value);
+        if (message.frameId !== frameId || message.lineId !== lineId || message.cameraId !== cameraId) return;
+        found = message;
         return 'stop';
       } catch (err) {
         deps.onSkipped?.(topic, err instanceof LoomwatchError ? err.code : 'INTERNAL');
@@ -163,5 +171,15 @@ export async function findFrame(deps: HistoryDeps, lineId: string, cameraId: str
     },
     { idleTimeoutMs: IDLE_TIMEOUT_MS },
   );
-  return frame;
+  return found;
+}
+
+/** The frame event of a verdict's frame on the frames topic (see `findOfFrame`). */
+export function findFrame(deps: HistoryDeps, lineId: string, cameraId: string, frameId: string, capturedAtMs: number): Promise<FrameEvent | undefined> {
+  return findOfFrame(deps, deps.framesTopic, FrameEvent, lineId, cameraId, frameId, capturedAtMs);
+}
+
+/** A frame's verdict on the verdicts topic (see `findOfFrame`): what a review answers. */
+export function findVerdict(deps: HistoryDeps, lineId: string, cameraId: string, frameId: string, capturedAtMs: number): Promise<Verdict | undefined> {
+  return findOfFrame(deps, deps.verdictsTopic, Verdict, lineId, cameraId, frameId, capturedAtMs);
 }

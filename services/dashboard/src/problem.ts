@@ -22,6 +22,10 @@ export const HTTP_ERROR_CODES = [
   'IDENTITY_PROVIDER_UNAVAILABLE',
   'BODY_INVALID',
   'NO_DEPLOYMENT',
+  'VERDICT_NOT_FOUND',
+  'LABEL_INVALID',
+  'FEEDBACK_ID_REUSED',
+  'FEEDBACK_NOT_READY',
 ] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 

@@ -7,12 +7,14 @@ import type { Logger } from '@loomwatch/observability';
 import type { BlobStore } from '@loomwatch/storage';
 import type { AuthConfig, ObjectAllowance } from './config.js';
 import type { ViewStore } from './feed.js';
-import { findFrame, queryVerdicts, type HistoryDeps } from './history.js';
+import type { FeedbackDesk } from './feedback.js';
+import { findFrame, findVerdict, queryVerdicts, type HistoryDeps } from './history.js';
 import type { DashboardMetrics } from './metrics.js';
 import { allowedObject, contentTypeOf, objectPath } from './objects.js';
 import { operatingPointRevision, parseOperatingPointChange, publishDeployment } from './operating-point.js';
 import { HttpProblem, PROBLEMS } from './problem.js';
 import { parseVerdictQuery } from './query.js';
+import { parseFeedbackAnswer, reviewQueue, type QueueOptions, type ReviewBook } from './reviews.js';
 import { addSignIn, describeSession, type RouteTag, type SignIn } from './sign-in.js';
 import { PAGE_CSP, readStatic } from './static.js';
 import type { LagView } from './view.js';
@@ -38,6 +40,8 @@ export interface DashboardServerOptions {
   lag: () => Promise<LagView>;
   /** Publishes engineers' changes of the operating point. */
   control: { kafka: KafkaClient; topic: string };
+  /** The operators' reviews: those read, the desk that publishes new ones, the queue's settings. */
+  reviews: { book: ReviewBook; desk: FeedbackDesk; queue: QueueOptions };
   metrics: DashboardMetrics;
   logger: Logger;
 }
@@ -92,7 +96,8 @@ const tag = (route: string, more: RouteTag = {}): { config: RouteTag } => ({ con
  * `/api/events` (Server-Sent Events: a `snapshot`, then a `delta` per change), `/api/verdicts`
  * (past verdicts, paged back), `/api/frames/<line>/<camera>/<frame>?capturedAt=` (a verdict's frame
  * event), `/api/lag`, `/api/objects/<bucket>/<key>` (the allowed objects, read with the server's
- * credentials), `/api/me`, `POST /api/rollouts/operating-point` (engineers), and sign-in
+ * credentials), `/api/me`, `POST /api/rollouts/operating-point` (engineers), `POST /api/feedback` and
+ * `/api/review/next` (operators), and sign-in
  * (`/auth/*`). Every refusal is RFC 9457 problem+json with a stable code.
  */
 async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app: FastifyInstance; signIn: SignIn }> {
@@ -193,7 +198,40 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
     if (event === undefined) {
       throw new HttpProblem('FRAME_NOT_FOUND', 404, `frame ${frameId} of ${lineId}:${cameraId} is not on the frames topic near its capture time (expired, or published elsewhere)`);
     }
-    return reply.header('cache-control', 'no-store').send({ frame: event, image: objectPath({ bucket: event.image.bucket, key: event.image.key }) });
+    return reply.header('cache-control', 'no-store').send({ frame: event, image: objectPath({ bucket: event.image.bucket, key: event.image.key }), reviews: options.reviews.book.of(frameId) });
+  });
+
+  app.post('/api/feedback', tag('feedback', { role: 'operator' }), async (request, reply) => {
+    const answer = parseFeedbackAnswer(request.body);
+    const session = signIn.sessionOf(request);
+    const capturedAt = Date.parse(answer.capturedAt);
+    const { record, created } = await options.reviews.desk.submit(answer, { subject: session.subject, name: session.name }, async () => {
+      const [verdict, frame] = await reads.run(() =>
+        fromBroker('looking up the reviewed frame', () =>
+          Promise.all([
+            findVerdict(options.history, answer.lineId, answer.cameraId, answer.frameId, capturedAt),
+            findFrame(options.history, answer.lineId, answer.cameraId, answer.frameId, capturedAt),
+          ]),
+        ),
+      );
+      if (verdict === undefined) throw new HttpProblem('VERDICT_NOT_FOUND', 404, `no verdict of frame ${answer.frameId} of ${answer.lineId}:${answer.cameraId} near ${answer.capturedAt} on the verdicts topic: send the verdict's capturedAt`);
+      if (frame === undefined) throw new HttpProblem('FRAME_NOT_FOUND', 404, `frame ${answer.frameId} of ${answer.lineId}:${answer.cameraId} is not on the frames topic near its capture time (expired, or published elsewhere): it cannot be reviewed`);
+      return { verdict, frame };
+    });
+    if (created) logger.info({ subject: session.subject, feedbackId: record.feedbackId, frameId: record.frameId, label: record.label, revision: record.revision }, `${session.name} reviewed a frame`);
+    return reply.code(created ? 201 : 200).header('cache-control', 'no-store').send(record);
+  });
+
+  app.get('/api/review/next', tag('review-next', { role: 'operator' }), (request, reply) => {
+    const search = searchOf(request);
+    for (const name of search.keys()) {
+      if (!['line', 'camera', 'skip'].includes(name)) throw new HttpProblem('QUERY_INVALID', 400, `unknown parameter ${name}: use line, camera and skip (frame ids, comma-separated)`);
+    }
+    const line = search.get('line') ?? '';
+    const camera = search.get('camera') ?? '';
+    const skip = new Set((search.get('skip') ?? '').split(',').filter((id) => id !== '').slice(0, 1000));
+    const cameras = Object.values(store.state.cameras).filter((c) => (line === '' || c.lineId === line) && (camera === '' || c.cameraId === camera));
+    return reply.header('cache-control', 'no-store').send(reviewQueue(cameras, options.reviews.book, options.reviews.queue, skip));
   });
 
   app.post('/api/rollouts/operating-point', tag('operating-point', { role: 'engineer' }), async (request, reply) => {

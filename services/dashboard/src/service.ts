@@ -5,6 +5,8 @@ import type { DashboardConfig } from './config.js';
 import { measureLag, startFeed, ViewStore } from './feed.js';
 import type { HistoryDeps } from './history.js';
 import { DashboardMetrics } from './metrics.js';
+import { FeedbackDesk, publishFeedback } from './feedback.js';
+import { ReviewBook } from './reviews.js';
 import { startDashboardServer } from './server.js';
 
 export interface DashboardService {
@@ -29,11 +31,13 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     resolvedAlerts: config.view.resolvedAlerts,
     driftEntries: config.view.driftEntries,
   });
+  const reviews = new ReviewBook();
   const feed = startFeed({
     kafka,
     offsets,
     topics: config.topics,
     store,
+    reviews,
     seedVerdictsPerPartition: config.view.seedVerdictsPerPartition,
     lagGroupId: config.lag.groupId,
     lagIntervalMs: config.lag.intervalSeconds * 1000,
@@ -67,6 +71,11 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     heartbeatMs: config.dashboard.heartbeatSeconds * 1000,
     lag: () => measureLag(offsets, config.lag.groupId, config.topics.frames),
     control: { kafka, topic: config.topics.control },
+    reviews: {
+      book: reviews,
+      desk: new FeedbackDesk({ book: reviews, ready: () => feed.readiness()[config.topics.feedback] === true, publish: (record) => publishFeedback(kafka, config.topics.feedback, record) }),
+      queue: config.review,
+    },
     metrics,
     logger,
   });
