@@ -5,7 +5,7 @@ export const Severity = z.enum(['info', 'warning', 'critical']);
 export type Severity = z.infer<typeof Severity>;
 
 /** What kind of rule raised an alert; `rule` is the configured rule's own name. */
-export const AlertKind = z.enum(['level', 'burst', 'defect-rate', 'stale-verdicts', 'no-frames', 'dead-letter-rate', 'drift']);
+export const AlertKind = z.enum(['level', 'burst', 'defect-rate', 'stale-verdicts', 'no-frames', 'dead-letter-rate', 'drift', 'precision']);
 export type AlertKind = z.infer<typeof AlertKind>;
 
 export const AlertStatus = z.enum(['open', 'resolved']);

@@ -2,7 +2,8 @@
  * What each rule says about one subject at one moment, from the observed history alone.
  * Pure: no clock, no I/O; the engine passes `now` and keeps the lifecycle.
  */
-import type { AlertObservation, DriftEvent, ObjectRef, Verdict } from '@loomwatch/contracts';
+import { labelIsDefect, type AlertObservation, type DriftEvent, type ObjectRef, type Verdict } from '@loomwatch/contracts';
+import { groupKey, qualityByGroup, type FrameLabel, type GroupQuality } from '@loomwatch/quality';
 import { inSchedule, type RuleOf } from './rules.js';
 
 export interface FrameRef {
@@ -41,6 +42,21 @@ export interface CameraHistory {
   deadLetters: SeenDeadLetter[];
   /** The drift monitor's latest judgement per fabric ('' for frames without one). */
   drift?: Record<string, DriftEvent>;
+  /** The current label of each reviewed frame (feedback.v1), by frame id, within the quality window. */
+  labels?: Record<string, FrameLabel>;
+  /** Verdicts decided per hour, fabric and model version (`hour|fabric|name@version`), within the quality window. */
+  decided?: Record<string, DecidedHour>;
+  /** From when `decided` holds every verdict: the first full hour after the first verdict seen. */
+  countedFrom?: number;
+}
+
+export interface DecidedHour {
+  /** The hour's start, in ms. */
+  hour: number;
+  fabricCode?: string;
+  model: { name: string; version: string };
+  ok: number;
+  defect: number;
 }
 
 /**
@@ -185,4 +201,43 @@ export function drift(rule: RuleOf<'drift'>, camera: CameraHistory): Judgement {
     frames: drifting.map((event) => ({ frameId: event.window.lastFrameId })),
     message: `drift on ${where(camera.lineId, camera.cameraId)}${fabric}: ${what} against ${first.reference.model}@${first.reference.version}'s reference`,
   };
+}
+
+function groupName(group: GroupQuality): string {
+  const parts = [
+    ...(group.group.model === undefined ? [] : [`${group.group.model.name}@${group.group.model.version}`]),
+    ...(group.group.fabricCode === undefined ? [] : [`fabric ${group.group.fabricCode === '' ? 'unknown' : group.group.fabricCode}`]),
+  ];
+  return parts.length === 0 ? '' : ` of ${parts.join(', ')}`;
+}
+
+/**
+ * Fires while a group of the subject (per model version, fabric: `rule.per`) with at least
+ * `minReviews` reviewed defect verdicts decided in the window has a precision whose 95 % interval
+ * lies wholly below the floor; clears once every such group's point estimate is at or above the
+ * floor, or no group has enough reviews. The observation is the worst group's point estimate.
+ */
+export function precision(rule: RuleOf<'precision'>, cameras: readonly CameraHistory[], now: number, label: string): Judgement {
+  const labels = cameras
+    .flatMap((camera) => Object.values(camera.labels ?? {}))
+    .filter((frame) => Date.parse(frame.decidedAt) > now - rule.windowMs && Date.parse(frame.decidedAt) <= now);
+  const judged = qualityByGroup(labels, [], { by: rule.per }).filter((group) => (group.precision?.trials ?? 0) >= rule.minReviews);
+  const worst = judged.reduce<GroupQuality | undefined>((a, b) => (a === undefined || (b.precision?.upper ?? 1) < (a.precision?.upper ?? 1) ? b : a), undefined);
+  if (worst?.precision === undefined) return CLEAR;
+  const { value, lower, upper, trials } = worst.precision;
+  const observation = { value, threshold: rule.floor, frames: trials, windowMs: rule.windowMs };
+  if (upper < rule.floor) {
+    const falseAlarms = labels
+      .filter((frame) => frame.verdict === 'defect' && !labelIsDefect(frame.label) && groupKey(frame, rule.per) === worst.key)
+      .sort((a, b) => Date.parse(a.decidedAt) - Date.parse(b.decidedAt));
+    return {
+      state: 'fire',
+      observation,
+      frames: falseAlarms.map((frame) => ({ frameId: frame.frameId })),
+      message:
+        `precision ${value.toFixed(2)} (95 % interval ${lower.toFixed(2)}–${upper.toFixed(2)}) over ${trials} reviewed defect verdicts` +
+        `${groupName(worst)} on ${label} in ${rule.windowMs / 3600_000} h, below the floor ${rule.floor}: ${falseAlarms.length} false alarms`,
+    };
+  }
+  return judged.every((group) => (group.precision?.value ?? 1) >= rule.floor) ? { state: 'clear', observation } : HOLD;
 }

@@ -25,6 +25,8 @@ export const AlertingConfig = z.strictObject({
       frameTopic: z.string().default(TOPICS.frames),
       /** Read for the drift rule; empty to not read drift judgements. @defaultValue 'drift.v1' */
       driftTopic: z.string().default(TOPICS.drift),
+      /** Operators' reviews, read for the precision rule and the quality metrics; empty to not read them. @defaultValue 'feedback.v1' */
+      feedbackTopic: z.string().default(TOPICS.feedback),
       /** @defaultValue 'alerts.v1' */
       alertTopic: z.string().min(1).default(TOPICS.alerts),
       /** Webhook messages that failed their last try. @defaultValue 'alerts.webhooks.dlq.v1' */
@@ -45,6 +47,19 @@ export const AlertingConfig = z.strictObject({
       restoreRecords: z.int().nonnegative().default(2000),
       /** First SIGTERM waits this long before closing. @defaultValue 20000 */
       shutdownTimeoutMs: z.int().positive().default(20_000),
+    })
+    .prefault({}),
+  /** The `loomwatch_quality_*` metrics (from verdicts and feedback). */
+  quality: z
+    .strictObject({
+      /** The metrics cover the verdicts decided within this window. @defaultValue 604800000 (7 days) */
+      windowMs: z.int().positive().default(7 * 24 * 3600_000),
+      /**
+       * At most this many label sets (line, camera, fabric, model version) per metric, the groups
+       * with the most verdicts first; the rest are counted in loomwatch_quality_groups_dropped.
+       * @defaultValue 500
+       */
+      maxGroups: z.int().positive().default(500),
     })
     .prefault({}),
   /** The rules; reloaded from the same files on SIGHUP. @defaultValue [] */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Alert } from '@loomwatch/contracts';
 import { AlertEngine, alertIdOf, type AlertEvent } from './engine.js';
 import { Rules } from './rules.js';
+import { review } from '@loomwatch/quality/fixtures';
 import { craftDriftEvent, craftVerdict } from './testing/verdicts.js';
 
 const T0 = Date.parse('2026-11-23T08:00:00.000Z'); // a Monday
@@ -292,6 +293,98 @@ describe('drift rule', () => {
     const alerts = run(new AlertEngine(config), [d(T0, craftDriftEvent(['input-psi'], { camera: 'cam-2' })), d(T0 + S, craftDriftEvent([], { camera: 'cam-1' }))]);
     expect(alerts.map((alert) => [alert.status, alert.cameraId])).toEqual([['open', 'cam-2']]);
     expect(Rules.safeParse([{ name: 'drift', kind: 'drift', checks: ['brightness'] }]).success).toBe(false);
+  });
+});
+
+describe('precision rule', () => {
+  const config = rules([{ name: 'low-precision', kind: 'precision', floor: 0.5, minReviews: 10, windowMs: 24 * 3600 * S, cooldownMs: 0 }]);
+  const decidedAt = new Date(T0).toISOString();
+  const f = (at: number, frameId: string, label: 'defect-confirmed' | 'false-alarm', extra: Parameters<typeof review>[2] = {}): [number, AlertEvent] => [
+    at,
+    { type: 'feedback', feedback: review(frameId, label, { decidedAt, ...extra }) },
+  ];
+  const many = (from: number, count: number, label: 'defect-confirmed' | 'false-alarm', extra: Parameters<typeof review>[2] = {}): [number, AlertEvent][] =>
+    Array.from({ length: count }, (_, i) => f(T0 + (from + i) * S, `${label}-${from + i}`, label, extra));
+
+  it('opens only once the interval lies below the floor, holds in between, and resolves when the estimate is back at the floor', () => {
+    const engine = new AlertEngine(config);
+    // 2 of 10 confirmed: 0.20, but the interval reaches 0.56 — not yet evidence; 2 of 11 neither (0.52).
+    const first = run(engine, [...many(0, 2, 'defect-confirmed'), ...many(2, 9, 'false-alarm')]);
+    expect(first).toEqual([]);
+    // the 12th review: 2 of 12, interval up to 0.48 < 0.5
+    const opened = run(engine, many(11, 1, 'false-alarm'));
+    expect(opened).toEqual([
+      expect.objectContaining({
+        status: 'open',
+        kind: 'precision',
+        dedupKey: 'low-precision:line-1:*',
+        severity: 'warning',
+        observation: { value: 2 / 12, threshold: 0.5, frames: 12, windowMs: 24 * 3600 * S },
+        message: 'precision 0.17 (95 % interval 0.02–0.48) over 12 reviewed defect verdicts of patchcore-aitex@1.2.0 on line line-1 in 24 h, below the floor 0.5: 10 false alarms',
+      }),
+    ]);
+    expect(opened[0]?.frameIds).toHaveLength(10);
+    expect(opened[0]?.frameIds).toContain('false-alarm-11');
+    // A retried record (same feedback id) and another model version's confirmations change nothing.
+    expect(run(engine, [f(T0 + 20 * S, 'false-alarm-2', 'false-alarm'), ...many(30, 12, 'defect-confirmed', { version: '1.3.0' })])).toEqual([]);
+    // 9 of 19 (0.47): below the floor, but no longer certain — held open; 10 of 20 resolves.
+    expect(run(engine, many(50, 7, 'defect-confirmed'))).toEqual([]);
+    const resolved = run(engine, many(57, 1, 'defect-confirmed'));
+    expect(resolved).toEqual([expect.objectContaining({ status: 'resolved', alertId: opened[0]?.alertId, observation: { value: 0.5, threshold: 0.5, frames: 20, windowMs: 24 * 3600 * S } })]);
+  });
+
+  it('counts a second look: false alarms revised to confirmed defects raise the precision', () => {
+    const engine = new AlertEngine(config);
+    expect(run(engine, many(0, 12, 'false-alarm'))).toHaveLength(1);
+    const revised = Array.from({ length: 6 }, (_, i): [number, AlertEvent] => f(T0 + (20 + i) * S, `false-alarm-${i}`, 'defect-confirmed', { revision: 1 }));
+    expect(run(engine, revised)).toEqual([expect.objectContaining({ status: 'resolved', observation: expect.objectContaining({ value: 0.5, frames: 12 }) })]);
+  });
+
+  it('resolves when the reviewed verdicts leave the window, and judges per fabric with per: [fabric]', () => {
+    const engine = new AlertEngine(config);
+    expect(run(engine, many(0, 12, 'false-alarm'))).toHaveLength(1);
+    expect(run(engine, [tick(T0 + 24 * 3600 * S + S)])).toEqual([expect.objectContaining({ status: 'resolved' })]);
+
+    const perFabric = new AlertEngine(rules([{ name: 'p', kind: 'precision', floor: 0.5, minReviews: 10, per: ['fabric'], scope: 'camera', cooldownMs: 0 }]));
+    // fabric 05 all false alarms, fabric 07 all confirmed: pooled 0.5 would hide it
+    const alerts = run(perFabric, [...many(0, 12, 'false-alarm'), ...many(20, 12, 'defect-confirmed', { fabric: '07' })]);
+    expect(alerts.map((alert) => [alert.status, alert.dedupKey])).toEqual([['open', 'p:line-1:cam-1']]);
+    expect(alerts[0]?.message).toContain('of fabric 05 on line-1/cam-1');
+  });
+
+  it('is judged on reviews and the clock, not on each verdict, and is refused at load without a floor', () => {
+    const engine = new AlertEngine(config);
+    expect(run(engine, many(0, 12, 'false-alarm'))).toHaveLength(1);
+    // The reviewed verdicts have left the window: a verdict does not judge precision, the next tick does.
+    const later = T0 + 25 * 3600 * S;
+    expect(run(engine, [v(later, 1, true, { at: new Date(later).toISOString() })])).toEqual([]);
+    expect(run(engine, [tick(later + S)])).toEqual([expect.objectContaining({ status: 'resolved', rule: 'low-precision' })]);
+    expect(Rules.safeParse([{ name: 'p', kind: 'precision' }]).success).toBe(false);
+    expect(Rules.safeParse([{ name: 'p', kind: 'precision', floor: 0 }]).success).toBe(false);
+  });
+});
+
+describe('quality inputs', () => {
+  it('hands over the reviews and verdict counts of the window, coverage counting only what every verdict was counted for', () => {
+    const H = 3600 * S;
+    const engine = new AlertEngine([], undefined, { qualityWindowMs: 24 * H });
+    const at = (ms: number): string => new Date(ms).toISOString();
+    // the first verdict is mid-hour: counts are complete from the next hour on
+    engine.handle({ type: 'verdict', verdict: craftVerdict(1, true, { at: at(T0 + H / 2) }) }, T0 + H / 2);
+    for (let seq = 2; seq <= 5; seq++) engine.handle({ type: 'verdict', verdict: craftVerdict(seq, seq % 2 === 0, { at: at(T0 + H + seq * S) }) }, T0 + H + seq * S);
+    engine.handle({ type: 'feedback', feedback: review('early', 'false-alarm', { decidedAt: at(T0 + H / 2) }) }, T0 + 2 * H);
+    engine.handle({ type: 'feedback', feedback: review('late', 'defect-confirmed', { decidedAt: at(T0 + H + 2 * S) }) }, T0 + 2 * H);
+    const inputs = engine.qualityInputs(T0 + 2 * H, 24 * H);
+    expect(inputs.labels.map((label) => label.frameId).sort()).toEqual(['early', 'late']);
+    expect(inputs.countedLabels.map((label) => label.frameId)).toEqual(['late']);
+    expect(inputs.verdicts.map((count) => [count.verdict, count.count])).toEqual([
+      ['ok', 2],
+      ['defect', 2],
+    ]);
+    // a day later everything has left the window, and the tick forgets it
+    engine.handle({ type: 'tick' }, T0 + 30 * H);
+    expect(engine.qualityInputs(T0 + 30 * H, 24 * H)).toEqual({ labels: [], countedLabels: [], verdicts: [] });
+    expect(engine.snapshot().cameras['line-1:cam-1']).toMatchObject({ labels: {}, decided: {} });
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * The alerting core: a state machine fed events (verdict, frame, dead letter, clock tick) with
+ * The alerting core: a state machine fed events (verdict, frame, dead letter, drift, feedback, clock tick) with
  * the time passed in, returning the alert messages to publish. No clock and no I/O inside, so a
  * crafted stream of events gives the same alerts every time, and the state is plain JSON that a
  * restart restores.
@@ -10,7 +10,8 @@
  * clearing resolves it (next revision) and starts the cooldown.
  */
 import { createHash } from 'node:crypto';
-import type { Alert, DriftEvent, Verdict } from '@loomwatch/contracts';
+import type { Alert, DriftEvent, Feedback, Verdict } from '@loomwatch/contracts';
+import { applyFeedback, type FrameLabel, type VerdictCount } from '@loomwatch/quality';
 import {
   burst,
   deadLetterRate,
@@ -19,6 +20,7 @@ import {
   levelCrossing,
   levelQuiet,
   noFrames,
+  precision,
   staleVerdicts,
   type CameraHistory,
   type FrameRef,
@@ -31,6 +33,7 @@ export type AlertEvent =
   | { type: 'frame'; lineId: string; cameraId: string; frameId: string; seq: number }
   | { type: 'dead-letter'; lineId: string; cameraId: string; frameId?: string }
   | { type: 'drift'; drift: DriftEvent }
+  | { type: 'feedback'; feedback: Feedback }
   | { type: 'tick' };
 
 interface OpenEpisode {
@@ -53,6 +56,24 @@ const MAX_FRAMES = 100;
 /** Verdicts remembered per camera whatever the windows ask for, to bound memory. */
 const MAX_VERDICTS_PER_CAMERA = 10_000;
 const MAX_DEAD_LETTERS_PER_CAMERA = 10_000;
+/** Reviewed frames remembered per camera whatever the windows ask for. */
+const MAX_LABELS_PER_CAMERA = 20_000;
+const HOUR_MS = 3600_000;
+
+export interface EngineOptions {
+  /** How far back (by the verdicts' decision time) reviews and verdict counts are kept for the quality figures. @defaultValue 0 */
+  qualityWindowMs?: number;
+}
+
+/** What the quality figures are computed from, within a window. */
+export interface QualityInputs {
+  /** Every reviewed frame decided within the window. */
+  labels: FrameLabel[];
+  /** Reviewed frames decided since each camera's verdicts were all counted: coverage's numerator. */
+  countedLabels: FrameLabel[];
+  /** The verdicts counted within the window: coverage's denominator. */
+  verdicts: VerdictCount[];
+}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -90,9 +111,11 @@ export class AlertEngine {
   /** Firings swallowed by a cooldown, for the metrics. */
   suppressed = 0;
   private silent = false;
+  private readonly qualityWindowMs: number;
 
-  constructor(rules: readonly Rule[], state?: EngineState) {
+  constructor(rules: readonly Rule[], state?: EngineState, options: EngineOptions = {}) {
     this.rules = rules;
+    this.qualityWindowMs = options.qualityWindowMs ?? 0;
     this.state = state === undefined ? { cameras: {}, open: {}, cooldownUntil: {} } : structuredClone(state);
   }
 
@@ -132,6 +155,8 @@ export class AlertEngine {
         return this.evaluateSubject(event.lineId, event.cameraId, now);
       case 'drift':
         return this.evaluateSubject(event.drift.lineId, event.drift.cameraId, now);
+      case 'feedback':
+        return this.evaluateSubject(event.feedback.lineId, event.feedback.cameraId, now, true);
       case 'tick':
         return this.evaluateAll(now);
     }
@@ -186,6 +211,7 @@ export class AlertEngine {
         camera.lastVerdictSeq = Math.max(camera.lastVerdictSeq, verdict.seq);
         camera.pendingFrames = camera.pendingFrames.filter((frame) => frame.seq > camera.lastVerdictSeq);
         camera.lastFrameAt = Math.max(camera.lastFrameAt ?? now, now);
+        if (this.countDecided(camera, verdict)) this.pruneQuality(camera, now);
         this.prune(camera, now);
         return;
       }
@@ -208,6 +234,15 @@ export class AlertEngine {
       case 'drift': {
         const camera = this.camera(event.drift.lineId, event.drift.cameraId);
         camera.drift = { ...camera.drift, [event.drift.fabricCode ?? '']: event.drift };
+        return;
+      }
+      case 'feedback': {
+        const { feedback } = event;
+        const camera = this.camera(feedback.lineId, feedback.cameraId);
+        const labels = (camera.labels ??= {});
+        const next = applyFeedback(labels[feedback.frameId], feedback);
+        if (next !== undefined) labels[feedback.frameId] = next;
+        this.pruneQuality(camera, now);
         return;
       }
       case 'tick':
@@ -241,6 +276,64 @@ export class AlertEngine {
     return out;
   }
 
+  /** Counts a verdict in its decision hour, for review coverage; true when the hour is new. */
+  private countDecided(camera: CameraHistory, verdict: Verdict): boolean {
+    const hour = Math.floor(Date.parse(verdict.decidedAt) / HOUR_MS) * HOUR_MS;
+    camera.countedFrom ??= hour + HOUR_MS;
+    const key = `${hour}|${verdict.fabricCode ?? ''}|${verdict.model.name}@${verdict.model.version}`;
+    const decided = (camera.decided ??= {});
+    const fresh = decided[key] === undefined;
+    const counted = (decided[key] ??= {
+      hour,
+      ...(verdict.fabricCode === undefined ? {} : { fabricCode: verdict.fabricCode }),
+      model: { name: verdict.model.name, version: verdict.model.version },
+      ok: 0,
+      defect: 0,
+    });
+    counted[verdict.verdict]++;
+    return fresh;
+  }
+
+  /** The reviewed frames and verdict counts decided within `windowMs` before `now`, of every camera. */
+  qualityInputs(now: number, windowMs: number): QualityInputs {
+    const inputs: QualityInputs = { labels: [], countedLabels: [], verdicts: [] };
+    for (const camera of Object.values(this.state.cameras)) {
+      const countedFrom = Math.max(camera.countedFrom ?? Infinity, now - windowMs);
+      for (const label of Object.values(camera.labels ?? {})) {
+        const decidedAt = Date.parse(label.decidedAt);
+        if (decidedAt <= now - windowMs || decidedAt > now) continue;
+        inputs.labels.push(label);
+        if (decidedAt >= countedFrom) inputs.countedLabels.push(label);
+      }
+      for (const hour of Object.values(camera.decided ?? {})) {
+        if (hour.hour < countedFrom || hour.hour > now) continue;
+        for (const verdict of ['ok', 'defect'] as const) {
+          const { lineId, cameraId } = camera;
+          inputs.verdicts.push({ lineId, cameraId, ...(hour.fabricCode === undefined ? {} : { fabricCode: hour.fabricCode }), model: hour.model, verdict, count: hour[verdict] });
+        }
+      }
+    }
+    return inputs;
+  }
+
+  /**
+   * Keeps the reviews and verdict counts the quality window and the precision rules' windows need
+   * (by decision time), and no more reviews than the hard bound. On a review, a new hour of counts
+   * and the tick: not on every verdict.
+   */
+  private pruneQuality(camera: CameraHistory, now: number): void {
+    let windowMs = this.qualityWindowMs;
+    for (const rule of this.rules) if (rule.kind === 'precision') windowMs = Math.max(windowMs, rule.windowMs);
+    if (camera.labels !== undefined) {
+      let kept = Object.values(camera.labels).filter((label) => Date.parse(label.decidedAt) > now - windowMs);
+      if (kept.length > MAX_LABELS_PER_CAMERA) kept = kept.sort((a, b) => Date.parse(a.decidedAt) - Date.parse(b.decidedAt)).slice(-MAX_LABELS_PER_CAMERA);
+      camera.labels = Object.fromEntries(kept.map((label) => [label.frameId, label]));
+    }
+    if (camera.decided !== undefined) {
+      camera.decided = Object.fromEntries(Object.entries(camera.decided).filter(([, hour]) => hour.hour + HOUR_MS > now - windowMs));
+    }
+  }
+
   /** Keeps what the longest frame count and time window need, and no more than the hard bounds. */
   private prune(camera: CameraHistory, now: number): void {
     let frames = 0;
@@ -259,10 +352,12 @@ export class AlertEngine {
   }
 
   /** Every rule for one camera and its line. */
-  private evaluateSubject(lineId: string, cameraId: string, now: number): Alert[] {
+  private evaluateSubject(lineId: string, cameraId: string, now: number, reviewed = false): Alert[] {
     const out: Alert[] = [];
     for (const rule of this.rules) {
       if (!ruleMatches(rule, lineId, cameraId)) continue;
+      // Precision moves with reviews and the window, not with each verdict: judged on those and the tick.
+      if (rule.kind === 'precision' && !reviewed) continue;
       const subjects: (string | undefined)[] = 'scope' in rule && rule.scope === 'line' ? [undefined] : [cameraId];
       for (const subject of subjects) out.push(...this.evaluate(rule, lineId, subject, now));
     }
@@ -271,7 +366,10 @@ export class AlertEngine {
 
   /** Every rule for every subject the engine knows or the rules name: the clock tick. */
   private evaluateAll(now: number): Alert[] {
-    for (const camera of Object.values(this.state.cameras)) this.prune(camera, now);
+    for (const camera of Object.values(this.state.cameras)) {
+      this.prune(camera, now);
+      this.pruneQuality(camera, now);
+    }
     for (const [key, until] of Object.entries(this.state.cooldownUntil)) {
       if (until <= now) delete this.state.cooldownUntil[key];
     }
@@ -319,6 +417,8 @@ export class AlertEngine {
         return deadLetterRate(rule, cameras, now, label);
       case 'drift':
         return cameras[0] === undefined ? { state: 'hold' } : drift(rule, cameras[0]);
+      case 'precision':
+        return precision(rule, cameras, now, label);
     }
   }
 

@@ -8,6 +8,7 @@ import {
   DeadLetter,
   DriftEvent,
   EVENT_TYPES,
+  Feedback,
   FrameEvent,
   Id,
   Verdict,
@@ -21,7 +22,7 @@ import {
 import type { InboundRecord, OutboundMessage } from '@loomwatch/kafka';
 import type { AlertEvent } from './engine.js';
 
-export type InputKind = 'verdict' | 'frame' | 'dead-letter' | 'drift';
+export type InputKind = 'verdict' | 'frame' | 'dead-letter' | 'drift' | 'feedback';
 
 type Decoded = { event: AlertEvent } | { skipped: string };
 
@@ -59,6 +60,8 @@ export function decodeRecord(kind: InputKind, record: InboundRecord): Decoded {
       }
       case 'drift':
         return { event: { type: 'drift', drift: decodeMessage(DriftEvent, record.value) } };
+      case 'feedback':
+        return { event: { type: 'feedback', feedback: decodeMessage(Feedback, record.value) } };
     }
   } catch (err) {
     const error = toLoomwatchError(err);

@@ -138,6 +138,29 @@ const DriftRule = z.strictObject({
   checks: z.array(DriftCheck).min(1).default(['input-psi', 'input-ks', 'input-contrast', 'score-psi', 'defect-rate']),
 });
 
+/**
+ * The precision of a subject's defect verdicts, as operators reviewed them (`feedback.v1`), fell
+ * below a floor: too many false alarms. Judged over the verdicts decided within `windowMs`, per
+ * model version (and fabric, with `per`), on groups with at least `minReviews` reviewed flagged
+ * frames. Opens when the 95 % Clopper–Pearson interval lies wholly below the floor (its upper
+ * bound is under it: the reviews leave no doubt, rather than a handful of false alarms in a row);
+ * resolves when the point estimate is back at or above the floor, or too few reviews remain.
+ */
+const PrecisionRule = z.strictObject({
+  ...common,
+  kind: z.literal('precision'),
+  /** @defaultValue 'line' */
+  scope: z.enum(['camera', 'line']).default('line'),
+  /** The lowest acceptable precision (confirmed / reviewed defect verdicts). */
+  floor: z.number().gt(0).max(1),
+  /** No judgement on a group with fewer reviewed flagged frames than this. @defaultValue 20 */
+  minReviews: z.int().positive().default(20),
+  /** Verdicts decided within this window count. @defaultValue 604800000 (7 days) */
+  windowMs: z.int().positive().default(7 * 24 * 3600_000),
+  /** What else splits a subject into groups judged apart. @defaultValue ['model'] */
+  per: z.array(z.enum(['fabric', 'model'])).default(['model']),
+});
+
 export const Rule = z.discriminatedUnion('kind', [
   LevelRule,
   BurstRule,
@@ -146,6 +169,7 @@ export const Rule = z.discriminatedUnion('kind', [
   NoFramesRule,
   DeadLetterRateRule,
   DriftRule,
+  PrecisionRule,
 ]);
 export type Rule = z.infer<typeof Rule>;
 export type RuleOf<K extends Rule['kind']> = Extract<Rule, { kind: K }>;

@@ -15,6 +15,7 @@ import type { AlertingConfig } from './config.js';
 import { AlertEngine } from './engine.js';
 import { ServiceHealth } from './health.js';
 import { alertMessage, decodeRecord, recordTime, type InputKind } from './records.js';
+import { registerQualityMetrics } from './quality-metrics.js';
 import { fencePreviousInstance, restoreEngine } from './recovery.js';
 import type { Rules } from './rules.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
@@ -52,6 +53,7 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
     inputOf('dead-letter', settings.deadLetterTopic),
     ...(settings.frameTopic === '' ? [] : [inputOf('frame', settings.frameTopic)]),
     ...(settings.driftTopic === '' ? [] : [inputOf('drift', settings.driftTopic)]),
+    ...(settings.feedbackTopic === '' ? [] : [inputOf('feedback', settings.feedbackTopic)]),
   ];
   await requireTopics(client.topics, [...inputs.map((input) => input.topic), settings.alertTopic, settings.webhookDeadLetterTopic]);
 
@@ -63,9 +65,10 @@ export async function startAlerting(config: AlertingConfig, logger: Logger, deps
   // Whatever a previous instance left in flight is aborted before anything is re-read.
   const tickId = `${settings.groupId}.ticks`;
   await fencePreviousInstance(client, tickId, inputs);
-  const engine = new AlertEngine(config.rules);
+  const engine = new AlertEngine(config.rules, undefined, { qualityWindowMs: config.quality.windowMs });
   await restoreEngine(client, engine, { alertTopic: settings.alertTopic, inputs, back: settings.restoreRecords, now: now() }, logger);
   openGauge.set(engine.openAlerts().length);
+  registerQualityMetrics({ registry, ...config.quality, now, inputs: (at, windowMs) => engine.qualityInputs(at, windowMs) });
 
   const health = new ServiceHealth((error) => {
     logger.fatal({ err: error }, 'alerting state can no longer be trusted: stopping so a restart rebuilds it');
