@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { Alert, DriftEvent, EVENT_TYPES, decodeMessage, encodeMessage, messageKey, Verdict, WebhookDeadLetter } from '@loomwatch/contracts';
+import { Alert, DriftEvent, EVENT_TYPES, Feedback, decodeMessage, encodeMessage, messageKey, Verdict, WebhookDeadLetter } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
 import { useTestKafka } from '@loomwatch/kafka/testing';
+import { review } from '@loomwatch/quality/fixtures';
 import { readCommittedWithKcat } from '@loomwatch/testkit';
 import { AlertingConfig } from './config.js';
 import { startAlerting, type RunningAlerting } from './service.js';
@@ -150,6 +151,55 @@ describe('alerting on the real broker', () => {
         ['resolved', 'drift', 'camera-drift', 'cam-1'],
       ]);
       expect(alerts[0]?.message).toContain('input-psi 0.500 beyond 0.100');
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('opens a precision alert from reviews read on the feedback topic, resolves it after a restart, and exports the quality gauges', async () => {
+    const [verdictTopic, deadLetterTopic, alertTopic, feedbackTopic] = await Promise.all([
+      kafka.topic({ prefix: 'verdicts' }),
+      kafka.topic({ prefix: 'dlq' }),
+      kafka.topic({ prefix: 'alerts' }),
+      kafka.topic({ partitions: 2, prefix: 'feedback' }),
+    ]);
+    const config = AlertingConfig.parse({
+      kafka: { brokers: kafka.infra.kafkaBrokers },
+      alerting: { id: 'test-precision', groupId: kafka.group('alerting'), verdictTopic, deadLetterTopic, frameTopic: '', driftTopic: '', feedbackTopic, alertTopic, tickMs: 500, fromBeginning: true },
+      rules: [{ name: 'low-precision', kind: 'precision', floor: 0.5, minReviews: 10, cooldownMs: 0 }],
+      ops: { port: 0 },
+    });
+    const now = new Date().toISOString();
+    const publishReviews = (records: readonly Feedback[]): Promise<void> =>
+      kafka.publish(feedbackTopic, records.map((record) => ({ key: messageKey(record.lineId, record.cameraId), value: encodeMessage(Feedback, record) })));
+    const reviews = (from: number, count: number, label: 'false-alarm' | 'defect-confirmed'): Feedback[] =>
+      Array.from({ length: count }, (_, i) => review(`f${from + i}`, label, { decidedAt: now }));
+
+    let service = await startAlerting(config, logger);
+    try {
+      // 10 false alarms (a double-sent one among them): the interval lies below 0.5.
+      const falseAlarms = reviews(0, 10, 'false-alarm');
+      await publishReviews([...falseAlarms, falseAlarms[3] as Feedback]);
+      const [opened] = (await kafka.readCommitted(alertTopic, 1)).map((message) => decodeMessage(Alert, message.value));
+      expect(opened).toMatchObject({ status: 'open', kind: 'precision', dedupKey: 'low-precision:line-1:*', observation: { value: 0, threshold: 0.5, frames: 10 } });
+      const metrics = await (await fetch(`http://127.0.0.1:${service.opsPort}/metrics`)).text();
+      const labels = 'line="line-1",camera="cam-1",fabric="05",model="patchcore-aitex",version="1.2.0"';
+      const own = 'service="alerting",instance="test-precision"';
+      expect(metrics).toContain(`loomwatch_quality_precision{${labels},${own}} 0\n`);
+      // 0 of 10: the interval reaches 0.3085 (scipy's beta.ppf(0.975, 1, 10))
+      expect(metrics).toContain(`loomwatch_quality_precision_upper{${labels},${own}} 0.30849`);
+      expect(metrics).toContain(`loomwatch_quality_reviews_total{${labels},kind="flagged",${own}} 10\n`);
+      expect(metrics).not.toContain('loomwatch_quality_miss_rate{');
+      await service.stop();
+
+      // While it is down, ten confirmations: the restart rebuilds the ten false alarms and resolves on 10 of 20.
+      await publishReviews(reviews(10, 10, 'defect-confirmed'));
+      service = await startAlerting(config, logger);
+      const alerts = (await kafka.readCommitted(alertTopic, 2)).map((message) => decodeMessage(Alert, message.value));
+      expect(alerts.map((alert) => [alert.status, alert.alertId, alert.observation?.value])).toEqual([
+        ['open', opened?.alertId, 0],
+        ['resolved', opened?.alertId, 0.5],
+      ]);
     } finally {
       await service.stop();
     }
