@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { build } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Alert, DeadLetter, Deployment, DriftEvent, FrameEvent, Verdict, decodeMessage, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Alert, DeadLetter, Deployment, DriftEvent, Feedback, FrameEvent, Verdict, decodeMessage, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { aitexFrames, testInfra } from '@loomwatch/testkit';
@@ -40,7 +40,7 @@ type DemoUser = keyof typeof PASSWORDS;
 const kafka = useTestKafka();
 const s3 = useTestS3();
 
-let topics: { verdicts: string; alerts: string; deadLetters: string; control: string; drift: string; frames: string };
+let topics: { verdicts: string; alerts: string; deadLetters: string; control: string; drift: string; frames: string; feedback: string };
 let resultsBucket: string;
 let framesBucket: string;
 let groupId: string;
@@ -171,15 +171,16 @@ beforeAll(async () => {
   // What the server serves: the page as `pnpm build` bundles it.
   await build({ configFile: `${PACKAGE_DIR}vite.config.ts`, logLevel: 'error' });
   mkdirSync(ARTEFACTS, { recursive: true });
-  const [verdicts, alerts, deadLetters, control, drift, frames] = await Promise.all([
+  const [verdicts, alerts, deadLetters, control, drift, frames, feedback] = await Promise.all([
     kafka.topic({ prefix: 'verdicts', partitions: 2 }),
     kafka.topic({ prefix: 'alerts' }),
     kafka.topic({ prefix: 'dlq' }),
     kafka.topic({ prefix: 'control' }),
     kafka.topic({ prefix: 'drift' }),
     kafka.topic({ prefix: 'frames', partitions: 2 }),
+    kafka.topic({ prefix: 'feedback', partitions: 2 }),
   ]);
-  topics = { verdicts, alerts, deadLetters, control, drift, frames };
+  topics = { verdicts, alerts, deadLetters, control, drift, frames, feedback };
   [resultsBucket, framesBucket] = await Promise.all([s3.bucket('results'), s3.bucket('frames')]);
   groupId = kafka.group('workers');
 
@@ -652,5 +653,175 @@ describe('sign-in and roles', () => {
     } finally {
       await erin.context.close();
     }
+  });
+});
+
+describe('reviews', () => {
+  const url = (path: string) => `${service.url}${path.replace(/^\//, '')}`;
+  const origin = () => new URL(service.url).origin;
+  /** line-3/cam-1: frames 1 and 2 ok, 3 and 4 flagged. */
+  const reviewed: Verdict[] = [];
+  const answerOf = (verdict: Verdict, feedbackId: string, label: Feedback['label'], more: Record<string, unknown> = {}) => ({
+    feedbackId,
+    frameId: verdict.frameId,
+    lineId: verdict.lineId,
+    cameraId: verdict.cameraId,
+    capturedAt: verdict.capturedAt,
+    label,
+    ...more,
+  });
+  const send = (body: unknown, headers: Record<string, string>) => fetch(url('/api/feedback'), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  /** Every record on the feedback topic now. */
+  const records = async (): Promise<Feedback[]> => {
+    const found: Feedback[] = [];
+    await kafka.client.reader.readToEnd([topics.feedback], (record) => {
+      found.push(decodeMessage(Feedback, record.value));
+    });
+    return found;
+  };
+
+  beforeAll(async () => {
+    const at = Date.now();
+    for (let seq = 1; seq <= 4; seq++) reviewed.push(verdictFixture(seq, { line: 'line-3', camera: 'cam-1', defect: seq >= 3, bucket: resultsBucket, at: new Date(at - (4 - seq) * 1000) }));
+    const events = await Promise.all(reviewed.map((v) => storeImages(v, v.verdict === 'defect')));
+    await kafka.publish(topics.frames, events.map((f) => ({ key: messageKey(f.lineId, f.cameraId), value: encodeMessage(FrameEvent, f) })));
+    framesPublished += events.length;
+    await publishVerdicts(reviewed);
+    await vi.waitFor(
+      async () => {
+        const { state } = (await (await fetch(url('/api/snapshot'), { headers: { cookie: viewerCookie } })).json()) as { state: { cameras: Record<string, { recent: unknown[] }> } };
+        expect(state.cameras['line-3:cam-1']?.recent.length).toBe(4);
+      },
+      { timeout: SHOWN_WITHIN_MS, interval: 100 },
+    );
+  });
+
+  it('turns an operator\'s answer into exactly one feedback.v1 record; the same feedbackId again publishes nothing; a second review is the next revision', async () => {
+    const otto = await sessionOf('otto');
+    try {
+      const flagged = reviewed[2];
+      if (flagged === undefined) throw new Error('no frame 3');
+      const headers = { cookie: otto.cookie, 'x-csrf-token': otto.csrfToken, origin: origin() };
+      const before = (await records()).length;
+      const first = await send(answerOf(flagged, 'api-1', 'defect-confirmed', { defectCode: '002', note: 'a broken pick', queue: 'flagged' }), headers);
+      expect(first.status).toBe(201);
+      const record = Feedback.parse(await first.json());
+      expect(record).toMatchObject({
+        feedbackId: 'api-1',
+        frameId: flagged.frameId,
+        lineId: 'line-3',
+        cameraId: 'cam-1',
+        fabricCode: '05',
+        image: { bucket: framesBucket, key: `frames/line-3/cam-1/${flagged.frameId}.png` },
+        verdict: { verdict: 'defect', score: flagged.score, threshold: flagged.threshold, model: flagged.model, decidedAt: flagged.decidedAt },
+        label: 'defect-confirmed',
+        defectCode: '002',
+        reviewer: { name: 'Otto Operator' },
+        revision: 0,
+        queue: 'flagged',
+      });
+      // A double click: the same id answers the stored record (200) and publishes nothing.
+      const repeat = await send(answerOf(flagged, 'api-1', 'defect-confirmed', { defectCode: '002', note: 'a broken pick', queue: 'flagged' }), headers);
+      expect(repeat.status).toBe(200);
+      expect(await repeat.json()).toEqual(record);
+      const second = await send(answerOf(flagged, 'api-2', 'false-alarm'), headers);
+      expect(second.status).toBe(201);
+      expect(((await second.json()) as Feedback).revision).toBe(1);
+      const published = (await records()).slice(before);
+      expect(published.map((r) => [r.feedbackId, r.revision])).toEqual([
+        ['api-1', 0],
+        ['api-2', 1],
+      ]);
+      expect(published[0]).toEqual(record);
+      // Keyed by the camera, like the verdicts: MES reads a camera's reviews in order.
+      const keys: (string | undefined)[] = [];
+      await kafka.client.reader.readToEnd([topics.feedback], (r) => void keys.push(r.key ?? undefined));
+      expect(new Set(keys)).toEqual(new Set(['line-3:cam-1']));
+
+      // The frame view shows who said what, and when, each revision.
+      const view = (await (await fetch(url(`/api/frames/line-3/cam-1/${flagged.frameId}?capturedAt=${encodeURIComponent(flagged.capturedAt)}`), { headers: { cookie: viewerCookie } })).json()) as { reviews: Feedback[] };
+      expect(view.reviews.map((r) => [r.revision, r.label, r.reviewer.name])).toEqual([
+        [0, 'defect-confirmed', 'Otto Operator'],
+        [1, 'false-alarm', 'Otto Operator'],
+      ]);
+
+      // A label that does not answer the verdict, an unknown frame, a bad body: refused, nothing published.
+      const wrong = await send(answerOf(flagged, 'api-3', 'missed-defect'), headers);
+      expect((await problemOf(wrong)).code).toBe('LABEL_INVALID');
+      const unknown = await send({ ...answerOf(flagged, 'api-4', 'false-alarm'), frameId: 'line-3.cam-1.999' }, headers);
+      expect((await problemOf(unknown)).code).toBe('VERDICT_NOT_FOUND');
+      expect((await problemOf(await send({ label: 'false-alarm' }, headers))).code).toBe('BODY_INVALID');
+      const reused = await send(answerOf(reviewed[3] ?? flagged, 'api-1', 'false-alarm'), headers);
+      expect(reused.status).toBe(409);
+      expect((await problemOf(reused)).code).toBe('FEEDBACK_ID_REUSED');
+      expect((await records()).length).toBe(before + 2);
+    } finally {
+      await otto.context.close();
+    }
+  });
+
+  it('refuses a viewer (403) and a call without the CSRF token (403), publishing nothing', async () => {
+    const flagged = reviewed[3];
+    if (flagged === undefined) throw new Error('no frame 4');
+    const before = (await records()).length;
+    // With the viewer's own CSRF token: the role is what is refused.
+    const { csrfToken } = (await (await fetch(url('/api/me'), { headers: { cookie: viewerCookie } })).json()) as { csrfToken: string };
+    const viewer = await send(answerOf(flagged, 'viewer-1', 'false-alarm'), { cookie: viewerCookie, 'x-csrf-token': csrfToken, origin: origin() });
+    expect(viewer.status).toBe(403);
+    const refusal = await problemOf(viewer);
+    expect(refusal.code).toBe('FORBIDDEN');
+    expect(refusal.detail).toContain('operator');
+    expect((await problemOf(await fetch(url('/api/review/next'), { headers: { cookie: viewerCookie } }))).code).toBe('FORBIDDEN');
+    const otto = await sessionOf('otto');
+    try {
+      const noToken = await send(answerOf(flagged, 'otto-1', 'false-alarm'), { cookie: otto.cookie, origin: origin() });
+      expect(noToken.status).toBe(403);
+      expect((await problemOf(noToken)).code).toBe('CSRF_REFUSED');
+      const elsewhere = await send(answerOf(flagged, 'otto-1', 'false-alarm'), { cookie: otto.cookie, 'x-csrf-token': otto.csrfToken, origin: 'http://evil.example' });
+      expect((await problemOf(elsewhere)).code).toBe('CSRF_REFUSED');
+    } finally {
+      await otto.context.close();
+    }
+    expect((await records()).length).toBe(before);
+  });
+
+  it('lets otto review in the browser: the queue opens the flagged frame, f records a false alarm on the topic, and the frame shows the review', async () => {
+    const flagged = reviewed[3];
+    if (flagged === undefined) throw new Error('no frame 4');
+    const otto = await sessionOf('otto');
+    try {
+      const tab = otto.context.pages()[0];
+      if (tab === undefined) throw new Error('no tab');
+      await tab.setViewportSize({ width: 1600, height: 1000 });
+      // The queue: the flagged frame not yet reviewed (frame 3 was, through the API) comes first.
+      const next = (await (await fetch(url('/api/review/next?line=line-3'), { headers: { cookie: otto.cookie } })).json()) as { next?: { frameId: string; queue: string } };
+      expect(next.next).toMatchObject({ frameId: flagged.frameId, queue: 'flagged' });
+      await tab.getByTestId('start-review').click();
+      await tab.getByRole('heading', { name: `Frame ${flagged.frameId}` }).waitFor({ timeout: SHOWN_WITHIN_MS });
+      await tab.getByTestId('review-keys').waitFor({ timeout: SHOWN_WITHIN_MS });
+      expect(await tab.getByTestId('review').textContent()).toContain('review mode (flagged)');
+      await tab.getByTestId('no-reviews').waitFor({ timeout: SHOWN_WITHIN_MS });
+      await tab.screenshot({ path: `${ARTEFACTS}/review-mode.png` });
+      const before = (await records()).length;
+      await tab.keyboard.press('f');
+      // One record, then the page moves on to the next frame of the queue.
+      await expect.poll(async () => (await records()).slice(before).map((r) => [r.frameId, r.label, r.reviewer.name, r.queue]), { timeout: SHOWN_WITHIN_MS }).toEqual([[flagged.frameId, 'false-alarm', 'Otto Operator', 'flagged']]);
+      await tab.getByRole('heading', { name: `Frame ${flagged.frameId}` }).waitFor({ state: 'detached', timeout: SHOWN_WITHIN_MS });
+      await tab.goBack();
+      await tab.getByRole('heading', { name: `Frame ${flagged.frameId}` }).waitFor({ timeout: SHOWN_WITHIN_MS });
+      const row = tab.getByTestId('reviews').locator('tbody tr');
+      await row.first().waitFor({ timeout: SHOWN_WITHIN_MS });
+      expect(await row.count()).toBe(1);
+      expect(await row.getByTestId('review-label').textContent()).toBe('false alarm');
+      expect(await row.getByTestId('reviewer').textContent()).toBe('Otto Operator');
+      await tab.screenshot({ path: `${ARTEFACTS}/review-done.png` });
+    } finally {
+      await otto.context.close();
+    }
+    // A viewer sees who said what, but no review mode.
+    await page.goto(`${service.url}#/frame/line-3/cam-1/${flagged.frameId}/${Date.parse(flagged.decidedAt)}`);
+    await page.getByTestId('reviews').getByText('Otto Operator').waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await page.getByTestId('review-keys').count()).toBe(0);
+    expect(await page.getByTestId('start-review').count()).toBe(0);
   });
 });

@@ -3,6 +3,8 @@ import type { Alert, DriftEvent } from '@loomwatch/contracts';
 import { cameraKey, formatRate, latestVerdict, openAlerts, servingOf, type CameraView, type VerdictView } from '../../src/view.js';
 import type { Filters } from './history-view.js';
 import { getJson, postJson, signInAgain, type Me } from './api.js';
+import { frameHash } from './frame-hash.js';
+import type { QueueAnswer, QueueItem } from './review.js';
 import { LiveView } from './live.js';
 import { base, formatTime } from './styles.js';
 import './frame-view.js';
@@ -42,7 +44,9 @@ function routeOf(hash: string): Route {
 
 /** The dashboard: lines × cameras with their latest verdicts, the side panels, a frame view and the history. */
 export class App extends LitElement {
-  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true }, lookup: { state: true }, me: { state: true } };
+  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true }, lookup: { state: true }, me: { state: true }, queueStatus: { state: true } };
+  /** What the review queue last said when it had no frame, or failed. */
+  declare queueStatus: string | undefined;
   /** Who is signed in; undefined until `/api/me` answers. */
   declare me: Me | undefined;
   declare route: Route;
@@ -54,6 +58,10 @@ export class App extends LitElement {
   private readonly live = new LiveView();
   /** Verdicts the history view loaded, so their frame view opens too. */
   private readonly remembered = new Map<string, VerdictView>();
+  /** Why each frame the queue offered is in it: the answer records it. */
+  private readonly queued = new Map<string, QueueItem['queue']>();
+  /** Frames passed over with j/Space in this tab: the queue offers them no more. */
+  private readonly skipped = new Set<string>();
   private readonly onHash = () => {
     this.route = routeOf(location.hash);
     // Move focus to the new view's heading, as a page load would.
@@ -93,6 +101,7 @@ export class App extends LitElement {
     this.tick = 0;
     this.lookup = undefined;
     this.me = undefined;
+    this.queueStatus = undefined;
     this.live.addEventListener('change', () => (this.tick += 1));
   }
 
@@ -218,14 +227,45 @@ export class App extends LitElement {
     if (!this.remembered.has(route.frameId) && route.at !== undefined && this.lookup?.frameId !== route.frameId) void this.lookUp(route, route.at);
   }
 
+  /** Whether the signed-in person may review (operators and engineers). */
+  private canReview(): boolean {
+    return this.me !== undefined && this.me.role !== 'viewer';
+  }
+
+  /** Opens the queue's next frame (after `done`, answered or passed over), or says the queue is empty. */
+  private async nextInQueue(done?: string): Promise<void> {
+    // An answered frame leaves the queue on the server too; skipping it here covers the moment before.
+    if (done !== undefined) this.skipped.add(done);
+    const params = new URLSearchParams();
+    const skip = [...this.skipped].slice(-200);
+    if (skip.length > 0) params.set('skip', skip.join(','));
+    try {
+      const { next, waiting } = await getJson<QueueAnswer>(`api/review/next?${params.toString()}`);
+      if (next === undefined) {
+        this.queueStatus = 'The review queue is empty: every flagged, near-threshold and sampled frame on the page is reviewed.';
+        location.hash = '#/';
+        return;
+      }
+      this.queueStatus = `${waiting.flagged} flagged · ${waiting['near-threshold']} near the threshold · ${waiting.sample} sampled waiting`;
+      this.queued.set(next.frameId, next.queue);
+      location.hash = frameHash(next);
+    } catch (err) {
+      this.queueStatus = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  private readonly onReviewNext = (event: CustomEvent<{ frameId: string }>): void => {
+    void this.nextInQueue(event.detail.frameId);
+  };
+
   private renderFrame(route: FrameRoute) {
     const verdict = this.remembered.get(route.frameId);
     const looking = verdict === undefined && this.lookup?.frameId === route.frameId;
-    return html`<p><a href="#/">← all lines</a></p>
+    return html`<p><a href="#/">← all lines</a>${this.queueStatus === undefined ? nothing : html` <span class="muted" data-testid="queue-status">· ${this.queueStatus}</span>`}</p>
       ${looking && this.lookup?.error !== undefined ? html`<p class="panel defect" role="alert">${this.lookup.error}</p>` : nothing}
       ${looking && this.lookup?.error === undefined
         ? html`<p class="panel muted" role="status">Looking up frame ${route.frameId}…</p>`
-        : html`<lw-frame-view .verdict=${verdict} frameId=${route.frameId}></lw-frame-view>`}`;
+        : html`<lw-frame-view .verdict=${verdict} frameId=${route.frameId} .reviewer=${this.canReview() ? this.me : undefined} queue=${this.queued.get(route.frameId) ?? 'browsing'} @review-next=${this.onReviewNext}></lw-frame-view>`}`;
   }
 
   /** Finds a verdict the page does not hold among its camera's verdicts around `at`. */
@@ -274,6 +314,7 @@ export class App extends LitElement {
         <nav aria-label="views">
           <a href="#/" aria-current=${route.view === 'lines' ? 'page' : 'false'}>Lines</a>
           <a href="#/history" aria-current=${route.view === 'history' ? 'page' : 'false'}>History</a>
+          ${this.canReview() ? html`<button type="button" data-testid="start-review" @click=${() => void this.nextInQueue()}>Review queue</button>` : nothing}
         </nav>
         <span class="status" role="status" aria-live="polite" data-testid="connection">
           <span class="badge ${connection === 'live' ? 'ok' : 'warning'}">${connection}</span>
