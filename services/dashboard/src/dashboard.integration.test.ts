@@ -785,7 +785,7 @@ describe('reviews', () => {
     expect((await records()).length).toBe(before);
   });
 
-  it('lets otto review in the browser: the queue opens the flagged frame, f records a false alarm on the topic, and the frame shows the review', async () => {
+  it('lets otto review in the browser: the queue opens the flagged frame, f records a false alarm on the topic, the frame shows the review, and the quality panel and badge move', async () => {
     const flagged = reviewed[3];
     if (flagged === undefined) throw new Error('no frame 4');
     const otto = await sessionOf('otto');
@@ -815,6 +815,14 @@ describe('reviews', () => {
       expect(await row.getByTestId('review-label').textContent()).toBe('false alarm');
       expect(await row.getByTestId('reviewer').textContent()).toBe('Otto Operator');
       await tab.screenshot({ path: `${ARTEFACTS}/review-done.png` });
+
+      // The quality panel and the camera's badge move: both flagged frames of line-3/cam-1 are now false alarms.
+      const quality = (await (await fetch(url('/api/quality'), { headers: { cookie: otto.cookie } })).json()) as { cameras: { key: string; precision?: { successes: number; trials: number } }[] };
+      expect(quality.cameras.find((c) => c.key === 'line=line-3|camera=cam-1')?.precision).toMatchObject({ successes: 0, trials: 2 });
+      await tab.goto(service.url);
+      await tab.locator('[data-camera="line-3:cam-1"]').getByTestId('quality-badge').getByText(/^precision 0 % \(2\)/).waitFor({ timeout: 15_000 });
+      expect(await tab.getByTestId('quality').locator('[data-group^="line=line-3|camera=cam-1|"]').textContent()).toContain('0 % [0 %–84.2 %] of 2');
+      await tab.screenshot({ path: `${ARTEFACTS}/quality.png`, fullPage: true });
     } finally {
       await otto.context.close();
     }

@@ -14,6 +14,7 @@ import { allowedObject, contentTypeOf, objectPath } from './objects.js';
 import { operatingPointRevision, parseOperatingPointChange, publishDeployment } from './operating-point.js';
 import { HttpProblem, PROBLEMS } from './problem.js';
 import { parseVerdictQuery } from './query.js';
+import { qualityReport, type VerdictTally } from './quality.js';
 import { parseFeedbackAnswer, reviewQueue, type QueueOptions, type ReviewBook } from './reviews.js';
 import { addSignIn, describeSession, type RouteTag, type SignIn } from './sign-in.js';
 import { PAGE_CSP, readStatic } from './static.js';
@@ -41,7 +42,7 @@ export interface DashboardServerOptions {
   /** Publishes engineers' changes of the operating point. */
   control: { kafka: KafkaClient; topic: string };
   /** The operators' reviews: those read, the desk that publishes new ones, the queue's settings. */
-  reviews: { book: ReviewBook; desk: FeedbackDesk; queue: QueueOptions };
+  reviews: { book: ReviewBook; desk: FeedbackDesk; queue: QueueOptions; tally: VerdictTally };
   metrics: DashboardMetrics;
   logger: Logger;
 }
@@ -96,7 +97,7 @@ const tag = (route: string, more: RouteTag = {}): { config: RouteTag } => ({ con
  * `/api/events` (Server-Sent Events: a `snapshot`, then a `delta` per change), `/api/verdicts`
  * (past verdicts, paged back), `/api/frames/<line>/<camera>/<frame>?capturedAt=` (a verdict's frame
  * event), `/api/lag`, `/api/objects/<bucket>/<key>` (the allowed objects, read with the server's
- * credentials), `/api/me`, `POST /api/rollouts/operating-point` (engineers), `POST /api/feedback` and
+ * credentials), `/api/me`, `POST /api/rollouts/operating-point` (engineers), `/api/quality`, `POST /api/feedback` and
  * `/api/review/next` (operators), and sign-in
  * (`/auth/*`). Every refusal is RFC 9457 problem+json with a stable code.
  */
@@ -221,6 +222,8 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
     if (created) logger.info({ subject: session.subject, feedbackId: record.feedbackId, frameId: record.frameId, label: record.label, revision: record.revision }, `${session.name} reviewed a frame`);
     return reply.code(created ? 201 : 200).header('cache-control', 'no-store').send(record);
   });
+
+  app.get('/api/quality', tag('quality'), (_request, reply) => reply.header('cache-control', 'no-store').send(qualityReport(options.reviews.book, options.reviews.tally)));
 
   app.get('/api/review/next', tag('review-next', { role: 'operator' }), (request, reply) => {
     const search = searchOf(request);

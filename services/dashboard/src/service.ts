@@ -6,6 +6,7 @@ import { measureLag, startFeed, ViewStore } from './feed.js';
 import type { HistoryDeps } from './history.js';
 import { DashboardMetrics } from './metrics.js';
 import { FeedbackDesk, publishFeedback } from './feedback.js';
+import { VerdictTally } from './quality.js';
 import { ReviewBook } from './reviews.js';
 import { startDashboardServer } from './server.js';
 
@@ -32,6 +33,11 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     driftEntries: config.view.driftEntries,
   });
   const reviews = new ReviewBook();
+  // Coverage's denominator: every verdict the view takes in (a repeat of one it holds changes nothing, so is not counted).
+  const tally = new VerdictTally();
+  store.subscribe((event) => {
+    if (event.type === 'verdict') tally.add(event.verdict);
+  });
   const feed = startFeed({
     kafka,
     offsets,
@@ -75,6 +81,7 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
       book: reviews,
       desk: new FeedbackDesk({ book: reviews, ready: () => feed.readiness()[config.topics.feedback] === true, publish: (record) => publishFeedback(kafka, config.topics.feedback, record) }),
       queue: config.review,
+      tally,
     },
     metrics,
     logger,

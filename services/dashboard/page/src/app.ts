@@ -4,6 +4,7 @@ import { cameraKey, formatRate, latestVerdict, openAlerts, servingOf, type Camer
 import type { Filters } from './history-view.js';
 import { getJson, postJson, signInAgain, type Me } from './api.js';
 import { frameHash } from './frame-hash.js';
+import type { QualityReport } from './quality.js';
 import type { QueueAnswer, QueueItem } from './review.js';
 import { LiveView } from './live.js';
 import { base, formatTime } from './styles.js';
@@ -11,6 +12,7 @@ import './frame-view.js';
 import './history-view.js';
 import './operating-point.js';
 import './panels.js';
+import './quality.js';
 import './tile.js';
 
 type FrameRoute = {
@@ -25,6 +27,8 @@ type Route = { view: 'lines' } | { view: 'history' } | FrameRoute;
 
 /** How far around a frame's decision time its verdict is looked for. */
 const LOOKUP_WINDOW_MS = 10 * 60_000;
+/** How often the quality panel and badges are read again. */
+const QUALITY_REFRESH_MS = 10_000;
 
 function routeOf(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map((part) => {
@@ -44,7 +48,9 @@ function routeOf(hash: string): Route {
 
 /** The dashboard: lines × cameras with their latest verdicts, the side panels, a frame view and the history. */
 export class App extends LitElement {
-  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true }, lookup: { state: true }, me: { state: true }, queueStatus: { state: true } };
+  static override properties = { route: { state: true }, filters: { state: true }, tick: { state: true }, lookup: { state: true }, me: { state: true }, queueStatus: { state: true }, quality: { state: true } };
+  /** `GET /api/quality`, refreshed every few seconds and after each review. */
+  declare quality: QualityReport | undefined;
   /** What the review queue last said when it had no frame, or failed. */
   declare queueStatus: string | undefined;
   /** Who is signed in; undefined until `/api/me` answers. */
@@ -102,13 +108,25 @@ export class App extends LitElement {
     this.lookup = undefined;
     this.me = undefined;
     this.queueStatus = undefined;
+    this.quality = undefined;
     this.live.addEventListener('change', () => (this.tick += 1));
+  }
+
+  private qualityTimer: ReturnType<typeof setInterval> | undefined;
+
+  private refreshQuality(): void {
+    getJson<QualityReport>('api/quality').then(
+      (report) => (this.quality = report),
+      () => undefined,
+    );
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('hashchange', this.onHash);
     this.live.connect();
+    this.refreshQuality();
+    this.qualityTimer = setInterval(() => this.refreshQuality(), QUALITY_REFRESH_MS);
     getJson<Me>('api/me').then(
       (me) => (this.me = me),
       (err: unknown) => {
@@ -126,6 +144,7 @@ export class App extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     window.removeEventListener('hashchange', this.onHash);
+    clearInterval(this.qualityTimer);
     this.live.close();
   }
 
@@ -200,13 +219,14 @@ export class App extends LitElement {
                 <div class="cameras">
                   ${shown
                     .filter((c) => c.lineId === lineId)
-                    .map((c) => html`<lw-camera-tile .camera=${c} .drift=${this.driftOf(c)} .alerts=${this.alertsOf(c)} capacity=${this.live.limits.verdictsPerCamera}></lw-camera-tile>`)}
+                    .map((c) => html`<lw-camera-tile .camera=${c} .drift=${this.driftOf(c)} .alerts=${this.alertsOf(c)} .quality=${this.quality?.cameras.find((q) => q.group.lineId === c.lineId && q.group.cameraId === c.cameraId)} capacity=${this.live.limits.verdictsPerCamera}></lw-camera-tile>`)}
                 </div>
               </section>`;
             })}
       </div>
       <div class="side">
         <lw-alerts .state=${state}></lw-alerts>
+        <lw-quality .report=${this.quality}></lw-quality>
         <lw-drift .events=${Object.values(state.drift)}></lw-drift>
         <lw-serving .deployments=${Object.values(state.deployments)}></lw-serving>
         ${this.me?.role === 'engineer'
@@ -255,6 +275,7 @@ export class App extends LitElement {
   }
 
   private readonly onReviewNext = (event: CustomEvent<{ frameId: string }>): void => {
+    this.refreshQuality();
     void this.nextInQueue(event.detail.frameId);
   };
 

@@ -1,19 +1,23 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { objectPath } from '../../src/object-path.js';
 import { calibrationOf, defectRate, describeCalibration, formatRate, latestVerdict, type CameraView, type VerdictPoint } from '../../src/view.js';
+import type { GroupQuality } from '@loomwatch/quality';
 import { frameHash } from './frame-hash.js';
+import { qualityBadge } from './quality.js';
 import type { Alert, DriftEvent } from '@loomwatch/contracts';
 import { base, formatTime } from './styles.js';
 import './sparkline.js';
 
 /** One camera: its latest verdict with the overlay thumbnail, the sparkline of its last frames, its drift. */
 export class CameraTile extends LitElement {
-  static override properties = { camera: { attribute: false }, drift: { attribute: false }, alerts: { attribute: false }, capacity: { type: Number } };
+  static override properties = { camera: { attribute: false }, drift: { attribute: false }, alerts: { attribute: false }, quality: { attribute: false }, capacity: { type: Number } };
   declare camera: CameraView;
   declare drift: DriftEvent[];
   /** Open alerts on this camera or its whole line. */
   declare alerts: Alert[];
   declare capacity: number;
+  /** The camera's quality from the reviews, when any. */
+  declare quality: GroupQuality | undefined;
 
   static override styles = [
     base,
@@ -74,6 +78,7 @@ export class CameraTile extends LitElement {
       </dl>
       <lw-sparkline .verdicts=${this.camera.recent} capacity=${this.capacity} .hrefOf=${(v: VerdictPoint) => frameHash({ lineId, cameraId, ...v })}></lw-sparkline>
       <span class="muted rate">defect rate ${(defectRate(this.camera) * 100).toFixed(0)} % of ${this.camera.recent.length}</span>
+      ${qualityBadge(this.quality)}
     </article>`;
   }
 }
