@@ -54,12 +54,16 @@ describe('folding reviews into entries', () => {
     expect(foldReviews([repeat, original])[0]?.label).toBe('false-alarm');
   });
 
-  it('breaks a tie of revisions by the later review (two reviewers answering at once)', () => {
+  it('breaks a tie of revisions by the later review, then the greater feedbackId (two reviewers answering at once)', () => {
     const entries = foldReviews([
       review('f-1', 1, { revision: 1, label: 'false-alarm', reviewedAt: '2026-12-07T11:00:00Z' }),
       review('f-1', 2, { revision: 1, label: 'defect-confirmed', reviewedAt: '2026-12-07T10:59:00Z' }),
     ]);
     expect(entries[0]?.label).toBe('false-alarm');
+    const atOnce = { revision: 1, reviewedAt: '2026-12-07T11:00:00Z' };
+    const tie = [review('f-1', 1, { ...atOnce, feedbackId: 'b', label: 'false-alarm' }), review('f-1', 2, { ...atOnce, feedbackId: 'a', label: 'defect-confirmed' })];
+    expect(foldReviews(tie)[0]?.label).toBe('false-alarm');
+    expect(foldReviews(tie.reverse())[0]?.label).toBe('false-alarm');
   });
 
   it('lays frames out under normal/ or defect/ and a fabric folder that cannot leave the data set', () => {

@@ -46,13 +46,18 @@ export function entryPath(frameId: string, label: FeedbackLabel, fabricCode: str
   return `${labelIsDefect(label) ? 'defect' : 'normal'}/${fabricFolder(fabricCode)}/${frameId}.png`;
 }
 
-/** The review a frame's label comes from: the highest revision; of two with the same, the later review, then the later record. */
+/**
+ * The review a frame's label comes from: the highest revision; of two with the same (two operators
+ * at once), the later `reviewedAt`, then the greater feedbackId — as `@loomwatch/quality` settles
+ * it, so the data set and the precision figures agree on every frame's label.
+ */
 function latest(a: ReviewRecord, b: ReviewRecord): ReviewRecord {
   const fa = a.feedback;
   const fb = b.feedback;
   if (fa.revision !== fb.revision) return fa.revision > fb.revision ? a : b;
-  if (fa.reviewedAt !== fb.reviewedAt) return Date.parse(fa.reviewedAt) > Date.parse(fb.reviewedAt) ? a : b;
-  return byPosition(a, b) > 0 ? a : b;
+  const time = Date.parse(fa.reviewedAt) - Date.parse(fb.reviewedAt);
+  if (time !== 0) return time > 0 ? a : b;
+  return fa.feedbackId > fb.feedbackId ? a : b;
 }
 
 /** Every reviewer of a frame (their subjects), each once, in the order of their first review. */
