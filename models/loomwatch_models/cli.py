@@ -121,6 +121,29 @@ def cmd_fit_patchcore_fabrics(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refit(a: argparse.Namespace) -> int:
+    from .refit import RefitRefused, refit
+    try:
+        out = refit(feedback=Path(a.feedback), parent=a.parent, version=a.version, data=paths.data_dir(a.data),
+                    split=Path(a.split), folds=a.folds, threads=a.threads, tolerance=a.tolerance,
+                    registry=Path(a.registry) if a.registry else None,
+                    parent_registry=Path(a.parent_registry) if a.parent_registry else None, mlflow=not a.no_mlflow)
+    except RefitRefused as e:
+        print(f"refit refused [{e.code}]: {e}", file=sys.stderr)
+        return 2
+    gate, card = out["gate"], out["card"]
+    fa, det, va = gate["heldOut"]["falseAlarms"], gate["heldOut"]["detected"], gate["validation"]
+    print(f"{card['name']}@{card['version']} in {out['dir']} (parent {a.parent}): validation image AUROC "
+          f"{va['candidate']:.4f} (parent {va['parent']:.4f}, {va['frames']} frames); held-out false alarms "
+          f"{fa['candidate']}/{fa['frames']} (parent {fa['parent']}), reviewed defects detected "
+          f"{det['candidate']}/{det['frames']} (parent {det['parent']})")
+    if not gate["passed"]:
+        print(f"gate refused: {'; '.join(gate['reasons'])} — not to be promoted (promote refuses it)", file=sys.stderr)
+        return 1
+    print("gate passed: a candidate; promote it with models/lw promote, or put it in shadow first")
+    return 0
+
+
 def cmd_engine_eval(a: argparse.Namespace) -> int:
     from .engine_eval import engine_eval
     engine_eval(a.name, a.version, paths.data_dir(a.data), Path(a.split), a.false_alarm_rate, a.threads)
@@ -385,6 +408,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--registry", help="registry root (default models/registry); a scratch one for experiments")
     sp.add_argument("--no-mlflow", action="store_true")
     sp.set_defaults(fn=cmd_fit_patchcore_fabrics)
+
+    sp = sub.add_parser("refit", help="a PatchCore version whose banks absorb the reviewed normals of a data set "
+                        "(loomwatch dataset pull), thresholds recalibrated, lineage on the card, gated against the "
+                        "parent")
+    data_arg(sp)
+    sp.add_argument("--feedback", required=True, help="the folder `loomwatch dataset pull` wrote (manifest.json)")
+    sp.add_argument("--parent", default="patchcore-aitex@1.2.0",
+                    help="<name>@<version> of a fit-patchcore-fabrics version")
+    sp.add_argument("--version", help="the new version (default <parent>-refit.<first 8 of the snapshot id>)")
+    sp.add_argument("--folds", type=int, default=4, help="blocks per bank for the reviewed normals' out-of-fold scores")
+    sp.add_argument("--tolerance", type=float, default=0.01,
+                    help="how far the validation image AUROC may fall below the parent's")
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.add_argument("--threads", type=int, default=2)
+    sp.add_argument("--registry", help="registry root the candidate is written to (default models/registry)")
+    sp.add_argument("--parent-registry", help="registry root the parent is read from (default models/registry)")
+    sp.add_argument("--no-mlflow", action="store_true")
+    sp.set_defaults(fn=cmd_refit)
 
     sp = sub.add_parser("engine-eval", help="every validation frame through the TypeScript engine (loomwatch infer) "
                         "with its fabric code, as the worker decides it → eval/engine[-<rate>].json")

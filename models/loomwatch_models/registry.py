@@ -200,6 +200,10 @@ def promote(name: str, version: str, reason: str | None = None, force: bool = Fa
     if cur and cur["version"] == version:
         return (False, f"{name}@{version} is already production")
     stays = f" (production stays {cur['version']})" if cur else " (no production version)"
+    gate = (card.get("lineage") or {}).get("gate")
+    if gate and not gate["passed"] and not force:     # a refit its own gate refused (refit.py)
+        return (False, f"gate refused {name}@{version}: its refit gate refused it ({'; '.join(gate['reasons'])})"
+                       f"{stays}; refit from a larger snapshot, or --force")
     if cur and not force:
         ok, why = beats(card, read_card(version_dir(name, cur["version"], registry)))
         if not ok:

@@ -214,7 +214,8 @@ def release_trained(*, checkpoint: Path, name: str, version: str, data: Path, sp
     return {"dir": str(vdir), "card": card, "metrics": metrics, "fabric": fabric or None}
 
 
-def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path, experiment: str = "draem-aitex") -> None:
+def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path, experiment: str = "draem-aitex",
+                lineage: dict | None = None) -> None:
     try:
         import mlflow
 
@@ -230,6 +231,14 @@ def _mlflow_log(state: dict, card: dict, metrics: dict, vdir: Path, experiment: 
                                 "imageThreshold": card["postprocess"]["imageThreshold"],
                                 "flopsPerTile": card["flopsPerTile"]})
             mlflow.set_tag("registry", f"{card['name']}@{card['version']}")
+            if lineage:                         # a refit: its parent, snapshot and gate
+                gate = lineage["gate"]
+                mlflow.set_tags({"parent": f"{lineage['parent']['name']}@{lineage['parent']['version']}",
+                                 "snapshot": lineage["snapshot"]["id"], "gate": "passed" if gate["passed"] else
+                                 "refused: " + "; ".join(gate["reasons"])})
+                mlflow.log_metrics({"gateParentImageAuroc": gate["validation"]["parent"],
+                                    **{f"heldOut{k[0].upper()}{k[1:]}{w.capitalize()}": v
+                                       for k, c in gate["heldOut"].items() for w, v in c.items()}})
             mlflow.log_artifact(str(vdir / "model.onnx"))
             mlflow.log_artifact(str(vdir / "model.json"))
             mlflow.log_artifacts(str(vdir / "eval"), artifact_path="eval")

@@ -225,7 +225,9 @@ def calibrate_operating_points(train, oof, oof_fallback, rows, fabrics, vdir: Pa
 
 
 def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing, fabrics, edge, folds, diff,
-                  fit_seconds, data, split_hash, tile, train_frames, mlflow, log) -> dict:
+                  fit_seconds, data, split_hash, tile, train_frames, mlflow, log, lineage: dict | None = None,
+                  description: str | None = None, notes_prefix: str = "") -> dict:
+    """The card (+ eval/fit.json, parity.json, the MLflow run); a refit (refit.py) adds its `lineage`."""
     from .evaluate import normalization_bounds
     from .patchcore import count_flops
     from .release_patchcore import patchcore_architecture
@@ -245,7 +247,8 @@ def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing
     sizes = graph.bank_sizes
     bank_list = ", ".join(f"{f} {sizes[i]}" for f, i in routing["fabrics"].items())
     ins, cross = at5["inSample"], at5["crossCalibrated"]
-    notes = (f"PatchCore on a frozen ImageNet-1k {cfg.backbone} (PyPI wheel, Apache-2.0), features of blocks "
+    notes = (notes_prefix
+             + f"PatchCore on a frozen ImageNet-1k {cfg.backbone} (PyPI wheel, Apache-2.0), features of blocks "
              f"{'+'.join(map(str, cfg.blocks))} ({graph.features.dims} dims, {cfg.pool}×{cfg.pool} average pooling, "
              f"tile mirrored by {cfg.reflect_pad} px). One memory bank per fabric ({bank_list} patches: a greedy "
              f"coreset of {cfg.coreset_ratio:.1%} of the fabric's training patches) and a fallback bank of "
@@ -263,8 +266,8 @@ def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing
              f"{fit_seconds:.0f} s on the CPU.")
     card = build_card(
         name=name, version=version,
-        description=(f"PatchCore ({cfg.backbone} features), one memory bank per fabric routed by product.fabricCode, "
-                     f"fitted on AITEX normal frames"),
+        description=description or (f"PatchCore ({cfg.backbone} features), one memory bank per fabric routed by "
+                                    f"product.fabricCode, fitted on AITEX normal frames"),
         onnx_path=onnx_path, architecture=patchcore_architecture(cfg, graph, sum(sizes)),
         flops_per_tile=flops, tile=tile, image_threshold=pooled["imageThreshold"], pixel_threshold=pixel,
         norm_min=pooled["normalization"]["min"], norm_max=pooled["normalization"]["max"], smoothing_kernel=1,
@@ -278,6 +281,8 @@ def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing
     card["postprocess"]["operatingPoints"] = ops["pooled"]
     card["postprocess"]["fabrics"] = {fab: calibration(ops["fabrics"][fab]) for fab in fabrics}
     card["routing"] = routing
+    if lineage:
+        card["lineage"] = lineage
     write_card(card, vdir)
     fit = {"bankSizes": dict(zip([*routing["fabrics"], "fallback"], sizes, strict=True)),
            "scales": [float(s) for s in graph.scales], "edge": edge,
@@ -288,7 +293,7 @@ def write_release(*, name, version, vdir, onnx_path, graph, cfg, m, ops, routing
     (vdir / "eval" / "fit.json").write_text(json.dumps(fit, indent=1) + "\n")
     (vdir / "eval" / "parity.json").write_text(json.dumps({"maxAbsDiff": diff}, indent=1) + "\n")
     if mlflow:
-        _mlflow_log({}, card, m, vdir, experiment="patchcore-aitex")
+        _mlflow_log({}, card, m, vdir, experiment="patchcore-aitex", lineage=lineage)
     log(f"{name}@{version}: image AUROC {m['imageAuroc']:.4f}, pixel AUROC {m['pixelAuroc']:.4f}, "
         f"at the 5 % points {at5['inSample']['detectionRate']:.3f} / {at5['inSample']['falseAlarmRate']:.3f} "
         f"(cross-calibrated {cross['detectionRate']:.3f} / {cross['falseAlarmRate']:.3f}), "
