@@ -15,3 +15,4 @@ export * from './replay-plan.js';
 export * from './webhook-dead-letter.js';
 export * from './drift.js';
 export * from './feedback.js';
+export * from './retrain.js';

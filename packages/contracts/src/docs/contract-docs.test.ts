@@ -33,7 +33,7 @@ describe('the MES contract in docs/', () => {
       'verdicts.v1',
     ]);
     const control = document?.channels().all().find((channel) => channel.address() === 'control.v1');
-    expect(control?.messages().all().map((message) => message.name()).sort()).toEqual(['Deployment', 'ReplayPlan']);
+    expect(control?.messages().all().map((message) => message.name()).sort()).toEqual(['Deployment', 'ReplayPlan', 'RetrainRequest']);
   });
 
   it('validates a verdict with a JSON-Schema validator that knows only the schema file, and rejects a broken one', () => {

@@ -22,6 +22,7 @@ import { FrameEvent } from '../frame-event.js';
 import { EVENT_TYPES } from '../headers.js';
 import { ModelCard } from '../model-card.js';
 import { ReplayPlan } from '../replay-plan.js';
+import { RETRAIN_REQUEST_EVENT_TYPE, RetrainRequest } from '../retrain.js';
 import { TOPICS, topicDeclaration, type TopicName } from '../topics.js';
 import { Verdict } from '../verdict.js';
 import { WebhookDeadLetter } from '../webhook-dead-letter.js';
@@ -47,7 +48,7 @@ interface ChannelSpec {
   receive: string;
 }
 
-const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDeadLetter' | 'deployment' | 'replayPlan' | 'drift' | 'feedback', MessageSpec> = {
+const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDeadLetter' | 'deployment' | 'replayPlan' | 'retrainRequest' | 'drift' | 'feedback', MessageSpec> = {
   frame: {
     name: 'FrameEvent',
     title: 'A frame a camera produced',
@@ -128,6 +129,16 @@ const MESSAGES: Record<'frame' | 'verdict' | 'deadLetter' | 'alert' | 'webhookDe
       'Published by `pnpm replay` before it starts: the input offsets per partition, the model version, the target topic and the selection. A rerun under the same name reads it back and continues the same plan.',
     key: { type: 'string', pattern: '^replay:[A-Za-z0-9._-]+$', description: 'replay:<id>' },
   },
+  retrainRequest: {
+    name: 'RetrainRequest',
+    title: 'A refit of a model from the reviews, and where it stands',
+    file: 'retrain-request.v1.json',
+    schema: RetrainRequest,
+    eventType: RETRAIN_REQUEST_EVENT_TYPE,
+    description:
+      'Published by the retrain policy or `loomwatch retrain request` (status requested); the retrainer advances status: snapshot (the data set snapshot id), refit, candidate (the version) or refused (the gate\'s reasons) or failed (code, message), then shadow (the deployment revision that shadows the candidate). The latest value per model and fabric is in force.',
+    key: { type: 'string', pattern: '^retrain:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$', description: 'retrain:<model>:<fabric|all>' },
+  },
 };
 
 const CHANNELS: ChannelSpec[] = [
@@ -145,9 +156,9 @@ const CHANNELS: ChannelSpec[] = [
   {
     id: 'control',
     address: TOPICS.control,
-    messages: [MESSAGES.deployment, MESSAGES.replayPlan],
+    messages: [MESSAGES.deployment, MESSAGES.replayPlan, MESSAGES.retrainRequest],
    
-    description: 'The control plane, compacted: model deployments under deployment:<model> keys and replay plans under replay:<id> keys; the latest value of a key is in force.',
+    description: 'The control plane, compacted: model deployments under deployment:<model> keys, replay plans under replay:<id> keys and retrain requests under retrain:<model>:<fabric|all> keys; a reader skips keys of the others; the latest value of a key is in force.',
     receive: 'Workers read it to the end at start, then follow it; a replay reads its plan back.',
   },
   { id: 'alerts', address: TOPICS.alerts, messages: [MESSAGES.alert], description: 'Alert transitions, exactly once, keyed lineId:cameraId (lineId:* for a line-wide alert).', receive: 'Read alerts (read_committed).' },
