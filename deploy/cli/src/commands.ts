@@ -19,6 +19,7 @@ export const COMMANDS: readonly LoomwatchCommand[] = [
   { name: 'topics', args: 'apply [options]', description: 'create and check the Kafka topics from their one declaration', entry: 'services/inference-worker/dist/topics-cli.js' },
   { name: 'replay', args: '<run|report> [options]', description: 'decide past frames again with another model version, and compare', entry: 'services/replay/dist/cli.js' },
   { name: 'dataset', args: '<snapshot|pull|list> [options]', description: "the labelled data set: snapshots of the operators' reviews in S3, laid out on disk", entry: 'services/dataset/dist/cli.js' },
+  { name: 'retrain', args: '<run|request> [options]', description: "refit a model from the operators' reviews: the retrainer (snapshot, refit, shadow) and requests for it", entry: 'services/retrainer/dist/cli.js' },
   { name: 'infer', args: '[options] <image>...', description: 'run a model on image files', entry: 'packages/inference/dist/cli/infer.js' },
   { name: 'soak', args: '[options]', description: 'the soak: frames through workers under faults, every outcome counted', entry: 'deploy/soak/dist/soak.js' },
   { name: 'demo', args: '[options]', description: 'the demo on the local Kafka and S3 (make demo starts them)', entry: 'deploy/demo/dist/demo.js' },

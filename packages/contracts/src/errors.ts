@@ -38,9 +38,11 @@ export const ERROR_CODES = [
   'BROKER_UNAVAILABLE',
   'BROKER_AUTH_FAILED',
   'BROKER_ACCESS_DENIED',
-  // control plane: deployments and replays
+  // control plane: deployments, replays and retrains
   'DEPLOYMENT_INVALID',
   'REPLAY_INVALID',
+  'RETRAIN_INVALID',
+  'REFIT_FAILED',
   // anything not classified
   'INTERNAL',
 ] as const;

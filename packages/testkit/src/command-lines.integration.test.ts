@@ -44,6 +44,8 @@ const COMMANDS: [string, string[], string[], RegExp][] = [
   ['dataset snapshot', [], ['--parent', 'latest'], /--parent latest is not a snapshot id/],
   ['dataset pull', ['3f9c0a', '--out', 'data'], ['3f9c0a'], /required option '--out <dir>' not specified/],
   ['dataset list', [], ['--bucket', 'A_B'], /--bucket A_B is not an S3 bucket name/],
+  ['retrain run', [], ['--set', 'policy.falseAlarms=0'], /policy\.falseAlarms/],
+  ['retrain request', ['--model', 'm'], [], /required option '--model <name>' not specified/],
   ['infer', ['x.png'], [], /missing required argument 'images'/],
   ['soak', [], ['--frames', 'many'], /--frames many: expected a number/],
   ['demo', [], ['--set', 'lines=0'], /lines/],
@@ -122,6 +124,7 @@ describe('a broker that does not answer', () => {
       ['verdicts tail', ['verdicts', 'tail']],
       ['topics apply', ['topics', 'apply', '--check']],
       ['dataset snapshot', ['dataset', 'snapshot']],
+      ['retrain request', ['retrain', 'request', '--model', 'patchcore-aitex']],
     ] as const;
     const results = await Promise.all(runs.map(async ([who, args]) => ({ who, ...(await withoutBroker([...args])) })));
     for (const { who, status, stderr } of results) {
@@ -137,7 +140,7 @@ describe('loomwatch itself', () => {
   it('lists every command with its arguments', () => {
     const help = loomwatch(['--help']);
     expect(help.status).toBe(0);
-    for (const name of ['worker', 'gateway', 'alerting', 'drift', 'dashboard', 'api', 'verdicts', 'rollout', 'replay', 'dataset', 'topics', 'infer', 'soak', 'demo', 'bench', 'completion']) {
+    for (const name of ['worker', 'gateway', 'alerting', 'drift', 'dashboard', 'api', 'verdicts', 'rollout', 'replay', 'dataset', 'retrain', 'topics', 'infer', 'soak', 'demo', 'bench', 'completion']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     }
   });
@@ -148,6 +151,7 @@ describe('loomwatch itself', () => {
     expectUsageError(loomwatch(['rollout']), 'rollout', /say which subcommand: status, set/);
     expectUsageError(loomwatch(['replay']), 'replay', /say which subcommand: run, report/);
     expectUsageError(loomwatch(['dataset']), 'dataset', /say which subcommand: snapshot, pull, list/);
+    expectUsageError(loomwatch(['retrain']), 'retrain', /say which subcommand: run, request/);
     expectUsageError(loomwatch(['topics']), 'topics', /say which subcommand: apply/);
     expectUsageError(loomwatch(['gateway']), 'gateway', /say which mode: simulate, hot-folder, http/);
     expectUsageError(loomwatch(['bench']), '', /say which benchmark: inference, pipeline, replay, api, kafka/);

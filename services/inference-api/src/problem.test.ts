@@ -34,6 +34,8 @@ const STATUS_OF = {
   BROKER_ACCESS_DENIED: 500,
   DEPLOYMENT_INVALID: 500,
   REPLAY_INVALID: 500,
+  RETRAIN_INVALID: 500,
+  REFIT_FAILED: 500,
   INTERNAL: 500,
 } as const satisfies Record<ErrorCode, number>;
 

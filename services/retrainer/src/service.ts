@@ -1,0 +1,138 @@
+/**
+ * The retrainer: follows control.v1 for retrain requests (and the deployments their shadows
+ * extend) and runs each pending request to its end, one at a time; with a policy model, it also
+ * follows feedback.v1 and asks for a refit when a fabric has gathered enough new false alarms.
+ * A restart reads the compacted topic again and continues every request from its last step.
+ */
+import { Deployment, Feedback, LoomwatchError, RETRAIN_REQUEST_EVENT_TYPE, RetrainRequest, cloudEventHeaders, decodeMessage, encodeMessage, isRetrainKey, retrainKey, retrainPending, toLoomwatchError } from '@loomwatch/contracts';
+import { publishControlMessage } from '@loomwatch/frame-pipeline';
+import { createKafkaClient, requireTopics, type InboundRecord, type KafkaClient, type Subscription } from '@loomwatch/kafka';
+import { Counter, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
+import { applyFeedback, type FrameLabel } from '@loomwatch/quality';
+import type { RetrainConfig } from './config.js';
+import { policyRequests } from './policy.js';
+import { runRequest, type RetrainSteps } from './runner.js';
+import { realSteps } from './steps.js';
+
+export interface RetrainerService {
+  readonly opsPort: number;
+  stop(): Promise<void>;
+}
+
+/** Publishes a request (any step) under its model's and fabric's key. */
+export async function publishRetrainRequest(client: KafkaClient, topic: string, request: RetrainRequest): Promise<void> {
+  await publishControlMessage(client, topic, {
+    key: retrainKey(request.model, request.fabric),
+    value: encodeMessage(RetrainRequest, request),
+    headers: { ...cloudEventHeaders(RETRAIN_REQUEST_EVENT_TYPE, '/loomwatch/retrainer') },
+  });
+}
+
+export async function startRetrainer(config: RetrainConfig, logger: Logger, options: { steps?: (deps: { client: KafkaClient; deployment: (model: string) => Deployment | undefined; signal: AbortSignal }) => RetrainSteps } = {}): Promise<RetrainerService> {
+  const settings = config.retrain;
+  const client = createKafkaClient({ ...config.kafka, clientId: 'loomwatch-retrainer' }, logger);
+  const policyModel = config.policy.model;
+  await requireTopics(client.topics, policyModel === undefined ? [settings.controlTopic] : [settings.controlTopic, settings.feedbackTopic]);
+
+  const registry = createMetricsRegistry();
+  const steps = new Counter({ name: 'loomwatch_retrain_steps_total', help: 'Retrain request steps recorded, by the step reached', labelNames: ['step'], registers: [registry] });
+  const deployments = new Map<string, Deployment>();
+  const requests = new Map<string, RetrainRequest>();
+  const labels = new Map<string, FrameLabel>();
+  const abort = new AbortController();
+  const deps = { client, deployment: (model: string) => deployments.get(model), signal: abort.signal };
+  const work = options.steps?.(deps) ?? realSteps({ config: settings, client, deployment: deps.deployment, signal: abort.signal });
+  let stopped = false;
+  let running: Promise<void> | undefined;
+
+  const publish = async (request: RetrainRequest): Promise<void> => {
+    // A step cut short by the shutdown is not an outcome: the next run redoes it.
+    if (stopped) throw new LoomwatchError('RETRAIN_INVALID', `stopping: ${request.id} continues from ${requests.get(retrainKey(request.model, request.fabric))?.status.step ?? 'its last step'} on restart`);
+    const inForce = requests.get(retrainKey(request.model, request.fabric));
+    if (inForce !== undefined && inForce.id !== request.id) throw new LoomwatchError('RETRAIN_INVALID', `${request.id} was replaced by ${inForce.id}: its run stops here`);
+    await publishRetrainRequest(client, settings.controlTopic, request);
+    requests.set(retrainKey(request.model, request.fabric), request);
+    steps.inc({ step: request.status.step });
+    logger.info({ request: request.id, model: request.model, fabric: request.fabric ?? 'all', status: request.status }, `retrain ${request.id}: ${request.status.step}`);
+  };
+
+  const drain = async (): Promise<void> => {
+    for (;;) {
+      const next = [...requests.values()].find(retrainPending);
+      if (next === undefined || stopped) return;
+      try {
+        await runRequest(next, work, publish);
+      } catch (err) {
+        const error = toLoomwatchError(err);
+        logger.warn({ request: next.id, code: error.code }, `retrain ${next.id} stopped before its next step was recorded: ${error.message}`);
+        // Replaced: run the new request. Else (stopping, the broker down) try again on the next record read.
+        if (requests.get(retrainKey(next.model, next.fabric))?.id === next.id) return;
+      }
+    }
+  };
+  const kick = (): void => {
+    running ??= drain().finally(() => {
+      running = undefined;
+    });
+  };
+
+  const runPolicy = (): void => {
+    if (policyModel === undefined) return;
+    for (const request of policyRequests(labels.values(), requests, { model: policyModel, falseAlarms: config.policy.falseAlarms, now: new Date() })) {
+      requests.set(retrainKey(request.model, request.fabric), request);
+      void publishRetrainRequest(client, settings.controlTopic, request).then(kick, (err: unknown) => logger.error({ code: toLoomwatchError(err).code }, `the policy's request ${request.id} was not published: ${toLoomwatchError(err).message}`));
+    }
+  };
+
+  let caughtUp = false;
+  const visitControl = (record: InboundRecord): void => {
+    if (record.value === null || record.key === undefined) return;
+    try {
+      if (record.key.startsWith('deployment:')) {
+        const deployment = decodeMessage(Deployment, record.value);
+        deployments.set(deployment.model, deployment);
+      } else if (isRetrainKey(record.key)) {
+        const request = decodeMessage(RetrainRequest, record.value);
+        if (retrainKey(request.model, request.fabric) !== record.key) throw new LoomwatchError('RETRAIN_INVALID', `the request under key ${record.key} names ${retrainKey(request.model, request.fabric)}`);
+        const known = requests.get(record.key);
+        // Our own records come back; an older one read after a newer one we published is skipped.
+        if (known === undefined || known.id !== request.id || Date.parse(request.updatedAt) >= Date.parse(known.updatedAt)) requests.set(record.key, request);
+        if (caughtUp) kick();
+      }
+    } catch (err) {
+      const error = toLoomwatchError(err);
+      logger.error({ code: error.code, offset: record.offset, key: record.key }, `ignoring an invalid message on ${settings.controlTopic}: ${error.message}`);
+    }
+  };
+  const visitFeedback = (record: InboundRecord): void => {
+    if (record.value === null) return;
+    try {
+      const feedback = decodeMessage(Feedback, record.value);
+      const next = applyFeedback(labels.get(feedback.frameId), feedback);
+      if (next !== undefined) labels.set(feedback.frameId, next);
+      if (caughtUp) runPolicy();
+    } catch (err) {
+      logger.error({ code: toLoomwatchError(err).code, offset: record.offset }, `ignoring an invalid review on ${settings.feedbackTopic}`);
+    }
+  };
+
+  const subscriptions: Subscription[] = [await client.reader.follow(settings.controlTopic, visitControl)];
+  if (policyModel !== undefined) subscriptions.push(await client.reader.follow(settings.feedbackTopic, visitFeedback));
+  caughtUp = true;
+  runPolicy();
+  kick();
+
+  const ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, registry, readiness: { broker: () => subscriptions.every((s) => s.running) } });
+  logger.info({ controlTopic: settings.controlTopic, policy: config.policy, opsPort: ops.port }, 'retrainer started');
+  return {
+    opsPort: ops.port,
+    async stop() {
+      stopped = true;
+      abort.abort();
+      await running;
+      for (const subscription of subscriptions) await subscription.stop();
+      await ops.close();
+      logger.info('retrainer stopped');
+    },
+  };
+}
