@@ -105,4 +105,43 @@ describe('the retrainer on the real broker and S3', () => {
     expect(deployments).toHaveLength(1);
     expect(deployments[0]).toMatchObject({ model, revision: 1, production: '0.0.1', shadow: { version, sample: 0.1 } });
   }, 40_000);
+
+  it('continues a request recorded at candidate from there after a restart: no new snapshot, one shadow revision on the deployment in force', async () => {
+    const [controlTopic, feedbackTopic] = await Promise.all([kafka.topic({ prefix: 'control' }), kafka.topic({ prefix: 'feedback' })]);
+    const datasetBucket = await s3.bucket('datasets');
+    const registry = copyRandomModel();
+    cleanups.push(() => Promise.resolve(registry.cleanup()));
+    const model = registry.card['name'] as string;
+    const at = '2026-12-07T12:00:00Z';
+    const inForce: Deployment = { kind: 'deployment', model, revision: 3, production: '0.0.1', fabrics: {}, updatedAt: at };
+    const candidate: RetrainRequest = {
+      kind: 'retrain-request',
+      id: 'r-restart',
+      model,
+      reason: { kind: 'manual' },
+      requestedAt: at,
+      requestedBy: 'eve',
+      status: { step: 'candidate', snapshot: 'f'.repeat(64), version: `${model}@0.0.1` },
+      updatedAt: at,
+    };
+    await kafka.publish(controlTopic, [
+      { key: `deployment:${model}`, value: encodeMessage(Deployment, inForce) },
+      { key: retrainKey(model, undefined), value: encodeMessage(RetrainRequest, candidate) },
+    ]);
+    const config = RetrainConfig.parse({
+      kafka: { brokers: kafka.infra.kafkaBrokers },
+      // A snapshot or refit would fail: neither command exists.
+      retrain: { controlTopic, feedbackTopic, registryRoot: registry.root, datasetBucket, datasetCommand: ['/nonexistent/dataset'], refitCommand: ['/nonexistent/refit'] },
+      ops: { port: 0 },
+    });
+    const service = await startRetrainer(config, createLogger({ service: 'retrainer-test', level: 'warn' }));
+    cleanups.push(() => service.stop());
+
+    const records = async () => (await kafka.readCommitted(controlTopic)).filter((r) => r.value !== null);
+    await expect.poll(async () => (await records()).length, { timeout: 15_000, interval: 300 }).toBe(4);
+    const [, , deployment, shadow] = await records();
+    expect(decodeMessage(Deployment, deployment?.value as Buffer)).toMatchObject({ revision: 4, production: '0.0.1', shadow: { version: `${model}@0.0.1`, sample: 0.1 } });
+    expect(decodeMessage(RetrainRequest, shadow?.value as Buffer).status).toEqual({ step: 'shadow', snapshot: 'f'.repeat(64), version: `${model}@0.0.1`, revision: 4 });
+    expect(await s3.store.list(datasetBucket)).toEqual([]);
+  }, 30_000);
 });
