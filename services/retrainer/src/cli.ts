@@ -8,7 +8,7 @@ import { Id, LoomwatchError, RetrainRequest, toLoomwatchError } from '@loomwatch
 import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { RetrainConfig } from './config.js';
-import { RUN_COMMAND, runService } from './main.js';
+import { RUN_COMMAND, runService } from './run.js';
 import { manualRequest } from './policy.js';
 import { publishRetrainRequest } from './service.js';
 

@@ -1,6 +1,9 @@
 /**
  * `loomwatch retrain run`: loads config, starts the retrainer, handles signals. First
  * SIGTERM/SIGINT stops a refit under way (it is redone on restart); a second one exits at once.
+ * Not a `src/main.ts` (yet): the retrainer has no image, compose service or k8s manifest, which
+ * every `services/<dir>/src/main.ts` must have (packages/testkit deploy-facts) — it needs the
+ * models' Python environment beside Node, a Kubernetes Job rather than a Deployment (README).
  */
 import { STANDARD_ENV_ALIASES, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, redactSecrets, type ServiceCommand } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
