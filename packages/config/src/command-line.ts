@@ -142,6 +142,31 @@ export function parseOrExit(command: Command, argv: readonly string[] = process.
   }
 }
 
+/**
+ * A command whose subcommands each parse their own arguments (with their own `--help`): which one
+ * was named, and the arguments after it. Exits 0 after the help (or with no subcommand named after
+ * it), 2 after a mistake.
+ */
+export function chooseSubcommand<S extends string>(spec: CommandSpec & { subcommands: readonly (readonly [S, string])[] }): { name: S; argv: string[] } {
+  let chosen: { name: S; argv: string[] } | undefined;
+  const program = newCommand(spec);
+  for (const [sub, description] of spec.subcommands) {
+    program
+      .command(sub)
+      .description(description)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .argument('[options...]', `see ${spec.name} ${sub} --help`)
+      .action((argv: string[]) => {
+        chosen = { name: sub, argv };
+      });
+  }
+  parseOrExit(program);
+  if (chosen === undefined) process.exit(0);
+  return chosen;
+}
+
 export interface ServiceCommand extends CommandSpec {
   /** The first word it takes (the gateway's mode); none when absent. */
   modes?: readonly string[];

@@ -3,6 +3,7 @@ export { redactSecrets, redactUrl } from './redact.js';
 export { commaList, KafkaConfig, LogConfig, S3Config, STANDARD_ENV_ALIASES, opsConfig } from './schemas.js';
 export {
   addExamples,
+  chooseSubcommand,
   collect,
   commandName,
   exitWithRuntimeError,

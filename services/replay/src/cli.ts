@@ -4,7 +4,7 @@
  * continue), 1 failure, 2 bad arguments or configuration. The first SIGTERM/SIGINT stops and
  * commits what is decided, a second exits at once.
  */
-import { commandName, exitWithUsageError, newCommand, parseOrExit } from '@loomwatch/config';
+import { chooseSubcommand, commandName, exitWithUsageError } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { REPLAY_NAME, parseReplayArgs, type ReplayArgs } from './args.js';
@@ -15,36 +15,17 @@ import { startReplay } from './replay.js';
 const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
 const name = commandName(REPLAY_NAME);
 
-/** Which subcommand, and its arguments (each parses its own, with its own --help). */
-function subcommand(): { name: 'run' | 'report'; argv: string[] } {
-  let chosen: { name: 'run' | 'report'; argv: string[] } | undefined;
-  const program = newCommand({
-    name: REPLAY_NAME,
-    summary: 'Decides past frames again with another model version, and compares the verdicts.',
-    examples: ['loomwatch replay run --from earliest --model draem-aitex@1.2.0', 'loomwatch replay report --replay-topic verdicts.replay.<name>.1.2.0'],
-    notes: [`${REPLAY_NAME} run --help and ${REPLAY_NAME} report --help show each one's options.`],
-  });
-  for (const [sub, description] of [
+
+const sub = chooseSubcommand({
+  name: REPLAY_NAME,
+  summary: 'Decides past frames again with another model version, and compares the verdicts.',
+  examples: ['loomwatch replay run --from earliest --model draem-aitex@1.2.0', 'loomwatch replay report --replay-topic verdicts.replay.<name>.1.2.0'],
+  notes: [`${REPLAY_NAME} run --help and ${REPLAY_NAME} report --help show each one's options.`],
+  subcommands: [
     ['run', 'decide past frames again with one model version, into a topic of its own'],
     ['report', 'compare a replay\'s (or the shadow\'s) verdicts with a baseline'],
-  ] as const) {
-    program
-      .command(sub)
-      .description(description)
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .argument('[options...]', `see ${REPLAY_NAME} ${sub} --help`)
-      .action((argv: string[]) => {
-        chosen = { name: sub, argv };
-      });
-  }
-  parseOrExit(program);
-  if (chosen === undefined) process.exit(0);
-  return chosen;
-}
-
-const sub = subcommand();
+  ],
+});
 if (sub.name === 'report') {
   // The report subcommand is its own module, loaded only when asked for.
   const { runReportCommand } = await import('./report-cli.js');

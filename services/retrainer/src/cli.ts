@@ -3,7 +3,7 @@
  * for a refit). Exit codes: 0 done, 1 failure, 2 bad arguments or configuration.
  */
 import { userInfo } from 'node:os';
-import { STANDARD_ENV_ALIASES, collect, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit, parseServiceArgs } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, chooseSubcommand, collect, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit, parseServiceArgs } from '@loomwatch/config';
 import { Id, LoomwatchError, RetrainRequest, toLoomwatchError } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
@@ -14,33 +14,6 @@ import { publishRetrainRequest } from './service.js';
 
 const NAME = 'pnpm retrain';
 
-function subcommand(): { name: 'run' | 'request'; argv: string[] } {
-  let chosen: { name: 'run' | 'request'; argv: string[] } | undefined;
-  const program = newCommand({
-    name: NAME,
-    summary: 'Refits a model from the operators\' reviews: the retrainer service, and requests for it.',
-    examples: ['loomwatch retrain run --set policy.model=patchcore-aitex', 'loomwatch retrain request --model patchcore-aitex --fabric 01'],
-    notes: [`${NAME} run --help and ${NAME} request --help show each one's options.`],
-  });
-  for (const [sub, description] of [
-    ['run', 'run retrain requests (snapshot, refit, shadow) as they come, and the false-alarm policy'],
-    ['request', 'ask for a refit of a model (on one fabric\'s reviews, or all)'],
-  ] as const) {
-    program
-      .command(sub)
-      .description(description)
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .argument('[options...]', `see ${NAME} ${sub} --help`)
-      .action((argv: string[]) => {
-        chosen = { name: sub, argv };
-      });
-  }
-  parseOrExit(program);
-  if (chosen === undefined) process.exit(0);
-  return chosen;
-}
 
 async function request(argv: string[]): Promise<void> {
   const name = commandName(`${NAME} request`);
@@ -77,7 +50,16 @@ async function request(argv: string[]): Promise<void> {
   }
 }
 
-const sub = subcommand();
+const sub = chooseSubcommand({
+  name: NAME,
+  summary: 'Refits a model from the operators\' reviews: the retrainer service, and requests for it.',
+  examples: ['loomwatch retrain run --set policy.model=patchcore-aitex', 'loomwatch retrain request --model patchcore-aitex --fabric 01'],
+  notes: [`${NAME} run --help and ${NAME} request --help show each one's options.`],
+  subcommands: [
+    ['run', 'run retrain requests (snapshot, refit, shadow) as they come, and the false-alarm policy'],
+    ['request', 'ask for a refit of a model (on one fabric\'s reviews, or all)'],
+  ],
+});
 // Every name the subcommand prints (usage, errors) is `loomwatch retrain <sub>`.
 process.env['LOOMWATCH_COMMAND'] = `${commandName(NAME)} ${sub.name}`;
 if (sub.name === 'request') await request(sub.argv);
