@@ -32,6 +32,7 @@ describe('RetrainRequest', () => {
     expect(retrainPending(request)).toBe(true);
     expect(retrainPending({ status: { step: 'candidate', snapshot: 's1', version: 'v' } })).toBe(true);
     expect(retrainPending({ status: { step: 'failed', code: 'X', message: 'm' } })).toBe(false);
-    expect(retrainPending({ status: { step: 'shadow', snapshot: 's1', version: 'v', revision: 2 } })).toBe(false);
+    expect(retrainPending({ status: { step: 'shadow', snapshot: 's1', version: 'v', revision: 2 } })).toBe(true);
+    expect(retrainPending({ status: { step: 'promoted', snapshot: 's1', version: 'v', revision: 3, stage: 'canary', by: 'retrain-guard' } })).toBe(false);
   });
 });

@@ -25,10 +25,37 @@ export const RetrainReason = z.discriminatedUnion('kind', [
 ]);
 export type RetrainReason = z.infer<typeof RetrainReason>;
 
+/** Reviewed frames of one kind, and how many of them each version flagged. */
+const ReviewedCount = z.strictObject({
+  reviewed: z.int().nonnegative(),
+  /** Flagged by the verdicts the reviews answered (the versions in force then). */
+  parentFlagged: z.int().nonnegative(),
+  /** Flagged by the candidate in the replay. */
+  candidateFlagged: z.int().nonnegative(),
+});
+
+/**
+ * The candidate's replay over the reviewed frames: where its verdicts and report are, and what it
+ * says on the frames people labelled — normals (`false-alarm`, `ok-confirmed`) it still flags and
+ * defects (`defect-confirmed`, `missed-defect`) it catches.
+ */
+export const ReplayCheck = z.strictObject({
+  /** The replay's verdict topic (`verdicts.replay.<name>.<version>`). */
+  replayTopic: z.string().min(1).max(249),
+  /** The HTML report (`replay report --format html`), readable through the dashboard's object proxy. */
+  report: z.strictObject({ bucket: z.string().min(3).max(63), key: z.string().min(1).max(1024) }),
+  /** Reviewed frames the replay decided. */
+  frames: z.int().nonnegative(),
+  normals: ReviewedCount,
+  defects: ReviewedCount,
+});
+export type ReplayCheck = z.infer<typeof ReplayCheck>;
+
 /**
  * Where the run stands. Each step keeps what the earlier ones found (the snapshot id, the candidate
  * version), so the record alone says how to continue. `refused` (the refit's gate said no) and
- * `failed` end a run; `shadow` is the last step of this slice.
+ * `failed` end a run; `replayed` waits for an engineer (or ends it when no guard promotes);
+ * `promoted` records who put the candidate into canary or production.
  */
 export const RetrainStatus = z.discriminatedUnion('step', [
   z.strictObject({ step: z.literal('requested') }),
@@ -44,12 +71,28 @@ export const RetrainStatus = z.discriminatedUnion('step', [
   z.strictObject({ step: z.literal('failed'), code: z.string().min(1).max(64), message: z.string().max(4000) }),
   /** The candidate decides a sample of live frames in shadow from deployment revision `revision`. */
   z.strictObject({ step: z.literal('shadow'), snapshot: Id, version: ModelVersion, revision: z.int().positive() }),
+  /**
+   * The candidate decided the reviewed frames again (a replay) and the report compares it with the
+   * verdicts they had; `reasons` says why it is not promoted automatically (no guard configured, or
+   * the guard's findings). An engineer promotes it from here.
+   */
+  z.strictObject({ step: z.literal('replayed'), snapshot: Id, version: ModelVersion, revision: z.int().positive(), check: ReplayCheck, reasons: z.array(z.string().max(2000)).max(32) }),
+  /** `version` decides `stage` from deployment revision `revision`; `by` is the guard (`retrain-guard`) or the engineer. */
+  z.strictObject({
+    step: z.literal('promoted'),
+    snapshot: Id,
+    version: ModelVersion,
+    revision: z.int().positive(),
+    check: ReplayCheck.optional(),
+    stage: z.enum(['canary', 'production']),
+    by: z.string().min(1).max(200),
+  }),
 ]);
 export type RetrainStatus = z.infer<typeof RetrainStatus>;
 export type RetrainStep = RetrainStatus['step'];
 
 /** Steps after which nothing more happens to a request. */
-export const RETRAIN_FINAL_STEPS: readonly RetrainStep[] = ['refused', 'failed', 'shadow'];
+export const RETRAIN_FINAL_STEPS: readonly RetrainStep[] = ['refused', 'failed', 'replayed', 'promoted'];
 
 export const RetrainRequest = z.strictObject({
   kind: z.literal('retrain-request'),

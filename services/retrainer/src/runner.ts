@@ -44,9 +44,11 @@ export async function nextStatus(request: RetrainRequest, steps: RetrainSteps): 
       const reason = `retrain ${request.id}: ${status.version} refit from snapshot ${status.snapshot} (${describeReason(request)})`;
       return { step: 'shadow', snapshot: status.snapshot, version: status.version, revision: await steps.shadow(request.model, status.version, reason) };
     }
+    case 'shadow':
     case 'refused':
     case 'failed':
-    case 'shadow':
+    case 'replayed':
+    case 'promoted':
       throw new LoomwatchError('RETRAIN_INVALID', `request ${request.id} is ${status.step}: nothing more to do`);
   }
 }
