@@ -60,3 +60,22 @@ export function randomModelVersions(
   }
   return { root, name: RANDOM_MODEL, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
+
+/**
+ * A card's `quantization` block saying the version is an INT8 variant of `parent` that runs on a
+ * VNNI CPU (1.5× faster, 0.002 AUROC lost): what `--precision auto` looks for.
+ */
+export function int8Quantization(parent: string): Json {
+  return {
+    parent,
+    precision: 'int8',
+    method: 'test',
+    calibration: { method: 'percentile', tiles: 8, source: 'test' },
+    fp32Nodes: [],
+    aurocLoss: 0.002,
+    pixelAurocLoss: null,
+    msPerFrame: { int8: 100, fp32: 150 },
+    speedup: 1.5,
+    cpuFlags: ['avx512_vnni'],
+  };
+}

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@loomwatch/testkit';
+import { int8Quantization } from '@loomwatch/model-registry/fixtures';
 import type { ReferenceProfile, Verdict } from '@loomwatch/contracts';
 import { judgeWindow, referenceFor, type DriftThresholds, type WindowFrame } from './checks.js';
 import { DriftMonitor, type ReferenceLookup } from './monitor.js';
@@ -125,13 +126,12 @@ describe('drift monitor windows', () => {
 describe('reference profiles from the registry', () => {
   // A throw-away registry built from the random test model's card (never a shipped model's): a
   // version with this file's PROFILE, its int8 variant without one, and a version without either.
-  const QUANTIZATION = { parent: '1.0.0', precision: 'int8', method: 'test', calibration: { method: 'minmax', tiles: 1, source: 'test tiles' }, fp32Nodes: [], aurocLoss: 0, pixelAurocLoss: null, msPerFrame: { int8: 1, fp32: 2 }, speedup: 2, cpuFlags: ['avx2'] };
   function registryWith(): string {
     const root = mkdtempSync(join(tmpdir(), 'drift-registry-'));
     const card = JSON.parse(readFileSync(join(REPO_ROOT, 'models/registry/draem-random/0.0.1/model.json'), 'utf8')) as Record<string, unknown>;
     const versions: [string, Record<string, unknown>][] = [
       ['1.0.0', { ...card, name: 'fabric', version: '1.0.0', reference: PROFILE }],
-      ['1.0.0-int8.1', { ...card, name: 'fabric', version: '1.0.0-int8.1', reference: undefined, quantization: QUANTIZATION }],
+      ['1.0.0-int8.1', { ...card, name: 'fabric', version: '1.0.0-int8.1', reference: undefined, quantization: int8Quantization('1.0.0') }],
       ['2.0.0', { ...card, name: 'fabric', version: '2.0.0', reference: undefined }],
     ];
     for (const [version, versionCard] of versions) {

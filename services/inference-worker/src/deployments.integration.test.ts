@@ -4,7 +4,7 @@ import { Verdict, decodeMessage, deploymentKey, type Deployment, type FrameEvent
 import { fixedDeployment, sampleKey } from '@loomwatch/frame-pipeline';
 import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { hasVnni, readCpuFlags } from '@loomwatch/model-registry';
-import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
+import { int8Quantization, randomModelVersions } from '@loomwatch/model-registry/fixtures';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';
@@ -46,20 +46,7 @@ const registry = randomModelVersions(
     { version: '0.0.4' },
     {
       version: '0.0.4-int8',
-      patchCard: (card) => {
-        card['quantization'] = {
-          parent: '0.0.4',
-          precision: 'int8',
-          method: 'test',
-          calibration: { method: 'percentile', tiles: 8, source: 'test' },
-          fp32Nodes: [],
-          aurocLoss: 0.002,
-          pixelAurocLoss: null,
-          msPerFrame: { int8: 100, fp32: 150 },
-          speedup: 1.5,
-          cpuFlags: ['avx512_vnni'],
-        };
-      },
+      patchCard: (card) => void (card['quantization'] = int8Quantization('0.0.4')),
     },
   ],
   '0.0.1',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Deployment, nextDeployment } from '@loomwatch/contracts';
 import { fixedDeployment } from '@loomwatch/frame-pipeline';
-import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
+import { int8Quantization, randomModelVersions } from '@loomwatch/model-registry/fixtures';
 import { checkVersions, describeDeployment, describeRateSupport, describeServing, describeStatus, falseAlarmRateChange, precisionChange, resolveChangeVersions } from './rollout.js';
 
 const NOW = new Date('2026-11-22T04:00:00Z');
@@ -116,19 +116,7 @@ describe('rollout status', () => {
 
 /** A registry of draem-random 1.0.0 (production) with an INT8 variant 1.0.0-int8 and 2.0.0, and other-family 1.0.0 (production). */
 function twoFamilies(): { root: string; name: string; cleanup: () => void } {
-  const quantization = {
-    parent: '1.0.0',
-    precision: 'int8',
-    method: 'test',
-    calibration: { method: 'percentile', tiles: 8, source: 'test' },
-    fp32Nodes: [],
-    aurocLoss: 0.004,
-    pixelAurocLoss: null,
-    msPerFrame: { int8: 100, fp32: 150 },
-    speedup: 1.5,
-    cpuFlags: ['avx512_vnni'],
-  };
-  const registry = randomModelVersions([{ version: '1.0.0' }, { version: '1.0.0-int8', patchCard: (card) => void (card['quantization'] = quantization) }, { version: '2.0.0' }], '1.0.0');
+  const registry = randomModelVersions([{ version: '1.0.0' }, { version: '1.0.0-int8', patchCard: (card) => void (card['quantization'] = int8Quantization('1.0.0')) }, { version: '2.0.0' }], '1.0.0');
   cpSync(join(registry.root, registry.name), join(registry.root, 'other-family'), { recursive: true });
   for (const version of ['1.0.0', '1.0.0-int8', '2.0.0']) {
     const cardPath = join(registry.root, 'other-family', version, 'model.json');
