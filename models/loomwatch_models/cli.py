@@ -45,6 +45,15 @@ def cmd_split(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_loop_split(a: argparse.Namespace) -> int:
+    from .data import make_loop_split, write_split
+    split = make_loop_split(json.loads(Path(a.base).read_text()), share=a.train_share)
+    digest = write_split(split, Path(a.out))
+    print(f"split {a.out}: train {len(split['train'])}, stream {len(split['stream'])}, validation "
+          f"{len(split['validation'])} ({sum(e['label'] for e in split['validation'])} defect), sha256 {digest}")
+    return 0
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -295,6 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--val-fraction", type=float, default=0.25)
     sp.add_argument("--out", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
     sp.set_defaults(fn=cmd_split)
+
+    sp = sub.add_parser("loop-split", help="the review-loop scenario's split from a base split: per roll the first "
+                        "training normals stay train, the rest are stream; validation unchanged (held out)")
+    sp.add_argument("--base", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
+    sp.add_argument("--train-share", type=float, default=1 / 3,
+                    help="the part of each roll's training normals (rounded up) that stays train")
+    sp.add_argument("--out", default=str(paths.SPLITS_DIR / "aitex-loop-v1.json"))
+    sp.set_defaults(fn=cmd_loop_split)
 
     from .train import TrainConfig
     d = TrainConfig()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -319,11 +320,72 @@ def write_split(split: dict, path: Path) -> str:
 
 
 def load_split(path: Path, root: Path) -> tuple[list[Frame], list[Frame], str]:
-    """(train, validation, split sha256) as Frames of the dataset at root."""
+    """(train, validation, split sha256) as Frames of the dataset at root. A scenario split's `stream` list
+    (make_loop_split) is neither: read it with load_stream."""
     split = json.loads(Path(path).read_text())
     by_rel = {f.rel: f for f in index(root)}
-    missing = [e["file"] for e in split["train"] + split["validation"] if e["file"] not in by_rel]
+    missing = [e["file"] for e in split["train"] + split["validation"] + split.get("stream", [])
+               if e["file"] not in by_rel]
     if missing:
         raise DataCheckError(missing[0], f"split {path} names a frame the dataset does not have")
     return ([by_rel[e["file"]] for e in split["train"]], [by_rel[e["file"]] for e in split["validation"]],
             sha256_file(path))
+
+
+def load_stream(path: Path, root: Path) -> list[Frame]:
+    """The `stream` frames of a scenario split (make_loop_split) as Frames of the dataset at root; [] for a split
+    without one."""
+    split = json.loads(Path(path).read_text())
+    by_rel = {f.rel: f for f in index(root)}
+    missing = [e["file"] for e in split.get("stream", []) if e["file"] not in by_rel]
+    if missing:
+        raise DataCheckError(missing[0], f"split {path} streams a frame the dataset does not have")
+    return [by_rel[e["file"]] for e in split.get("stream", [])]
+
+
+# ----------------------------------------------------------------------------------------------
+# The review-loop scenario's split (issue 33)
+
+LOOP_SPLIT_VERSION = "aitex-loop-v1"
+LOOP_TRAIN_SHARE = 1 / 3
+
+
+def frame_number(entry: dict) -> int:
+    """The NNNN of a split entry's file ('<roll>/NNNN_000_FF.png'): the frame's place in its roll."""
+    return int(entry["file"].rsplit("/", 1)[-1][:4])
+
+
+def make_loop_split(base: dict, share: float = LOOP_TRAIN_SHARE, name: str = LOOP_SPLIT_VERSION) -> dict:
+    """The review-loop scenario's split, derived from a split without randomness: per normal roll, the base
+    split's training normals in frame-number order; the first ceil(share · n) stay `train` (the frames the
+    parent is fitted on: the first frames of the roll), the rest are `stream` (what the line produces next,
+    streamed and reviewed by operators). `validation` is the base split's, unchanged: held out, never
+    streamed, never reviewed."""
+    if not 0 < share < 1:
+        raise ValueError(f"share {share} must be in (0, 1): the part of each roll's training normals that stays train")
+    if "stream" in base:
+        raise ValueError(f"split {base.get('name')} already has a stream: derive the scenario from a base split")
+    by_roll: dict[str, list[dict]] = defaultdict(list)
+    for e in base["train"]:
+        if e["label"] or not e.get("roll"):
+            raise ValueError(f"{e['file']}: a base split's train list holds normal frames of a roll only")
+        by_roll[e["roll"]].append(e)
+    train: list[dict] = []
+    stream: list[dict] = []
+    for roll in sorted(by_roll):
+        es = sorted(by_roll[roll], key=frame_number)
+        k = math.ceil(share * len(es))
+        train += es[:k]
+        stream += es[k:]
+    return {
+        "name": name, "base": base["name"], "seed": base["seed"], "valFraction": base["valFraction"],
+        "trainShare": share,
+        "rule": (f"derived from {base['name']} without randomness: per normal roll, its training normals in "
+                 f"frame-number order; the first ceil({share:.4g}·n) stay train (the parent's: the first frames of "
+                 f"the roll), the rest are stream (streamed and reviewed in the scenario); validation is "
+                 f"{base['name']}'s, unchanged and held out (never streamed, never reviewed). {base['name']}: "
+                 f"{base['rule']}"),
+        "train": sorted(train, key=lambda e: e["file"]),
+        "stream": sorted(stream, key=lambda e: e["file"]),
+        "validation": base["validation"],
+    }
