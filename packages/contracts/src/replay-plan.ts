@@ -21,11 +21,19 @@ export const ReplayPartition = z
   .refine((p) => p.end >= p.start, 'end must not be before start');
 export type ReplayPartition = z.infer<typeof ReplayPartition>;
 
+/** The most frame ids a replay selects: the plan, ids and all, must fit one control message. */
+export const MAX_REPLAY_FRAME_IDS = 20_000;
+
 /** Which frames of the range are decided again; empty lists select every line / camera. */
 export const ReplaySelection = z.strictObject({
   lines: z.array(Id).max(256),
   /** `camera` (any line) or `line:camera`. */
   cameras: z.array(z.string().regex(/^(?:[A-Za-z0-9._-]+:)?[A-Za-z0-9._-]+$/, 'camera or line:camera')).max(1024),
+  /**
+   * Only the frames whose FrameEvent `frameId` is one of these (`--frame-ids`, e.g. the reviewed
+   * frames), sorted and distinct; absent: every frame of the lines and cameras.
+   */
+  frameIds: z.array(Id).min(1).max(MAX_REPLAY_FRAME_IDS).optional(),
 });
 export type ReplaySelection = z.infer<typeof ReplaySelection>;
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
 import { canonicalFrom, parseReplayArgs as parseOrHelp, type ReplayArgs } from './args.js';
@@ -39,6 +42,14 @@ describe('replay arguments', () => {
     expect(args.model).toEqual({ name: 'draem-aitex', version: '1.2.0' });
     expect(args.workers).toBe(2);
     expect(args.toTopic).toBeUndefined();
+  });
+
+  it('reads --frame-ids into the selection, and leaves the selection without them when not given', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'replay-args-')), 'reviewed.txt');
+    writeFileSync(file, 'f-2\nf-1\n');
+    expect(parseReplayArgs([...base, '--from', 'earliest', '--frame-ids', file]).selection).toEqual({ lines: [], cameras: [], frameIds: ['f-1', 'f-2'] });
+    expect(parseReplayArgs([...base, '--from', 'earliest']).selection).not.toHaveProperty('frameIds');
+    expect(refusal([...base, '--from', 'earliest', '--frame-ids', join(file, 'missing')])).toMatchObject({ code: 'REPLAY_INVALID', message: expect.stringMatching(/--frame-ids .* cannot be read/) });
   });
 
   it('runs the version named unless --precision says otherwise, and refuses a precision that does not exist', () => {

@@ -1,6 +1,7 @@
 import { collect, newCommand, parseCommand, type Command } from '@loomwatch/config';
 import { Id, KafkaTopicName, LoomwatchError, Precision, type ReplaySelection } from '@loomwatch/contracts';
 import { modelRefParts } from '@loomwatch/model-registry';
+import { readFrameIdsFile } from './frame-ids.js';
 
 /** How the replay command is run outside `loomwatch` (its subcommands are `run` and `report`). */
 export const REPLAY_NAME = 'pnpm --silent replay';
@@ -109,12 +110,18 @@ function checkTopic(raw: string | undefined, option: string): string | undefined
   return raw;
 }
 
-function checkSelection(lines: string[], cameras: string[]): ReplaySelection {
+function checkSelection(lines: string[], cameras: string[], frameIdsFile: string | undefined): ReplaySelection {
   for (const line of lines) if (!Id.safeParse(line).success) throw invalid(`--line ${line} is not a line id`);
   for (const camera of cameras) {
     if (!/^(?:[A-Za-z0-9._-]+:)?[A-Za-z0-9._-]+$/.test(camera)) throw invalid(`--camera ${camera} is not a camera id or line:camera`);
   }
-  return { lines: [...new Set(lines)].sort(), cameras: [...new Set(cameras)].sort() };
+  if (frameIdsFile === '') throw invalid('--frame-ids must name a file of frame ids');
+  return {
+    lines: [...new Set(lines)].sort(),
+    cameras: [...new Set(cameras)].sort(),
+    // Absent rather than empty, so that a replay without --frame-ids keeps the plan (and id) it had before the option existed.
+    ...(frameIdsFile === undefined ? {} : { frameIds: readFrameIdsFile(frameIdsFile) }),
+  };
 }
 
 interface RunOptions {
@@ -122,6 +129,7 @@ interface RunOptions {
   to?: string;
   line?: string[];
   camera?: string[];
+  frameIds?: string;
   model?: string;
   precision: string;
   toTopic?: string;
@@ -142,6 +150,7 @@ export function replayRunCommand(name: string): Command {
     examples: [
       'loomwatch replay run --from 2026-03-01T08:00:00Z --to 2026-03-01T09:00:00Z --line line-1 --model draem-aitex@1.2.0',
       'loomwatch replay run --from earliest --model patchcore-aitex@1.1.0 --workers 2',
+      'loomwatch replay run --from earliest --model draem-aitex@1.3.0 --frame-ids reviewed.txt --name retrain-42 --json',
     ],
     notes: [
       'Then compare: loomwatch replay report --replay-topic verdicts.replay.<name>.<version>',
@@ -154,6 +163,10 @@ export function replayRunCommand(name: string): Command {
     .option('--to <time|now>', 'where to stop: an ISO 8601 time, or the end of the topic at the first run', 'now')
     .option('--line <line>', 'only this line (repeatable)', collect)
     .option('--camera <camera|line:camera>', 'only this camera (repeatable)', collect)
+    .option(
+      '--frame-ids <file>',
+      'only the frames with these FrameEvent frameIds: a file of one id a line (blank lines and # comments ignored) or a JSON array of ids; kept in the plan, so a rerun continues with the same set',
+    )
     .option('--model <name@version>', 'the one version that decides every frame (required)')
     .option(
       '--precision <fp32|int8|auto>',
@@ -192,7 +205,7 @@ export function parseReplayArgs(argv: readonly string[], name = REPLAY_NAME): Re
   return {
     from,
     to,
-    selection: checkSelection(values.line ?? [], values.camera ?? []),
+    selection: checkSelection(values.line ?? [], values.camera ?? [], values.frameIds),
     model: parseModelRef(values.model),
     precision: precision.data,
     toTopic: checkTopic(values.toTopic, '--to-topic'),

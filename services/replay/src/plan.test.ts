@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ReplayPlan, type ReplayPlan as Plan } from '@loomwatch/contracts';
+import { MAX_MESSAGE_BYTES, ReplayPlan, encodeMessage, type ReplayPlan as Plan } from '@loomwatch/contracts';
 import type { Watermarks } from '@loomwatch/kafka';
 import { parseReplayArgs, type ReplayArgs } from './args.js';
 import { buildPlan, checkPlanContinues, checkTargetTopic, defaultTargetTopic, replayId, resolvePartitions } from './plan.js';
@@ -9,6 +12,12 @@ const marks: Watermarks[] = [
   { partition: 0, low: 0, high: 40 },
 ];
 const SHA = 'a'.repeat(64);
+
+function frameIdsFile(ids: readonly string[]): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'replay-plan-')), 'ids.txt');
+  writeFileSync(file, ids.join('\n'));
+  return file;
+}
 
 function planFor(argv: string[], partitions = [{ partition: 0, start: 0, end: 4 }]): Plan {
   const args = parseReplayArgs(['--model', 'draem-random@0.0.2', ...argv]) as ReplayArgs;
@@ -71,6 +80,14 @@ describe('replay id', () => {
     expect(id(['--from', '2026-03-01T08:00:00Z', '--line', 'a'])).not.toBe(a);
     expect(id(['--from', 'earliest', '--name', 'nightly-1'])).toBe('nightly-1');
   });
+
+  it('differs for another set of --frame-ids and not for the same set listed in another order', () => {
+    const id = (argv: string[]): string => replayId(parseReplayArgs(['--model', 'm@1.0.0', '--from', 'earliest', ...argv]) as ReplayArgs, 'frames.v1', 'verdicts.replay.m.1.0.0');
+    const a = id(['--frame-ids', frameIdsFile(['f-1', 'f-2'])]);
+    expect(id(['--frame-ids', frameIdsFile(['f-2', 'f-1', 'f-1'])])).toBe(a);
+    expect(id(['--frame-ids', frameIdsFile(['f-1', 'f-3'])])).not.toBe(a);
+    expect(id([])).not.toBe(a);
+  });
 });
 
 describe('replay target topic', () => {
@@ -97,8 +114,26 @@ describe('a stored replay plan', () => {
   it('refuses a reused --name with other arguments, naming what differs', () => {
     const stored = planFor(['--from', 'earliest', '--name', 'n1']);
     expect(() => checkPlanContinues(stored, planFor(['--from', 'earliest', '--name', 'n1', '--camera', 'cam-2']))).toThrow(
-      /replay n1 was started .* with selection lines \[\] cameras \[\]: run it again with the same arguments/,
+      /replay n1 was started .* with selection lines \[\] cameras \[\] no --frame-ids: run it again with the same arguments/,
     );
+  });
+
+  it('keeps the --frame-ids in the plan and refuses a rerun under the same --name with another set', () => {
+    const stored = planFor(['--from', 'earliest', '--name', 'n2', '--frame-ids', frameIdsFile(['f-1', 'f-2'])]);
+    expect(ReplayPlan.parse(stored).selection.frameIds).toEqual(['f-1', 'f-2']);
+    expect(() => checkPlanContinues(stored, planFor(['--from', 'earliest', '--name', 'n2', '--frame-ids', frameIdsFile(['f-2', 'f-1'])]))).not.toThrow();
+    expect(() => checkPlanContinues(stored, planFor(['--from', 'earliest', '--name', 'n2', '--frame-ids', frameIdsFile(['f-1', 'f-3'])]))).toThrow(
+      /replay n2 was started .* with selection lines \[\] cameras \[\] 2 --frame-ids \(f-1, f-2\): run it again/,
+    );
+    expect(() => checkPlanContinues(stored, planFor(['--from', 'earliest', '--name', 'n2']))).toThrow(/2 --frame-ids/);
+  });
+
+  it('fits a control message with as many frame ids as --frame-ids accepts, over many partitions', () => {
+    // Just under the ids' byte budget: 6150 ids of 127 characters (130 bytes each in the plan's JSON).
+    const ids = Array.from({ length: 6150 }, (_, i) => `${String(i).padStart(6, '0')}-${'x'.repeat(120)}`);
+    const partitions = Array.from({ length: 1000 }, (_, partition) => ({ partition, start: 1_000_000, end: 2_000_000 }));
+    const plan = planFor(['--from', 'earliest', '--frame-ids', frameIdsFile(ids)], partitions);
+    expect(encodeMessage(ReplayPlan, plan).length).toBeLessThan(MAX_MESSAGE_BYTES);
   });
 
   it('refuses a version whose ONNX changed since the replay started', () => {

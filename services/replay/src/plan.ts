@@ -134,7 +134,14 @@ export function buildPlan(input: {
 }
 
 function sameSelection(a: ReplaySelection, b: ReplaySelection): boolean {
-  return JSON.stringify([a.lines, a.cameras]) === JSON.stringify([b.lines, b.cameras]);
+  return JSON.stringify([a.lines, a.cameras, a.frameIds ?? null]) === JSON.stringify([b.lines, b.cameras, b.frameIds ?? null]);
+}
+
+/** A selection in a few words: its lines and cameras, and how many frame ids with the first of them. */
+function describeSelection(selection: ReplaySelection): string {
+  const { frameIds } = selection;
+  const ids = frameIds === undefined ? 'no --frame-ids' : `${frameIds.length} --frame-ids (${frameIds.slice(0, 3).join(', ')}${frameIds.length > 3 ? ', …' : ''})`;
+  return `selection lines [${selection.lines.join(', ')}] cameras [${selection.cameras.join(', ')}] ${ids}`;
 }
 
 /**
@@ -151,7 +158,7 @@ export function checkPlanContinues(stored: ReplayPlan, wanted: ReplayPlan): void
   if (stored.from.spec !== wanted.from.spec) differences.push(`--from ${stored.from.spec}`);
   if (stored.to.spec !== wanted.to.spec) differences.push(`--to ${stored.to.spec}`);
   if (!sameSelection(stored.selection, wanted.selection)) {
-    differences.push(`selection lines [${stored.selection.lines.join(', ')}] cameras [${stored.selection.cameras.join(', ')}]`);
+    differences.push(describeSelection(stored.selection));
   }
   if (differences.length > 0) {
     throw new LoomwatchError(
