@@ -184,6 +184,20 @@ export const DashboardConfig = z.strictObject({
         { bucket: 'loomwatch-frames', prefixes: ['frames/'] },
         { bucket: 'loomwatch-results', prefixes: ['maps/', 'overlays/'] },
       ]),
+      /**
+       * Where the retrainer uploads each retrain request's replay report
+       * (`s3://<bucket>/<prefix><request id>/report/index.html`, its images beside it): the proxy
+       * serves it too, so the model panel's "replay report" link opens on the dashboard.
+       * @defaultValue { bucket: loomwatch-datasets, prefix: retrain/ }
+       */
+      retrainReports: z
+        .strictObject({
+          /** @defaultValue 'loomwatch-datasets' */
+          bucket: BucketName.default('loomwatch-datasets'),
+          /** @defaultValue 'retrain/' */
+          prefix: z.string().min(1).max(256).regex(/^[^/].*\/$/, 'a key prefix ending in "/"').default('retrain/'),
+        })
+        .prefault({}),
       /** Larger objects are refused (413) rather than read into memory. @defaultValue 32 MiB */
       maxBytes: z.int().positive().default(32 * 1024 * 1024),
     })
@@ -193,3 +207,12 @@ export const DashboardConfig = z.strictObject({
   log: LogConfig,
 });
 export type DashboardConfig = z.infer<typeof DashboardConfig>;
+
+/** What the proxy may read: `objects.allow` and the retrain reports' bucket and prefix. */
+export function objectAllowances(objects: Pick<DashboardConfig['objects'], 'allow' | 'retrainReports'>): ObjectAllowance[] {
+  const { bucket, prefix } = objects.retrainReports;
+  const listed = objects.allow.find((entry) => entry.bucket === bucket);
+  if (listed === undefined) return [...objects.allow, { bucket, prefixes: [prefix] }];
+  if (listed.prefixes.includes(prefix)) return [...objects.allow];
+  return objects.allow.map((entry) => (entry === listed ? { bucket, prefixes: [...entry.prefixes, prefix] } : entry));
+}

@@ -4,7 +4,7 @@
  * retried with backoff, so a topic that does not exist yet (drift.v1 before its monitor runs)
  * leaves only its part of the page empty.
  */
-import { Alert, DeadLetter, Deployment, DriftEvent, Feedback, LoomwatchError, Verdict, decodeMessage, toLoomwatchError } from '@loomwatch/contracts';
+import { Alert, DeadLetter, Deployment, DriftEvent, Feedback, LoomwatchError, RetrainRequest, Verdict, decodeMessage, isRetrainKey, toLoomwatchError } from '@loomwatch/contracts';
 import { backoffDelay } from '@loomwatch/concurrency';
 import type { BrokerOffsets, InboundRecord, KafkaClient, Subscription } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
@@ -79,8 +79,10 @@ export function eventOf(kind: ViewTopic, record: InboundRecord): ViewEvent | und
     }
     case 'control':
       // The control topic also carries replay plans, and tombstones of removed keys.
-      if (record.value === null || record.key?.startsWith('deployment:') !== true) return undefined;
-      return { type: 'deployment', deployment: decodeMessage(Deployment, record.value) };
+      if (record.value === null || record.key === undefined) return undefined;
+      if (record.key.startsWith('deployment:')) return { type: 'deployment', deployment: decodeMessage(Deployment, record.value) };
+      if (isRetrainKey(record.key)) return { type: 'retrain', key: record.key, request: decodeMessage(RetrainRequest, record.value) };
+      return undefined;
     case 'drift':
       return { type: 'drift', drift: decodeMessage(DriftEvent, record.value) };
   }

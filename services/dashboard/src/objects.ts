@@ -12,7 +12,23 @@ const CONTENT_TYPES: Record<string, string> = {
   webp: 'image/webp',
   tif: 'image/tiff',
   tiff: 'image/tiff',
+  svg: 'image/svg+xml',
+  // Replay reports: an HTML page with its charts beside it.
+  html: 'text/html; charset=utf-8',
 };
+
+/** Objects other than pages: shown, never run (no script, no plugin, a unique origin). */
+const OBJECT_CSP = "default-src 'none'; sandbox";
+/**
+ * A page from the bucket (a replay report): its own inline styles and its images beside it (through
+ * the proxy, with the session's cookie: `allow-same-origin`), still no script, form, plugin or frame.
+ */
+const PAGE_OBJECT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin";
+
+/** The Content-Security-Policy the proxy sends with an object of `contentType`. */
+export function objectPolicyOf(contentType: string): string {
+  return contentType.startsWith('text/html') ? PAGE_OBJECT_CSP : OBJECT_CSP;
+}
 
 /** The content type the proxy sends for a key, from its extension. */
 export function contentTypeOf(key: string): string {

@@ -26,6 +26,9 @@ export const HTTP_ERROR_CODES = [
   'LABEL_INVALID',
   'FEEDBACK_ID_REUSED',
   'FEEDBACK_NOT_READY',
+  'RETRAIN_NOT_FOUND',
+  'RETRAIN_NOT_PROMOTABLE',
+  'RETRAIN_PENDING',
 ] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 

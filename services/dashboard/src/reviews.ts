@@ -13,7 +13,10 @@ import { z } from 'zod';
 import type { FrameEvent} from '@loomwatch/contracts';
 import { Feedback, FeedbackLabel, Id, ReviewQueue, ReviewRegion, Timestamp, type Verdict } from '@loomwatch/contracts';
 import { HttpProblem } from './problem.js';
-import type { CameraView, VerdictPoint } from './view.js';
+import type { QueueAnswer, QueueItem } from './review-item.js';
+import type { CameraView } from './view.js';
+
+export type { QueueAnswer, QueueItem } from './review-item.js';
 
 /** `POST /api/feedback`'s body: one answer for one frame; the frame is found by line, camera, id and capture time. */
 export const FeedbackAnswer = z.strictObject({
@@ -150,25 +153,6 @@ export interface QueueOptions {
  */
 export function inSample(frameId: string, options: Pick<QueueOptions, 'sampleOneIn' | 'sampleSeed'>): boolean {
   return createHash('sha256').update(`${options.sampleSeed}:${frameId}`).digest().readUInt32BE(0) % options.sampleOneIn === 0;
-}
-
-/** A frame for the reviewer: where it is, what it was judged, why it is in the queue. */
-export interface QueueItem {
-  queue: Exclude<ReviewQueue, 'browsing'>;
-  lineId: string;
-  cameraId: string;
-  frameId: string;
-  capturedAt: string;
-  decidedAt: string;
-  verdict: VerdictPoint['verdict'];
-  score: number;
-  threshold: number;
-}
-
-/** The next frame to review, and how many are waiting in each part of the queue (the next one included). */
-export interface QueueAnswer {
-  next?: QueueItem;
-  waiting: Record<QueueItem['queue'], number>;
 }
 
 /**

@@ -10,10 +10,11 @@ import type { ViewStore } from './feed.js';
 import type { FeedbackDesk } from './feedback.js';
 import { findFrame, findVerdict, queryVerdicts, type HistoryDeps } from './history.js';
 import type { DashboardMetrics } from './metrics.js';
-import { allowedObject, contentTypeOf, objectPath } from './objects.js';
+import { allowedObject, contentTypeOf, objectPath, objectPolicyOf } from './objects.js';
 import { operatingPointRevision, parseOperatingPointChange, publishDeployment } from './operating-point.js';
 import { HttpProblem, PROBLEMS } from './problem.js';
 import { parseVerdictQuery } from './query.js';
+import { findRetrain, manualRequest, parseAskBody, parsePromoteBody, promotionOf, publishControl, type ControlRecord } from './retrain.js';
 import { qualityReport, type VerdictTally } from './quality.js';
 import { parseFeedbackAnswer, reviewQueue, type QueueOptions, type ReviewBook } from './reviews.js';
 import { addSignIn, describeSession, type RouteTag, type SignIn } from './sign-in.js';
@@ -97,7 +98,8 @@ const tag = (route: string, more: RouteTag = {}): { config: RouteTag } => ({ con
  * `/api/events` (Server-Sent Events: a `snapshot`, then a `delta` per change), `/api/verdicts`
  * (past verdicts, paged back), `/api/frames/<line>/<camera>/<frame>?capturedAt=` (a verdict's frame
  * event), `/api/lag`, `/api/objects/<bucket>/<key>` (the allowed objects, read with the server's
- * credentials), `/api/me`, `POST /api/rollouts/operating-point` (engineers), `/api/quality`, `POST /api/feedback` and
+ * credentials), `/api/me`, `POST /api/rollouts/operating-point`, `POST /api/retrain/promote` and
+ * `POST /api/retrain/request` (engineers), `/api/quality`, `POST /api/feedback` and
  * `/api/review/next` (operators), and sign-in
  * (`/auth/*`). Every refusal is RFC 9457 problem+json with a stable code.
  */
@@ -176,12 +178,13 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
       throw new HttpProblem('OBJECT_TOO_LARGE', 413, `the object is ${head.bytes} bytes; the dashboard serves at most ${options.maxObjectBytes} (objects.maxBytes)`);
     }
     const body = request.method === 'HEAD' ? undefined : await options.blobs.get(ref);
+    const contentType = contentTypeOf(ref.key);
     return reply
       .headers({
-        'content-type': contentTypeOf(ref.key),
-        // Keys are derived from frame and model version: a key's content does not change.
+        'content-type': contentType,
+        // Keys are derived from frame and model version (reports from the request id): a key's content does not change.
         'cache-control': 'private, max-age=3600',
-        'content-security-policy': "default-src 'none'; sandbox",
+        'content-security-policy': objectPolicyOf(contentType),
       })
       .send(body ?? '');
   });
@@ -244,6 +247,42 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
     await fromBroker('publishing the deployment', () => publishDeployment(options.control.kafka, options.control.topic, deployment));
     logger.info({ subject: session.subject, model: deployment.model, revision: deployment.revision, operatingPoint: deployment.operatingPoint }, `${session.name} changed the operating point`);
     return reply.header('cache-control', 'no-store').send({ published: deployment });
+  });
+
+  /**
+   * Changes of the control topic from retrain requests, one at a time: each is built from the view,
+   * published, and applied to the view at once (the feed reads it back as a repeat), so the next
+   * one sees it — a double click promotes once.
+   */
+  const retrainChanges = new Semaphore(1);
+  const publishRetrainChange = async (records: readonly ControlRecord[]): Promise<void> => {
+    await fromBroker('publishing on the control topic', () => publishControl(options.control.kafka, options.control.topic, records));
+    for (const r of records) store.apply('deployment' in r ? { type: 'deployment', deployment: r.deployment } : { type: 'retrain', key: r.key, request: r.request });
+  };
+
+  app.post('/api/retrain/promote', tag('retrain-promote', { role: 'engineer' }), async (request, reply) => {
+    const body = parsePromoteBody(request.body);
+    const session = signIn.sessionOf(request);
+    const published = await retrainChanges.run(async () => {
+      const { key, request: inForce } = findRetrain(store.state.retrains, body);
+      const { deployment, record } = promotionOf(inForce, store.state.deployments, body, session.name, new Date());
+      await publishRetrainChange([{ deployment }, { key, request: record }]);
+      return { deployment, request: record };
+    });
+    logger.info({ subject: session.subject, request: published.request.id, model: published.deployment.model, revision: published.deployment.revision, stage: body.stage }, `${session.name} promoted a retrain candidate`);
+    return reply.header('cache-control', 'no-store').send({ published });
+  });
+
+  app.post('/api/retrain/request', tag('retrain-request', { role: 'engineer' }), async (request, reply) => {
+    const ask = parseAskBody(request.body);
+    const session = signIn.sessionOf(request);
+    const published = await retrainChanges.run(async () => {
+      const { key, record } = manualRequest(ask, store.state.retrains, store.state.deployments, session.name, new Date());
+      await publishRetrainChange([{ key, request: record }]);
+      return record;
+    });
+    logger.info({ subject: session.subject, request: published.id, model: published.model, fabric: published.fabric ?? 'all' }, `${session.name} asked for a refit`);
+    return reply.code(201).header('cache-control', 'no-store').send({ published });
   });
 
   app.get('/api/*', tag('unknown'), (request) => {

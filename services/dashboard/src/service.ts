@@ -1,7 +1,7 @@
 import { createKafkaClient } from '@loomwatch/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
-import type { DashboardConfig } from './config.js';
+import { objectAllowances, type DashboardConfig } from './config.js';
 import { measureLag, startFeed, ViewStore } from './feed.js';
 import type { HistoryDeps } from './history.js';
 import { DashboardMetrics } from './metrics.js';
@@ -68,7 +68,7 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     store,
     history,
     blobs,
-    allow: config.objects.allow,
+    allow: objectAllowances(config.objects),
     maxObjectBytes: config.objects.maxBytes,
     maxLimit: config.history.maxLimit,
     maxClients: config.dashboard.maxClients,

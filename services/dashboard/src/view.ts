@@ -7,9 +7,10 @@
  * verdicts, oldest first, for the sparkline · open alert — an alert episode whose highest revision
  * says `open` · drift key — `lineId:cameraId:fabricCode` (`-` for frames without a fabric) ·
  * calibration — whose threshold judged a verdict (its fabric's, or the model's pooled one) and the
- * false-alarm rate it was taken at.
+ * false-alarm rate it was taken at · retrain key — `retrain:<model>:<fabric|all>`, the control
+ * topic's key of a model's (and fabric's) retrain request.
  */
-import type { Alert, DeadLetter, Deployment, DriftEvent, Verdict } from '@loomwatch/contracts';
+import type { Alert, DeadLetter, Deployment, DriftEvent, RetrainRequest, Verdict } from '@loomwatch/contracts';
 
 /** A verdict as the view keeps it: without the input histogram, which the page never shows. */
 export type VerdictView = Omit<Verdict, 'inputStats'>;
@@ -66,6 +67,8 @@ export interface ViewState {
   deployments: Record<string, Deployment>;
   /** By drift key, the latest evaluated window. */
   drift: Record<string, DriftEvent>;
+  /** By retrain key, the latest record of the request in force (a newer request of the key replaces it). */
+  retrains: Record<string, RetrainRequest>;
   lag?: LagView;
 }
 
@@ -76,6 +79,7 @@ export type ViewEvent =
   | { type: 'dead-letter'; code: DeadLetterTally['code']; message: string; failedAt: string; origin: string }
   | { type: 'deployment'; deployment: Deployment }
   | { type: 'drift'; drift: DriftEvent }
+  | { type: 'retrain'; key: string; request: RetrainRequest }
   | { type: 'lag'; lag: LagView };
 
 export interface ViewLimits {
@@ -92,7 +96,7 @@ export interface ViewLimits {
 export const DEFAULT_LIMITS: ViewLimits = { verdictsPerCamera: 60, cameras: 256, resolvedAlerts: 20, driftEntries: 1024 };
 
 export function emptyView(): ViewState {
-  return { cameras: {}, alerts: {}, deadLetters: {}, deployments: {}, drift: {} };
+  return { cameras: {}, alerts: {}, deadLetters: {}, deployments: {}, drift: {}, retrains: {} };
 }
 
 export function cameraKey(lineId: string, cameraId: string): string {
@@ -136,6 +140,18 @@ function newerAlert(candidate: Alert, current: Alert | undefined): boolean {
   const byRevision = (candidate.revision ?? -1) - (current.revision ?? -1);
   if (byRevision !== 0) return byRevision > 0;
   return Date.parse(candidate.updatedAt) > Date.parse(current.updatedAt);
+}
+
+/**
+ * Whether a retrain record replaces the one the view holds under its key: the topic's order decides
+ * (a new request of the key replaces the old one), except that a record of the same request older
+ * than the one held (read again at a reconnect) or the same step at the same time (a repeat) changes
+ * nothing.
+ */
+function newerRetrain(candidate: RetrainRequest, current: RetrainRequest | undefined): boolean {
+  if (current === undefined || current.id !== candidate.id) return true;
+  const byTime = Date.parse(candidate.updatedAt) - Date.parse(current.updatedAt);
+  return byTime > 0 || (byTime === 0 && candidate.status.step !== current.status.step);
 }
 
 /** Deletes the entries past `max`, the ones with the smallest `age` first. */
@@ -211,6 +227,10 @@ export function applyEvent(state: ViewState, event: ViewEvent, limits: ViewLimit
       if (current !== undefined && Date.parse(current.evaluatedAt) > Date.parse(event.drift.evaluatedAt)) return state;
       const drift = trim({ ...state.drift, [key]: event.drift }, limits.driftEntries, (d) => Date.parse(d.evaluatedAt));
       return { ...state, drift };
+    }
+    case 'retrain': {
+      if (!newerRetrain(event.request, state.retrains[event.key])) return state;
+      return { ...state, retrains: { ...state.retrains, [event.key]: event.request } };
     }
     case 'lag':
       return { ...state, lag: event.lag };

@@ -5,7 +5,7 @@ import type { Filters } from './history-view.js';
 import { getJson, postJson, signInAgain, type Me } from './api.js';
 import { frameHash } from './frame-hash.js';
 import type { QualityReport } from './quality.js';
-import type { QueueAnswer, QueueItem } from './review.js';
+import type { QueueAnswer, QueueItem } from '../../src/review-item.js';
 import { LiveView } from './live.js';
 import { base, formatTime } from './styles.js';
 import './frame-view.js';

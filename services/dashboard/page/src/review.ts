@@ -12,24 +12,6 @@ export const LABEL_TEXT: Readonly<Record<FeedbackLabel, string>> = {
   'missed-defect': 'missed defect',
 };
 
-/** `GET /api/review/next`'s next frame (the server's `QueueItem`). */
-export interface QueueItem {
-  queue: Exclude<ReviewQueue, 'browsing'>;
-  lineId: string;
-  cameraId: string;
-  frameId: string;
-  capturedAt: string;
-  decidedAt: string;
-  verdict: 'ok' | 'defect';
-  score: number;
-  threshold: number;
-}
-
-export interface QueueAnswer {
-  next?: QueueItem;
-  waiting: Record<QueueItem['queue'], number>;
-}
-
 /** The body of `POST /api/feedback`. */
 export interface FeedbackAnswer {
   feedbackId: string;
