@@ -63,16 +63,16 @@ export function randomModelVersions(
 
 /**
  * A card's `quantization` block saying the version is an INT8 variant of `parent` that runs on a
- * VNNI CPU (1.5× faster, 0.002 AUROC lost): what `--precision auto` looks for.
+ * VNNI CPU (1.5× faster, `aurocLoss` lost, 0.002 unless given): what `--precision auto` looks for.
  */
-export function int8Quantization(parent: string): Json {
+export function int8Quantization(parent: string, aurocLoss = 0.002): Json {
   return {
     parent,
     precision: 'int8',
     method: 'test',
     calibration: { method: 'percentile', tiles: 8, source: 'test' },
     fp32Nodes: [],
-    aurocLoss: 0.002,
+    aurocLoss,
     pixelAurocLoss: null,
     msPerFrame: { int8: 100, fp32: 150 },
     speedup: 1.5,

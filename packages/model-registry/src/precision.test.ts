@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { randomModelVersions } from './fixtures.js';
+import { int8Quantization, randomModelVersions } from './fixtures.js';
 import { choosePrecision, cpuFlagsFromCpuinfo, hasVnni, selectPrecision, type Int8Variant } from './precision.js';
 
 const VNNI = ['avx2', 'avx512f', 'avx512_vnni'];
@@ -79,20 +79,8 @@ describe('selectPrecision', () => {
 
   /** A registry with FP32 1.0.0 (production), a variant of it with `loss`, and an unrelated 2.0.0. */
   function registry(loss: number): { root: string; name: string } {
-    const quantization = (parent: string) => ({
-      parent,
-      precision: 'int8',
-      method: 'test',
-      calibration: { method: 'percentile', tiles: 8, source: 'test' },
-      fp32Nodes: [],
-      aurocLoss: loss,
-      pixelAurocLoss: null,
-      msPerFrame: { int8: 100, fp32: 150 },
-      speedup: 1.5,
-      cpuFlags: ['avx512_vnni'],
-    });
     const reg = randomModelVersions(
-      [{ version: '1.0.0' }, { version: '1.0.0-int8', patchCard: (card) => void (card['quantization'] = quantization('1.0.0')) }, { version: '2.0.0' }],
+      [{ version: '1.0.0' }, { version: '1.0.0-int8', patchCard: (card) => void (card['quantization'] = int8Quantization('1.0.0', loss)) }, { version: '2.0.0' }],
       '1.0.0',
     );
     cleanups.push(reg.cleanup);
