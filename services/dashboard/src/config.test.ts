@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, redactSecrets } from '@loomwatch/config';
-import { DashboardConfig } from './config.js';
+import { DashboardConfig, objectAllowances } from './config.js';
 
 describe('the dashboard config', () => {
   it('defaults to the Loomwatch topics, the workers\' group and the buckets the gateway and workers write', () => {
@@ -52,5 +52,16 @@ describe('the dashboard config', () => {
     const config = loadConfig(DashboardConfig, { envAliases: { S3_SECRET_ACCESS_KEY: 's3.secretAccessKey' }, env: { S3_SECRET_ACCESS_KEY: 'very-secret-key-123' }, overrides: ['auth.mode=none'] });
     expect(config.s3.secretAccessKey).toBe('very-secret-key-123');
     expect(JSON.stringify(redactSecrets(config))).not.toContain('very-secret-key-123');
+  });
+
+  it('lets the proxy read the retrain reports: loomwatch-datasets under retrain/ by default, added to objects.allow or to its entry of that bucket', () => {
+    const config = DashboardConfig.parse({ auth: { mode: 'none' } });
+    expect(config.objects.retrainReports).toEqual({ bucket: 'loomwatch-datasets', prefix: 'retrain/' });
+    expect(objectAllowances(config.objects)).toEqual([...config.objects.allow, { bucket: 'loomwatch-datasets', prefixes: ['retrain/'] }]);
+    const shared = DashboardConfig.parse({ auth: { mode: 'none' }, objects: { allow: [{ bucket: 'results', prefixes: ['maps/'] }], retrainReports: { bucket: 'results', prefix: 'reports/' } } });
+    expect(objectAllowances(shared.objects)).toEqual([{ bucket: 'results', prefixes: ['maps/', 'reports/'] }]);
+    const listed = DashboardConfig.parse({ auth: { mode: 'none' }, objects: { allow: [{ bucket: 'loomwatch-datasets', prefixes: ['retrain/'] }] } });
+    expect(objectAllowances(listed.objects)).toEqual([{ bucket: 'loomwatch-datasets', prefixes: ['retrain/'] }]);
+    expect(() => loadConfig(DashboardConfig, { overrides: ['auth.mode=none', 'objects.retrainReports.prefix=retrain'], env: {} })).toThrow(/objects\.retrainReports\.prefix/);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Deployment, DriftEvent, encodeMessage } from '@loomwatch/contracts';
+import { Deployment, DriftEvent, RetrainRequest, encodeMessage } from '@loomwatch/contracts';
 import type { BrokerOffsets, InboundRecord } from '@loomwatch/kafka';
 import { eventOf, measureLag, ViewStore } from './feed.js';
-import { deploymentFixture, driftFixture } from './testing.js';
+import { deploymentFixture, driftFixture, retrainFixture, retrainStatusFixture } from './testing.js';
 import { DEFAULT_LIMITS } from './view.js';
 
 const record = (key: string | undefined, value: Buffer | null): InboundRecord => ({ topic: 't', partition: 0, offset: '0', key, value, headers: {}, timestamp: '0' });
@@ -13,6 +13,13 @@ describe('the feed', () => {
     expect(eventOf('control', record('deployment:draem-aitex', encodeMessage(Deployment, deployment)))).toEqual({ type: 'deployment', deployment });
     expect(eventOf('control', record('replay:r1', Buffer.from('{"kind":"replay"}')))).toBeUndefined();
     expect(eventOf('control', record('deployment:draem-aitex', null))).toBeUndefined();
+  });
+
+  it('reads retrain requests off the control topic under their key, and refuses one that does not match the contract', () => {
+    const request = retrainFixture(retrainStatusFixture('replayed'));
+    expect(eventOf('control', record('retrain:draem-aitex:05', encodeMessage(RetrainRequest, request)))).toEqual({ type: 'retrain', key: 'retrain:draem-aitex:05', request });
+    expect(eventOf('control', record('retrain:draem-aitex:05', null))).toBeUndefined();
+    expect(() => eventOf('control', record('retrain:draem-aitex:05', Buffer.from('{"kind":"retrain-request"}')))).toThrow(expect.objectContaining({ code: 'MESSAGE_SCHEMA_VIOLATION' }));
   });
 
   it('refuses a record that does not match its topic\'s schema with the contract\'s error code', () => {

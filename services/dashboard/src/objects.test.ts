@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectAllowance } from './config.js';
-import { allowedObject, contentTypeOf, objectPath } from './objects.js';
+import { allowedObject, contentTypeOf, objectPath, objectPolicyOf } from './objects.js';
 import { HttpProblem } from './problem.js';
 
 const ALLOW: ObjectAllowance[] = [
@@ -60,5 +60,21 @@ describe('the object proxy\'s allow-list', () => {
     expect(contentTypeOf('frames/a.tiff')).toBe('image/tiff');
     expect(contentTypeOf('frames/a.html')).toBe('application/octet-stream');
     expect(contentTypeOf('frames/a')).toBe('application/octet-stream');
+  });
+
+  it('serves HTML as a page only from the retrain reports\' place, and a page without scripts, forms or frames but with its own images and styles', () => {
+    const reports = { bucket: 'loomwatch-datasets', prefix: 'retrain/' };
+    const report = { bucket: 'loomwatch-datasets', key: 'retrain/r1/report/index.html' };
+    expect(contentTypeOf(report, reports)).toBe('text/html; charset=utf-8');
+    expect(contentTypeOf({ bucket: 'loomwatch-datasets', key: 'retrain/r1/report/chart.svg' }, reports)).toBe('image/svg+xml');
+    expect(contentTypeOf({ bucket: 'loomwatch-datasets', key: 'snapshots/index.html' }, reports)).toBe('application/octet-stream');
+    expect(contentTypeOf({ bucket: 'loomwatch-frames', key: 'retrain/index.html' }, reports)).toBe('application/octet-stream');
+    expect(contentTypeOf(report)).toBe('application/octet-stream');
+    const page = objectPolicyOf('text/html; charset=utf-8');
+    expect(page).toContain("default-src 'none'");
+    expect(page).toContain("img-src 'self' data:");
+    expect(page).toMatch(/sandbox allow-same-origin$/);
+    expect(page).not.toMatch(/script-src|allow-scripts|allow-forms/);
+    expect(objectPolicyOf('image/png')).toBe("default-src 'none'; sandbox");
   });
 });

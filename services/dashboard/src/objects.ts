@@ -13,9 +13,10 @@ const CONTENT_TYPES: Record<string, string> = {
   tif: 'image/tiff',
   tiff: 'image/tiff',
   svg: 'image/svg+xml',
-  // Replay reports: an HTML page with its charts beside it.
-  html: 'text/html; charset=utf-8',
 };
+
+/** Pages, served as such only from where the retrain reports are (anywhere else: octet-stream, a download). */
+const PAGE_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', htm: 'text/html; charset=utf-8' };
 
 /** Objects other than pages: shown, never run (no script, no plugin, a unique origin). */
 const OBJECT_CSP = "default-src 'none'; sandbox";
@@ -30,10 +31,18 @@ export function objectPolicyOf(contentType: string): string {
   return contentType.startsWith('text/html') ? PAGE_OBJECT_CSP : OBJECT_CSP;
 }
 
-/** The content type the proxy sends for a key, from its extension. */
-export function contentTypeOf(key: string): string {
+/** Where the proxy serves HTML as a page: the retrain reports' bucket and prefix (`objects.retrainReports`). */
+export interface PagePlace {
+  bucket: string;
+  prefix: string;
+}
+
+/** The content type the proxy sends for an object, from its key's extension; HTML is a page only under `pages`. */
+export function contentTypeOf(ref: ObjectRef | string, pages?: PagePlace): string {
+  const { bucket, key } = typeof ref === 'string' ? { bucket: undefined, key: ref } : ref;
   const extension = /\.([A-Za-z0-9]+)$/.exec(key)?.[1]?.toLowerCase() ?? '';
-  return CONTENT_TYPES[extension] ?? 'application/octet-stream';
+  const page = pages !== undefined && bucket === pages.bucket && key.startsWith(pages.prefix) ? PAGE_TYPES[extension] : undefined;
+  return page ?? CONTENT_TYPES[extension] ?? 'application/octet-stream';
 }
 
 /**

@@ -10,7 +10,7 @@ import type { ViewStore } from './feed.js';
 import type { FeedbackDesk } from './feedback.js';
 import { findFrame, findVerdict, queryVerdicts, type HistoryDeps } from './history.js';
 import type { DashboardMetrics } from './metrics.js';
-import { allowedObject, contentTypeOf, objectPath, objectPolicyOf } from './objects.js';
+import { allowedObject, contentTypeOf, objectPath, objectPolicyOf, type PagePlace } from './objects.js';
 import { operatingPointRevision, parseOperatingPointChange, publishDeployment } from './operating-point.js';
 import { HttpProblem, PROBLEMS } from './problem.js';
 import { parseVerdictQuery } from './query.js';
@@ -31,6 +31,8 @@ export interface DashboardServerOptions {
   history: HistoryDeps;
   blobs: BlobStore;
   allow: readonly ObjectAllowance[];
+  /** Where the retrain reports are: HTML there is served as a page (without scripts), anywhere else as a download. */
+  reportPages: PagePlace;
   maxObjectBytes: number;
   maxLimit: number;
   maxClients: number;
@@ -178,7 +180,7 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
       throw new HttpProblem('OBJECT_TOO_LARGE', 413, `the object is ${head.bytes} bytes; the dashboard serves at most ${options.maxObjectBytes} (objects.maxBytes)`);
     }
     const body = request.method === 'HEAD' ? undefined : await options.blobs.get(ref);
-    const contentType = contentTypeOf(ref.key);
+    const contentType = contentTypeOf(ref, options.reportPages);
     return reply
       .headers({
         'content-type': contentType,

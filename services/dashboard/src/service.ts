@@ -69,6 +69,7 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     history,
     blobs,
     allow: objectAllowances(config.objects),
+    reportPages: config.objects.retrainReports,
     maxObjectBytes: config.objects.maxBytes,
     maxLimit: config.history.maxLimit,
     maxClients: config.dashboard.maxClients,

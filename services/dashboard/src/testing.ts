@@ -1,5 +1,5 @@
 /** Schema-valid messages for the dashboard's tests, as the workers, alerting and the drift monitor publish them. */
-import type { Alert, DeadLetter, Deployment, DriftCheck, DriftEvent, FrameEvent, Verdict } from '@loomwatch/contracts';
+import type { Alert, DeadLetter, Deployment, DriftCheck, DriftEvent, FrameEvent, ReplayCheck, RetrainRequest, RetrainStatus, Verdict } from '@loomwatch/contracts';
 
 /** Where a defect fixture's one region is, on a 4096 × 256 AITEX frame. */
 export const DEFECT_REGION = { x: 1800, y: 70, width: 240, height: 110, area: 21_000, maxScore: 0.93, meanScore: 0.71 };
@@ -147,5 +147,60 @@ export function driftFixture(tripped: readonly DriftCheck[], options: { line?: s
     reference: { model: 'draem-aitex', version: '1.0.0', split: 'aitex-train', scope: options.fabric === undefined ? 'pooled' : 'fabric' },
     evaluatedAt: at.toISOString(),
     monitorId: 'drift-1',
+  };
+}
+
+/** A replay's check as the retrainer records it: 40 reviewed normals (12 → 3 flagged), 8 reviewed defects (7 → 7 caught). */
+export function replayCheckFixture(bucket = 'loomwatch-datasets', requestId = 'draem-aitex.05.1'): ReplayCheck {
+  return {
+    replayTopic: 'verdicts.replay.draem-aitex.1.3.0',
+    report: { bucket, key: `retrain/${requestId}/report/index.html` },
+    frames: 48,
+    normals: { reviewed: 40, parentFlagged: 12, candidateFlagged: 3 },
+    defects: { reviewed: 8, parentFlagged: 7, candidateFlagged: 7 },
+  };
+}
+
+/**
+ * The status of a request of draem-aitex at `step`, its candidate 1.3.0 from snapshot `snap-1`, in
+ * shadow from revision 3 (`replayed`: with `replayCheckFixture`; `promoted`: to canary by Erin).
+ */
+export function retrainStatusFixture(step: RetrainStatus['step'], check: ReplayCheck = replayCheckFixture()): RetrainStatus {
+  const made = { snapshot: 'snap-1', version: '1.3.0' };
+  switch (step) {
+    case 'requested':
+      return { step };
+    case 'snapshot':
+      return { step, snapshot: made.snapshot };
+    case 'refit':
+    case 'candidate':
+      return { step, ...made };
+    case 'refused':
+      return { step, ...made, reasons: ['validation image AUROC 0.81 < parent 0.86'] };
+    case 'failed':
+      return { step, code: 'REFIT_FAILED', message: 'the refit exited 2: out of memory' };
+    case 'shadow':
+      return { step, ...made, revision: 3 };
+    case 'replayed':
+      return { step, ...made, revision: 3, check, reasons: ['no guard configured: an engineer promotes'] };
+    case 'promoted':
+      return { step, ...made, revision: 4, check, stage: 'canary', by: 'Erin Engineer' };
+  }
+}
+
+/** A retrain request of draem-aitex on fabric `fabric` (05), 12 false alarms reviewed, at `status`. */
+export function retrainFixture(status: RetrainStatus, options: { id?: string; fabric?: string; model?: string; at?: Date } = {}): RetrainRequest {
+  const at = options.at ?? new Date('2026-12-07T10:00:00Z');
+  const fabric = options.fabric ?? '05';
+  return {
+    kind: 'retrain-request',
+    id: options.id ?? `draem-aitex.${fabric}.${at.getTime()}`,
+    model: options.model ?? 'draem-aitex',
+    fabric,
+    reason: { kind: 'false-alarms', count: 12, to: at.toISOString() },
+    requestedAt: at.toISOString(),
+    requestedBy: 'retrain-policy',
+    status,
+    updatedAt: new Date(at.getTime() + 60_000).toISOString(),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertFixture, deploymentFixture, driftFixture, verdictFixture } from './testing.js';
+import { alertFixture, deploymentFixture, driftFixture, retrainFixture, retrainStatusFixture, verdictFixture } from './testing.js';
 import {
   applyEvent,
   calibrationOf,
@@ -88,6 +88,23 @@ describe('the view reducer', () => {
     ]);
     expect(state.deadLetters.IMAGE_CORRUPT).toMatchObject({ count: 2, lastMessage: 'second', lastOrigin: 'frames.v1/0@2' });
     expect(state.deadLetters.IMAGE_NOT_FOUND?.count).toBe(1);
+  });
+
+  it('keeps the latest record of the retrain request in force per key: a new request replaces the old, an older record of the same request or a repeat changes nothing', () => {
+    const key = 'retrain:draem-aitex:05';
+    const first = retrainFixture(retrainStatusFixture('shadow'), { id: 'r1' });
+    const replayed = { ...retrainFixture(retrainStatusFixture('replayed'), { id: 'r1' }), updatedAt: new Date(Date.parse(first.updatedAt) + 1000).toISOString() };
+    let state = reduce([
+      { type: 'retrain', key, request: first },
+      { type: 'retrain', key, request: replayed },
+    ]);
+    expect(state.retrains[key]?.status.step).toBe('replayed');
+    expect(reduce([{ type: 'retrain', key, request: first }], state)).toBe(state);
+    expect(reduce([{ type: 'retrain', key, request: replayed }], state)).toBe(state);
+    state = reduce([{ type: 'retrain', key, request: retrainFixture(retrainStatusFixture('requested'), { id: 'r2', at: new Date('2026-12-01T00:00:00Z') }) }], state);
+    expect(state.retrains[key]).toMatchObject({ id: 'r2', status: { step: 'requested' } });
+    state = reduce([{ type: 'retrain', key: 'retrain:draem-aitex:all', request: retrainFixture(retrainStatusFixture('refit'), { id: 'r3' }) }], state);
+    expect(Object.keys(state.retrains).sort()).toEqual(['retrain:draem-aitex:05', 'retrain:draem-aitex:all']);
   });
 
   it('keeps the highest deployment revision per model', () => {
