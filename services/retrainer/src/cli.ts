@@ -3,12 +3,12 @@
  * for a refit). Exit codes: 0 done, 1 failure, 2 bad arguments or configuration.
  */
 import { userInfo } from 'node:os';
-import { STANDARD_ENV_ALIASES, chooseSubcommand, collect, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit, parseServiceArgs } from '@loomwatch/config';
+import { STANDARD_ENV_ALIASES, chooseSubcommand, collect, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
 import { Id, LoomwatchError, RetrainRequest, toLoomwatchError } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { RetrainConfig } from './config.js';
-import { RUN_COMMAND, runService } from './run.js';
+import { parseRunArgs, runService } from './run.js';
 import { manualRequest } from './policy.js';
 import { publishRetrainRequest } from './service.js';
 
@@ -56,7 +56,7 @@ const sub = chooseSubcommand({
   examples: ['loomwatch retrain run --set policy.model=patchcore-aitex', 'loomwatch retrain request --model patchcore-aitex --fabric 01'],
   notes: [`${NAME} run --help and ${NAME} request --help show each one's options.`],
   subcommands: [
-    ['run', 'run retrain requests (snapshot, refit, shadow) as they come, and the false-alarm policy'],
+    ['run', 'run retrain requests (snapshot, refit, shadow, replay, guard) as they come, and the policies; --once: the pending ones, then exit'],
     ['request', 'ask for a refit of a model (on one fabric\'s reviews, or all)'],
   ],
 });
@@ -64,6 +64,5 @@ const sub = chooseSubcommand({
 process.env['LOOMWATCH_COMMAND'] = `${commandName(NAME)} ${sub.name}`;
 if (sub.name === 'request') await request(sub.argv);
 else {
-  const args = parseServiceArgs(RUN_COMMAND, sub.argv);
-  await runService(args);
+  await runService(parseRunArgs(sub.argv));
 }

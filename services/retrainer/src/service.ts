@@ -1,22 +1,38 @@
 /**
  * The retrainer: follows control.v1 for retrain requests (and the deployments their shadows
  * extend) and runs each pending request to its end, one at a time; with a policy model, it also
- * follows feedback.v1 and asks for a refit when a fabric has gathered enough new false alarms.
+ * follows feedback.v1 and asks for a refit when a fabric has gathered enough new false alarms, and
+ * with `policy.drift` alerts.v1 and drift.v1, asking for one when a drift alert is open on a fabric.
  * A restart reads the compacted topic again and continues every request from its last step.
+ * `--once` runs the requests pending when it has read the topic, then stops (a Kubernetes Job).
  */
-import { Deployment, Feedback, LoomwatchError, RETRAIN_REQUEST_EVENT_TYPE, RetrainRequest, cloudEventHeaders, decodeMessage, encodeMessage, isRetrainKey, retrainKey, retrainPending, toLoomwatchError } from '@loomwatch/contracts';
+import { Alert, Deployment, DriftEvent, Feedback, LoomwatchError, RETRAIN_REQUEST_EVENT_TYPE, RetrainRequest, cloudEventHeaders, decodeMessage, encodeMessage, isRetrainKey, retrainKey, retrainPending, toLoomwatchError } from '@loomwatch/contracts';
 import { publishControlMessage } from '@loomwatch/frame-pipeline';
 import { createKafkaClient, requireTopics, type InboundRecord, type KafkaClient, type Subscription } from '@loomwatch/kafka';
 import { Counter, createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { applyFeedback, type FrameLabel } from '@loomwatch/quality';
+import { S3BlobStore } from '@loomwatch/storage';
 import type { RetrainConfig } from './config.js';
+import { driftEventKey, driftRequests, supersedes } from './drift-policy.js';
 import { policyRequests } from './policy.js';
 import { runRequest, type RetrainSteps } from './runner.js';
 import { realSteps } from './steps.js';
 
+/** How long `--once` waits before running again requests a drain left pending. */
+const ONCE_RETRY_MS = 2000;
+
 export interface RetrainerService {
   readonly opsPort: number;
+  /** With `once`: settles when every request pending at the start has ended (or stopped); else never. */
+  readonly drained: Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface RetrainerOptions {
+  /** The work behind each step (tests); the real steps by default. */
+  steps?: (deps: { client: KafkaClient; deployment: (model: string) => Deployment | undefined; signal: AbortSignal }) => RetrainSteps;
+  /** Run the requests pending once the topics are read (and those the policies ask for then), then settle `drained`. */
+  once?: boolean;
 }
 
 /** Publishes a request (any step) under its model's and fabric's key. */
@@ -28,20 +44,27 @@ export async function publishRetrainRequest(client: KafkaClient, topic: string, 
   });
 }
 
-export async function startRetrainer(config: RetrainConfig, logger: Logger, options: { steps?: (deps: { client: KafkaClient; deployment: (model: string) => Deployment | undefined; signal: AbortSignal }) => RetrainSteps } = {}): Promise<RetrainerService> {
+export async function startRetrainer(config: RetrainConfig, logger: Logger, options: RetrainerOptions = {}): Promise<RetrainerService> {
   const settings = config.retrain;
   const client = createKafkaClient({ ...config.kafka, clientId: 'loomwatch-retrainer' }, logger);
   const policyModel = config.policy.model;
-  await requireTopics(client.topics, policyModel === undefined ? [settings.controlTopic] : [settings.controlTopic, settings.feedbackTopic]);
+  const followDrift = config.policy.drift && policyModel !== undefined;
+  await requireTopics(client.topics, [
+    settings.controlTopic,
+    ...(policyModel === undefined ? [] : [settings.feedbackTopic]),
+    ...(followDrift ? [settings.alertsTopic, settings.driftTopic] : []),
+  ]);
 
   const registry = createMetricsRegistry();
   const steps = new Counter({ name: 'loomwatch_retrain_steps_total', help: 'Retrain request steps recorded, by the step reached', labelNames: ['step'], registers: [registry] });
   const deployments = new Map<string, Deployment>();
   const requests = new Map<string, RetrainRequest>();
   const labels = new Map<string, FrameLabel>();
+  const alerts = new Map<string, Alert>();
+  const judgements = new Map<string, DriftEvent>();
   const abort = new AbortController();
   const deps = { client, deployment: (model: string) => deployments.get(model), signal: abort.signal };
-  const work = options.steps?.(deps) ?? realSteps({ config: settings, client, deployment: deps.deployment, signal: abort.signal });
+  const work = options.steps?.(deps) ?? realSteps({ config: settings, client, deployment: deps.deployment, store: new S3BlobStore(config.s3), signal: abort.signal });
   let stopped = false;
   let running: Promise<void> | undefined;
 
@@ -61,12 +84,27 @@ export async function startRetrainer(config: RetrainConfig, logger: Logger, opti
       const next = [...requests.values()].find(retrainPending);
       if (next === undefined || stopped) return;
       try {
-        await runRequest(next, work, publish);
+        await runRequest(next, work, publish, { guard: config.guard });
       } catch (err) {
         const error = toLoomwatchError(err);
         logger.warn({ request: next.id, code: error.code }, `retrain ${next.id} stopped before its next step was recorded: ${error.message}`);
         // Replaced: run the new request. Else (stopping, the broker down) try again on the next record read.
         if (requests.get(retrainKey(next.model, next.fabric))?.id === next.id) return;
+      }
+    }
+  };
+  /** Settles once no drain is under way and nothing runnable is pending (or the service stops). */
+  const untilIdle = async (): Promise<void> => {
+    for (;;) {
+      // The policies' requests are published asynchronously: let them land before judging.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const current = running;
+      if (current !== undefined) await current;
+      else if (stopped || ![...requests.values()].some(retrainPending)) return;
+      else {
+        // A drain that stopped with work left (the broker down): try again after a pause.
+        await new Promise((resolve) => setTimeout(resolve, ONCE_RETRY_MS));
+        kick();
       }
     }
   };
@@ -76,12 +114,16 @@ export async function startRetrainer(config: RetrainConfig, logger: Logger, opti
     });
   };
 
+  const ask = (request: RetrainRequest): void => {
+    requests.set(retrainKey(request.model, request.fabric), request);
+    void publishRetrainRequest(client, settings.controlTopic, request).then(kick, (err: unknown) => logger.error({ code: toLoomwatchError(err).code }, `the policy's request ${request.id} was not published: ${toLoomwatchError(err).message}`));
+  };
   const runPolicy = (): void => {
     if (policyModel === undefined) return;
-    for (const request of policyRequests(labels.values(), requests, { model: policyModel, falseAlarms: config.policy.falseAlarms, now: new Date() })) {
-      requests.set(retrainKey(request.model, request.fabric), request);
-      void publishRetrainRequest(client, settings.controlTopic, request).then(kick, (err: unknown) => logger.error({ code: toLoomwatchError(err).code }, `the policy's request ${request.id} was not published: ${toLoomwatchError(err).message}`));
-    }
+    const now = new Date();
+    for (const request of policyRequests(labels.values(), requests, { model: policyModel, falseAlarms: config.policy.falseAlarms, now })) ask(request);
+    // After the false-alarm requests: a fabric just asked for is pending, so drift does not ask twice.
+    if (followDrift) for (const request of driftRequests(alerts.values(), judgements.values(), requests, { model: policyModel, now })) ask(request);
   };
 
   let caughtUp = false;
@@ -116,16 +158,45 @@ export async function startRetrainer(config: RetrainConfig, logger: Logger, opti
     }
   };
 
+  const visitAlert = (record: InboundRecord): void => {
+    if (record.value === null) return;
+    try {
+      const alert = decodeMessage(Alert, record.value);
+      if (alert.kind !== 'drift') return;
+      if (alert.status === 'resolved') alerts.delete(alert.alertId);
+      else if (supersedes(alert, alerts.get(alert.alertId))) alerts.set(alert.alertId, alert);
+      if (caughtUp) runPolicy();
+    } catch (err) {
+      logger.error({ code: toLoomwatchError(err).code, offset: record.offset }, `ignoring an invalid alert on ${settings.alertsTopic}`);
+    }
+  };
+  const visitDrift = (record: InboundRecord): void => {
+    if (record.value === null) return;
+    try {
+      const event = decodeMessage(DriftEvent, record.value);
+      const key = driftEventKey(event);
+      const kept = judgements.get(key);
+      if (kept === undefined || Date.parse(event.window.to) >= Date.parse(kept.window.to)) judgements.set(key, event);
+      if (caughtUp) runPolicy();
+    } catch (err) {
+      logger.error({ code: toLoomwatchError(err).code, offset: record.offset }, `ignoring an invalid drift judgement on ${settings.driftTopic}`);
+    }
+  };
+
   const subscriptions: Subscription[] = [await client.reader.follow(settings.controlTopic, visitControl)];
   if (policyModel !== undefined) subscriptions.push(await client.reader.follow(settings.feedbackTopic, visitFeedback));
+  if (followDrift) subscriptions.push(await client.reader.follow(settings.driftTopic, visitDrift), await client.reader.follow(settings.alertsTopic, visitAlert));
   caughtUp = true;
   runPolicy();
   kick();
+  // --once: what is pending now (and what the policies just asked for) is this run's work.
+  const drained = options.once === true ? untilIdle() : new Promise<void>(() => undefined);
 
   const ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, registry, readiness: { broker: () => subscriptions.every((s) => s.running) } });
   logger.info({ controlTopic: settings.controlTopic, policy: config.policy, opsPort: ops.port }, 'retrainer started');
   return {
     opsPort: ops.port,
+    drained,
     async stop() {
       stopped = true;
       abort.abort();

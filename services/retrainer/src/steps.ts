@@ -1,37 +1,21 @@
 /**
- * The real work behind each step: `loomwatch dataset snapshot|pull` and the refit as subprocesses
- * (the data set service has no library entry; the refit is Python), and the shadow as the next
- * deployment revision on the control topic.
+ * The real work behind each step: `loomwatch dataset snapshot|pull`, the refit and `loomwatch
+ * replay` as subprocesses (the data set and replay services have no library entry; the refit is
+ * Python), the report to S3, and the shadow and canary as the next deployment revisions on the
+ * control topic.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deployedModelRef, deploymentKey, encodeMessage, nextDeployment } from '@loomwatch/contracts';
+import { Deployment, EVENT_TYPES, LoomwatchError, cloudEventHeaders, deployedModelRef, deploymentKey, encodeMessage, nextDeployment, type DeploymentChange } from '@loomwatch/contracts';
 import { publishControlMessage } from '@loomwatch/frame-pipeline';
 import type { KafkaClient } from '@loomwatch/kafka';
 import { readModelCard, resolveModel } from '@loomwatch/model-registry';
 import type { RetrainConfig } from './config.js';
 import type { RefitOutcome, RetrainSteps } from './runner.js';
 
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command without a shell; `signal` stops it (SIGTERM). */
-export function runCommand(argv: readonly string[], signal?: AbortSignal): Promise<CommandResult> {
-  const [file, ...args] = argv;
-  if (file === undefined) return Promise.reject(new LoomwatchError('CONFIG_INVALID', 'an empty command line'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(signal === undefined ? {} : { signal }) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import type { BlobStore } from '@loomwatch/storage';
+import { registeredCandidate } from './candidates.js';
+import { runCommand, type CommandResult } from './command.js';
+import { replayCandidate } from './replay-step.js';
 
 function lastLine(text: string): string {
   return text.trim().split('\n').at(-1) ?? '';
@@ -63,6 +47,8 @@ export interface RealStepsOptions {
   client: KafkaClient;
   /** The latest deployment of a model on the control topic, as the runner follows it. */
   deployment: (model: string) => Deployment | undefined;
+  /** Where the replay reports go (`retrain.reportBucket`). */
+  store: BlobStore;
   signal?: AbortSignal;
 }
 
@@ -80,6 +66,25 @@ export function realSteps(options: RealStepsOptions): RetrainSteps {
       return undefined;
     }
   };
+  const pull = async (snapshot: string, dir: string): Promise<void> => {
+    await dataset(['pull', snapshot, '--out', dir, '--bucket', config.datasetBucket, '--json'], 'loomwatch dataset pull');
+  };
+  // The deployments this runner published, so a canary right after a shadow extends the shadow's
+  // revision even before the control topic has brought it back.
+  const published = new Map<string, Deployment>();
+  const publishNext = async (model: string, change: DeploymentChange): Promise<number> => {
+    const followed = options.deployment(model);
+    const mine = published.get(model);
+    const current = mine !== undefined && (followed === undefined || mine.revision > followed.revision) ? mine : followed;
+    const next = nextDeployment(model, current, await registryProduction(model), change);
+    await publishControlMessage(client, config.controlTopic, {
+      key: deploymentKey(model),
+      value: encodeMessage(Deployment, next),
+      headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/retrainer') },
+    });
+    published.set(model, next);
+    return next.revision;
+  };
   return {
     async snapshot() {
       const out = await dataset(['snapshot', '--topic', config.feedbackTopic, '--bucket', config.datasetBucket, '--json'], 'loomwatch dataset snapshot');
@@ -92,22 +97,29 @@ export function realSteps(options: RealStepsOptions): RetrainSteps {
       return deployedModelRef(model, production);
     },
     async refit({ snapshot, parent, version }): Promise<RefitOutcome> {
+      const known = await registeredCandidate(config.registryRoot, { parent, snapshot, version });
+      if (known !== undefined) return known;
       const dir = join(config.workDir, snapshot);
-      await dataset(['pull', snapshot, '--out', dir, '--bucket', config.datasetBucket, '--json'], 'loomwatch dataset pull');
+      await pull(snapshot, dir);
       const bare = version.slice(version.indexOf('@') + 1);
       const result = await runCommand([...config.refitCommand, '--feedback', dir, '--parent', parent, '--version', bare, '--registry', config.registryRoot], signal);
       if (result.code === 0) return { passed: true };
       if (result.code === 1) return { passed: false, reasons: refusalReasons(result.stderr) };
+      // Another runner wrote the same version meanwhile: its card says what it is.
+      if (result.stderr.includes('[version-exists]')) {
+        const written = await registeredCandidate(config.registryRoot, { parent, snapshot, version });
+        if (written !== undefined) return written;
+      }
       throw new LoomwatchError('REFIT_FAILED', `the refit of ${parent} on snapshot ${snapshot} failed (exit ${result.code}): ${lastLine(result.stderr) || 'no message'}`);
     },
     async shadow(model, version, reason) {
-      const next = nextDeployment(model, options.deployment(model), await registryProduction(model), { shadow: { version, sample: config.shadowSample }, reason });
-      await publishControlMessage(client, config.controlTopic, {
-        key: deploymentKey(model),
-        value: encodeMessage(Deployment, next),
-        headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/retrainer') },
-      });
-      return next.revision;
+      return publishNext(model, { shadow: { version, sample: config.shadowSample }, reason });
+    },
+    replay(input) {
+      return replayCandidate(input, { replayCommand: config.replayCommand, feedbackTopic: config.feedbackTopic, workDir: config.workDir, reportBucket: config.reportBucket, store: options.store, pull, ...(signal === undefined ? {} : { signal }) });
+    },
+    async canary(model, version, where, reason) {
+      return publishNext(model, { canary: { version, lines: where.lines, cameras: where.cameras }, reason });
     },
   };
 }
