@@ -10,7 +10,13 @@ describe('parseReportArgs', () => {
       framesTopic: 'frames.v1',
       outDir: '/srv/reports/replay/verdicts.shadow.v1',
       format: 'md',
+      feedbackTopic: undefined,
+      json: false,
     });
+  });
+
+  it('reads --feedback-topic and --json', () => {
+    expect(parseReportArgs(['--replay-topic', 't', '--feedback-topic', 'feedback.v1', '--json'], '/srv')).toMatchObject({ feedbackTopic: 'feedback.v1', json: true });
   });
 
   it('resolves a relative --out against the working directory', () => {
@@ -19,7 +25,9 @@ describe('parseReportArgs', () => {
 
   it.each([
     [[], '--replay-topic is required'],
-    [['--replay-topic', 'verdicts.v1'], 'must be three different topics'],
+    [['--replay-topic', 'verdicts.v1'], '--replay-topic, --baseline, --frames-topic must be different topics'],
+    [['--replay-topic', 't', '--feedback-topic', 'frames.v1'], '--feedback-topic must be different topics'],
+    [['--replay-topic', 't', '--feedback-topic', 'feed back'], '--feedback-topic "feed back" is not a Kafka topic name'],
     [['--replay-topic', 't', '--format', 'pdf'], '--format must be md or html'],
     [['--replay-topic', 'a/b'], 'is not a Kafka topic name'],
     [['--replay-topic', 't', '--bogus'], "unknown option '--bogus'"],

@@ -16,6 +16,10 @@ export interface ReportArgs {
   outDir: string;
   /** @defaultValue 'md' */
   format: ReportFormat;
+  /** The reviews (`feedback.v1`) whose labels make the reviewed-frames section. @defaultValue none: no such section */
+  feedbackTopic: string | undefined;
+  /** Print one JSON line (the figures and files) on stdout instead of the headline. @defaultValue false */
+  json: boolean;
 }
 
 /** Kafka's own rule for topic names. */
@@ -30,8 +34,17 @@ export function reportCommand(name: string): Command {
   return newCommand({
     name: REPLAY_NAME,
     summary: 'Compares a replay (or shadow) verdict stream with a baseline, frame by frame: agreement, flips, score shift, per line and fabric. Writes report.json, report.md (or .html) and report.svg.',
-    examples: ['loomwatch replay report --replay-topic verdicts.replay.r1.1.2.0', 'loomwatch replay report --replay-topic verdicts.shadow.v1 --format html --out /tmp/shadow-report'],
-    notes: ['Exit codes: 0 written, 1 failure, 2 bad arguments or configuration.'],
+    examples: [
+      'loomwatch replay report --replay-topic verdicts.replay.r1.1.2.0',
+      'loomwatch replay report --replay-topic verdicts.shadow.v1 --format html --out /tmp/shadow-report',
+      'loomwatch replay report --replay-topic verdicts.replay.draem-aitex.1.3.0 --feedback-topic feedback.v1 --format html --out /tmp/retrain --json',
+    ],
+    notes: [
+      'With --feedback-topic the report gains a reviewed-frames section: each reviewed frame\'s current label against both verdicts.',
+      '--json prints one line: {"files":{"json","summary","chart"},"candidate","baseline","joined","agreed","agreementRate","flips",' +
+        '"reviewed":{"frames","normals":{"reviewed","parentFlagged","candidateFlagged"},"defects":{…}}} (reviewed only with --feedback-topic).',
+      'Exit codes: 0 written, 1 failure, 2 bad arguments or configuration.',
+    ],
   })
     // Named as it was run (`loomwatch replay`, `pnpm --silent replay`), with the subcommand.
     .name(`${name} report`)
@@ -39,24 +52,31 @@ export function reportCommand(name: string): Command {
     .option('--baseline <topic>', 'the verdicts to compare with', TOPICS.verdicts)
     .option('--frames-topic <topic>', 'the frames both decided', TOPICS.frames)
     .option('--out <dir>', 'where the files go (default: reports/replay/<replay-topic>, git-ignored)')
-    .option('--format <md|html>', 'the summary\'s format', 'md');
+    .option('--format <md|html>', 'the summary\'s format', 'md')
+    .option('--feedback-topic <topic>', 'the reviews (feedback.v1): add the reviewed frames, by their current label, to the report (default: none)')
+    .option('--json', 'print one JSON line with the figures and the files written, instead of the headline');
 }
 
 /** Parses `replay report` arguments; a mistake is a `REPLAY_INVALID` error that says what to do. */
 export function parseReportArgs(argv: readonly string[], cwd: string, name = REPLAY_NAME): ReportArgs | 'help' {
   const command = reportCommand(name);
   if (parseCommand(command, argv, 'REPLAY_INVALID') === 'help') return 'help';
-  const values = command.opts<{ replayTopic?: string; baseline: string; framesTopic: string; out?: string; format: string }>();
+  const values = command.opts<{ replayTopic?: string; baseline: string; framesTopic: string; out?: string; format: string; feedbackTopic?: string; json?: boolean }>();
   const replayTopic = values.replayTopic;
   if (replayTopic === undefined || replayTopic === '') {
     throw invalid('--replay-topic is required: the topic of the replay (verdicts.replay.<name>.<version>) or verdicts.shadow.v1.');
   }
-  const topics = { '--replay-topic': replayTopic, '--baseline': values.baseline, '--frames-topic': values.framesTopic };
+  const topics: Record<string, string> = {
+    '--replay-topic': replayTopic,
+    '--baseline': values.baseline,
+    '--frames-topic': values.framesTopic,
+    ...(values.feedbackTopic === undefined ? {} : { '--feedback-topic': values.feedbackTopic }),
+  };
   for (const [option, topic] of Object.entries(topics)) {
     if (!TOPIC_NAME.test(topic)) throw invalid(`${option} "${topic}" is not a Kafka topic name (letters, digits, ".", "_", "-").`);
   }
-  if (new Set(Object.values(topics)).size < 3) {
-    throw invalid('--replay-topic, --baseline and --frames-topic must be three different topics.');
+  if (new Set(Object.values(topics)).size < Object.keys(topics).length) {
+    throw invalid(`${Object.keys(topics).join(', ')} must be different topics.`);
   }
   const format = values.format;
   if (format !== 'md' && format !== 'html') throw invalid(`--format must be md or html, not "${format}".`);
@@ -67,5 +87,7 @@ export function parseReportArgs(argv: readonly string[], cwd: string, name = REP
     framesTopic: values.framesTopic,
     outDir: values.out === undefined ? join(cwd, 'reports', 'replay', replayTopic) : resolve(cwd, values.out),
     format,
+    feedbackTopic: values.feedbackTopic,
+    json: values.json ?? false,
   };
 }

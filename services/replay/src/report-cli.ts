@@ -1,6 +1,8 @@
 /**
  * `replay report`: compares a replay (or shadow) verdict stream with a baseline, frame by frame,
- * and writes report.json, report.md (or .html) and report.svg. The figures are computed in
+ * and writes report.json, report.md (or .html) and report.svg; with `--feedback-topic`, also
+ * over the reviewed frames by their current label; with `--json`, prints one JSON line
+ * (`ReportJsonLine`) for a program that runs it (the retrainer). The figures are computed in
  * report-figures.ts; this module wires arguments, config, Kafka and files.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -49,6 +51,33 @@ interface ReportFiles {
   chart: string;
 }
 
+/** What `--json` prints on stdout, one line: the files (absolute) and the figures a caller acts on. */
+export interface ReportJsonLine {
+  files: ReportFiles;
+  candidate: string;
+  baseline: string;
+  joined: number;
+  agreed: number;
+  agreementRate: number | null;
+  flips: { okToDefect: number; defectToOk: number };
+  /** Only with `--feedback-topic`: the fields of the retrainer's `ReplayCheck`. */
+  reviewed?: ReplayReport['reviewed'];
+}
+
+function jsonLine(report: ReplayReport, files: ReportFiles): ReportJsonLine {
+  const { overall, streams } = report;
+  return {
+    files,
+    candidate: streams.candidate.topic,
+    baseline: streams.baseline.topic,
+    joined: overall.joined,
+    agreed: overall.agreed,
+    agreementRate: overall.agreementRate,
+    flips: overall.flips,
+    ...(report.reviewed === undefined ? {} : { reviewed: report.reviewed }),
+  };
+}
+
 async function writeReportFiles(outDir: string, report: ReplayReport, joined: readonly JoinedFrame[], format: ReportArgs['format']): Promise<ReportFiles> {
   await mkdir(outDir, { recursive: true });
   const files: ReportFiles = { json: join(outDir, 'report.json'), summary: join(outDir, `report.${format}`), chart: join(outDir, 'report.svg') };
@@ -80,14 +109,18 @@ export async function runReportCommand(argv: string[], io: Partial<ReportIo> = {
     let warnings = 0;
     const inputs = await readReportInputs(
       client,
-      { candidate: args.replayTopic, baseline: args.baseline, frames: args.framesTopic },
+      { candidate: args.replayTopic, baseline: args.baseline, frames: args.framesTopic, ...(args.feedbackTopic === undefined ? {} : { feedback: args.feedbackTopic }) },
       { warn: (line) => (warnings++ < INVALID_WARNINGS ? stderr(line) : undefined) },
     );
     const report = buildReport({ ...inputs, generatedAt: now() });
     const joined = pairByFrame(inputs.candidate.verdicts.byFrame, inputs.baseline.verdicts.byFrame).filter(isJoined);
     const files = await writeReportFiles(args.outDir, report, joined, args.format);
-    const invalid = report.streams.candidate.invalid + report.streams.baseline.invalid + report.streams.frames.invalid;
+    const invalid = report.streams.candidate.invalid + report.streams.baseline.invalid + report.streams.frames.invalid + (report.reviewedFrames?.invalid ?? 0);
     if (invalid > INVALID_WARNINGS) stderr(`${invalid} invalid messages skipped in all (the first ${INVALID_WARNINGS} shown)`);
+    if (args.json) {
+      stdout(JSON.stringify(jsonLine(report, files)));
+      return 0;
+    }
     stdout(`report: ${relative(cwd, files.summary) || files.summary}`);
     for (const line of headline(report)) stdout(line);
     return 0;

@@ -2,7 +2,7 @@
  * The readable report as a list of format-neutral blocks (headings, tables, the chart), so the
  * Markdown and the HTML renderings say the same thing. Rendering is in report-render.ts.
  */
-import type { ComparisonFigures, DistributionSummary, GroupFigures, ReplayReport, VerdictStreamFigures } from './report-model.js';
+import type { ComparisonFigures, DistributionSummary, GroupFigures, ReplayReport, ReviewedCount, ReviewedDetail, ReviewedFigures, VerdictStreamFigures } from './report-model.js';
 
 export type Block =
   | { kind: 'heading'; level: 1 | 2; text: string }
@@ -36,6 +36,68 @@ export function headline(report: ReplayReport): string[] {
       : `score delta (candidate − baseline): mean ${signed(delta.mean)}, median ${signed(delta.median)}, p5 ${signed(delta.p5)}, p95 ${signed(delta.p95)}`,
     `models: candidate ${countList(streams.candidate.models)}; baseline ${countList(streams.baseline.models)}`,
     `false-alarm rates: candidate ${countList(streams.candidate.falseAlarmRates)}; baseline ${countList(streams.baseline.falseAlarmRates)}`,
+    ...(report.reviewed === undefined ? [] : [reviewedHeadline(report.reviewed)]),
+  ];
+}
+
+function reviewedHeadline(reviewed: ReviewedFigures): string {
+  const kind = (name: string, count: ReviewedCount): string => `${name} ${count.reviewed} (flagged: baseline ${count.parentFlagged}, candidate ${count.candidateFlagged})`;
+  return `reviewed: ${reviewed.frames} frames decided by both; ${kind('normals', reviewed.normals)}; ${kind('defects', reviewed.defects)}`;
+}
+
+const share = (part: number, whole: number): string => (whole === 0 ? '–' : percent(part / whole));
+
+/** The reviewed-frames section: counts by what the reviewers said, then the reviewed frames whose verdict changed. */
+function reviewedSection(reviewed: ReviewedFigures, detail: ReviewedDetail): Block[] {
+  const row = (name: string, count: ReviewedCount): string[] => [
+    name,
+    String(count.reviewed),
+    String(count.parentFlagged),
+    share(count.parentFlagged, count.reviewed),
+    String(count.candidateFlagged),
+    share(count.candidateFlagged, count.reviewed),
+  ];
+  const changedTotal = detail.changedCount.fixed + detail.changedCount.broken;
+  const listed = changedTotal > detail.changed.length ? ` The ${detail.changed.length} listed are the first of ${changedTotal} (report.json lists as many).` : '';
+  return [
+    { kind: 'heading', level: 2, text: 'Reviewed frames' },
+    {
+      kind: 'paragraph',
+      text:
+        `Frames people labelled on ${detail.feedbackTopic} (${detail.labelled} frames from ${detail.messages} reviews, each frame by its latest revision), compared where both sides decided them: ` +
+        `${reviewed.frames} frames. ${detail.withoutCandidate} labelled frame(s) have no candidate verdict and ${detail.withoutBaseline} no baseline verdict. ` +
+        'Normals are labelled false-alarm or ok-confirmed (a flag is a false alarm); defects defect-confirmed or missed-defect (a flag is a catch).',
+    },
+    {
+      kind: 'table',
+      header: ['label', 'reviewed', 'baseline flagged', 'baseline share', 'candidate flagged', 'candidate share'],
+      rows: [row('normals', reviewed.normals), row('defects', reviewed.defects)],
+    },
+    {
+      kind: 'paragraph',
+      text: `Changed verdicts on reviewed frames: ${detail.changedCount.fixed} fixed (the candidate now agrees with the label), ${detail.changedCount.broken} broken (it no longer does).${listed}`,
+    },
+    ...changedTable(detail),
+  ];
+}
+
+function changedTable(detail: ReviewedDetail): Block[] {
+  if (detail.changed.length === 0) return [];
+  return [
+    {
+      kind: 'table',
+      header: ['frame', 'line:camera', 'label', 'effect', 'baseline', 'baseline score', 'candidate', 'candidate score'],
+      rows: detail.changed.map((change) => [
+        change.frameId,
+        `${change.lineId}:${change.cameraId}`,
+        change.label,
+        change.effect,
+        change.baseline.verdict,
+        change.baseline.score.toFixed(4),
+        change.candidate.verdict,
+        change.candidate.score.toFixed(4),
+      ]),
+    },
   ];
 }
 
@@ -141,6 +203,7 @@ export function reportDocument(report: ReplayReport, chartFile: string): Block[]
       ],
     },
     { kind: 'paragraph', text: 'Largest |score delta| first.' },
+    ...(report.reviewed === undefined || report.reviewedFrames === undefined ? [] : reviewedSection(report.reviewed, report.reviewedFrames)),
     ...groupSection('By line', 'line', report.byLine),
     ...groupSection('By camera', 'line:camera', report.byCamera),
     ...groupSection(

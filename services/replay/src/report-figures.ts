@@ -11,6 +11,7 @@ import {
   type VerdictPoint,
   type VerdictStreamFigures,
 } from './report-model.js';
+import { reviewedSection, type ReviewedInput } from './report-reviewed.js';
 import { summarize, symmetricHistogram } from './report-stats.js';
 
 /** @defaultValue 50 flipped frame ids per direction in report.json */
@@ -20,6 +21,8 @@ export interface ReportInputs {
   candidate: { topic: string; verdicts: LatestVerdicts; invalid: number };
   baseline: { topic: string; verdicts: LatestVerdicts; invalid: number };
   frames: { topic: string; catalog: FrameCatalog; invalid: number };
+  /** The reviews (`--feedback-topic`); absent: no reviewed-frames section. */
+  feedback?: ReviewedInput;
   generatedAt: Date;
   flipListLimit?: number;
 }
@@ -106,6 +109,8 @@ export function buildReport(inputs: ReportInputs): ReplayReport {
   const joined = pairs.filter(isJoined);
   const facts = (pair: FramePair): FrameFacts => inputs.frames.catalog.byFrame.get(pair.frameId) ?? UNKNOWN_FACTS;
   const { catalog } = inputs.frames;
+  const reviewed =
+    inputs.feedback === undefined ? undefined : reviewedSection(inputs.feedback, inputs.candidate.verdicts.byFrame, inputs.baseline.verdicts.byFrame, limit);
   return {
     generatedAt: inputs.generatedAt.toISOString(),
     streams: {
@@ -134,5 +139,6 @@ export function buildReport(inputs: ReportInputs): ReplayReport {
     byCamera: breakdown(pairs, (pair) => `${anyVerdict(pair).lineId}:${anyVerdict(pair).cameraId}`),
     byDefectCode: breakdown(pairs, (pair) => facts(pair).defectCode),
     byFabricCode: breakdown(pairs, (pair) => facts(pair).fabricCode),
+    ...(reviewed === undefined ? {} : { reviewed: reviewed.reviewed, reviewedFrames: reviewed.detail }),
   };
 }

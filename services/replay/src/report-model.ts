@@ -6,7 +6,7 @@
  * verdict in both; *flip* — a joined frame whose verdict differs; *score delta* — candidate score
  * minus baseline score of a joined frame.
  */
-import type { FrameEvent, Verdict, VerdictKind } from '@loomwatch/contracts';
+import type { FeedbackLabel, FrameEvent, ObjectRef, Verdict, VerdictKind } from '@loomwatch/contracts';
 
 /** What the report needs of one verdict; a whole Verdict carries stats and timings it does not. */
 export interface VerdictPoint {
@@ -21,6 +21,8 @@ export interface VerdictPoint {
   /** The false-alarm rate whose threshold applied; null when the verdict states none (a card without operating points). */
   falseAlarmRate: number | null;
   decidedAt: string;
+  /** The verdict's overlay image (where the report links a changed frame to); absent in hand-made points. */
+  overlay?: ObjectRef;
 }
 
 /** What the report needs of one frame event. */
@@ -34,7 +36,7 @@ export interface FrameFacts {
 export const UNKNOWN = 'unknown';
 
 export function toVerdictPoint(
-  verdict: Pick<Verdict, 'frameId' | 'lineId' | 'cameraId' | 'verdict' | 'score' | 'normalizedScore' | 'model' | 'decidedAt' | 'falseAlarmRate'>,
+  verdict: Pick<Verdict, 'frameId' | 'lineId' | 'cameraId' | 'verdict' | 'score' | 'normalizedScore' | 'model' | 'decidedAt' | 'falseAlarmRate'> & Partial<Pick<Verdict, 'overlay'>>,
 ): VerdictPoint {
   return {
     frameId: verdict.frameId,
@@ -47,6 +49,7 @@ export function toVerdictPoint(
     model: `${verdict.model.name}@${verdict.model.version}${verdict.model.requested === undefined ? '' : ` (${verdict.model.precision ?? 'int8'} for ${verdict.model.requested})`}`,
     falseAlarmRate: verdict.falseAlarmRate ?? null,
     decidedAt: verdict.decidedAt,
+    ...(verdict.overlay === undefined ? {} : { overlay: { bucket: verdict.overlay.bucket, key: verdict.overlay.key } }),
   };
 }
 
@@ -140,6 +143,63 @@ export interface VerdictStreamFigures extends StreamFigures {
 
 export const NO_STATED_RATE = 'none stated';
 
+/** Reviewed frames of one kind decided by both sides, and how many each side flagged (`ReplayCheck`'s `ReviewedCount`). */
+export interface ReviewedCount {
+  reviewed: number;
+  /** Flagged (`defect`) by the baseline: the production verdicts the reviews answered. */
+  parentFlagged: number;
+  /** Flagged by the candidate. */
+  candidateFlagged: number;
+}
+
+/** The labelled frames both sides decided: the fields a retrainer copies into its `ReplayCheck`. Exactly these names. */
+export interface ReviewedFigures {
+  /** normals.reviewed + defects.reviewed */
+  frames: number;
+  /** Labelled `false-alarm` or `ok-confirmed`: a flag is a false alarm. */
+  normals: ReviewedCount;
+  /** Labelled `defect-confirmed` or `missed-defect`: a flag is a catch. */
+  defects: ReviewedCount;
+}
+
+/** One side's verdict of a changed reviewed frame. */
+interface ReviewedSide {
+  verdict: VerdictKind;
+  score: number;
+  model: string;
+  overlay?: ObjectRef;
+}
+
+/** A labelled frame whose verdict differs between the two sides. */
+export interface ReviewedChange {
+  frameId: string;
+  lineId: string;
+  cameraId: string;
+  /** The frame's current label. */
+  label: FeedbackLabel;
+  baseline: ReviewedSide;
+  candidate: ReviewedSide;
+  /** `fixed`: the candidate now agrees with the label; `broken`: the baseline did and the candidate no longer does. */
+  effect: 'fixed' | 'broken';
+}
+
+/** What else the reviewed-frames section says: the feedback read, the labelled frames not compared, and the changed ones. */
+export interface ReviewedDetail {
+  feedbackTopic: string;
+  /** Valid feedback records read, and invalid ones skipped. */
+  messages: number;
+  invalid: number;
+  /** Frames with a current label. */
+  labelled: number;
+  /** Labelled frames the candidate did not decide (outside the replay), and frames without a baseline verdict. */
+  withoutCandidate: number;
+  withoutBaseline: number;
+  changedCount: { fixed: number; broken: number };
+  /** Broken first, then largest |score delta|; at most `changedListLimit`. */
+  changed: ReviewedChange[];
+  changedListLimit: number;
+}
+
 export interface ReplayReport {
   generatedAt: string;
   streams: { candidate: VerdictStreamFigures; baseline: VerdictStreamFigures; frames: StreamFigures };
@@ -158,4 +218,8 @@ export interface ReplayReport {
   byCamera: GroupFigures[];
   byDefectCode: GroupFigures[];
   byFabricCode: GroupFigures[];
+  /** With `--feedback-topic`: the labelled frames both sides decided. */
+  reviewed?: ReviewedFigures;
+  /** With `--feedback-topic`: the rest of the reviewed-frames section. */
+  reviewedFrames?: ReviewedDetail;
 }

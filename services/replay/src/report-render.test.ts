@@ -4,7 +4,7 @@ import { buildReport } from './report-figures.js';
 import { isJoined, pairByFrame } from './report-join.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
 import { renderChart, scatterPanel, thinOut } from './report-svg.js';
-import { craftedInputs, point } from './report-test-fixtures.js';
+import { craftedInputs, craftedReviews, point } from './report-test-fixtures.js';
 
 const inputs = craftedInputs();
 const report = buildReport(inputs);
@@ -20,6 +20,30 @@ describe('headline', () => {
       'models: candidate draem-aitex@1.2.0 (5); baseline draem-aitex@1.0.0 (5)',
       'false-alarm rates: candidate none stated (5); baseline 0.02 (5)',
     ]);
+  });
+});
+
+describe('the reviewed-frames section', () => {
+  const reviewed = buildReport({ ...craftedInputs(), feedback: craftedReviews() });
+
+  it('adds a headline line with the counts, and is absent without reviews', () => {
+    expect(headline(reviewed).at(-1)).toBe('reviewed: 4 frames decided by both; normals 3 (flagged: baseline 1, candidate 1); defects 1 (flagged: baseline 1, candidate 1)');
+    expect(renderMarkdown(reportDocument(report, 'report.svg'))).not.toContain('## Reviewed frames');
+  });
+
+  it('shows the counts by label kind and the changed frames with both verdicts, in Markdown and HTML', () => {
+    const markdown = renderMarkdown(reportDocument(reviewed, 'report.svg'));
+    expect(markdown).toContain('## Reviewed frames');
+    expect(markdown).toContain('Frames people labelled on feedback.v1 (7 frames from 9 reviews');
+    expect(markdown).toContain('2 labelled frame(s) have no candidate verdict and 2 no baseline verdict');
+    expect(markdown).toContain('| normals | 3 | 1 | 33.3 % | 1 | 33.3 % |');
+    expect(markdown).toContain('| defects | 1 | 1 | 100.0 % | 1 | 100.0 % |');
+    expect(markdown).toContain('1 fixed (the candidate now agrees with the label), 1 broken');
+    expect(markdown).toContain('| f2 | line-1:cam-1 | false-alarm | broken | ok | 0.3000 | defect | 0.7000 |');
+    expect(markdown).toContain('| f3 | line-1:cam-2 | false-alarm | fixed | defect | 0.8000 | ok | 0.4000 |');
+    const html = renderHtml(reportDocument(reviewed, 'report.svg'));
+    expect(html).toContain('<h2>Reviewed frames</h2>');
+    expect(html).toContain('<td>f2</td><td>line-1:cam-1</td><td>false-alarm</td><td>broken</td>');
   });
 });
 

@@ -1,7 +1,9 @@
 /** Crafted verdicts and frames for the report's unit tests: six frames on two lines, hand-checked figures in the tests. */
 import { FrameCatalog, LatestVerdicts } from './report-join.js';
 import type { ReportInputs } from './report-figures.js';
+import type { FeedbackLabel } from '@loomwatch/contracts';
 import type { VerdictPoint } from './report-model.js';
+import type { ReviewedInput } from './report-reviewed.js';
 
 export function point(frameId: string, verdict: 'ok' | 'defect', score: number, overrides: Partial<VerdictPoint> = {}): VerdictPoint {
   return {
@@ -57,4 +59,28 @@ export function craftedInputs(): ReportInputs {
     frames: { topic: 'frames.v1', catalog, invalid: 2 },
     generatedAt: new Date('2026-11-23T09:00:00.000Z'),
   };
+}
+
+/**
+ * Current labels of the crafted frames, and of one frame (f7) neither side decided:
+ * | frame | label           | kind   | baseline | candidate | changed          |
+ * | f1    | ok-confirmed    | normal | ok       | ok        |                  |
+ * | f2    | false-alarm     | normal | ok       | defect    | broken, Δ +0.40  |
+ * | f3    | false-alarm     | normal | defect   | ok        | fixed,  Δ −0.40  |
+ * | f4    | defect-confirmed| defect | defect   | defect    |                  |
+ * | f5    | missed-defect   | defect | ok       | —         | (no candidate)   |
+ * | f6    | ok-confirmed    | normal | —        | ok        | (no baseline)    |
+ * | f7    | missed-defect   | defect | —        | —         | (neither)        |
+ */
+export function craftedReviews(): ReviewedInput {
+  const labels = new Map<string, FeedbackLabel>([
+    ['f1', 'ok-confirmed'],
+    ['f2', 'false-alarm'],
+    ['f3', 'false-alarm'],
+    ['f4', 'defect-confirmed'],
+    ['f5', 'missed-defect'],
+    ['f6', 'ok-confirmed'],
+    ['f7', 'missed-defect'],
+  ]);
+  return { topic: 'feedback.v1', labels, messages: 9, invalid: 1 };
 }
