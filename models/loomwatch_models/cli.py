@@ -159,6 +159,18 @@ def cmd_engine_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_loop_eval(a: argparse.Namespace) -> int:
+    from .loop_eval import LoopEvalError, loop_eval
+    try:
+        loop_eval(parent=a.parent, candidate=a.candidate,
+                  registry=Path(a.registry) if a.registry else paths.REGISTRY_DIR, data=paths.data_dir(a.data), split=Path(a.split), out=Path(a.out), fabrics=a.fabric or None,
+                  threads=a.threads)
+    except LoopEvalError as e:
+        print(f"loop-eval failed [{e.code}]: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_fit_patchcore(a: argparse.Namespace) -> int:
     from .patchcore import PatchCoreConfig
     from .release_patchcore import release_patchcore
@@ -453,6 +465,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
     sp.add_argument("--threads", type=int, default=2)
     sp.set_defaults(fn=cmd_engine_eval)
+
+    sp = sub.add_parser("loop-eval", help="the review-loop scenario's before/after: parent and candidate through the "
+                        "TypeScript engine at their own thresholds on the held-out validation frames (and the stream "
+                        "normals, in-sample for the candidate) → --out JSON + PNG")
+    data_arg(sp)
+    sp.add_argument("--parent", required=True, help="<name>@<version> before the reviews")
+    sp.add_argument("--candidate", required=True, help="<name>@<version> refitted from the reviews")
+    sp.add_argument("--registry", help="registry root holding both (default models/registry)")
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-loop-v1.json"))
+    sp.add_argument("--fabric", action="append", help="only this fabric's frames (repeatable; default all)")
+    sp.add_argument("--out", required=True, help="the JSON to write; the PNG goes beside it (.png)")
+    sp.add_argument("--threads", type=int, default=2)
+    sp.set_defaults(fn=cmd_loop_eval)
 
     sp = sub.add_parser("evaluate", help="validation metrics of an ONNX model or a checkpoint into --out")
     data_arg(sp); ckpt_args(sp)

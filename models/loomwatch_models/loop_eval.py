@@ -1,0 +1,164 @@
+"""The review-loop scenario's before/after measurement (issue 33): `models/lw loop-eval`.
+
+A parent and the candidate refitted from it decide the same frames through the TypeScript engine
+(`loomwatch infer`, the worker's code path, engine_eval.py), each with its fabric code and at its own card's
+thresholds (the 5 % points per fabric):
+
+- the split's validation frames — held out: never streamed, never reviewed, in neither version's banks —
+  false alarms / normals and detected / defects, per fabric and in total, each with its Wilson 95 % interval;
+- the split's `stream` normals (make_loop_split) — what the line produced and operators reviewed: for the
+  candidate IN-SAMPLE (the reviewed normals of the refit's fit half are in its banks and its thresholds), so
+  they show what the reviews taught it, never how it generalises.
+
+Writes the JSON (figures, thresholds, the candidate's lineage and gate, every frame's verdict) and a PNG beside
+it: bars before/after per fabric.
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+from .data import load_split, load_stream, sha256_file
+from .engine_eval import engine_verdicts
+from .paths import REGISTRY_DIR
+from .registry import read_card, version_dir
+
+Z95 = 1.959963984540054
+STREAM_NOTE = ("stream normals: the frames the scenario streamed and operators reviewed; IN-SAMPLE for the candidate "
+               "(the reviewed normals of its refit's fit half are in its banks and its thresholds), out of sample for "
+               "the parent (fitted on the split's train frames only)")
+
+
+class LoopEvalError(Exception):
+    """A loop-eval that cannot run; `code` is stable, the message says what to do."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of k successes in n trials ((0, 1) for n = 0)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def proportion(k: int, n: int) -> dict:
+    """k of n with its rate (None for n = 0) and Wilson 95 % interval."""
+    lo, hi = wilson(k, n)
+    return {"count": k, "frames": n, "rate": k / n if n else None, "low": round(lo, 4), "high": round(hi, 4)}
+
+
+def summarize_verdicts(rows: list[dict]) -> dict:
+    """Rows {fabric, label (0 normal, 1 defect), verdict ('ok' | 'defect')} -> false alarms / normals and
+    detected / defects in total and per fabric, each a proportion()."""
+    def part(mine: list[dict]) -> dict:
+        normals = [r for r in mine if r["label"] == 0]
+        defects = [r for r in mine if r["label"] == 1]
+        return {"falseAlarms": proportion(sum(r["verdict"] == "defect" for r in normals), len(normals)),
+                "detected": proportion(sum(r["verdict"] == "defect" for r in defects), len(defects))}
+    by_fabric: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_fabric[r["fabric"]].append(r)
+    return {"total": part(rows), "perFabric": {fab: part(by_fabric[fab]) for fab in sorted(by_fabric)}}
+
+
+def resolve(ref: str, registry: Path) -> Path:
+    """<name>@<version> -> its directory in registry; refuses what is not there."""
+    name, at, version = ref.partition("@")
+    if not at or not name or not version:
+        raise LoopEvalError("bad-ref", f"{ref!r} is not <name>@<version> (e.g. patchcore-aitex@1.2.0-loop.1)")
+    vdir = version_dir(name, version, registry)
+    if not (vdir / "model.json").is_file():
+        raise LoopEvalError("no-version", f"{vdir} holds no model.json: check --registry and the version")
+    return vdir
+
+
+def loop_eval(*, parent: str, candidate: str, registry: Path = REGISTRY_DIR, data: Path, split: Path, out: Path,
+              fabrics: list[str] | None = None, threads: int = 2, log=print) -> dict:
+    pdir, cdir = resolve(parent, registry), resolve(candidate, registry)
+    _, val, _ = load_split(split, data)
+    stream = [f for f in load_stream(split, data) if not f.label]
+    if fabrics:
+        val = [f for f in val if f.fabric in fabrics]
+        stream = [f for f in stream if f.fabric in fabrics]
+    if not val:
+        raise LoopEvalError("no-frames", f"{split} has no validation frame of fabric(s) {fabrics}: check --fabric")
+    held = {f.relpath for f in val}
+    result: dict = {"parent": parent, "candidate": candidate, "split": {"file": Path(split).name,
+                                                                       "sha256": sha256_file(split)},
+                    "heldOut": {}, "stream": {"note": STREAM_NOTE}, "thresholds": {}, "frames": {}}
+    for role, vdir in (("parent", pdir), ("candidate", cdir)):
+        log(f"{role} {vdir.parent.name}@{vdir.name}: {len(val)} validation + {len(stream)} stream frames")
+        # the worker's decision at the card's own thresholds; a --model with a "/" is a version directory
+        try:
+            rows = engine_verdicts(str(vdir), val + stream, None, threads, log)
+        except subprocess.CalledProcessError as e:
+            raise LoopEvalError("engine-failed", f"loomwatch infer on {vdir} exited {e.returncode}: "
+                                                 f"{(e.stderr or '').strip()[-600:]} — build the workspace (pnpm -r "
+                                                 f"build) and run again") from e
+        mine = [r for r in rows if r["file"] in held]
+        result["heldOut"][role] = summarize_verdicts(mine)
+        result["stream"][role] = summarize_verdicts([r for r in rows if r["file"] not in held])
+        card = read_card(vdir)
+        result["thresholds"][role] = {fab: c["imageThreshold"]
+                                      for fab, c in sorted((card["postprocess"].get("fabrics") or {}).items())}
+        result["frames"][role] = [{**r, "heldOut": r["file"] in held} for r in rows]
+        if role == "candidate" and card.get("lineage"):
+            result["lineage"] = card["lineage"]
+    before, after = result["heldOut"]["parent"]["total"], result["heldOut"]["candidate"]["total"]
+    result["verdict"] = {"falseAlarmsFewer": after["falseAlarms"]["count"] < before["falseAlarms"]["count"],
+                         "detectionNotLower": after["detected"]["count"] >= before["detected"]["count"]}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    png = plot(result, out.with_suffix(".png"))
+    for role in ("parent", "candidate"):
+        h, s = result["heldOut"][role]["total"], result["stream"][role]["total"]
+        log(f"{result[role]}: held-out false alarms {h['falseAlarms']['count']}/{h['falseAlarms']['frames']}, detected "
+            f"{h['detected']['count']}/{h['detected']['frames']}; stream false alarms "
+            f"{s['falseAlarms']['count']}/{s['falseAlarms']['frames']}")
+    log(f"wrote {out} and {png}")
+    return result
+
+
+def plot(result: dict, path: Path) -> Path:
+    """Bars before (parent) / after (candidate) per fabric and in total, Wilson 95 % intervals as error bars:
+    held-out false alarms, held-out detection, stream false alarms (in-sample for the candidate)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    panels = [("heldOut", "falseAlarms", "false alarms, held-out normals"),
+              ("heldOut", "detected", "detected, held-out defects"),
+              ("stream", "falseAlarms", "false alarms, stream normals\n(in-sample for the candidate)")]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, (where, what, title) in zip(axes, panels, strict=True):
+        per = result[where]["parent"]["perFabric"]
+        keys = [f for f in per if per[f][what]["frames"]] + ["all"]
+        x = np.arange(len(keys))
+        for j, role in enumerate(("parent", "candidate")):
+            s = result[where][role]
+            props = [s["total"][what] if k == "all" else s["perFabric"][k][what] for k in keys]
+            rate = np.array([p["rate"] or 0.0 for p in props])
+            err = np.array([[r - p["low"] for r, p in zip(rate, props, strict=True)],
+                            [p["high"] - r for r, p in zip(rate, props, strict=True)]])
+            bars = ax.bar(x + (j - 0.5) * 0.38, rate, 0.38, yerr=err, capsize=2,
+                          label=f"{'before' if role == 'parent' else 'after'}: {result[role]}")
+            for b, p in zip(bars, props, strict=True):
+                ax.text(b.get_x() + b.get_width() / 2, 0.01, f"{p['count']}/{p['frames']}", ha="center", va="bottom",
+                        fontsize=6, rotation=90)
+        ax.set_xticks(x, [k if k == "all" else f"fabric {k}" for k in keys], rotation=45, fontsize=7)
+        ax.set_ylim(0, 1.05); ax.set_title(title, fontsize=9); ax.set_ylabel("rate (Wilson 95 %)")
+    axes[0].legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
