@@ -33,14 +33,9 @@ export interface StepLine {
 export function stepLine(status: RetrainStatus): StepLine {
   const marks = (reachedAt: number, reached: boolean): StepMark[] =>
     RETRAIN_STEPS.map((step, i) => ({ step, mark: i < reachedAt || (i === reachedAt && !reached) ? 'done' : i === reachedAt && reached ? 'reached' : 'todo' }));
-  switch (status.step) {
-    case 'refused':
-      return { steps: marks(RETRAIN_STEPS.indexOf('refit'), false), end: { step: 'refused', reasons: status.reasons } };
-    case 'failed':
-      return { steps: marks(-1, false), end: { step: 'failed', code: status.code, message: status.message } };
-    default:
-      return { steps: marks(RETRAIN_STEPS.indexOf(status.step), true) };
-  }
+  if (status.step === 'refused') return { steps: marks(RETRAIN_STEPS.indexOf('refit'), false), end: { step: 'refused', reasons: status.reasons } };
+  if (status.step === 'failed') return { steps: marks(-1, false), end: { step: 'failed', code: status.code, message: status.message } };
+  return { steps: marks(RETRAIN_STEPS.indexOf(status.step), true) };
 }
 
 /** Why the refit was asked for, in words: "12 false alarms reviewed", "drift alert a-1", "asked by Erin Engineer". */

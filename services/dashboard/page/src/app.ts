@@ -10,6 +10,7 @@ import { LiveView } from './live.js';
 import { base, formatTime } from './styles.js';
 import './frame-view.js';
 import './history-view.js';
+import './model-updates.js';
 import './operating-point.js';
 import './panels.js';
 import './quality.js';
@@ -232,6 +233,11 @@ export class App extends LitElement {
         ${this.me?.role === 'engineer'
           ? html`<lw-operating-point .deployments=${Object.values(state.deployments)} .lines=${this.lines()} .csrfToken=${this.me.csrfToken}></lw-operating-point>`
           : nothing}
+        <lw-model-updates
+          .retrains=${state.retrains}
+          .models=${Object.keys(state.deployments).sort()}
+          .csrfToken=${this.me?.role === 'engineer' ? this.me.csrfToken : ''}
+        ></lw-model-updates>
         <lw-dead-letters .tallies=${Object.values(state.deadLetters)}></lw-dead-letters>
         <lw-lag .lag=${state.lag}></lw-lag>
       </div>
