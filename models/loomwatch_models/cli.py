@@ -163,8 +163,8 @@ def cmd_loop_eval(a: argparse.Namespace) -> int:
     from .loop_eval import LoopEvalError, loop_eval
     try:
         loop_eval(parent=a.parent, candidate=a.candidate,
-                  registry=Path(a.registry) if a.registry else paths.REGISTRY_DIR, data=paths.data_dir(a.data), split=Path(a.split), out=Path(a.out), fabrics=a.fabric or None,
-                  threads=a.threads)
+                  registry=Path(a.registry) if a.registry else paths.REGISTRY_DIR, data=paths.data_dir(a.data),
+                  split=Path(a.split), out=Path(a.out), fabrics=a.fabric or None, threads=a.threads)
     except LoopEvalError as e:
         print(f"loop-eval failed [{e.code}]: {e}", file=sys.stderr)
         return 2
