@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FrameEvent, Verdict, encodeMessage, messageKey } from '@loomwatch/contracts';
+import { Feedback, FrameEvent, Verdict, encodeMessage, messageKey, type FeedbackLabel } from '@loomwatch/contracts';
 import { useTestKafka } from '@loomwatch/kafka/testing';
-import { runReportCommand } from './report-cli.js';
+import { runReportCommand, type ReportJsonLine } from './report-cli.js';
 import type { ReplayReport } from './report-model.js';
 
 const kafka = useTestKafka();
@@ -52,6 +52,24 @@ function frame(frameId: string, lineId: string, cameraId: string, defectCode: st
     image: { bucket: 'frames', key: `frames/${frameId}.png`, width: 4096, height: 256, encoding: 'png', bytes: 1000, sha256: 'b'.repeat(64) },
     product: { fabricCode },
     attributes: { aitexDefectCode: defectCode },
+  });
+}
+
+/** A review of frame `frameId` (of line-1:cam-1), revision `revision`. */
+function review(frameId: string, label: FeedbackLabel, revision: number, feedbackId = `${frameId}-r${revision}`): Buffer {
+  return encodeMessage(Feedback, {
+    feedbackId,
+    frameId,
+    lineId: 'line-1',
+    cameraId: 'cam-1',
+    image: { bucket: 'frames', key: `frames/${frameId}.png`, sha256: 'b'.repeat(64) },
+    verdict: { verdict: 'ok', score: 0.3, threshold: 0.5, model: { name: 'draem-aitex', version: '1.0.0', sha256: 'a'.repeat(64) }, decidedAt: '2026-11-22T10:00:01.000Z' },
+    label,
+    regions: [],
+    reviewer: { subject: 'otto', name: 'Otto' },
+    reviewedAt: `2026-11-22T11:00:0${revision}.000Z`,
+    revision,
+    queue: 'flagged',
   });
 }
 
@@ -163,5 +181,71 @@ describe('replay report on the broker', () => {
     });
     expect(code).toBe(2);
     expect(errors.join('\n')).toContain('(--replay-topic) does not exist');
+  });
+
+  it('with --feedback-topic counts the reviewed frames by their latest label, and --json prints them as one line', async () => {
+    const feedback = await kafka.topic({ prefix: 'feedback', partitions: 2 });
+    // f2 was first confirmed a defect, then (revision 1) called a false alarm; f3's first review comes
+    // twice (a retried request: one record); f6 has no baseline verdict, f7 no verdict at all.
+    const reviews: [string, Buffer | string][] = [
+      ['f1', review('f1', 'ok-confirmed', 0)],
+      ['f2', review('f2', 'defect-confirmed', 0)],
+      ['f3', review('f3', 'false-alarm', 0)],
+      ['f3', review('f3', 'false-alarm', 0)],
+      ['f4', review('f4', 'defect-confirmed', 0)],
+      ['f2', review('f2', 'false-alarm', 1)],
+      ['f5', review('f5', 'missed-defect', 0)],
+      ['f6', review('f6', 'ok-confirmed', 0)],
+      ['f7', review('f7', 'missed-defect', 0)],
+      ['f1', '{"not":"a review"}'],
+    ];
+    await kafka.publish(feedback, reviews.map(([frameId, value]) => ({ key: `line-1:${frameId}`, value })));
+    const out: string[] = [];
+    const errors: string[] = [];
+    const argv = ['--replay-topic', topics.candidate, '--baseline', topics.baseline, '--frames-topic', topics.frames, '--feedback-topic', feedback, '--out', 'reviewed', '--format', 'html', '--json'];
+    const code = await runReportCommand(argv, { env: { KAFKA_BROKERS: kafka.infra.kafkaBrokers.join(',') }, cwd: outDir, stdout: (line) => out.push(line), stderr: (line) => errors.push(line) });
+    expect(code, errors.join('\n')).toBe(0);
+    expect(errors.join('\n')).toMatch(new RegExp(`${feedback}\\[\\d\\]@\\d+: skipped, message does not match its schema`));
+
+    // One line on stdout, and it is JSON.
+    expect(out).toHaveLength(1);
+    const line = JSON.parse(out[0] ?? '') as ReportJsonLine;
+    // Normals f1, f2 (its latest label), f3: the baseline flagged f3, the candidate f2. Defects f4: both flagged it.
+    expect(line.reviewed).toEqual({
+      frames: 4,
+      normals: { reviewed: 3, parentFlagged: 1, candidateFlagged: 1 },
+      defects: { reviewed: 1, parentFlagged: 1, candidateFlagged: 1 },
+    });
+    expect(line).toMatchObject({ candidate: topics.candidate, baseline: topics.baseline, joined: 4, agreed: 2, files: { summary: join(outDir, 'reviewed', 'report.html') } });
+
+    const report = JSON.parse(await readFile(join(outDir, 'reviewed', 'report.json'), 'utf8')) as ReplayReport;
+    expect(report.reviewed).toEqual(line.reviewed);
+    expect(report.reviewedFrames).toMatchObject({ feedbackTopic: feedback, messages: 9, invalid: 1, labelled: 7, withoutCandidate: 2, withoutBaseline: 2, changedCount: { fixed: 1, broken: 1 } });
+    expect(report.reviewedFrames?.changed.map((change) => [change.frameId, change.label, change.effect, change.baseline.verdict, change.candidate.verdict])).toEqual([
+      ['f2', 'false-alarm', 'broken', 'ok', 'defect'],
+      ['f3', 'false-alarm', 'fixed', 'defect', 'ok'],
+    ]);
+    // The verdicts' overlays come along, for the links in the page.
+    expect(report.reviewedFrames?.changed[0]?.candidate.overlay).toEqual({ bucket: 'results', key: 'overlays/f2.jpg' });
+    const html = await readFile(join(outDir, 'reviewed', 'report.html'), 'utf8');
+    expect(html).toContain('<h2>Reviewed frames</h2>');
+    expect(html).toContain('<td>normals</td><td>3</td><td>1</td>');
+  });
+
+  it('without --feedback-topic leaves the reviewed figures out of report.json and the --json line', async () => {
+    const out: string[] = [];
+    const argv = ['--replay-topic', topics.candidate, '--baseline', topics.baseline, '--frames-topic', topics.frames, '--out', 'plain', '--json'];
+    const code = await runReportCommand(argv, { env: { KAFKA_BROKERS: kafka.infra.kafkaBrokers.join(',') }, cwd: outDir, stdout: (line) => out.push(line), stderr: () => undefined });
+    expect(code).toBe(0);
+    expect(JSON.parse(out.at(-1) ?? '')).not.toHaveProperty('reviewed');
+    expect(JSON.parse(await readFile(join(outDir, 'plain', 'report.json'), 'utf8'))).not.toHaveProperty('reviewedFrames');
+  });
+
+  it('exits 2 naming --feedback-topic when it does not exist', async () => {
+    const errors: string[] = [];
+    const argv = ['--replay-topic', topics.candidate, '--baseline', topics.baseline, '--frames-topic', topics.frames, '--feedback-topic', `${topics.frames}-no-feedback`, '--out', outDir];
+    const code = await runReportCommand(argv, { env: { KAFKA_BROKERS: kafka.infra.kafkaBrokers.join(',') }, stderr: (line) => errors.push(line), stdout: () => undefined });
+    expect(code).toBe(2);
+    expect(errors.join('\n')).toContain('(--feedback-topic) does not exist');
   });
 });
