@@ -159,6 +159,15 @@ def cmd_engine_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_loop_dataset(a: argparse.Namespace) -> int:
+    from .loop_dataset import loop_dataset
+    from .registry import version_dir
+    name, _, version = a.model.partition("@")
+    loop_dataset(vdir=version_dir(name, version, Path(a.registry) if a.registry else paths.REGISTRY_DIR),
+                 data=paths.data_dir(a.data), split=Path(a.split), out=Path(a.out), threads=a.threads)
+    return 0
+
+
 def cmd_loop_eval(a: argparse.Namespace) -> int:
     from .loop_eval import LoopEvalError, loop_eval
     try:
@@ -465,6 +474,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-split-v1.json"))
     sp.add_argument("--threads", type=int, default=2)
     sp.set_defaults(fn=cmd_engine_eval)
+
+    sp = sub.add_parser("loop-dataset", help="the review-loop scenario by hand: the model decides the split's stream "
+                        "normals through the engine and each is reviewed (flagged: false-alarm, else ok-confirmed) "
+                        "into a data set folder as `loomwatch dataset pull` writes it, for refit --feedback")
+    data_arg(sp)
+    sp.add_argument("--model", required=True, help="<name>@<version> whose verdicts are reviewed (the parent)")
+    sp.add_argument("--registry", help="registry root holding it (default models/registry)")
+    sp.add_argument("--split", default=str(paths.SPLITS_DIR / "aitex-loop-v1.json"))
+    sp.add_argument("--out", required=True, help="an empty folder for manifest.json + normal/<fabric>/<frameId>.png")
+    sp.add_argument("--threads", type=int, default=2)
+    sp.set_defaults(fn=cmd_loop_dataset)
 
     sp = sub.add_parser("loop-eval", help="the review-loop scenario's before/after: parent and candidate through the "
                         "TypeScript engine at their own thresholds on the held-out validation frames (and the stream "
