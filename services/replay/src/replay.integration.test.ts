@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DeadLetter, Verdict, decodeMessage, type FrameEvent } from '@loomwatch/contracts';
+import { DeadLetter, ReplayPlan, Verdict, decodeMessage, replayPlanKey, type FrameEvent } from '@loomwatch/contracts';
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { hasVnni, readCpuFlags } from '@loomwatch/model-registry';
 import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
@@ -213,6 +216,54 @@ describe('replay CLI on the real broker and S3', () => {
     expect(await messagesIn(s.dlq)).toBe(0);
     expect(decodeMessage(DeadLetter, letters[0]?.value ?? null)).toMatchObject({ originalTopic: s.frames, reason: { code: 'MESSAGE_NOT_JSON' } });
   }, 180_000);
+
+  it('with --frame-ids decides only the listed frames, keeps them in the plan, and a rerun after a SIGKILL continues with them exactly once', async () => {
+    const s = await setUp();
+    const events = await publishFrames(s, 6, 1); // 24 frames over both partitions
+    // Every other frame, and one id no frame has.
+    const listed = events.filter((_, index) => index % 2 === 0);
+    const dir = mkdtempSync(join(tmpdir(), 'replay-frame-ids-'));
+    const idsFile = join(dir, 'reviewed.txt');
+    writeFileSync(idsFile, `# the reviewed frames\n${[...listed.map((e) => e.frameId), 'no-such-frame'].join('\n')}\n`);
+    const name = `reviewed-${kafka.group('r')}`.slice(0, 100);
+    const args = ['run', '--from', 'earliest', '--model', MODEL, '--to-topic', s.replayVerdicts, '--frame-ids', idsFile, '--name', name, '--json'];
+
+    const first = startCli(s, args);
+    await untilCommitted(s.replayVerdicts, 2, first.child);
+    first.child.kill('SIGKILL');
+    await processExited(first.child);
+
+    // The plan on the control topic holds the selection the rerun continues with.
+    const plans = (await kafka.readCommitted(s.control, 1)).filter((record) => record.key === replayPlanKey(name));
+    expect(plans).toHaveLength(1);
+    expect(decodeMessage(ReplayPlan, plans[0]?.value ?? null).selection.frameIds).toEqual([...listed.map((e) => e.frameId), 'no-such-frame'].sort());
+
+    // The same name with another set is refused: it would mix two selections in one topic.
+    const otherFile = join(dir, 'other.json');
+    writeFileSync(otherFile, JSON.stringify(events.slice(0, 3).map((e) => e.frameId)));
+    const refused = await runCli(s, args.map((arg) => (arg === idsFile ? otherFile : arg)));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`replay ${name} was started on .* with selection lines \\[\\] cameras \\[\\] 13 --frame-ids`));
+
+    const rerun = await runCli(s, args);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const summary = summaryOf(rerun.stdout);
+    expect(summary).toMatchObject({ status: 'complete', done: 24, total: 24, deadLettered: 0 });
+    expect(summary.decided).toBeLessThanOrEqual(listed.length - 2);
+    const verdicts = readAllCommitted(s.replayVerdicts);
+    expect(verdicts.map((v) => v.frameId).sort()).toEqual(listed.map((e) => e.frameId).sort());
+    expect(await messagesIn(`${s.replayVerdicts}.dlq`)).toBe(0);
+  }, 240_000);
+
+  it('refuses a --frame-ids file with a bad id with exit 2, naming its line, before touching the broker', async () => {
+    const s = await setUp();
+    const idsFile = join(mkdtempSync(join(tmpdir(), 'replay-frame-ids-')), 'bad.txt');
+    writeFileSync(idsFile, 'frame-1\nframe 2\n');
+    const run = await runCli(s, ['run', '--from', 'earliest', '--model', MODEL, '--frame-ids', idsFile]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`--frame-ids ${idsFile}: line 2 ("frame 2") is not a frame id`);
+    expect(await messagesIn(s.control)).toBe(0);
+  }, 60_000);
 
   it('with --precision auto runs the INT8 variant on a VNNI CPU and says so: the progress line, the summary and every verdict', async () => {
     const s = await setUp();
