@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -81,6 +81,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const headers = options.headers ?? DEFAULT_HEADERS;
   const underWay = new Map<string, number>();
   app.addHook('onRequest', async (request, reply) => {
+    void reply.headers(headers);
+    // Refused before its body is read: an unknown route never makes the server take up to the body limit.
+    if (request.is404) throw notFound(request.method, request.url, hasBody(request.headers) ? { connection: 'close' } : {});
     const client = request.ip;
     const count = (underWay.get(client) ?? 0) + 1;
     if (count > limits.maxRequestsPerClient) {
@@ -92,7 +95,6 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       if (left <= 0) underWay.delete(client);
       else underWay.set(client, left);
     });
-    void reply.headers(headers);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -101,10 +103,19 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     return reply.code(status).headers(problemHeaders).type('application/problem+json').send(problem);
   });
   app.setNotFoundHandler((request, reply) => {
-    const { status, problem } = toProblem(new HttpProblem('ROUTE_NOT_FOUND', 404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`), problems);
+    const { status, problem } = toProblem(notFound(request.method, request.url), problems);
     return reply.code(status).type('application/problem+json').send(problem);
   });
   return app;
+}
+
+function notFound(method: string, url: string, headers: Record<string, string> = {}): HttpProblem {
+  return new HttpProblem('ROUTE_NOT_FOUND', 404, `no route ${method} ${url.split('?')[0] ?? ''}`, headers);
+}
+
+/** Whether a request announces a body (which, left unread, leaves its connection unusable). */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 }
 
 /**

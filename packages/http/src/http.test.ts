@@ -115,6 +115,41 @@ describe('createHttpApp on a socket', () => {
   });
 });
 
+/** A socket to the server, and everything it has received (resolves `closed` when the server closes it, or after `ms`). */
+function openSocket(port: number, ms = 4000): Promise<{ write: (text: string) => void; received: () => string; closed: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = connect(port, '127.0.0.1');
+    const closed = new Promise<string>((done) => {
+      const timer = setTimeout(() => (socket.destroy(), done(text)), ms);
+      socket.on('close', () => (clearTimeout(timer), done(text)));
+    });
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('connect', () => resolve({ write: (more) => void socket.write(more), received: () => text, closed }));
+  });
+}
+
+describe('createHttpApp and a body it does not want', () => {
+  it('answers an unknown route at once without reading its body, and closes that connection', async () => {
+    const { server } = app();
+    const listening = await listen(server, { port: 0, host: '127.0.0.1' });
+    try {
+      const started = Date.now();
+      const socket = await openSocket(listening.port);
+      // A body of 1,000 bytes is announced and never sent: reading it first would wait for the request timeout.
+      socket.write('POST /nowhere HTTP/1.1\r\nhost: x\r\ncontent-type: image/png\r\ncontent-length: 1000\r\n\r\n');
+      const text = await socket.closed;
+      expect(text.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+      expect(text).toContain('"code":"ROUTE_NOT_FOUND"');
+      expect(text).toMatch(/^x-content-type-options: nosniff$/im);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await listening.close();
+    }
+  });
+});
+
 describe('tokens', () => {
   it('are stored as digests: a table finds the holder of a bearer token and nobody for another', () => {
     const camera = newToken();
