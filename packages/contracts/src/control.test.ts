@@ -28,3 +28,10 @@ describe('Deployment operating point', () => {
     expect(Deployment.safeParse({ ...deployment, operatingPoint: { lines: { 'line-1': rate } } }).success).toBe(false);
   });
 });
+
+describe('Deployment versions', () => {
+  it('takes a version or name@version and refuses "." and ".." in either place', () => {
+    for (const version of ['1.2.0', 'patchcore-aitex@1.1.0', '1.2.0-refit.ab12cd34']) expect(Deployment.safeParse({ ...deployment, production: version }).success, version).toBe(true);
+    for (const version of ['..', '.', 'draem-random@..', '..@1.0.0', 'a/b']) expect(Deployment.safeParse({ ...deployment, production: version }).success, version).toBe(false);
+  });
+});

@@ -11,7 +11,8 @@ export const ModelVersion = z
   .string()
   .min(1)
   .max(160)
-  .regex(/^([A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+$/, 'a registry version directory name, or <model>@<version>');
+  .regex(/^([A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+$/, 'a registry version directory name, or <model>@<version>')
+  .refine((value) => value.split('@').every((part) => part !== '.' && part !== '..'), 'a registry version, never "." or ".." (a directory outside the version)');
 
 /** The registry reference (`name@version`) of a version a deployment of `model` names. */
 export function deployedModelRef(model: string, version: string): string {
