@@ -8,7 +8,10 @@ thresholds (the 5 % points per fabric):
   false alarms / normals and detected / defects, per fabric and in total, each with its Wilson 95 % interval;
 - the split's `stream` normals (make_loop_split) — what the line produced and operators reviewed: for the
   candidate IN-SAMPLE (the reviewed normals of the refit's fit half are in its banks and its thresholds), so
-  they show what the reviews taught it, never how it generalises.
+  they show what the reviews taught it, never how it generalises;
+- the held-out frames once more at validation-free thresholds (`heldOutValidationFree`): the card's rule fed
+  with each version's out-of-fold calibration scores only. A card's thresholds also use the validation
+  normals' scores (release_fabric_banks.py, refit.py), so `heldOut` is in-sample in its thresholds, this is not.
 
 Writes the JSON (figures, thresholds, the candidate's lineage and gate, every frame's verdict) and a PNG beside
 it: bars before/after per fabric.
@@ -21,8 +24,11 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from .data import load_split, load_stream, sha256_file
 from .engine_eval import engine_verdicts
+from .operating_points import DEFAULT_RATE, threshold_for
 from .paths import REGISTRY_DIR
 from .registry import read_card, version_dir
 
@@ -30,6 +36,11 @@ Z95 = 1.959963984540054
 STREAM_NOTE = ("stream normals: the frames the scenario streamed and operators reviewed; IN-SAMPLE for the candidate "
                "(the reviewed normals of its refit's fit half are in its banks and its thresholds), out of sample for "
                "the parent (fitted on the split's train frames only)")
+
+VALIDATION_FREE_NOTE = ("the held-out frames again, each version's thresholds recomputed by the card's rule at 5 % "
+                        "from its out-of-fold calibration scores only (eval/operating_points.json outOfFold: training "
+                        "normals, + reviewed normals for a refit): the card's thresholds also use the validation "
+                        "normals' scores, so `heldOut` is in-sample in its thresholds, this is not")
 
 
 class LoopEvalError(Exception):
@@ -70,6 +81,30 @@ def summarize_verdicts(rows: list[dict]) -> dict:
     return {"total": part(rows), "perFabric": {fab: part(by_fabric[fab]) for fab in sorted(by_fabric)}}
 
 
+def calibration_fabric(relpath: str) -> str:
+    """The fabric of a calibration frame in operating_points.json's outOfFold: 'normal/<roll>/NNNN_000_FF.png'
+    (a training normal) or 'feedback/<fabric>/<frameId>.png' (a reviewed normal, refit.py)."""
+    parts = relpath.split("/")
+    return parts[1] if parts[0] == "feedback" else Path(parts[-1]).stem[-2:]
+
+
+def validation_free_thresholds(vdir: Path) -> dict[str, float]:
+    """Per fabric, the card's rule at the default rate fed with the out-of-fold scores only (the training normals
+    and, for a refit, the reviewed normals) — the validation normals, which the card's thresholds also use, left
+    out, so the held-out figures at these thresholds are out of sample."""
+    oof = json.loads((vdir / "eval" / "operating_points.json").read_text())["outOfFold"]
+    by_fabric: dict[str, list[float]] = defaultdict(list)
+    for rel, s in oof.items():
+        by_fabric[calibration_fabric(rel)].append(s["score"])
+    return {fab: threshold_for(np.array(v), DEFAULT_RATE) for fab, v in sorted(by_fabric.items()) if len(v) > 1}
+
+
+def at_thresholds(rows: list[dict], thresholds: dict[str, float]) -> list[dict]:
+    """The rows decided again at other per-fabric thresholds (score ≥ threshold: defect)."""
+    return [{**r, "threshold": thresholds[r["fabric"]],
+             "verdict": "defect" if r["score"] >= thresholds[r["fabric"]] else "ok"} for r in rows]
+
+
 def resolve(ref: str, registry: Path) -> Path:
     """<name>@<version> -> its directory in registry; refuses what is not there."""
     name, at, version = ref.partition("@")
@@ -94,7 +129,8 @@ def loop_eval(*, parent: str, candidate: str, registry: Path = REGISTRY_DIR, dat
     held = {f.relpath for f in val}
     result: dict = {"parent": parent, "candidate": candidate, "split": {"file": Path(split).name,
                                                                        "sha256": sha256_file(split)},
-                    "heldOut": {}, "stream": {"note": STREAM_NOTE}, "thresholds": {}, "frames": {}}
+                    "heldOut": {}, "stream": {"note": STREAM_NOTE}, "thresholds": {}, "frames": {},
+                    "heldOutValidationFree": {"note": VALIDATION_FREE_NOTE, "thresholds": {}}}
     for role, vdir in (("parent", pdir), ("candidate", cdir)):
         log(f"{role} {vdir.parent.name}@{vdir.name}: {len(val)} validation + {len(stream)} stream frames")
         # the worker's decision at the card's own thresholds; a --model with a "/" is a version directory
@@ -110,6 +146,9 @@ def loop_eval(*, parent: str, candidate: str, registry: Path = REGISTRY_DIR, dat
         card = read_card(vdir)
         result["thresholds"][role] = {fab: c["imageThreshold"]
                                       for fab, c in sorted((card["postprocess"].get("fabrics") or {}).items())}
+        free = validation_free_thresholds(vdir)
+        result["heldOutValidationFree"][role] = summarize_verdicts(at_thresholds(mine, free))
+        result["heldOutValidationFree"]["thresholds"][role] = free
         result["frames"][role] = [{**r, "heldOut": r["file"] in held} for r in rows]
         if role == "candidate" and card.get("lineage"):
             result["lineage"] = card["lineage"]
@@ -135,7 +174,6 @@ def plot(result: dict, path: Path) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
     panels = [("heldOut", "falseAlarms", "false alarms, held-out normals"),
               ("heldOut", "detected", "detected, held-out defects"),
               ("stream", "falseAlarms", "false alarms, stream normals\n(in-sample for the candidate)")]

@@ -4,7 +4,14 @@ import json
 import pytest
 
 from loomwatch_models.cli import main
-from loomwatch_models.loop_eval import LoopEvalError, resolve, summarize_verdicts, wilson
+from loomwatch_models.loop_eval import (
+    LoopEvalError,
+    at_thresholds,
+    calibration_fabric,
+    resolve,
+    summarize_verdicts,
+    wilson,
+)
 from loomwatch_models.paths import REGISTRY_DIR, SPLITS_DIR
 
 
@@ -25,6 +32,14 @@ def test_summary_counts_false_alarms_on_normals_and_detections_on_defects_per_fa
     assert s["perFabric"]["01"]["falseAlarms"]["count"] == 1 and s["perFabric"]["01"]["detected"]["rate"] == 1.0
     assert s["perFabric"]["02"]["falseAlarms"]["count"] == 0 and s["perFabric"]["02"]["detected"]["rate"] == 0.5
     assert summarize_verdicts([])["total"]["detected"]["rate"] is None
+
+
+def test_validation_free_decisions_use_the_fabric_of_each_calibration_frame():
+    assert calibration_fabric("normal/2608691-202020u/0018_00_01.png") == "01"
+    assert calibration_fabric("feedback/05/frame-17.png") == "05"
+    rows = [{"fabric": "01", "label": 0, "score": 0.7, "threshold": 0.8, "verdict": "ok"},
+            {"fabric": "02", "label": 0, "score": 0.7, "threshold": 0.6, "verdict": "defect"}]
+    assert [r["verdict"] for r in at_thresholds(rows, {"01": 0.65, "02": 0.75})] == ["defect", "ok"]
 
 
 def test_a_ref_that_is_not_in_the_registry_is_refused(tmp_path):
@@ -59,6 +74,9 @@ def test_the_cli_on_1_2_0_against_itself_on_fabric_01(tmp_path, aitex):
     flagged = next(row for row in r["frames"]["parent"] if "0018_00_01" in row["file"])
     assert flagged["verdict"] == "defect" and flagged["heldOut"]
     assert not r["verdict"]["falseAlarmsFewer"] and r["verdict"]["detectionNotLower"]
+    free = r["heldOutValidationFree"]
+    assert free["parent"] == free["candidate"] and set(free["thresholds"]["parent"]) == {f"0{i}" for i in range(7)}
+    assert free["thresholds"]["parent"]["01"] != r["thresholds"]["parent"]["01"]   # 14 normals, not 14 + 4
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["loop-eval", "--data", str(aitex), "--parent", "patchcore-aitex@1.2.0", "--candidate",
                  "patchcore-aitex@0.0.0", "--registry", str(REGISTRY_DIR), "--out", str(out)]) == 2
