@@ -12,6 +12,7 @@ describe('parseReportArgs', () => {
       format: 'md',
       feedbackTopic: undefined,
       json: false,
+      objectUrl: '/api/objects/',
     });
   });
 
@@ -31,6 +32,7 @@ describe('parseReportArgs', () => {
     [['--replay-topic', 't', '--format', 'pdf'], '--format must be md or html'],
     [['--replay-topic', 'a/b'], 'is not a Kafka topic name'],
     [['--replay-topic', 't', '--bogus'], "unknown option '--bogus'"],
+    [['--replay-topic', 't', '--object-url', 'a b/'], '--object-url "a b/" must be a URL or path prefix'],
   ])('rejects %j with REPLAY_INVALID saying what to do', (argv, message) => {
     expect(() => parseReportArgs(argv, '/srv')).toThrow(expect.objectContaining({ code: 'REPLAY_INVALID', message: expect.stringContaining(message) }));
   });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { newCommand, parseCommand, type Command } from '@loomwatch/config';
 import { LoomwatchError, TOPICS } from '@loomwatch/contracts';
 import { REPLAY_NAME } from './args.js';
+import { DEFAULT_OBJECT_URL } from './report-document.js';
 import type { ReportFormat } from './report-render.js';
 
 export interface ReportArgs {
@@ -20,6 +21,8 @@ export interface ReportArgs {
   feedbackTopic: string | undefined;
   /** Print one JSON line (the figures and files) on stdout instead of the headline. @defaultValue false */
   json: boolean;
+  /** Where a changed reviewed frame links its overlay: `<objectUrl><bucket>/<key>`. @defaultValue '/api/objects/' (the dashboard's object proxy) */
+  objectUrl: string;
 }
 
 /** Kafka's own rule for topic names. */
@@ -54,14 +57,15 @@ export function reportCommand(name: string): Command {
     .option('--out <dir>', 'where the files go (default: reports/replay/<replay-topic>, git-ignored)')
     .option('--format <md|html>', 'the summary\'s format', 'md')
     .option('--feedback-topic <topic>', 'the reviews (feedback.v1): add the reviewed frames, by their current label, to the report (default: none)')
-    .option('--json', 'print one JSON line with the figures and the files written, instead of the headline');
+    .option('--json', 'print one JSON line with the figures and the files written, instead of the headline')
+    .option('--object-url <prefix>', 'where the reviewed frames link their overlay images: <prefix><bucket>/<key> (default: the dashboard\'s object proxy)', DEFAULT_OBJECT_URL);
 }
 
 /** Parses `replay report` arguments; a mistake is a `REPLAY_INVALID` error that says what to do. */
 export function parseReportArgs(argv: readonly string[], cwd: string, name = REPLAY_NAME): ReportArgs | 'help' {
   const command = reportCommand(name);
   if (parseCommand(command, argv, 'REPLAY_INVALID') === 'help') return 'help';
-  const values = command.opts<{ replayTopic?: string; baseline: string; framesTopic: string; out?: string; format: string; feedbackTopic?: string; json?: boolean }>();
+  const values = command.opts<{ replayTopic?: string; baseline: string; framesTopic: string; out?: string; format: string; feedbackTopic?: string; json?: boolean; objectUrl: string }>();
   const replayTopic = values.replayTopic;
   if (replayTopic === undefined || replayTopic === '') {
     throw invalid('--replay-topic is required: the topic of the replay (verdicts.replay.<name>.<version>) or verdicts.shadow.v1.');
@@ -81,6 +85,9 @@ export function parseReportArgs(argv: readonly string[], cwd: string, name = REP
   const format = values.format;
   if (format !== 'md' && format !== 'html') throw invalid(`--format must be md or html, not "${format}".`);
   if (values.out === '') throw invalid('--out must name a directory.');
+  if (!/^[^\s"'<>]+$/.test(values.objectUrl)) {
+    throw invalid(`--object-url "${values.objectUrl}" must be a URL or path prefix without spaces or quotes, e.g. /api/objects/ or https://dashboard.example/api/objects/.`);
+  }
   return {
     replayTopic,
     baseline: values.baseline,
@@ -89,5 +96,6 @@ export function parseReportArgs(argv: readonly string[], cwd: string, name = REP
     format,
     feedbackTopic: values.feedbackTopic,
     json: values.json ?? false,
+    objectUrl: values.objectUrl,
   };
 }

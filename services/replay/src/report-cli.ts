@@ -78,11 +78,12 @@ function jsonLine(report: ReplayReport, files: ReportFiles): ReportJsonLine {
   };
 }
 
-async function writeReportFiles(outDir: string, report: ReplayReport, joined: readonly JoinedFrame[], format: ReportArgs['format']): Promise<ReportFiles> {
+async function writeReportFiles(outDir: string, report: ReplayReport, joined: readonly JoinedFrame[], args: Pick<ReportArgs, 'format' | 'objectUrl'>): Promise<ReportFiles> {
+  const { format } = args;
   await mkdir(outDir, { recursive: true });
   const files: ReportFiles = { json: join(outDir, 'report.json'), summary: join(outDir, `report.${format}`), chart: join(outDir, 'report.svg') };
   const chart = renderChart(report.overall.scoreDeltaHistogram, joined);
-  const blocks = reportDocument(report, 'report.svg');
+  const blocks = reportDocument(report, 'report.svg', { objectUrl: args.objectUrl });
   await writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(files.chart, chart);
   await writeFile(files.summary, format === 'md' ? renderMarkdown(blocks) : renderHtml(blocks, chart));
@@ -114,7 +115,7 @@ export async function runReportCommand(argv: string[], io: Partial<ReportIo> = {
     );
     const report = buildReport({ ...inputs, generatedAt: now() });
     const joined = pairByFrame(inputs.candidate.verdicts.byFrame, inputs.baseline.verdicts.byFrame).filter(isJoined);
-    const files = await writeReportFiles(args.outDir, report, joined, args.format);
+    const files = await writeReportFiles(args.outDir, report, joined, args);
     const invalid = report.streams.candidate.invalid + report.streams.baseline.invalid + report.streams.frames.invalid + (report.reviewedFrames?.invalid ?? 0);
     if (invalid > INVALID_WARNINGS) stderr(`${invalid} invalid messages skipped in all (the first ${INVALID_WARNINGS} shown)`);
     if (args.json) {

@@ -2,13 +2,15 @@
  * The readable report as a list of format-neutral blocks (headings, tables, the chart), so the
  * Markdown and the HTML renderings say the same thing. Rendering is in report-render.ts.
  */
+import type { ObjectRef } from '@loomwatch/contracts';
 import type { ComparisonFigures, DistributionSummary, GroupFigures, ReplayReport, ReviewedCount, ReviewedDetail, ReviewedFigures, VerdictStreamFigures } from './report-model.js';
 
 export type Block =
   | { kind: 'heading'; level: 1 | 2; text: string }
   | { kind: 'paragraph'; text: string }
   | { kind: 'list'; items: string[] }
-  | { kind: 'table'; header: string[]; rows: string[][] }
+  /** `links`: where each row's first cell links to (absent or undefined: no link). */
+  | { kind: 'table'; header: string[]; rows: string[][]; links?: (string | undefined)[] }
   | { kind: 'image'; alt: string; src: string };
 
 const percent = (rate: number | null): string => (rate === null ? '–' : `${(rate * 100).toFixed(1)} %`);
@@ -47,8 +49,23 @@ function reviewedHeadline(reviewed: ReviewedFigures): string {
 
 const share = (part: number, whole: number): string => (whole === 0 ? '–' : percent(part / whole));
 
+/**
+ * Where the report links an object (a verdict's overlay): `<objectUrl><bucket>/<key>`.
+ * @defaultValue '/api/objects/' — the dashboard's object proxy, which serves the reports a retrainer stores
+ */
+export const DEFAULT_OBJECT_URL = '/api/objects/';
+
+export interface DocumentOptions {
+  /** @defaultValue DEFAULT_OBJECT_URL */
+  objectUrl?: string;
+}
+
+function objectLink(objectUrl: string, ref: ObjectRef | undefined): string | undefined {
+  return ref === undefined ? undefined : `${objectUrl}${encodeURIComponent(ref.bucket)}/${ref.key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 /** The reviewed-frames section: counts by what the reviewers said, then the reviewed frames whose verdict changed. */
-function reviewedSection(reviewed: ReviewedFigures, detail: ReviewedDetail): Block[] {
+function reviewedSection(reviewed: ReviewedFigures, detail: ReviewedDetail, objectUrl: string): Block[] {
   const row = (name: string, count: ReviewedCount): string[] => [
     name,
     String(count.reviewed),
@@ -75,13 +92,16 @@ function reviewedSection(reviewed: ReviewedFigures, detail: ReviewedDetail): Blo
     },
     {
       kind: 'paragraph',
-      text: `Changed verdicts on reviewed frames: ${detail.changedCount.fixed} fixed (the candidate now agrees with the label), ${detail.changedCount.broken} broken (it no longer does).${listed}`,
+      text:
+        `Changed verdicts on reviewed frames: ${detail.changedCount.fixed} fixed (the candidate now agrees with the label), ${detail.changedCount.broken} broken (it no longer does).${listed}` +
+        (detail.changed.length === 0 ? '' : ` Each frame links to the candidate's overlay under ${objectUrl}.`),
     },
-    ...changedTable(detail),
+    ...changedTable(detail, objectUrl),
   ];
 }
 
-function changedTable(detail: ReviewedDetail): Block[] {
+/** The changed reviewed frames; each frame id links to the candidate's overlay (where the frame is marked). */
+function changedTable(detail: ReviewedDetail, objectUrl: string): Block[] {
   if (detail.changed.length === 0) return [];
   return [
     {
@@ -97,6 +117,7 @@ function changedTable(detail: ReviewedDetail): Block[] {
         change.candidate.verdict,
         change.candidate.score.toFixed(4),
       ]),
+      links: detail.changed.map((change) => objectLink(objectUrl, change.candidate.overlay)),
     },
   ];
 }
@@ -152,7 +173,8 @@ function flipList(ids: readonly string[], total: number): string {
   return `${ids.join(', ')}${more}`;
 }
 
-export function reportDocument(report: ReplayReport, chartFile: string): Block[] {
+export function reportDocument(report: ReplayReport, chartFile: string, options: DocumentOptions = {}): Block[] {
+  const objectUrl = options.objectUrl ?? DEFAULT_OBJECT_URL;
   const { overall, streams } = report;
   return [
     { kind: 'heading', level: 1, text: `Replay report: ${streams.candidate.topic} vs ${streams.baseline.topic}` },
@@ -203,7 +225,7 @@ export function reportDocument(report: ReplayReport, chartFile: string): Block[]
       ],
     },
     { kind: 'paragraph', text: 'Largest |score delta| first.' },
-    ...(report.reviewed === undefined || report.reviewedFrames === undefined ? [] : reviewedSection(report.reviewed, report.reviewedFrames)),
+    ...(report.reviewed === undefined || report.reviewedFrames === undefined ? [] : reviewedSection(report.reviewed, report.reviewedFrames, objectUrl)),
     ...groupSection('By line', 'line', report.byLine),
     ...groupSection('By camera', 'line:camera', report.byCamera),
     ...groupSection(

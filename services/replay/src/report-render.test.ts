@@ -45,6 +45,17 @@ describe('the reviewed-frames section', () => {
     expect(html).toContain('<h2>Reviewed frames</h2>');
     expect(html).toContain('<td>f2</td><td>line-1:cam-1</td><td>false-alarm</td><td>broken</td>');
   });
+
+  it("links each changed frame to the candidate's overlay under the object URL", () => {
+    const inputs = { ...craftedInputs(), feedback: craftedReviews() };
+    inputs.candidate.verdicts.add(point('f2', 'defect', 0.7, { model: 'draem-aitex@1.2.0', decidedAt: '2026-11-24T00:00:00.000Z', overlay: { bucket: 'results', key: 'overlays/line 1/f2.jpg' } }));
+    const blocks = reportDocument(buildReport(inputs), 'report.svg', { objectUrl: 'https://dash.example/api/objects/' });
+    const markdown = renderMarkdown(blocks);
+    expect(markdown).toContain('| [f2](<https://dash.example/api/objects/results/overlays/line%201/f2.jpg>) | line-1:cam-1 | false-alarm | broken |');
+    expect(markdown).toContain('| f3 | line-1:cam-2 |');
+    expect(markdown).toContain("Each frame links to the candidate's overlay under https://dash.example/api/objects/.");
+    expect(renderHtml(blocks)).toContain('<td><a href="https://dash.example/api/objects/results/overlays/line%201/f2.jpg">f2</a></td><td>line-1:cam-1</td>');
+  });
 });
 
 describe('renderMarkdown', () => {

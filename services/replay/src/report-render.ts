@@ -25,7 +25,12 @@ function markdownBlock(block: Block): string {
     case 'table': {
       const row = (cells: readonly string[]): string => `| ${cells.map(markdownCell).join(' | ')} |`;
       const align = block.header.map((_, i) => (block.rows.every((cells) => NUMERIC.test(cells[i] ?? '')) ? '---:' : '---'));
-      return [row(block.header), row(align), ...block.rows.map(row)].join('\n');
+      const linked = block.rows.map((cells, r) => {
+        const href = block.links?.[r];
+        const [first = '', ...rest] = cells;
+        return href === undefined ? cells : [`[${first.replace(/[[\]]/g, '\\$&')}](<${href}>)`, ...rest];
+      });
+      return [row(block.header), row(align), ...linked.map(row)].join('\n');
     }
   }
 }
@@ -46,7 +51,9 @@ function htmlBlock(block: Block, inlineSvg: string | undefined): string {
       return inlineSvg ?? `<img alt="${escapeXml(block.alt)}" src="${escapeXml(encodeURI(block.src))}">`;
     case 'table': {
       const head = `<tr>${block.header.map((cell) => `<th>${escapeXml(cell)}</th>`).join('')}</tr>`;
-      const rows = block.rows.map((cells) => `<tr>${cells.map((cell) => `<td>${escapeXml(cell)}</td>`).join('')}</tr>`);
+      const cell = (text: string, href: string | undefined): string =>
+        href === undefined ? `<td>${escapeXml(text)}</td>` : `<td><a href="${escapeXml(href)}">${escapeXml(text)}</a></td>`;
+      const rows = block.rows.map((cells, r) => `<tr>${cells.map((text, i) => cell(text, i === 0 ? block.links?.[r] : undefined)).join('')}</tr>`);
       return `<table>\n${head}\n${rows.join('\n')}\n</table>`;
     }
   }

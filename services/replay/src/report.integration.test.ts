@@ -230,6 +230,7 @@ describe('replay report on the broker', () => {
     const html = await readFile(join(outDir, 'reviewed', 'report.html'), 'utf8');
     expect(html).toContain('<h2>Reviewed frames</h2>');
     expect(html).toContain('<td>normals</td><td>3</td><td>1</td>');
+    expect(html).toContain('<td><a href="/api/objects/results/overlays/f2.jpg">f2</a></td>');
   });
 
   it('without --feedback-topic leaves the reviewed figures out of report.json and the --json line', async () => {
