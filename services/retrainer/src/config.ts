@@ -35,6 +35,10 @@ export const RetrainConfig = z.strictObject({
       refitCommand: CommandLine.default([join(REPO_ROOT, 'models/lw'), 'refit']),
       /** `loomwatch replay`, before its `run` / `report` arguments. @defaultValue ['node', '<repo>/services/replay/dist/cli.js'] */
       replayCommand: CommandLine.default(['node', join(REPO_ROOT, 'services/replay/dist/cli.js')]),
+      /** The frames a replay decides again (`replay run --set worker.inputTopic`, `replay report --frames-topic`). @defaultValue 'frames.v1' */
+      framesTopic: z.string().min(1).default(TOPICS.frames),
+      /** The live verdicts a replay report compares with (`replay report --baseline`). @defaultValue 'verdicts.v1' */
+      verdictsTopic: z.string().min(1).default(TOPICS.verdicts),
       /** Where each request's replay report is stored (`retrain/<request id>/report/`); the dashboard's object proxy must allow it. @defaultValue 'loomwatch-results' */
       reportBucket: z.string().min(3).max(63).default('loomwatch-results'),
       /** The open drift alerts the drift policy reads (`policy.drift`). @defaultValue 'alerts.v1' */

@@ -19,6 +19,12 @@ export interface ReplayStepOptions {
   replayCommand: readonly string[];
   /** The reviews the report reads the labels from. */
   feedbackTopic: string;
+  /** The frames the replay decides again (its `worker.inputTopic`) and the report reads. */
+  framesTopic: string;
+  /** The live verdicts the report compares the replay's with (`--baseline`). */
+  verdictsTopic: string;
+  /** The control topic the replay keeps its plan on (`worker.controlTopic`). */
+  controlTopic: string;
   workDir: string;
   reportBucket: string;
   store: BlobStore;
@@ -107,15 +113,16 @@ export async function replayCandidate(input: { request: RetrainRequest; snapshot
     if (result.code !== 0) throw new LoomwatchError('RETRAIN_INVALID', `${what} failed (exit ${result.code}): ${lastLine(result.stderr) || lastLine(result.stdout) || 'no message'}`);
     return result;
   };
-  const run = await replay(['run', '--model', version, '--from', 'earliest', '--frame-ids', idsFile, '--name', name, '--json'], `loomwatch replay run of ${version}`);
+  const settings = ['--set', `worker.inputTopic=${options.framesTopic}`, '--set', `worker.controlTopic=${options.controlTopic}`];
+  const run = await replay(['run', '--model', version, '--from', 'earliest', '--frame-ids', idsFile, '--name', name, '--json', ...settings], `loomwatch replay run of ${version}`);
   const summary = RunSummary.safeParse(printedJson(run.stdout, 'loomwatch replay run'));
   if (!summary.success) throw new LoomwatchError('RETRAIN_INVALID', 'loomwatch replay run --json printed no targetTopic');
   if (summary.data.status === 'stopped') throw new LoomwatchError('RETRAIN_INVALID', `replay ${name} stopped before it decided every frame: the next run continues it`, { retryable: true });
   const replayTopic = summary.data.targetTopic;
 
-  const reportArgs = ['report', '--replay-topic', replayTopic, '--feedback-topic', options.feedbackTopic, '--format', 'html', '--out', outDir];
-  await replay(reportArgs, 'loomwatch replay report');
-  const figures = ReviewedFigures.safeParse(printedJson((await replay([...reportArgs, '--json'], 'loomwatch replay report --json')).stdout, 'loomwatch replay report --json'));
+  // One report run: with --json it writes the HTML report and prints its figures as one JSON line.
+  const reportArgs = ['report', '--replay-topic', replayTopic, '--baseline', options.verdictsTopic, '--frames-topic', options.framesTopic, '--feedback-topic', options.feedbackTopic, '--format', 'html', '--out', outDir, '--json'];
+  const figures = ReviewedFigures.safeParse(printedJson((await replay(reportArgs, 'loomwatch replay report')).stdout, 'loomwatch replay report --json'));
   if (!figures.success) throw new LoomwatchError('RETRAIN_INVALID', 'loomwatch replay report --json printed no reviewed figures (reviewed.frames, normals, defects): is the replay service new enough (--feedback-topic)?');
 
   const files = await filesUnder(outDir);

@@ -116,7 +116,8 @@ export function realSteps(options: RealStepsOptions): RetrainSteps {
       return publishNext(model, { shadow: { version, sample: config.shadowSample }, reason });
     },
     replay(input) {
-      return replayCandidate(input, { replayCommand: config.replayCommand, feedbackTopic: config.feedbackTopic, workDir: config.workDir, reportBucket: config.reportBucket, store: options.store, pull, ...(signal === undefined ? {} : { signal }) });
+      const { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket } = config;
+      return replayCandidate(input, { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket, store: options.store, pull, ...(signal === undefined ? {} : { signal }) });
     },
     async canary(model, version, where, reason) {
       return publishNext(model, { canary: { version, lines: where.lines, cameras: where.cameras }, reason });
