@@ -7,7 +7,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { authDisabled, deployedServices, k8sProblems, type K8sExpectations, type K8sObject } from './deploy-facts.js';
@@ -28,6 +28,7 @@ const MODELS: Record<string, ModelClass> = {
   'v1/Namespace': Namespace,
   'v1/Secret': Secret,
   'v1/Service': Service,
+  'v1/ServiceAccount': ServiceAccount,
   'apps/v1/Deployment': Deployment,
   'batch/v1/Job': Job,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
@@ -204,6 +205,9 @@ describe('deploy/k8s', () => {
       'Deployment inference-worker may go out but cannot look names up (no egress to port 53/UDP)',
       'Job loomwatch-topics uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
       'Job loomwatch-topics may go out but cannot look names up (no egress to port 53/UDP)',
+      'Job retrainer uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
+      'Job retrainer uses S3 (https://s3.eu-central-1.amazonaws.com), but no NetworkPolicy lets it out to port 443',
+      'Job retrainer may go out but cannot look names up (no egress to port 53/UDP)',
     ]);
   });
 
