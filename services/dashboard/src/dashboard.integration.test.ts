@@ -14,7 +14,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import sharp from 'sharp';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Alert, DeadLetter, Deployment, DriftEvent, Feedback, FrameEvent, Verdict, decodeMessage, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
+import { Alert, DeadLetter, Deployment, DriftEvent, Feedback, FrameEvent, RetrainRequest, Verdict, decodeMessage, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { aitexFrames, testInfra } from '@loomwatch/testkit';
@@ -23,7 +23,7 @@ import { DashboardConfig } from './config.js';
 import { objectPath } from './object-path.js';
 import type { Problem } from './problem.js';
 import { startDashboardService, type DashboardService } from './service.js';
-import { DEFECT_REGION, alertFixture, deadLetterFixture, deploymentFixture, driftFixture, frameFixture, verdictFixture } from './testing.js';
+import { DEFECT_REGION, alertFixture, deadLetterFixture, deploymentFixture, driftFixture, frameFixture, replayCheckFixture, retrainFixture, retrainStatusFixture, verdictFixture } from './testing.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -43,6 +43,8 @@ const s3 = useTestS3();
 let topics: { verdicts: string; alerts: string; deadLetters: string; control: string; drift: string; frames: string; feedback: string };
 let resultsBucket: string;
 let framesBucket: string;
+/** Where the retrainer uploads replay reports (`objects.retrainReports`). */
+let datasetsBucket: string;
 let groupId: string;
 let service: DashboardService;
 let browser: Browser;
@@ -181,7 +183,7 @@ beforeAll(async () => {
     kafka.topic({ prefix: 'feedback', partitions: 2 }),
   ]);
   topics = { verdicts, alerts, deadLetters, control, drift, frames, feedback };
-  [resultsBucket, framesBucket] = await Promise.all([s3.bucket('results'), s3.bucket('frames')]);
+  [resultsBucket, framesBucket, datasetsBucket] = await Promise.all([s3.bucket('results'), s3.bucket('frames'), s3.bucket('datasets')]);
   groupId = kafka.group('workers');
 
   // Already on the topics when the dashboard starts: it reads them from their beginning.
@@ -224,6 +226,7 @@ beforeAll(async () => {
         { bucket: framesBucket, prefixes: ['frames/'] },
         { bucket: resultsBucket, prefixes: ['maps/', 'overlays/'] },
       ],
+      retrainReports: { bucket: datasetsBucket, prefix: 'retrain/' },
     },
     ops: { port: 0 },
   });
@@ -831,5 +834,176 @@ describe('reviews', () => {
     await page.getByTestId('reviews').getByText('Otto Operator').waitFor({ timeout: SHOWN_WITHIN_MS });
     expect(await page.getByTestId('review-keys').count()).toBe(0);
     expect(await page.getByTestId('start-review').count()).toBe(0);
+  });
+});
+
+describe('model updates', () => {
+  const url = (path: string) => `${service.url}${path.replace(/^\//, '')}`;
+  const origin = () => new URL(service.url).origin;
+  const post = (path: string, body: unknown, headers: Record<string, string>) =>
+    fetch(url(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  /** Where a record that is no retrain request goes: the dashboard skips it. */
+  const UNDECODABLE_KEY = 'retrain:draem-aitex:11';
+  /** Every deployment of draem-aitex and every retrain record (but the undecodable one) on the control topic now, in order. */
+  const control = async (): Promise<{ deployments: Deployment[]; retrains: Array<{ key: string; request: RetrainRequest }> }> => {
+    const found: { deployments: Deployment[]; retrains: Array<{ key: string; request: RetrainRequest }> } = { deployments: [], retrains: [] };
+    await kafka.client.reader.readToEnd([topics.control], (record) => {
+      if (record.value === null || record.key === undefined) return;
+      if (record.key === 'deployment:draem-aitex') found.deployments.push(decodeMessage(Deployment, record.value));
+      if (record.key.startsWith('retrain:') && record.key !== UNDECODABLE_KEY) found.retrains.push({ key: record.key, request: decodeMessage(RetrainRequest, record.value) });
+    });
+    return found;
+  };
+  const at = new Date(Date.now() - 3_600_000);
+  const REPLAYED_ID = 'draem-aitex.05.replayed';
+  /** Fabric 05's request, replayed: its report (and the chart beside it) in the datasets bucket. */
+  let replayed: RetrainRequest;
+  let check: ReturnType<typeof replayCheckFixture>;
+  /** The deployment revision the retrainer put the candidate in shadow at. */
+  let shadowRevision = 0;
+
+  beforeAll(async () => {
+    check = replayCheckFixture(datasetsBucket, REPLAYED_ID);
+    replayed = retrainFixture(retrainStatusFixture('replayed', check), { id: REPLAYED_ID, at });
+    const chart = await sharp({ create: { width: 320, height: 120, channels: 3, background: { r: 40, g: 90, b: 160 } } }).png().toBuffer();
+    // The report as `replay report --format html` writes it: inline styles, a chart beside it; and a script, which must not run.
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Replay report</title><style>body{font-family:sans-serif}</style></head><body><h1>Replay report</h1><img alt="score chart" src="chart.png"><script>document.title = 'a script ran'</script></body></html>`;
+    await Promise.all([
+      s3.store.put(check.report, Buffer.from(html), 'text/html'),
+      s3.store.put({ bucket: datasetsBucket, key: `retrain/${REPLAYED_ID}/report/chart.png` }, chart, 'image/png'),
+    ]);
+    // The retrainer's shadow revision of the candidate, then its requests at several steps.
+    const { state } = (await (await fetch(url('/api/snapshot'), { headers: { cookie: viewerCookie } })).json()) as { state: { deployments: Record<string, Deployment> } };
+    const current = state.deployments['draem-aitex'];
+    if (current === undefined) throw new Error('no deployment in the view');
+    shadowRevision = current.revision + 1;
+    await publish(topics.control, 'deployment:draem-aitex', encodeMessage(Deployment, { ...current, revision: shadowRevision, shadow: { version: '1.3.0', sample: 0.1 }, updatedAt: new Date().toISOString(), reason: 'retrain shadow' }));
+    const requests: Array<[string, RetrainRequest]> = [
+      ['retrain:draem-aitex:05', replayed],
+      ['retrain:draem-aitex:07', retrainFixture(retrainStatusFixture('refit'), { fabric: '07', at })],
+      ['retrain:draem-aitex:09', retrainFixture(retrainStatusFixture('refused'), { fabric: '09', at })],
+      ['retrain:draem-aitex:all', retrainFixture(retrainStatusFixture('failed'), { fabric: null, at })],
+    ];
+    for (const [key, request] of requests) await publish(topics.control, key, encodeMessage(RetrainRequest, request));
+    // A record that does not decode is skipped, the others shown.
+    await publish(topics.control, UNDECODABLE_KEY, Buffer.from('{"kind":"retrain-request"}'));
+  });
+
+  it('shows each request\'s step line, why, candidate and, once replayed, the counts and a report link that opens through the proxy', async () => {
+    await page.goto(service.url);
+    const panel = page.getByTestId('model-updates');
+    const item = (key: string) => panel.locator(`[data-retrain="${key}"]`);
+    await item('retrain:draem-aitex:05').waitFor({ timeout: SHOWN_WITHIN_MS });
+    await item('retrain:draem-aitex:all').waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await panel.locator('[data-retrain]').count()).toBe(4);
+    const reached = (key: string) => item(key).getByTestId('retrain-steps').locator('[aria-current="step"]').textContent();
+    expect(await reached('retrain:draem-aitex:05')).toBe('replayed');
+    expect(await reached('retrain:draem-aitex:07')).toBe('refit');
+    expect(await item('retrain:draem-aitex:05').getByTestId('retrain-steps').textContent()).toMatch(/requested ✓\s*snapshot ✓\s*refit ✓\s*candidate ✓\s*shadow ✓\s*replayed\s*promoted/);
+    expect(await item('retrain:draem-aitex:09').getByTestId('retrain-end').textContent()).toMatch(/refused[\s\S]*AUROC 0\.81 < parent 0\.86/);
+    expect(await item('retrain:draem-aitex:all').getByTestId('retrain-end').textContent()).toMatch(/failed\s+REFIT_FAILED: the refit exited 2/);
+    expect(await item('retrain:draem-aitex:05').getByTestId('retrain-why').textContent()).toBe('12 false alarms reviewed');
+    expect(await item('retrain:draem-aitex:05').getByTestId('retrain-candidate').textContent()).toBe('1.3.0');
+    const replay = await item('retrain:draem-aitex:05').getByTestId('retrain-replay').textContent();
+    expect(replay).toContain('12 → 3 of 40 reviewed normals flagged');
+    expect(replay).toContain('7 → 7 of 8 reviewed defects caught');
+    // A viewer may not act.
+    expect(await panel.getByTestId('promote').count()).toBe(0);
+    expect(await panel.getByTestId('ask-refit').count()).toBe(0);
+
+    // The report opens in a tab of its own, through the proxy, its chart beside it; its script does not run.
+    const link = item('retrain:draem-aitex:05').getByTestId('replay-report');
+    expect(await link.getAttribute('href')).toBe(objectPath(check.report));
+    const [tab] = await Promise.all([page.context().waitForEvent('page'), link.click()]);
+    await tab.waitForLoadState('load');
+    expect(tab.url()).toBe(url(objectPath(check.report)));
+    // The report itself, not a refusal's problem+json.
+    await tab.getByRole('heading', { name: 'Replay report' }).waitFor({ timeout: SHOWN_WITHIN_MS });
+    await expect.poll(() => naturalWidth(tab.locator('img')), { timeout: SHOWN_WITHIN_MS }).toBe(320);
+    expect(await tab.title()).toBe('Replay report');
+    await tab.close();
+    const direct = await fetch(url(objectPath(check.report)), { headers: { cookie: viewerCookie } });
+    expect(direct.status).toBe(200);
+    expect(direct.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(direct.headers.get('content-security-policy')).not.toContain('script');
+  });
+
+  it('refuses an operator (403) promoting or asking for a refit, and publishes nothing', async () => {
+    const before = await control();
+    const otto = await sessionOf('otto');
+    try {
+      const headers = { cookie: otto.cookie, 'x-csrf-token': otto.csrfToken, origin: origin() };
+      for (const [path, body] of [
+        ['/api/retrain/promote', { key: 'retrain:draem-aitex:05', stage: 'production' }],
+        ['/api/retrain/request', { model: 'draem-aitex', fabric: '12' }],
+      ] as const) {
+        const res = await post(path, body, headers);
+        expect(res.status, path).toBe(403);
+        expect((await problemOf(res)).code, path).toBe('FORBIDDEN');
+      }
+    } finally {
+      await otto.context.close();
+    }
+    const after = await control();
+    expect([after.deployments.length, after.retrains.length]).toEqual([before.deployments.length, before.retrains.length]);
+  });
+
+  it('lets erin promote the replayed candidate to production from the panel: the next deployment revision, then the promoted record; other steps 409; a refit asked for once', async () => {
+    const erin = await sessionOf('erin');
+    try {
+      const tab = erin.context.pages()[0];
+      if (tab === undefined) throw new Error('no tab');
+      await tab.setViewportSize({ width: 1600, height: 1200 });
+      const panel = tab.getByTestId('model-updates');
+      const promote = panel.locator('[data-retrain="retrain:draem-aitex:05"]').getByTestId('promote');
+      await promote.waitFor({ timeout: SHOWN_WITHIN_MS });
+      // Only the replayed request offers promotion.
+      expect(await panel.getByTestId('promote').count()).toBe(1);
+      await panel.screenshot({ path: `${ARTEFACTS}/model-panel.png` });
+
+      const headers = { cookie: erin.cookie, 'x-csrf-token': erin.csrfToken, origin: origin() };
+      const early = await post('/api/retrain/promote', { key: 'retrain:draem-aitex:07', stage: 'production' }, headers);
+      expect(early.status).toBe(409);
+      expect((await problemOf(early)).code).toBe('RETRAIN_NOT_PROMOTABLE');
+      const unknown = await post('/api/retrain/promote', { id: 'no-such-request', stage: 'production' }, headers);
+      expect(unknown.status).toBe(404);
+      expect((await problemOf(unknown)).code).toBe('RETRAIN_NOT_FOUND');
+      const noCsrf = await post('/api/retrain/promote', { key: 'retrain:draem-aitex:05', stage: 'production' }, { cookie: erin.cookie, origin: origin() });
+      expect((await problemOf(noCsrf)).code).toBe('CSRF_REFUSED');
+
+      await promote.getByRole('button', { name: 'Promote to production' }).click();
+      await panel.getByTestId('model-updates-status').getByText(`promoted to production: draem-aitex revision ${shadowRevision + 1}`).waitFor({ timeout: SHOWN_WITHIN_MS });
+      const { deployments, retrains } = await control();
+      const deployment = deployments.at(-1);
+      expect(deployment).toMatchObject({ revision: shadowRevision + 1, production: '1.3.0', reason: `retrain ${REPLAYED_ID}: 1.3.0 promoted to production by Erin Engineer on the dashboard` });
+      expect(deployment?.shadow).toBeUndefined();
+      expect(retrains.at(-1)).toEqual({
+        key: 'retrain:draem-aitex:05',
+        request: { ...replayed, status: { step: 'promoted', snapshot: 'snap-1', version: '1.3.0', revision: shadowRevision + 1, check, stage: 'production', by: 'Erin Engineer' }, updatedAt: expect.any(String) as unknown },
+      });
+      // The panel follows: promoted, reached; the serving panel names the new production version.
+      await panel.locator('[data-retrain="retrain:draem-aitex:05"][data-step="promoted"]').getByTestId('retrain-promoted').getByText(/in production from revision \d+, by Erin Engineer/).waitFor({ timeout: SHOWN_WITHIN_MS });
+      expect(await panel.getByTestId('promote').count()).toBe(0);
+      // Promoting again: it is in production already.
+      const again = await post('/api/retrain/promote', { key: 'retrain:draem-aitex:05', stage: 'production' }, headers);
+      expect(again.status).toBe(409);
+      expect((await problemOf(again)).code).toBe('RETRAIN_NOT_PROMOTABLE');
+
+      // A refit: refused while fabric 07's request runs; asked for fabric 12 from the panel, once.
+      const pending = await post('/api/retrain/request', { model: 'draem-aitex', fabric: '07' }, headers);
+      expect(pending.status).toBe(409);
+      expect((await problemOf(pending)).code).toBe('RETRAIN_PENDING');
+      const ask = panel.getByTestId('ask-refit');
+      await ask.getByRole('textbox', { name: 'fabric (empty: all)' }).fill('12');
+      await ask.getByRole('button', { name: 'Ask for a refit' }).click();
+      await panel.locator('[data-retrain="retrain:draem-aitex:12"][data-step="requested"]').waitFor({ timeout: SHOWN_WITHIN_MS });
+      expect(await panel.locator('[data-retrain="retrain:draem-aitex:12"]').getByTestId('retrain-why').textContent()).toBe('asked by Erin Engineer');
+      const asked = (await control()).retrains.filter((r) => r.key === 'retrain:draem-aitex:12');
+      expect(asked.map((r) => [r.request.status.step, r.request.reason.kind, r.request.requestedBy])).toEqual([['requested', 'manual', 'Erin Engineer']]);
+      const twice = await post('/api/retrain/request', { model: 'draem-aitex', fabric: '12' }, headers);
+      expect((await problemOf(twice)).code).toBe('RETRAIN_PENDING');
+    } finally {
+      await erin.context.close();
+    }
   });
 });

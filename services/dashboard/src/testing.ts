@@ -188,15 +188,15 @@ export function retrainStatusFixture(step: RetrainStatus['step'], check: ReplayC
   }
 }
 
-/** A retrain request of draem-aitex on fabric `fabric` (05), 12 false alarms reviewed, at `status`. */
-export function retrainFixture(status: RetrainStatus, options: { id?: string; fabric?: string; model?: string; at?: Date } = {}): RetrainRequest {
+/** A retrain request of draem-aitex on fabric `fabric` (05; null: every fabric), 12 false alarms reviewed, at `status`. */
+export function retrainFixture(status: RetrainStatus, options: { id?: string; fabric?: string | null; model?: string; at?: Date } = {}): RetrainRequest {
   const at = options.at ?? new Date('2026-12-07T10:00:00Z');
-  const fabric = options.fabric ?? '05';
+  const fabric = options.fabric === undefined ? '05' : options.fabric;
   return {
     kind: 'retrain-request',
-    id: options.id ?? `draem-aitex.${fabric}.${at.getTime()}`,
+    id: options.id ?? `draem-aitex.${fabric ?? 'all'}.${at.getTime()}`,
     model: options.model ?? 'draem-aitex',
-    fabric,
+    ...(fabric === null ? {} : { fabric }),
     reason: { kind: 'false-alarms', count: 12, to: at.toISOString() },
     requestedAt: at.toISOString(),
     requestedBy: 'retrain-policy',
