@@ -29,12 +29,13 @@ const command = newCommand({
     'pnpm loop --parent patchcore-aitex@1.2.0 --split models/splits/aitex-split-v1.json --part validation --fabric 01',
   ],
   notes: [
-    'The parent is fit into the scratch registry by models/lw fit-patchcore-fabrics on --split when it is not there (and not a released version of models/registry, which is copied).',
+    'The parent is fit into the scratch registry by models/lw fit-patchcore-fabrics on --split when it is neither there nor in --parent-from (copied from there).',
     'Exit codes: 0 the loop ran to an outcome (a refusal by the gate included; loop.md says which), 1 a step failed, 2 bad usage.',
   ],
 })
   .option('--parent <name@version>', 'the production version the reviews correct', 'patchcore-aitex@1.2.0-loop.1')
   .option('--registry <dir>', 'scratch registry: the parent, and the candidate the retrainer writes', '.loomwatch/loop/registry')
+  .option('--parent-from <dir>', 'a registry the parent is copied from when the scratch one lacks it, before fitting it', 'models/registry')
   .option('--split <file>', 'split file with the frames to stream (and the parent\'s fit)', 'models/splits/aitex-loop-v1.json')
   .option('--part <list>', 'which list of the split is streamed (its normal frames)', 'stream')
   .option('--fabric <codes>', 'only these fabrics, comma-separated (default: all in the list)')
@@ -50,6 +51,7 @@ parseOrExit(command);
 const values = command.opts<{
   parent: string;
   registry: string;
+  parentFrom: string;
   split: string;
   part: string;
   fabric?: string;
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
   log(`starting Kafka, S3 and the OpenID provider (deploy/local/infra.sh, state ${env['LOOMWATCH_STATE']}, ports ${Object.values(LOOP_INSTANCE).join(', ')})`);
   const handle = await startInfra(env);
   try {
-    const { result } = await runLoop({ run, infra: handle.infra, parent: values.parent, registry, split, frames, ...settings, workDir: out, promote: values.promote, log });
+    const { result } = await runLoop({ run, infra: handle.infra, parent: values.parent, registry, parentFrom: resolve(REPO_ROOT, values.parentFrom), split, frames, ...settings, workDir: out, promote: values.promote, log });
     writeFileSync(join(out, 'loop.json'), `${JSON.stringify(result, null, 2)}\n`);
     const markdown = renderMarkdown(result);
     writeFileSync(join(out, 'loop.md'), markdown);

@@ -1,7 +1,7 @@
 /**
  * The parent version in the loop's scratch registry, where the workers load it and the retrainer
  * writes the candidate (so nothing lands in models/registry): already there; else copied from
- * models/registry when it is a released version there; else fit by `models/lw
+ * `from` (default models/registry) when it is there; else fit by `models/lw
  * fit-patchcore-fabrics` on the split, its output shown line by line as progress.
  */
 import { spawn } from 'node:child_process';
@@ -25,18 +25,18 @@ export function parentParts(parent: string): { name: string; version: string } {
 export type ParentSource = 'scratch' | 'copied' | 'fit';
 
 /** Makes sure `parent` is in `registry`; `log` gets one line per step (and the fit's own lines). */
-export async function ensureParent(parent: string, registry: string, split: string, log: (line: string) => void): Promise<ParentSource> {
+export async function ensureParent(parent: string, registry: string, split: string, log: (line: string) => void, from = DEFAULT_REGISTRY_ROOT): Promise<ParentSource> {
   const { name, version } = parentParts(parent);
   const target = join(registry, name, version);
   if (existsSync(join(target, 'model.json'))) return 'scratch';
-  const released = join(DEFAULT_REGISTRY_ROOT, name, version);
+  const released = join(from, name, version);
   if (existsSync(join(released, 'model.json'))) {
     mkdirSync(join(registry, name), { recursive: true });
     cpSync(released, target, { recursive: true });
-    log(`parent ${parent}: copied from models/registry into ${registry}`);
+    log(`parent ${parent}: copied from ${from} into ${registry}`);
     return 'copied';
   }
-  log(`parent ${parent}: not in ${registry} nor models/registry — fitting it on ${split} (models/lw fit-patchcore-fabrics)`);
+  log(`parent ${parent}: not in ${registry} nor ${from} — fitting it on ${split} (models/lw fit-patchcore-fabrics)`);
   const args = ['fit-patchcore-fabrics', '--name', name, '--version', version, '--split', split, '--registry', registry, '--no-mlflow'];
   const code = await runShowing(LW, args, (line) => log(`  fit: ${line}`));
   if (code !== 0 || !existsSync(join(target, 'model.json'))) throw new LoomwatchError('INTERNAL', `models/lw ${args.join(' ')} failed (exit ${code}): its last lines are above`);

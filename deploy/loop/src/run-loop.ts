@@ -28,6 +28,8 @@ export interface LoopOptions {
   parent: string;
   /** The scratch registry the workers read and the candidate is written to. */
   registry: string;
+  /** A registry to copy a missing parent from before fitting it. @defaultValue models/registry */
+  parentFrom?: string;
   /** The split a missing parent is fit on, the refit validates on and `loop-eval` evaluates on. */
   split: string;
   frames: readonly StreamFrame[];
@@ -75,7 +77,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopRun> {
   const todo: string[] = [];
 
   const { name: model } = parentParts(options.parent);
-  const source: ParentSource = await ensureParent(options.parent, options.registry, options.split, say);
+  const source: ParentSource = await ensureParent(options.parent, options.registry, options.split, say, options.parentFrom);
   phase('parent');
 
   const topics = loopTopics(run);
