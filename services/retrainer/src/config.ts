@@ -39,8 +39,8 @@ export const RetrainConfig = z.strictObject({
       framesTopic: z.string().min(1).default(TOPICS.frames),
       /** The live verdicts a replay report compares with (`replay report --baseline`). @defaultValue 'verdicts.v1' */
       verdictsTopic: z.string().min(1).default(TOPICS.verdicts),
-      /** Where each request's replay report is stored (`retrain/<request id>/report/`); the dashboard's object proxy must allow it. @defaultValue 'loomwatch-results' */
-      reportBucket: z.string().min(3).max(63).default('loomwatch-results'),
+      /** Where each request's replay report is stored (`retrain/<request id>/report/`): the bucket the dashboard serves retrain reports from (its `objects.retrainReports`). @defaultValue 'loomwatch-datasets' */
+      reportBucket: z.string().min(3).max(63).default('loomwatch-datasets'),
       /** The open drift alerts the drift policy reads (`policy.drift`). @defaultValue 'alerts.v1' */
       alertsTopic: z.string().min(1).default(TOPICS.alerts),
       /** The drift monitor's judgements, which name the fabric a drift alert is about. @defaultValue 'drift.v1' */

@@ -28,7 +28,8 @@ export function supersedes(next: Alert, kept: Alert | undefined): boolean {
  * One `requested` request (reason `drift`, the alert's id) per fabric that an open drift alert's
  * camera — every camera of the line, for a line-wide alert — is drifting on by its latest
  * judgement against `model`'s reference; none for a fabric whose last request is running, or
- * was made after every such alert opened (a refit answers an alert once, whatever its outcome). Judgements without a fabric code never count: a refit is per fabric.
+ * was made after every such alert opened (a refit answers an alert once, whatever its outcome).
+ * Judgements without a fabric code never count: a refit is per fabric.
  */
 export function driftRequests(alerts: Iterable<Alert>, latest: Iterable<DriftEvent>, last: ReadonlyMap<string, RetrainRequest>, options: DriftPolicyOptions): RetrainRequest[] {
   const judgements = [...latest];

@@ -4,7 +4,7 @@ import { GuardConfig, judgeCandidate } from './guard.js';
 
 function check(normals: [number, number, number], defects: [number, number, number], frames = normals[0] + defects[0]): ReplayCheck {
   const count = ([reviewed, parentFlagged, candidateFlagged]: [number, number, number]) => ({ reviewed, parentFlagged, candidateFlagged });
-  return { replayTopic: 'verdicts.replay.m.1.0.0', report: { bucket: 'loomwatch-results', key: 'retrain/r/report/index.html' }, frames, normals: count(normals), defects: count(defects) };
+  return { replayTopic: 'verdicts.replay.m.1.0.0', report: { bucket: 'loomwatch-datasets', key: 'retrain/r/report/index.html' }, frames, normals: count(normals), defects: count(defects) };
 }
 
 const canary = GuardConfig.parse({ stage: 'canary', canaryCameras: ['line-1:cam-2'] });

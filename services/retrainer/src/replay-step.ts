@@ -30,6 +30,8 @@ export interface ReplayStepOptions {
   store: BlobStore;
   /** Pulls the snapshot into `<workDir>/<snapshot>` (when the pulled folder is gone). */
   pull: (snapshot: string, dir: string) => Promise<void>;
+  /** Told how long each part took (the replay run, the report, the upload). */
+  timing?: (part: 'replay run' | 'report' | 'upload', ms: number, frames: number) => void;
   signal?: AbortSignal;
 }
 
@@ -113,8 +115,14 @@ export async function replayCandidate(input: { request: RetrainRequest; snapshot
     if (result.code !== 0) throw new LoomwatchError('RETRAIN_INVALID', `${what} failed (exit ${result.code}): ${lastLine(result.stderr) || lastLine(result.stdout) || 'no message'}`);
     return result;
   };
+  const timed = async <T>(part: 'replay run' | 'report' | 'upload', work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await work();
+    options.timing?.(part, Math.round(performance.now() - started), frameIds.length);
+    return result;
+  };
   const settings = ['--set', `worker.inputTopic=${options.framesTopic}`, '--set', `worker.controlTopic=${options.controlTopic}`];
-  const run = await replay(['run', '--model', version, '--from', 'earliest', '--frame-ids', idsFile, '--name', name, '--json', ...settings], `loomwatch replay run of ${version}`);
+  const run = await timed('replay run', () => replay(['run', '--model', version, '--from', 'earliest', '--frame-ids', idsFile, '--name', name, '--json', ...settings], `loomwatch replay run of ${version}`));
   const summary = RunSummary.safeParse(printedJson(run.stdout, 'loomwatch replay run'));
   if (!summary.success) throw new LoomwatchError('RETRAIN_INVALID', 'loomwatch replay run --json printed no targetTopic');
   if (summary.data.status === 'stopped') throw new LoomwatchError('RETRAIN_INVALID', `replay ${name} stopped before it decided every frame: the next run continues it`, { retryable: true });
@@ -122,14 +130,17 @@ export async function replayCandidate(input: { request: RetrainRequest; snapshot
 
   // One report run: with --json it writes the HTML report and prints its figures as one JSON line.
   const reportArgs = ['report', '--replay-topic', replayTopic, '--baseline', options.verdictsTopic, '--frames-topic', options.framesTopic, '--feedback-topic', options.feedbackTopic, '--format', 'html', '--out', outDir, '--json'];
-  const figures = ReviewedFigures.safeParse(printedJson((await replay(reportArgs, 'loomwatch replay report')).stdout, 'loomwatch replay report --json'));
+  const printed = await timed('report', () => replay(reportArgs, 'loomwatch replay report'));
+  const figures = ReviewedFigures.safeParse(printedJson(printed.stdout, 'loomwatch replay report --json'));
   if (!figures.success) throw new LoomwatchError('RETRAIN_INVALID', 'loomwatch replay report --json printed no reviewed figures (reviewed.frames, normals, defects): is the replay service new enough (--feedback-topic)?');
 
   const files = await filesUnder(outDir);
   if (!files.includes('report.html')) throw new LoomwatchError('RETRAIN_INVALID', `loomwatch replay report wrote no report.html into ${outDir}`);
-  for (const file of files) {
-    await options.store.put({ bucket: options.reportBucket, key: reportKey(request.id, file) }, await readFile(join(outDir, file)), CONTENT_TYPES[extname(file)] ?? 'application/octet-stream');
-  }
+  await timed('upload', async () => {
+    for (const file of files) {
+      await options.store.put({ bucket: options.reportBucket, key: reportKey(request.id, file) }, await readFile(join(outDir, file)), CONTENT_TYPES[extname(file)] ?? 'application/octet-stream');
+    }
+  });
   const { frames, normals, defects } = figures.data.reviewed;
   return { replayTopic, report: { bucket: options.reportBucket, key: reportKey(request.id, 'report.html') }, frames, normals, defects };
 }

@@ -8,7 +8,7 @@ import { candidateVersion, runRequest, type RefitOutcome, type RetrainSteps } fr
 function replayCheck(overrides: Partial<Pick<ReplayCheck, 'normals' | 'defects' | 'frames'>> = {}): ReplayCheck {
   return {
     replayTopic: 'verdicts.replay.patchcore-aitex.1.2.0-refit.abcdef01',
-    report: { bucket: 'loomwatch-results', key: 'retrain/r/report/index.html' },
+    report: { bucket: 'loomwatch-datasets', key: 'retrain/r/report/index.html' },
     frames: 8,
     normals: { reviewed: 6, parentFlagged: 5, candidateFlagged: 1 },
     defects: { reviewed: 2, parentFlagged: 2, candidateFlagged: 2 },

@@ -64,7 +64,14 @@ export async function startRetrainer(config: RetrainConfig, logger: Logger, opti
   const judgements = new Map<string, DriftEvent>();
   const abort = new AbortController();
   const deps = { client, deployment: (model: string) => deployments.get(model), signal: abort.signal };
-  const work = options.steps?.(deps) ?? realSteps({ config: settings, client, deployment: deps.deployment, store: new S3BlobStore(config.s3), signal: abort.signal });
+  const work = options.steps?.(deps) ?? realSteps({
+      config: settings,
+      client,
+      deployment: deps.deployment,
+      store: new S3BlobStore(config.s3),
+      timing: (part, ms, frames) => logger.info({ part, ms, frames }, `retrain replay step: ${part} of ${frames} reviewed frames in ${(ms / 1000).toFixed(1)} s`),
+      signal: abort.signal,
+    });
   let stopped = false;
   let running: Promise<void> | undefined;
 

@@ -15,7 +15,7 @@ import type { RefitOutcome, RetrainSteps } from './runner.js';
 import type { BlobStore } from '@loomwatch/storage';
 import { registeredCandidate } from './candidates.js';
 import { runCommand, type CommandResult } from './command.js';
-import { replayCandidate } from './replay-step.js';
+import { replayCandidate, type ReplayStepOptions } from './replay-step.js';
 
 function lastLine(text: string): string {
   return text.trim().split('\n').at(-1) ?? '';
@@ -49,6 +49,8 @@ export interface RealStepsOptions {
   deployment: (model: string) => Deployment | undefined;
   /** Where the replay reports go (`retrain.reportBucket`). */
   store: BlobStore;
+  /** Told how long each part of the replay step took. */
+  timing?: ReplayStepOptions['timing'];
   signal?: AbortSignal;
 }
 
@@ -117,7 +119,7 @@ export function realSteps(options: RealStepsOptions): RetrainSteps {
     },
     replay(input) {
       const { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket } = config;
-      return replayCandidate(input, { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket, store: options.store, pull, ...(signal === undefined ? {} : { signal }) });
+      return replayCandidate(input, { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket, store: options.store, pull, ...(options.timing === undefined ? {} : { timing: options.timing }), ...(signal === undefined ? {} : { signal }) });
     },
     async canary(model, version, where, reason) {
       return publishNext(model, { canary: { version, lines: where.lines, cameras: where.cameras }, reason });
