@@ -905,8 +905,8 @@ describe('model updates', () => {
     expect(await item('retrain:draem-aitex:05').getByTestId('retrain-why').textContent()).toBe('12 false alarms reviewed');
     expect(await item('retrain:draem-aitex:05').getByTestId('retrain-candidate').textContent()).toBe('1.3.0');
     const replay = await item('retrain:draem-aitex:05').getByTestId('retrain-replay').textContent();
-    expect(replay).toContain('12 → 3 of 40 reviewed normals flagged');
-    expect(replay).toContain('7 → 7 of 8 reviewed defects caught');
+    expect(replay).toContain('normals flagged, parent → candidate: 12 → 3 of 40 reviewed');
+    expect(replay).toContain('defects caught, parent → candidate: 7 → 7 of 8 reviewed');
     // A viewer may not act.
     expect(await panel.getByTestId('promote').count()).toBe(0);
     expect(await panel.getByTestId('ask-refit').count()).toBe(0);

@@ -22,7 +22,8 @@ const PAGE_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', h
 const OBJECT_CSP = "default-src 'none'; sandbox";
 /**
  * A page from the bucket (a replay report): its own inline styles and its images beside it (through
- * the proxy, with the session's cookie: `allow-same-origin`), still no script, form, plugin or frame.
+ * the proxy, as the dashboard's origin: `allow-same-origin` — under a bare `sandbox` Chromium loads
+ * none of them), still no script, form, plugin or frame.
  */
 const PAGE_OBJECT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin";
 

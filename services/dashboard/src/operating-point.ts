@@ -5,8 +5,7 @@
  * the dashboard follows it.
  */
 import { z } from 'zod';
-import { Deployment, EVENT_TYPES, FalseAlarmRate, Id, cloudEventHeaders, deploymentKey, encodeMessage, nextDeployment } from '@loomwatch/contracts';
-import type { KafkaClient } from '@loomwatch/kafka';
+import { FalseAlarmRate, Id, nextDeployment, type Deployment } from '@loomwatch/contracts';
 import { HttpProblem } from './problem.js';
 
 /** The request body: a rate (null: back to the card's default), for the deployment or one line. `null` alone clears the deployment's rate. */
@@ -58,17 +57,4 @@ export function operatingPointRevision(deployments: Readonly<Record<string, Depl
     },
     now,
   );
-}
-
-/** Publishes a deployment on the control topic (which exists: the dashboard follows it), as `rollout set` does. */
-export async function publishDeployment(kafka: KafkaClient, topic: string, deployment: Deployment): Promise<void> {
-  const publisher = kafka.publisher();
-  await publisher.connect();
-  try {
-    await publisher.send([
-      { topic, key: deploymentKey(deployment.model), value: encodeMessage(Deployment, deployment), headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/dashboard') } },
-    ]);
-  } finally {
-    await publisher.close();
-  }
 }

@@ -33,7 +33,7 @@ describe('the model panel\'s reading of a retrain request', () => {
     expect(candidateOf(retrainStatusFixture('refit'))).toBe('1.3.0');
     expect(replayCheckOf(retrainStatusFixture('shadow'))).toBeUndefined();
     expect(replayCheckOf(retrainStatusFixture('promoted'))).toEqual(replayCheckFixture());
-    expect(replayCounts(replayCheckFixture())).toEqual({ normals: '12 → 3 of 40 reviewed normals flagged', defects: '7 → 7 of 8 reviewed defects caught' });
+    expect(replayCounts(replayCheckFixture())).toEqual({ normals: 'normals flagged, parent → candidate: 12 → 3 of 40 reviewed', defects: 'defects caught, parent → candidate: 7 → 7 of 8 reviewed' });
     expect(promotableStages(retrainStatusFixture('replayed'))).toEqual(['canary', 'production']);
     expect(promotableStages(retrainStatusFixture('promoted'))).toEqual(['production']);
     expect(promotableStages({ ...retrainStatusFixture('promoted'), stage: 'production' } as ReturnType<typeof retrainStatusFixture>)).toEqual([]);

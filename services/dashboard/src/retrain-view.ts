@@ -64,8 +64,8 @@ export function replayCheckOf(status: RetrainStatus): ReplayCheck | undefined {
 export function replayCounts(check: ReplayCheck): { normals: string; defects: string } {
   const { normals, defects } = check;
   return {
-    normals: `${normals.parentFlagged} → ${normals.candidateFlagged} of ${normals.reviewed} reviewed normals flagged`,
-    defects: `${defects.parentFlagged} → ${defects.candidateFlagged} of ${defects.reviewed} reviewed defects caught`,
+    normals: `normals flagged, parent → candidate: ${normals.parentFlagged} → ${normals.candidateFlagged} of ${normals.reviewed} reviewed`,
+    defects: `defects caught, parent → candidate: ${defects.parentFlagged} → ${defects.candidateFlagged} of ${defects.reviewed} reviewed`,
   };
 }
 

@@ -3,29 +3,14 @@
  * (`POST /api/retrain/promote`) — the next deployment revision on control.v1, as `loomwatch rollout
  * set` builds it, then the request's `promoted` record — and ask for a refit
  * (`POST /api/retrain/request`) — a `requested` record, as `loomwatch retrain request` publishes it.
- * The records are built here, pure, from the view the dashboard follows; `publishControl` sends them.
+ * The records are built here, pure, from the view the dashboard follows; `control-topic.ts` sends them.
  *
  * Glossary: retrain key — `retrain:<model>:<fabric|all>`, where the control topic keeps a model's
  * (and fabric's) request in force · candidate — the version the request's refit made · stage —
  * where a promotion puts the candidate: `canary` (some lines or cameras) or `production`.
  */
 import { z } from 'zod';
-import {
-  Deployment,
-  EVENT_TYPES,
-  Id,
-  LoomwatchError,
-  RETRAIN_REQUEST_EVENT_TYPE,
-  RetrainRequest,
-  cloudEventHeaders,
-  deploymentKey,
-  encodeMessage,
-  nextDeployment,
-  retrainKey,
-  retrainPending,
-  type DeploymentChange,
-} from '@loomwatch/contracts';
-import type { KafkaClient } from '@loomwatch/kafka';
+import { Id, LoomwatchError, RetrainRequest, nextDeployment, retrainKey, retrainPending, type Deployment, type DeploymentChange } from '@loomwatch/contracts';
 import { HttpProblem } from './problem.js';
 
 /** A fabric code, as the contract's retrain request names one. */
@@ -165,27 +150,4 @@ export function manualRequest(ask: AskBody, retrains: Readonly<Record<string, Re
   });
   if (!parsed.success) throw new HttpProblem('BODY_INVALID', 400, `the model name is too long for a request id (${parsed.error.issues[0]?.message ?? 'not valid'}): at most 128 characters with the fabric and time`);
   return { key, record: parsed.data };
-}
-
-/** A record for the control topic: a deployment or a retrain request. */
-export type ControlRecord = { deployment: Deployment } | { key: string; request: RetrainRequest };
-
-/**
- * Publishes records on the control topic (which exists: the dashboard follows it) in one send, in
- * order, with the CloudEvents headers `rollout set` and the retrainer give them.
- */
-export async function publishControl(kafka: KafkaClient, topic: string, records: readonly ControlRecord[]): Promise<void> {
-  const publisher = kafka.publisher();
-  await publisher.connect();
-  try {
-    await publisher.send(
-      records.map((r) =>
-        'deployment' in r
-          ? { topic, key: deploymentKey(r.deployment.model), value: encodeMessage(Deployment, r.deployment), headers: { ...cloudEventHeaders(EVENT_TYPES.deployment, '/loomwatch/dashboard') } }
-          : { topic, key: r.key, value: encodeMessage(RetrainRequest, r.request), headers: { ...cloudEventHeaders(RETRAIN_REQUEST_EVENT_TYPE, '/loomwatch/dashboard') } },
-      ),
-    );
-  } finally {
-    await publisher.close();
-  }
 }

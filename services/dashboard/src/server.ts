@@ -6,15 +6,16 @@ import type { KafkaClient } from '@loomwatch/kafka';
 import type { Logger } from '@loomwatch/observability';
 import type { BlobStore } from '@loomwatch/storage';
 import type { AuthConfig, ObjectAllowance } from './config.js';
+import { publishControl, type ControlRecord } from './control-topic.js';
 import type { ViewStore } from './feed.js';
 import type { FeedbackDesk } from './feedback.js';
 import { findFrame, findVerdict, queryVerdicts, type HistoryDeps } from './history.js';
 import type { DashboardMetrics } from './metrics.js';
 import { allowedObject, contentTypeOf, objectPath, objectPolicyOf, type PagePlace } from './objects.js';
-import { operatingPointRevision, parseOperatingPointChange, publishDeployment } from './operating-point.js';
+import { operatingPointRevision, parseOperatingPointChange } from './operating-point.js';
 import { HttpProblem, PROBLEMS } from './problem.js';
 import { parseVerdictQuery } from './query.js';
-import { findRetrain, manualRequest, parseAskBody, parsePromoteBody, promotionOf, publishControl, type ControlRecord } from './retrain.js';
+import { findRetrain, manualRequest, parseAskBody, parsePromoteBody, promotionOf } from './retrain.js';
 import { qualityReport, type VerdictTally } from './quality.js';
 import { parseFeedbackAnswer, reviewQueue, type QueueOptions, type ReviewBook } from './reviews.js';
 import { addSignIn, describeSession, type RouteTag, type SignIn } from './sign-in.js';
@@ -242,33 +243,37 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
     return reply.header('cache-control', 'no-store').send(reviewQueue(cameras, options.reviews.book, options.reviews.queue, skip));
   });
 
-  app.post('/api/rollouts/operating-point', tag('operating-point', { role: 'engineer' }), async (request, reply) => {
-    const change = parseOperatingPointChange(request.body);
-    const session = signIn.sessionOf(request);
-    const deployment = operatingPointRevision(store.state.deployments, change, session.name, new Date());
-    await fromBroker('publishing the deployment', () => publishDeployment(options.control.kafka, options.control.topic, deployment));
-    logger.info({ subject: session.subject, model: deployment.model, revision: deployment.revision, operatingPoint: deployment.operatingPoint }, `${session.name} changed the operating point`);
-    return reply.header('cache-control', 'no-store').send({ published: deployment });
-  });
-
   /**
-   * Changes of the control topic from retrain requests, one at a time: each is built from the view,
-   * published, and applied to the view at once (the feed reads it back as a repeat), so the next
-   * one sees it — a double click promotes once.
+   * Changes of the control topic (operating points, promotions, refit requests), one at a time: each
+   * is built from the view, published, and applied to the view at once (the feed reads it back as a
+   * repeat), so the next one sees it — a double click promotes once, and two changes of a deployment
+   * never take the same revision.
    */
-  const retrainChanges = new Semaphore(1);
-  const publishRetrainChange = async (records: readonly ControlRecord[]): Promise<void> => {
+  const controlChanges = new Semaphore(1);
+  const publishControlChange = async (records: readonly ControlRecord[]): Promise<void> => {
     await fromBroker('publishing on the control topic', () => publishControl(options.control.kafka, options.control.topic, records));
     for (const r of records) store.apply('deployment' in r ? { type: 'deployment', deployment: r.deployment } : { type: 'retrain', key: r.key, request: r.request });
   };
 
+  app.post('/api/rollouts/operating-point', tag('operating-point', { role: 'engineer' }), async (request, reply) => {
+    const change = parseOperatingPointChange(request.body);
+    const session = signIn.sessionOf(request);
+    const deployment = await controlChanges.run(async () => {
+      const next = operatingPointRevision(store.state.deployments, change, session.name, new Date());
+      await publishControlChange([{ deployment: next }]);
+      return next;
+    });
+    logger.info({ subject: session.subject, model: deployment.model, revision: deployment.revision, operatingPoint: deployment.operatingPoint }, `${session.name} changed the operating point`);
+    return reply.header('cache-control', 'no-store').send({ published: deployment });
+  });
+
   app.post('/api/retrain/promote', tag('retrain-promote', { role: 'engineer' }), async (request, reply) => {
     const body = parsePromoteBody(request.body);
     const session = signIn.sessionOf(request);
-    const published = await retrainChanges.run(async () => {
+    const published = await controlChanges.run(async () => {
       const { key, request: inForce } = findRetrain(store.state.retrains, body);
       const { deployment, record } = promotionOf(inForce, store.state.deployments, body, session.name, new Date());
-      await publishRetrainChange([{ deployment }, { key, request: record }]);
+      await publishControlChange([{ deployment }, { key, request: record }]);
       return { deployment, request: record };
     });
     logger.info({ subject: session.subject, request: published.request.id, model: published.deployment.model, revision: published.deployment.revision, stage: body.stage }, `${session.name} promoted a retrain candidate`);
@@ -278,9 +283,9 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
   app.post('/api/retrain/request', tag('retrain-request', { role: 'engineer' }), async (request, reply) => {
     const ask = parseAskBody(request.body);
     const session = signIn.sessionOf(request);
-    const published = await retrainChanges.run(async () => {
+    const published = await controlChanges.run(async () => {
       const { key, record } = manualRequest(ask, store.state.retrains, store.state.deployments, session.name, new Date());
-      await publishRetrainChange([{ key, request: record }]);
+      await publishControlChange([{ key, request: record }]);
       return record;
     });
     logger.info({ subject: session.subject, request: published.id, model: published.model, fabric: published.fabric ?? 'all' }, `${session.name} asked for a refit`);
