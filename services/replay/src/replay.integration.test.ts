@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DeadLetter, ReplayPlan, Verdict, decodeMessage, replayPlanKey, type FrameEvent } from '@loomwatch/contracts';
 import { cameraFrames, publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { hasVnni, readCpuFlags } from '@loomwatch/model-registry';
-import { randomModelVersions } from '@loomwatch/model-registry/fixtures';
+import { int8Quantization, randomModelVersions } from '@loomwatch/model-registry/fixtures';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { REPO_ROOT, aitexFrames, builtEntry, infraEnv, processExited, readCommittedWithKcat } from '@loomwatch/testkit';
@@ -22,20 +22,7 @@ const registry = randomModelVersions(
     { version: '0.0.2' },
     {
       version: '0.0.2-int8',
-      patchCard: (card) => {
-        card['quantization'] = {
-          parent: '0.0.2',
-          precision: 'int8',
-          method: 'test',
-          calibration: { method: 'percentile', tiles: 8, source: 'test' },
-          fp32Nodes: [],
-          aurocLoss: 0.002,
-          pixelAurocLoss: null,
-          msPerFrame: { int8: 100, fp32: 150 },
-          speedup: 1.5,
-          cpuFlags: ['avx512_vnni'],
-        };
-      },
+      patchCard: (card) => void (card['quantization'] = int8Quantization('0.0.2')),
     },
   ],
   '0.0.1',
