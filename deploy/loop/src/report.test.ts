@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RetrainRequest, Verdict } from '@loomwatch/contracts';
-import { countByFabric, outcomesOf, progressLine, renderMarkdown, secondsSince, stepOf, type LoopResult, type StepSeen } from './report.js';
+import { countByFabric, figureTable, outcomesOf, progressLine, renderMarkdown, secondsSince, stepOf, type LoopResult, type StepSeen } from './report.js';
 
 const verdict = (frameId: string, fabricCode: string | undefined, flagged: boolean): Verdict => ({ frameId, verdict: flagged ? 'defect' : 'ok', ...(fabricCode === undefined ? {} : { fabricCode }) }) as Verdict;
 
@@ -69,5 +69,13 @@ describe('the loop report', () => {
     expect(markdown).toContain('Outcome: retrain:m:01 → refused (m@1-refit).');
     expect(markdown).toContain('Held-out figures: not measured — no candidate was promoted');
     expect(markdown).toContain('- loop-eval');
+  });
+
+  it('shows loop-eval\'s totals as false alarms and detection with their intervals, before and after', () => {
+    const total = (fa: number, det: number) => ({ falseAlarms: { count: fa, frames: 4, rate: fa / 4, low: 0.05, high: 0.7 }, detected: { count: det, frames: 7, rate: det / 7, low: 0.2, high: 0.9 } });
+    const rows = figureTable({ heldOut: { parent: total(1, 5), candidate: total(0, 5) }, verdict: { falseAlarmsFewer: true, detectionNotLower: true } });
+    expect(rows).toContain('| held-out validation frames | parent | 1/4 (25.0 %, 95 % 5.0 %–70.0 %) | 5/7 (71.4 %, 95 % 20.0 %–90.0 %) |');
+    expect(rows).toContain('| held-out validation frames | candidate | 0/4 (0.0 %, 95 % 5.0 %–70.0 %) | 5/7 (71.4 %, 95 % 20.0 %–90.0 %) |');
+    expect(rows.at(-1)).toBe('verdict: `{"falseAlarmsFewer":true,"detectionNotLower":true}`');
   });
 });

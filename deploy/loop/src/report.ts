@@ -133,11 +133,45 @@ export function renderMarkdown(result: LoopResult): string {
     '',
     `Outcome: ${result.outcomes.length === 0 ? 'no retrain request' : result.outcomes.map((o) => `${o.key} → ${o.step}${o.version === undefined ? '' : ` (${o.version})`}`).join('; ')}.`,
     result.promoted === undefined ? 'Promoted: nothing.' : `Promoted: ${result.promoted.version} to production, deployment revision ${result.promoted.revision}, by ${result.promoted.by}.`,
-    result.heldOut.ran ? `Held-out figures (${result.heldOut.file}): \`${JSON.stringify(result.heldOut.figures)}\`` : `Held-out figures: not measured — ${result.heldOut.why}`,
+    ...(result.heldOut.ran ? ['', `Held-out figures (models/lw loop-eval, ${result.heldOut.file}):`, '', ...figureTable(result.heldOut.figures)] : [`Held-out figures: not measured — ${result.heldOut.why}`]),
     ...(result.todo.length === 0 ? [] : ['', 'TODO:', ...result.todo.map((t) => `- ${t}`)]),
     '',
   ];
   return lines.join('\n');
+}
+
+/** `k/n (rate %, 95 % low–high %)` of a loop-eval proportion. */
+interface Proportion {
+  count: number;
+  frames: number;
+  rate: number | null;
+  low: number;
+  high: number;
+}
+
+const percent = (value: number): string => `${(value * 100).toFixed(1)} %`;
+
+function proportionText(p: Proportion | undefined): string {
+  if (p === undefined) return '—';
+  return `${p.count}/${p.frames}${p.rate === null ? '' : ` (${percent(p.rate)}, 95 % ${percent(p.low)}–${percent(p.high)})`}`;
+}
+
+const SET_NAMES: Record<string, string> = {
+  heldOut: 'held-out validation frames',
+  heldOutValidationFree: 'held out, validation-free thresholds',
+  stream: 'stream normals (in-sample for the candidate)',
+};
+
+/** The loop-eval totals as table rows: false alarms and detection of parent and candidate per frame set. */
+export function figureTable(figures: Record<string, unknown>): string[] {
+  const rows = ['| frames | version | false alarms / normals | detected / defects |', '| --- | --- | --- | --- |'];
+  for (const [set, name] of Object.entries(SET_NAMES)) {
+    const part = figures[set] as Record<string, { falseAlarms?: Proportion; detected?: Proportion } | undefined> | undefined;
+    if (part === undefined) continue;
+    for (const role of ['parent', 'candidate']) rows.push(`| ${name} | ${role} | ${proportionText(part[role]?.falseAlarms)} | ${proportionText(part[role]?.detected)} |`);
+  }
+  if (figures['verdict'] !== undefined) rows.push('', `verdict: \`${JSON.stringify(figures['verdict'])}\``);
+  return rows;
 }
 
 function stepDetail(seen: StepSeen): string {

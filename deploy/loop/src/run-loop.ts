@@ -226,14 +226,16 @@ export async function runLoop(options: LoopOptions): Promise<LoopRun> {
     // ── promote, as an engineer would, and the held-out figures ───────────────────────────
     let promoted: LoopResult['promoted'];
     let heldOut: HeldOut = { ran: false, why: 'no candidate was promoted' };
-    const candidate = outcomes.find((o) => (o.step === 'shadow' || o.step === 'replayed') && o.version !== undefined)?.version;
+    const inShadow = outcomes.find((o) => (o.step === 'shadow' || o.step === 'replayed') && o.version !== undefined);
+    const candidate = inShadow?.version;
+    const promotedKey = inShadow?.key ?? '';
     if (options.promote && candidate !== undefined) {
       const line = rollout(ctx, model, ['--production', candidate, '--no-shadow', '--reason', `loop ${run}: the refit candidate after review`]);
       const deployment = await latestDeployment(kafka, topics.control, model);
       promoted = { version: candidate, revision: deployment?.revision ?? 0, by: 'loomwatch rollout set (erin, engineer)', at: new Date().toISOString() };
       say(`promoted ${candidate} to production: ${line}`);
       phase('promote');
-      heldOut = await evaluateHeldOut(options, candidate, say);
+      heldOut = await evaluateHeldOut(options, candidate, fabricOfKey(promotedKey), say);
       if (!heldOut.ran) todo.push(`held-out figures: ${heldOut.why}`);
       phase('evaluate');
     } else if (candidate === undefined) {
@@ -263,6 +265,12 @@ export async function runLoop(options: LoopOptions): Promise<LoopRun> {
     store.close();
     rmSync(retrainDir, { recursive: true, force: true });
   }
+}
+
+/** The fabric of a `retrain:<model>:<fabric|all>` key; undefined for `all`. */
+function fabricOfKey(key: string): string | undefined {
+  const fabric = key.split(':')[2];
+  return fabric === undefined || fabric === 'all' || fabric === '' ? undefined : fabric;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -307,17 +315,30 @@ async function postReview(dashboardUrl: string, session: { cookie: string; csrfT
 }
 
 /**
- * `models/lw loop-eval --parent P --candidate C --registry R --split S --out F`: false-alarm rate
- * before and after and detection on the held-out frames. Until that command exists the figures
- * are not measured, and the result says so.
+ * `models/lw loop-eval --parent P --candidate C --registry R --split S --fabric F --out FILE`: parent
+ * and candidate through the engine on the split's held-out validation frames (and the stream normals,
+ * in-sample for the candidate) of the request's fabric; the totals kept, every frame's verdict left
+ * in the file.
  */
-async function evaluateHeldOut(options: LoopOptions, candidate: string, say: (line: string) => void): Promise<HeldOut> {
+async function evaluateHeldOut(options: LoopOptions, candidate: string, fabric: string | undefined, say: (line: string) => void): Promise<HeldOut> {
   const help = spawnSync(LW, ['loop-eval', '--help'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (help.status !== 0) return { ran: false, why: 'TODO: `models/lw loop-eval` does not exist yet (engineer D1\'s command); the held-out false-alarm rate before/after and detection are not measured' };
+  if (help.status !== 0) return { ran: false, why: 'TODO: `models/lw loop-eval` is not there (engineer D1\'s command); the held-out false-alarm rate before/after and detection are not measured' };
   const file = join(options.workDir, 'loop-eval.json');
-  const args = ['loop-eval', '--parent', options.parent, '--candidate', candidate, '--registry', options.registry, '--split', options.split, '--out', file];
+  const args = ['loop-eval', '--parent', options.parent, '--candidate', candidate, '--registry', options.registry, '--split', options.split, ...(fabric === undefined ? [] : ['--fabric', fabric]), '--out', file];
   say(`held-out evaluation: models/lw ${args.join(' ')}`);
   const code = await runShowing(LW, args, (line) => say(`  loop-eval: ${line}`));
   if (code !== 0 || !existsSync(file)) return { ran: false, why: `models/lw loop-eval failed (exit ${code}); its lines are above` };
-  return { ran: true, figures: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>, file };
+  return { ran: true, figures: evaluationFigures(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>), file };
+}
+
+/** The totals of loop-eval's JSON (held out, held out at validation-free thresholds, stream) and its verdict. */
+export function evaluationFigures(evaluation: Record<string, unknown>): Record<string, unknown> {
+  const figures: Record<string, unknown> = {};
+  for (const set of ['heldOut', 'heldOutValidationFree', 'stream']) {
+    const part = evaluation[set] as Record<string, { total?: unknown; perFabric?: unknown } | undefined> | undefined;
+    if (part?.['parent'] === undefined || part['candidate'] === undefined) continue;
+    figures[set] = { parent: part['parent'].total, candidate: part['candidate'].total };
+  }
+  if (evaluation['verdict'] !== undefined) figures['verdict'] = evaluation['verdict'];
+  return figures;
 }
