@@ -1002,6 +1002,10 @@ describe('model updates', () => {
       expect(asked.map((r) => [r.request.status.step, r.request.reason.kind, r.request.requestedBy])).toEqual([['requested', 'manual', 'Erin Engineer']]);
       const twice = await post('/api/retrain/request', { model: 'draem-aitex', fabric: '12' }, headers);
       expect((await problemOf(twice)).code).toBe('RETRAIN_PENDING');
+      // Two at once (a double click): one request, the other refused — the dashboard makes them one at a time.
+      const both = await Promise.all([1, 2].map(() => post('/api/retrain/request', { model: 'draem-aitex', fabric: '13' }, headers)));
+      expect(both.map((res) => res.status).sort()).toEqual([201, 409]);
+      expect((await control()).retrains.filter((r) => r.key === 'retrain:draem-aitex:13').length).toBe(1);
     } finally {
       await erin.context.close();
     }
