@@ -4,14 +4,15 @@
  * candidate's, with a lineage): false alarms on two fabrics make the policy ask twice, and each
  * request goes requested → snapshot → refit → candidate → shadow → replayed, the second taking the
  * first's candidate (same snapshot, same parent). Then a request recorded at candidate continues
- * after a restart (`--once`, a fake replay) and the canary guard promotes it.
+ * after a restart (`--once`, a fake replay) and the canary guard promotes it; and the drift policy
+ * asks once for the fabric of an open drift alert (fake steps).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Deployment, Feedback, RetrainRequest, Verdict, decodeMessage, encodeMessage, retrainKey, retrainPending, type FrameEvent } from '@loomwatch/contracts';
+import { Alert, Deployment, DriftEvent, Feedback, RetrainRequest, Verdict, decodeMessage, encodeMessage, retrainKey, retrainPending, type FrameEvent } from '@loomwatch/contracts';
 import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { copyRandomModel } from '@loomwatch/model-registry/fixtures';
@@ -19,6 +20,7 @@ import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { aitexFrames, builtEntry, infraEnv } from '@loomwatch/testkit';
 import { RetrainConfig } from './config.js';
+import type { RetrainSteps } from './runner.js';
 import { startRetrainer } from './service.js';
 
 const kafka = useTestKafka();
@@ -268,6 +270,72 @@ describe('the retrainer on the real broker and S3', () => {
     // The fake replay was given the three frame ids of the pulled manifest and a name of the request's.
     expect((await s3.store.get(check.report)).toString('utf8')).toMatch(/^<html><body>3 frames of retrain-[0-9a-f]{12} on verdicts\.replay\./);
     expect(await s3.store.list(datasetBucket)).toEqual([]);
+  }, 30_000);
+
+  it('with policy.drift, asks for a refit of the fabric an open drift alert is about, once, and runs it (fake steps) under --once', async () => {
+    const [controlTopic, feedbackTopic, alertsTopic, driftTopic] = await Promise.all(['control', 'feedback', 'alerts', 'drift'].map((prefix) => kafka.topic({ prefix })));
+    const model = 'patchcore-aitex';
+    const judgement: DriftEvent = {
+      lineId: 'line-1',
+      cameraId: 'cam-1',
+      fabricCode: '05',
+      status: 'drifting',
+      tripped: ['input-psi'],
+      measures: [{ check: 'input-psi', value: 0.4, threshold: 0.25, tripped: true, frames: 200 }],
+      window: { frames: 200, firstFrameId: 'f1', lastFrameId: 'f200', from: '2026-12-07T10:50:00Z', to: '2026-12-07T11:00:00Z' },
+      reference: { model, version: '1.2.0', split: 'fabric:05', scope: 'fabric' },
+      evaluatedAt: '2026-12-07T11:00:00Z',
+      monitorId: 'drift-1',
+    };
+    const opened: Alert = {
+      alertId: 'alert-drift-1',
+      dedupKey: 'drift:line-1:cam-1',
+      rule: 'drift',
+      kind: 'drift',
+      status: 'open',
+      severity: 'warning',
+      lineId: 'line-1',
+      cameraId: 'cam-1',
+      message: 'drift on line-1/cam-1 (fabric 05): input-psi 0.400 beyond 0.250',
+      openedAt: '2026-12-07T11:00:00Z',
+      updatedAt: '2026-12-07T11:00:00Z',
+      frameIds: ['f200'],
+      anomalyMaps: [],
+      revision: 0,
+    };
+    // A second alert, resolved: it asks for nothing.
+    const resolved: Alert = { ...opened, alertId: 'alert-drift-0', cameraId: 'cam-2', status: 'resolved', resolvedAt: '2026-12-07T10:30:00Z', revision: 1 };
+    await kafka.publish(driftTopic, [{ key: 'line-1:cam-1', value: encodeMessage(DriftEvent, judgement) }, { key: 'line-1:cam-2', value: encodeMessage(DriftEvent, { ...judgement, cameraId: 'cam-2', fabricCode: '06' }) }]);
+    await kafka.publish(alertsTopic, [{ key: 'line-1:cam-1', value: encodeMessage(Alert, opened) }, { key: 'line-1:cam-2', value: encodeMessage(Alert, resolved) }]);
+    const config = RetrainConfig.parse({
+      kafka: { brokers: kafka.infra.kafkaBrokers },
+      retrain: { controlTopic, feedbackTopic, alertsTopic, driftTopic },
+      policy: { model, drift: true },
+      ops: { port: 0 },
+    });
+    const check = { replayTopic: `verdicts.replay.${model}.1.2.0-refit.abcdef01`, report: { bucket: 'loomwatch-datasets', key: 'retrain/r/report/index.html' }, frames: 1, normals: { reviewed: 1, parentFlagged: 1, candidateFlagged: 1 }, defects: { reviewed: 0, parentFlagged: 0, candidateFlagged: 0 } };
+    const fake = (): RetrainSteps => ({
+      snapshot: () => Promise.resolve('abcdef0123456789'),
+      parent: () => Promise.resolve(`${model}@1.2.0`),
+      refit: () => Promise.resolve({ passed: true }),
+      shadow: () => Promise.resolve(1),
+      replay: () => Promise.resolve(check),
+      canary: () => Promise.reject(new Error('no guard: never promoted')),
+    });
+    const first = await startRetrainer(config, createLogger({ service: 'retrainer-test', level: 'warn' }), { once: true, steps: fake });
+    await first.drained;
+    await first.stop();
+    // A second run reads the same alert again: the request it answered is there, so it asks nothing more.
+    const second = await startRetrainer(config, createLogger({ service: 'retrainer-test', level: 'warn' }), { once: true, steps: fake });
+    await second.drained;
+    await second.stop();
+
+    const recorded = (await kafka.readCommitted(controlTopic)).filter((r) => r.value !== null);
+    expect(new Set(recorded.map((r) => r.key))).toEqual(new Set([retrainKey(model, '05')]));
+    const requests = recorded.map((r) => decodeMessage(RetrainRequest, r.value as Buffer));
+    expect(new Set(requests.map((r) => r.id)).size).toBe(1);
+    expect(requests[0]).toMatchObject({ fabric: '05', reason: { kind: 'drift', alertId: 'alert-drift-1' }, requestedBy: 'retrain-policy' });
+    expect(requests.map((r) => r.status.step)).toEqual(['requested', 'snapshot', 'refit', 'candidate', 'shadow', 'replayed']);
   }, 30_000);
 });
 
