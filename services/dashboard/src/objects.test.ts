@@ -67,6 +67,7 @@ describe('the object proxy\'s allow-list', () => {
     const report = { bucket: 'loomwatch-datasets', key: 'retrain/r1/report/index.html' };
     expect(contentTypeOf(report, reports)).toBe('text/html; charset=utf-8');
     expect(contentTypeOf({ bucket: 'loomwatch-datasets', key: 'retrain/r1/report/chart.svg' }, reports)).toBe('image/svg+xml');
+    expect(contentTypeOf({ bucket: 'loomwatch-datasets', key: 'retrain/r1/report/report.json' }, reports)).toBe('application/json');
     expect(contentTypeOf({ bucket: 'loomwatch-datasets', key: 'snapshots/index.html' }, reports)).toBe('application/octet-stream');
     expect(contentTypeOf({ bucket: 'loomwatch-frames', key: 'retrain/index.html' }, reports)).toBe('application/octet-stream');
     expect(contentTypeOf(report)).toBe('application/octet-stream');

@@ -13,6 +13,9 @@ const CONTENT_TYPES: Record<string, string> = {
   tif: 'image/tiff',
   tiff: 'image/tiff',
   svg: 'image/svg+xml',
+  // A report's other files (`report.json`, a stylesheet): data, never run.
+  json: 'application/json',
+  css: 'text/css; charset=utf-8',
 };
 
 /** Pages, served as such only from where the retrain reports are (anywhere else: octet-stream, a download). */
@@ -21,11 +24,11 @@ const PAGE_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', h
 /** Objects other than pages: shown, never run (no script, no plugin, a unique origin). */
 const OBJECT_CSP = "default-src 'none'; sandbox";
 /**
- * A page from the bucket (a replay report): its own inline styles and its images beside it (through
+ * A page from the bucket (a replay report): its own styles and its images beside it (through
  * the proxy, as the dashboard's origin: `allow-same-origin` — under a bare `sandbox` Chromium loads
  * none of them), still no script, form, plugin or frame.
  */
-const PAGE_OBJECT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin";
+const PAGE_OBJECT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin";
 
 /** The Content-Security-Policy the proxy sends with an object of `contentType`. */
 export function objectPolicyOf(contentType: string): string {
