@@ -28,7 +28,7 @@ const options = { model: 'patchcore-aitex', falseAlarms: 5, now };
 const labels = (n: number, overrides: Partial<FrameLabel> = {}): FrameLabel[] => Array.from({ length: n }, (_, i) => label(i, overrides));
 
 function last(overrides: Partial<RetrainRequest>): Map<string, RetrainRequest> {
-  const request = { ...manualRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T11:02:30Z')), status: { step: 'refused', snapshot: 's1', version: 'v', reasons: ['held-out false alarms not fewer'] } as const, ...overrides };
+  const request = { ...manualRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T11:02:30Z')), status: { step: 'refused' as const, snapshot: 's1', version: 'v', reasons: ['held-out false alarms not fewer'] }, ...overrides };
   return new Map([[retrainKey('patchcore-aitex', '01'), request]]);
 }
 

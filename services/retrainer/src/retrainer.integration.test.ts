@@ -273,7 +273,7 @@ describe('the retrainer on the real broker and S3', () => {
   }, 30_000);
 
   it('with policy.drift, asks for a refit of the fabric an open drift alert is about, once, and runs it (fake steps) under --once', async () => {
-    const [controlTopic, feedbackTopic, alertsTopic, driftTopic] = await Promise.all(['control', 'feedback', 'alerts', 'drift'].map((prefix) => kafka.topic({ prefix })));
+    const [controlTopic, feedbackTopic, alertsTopic, driftTopic] = await Promise.all([kafka.topic({ prefix: 'control' }), kafka.topic({ prefix: 'feedback' }), kafka.topic({ prefix: 'alerts' }), kafka.topic({ prefix: 'drift' })]);
     const model = 'patchcore-aitex';
     const judgement: DriftEvent = {
       lineId: 'line-1',
