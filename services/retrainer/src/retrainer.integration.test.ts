@@ -7,6 +7,7 @@
  * after a restart (`--once`, a fake replay) and the canary guard promotes it; and the drift policy
  * asks once for the fabric of an open drift alert (fake steps).
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,9 @@ import { useTestKafka } from '@loomwatch/kafka/testing';
 import { copyRandomModel } from '@loomwatch/model-registry/fixtures';
 import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';
-import { aitexFrames, builtEntry, infraEnv } from '@loomwatch/testkit';
+import { aitexFrames, builtEntry, infraEnv, processExited } from '@loomwatch/testkit';
 import { RetrainConfig } from './config.js';
+import { manualRequest } from './policy.js';
 import type { RetrainSteps } from './runner.js';
 import { startRetrainer } from './service.js';
 
@@ -336,6 +338,22 @@ describe('the retrainer on the real broker and S3', () => {
     expect(new Set(requests.map((r) => r.id)).size).toBe(1);
     expect(requests[0]).toMatchObject({ fabric: '05', reason: { kind: 'drift', alertId: 'alert-drift-1' }, requestedBy: 'retrain-policy' });
     expect(requests.map((r) => r.status.step)).toEqual(['requested', 'snapshot', 'refit', 'candidate', 'shadow', 'replayed']);
+  }, 30_000);
+
+  it('loomwatch retrain run --once exits 0 when no request is pending', async () => {
+    const controlTopic = await kafka.topic({ prefix: 'control' });
+    const ended: RetrainRequest = { ...manualRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T12:00:00Z')), status: { step: 'failed', code: 'REFIT_FAILED', message: 'exit 3' } };
+    await kafka.publish(controlTopic, [{ key: retrainKey('patchcore-aitex', '01'), value: encodeMessage(RetrainRequest, ended) }]);
+    const child = spawn(process.execPath, [builtEntry('services/retrainer/dist/cli.js'), 'run', '--once', '--set', `retrain.controlTopic=${controlTopic}`, '--set', 'ops.port=0'], {
+      env: { ...process.env, ...infraEnv(kafka.infra) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await processExited(child);
+    expect(child.exitCode, stderr).toBe(0);
+    // Nothing was run: the ended request is the topic's only record.
+    expect((await kafka.readCommitted(controlTopic)).length).toBe(1);
   }, 30_000);
 });
 
