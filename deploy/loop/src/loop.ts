@@ -44,8 +44,8 @@ const command = newCommand({
   .option('--false-alarms <n>', "retrainer policy.falseAlarms: false alarms on a fabric that ask for a refit", '5')
   .option('--verdict-timeout <s>', 'seconds for every streamed frame to be decided', '900')
   .option('--retrain-timeout <s>', 'seconds for the retrain request(s) to end', '1800')
-  .option('--replay-wait <s>', 'after shadow, seconds to wait for the replayed step', '120')
-  .option('--no-promote', 'leave the candidate in shadow (no rollout set, no loop-eval)')
+  .option('--replay-wait <s>', 'after shadow, seconds to wait for the replayed step (the retrainer replays the reviewed frames)', '900')
+  .option('--no-promote', 'leave the candidate where the retrainer left it (no promotion, no loop-eval)')
   .option('--out <dir>', 'where loop.json, loop.md and the logs go (default deploy/loop/results/<run>)');
 parseOrExit(command);
 const values = command.opts<{

@@ -61,6 +61,7 @@ const FRAME_BUCKET = 'loomwatch-frames';
 const RESULT_BUCKET = 'loomwatch-results';
 const DATASET_BUCKET = 'loomwatch-datasets';
 const OPERATOR = { username: 'otto', password: 'otto-demo' };
+const ENGINEER = { username: 'erin', password: 'erin-demo' };
 
 /** Runs the loop; stops every service it started, whatever happens. */
 export async function runLoop(options: LoopOptions): Promise<LoopRun> {
@@ -218,29 +219,33 @@ export async function runLoop(options: LoopOptions): Promise<LoopRun> {
       }
       await sleep(500);
     }
-    const ours = steps.filter((s) => keys.includes(s.key));
-    const outcomes = outcomesOf(ours);
-    for (const outcome of outcomes) if (outcome.step === 'shadow') todo.push(`${outcome.key}: no replayed step within ${options.replayWaitSec} s of shadow (the retrainer's replay is engineer B's slice)`);
+    const ended = outcomesOf(steps.filter((s) => keys.includes(s.key)));
+    for (const outcome of ended) if (outcome.step === 'shadow') todo.push(`${outcome.key}: no replayed step within ${options.replayWaitSec} s of shadow`);
     phase('retrain');
 
     // ── promote, as an engineer would, and the held-out figures ───────────────────────────
     let promoted: LoopResult['promoted'];
     let heldOut: HeldOut = { ran: false, why: 'no candidate was promoted' };
-    const inShadow = outcomes.find((o) => (o.step === 'shadow' || o.step === 'replayed') && o.version !== undefined);
-    const candidate = inShadow?.version;
-    const promotedKey = inShadow?.key ?? '';
-    if (options.promote && candidate !== undefined) {
-      const line = rollout(ctx, model, ['--production', candidate, '--no-shadow', '--reason', `loop ${run}: the refit candidate after review`]);
+    // A replayed candidate first (the dashboard promotes only those), then one in shadow.
+    const chosen = ended.find((o) => o.step === 'replayed') ?? ended.find((o) => o.step === 'shadow');
+    if (options.promote && chosen?.version !== undefined) {
+      promoted = chosen.step === 'replayed' ? await promoteInDashboard(dashboard.url, chosen.key, chosen.version) : promoteByRollout(ctx, model, chosen.version, run);
       const deployment = await latestDeployment(kafka, topics.control, model);
-      promoted = { version: candidate, revision: deployment?.revision ?? 0, by: 'loomwatch rollout set (erin, engineer)', at: new Date().toISOString() };
-      say(`promoted ${candidate} to production: ${line}`);
+      if (deployment === undefined || deployment.production !== chosen.version.split('@')[1]) throw new LoomwatchError('DEPLOYMENT_INVALID', `after the promotion the deployment in force names production ${deployment?.production ?? 'nothing'}, not ${chosen.version}`);
+      promoted.revision = deployment.revision;
+      say(`promoted ${chosen.version} to production by ${promoted.by}: deployment revision ${deployment.revision}`);
       phase('promote');
-      heldOut = await evaluateHeldOut(options, candidate, fabricOfKey(promotedKey), say);
+      heldOut = await evaluateHeldOut(options, chosen.version, fabricOfKey(chosen.key), say);
       if (!heldOut.ran) todo.push(`held-out figures: ${heldOut.why}`);
       phase('evaluate');
-    } else if (candidate === undefined) {
+      // The dashboard's promotion is a record on the request's key too: wait for it to be followed.
+      const deadline = Date.now() + 10_000;
+      while (chosen.step === 'replayed' && lastOf(chosen.key)?.step !== 'promoted' && Date.now() < deadline) await sleep(200);
+    } else if (chosen === undefined) {
       todo.push('no candidate reached shadow: nothing to promote or evaluate (see the outcome and the gate\'s reasons)');
     }
+    const ours = steps.filter((s) => keys.includes(s.key));
+    const outcomes = outcomesOf(ours);
 
     const result: LoopResult = {
       run,
@@ -275,14 +280,36 @@ function fabricOfKey(key: string): string | undefined {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `loomwatch rollout set --model M …` on the run's control topic and scratch registry; its first line. */
+/** `loomwatch rollout set --model M …` on the run's control topic and scratch registry; what it published, in one line. */
 function rollout(ctx: ServiceContext, model: string, args: readonly string[]): string {
   const result = spawnSync(process.execPath, [builtEntry('services/inference-worker/dist/rollout-cli.js'), 'set', '--model', model, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...infraEnv(ctx.infra), LOOMWATCH_INFERENCE__REGISTRY_ROOT: ctx.registryRoot, LOOMWATCH_WORKER__CONTROL_TOPIC: ctx.topics.control, LOOMWATCH_LOG__LEVEL: 'warn' },
   });
   if (result.status !== 0) throw new LoomwatchError('DEPLOYMENT_INVALID', `loomwatch rollout set ${args.join(' ')} failed: ${result.stderr.trim() || result.stdout.trim()}`);
-  return result.stdout.split('\n')[0]?.trim() ?? '';
+  // "published:" and the deployment's lines, as one line.
+  return result.stdout.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(0, 3).join(' ');
+}
+
+/** Promotes a replayed candidate to production as erin (engineer) through the dashboard's `POST /api/retrain/promote`. */
+async function promoteInDashboard(dashboardUrl: string, key: string, version: string): Promise<NonNullable<LoopResult['promoted']>> {
+  const erin = await signIn(dashboardUrl, ENGINEER.username, ENGINEER.password);
+  const response = await fetch(new URL('/api/retrain/promote', dashboardUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: erin.cookie, 'x-csrf-token': erin.csrfToken, origin: erin.origin },
+    body: JSON.stringify({ key, stage: 'production' }),
+  });
+  if (!response.ok) {
+    const problem = (await response.json()) as { code?: string; detail?: string };
+    throw new LoomwatchError('DEPLOYMENT_INVALID', `the dashboard refused to promote ${version} (${response.status} ${problem.code ?? ''}: ${problem.detail ?? ''})`);
+  }
+  return { version, revision: 0, by: `${erin.name} in the dashboard (POST /api/retrain/promote)`, at: new Date().toISOString() };
+}
+
+/** Promotes a candidate left in shadow with `loomwatch rollout set --production <candidate> --no-shadow`. */
+function promoteByRollout(ctx: ServiceContext, model: string, version: string, run: string): NonNullable<LoopResult['promoted']> {
+  rollout(ctx, model, ['--production', version, '--no-shadow', '--reason', `loop ${run}: the refit candidate after review`]);
+  return { version, revision: 0, by: 'loomwatch rollout set (an engineer)', at: new Date().toISOString() };
 }
 
 /** The latest deployment of `model` on the control topic. */

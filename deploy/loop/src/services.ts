@@ -188,6 +188,11 @@ export async function startRetrainer(ctx: ServiceContext, settings: RetrainerSet
     retrain: {
       controlTopic: ctx.topics.control,
       feedbackTopic: ctx.topics.feedback,
+      // The replay after shadow decides the run's reviewed frames again and compares with its verdicts.
+      framesTopic: ctx.topics.frames,
+      verdictsTopic: ctx.topics.verdicts,
+      alertsTopic: ctx.topics.alerts,
+      driftTopic: ctx.topics.drift,
       registryRoot: ctx.registryRoot,
       workDir: settings.workDir,
       datasetBucket: settings.datasetBucket,
