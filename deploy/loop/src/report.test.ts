@@ -21,7 +21,7 @@ describe('the loop report', () => {
     ]);
   });
 
-  it('times each step from the last review (its first record at or after it) and keeps each key\'s last step as its outcome', () => {
+  it('times each step\'s first record from the last review (negative before it) and keeps each key\'s last step as its outcome', () => {
     const steps = [
       step('retrain:m:01', { step: 'requested' }, '2026-12-07T10:00:00.000Z'),
       step('retrain:m:01', { step: 'snapshot', snapshot: 'a'.repeat(64) }, '2026-12-07T10:00:02.000Z'),
@@ -30,8 +30,8 @@ describe('the loop report', () => {
       step('retrain:m:01', { step: 'shadow', snapshot: 'a'.repeat(64), version: 'm@1.0.0-refit.aaaaaaaa', revision: 2 }, '2026-12-07T10:01:04.000Z'),
       step('retrain:m:05', { step: 'refused', snapshot: 'b'.repeat(64), version: 'm@1.0.0-refit.bbbbbbbb', reasons: ['no held-out false alarm'] }, '2026-12-07T10:02:00.000Z'),
     ];
-    // The request came before the last review: its own time is not counted, the later steps are.
-    expect(secondsSince('2026-12-07T10:00:01.000Z', steps)).toEqual({ snapshot: 1, refit: 2, candidate: 62.5, shadow: 63, refused: 119 });
+    // The request came a second before the last review: negative; each step timed by its first record.
+    expect(secondsSince('2026-12-07T10:00:01.000Z', steps)).toEqual({ requested: -1, snapshot: 1, refit: 2, candidate: 62.5, shadow: 63, refused: 119 });
     expect(secondsSince(undefined, steps)).toEqual({});
     expect(outcomesOf(steps)).toEqual([
       { key: 'retrain:m:01', step: 'shadow', version: 'm@1.0.0-refit.aaaaaaaa' },

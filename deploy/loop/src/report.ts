@@ -41,7 +41,7 @@ export interface LoopResult {
   falseAlarmsPolicy: number;
   fabrics: FabricCount[];
   steps: StepSeen[];
-  /** Seconds from the last review to each step (the first record of that step after it). */
+  /** Seconds from the last review to the first record of each step (negative: recorded before it). */
   sinceLastReview: Partial<Record<StepSeen['step'], number>>;
   lastReviewAt?: string;
   /** Each request's last step: its outcome. */
@@ -85,15 +85,17 @@ export function stepOf(key: string, request: RetrainRequest): StepSeen {
   return seen;
 }
 
-/** Seconds from `from` to the first record of each step at or after it. */
+/**
+ * Seconds from `from` (the last review) to the first record of each step; negative for a step
+ * recorded before it (the policy asked before the last review, or a snapshot froze less than all).
+ */
 export function secondsSince(from: string | undefined, steps: readonly StepSeen[]): LoopResult['sinceLastReview'] {
   if (from === undefined) return {};
   const start = Date.parse(from);
   const out: LoopResult['sinceLastReview'] = {};
   for (const seen of steps) {
-    const at = Date.parse(seen.at);
-    if (at < start || out[seen.step] !== undefined) continue;
-    out[seen.step] = Math.round((at - start) / 100) / 10;
+    if (out[seen.step] !== undefined) continue;
+    out[seen.step] = Math.round((Date.parse(seen.at) - start) / 100) / 10;
   }
   return out;
 }
@@ -124,7 +126,7 @@ export function renderMarkdown(result: LoopResult): string {
     '',
     '| timing | seconds |',
     '| --- | ---: |',
-    `| last review → request | ${seconds(result.sinceLastReview.requested)} |`,
+    `| last review → first request (negative: asked before the last review) | ${seconds(result.sinceLastReview.requested)} |`,
     `| last review → snapshot | ${seconds(result.sinceLastReview.snapshot)} |`,
     `| last review → candidate (or refused) | ${seconds(result.sinceLastReview.candidate ?? result.sinceLastReview.refused)} |`,
     `| last review → candidate in shadow | ${seconds(result.sinceLastReview.shadow)} |`,
