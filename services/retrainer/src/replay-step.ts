@@ -25,6 +25,8 @@ export interface ReplayStepOptions {
   verdictsTopic: string;
   /** The control topic the replay keeps its plan on (`worker.controlTopic`). */
   controlTopic: string;
+  /** The registry the candidate was written to (the replay's `inference.registryRoot`). */
+  registryRoot: string;
   workDir: string;
   reportBucket: string;
   store: BlobStore;
@@ -121,7 +123,8 @@ export async function replayCandidate(input: { request: RetrainRequest; snapshot
     options.timing?.(part, Math.round(performance.now() - started), frameIds.length);
     return result;
   };
-  const settings = ['--set', `worker.inputTopic=${options.framesTopic}`, '--set', `worker.controlTopic=${options.controlTopic}`];
+  // The replay decides with the candidate from the registry the refit wrote it to.
+  const settings = ['--set', `worker.inputTopic=${options.framesTopic}`, '--set', `worker.controlTopic=${options.controlTopic}`, '--set', `inference.registryRoot=${options.registryRoot}`];
   const run = await timed('replay run', () => replay(['run', '--model', version, '--from', 'earliest', '--frame-ids', idsFile, '--name', name, '--json', ...settings], `loomwatch replay run of ${version}`));
   const summary = RunSummary.safeParse(printedJson(run.stdout, 'loomwatch replay run'));
   if (!summary.success) throw new LoomwatchError('RETRAIN_INVALID', 'loomwatch replay run --json printed no targetTopic');

@@ -132,7 +132,6 @@ describe('the retrainer on the real broker and S3', () => {
     await writeFile(refit, FAKE_REFIT);
     // The dataset and replay subprocesses read Kafka, S3 and the worker's settings from the environment, as under the service.
     Object.assign(process.env, infraEnv(kafka.infra), {
-      LOOMWATCH_INFERENCE__REGISTRY_ROOT: registry.root,
       LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: '1',
       LOOMWATCH_WORKER__VERDICT_TOPIC: verdictsTopic,
       LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: dlqTopic,

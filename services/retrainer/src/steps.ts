@@ -118,8 +118,8 @@ export function realSteps(options: RealStepsOptions): RetrainSteps {
       return publishNext(model, { shadow: { version, sample: config.shadowSample }, reason });
     },
     replay(input) {
-      const { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket } = config;
-      return replayCandidate(input, { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket, store: options.store, pull, ...(options.timing === undefined ? {} : { timing: options.timing }), ...(signal === undefined ? {} : { signal }) });
+      const { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket, registryRoot } = config;
+      return replayCandidate(input, { replayCommand, feedbackTopic, framesTopic, verdictsTopic, controlTopic, workDir, reportBucket, registryRoot, store: options.store, pull, ...(options.timing === undefined ? {} : { timing: options.timing }), ...(signal === undefined ? {} : { signal }) });
     },
     async canary(model, version, where, reason) {
       return publishNext(model, { canary: { version, lines: where.lines, cameras: where.cameras }, reason });
