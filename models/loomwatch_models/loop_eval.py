@@ -88,21 +88,28 @@ def calibration_fabric(relpath: str) -> str:
     return parts[1] if parts[0] == "feedback" else Path(parts[-1]).stem[-2:]
 
 
+POOLED = "pooled"
+
+
 def validation_free_thresholds(vdir: Path) -> dict[str, float]:
     """Per fabric, the card's rule at the default rate fed with the out-of-fold scores only (the training normals
     and, for a refit, the reviewed normals) — the validation normals, which the card's thresholds also use, left
-    out, so the held-out figures at these thresholds are out of sample."""
+    out, so the held-out figures at these thresholds are out of sample. POOLED: the same from every frame's
+    fallback-bank score, for a frame of a fabric without a bank (08), as the engine routes it."""
     oof = json.loads((vdir / "eval" / "operating_points.json").read_text())["outOfFold"]
     by_fabric: dict[str, list[float]] = defaultdict(list)
     for rel, s in oof.items():
         by_fabric[calibration_fabric(rel)].append(s["score"])
-    return {fab: threshold_for(np.array(v), DEFAULT_RATE) for fab, v in sorted(by_fabric.items()) if len(v) > 1}
+    out = {fab: threshold_for(np.array(v), DEFAULT_RATE) for fab, v in sorted(by_fabric.items()) if len(v) > 1}
+    return {**out, POOLED: threshold_for(np.array([s["fallbackScore"] for s in oof.values()]), DEFAULT_RATE)}
 
 
 def at_thresholds(rows: list[dict], thresholds: dict[str, float]) -> list[dict]:
-    """The rows decided again at other per-fabric thresholds (score ≥ threshold: defect)."""
-    return [{**r, "threshold": thresholds[r["fabric"]],
-             "verdict": "defect" if r["score"] >= thresholds[r["fabric"]] else "ok"} for r in rows]
+    """The rows decided again at other per-fabric thresholds (score ≥ threshold: defect); a fabric without one
+    (no bank: the engine scored it with the fallback bank) at thresholds[POOLED]."""
+    def t(r: dict) -> float:
+        return thresholds[r["fabric"]] if r["fabric"] in thresholds else thresholds[POOLED]
+    return [{**r, "threshold": t(r), "verdict": "defect" if r["score"] >= t(r) else "ok"} for r in rows]
 
 
 def resolve(ref: str, registry: Path) -> Path:

@@ -40,6 +40,8 @@ def test_validation_free_decisions_use_the_fabric_of_each_calibration_frame():
     rows = [{"fabric": "01", "label": 0, "score": 0.7, "threshold": 0.8, "verdict": "ok"},
             {"fabric": "02", "label": 0, "score": 0.7, "threshold": 0.6, "verdict": "defect"}]
     assert [r["verdict"] for r in at_thresholds(rows, {"01": 0.65, "02": 0.75})] == ["defect", "ok"]
+    unrouted = [{"fabric": "08", "label": 1, "score": 0.7, "threshold": 0.8, "verdict": "ok"}]
+    assert at_thresholds(unrouted, {"01": 0.75, "pooled": 0.6})[0]["verdict"] == "defect"
 
 
 def test_a_ref_that_is_not_in_the_registry_is_refused(tmp_path):
@@ -75,7 +77,8 @@ def test_the_cli_on_1_2_0_against_itself_on_fabric_01(tmp_path, aitex):
     assert flagged["verdict"] == "defect" and flagged["heldOut"]
     assert not r["verdict"]["falseAlarmsFewer"] and r["verdict"]["detectionNotLower"]
     free = r["heldOutValidationFree"]
-    assert free["parent"] == free["candidate"] and set(free["thresholds"]["parent"]) == {f"0{i}" for i in range(7)}
+    assert free["parent"] == free["candidate"]
+    assert set(free["thresholds"]["parent"]) == {f"0{i}" for i in range(7)} | {"pooled"}
     assert free["thresholds"]["parent"]["01"] != r["thresholds"]["parent"]["01"]   # 14 normals, not 14 + 4
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["loop-eval", "--data", str(aitex), "--parent", "patchcore-aitex@1.2.0", "--candidate",
