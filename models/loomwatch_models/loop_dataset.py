@@ -41,11 +41,16 @@ def review(row: dict) -> tuple[str, str]:
 
 
 def write_reviewed_dataset(folder: Path, frames, rows: list[dict], model: dict, created_at: str = CREATED_AT) -> dict:
-    """frames (normal Frames) and the model's engine rows for them (same order) -> the data set folder; returns the
-    manifest. model: the verdicts' ModelRef ({name, version, sha256})."""
+    """frames (normal Frames) and the model's engine rows for them (each row's `file` is its frame's relpath; the
+    engine returns them by fabric, not in the frames' order) -> the data set folder; returns the manifest.
+    model: the verdicts' ModelRef ({name, version, sha256})."""
     folder = Path(folder)
+    by_file = {r["file"]: r for r in rows}
+    if sorted(by_file) != sorted(f.relpath for f in frames) or len(by_file) != len(rows):
+        raise ValueError("the rows must be the engine's verdicts of exactly these frames, one each (by `file`)")
     entries = []
-    for f, r in zip(frames, rows, strict=True):
+    for f in frames:
+        r = by_file[f.relpath]
         if f.label:
             raise ValueError(f"{f.rel} is a defect frame: the scenario streams normal frames only")
         fid = frame_id(f.stem)
