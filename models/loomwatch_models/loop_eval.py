@@ -177,15 +177,20 @@ def loop_eval(*, parent: str, candidate: str, registry: Path = REGISTRY_DIR, dat
 
 def plot(result: dict, path: Path) -> Path:
     """Bars before (parent) / after (candidate) per fabric and in total, Wilson 95 % intervals as error bars:
-    held-out false alarms, held-out detection, stream false alarms (in-sample for the candidate)."""
+    held-out false alarms and detection at the cards' thresholds, stream false alarms (in-sample for the
+    candidate), held-out false alarms and detection at validation-free thresholds."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    panels = [("heldOut", "falseAlarms", "false alarms, held-out normals"),
-              ("heldOut", "detected", "detected, held-out defects"),
-              ("stream", "falseAlarms", "false alarms, stream normals\n(in-sample for the candidate)")]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, (where, what, title) in zip(axes, panels, strict=True):
+    panels = [("heldOut", "falseAlarms", "false alarms, held-out normals\n(the cards' thresholds)"),
+              ("heldOut", "detected", "detected, held-out defects\n(the cards' thresholds)"),
+              ("stream", "falseAlarms", "false alarms, stream normals\n(in-sample for the candidate)"),
+              ("heldOutValidationFree", "falseAlarms", "false alarms, held-out normals\n(validation-free thresholds)"),
+              ("heldOutValidationFree", "detected", "detected, held-out defects\n(validation-free thresholds)")]
+    fig, grid = plt.subplots(2, 3, figsize=(15, 8.4))
+    axes = grid.ravel()
+    axes[-1].axis("off")
+    for ax, (where, what, title) in zip(axes, panels, strict=False):
         per = result[where]["parent"]["perFabric"]
         keys = [f for f in per if per[f][what]["frames"]] + ["all"]
         x = np.arange(len(keys))
