@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RetrainRequest, Verdict } from '@loomwatch/contracts';
-import { countByFabric, figureTable, outcomesOf, progressLine, renderMarkdown, secondsSince, stepOf, type LoopResult, type StepSeen } from './report.js';
+import { checkText, countByFabric, figureTable, outcomesOf, progressLine, renderMarkdown, secondsSince, stepOf, type LoopResult, type StepSeen } from './report.js';
 
 const verdict = (frameId: string, fabricCode: string | undefined, flagged: boolean): Verdict => ({ frameId, verdict: flagged ? 'defect' : 'ok', ...(fabricCode === undefined ? {} : { fabricCode }) }) as Verdict;
 
@@ -77,5 +77,12 @@ describe('the loop report', () => {
     expect(rows).toContain('| held-out validation frames | parent | 1/4 (25.0 %, 95 % 5.0 %–70.0 %) | 5/7 (71.4 %, 95 % 20.0 %–90.0 %) |');
     expect(rows).toContain('| held-out validation frames | candidate | 0/4 (0.0 %, 95 % 5.0 %–70.0 %) | 5/7 (71.4 %, 95 % 20.0 %–90.0 %) |');
     expect(rows.at(-1)).toBe('verdict: `{"falseAlarmsFewer":true,"detectionNotLower":true}`');
+  });
+
+  it('says what the replay over the reviewed frames found, parent → candidate', () => {
+    const check = { replayTopic: 'verdicts.replay.m.1', report: { bucket: 'b', key: 'retrain/r1/report/index.html' }, frames: 57, normals: { reviewed: 57, parentFlagged: 10, candidateFlagged: 2 }, defects: { reviewed: 0, parentFlagged: 0, candidateFlagged: 0 } };
+    const seen = step('k', { step: 'replayed', snapshot: 'a'.repeat(64), version: 'm@1-refit', revision: 2, check, reasons: [] }, '2026-12-07T10:00:00Z');
+    expect(seen.check).toEqual(check);
+    expect(checkText(check)).toBe('replay of 57 reviewed frames: normals flagged 10 → 2 of 57, defects caught 0 → 0 of 0 (report s3://b/retrain/r1/report/index.html)');
   });
 });

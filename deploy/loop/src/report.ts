@@ -28,7 +28,11 @@ export interface StepSeen {
   reasons?: string[];
   code?: string;
   message?: string;
+  /** The replay over the reviewed frames (`replayed`, `promoted`): normals and defects flagged by parent and candidate. */
+  check?: RetrainCheck;
 }
+
+type RetrainCheck = Extract<RetrainRequest['status'], { step: 'replayed' }>['check'];
 
 /** What the held-out evaluation (`models/lw loop-eval`) said, or why it did not run. */
 export type HeldOut = { ran: true; figures: Record<string, unknown>; file: string } | { ran: false; why: string };
@@ -78,6 +82,7 @@ export function stepOf(key: string, request: RetrainRequest): StepSeen {
   if ('snapshot' in status) seen.snapshot = status.snapshot;
   if ('revision' in status) seen.revision = status.revision;
   if ('reasons' in status) seen.reasons = status.reasons;
+  if ('check' in status && status.check !== undefined) seen.check = status.check;
   if (status.step === 'failed') {
     seen.code = status.code;
     seen.message = status.message;
@@ -176,6 +181,12 @@ export function figureTable(figures: Record<string, unknown>): string[] {
   return rows;
 }
 
+/** `replay of 57 reviewed frames: normals flagged 10 → 2 of 57, defects caught 0 → 0 of 0`. */
+export function checkText(check: RetrainCheck): string {
+  const { normals, defects } = check;
+  return `replay of ${check.frames} reviewed frames: normals flagged ${normals.parentFlagged} → ${normals.candidateFlagged} of ${normals.reviewed}, defects caught ${defects.parentFlagged} → ${defects.candidateFlagged} of ${defects.reviewed} (report s3://${check.report.bucket}/${check.report.key})`;
+}
+
 function stepDetail(seen: StepSeen): string {
   const parts = [
     seen.snapshot === undefined ? '' : `snapshot ${seen.snapshot.slice(0, 12)}`,
@@ -183,6 +194,7 @@ function stepDetail(seen: StepSeen): string {
     seen.revision === undefined ? '' : `revision ${seen.revision}`,
     seen.reasons === undefined || seen.reasons.length === 0 ? '' : `reasons: ${seen.reasons.join('; ')}`,
     seen.code === undefined ? '' : `${seen.code}: ${seen.message ?? ''}`,
+    seen.check === undefined ? '' : checkText(seen.check),
   ];
   return parts.filter((part) => part !== '').join(', ');
 }

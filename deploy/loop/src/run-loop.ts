@@ -16,7 +16,7 @@ import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, builtEntry, infraEnv, type Infra } from '@loomwatch/testkit';
 import { postFrame, type StreamFrame } from './frames.js';
 import { LW, ensureParent, parentParts, runShowing, type ParentSource } from './parent.js';
-import { countByFabric, outcomesOf, progressLine, secondsSince, stepOf, type HeldOut, type LoopResult, type StepSeen } from './report.js';
+import { checkText, countByFabric, outcomesOf, progressLine, secondsSince, stepOf, type HeldOut, type LoopResult, type StepSeen } from './report.js';
 import { signIn } from './sign-in.js';
 import { loopTopics, mintToken, startDashboard, startGateway, startRetrainer, startWorker, stopAll, untilReady, type LoopTopics, type Service, type ServiceContext } from './services.js';
 
@@ -135,7 +135,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopRun> {
         if (record.value === null || !isRetrainKey(record.key)) return;
         const seen = stepOf(record.key ?? '', decodeMessage(RetrainRequest, record.value));
         steps.push(seen);
-        say(`retrain ${seen.key}: ${seen.step}${seen.version === undefined ? '' : ` ${seen.version}`}${seen.snapshot === undefined ? '' : ` (snapshot ${seen.snapshot.slice(0, 12)})`}${seen.revision === undefined ? '' : ` revision ${seen.revision}`}${seen.reasons === undefined || seen.reasons.length === 0 ? '' : ` — ${seen.reasons.join('; ')}`}${seen.code === undefined ? '' : ` — ${seen.code}: ${seen.message ?? ''}`}  at ${seen.at}`);
+        say(`retrain ${seen.key}: ${seen.step}${seen.version === undefined ? '' : ` ${seen.version}`}${seen.snapshot === undefined ? '' : ` (snapshot ${seen.snapshot.slice(0, 12)})`}${seen.revision === undefined ? '' : ` revision ${seen.revision}`}${seen.reasons === undefined || seen.reasons.length === 0 ? '' : ` — ${seen.reasons.join('; ')}`}${seen.code === undefined ? '' : ` — ${seen.code}: ${seen.message ?? ''}`}${seen.check === undefined ? '' : ` — ${checkText(seen.check)}`}  at ${seen.at}`);
       }),
     );
     const verdicts = new Map<string, Verdict>();
