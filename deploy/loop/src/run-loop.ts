@@ -231,7 +231,8 @@ export async function runLoop(options: LoopOptions): Promise<LoopRun> {
     if (options.promote && chosen?.version !== undefined) {
       promoted = chosen.step === 'replayed' ? await promoteInDashboard(dashboard.url, chosen.key, chosen.version) : promoteByRollout(ctx, model, chosen.version, run);
       const deployment = await latestDeployment(kafka, topics.control, model);
-      if (deployment === undefined || deployment.production !== chosen.version.split('@')[1]) throw new LoomwatchError('DEPLOYMENT_INVALID', `after the promotion the deployment in force names production ${deployment?.production ?? 'nothing'}, not ${chosen.version}`);
+      // The dashboard names production by its full reference, rollout set by the bare version.
+      if (deployment === undefined || ![chosen.version, chosen.version.split('@')[1]].includes(deployment.production)) throw new LoomwatchError('DEPLOYMENT_INVALID', `after the promotion the deployment in force names production ${deployment?.production ?? 'nothing'}, not ${chosen.version}`);
       promoted.revision = deployment.revision;
       say(`promoted ${chosen.version} to production by ${promoted.by}: deployment revision ${deployment.revision}`);
       phase('promote');
