@@ -198,9 +198,8 @@ export async function startRetrainer(ctx: ServiceContext, settings: RetrainerSet
       datasetBucket: settings.datasetBucket,
       datasetCommand: [process.execPath, builtEntry('services/dataset/dist/cli.js')],
       refitCommand: settings.refitCommand,
-      // `replay run` loads the candidate from the inference registry, which the retrainer does not
-      // hand on (its own retrain.registryRoot): the scratch registry goes in through the environment.
-      replayCommand: ['/usr/bin/env', `LOOMWATCH_INFERENCE__REGISTRY_ROOT=${ctx.registryRoot}`, process.execPath, builtEntry('services/replay/dist/cli.js')],
+      // The retrainer hands its registryRoot on to `replay run` (the candidate is in the scratch registry).
+      replayCommand: [process.execPath, builtEntry('services/replay/dist/cli.js')],
     },
     policy: { model: settings.model, falseAlarms: settings.falseAlarms },
     ops: { port: ops },
