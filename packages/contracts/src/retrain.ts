@@ -125,3 +125,22 @@ export function isRetrainKey(key: string | undefined): boolean {
 export function retrainPending(request: Pick<RetrainRequest, 'status'>): boolean {
   return !RETRAIN_FINAL_STEPS.includes(request.status.step);
 }
+
+/**
+ * A person's request for a refit of `model` on `fabric`'s reviews (absent: every fabric's), as
+ * `loomwatch retrain request` and the dashboard make it; not yet parsed (the caller says what was wrong).
+ */
+export function manualRetrainRequest(model: string, fabric: string | undefined, requestedBy: string, now: Date): RetrainRequest {
+  const at = now.toISOString();
+  return {
+    kind: 'retrain-request',
+    id: `${model}.${fabric ?? 'all'}.${now.getTime()}`,
+    model,
+    ...(fabric === undefined ? {} : { fabric }),
+    reason: { kind: 'manual' },
+    requestedAt: at,
+    requestedBy,
+    status: { step: 'requested' },
+    updatedAt: at,
+  };
+}

@@ -10,7 +10,7 @@
  * where a promotion puts the candidate: `canary` (some lines or cameras) or `production`.
  */
 import { z } from 'zod';
-import { Id, LoomwatchError, RetrainRequest, nextDeployment, retrainKey, retrainPending, type Deployment, type DeploymentChange } from '@loomwatch/contracts';
+import { Id, LoomwatchError, RetrainRequest, manualRetrainRequest, nextDeployment, retrainKey, retrainPending, type Deployment, type DeploymentChange } from '@loomwatch/contracts';
 import { HttpProblem } from './problem.js';
 
 /** A fabric code, as the contract's retrain request names one. */
@@ -137,17 +137,7 @@ export function manualRequest(ask: AskBody, retrains: Readonly<Record<string, Re
   if (!known) {
     throw new HttpProblem('NO_DEPLOYMENT', 409, `no deployment of ${ask.model} on the control topic: the retrainer puts a candidate in shadow beside a deployment — name a model the serving panel lists, or use \`loomwatch retrain request\``);
   }
-  const parsed = RetrainRequest.safeParse({
-    kind: 'retrain-request',
-    id: `${ask.model}.${ask.fabric ?? 'all'}.${now.getTime()}`,
-    model: ask.model,
-    ...(ask.fabric === undefined ? {} : { fabric: ask.fabric }),
-    reason: { kind: 'manual' },
-    requestedAt: now.toISOString(),
-    requestedBy: by,
-    status: { step: 'requested' },
-    updatedAt: now.toISOString(),
-  });
+  const parsed = RetrainRequest.safeParse(manualRetrainRequest(ask.model, ask.fabric, by, now));
   if (!parsed.success) throw new HttpProblem('BODY_INVALID', 400, `the model name is too long for a request id (${parsed.error.issues[0]?.message ?? 'not valid'}): at most 128 characters with the fabric and time`);
   return { key, record: parsed.data };
 }

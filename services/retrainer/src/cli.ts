@@ -4,12 +4,11 @@
  */
 import { userInfo } from 'node:os';
 import { STANDARD_ENV_ALIASES, chooseSubcommand, collect, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, newCommand, parseOrExit } from '@loomwatch/config';
-import { Id, LoomwatchError, RetrainRequest, toLoomwatchError } from '@loomwatch/contracts';
+import { Id, LoomwatchError, RetrainRequest, manualRetrainRequest, toLoomwatchError } from '@loomwatch/contracts';
 import { createKafkaClient } from '@loomwatch/kafka';
 import { createLogger } from '@loomwatch/observability';
 import { RetrainConfig } from './config.js';
 import { parseRunArgs, runService } from './run.js';
-import { manualRequest } from './policy.js';
 import { publishRetrainRequest } from './service.js';
 
 const NAME = 'pnpm retrain';
@@ -34,7 +33,7 @@ async function request(argv: string[]): Promise<void> {
   try {
     if (!Id.safeParse(options.model).success) throw new LoomwatchError('CONFIG_INVALID', `--model takes a model name (letters, digits, ".", "_" or "-"), not ${options.model}`);
     config = loadConfig(RetrainConfig, { files: options.config ?? [], envAliases: STANDARD_ENV_ALIASES, overrides: options.set ?? [] });
-    const asked = RetrainRequest.safeParse(manualRequest(options.model, options.fabric, options.by ?? userInfo().username, new Date()));
+    const asked = RetrainRequest.safeParse(manualRetrainRequest(options.model, options.fabric, options.by ?? userInfo().username, new Date()));
     if (!asked.success) throw new LoomwatchError('CONFIG_INVALID', `not a valid request: ${asked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
     made = asked.data;
   } catch (err) {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Alert, DriftEvent, retrainKey, type RetrainRequest } from '@loomwatch/contracts';
+import { Alert, DriftEvent, manualRetrainRequest, retrainKey, type RetrainRequest } from '@loomwatch/contracts';
 import { driftRequests } from './drift-policy.js';
-import { manualRequest } from './policy.js';
 
 const now = new Date('2026-12-07T12:00:00Z');
 const options = { model: 'patchcore-aitex', now };
@@ -43,7 +42,7 @@ function judgement(overrides: Partial<DriftEvent> = {}): DriftEvent {
 }
 
 function last(request: Partial<RetrainRequest>): Map<string, RetrainRequest> {
-  const made = { ...manualRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T11:30:00Z')), ...request };
+  const made = { ...manualRetrainRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T11:30:00Z')), ...request };
   return new Map([[retrainKey('patchcore-aitex', '01'), made]]);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { retrainKey, type RetrainRequest } from '@loomwatch/contracts';
+import { manualRetrainRequest, retrainKey, type RetrainRequest } from '@loomwatch/contracts';
 import type { FrameLabel } from '@loomwatch/quality';
-import { manualRequest, policyRequests } from './policy.js';
+import { policyRequests } from './policy.js';
 
 const now = new Date('2026-12-07T12:00:00Z');
 
@@ -28,7 +28,7 @@ const options = { model: 'patchcore-aitex', falseAlarms: 5, now };
 const labels = (n: number, overrides: Partial<FrameLabel> = {}): FrameLabel[] => Array.from({ length: n }, (_, i) => label(i, overrides));
 
 function last(overrides: Partial<RetrainRequest>): Map<string, RetrainRequest> {
-  const request = { ...manualRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T11:02:30Z')), status: { step: 'refused' as const, snapshot: 's1', version: 'v', reasons: ['held-out false alarms not fewer'] }, ...overrides };
+  const request = { ...manualRetrainRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T11:02:30Z')), status: { step: 'refused' as const, snapshot: 's1', version: 'v', reasons: ['held-out false alarms not fewer'] }, ...overrides };
   return new Map([[retrainKey('patchcore-aitex', '01'), request]]);
 }
 

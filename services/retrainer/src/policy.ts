@@ -48,19 +48,3 @@ export function policyRequests(labels: Iterable<FrameLabel>, last: ReadonlyMap<s
   }
   return requests;
 }
-
-/** A person's request (`loomwatch retrain request`). */
-export function manualRequest(model: string, fabric: string | undefined, requestedBy: string, now: Date): RetrainRequest {
-  const at = now.toISOString();
-  return {
-    kind: 'retrain-request',
-    id: `${model}.${fabric ?? 'all'}.${now.getTime()}`,
-    model,
-    ...(fabric === undefined ? {} : { fabric }),
-    reason: { kind: 'manual' },
-    requestedAt: at,
-    requestedBy,
-    status: { step: 'requested' },
-    updatedAt: at,
-  };
-}

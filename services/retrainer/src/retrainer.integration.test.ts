@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Alert, Deployment, DriftEvent, Feedback, RetrainRequest, Verdict, decodeMessage, encodeMessage, retrainKey, retrainPending, type FrameEvent } from '@loomwatch/contracts';
+import { Alert, Deployment, DriftEvent, Feedback, RetrainRequest, Verdict, decodeMessage, encodeMessage, manualRetrainRequest, retrainKey, retrainPending, type FrameEvent } from '@loomwatch/contracts';
 import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { copyRandomModel } from '@loomwatch/model-registry/fixtures';
@@ -21,7 +21,6 @@ import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';
 import { aitexFrames, builtEntry, infraEnv, processExited } from '@loomwatch/testkit';
 import { RetrainConfig } from './config.js';
-import { manualRequest } from './policy.js';
 import type { RetrainSteps } from './runner.js';
 import { startRetrainer } from './service.js';
 
@@ -341,7 +340,7 @@ describe('the retrainer on the real broker and S3', () => {
 
   it('loomwatch retrain run --once exits 0 when no request is pending', async () => {
     const controlTopic = await kafka.topic({ prefix: 'control' });
-    const ended: RetrainRequest = { ...manualRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T12:00:00Z')), status: { step: 'failed', code: 'REFIT_FAILED', message: 'exit 3' } };
+    const ended: RetrainRequest = { ...manualRetrainRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T12:00:00Z')), status: { step: 'failed', code: 'REFIT_FAILED', message: 'exit 3' } };
     await kafka.publish(controlTopic, [{ key: retrainKey('patchcore-aitex', '01'), value: encodeMessage(RetrainRequest, ended) }]);
     const child = spawn(process.execPath, [builtEntry('services/retrainer/dist/cli.js'), 'run', '--once', '--set', `retrain.controlTopic=${controlTopic}`, '--set', 'ops.port=0'], {
       env: { ...process.env, ...infraEnv(kafka.infra) },

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LoomwatchError, RetrainRequest, type ReplayCheck, type RetrainStep } from '@loomwatch/contracts';
+import { LoomwatchError, RetrainRequest, manualRetrainRequest, type ReplayCheck, type RetrainStep } from '@loomwatch/contracts';
 import { GuardConfig } from './guard.js';
-import { manualRequest } from './policy.js';
 import { candidateVersion, runRequest, type RefitOutcome, type RetrainSteps } from './runner.js';
 
 /** What the fake replay finds: the candidate flags 1 of 6 reviewed normals (the reviewed verdicts 5) and catches both defects. */
@@ -39,7 +38,7 @@ const canaryGuard = GuardConfig.parse({ stage: 'canary', canaryLines: ['line-2']
 const atShadow = (request: RetrainRequest): RetrainRequest =>
   RetrainRequest.parse({ ...request, status: { step: 'shadow', snapshot: 'abcdef0123456789', version: 'patchcore-aitex@1.2.0-refit.abcdef01', revision: 7 } });
 
-const requested = manualRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T12:00:00Z'));
+const requested = manualRetrainRequest('patchcore-aitex', '01', 'eve', new Date('2026-12-07T12:00:00Z'));
 const steps = (published: RetrainRequest[]): RetrainStep[] => published.map((r) => r.status.step);
 
 describe('a retrain request', () => {
