@@ -6,6 +6,7 @@ export type {
   InboundRecord,
   KafkaClient,
   KafkaClientConfig,
+  GroupProtocol,
   OutboundMessage,
   PartitionRange,
   PermanentErrorHandler,

@@ -2,7 +2,8 @@
  * The behaviour every adapter of the Kafka ports must show, on a real broker. kcat (librdkafka,
  * an independent client) checks the wire: what a subscriber outside our code would see.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
@@ -34,7 +35,47 @@ interface KcatRecord {
   headers?: string[];
 }
 
-export function kafkaPortsContract(name: string, brokers: () => string[], makeClient: () => KafkaClient): void {
+/** What a member process (see member-process.ts) is told: its group, topics and static id. */
+export interface MemberSettings {
+  group: string;
+  input: string;
+  output: string;
+  /** Absent: a dynamic member. */
+  instanceId?: string;
+  sessionTimeoutMs: number;
+}
+
+/** Starts an exactly-once member as its own process, so that a test can SIGKILL it. */
+export type MemberSpawner = (settings: MemberSettings) => ChildProcess;
+
+/** A member process line: what it was assigned, what it committed, why it stopped. */
+interface MemberEvent {
+  event: 'started' | 'assigned' | 'committed' | 'fatal';
+  at: number;
+  partitions?: number[];
+  generation?: number;
+  values?: string[];
+  message?: string;
+}
+
+/** A member process and the events it has reported so far. */
+interface Member {
+  child: ChildProcess;
+  events: MemberEvent[];
+  spawnedAt: number;
+  exited: Promise<number | null>;
+}
+
+function track(child: ChildProcess): Member {
+  const events: MemberEvent[] = [];
+  if (child.stdout !== null) createInterface({ input: child.stdout }).on('line', (line) => void events.push(JSON.parse(line) as MemberEvent));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, events, spawnedAt: Date.now(), exited };
+}
+
+const lastAssignment = (events: readonly MemberEvent[]): MemberEvent | undefined => events.filter((e) => e.event === 'assigned').at(-1);
+
+export function kafkaPortsContract(name: string, brokers: () => string[], makeClient: () => KafkaClient, spawnMember?: MemberSpawner): void {
   describe(`Kafka ports contract: ${name}`, () => {
     let client: KafkaClient;
     const created: string[] = [];
@@ -242,6 +283,27 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         expect(followed).toEqual(['committed']);
       });
 
+      it('readers skip every one of several transactions one producer aborted in a row (one fetch covers them all)', async () => {
+        const name = await topic();
+        const publisher = client.transactionalPublisher(`contract-aborts-${name}`);
+        await publisher.connect();
+        for (let i = 0; i < 3; i++) {
+          const aborted = await publisher.transaction();
+          await aborted.send([message(name, 'k', `aborted-${i}`)]);
+          await aborted.abort();
+        }
+        const committed = await publisher.transaction();
+        await committed.send([message(name, 'k', 'committed')]);
+        await committed.commit();
+        await publisher.close();
+
+        expect(text(await readAll([name]))).toEqual(['committed']);
+        const followed: string[] = [];
+        const subscription = await client.reader.follow(name, (r) => void followed.push(r.value?.toString() ?? ''));
+        await subscription.stop();
+        expect(followed).toEqual(['committed']);
+      });
+
       it('a new owner of a transactional id fences the old one and aborts its open transaction', async () => {
         const name = await topic();
         const id = `contract-fence-${name}`;
@@ -338,6 +400,138 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         await second.stop();
         expect(outputs).toEqual(['in-0', 'in-1', 'in-2', 'in-3', 'in-4', 'after-restart']);
         expect(decided).toBe(6);
+      });
+      describe.runIf(spawnMember !== undefined)('static membership (KIP-345)', () => {
+        const members: Member[] = [];
+        const spawn = (settings: MemberSettings): Member => {
+          const member = track((spawnMember as MemberSpawner)(settings));
+          members.push(member);
+          return member;
+        };
+        afterAll(() => {
+          for (const member of members) if (member.child.exitCode === null && member.child.signalCode === null) member.child.kill('SIGKILL');
+        });
+        const values = (count: number, prefix: string): string[] => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+        const publishAll = (input: string, inputs: readonly string[], partitions: number): Promise<void> =>
+          publish(inputs.map((value, i) => message(input, `key-${i % partitions}`, value)));
+        /** Publishes a sentinel on every partition and returns the outputs (sentinels left out) once each has its outcome. */
+        const settle = async (input: string, output: string, partitions: number): Promise<string[]> => {
+          const sentinels = keysForEveryPartition(partitions).map((key) => ({ key, value: `sentinel-${randomUUID().slice(0, 8)}` }));
+          await publish(sentinels.map(({ key, value }) => message(input, key, value)));
+          const wanted = new Set(sentinels.map(({ value }) => `out-${value}`));
+          const all = await vi.waitFor(
+            async () => {
+              const outputs = text(await readAll([output]));
+              expect(outputs.filter((value) => wanted.has(value))).toHaveLength(sentinels.length);
+              return outputs;
+            },
+            { timeout: 90_000, interval: 250 },
+          );
+          return all.filter((value) => !value.startsWith('out-sentinel-'));
+        };
+
+        /**
+         * The time from a killed member's restart to its first committed record: a static member
+         * restarted within the session timeout is handed its partitions back at once; a dynamic one
+         * waits for the group to notice the dead member (the session timeout), then a rebalance.
+         */
+        const killAndRestart = async (instanceId: string | undefined): Promise<{ restartToFirstCommitMs: number; otherAssignments: number[][]; outputs: string[]; before: MemberEvent; after: MemberEvent }> => {
+          const [input, output] = [await topic(4), await topic()];
+          const group = unique(instanceId === undefined ? 'contract-dynamic' : 'contract-static');
+          const sessionTimeoutMs = 10_000;
+          const otherAssignments: number[][] = [];
+          const other = client.exactlyOnce({
+            groupId: group,
+            topic: input,
+            logger,
+            sessionTimeoutMs,
+            heartbeatIntervalMs: 500,
+            maxWaitTimeMs: 500,
+            retry: { initialMs: 10, maxMs: 50 },
+            handler: (record) => Promise.resolve([message(output, record.key ?? '', `out-${record.value?.toString() ?? ''}`)]),
+            onPermanentError: () => [],
+            onAssigned: (partitions) => void otherAssignments.push([...partitions]),
+          });
+          await other.start();
+          await vi.waitFor(() => expect(otherAssignments.at(-1)).toHaveLength(4), { timeout: 30_000, interval: 50 });
+          const settings = { group, input, output, sessionTimeoutMs, ...(instanceId === undefined ? {} : { instanceId }) };
+          const first = spawn(settings);
+          await vi.waitFor(() => expect([otherAssignments.at(-1)?.length, lastAssignment(first.events)?.partitions?.length]).toEqual([2, 2]), { timeout: 60_000, interval: 50 });
+          const before = lastAssignment(first.events) as MemberEvent;
+          const firstBatch = values(20, 'first');
+          await publishAll(input, firstBatch, 4);
+          await vi.waitFor(() => expect(first.events.some((e) => e.event === 'committed')).toBe(true), { timeout: 60_000, interval: 50 });
+          await settle(input, output, 4);
+          const stableAssignments = otherAssignments.length;
+
+          first.child.kill('SIGKILL');
+          await first.exited;
+          const secondBatch = values(20, 'second');
+          await publishAll(input, secondBatch, 4);
+          const second = spawn(settings);
+          await vi.waitFor(() => expect(second.events.some((e) => e.event === 'committed')).toBe(true), { timeout: 90_000, interval: 20 });
+          const restartToFirstCommitMs = (second.events.find((e) => e.event === 'committed')?.at ?? 0) - second.spawnedAt;
+          const outputs = await settle(input, output, 4);
+          second.child.kill('SIGTERM');
+          await second.exited;
+          await other.stop();
+          console.info(`${instanceId === undefined ? 'dynamic' : 'static'} member SIGKILLed and restarted: first record committed ${restartToFirstCommitMs} ms after the restart (session timeout ${sessionTimeoutMs} ms)`);
+          return { restartToFirstCommitMs, otherAssignments: otherAssignments.slice(stableAssignments - 1), outputs, before, after: lastAssignment(second.events) as MemberEvent };
+        };
+
+        it('a static member SIGKILLed and restarted with its id gets its partitions back, the other member untouched, nothing lost or doubled', async () => {
+          const result = await killAndRestart(unique('worker'));
+          // The same partitions under the same generation: no rebalance; the other member was never revoked.
+          expect([result.after.partitions, result.after.generation]).toEqual([result.before.partitions, result.before.generation]);
+          expect(result.otherAssignments).toHaveLength(1);
+          expect(result.restartToFirstCommitMs).toBeLessThan(10_000);
+          const expected = [...values(20, 'first'), ...values(20, 'second')].map((value) => `out-${value}`);
+          expect(result.outputs).toHaveLength(expected.length);
+          expect(new Set(result.outputs)).toEqual(new Set(expected));
+        }, 180_000);
+
+        it('a dynamic member SIGKILLed and restarted waits for the session timeout and a rebalance of the whole group', async () => {
+          const result = await killAndRestart(undefined);
+          expect(result.after.generation).toBeGreaterThan(result.before.generation ?? 0);
+          // The other member was revoked: it took all four partitions, then gave two back.
+          expect(result.otherAssignments.length).toBeGreaterThan(1);
+          const expected = [...values(20, 'first'), ...values(20, 'second')].map((value) => `out-${value}`);
+          expect(result.outputs).toHaveLength(expected.length);
+          expect(new Set(result.outputs)).toEqual(new Set(expected));
+        }, 180_000);
+
+        it('a second incarnation with the same id, while the first is alive, fences the first: it stops, and the outputs hold each input once', async () => {
+          const [input, output] = [await topic(2), await topic()];
+          const settings = { group: unique('contract-fenced'), input, output, instanceId: unique('worker'), sessionTimeoutMs: 10_000 };
+          const zombie = spawn(settings);
+          await vi.waitFor(() => expect(lastAssignment(zombie.events)?.partitions).toHaveLength(2), { timeout: 60_000, interval: 50 });
+          // Records keep coming until the zombie stops, so it is deciding and committing when it is fenced.
+          const inputs: string[] = [];
+          let zombieStopped = false;
+          const feeding = (async () => {
+            for (let batch = 0; batch < 100 && !zombieStopped; batch++) {
+              const next = values(10, `fence-${batch}`);
+              inputs.push(...next);
+              await publishAll(input, next, 2);
+            }
+          })();
+          await vi.waitFor(() => expect(zombie.events.some((e) => e.event === 'committed')).toBe(true), { timeout: 60_000, interval: 20 });
+          const successor = spawn(settings);
+          expect(await zombie.exited).toBe(3);
+          zombieStopped = true;
+          await feeding;
+          expect(zombie.events.find((e) => e.event === 'fatal')?.message).toMatch(/group\.instance\.id .* fencing this one/);
+          const outputs = await settle(input, output, 2);
+          // The independent client (librdkafka) reads the same committed outcomes.
+          const wire = kcat(['-X', 'isolation.level=read_committed', '-C', '-t', output, '-o', 'beginning', '-e', '-J', '-q']).trim().split('\n');
+          expect(wire.map((line) => (JSON.parse(line) as KcatRecord).payload ?? '').filter((value) => !value.startsWith('out-sentinel-')).sort()).toEqual([...outputs].sort());
+          expect(outputs).toHaveLength(inputs.length);
+          expect(new Set(outputs)).toEqual(new Set(inputs.map((value) => `out-${value}`)));
+          expect(lastAssignment(successor.events)?.partitions).toHaveLength(2);
+          expect(successor.child.exitCode).toBeNull();
+          successor.child.kill('SIGTERM');
+          await successor.exited;
+        }, 180_000);
       });
     });
 

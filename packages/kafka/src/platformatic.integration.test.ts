@@ -1,12 +1,36 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kafkaPortsContract } from './kafka-ports.contract.js';
+import { kafkaPortsContract, type MemberSpawner } from './kafka-ports.contract.js';
 import { createKafkaClient } from './platformatic/client.js';
 import { partitionOf } from './platformatic/publishers.js';
 import { useTestKafka } from './testing.js';
 
 const kafka = useTestKafka();
 
-kafkaPortsContract('@platformatic/kafka', () => kafka.infra.kafkaBrokers, () => createKafkaClient({ brokers: kafka.infra.kafkaBrokers, clientId: 'contract-platformatic' }));
+/** member-process.ts under tsx, on the workspace sources, as the tests run them. */
+const spawnMember: MemberSpawner = (settings) =>
+  spawn(process.execPath, ['--conditions=@loomwatch/source', '--import', 'tsx', join(import.meta.dirname, 'member-process.ts')], {
+    cwd: join(import.meta.dirname, '../../..'),
+    env: {
+      ...process.env,
+      MEMBER_BROKERS: kafka.infra.kafkaBrokers.join(','),
+      MEMBER_GROUP: settings.group,
+      MEMBER_INPUT: settings.input,
+      MEMBER_OUTPUT: settings.output,
+      MEMBER_INSTANCE_ID: settings.instanceId ?? '',
+      MEMBER_SESSION_TIMEOUT_MS: String(settings.sessionTimeoutMs),
+      MEMBER_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+
+kafkaPortsContract(
+  '@platformatic/kafka',
+  () => kafka.infra.kafkaBrokers,
+  () => createKafkaClient({ brokers: kafka.infra.kafkaBrokers, clientId: 'contract-platformatic' }),
+  spawnMember,
+);
 
 describe('partitionOf', () => {
   it('names the partition the publisher puts a key on', async () => {

@@ -73,7 +73,23 @@ export interface ExactlyOnceOptions {
   };
   /** Called after each committed transaction with the records it covered. */
   onCommitted?: (records: readonly InboundRecord[], outputs: readonly OutboundMessage[]) => void;
+  /** Called when the group hands this member its partitions (each generation), before they are read. */
+  onAssigned?: (partitions: readonly number[], generation: number) => void;
+  /**
+   * Static membership (KIP-345): a member restarted with the same id within the session timeout
+   * gets its partitions back without a rebalance, and a second live member with the same id fences
+   * the first (which stops, fatally). Unique per worker. @defaultValue the client's, else none (a dynamic member)
+   */
+  groupInstanceId?: string | undefined;
+  /** @defaultValue the client's, else 'classic' (see {@link GroupProtocol}) */
+  groupProtocol?: GroupProtocol | undefined;
 }
+
+/**
+ * The group protocol: 'classic' (JoinGroup/SyncGroup, every join or leave stops the whole group) or
+ * 'consumer' (KIP-848, the broker moves only the partitions that change hands; Kafka 4.x).
+ */
+export type GroupProtocol = 'classic' | 'consumer';
 
 export interface AtLeastOnceOptions {
   groupId: string;
@@ -285,4 +301,8 @@ export interface KafkaClientConfig {
   connectionTimeoutMs?: number;
   /** @defaultValue 30000 */
   requestTimeoutMs?: number;
+  /** The group protocol of this client's processors. @defaultValue 'classic' */
+  groupProtocol?: GroupProtocol | undefined;
+  /** The static member id of this client's exactly-once processors (see {@link ExactlyOnceOptions.groupInstanceId}). */
+  groupInstanceId?: string | undefined;
 }

@@ -11,7 +11,12 @@ import { PlatformaticReader } from './reader.js';
 export function createKafkaClient(config: KafkaClientConfig, logger?: Logger): KafkaClient {
   const base = baseOptions(config);
   return {
-    exactlyOnce: (options) => new PlatformaticExactlyOnce(base, options),
+    exactlyOnce: (options) =>
+      new PlatformaticExactlyOnce(base, {
+        ...options,
+        groupInstanceId: options.groupInstanceId ?? config.groupInstanceId,
+        groupProtocol: options.groupProtocol ?? config.groupProtocol,
+      }),
     atLeastOnce: (options) => new PlatformaticAtLeastOnce(base, options),
     publisher: () => new PlatformaticPublisher(base),
     transactionalPublisher: (transactionalId) => new PlatformaticTransactionalPublisher(base, transactionalId),

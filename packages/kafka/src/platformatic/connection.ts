@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { LoomwatchError } from '@loomwatch/contracts';
-import { AuthenticationError, Base, addPartitionsToTxnV3, findErrorBy, kGetApi, kPerformWithRetry, type BaseOptions, type Producer, type RetryDelayGetter } from '@platformatic/kafka';
+import { AuthenticationError, Base, addPartitionsToTxnV3, type Consumer, findErrorBy, kGetApi, kPerformWithRetry, type BaseOptions, type Producer, type RetryDelayGetter } from '@platformatic/kafka';
 import type { KafkaClientConfig } from '../ports.js';
+import './aborted-transactions.js';
 
 /**
  * Exponential backoff. Right after a commit the broker answers CONCURRENT_TRANSACTIONS for the few
@@ -76,6 +77,55 @@ export function withClientTransactionApis(producer: Producer): Producer {
   producer[kGetApi] = patched;
   return producer;
 }
+
+/** Whether a broker's answer says another member took this static member's group.instance.id (KIP-345). */
+export function isFencedInstance(error: unknown): boolean {
+  for (const inner of errorChain(error)) if (inner.apiId === 'FENCED_INSTANCE_ID') return true;
+  return false;
+}
+
+/** The group APIs whose answer can say that this static member was fenced. */
+const GROUP_APIS = new Set(['Heartbeat', 'JoinGroup', 'SyncGroup', 'OffsetCommit', 'TxnOffsetCommit']);
+
+/**
+ * A consumer that, told FENCED_INSTANCE_ID, calls `onFenced` instead of rejoining. @platformatic/kafka
+ * 2.12 treats the error as "rejoin" (it drops its member id and joins again with the same instance
+ * id), which fences the newer incarnation in turn: the Java client treats it as fatal, and so do we.
+ * The consumer is handed an error that is not a group error, so it does not rejoin. Returns the consumer.
+ */
+export function stopsWhenFenced(consumer: Consumer, onFenced: (error: Error) => void): Consumer {
+  const getApi = consumer[kGetApi].bind(consumer) as unknown as GetRawApi;
+  const patched: GetRawApi = (name, callback) => {
+    if (!GROUP_APIS.has(name)) {
+      getApi(name, callback);
+      return;
+    }
+    getApi(name, (error, api) => {
+      if (error !== null || api === undefined) {
+        callback(error, api);
+        return;
+      }
+      const guarded = (...args: unknown[]): void => {
+        const answer = typeof args[args.length - 1] === 'function' ? (args.pop() as (error: unknown, response?: unknown) => void) : () => undefined;
+        api(...args, (err: unknown, response?: unknown) => {
+          if (err !== null && err !== undefined && isFencedInstance(err)) {
+            onFenced(err as Error);
+            answer(new Error('this static member was fenced by a newer incarnation (FENCED_INSTANCE_ID)', { cause: err }));
+            return;
+          }
+          answer(err, response);
+        });
+      };
+      callback(null, Object.assign(guarded, { async: api.async, key: api.key, version: api.version }));
+    });
+  };
+  consumer[kGetApi] = patched as unknown as Consumer[typeof kGetApi];
+  return consumer;
+}
+
+/** A client API as the connection calls it: the arguments, then a callback with the answer. */
+type RawApi = ((...args: unknown[]) => void) & { async: unknown; key: number; version: number };
+type GetRawApi = (name: string, callback: (error: Error | null, api?: RawApi) => void) => void;
 
 /** The errors a client's error carries, depth first: platformatic nests them in `errors` and `cause`. */
 function* errorChain(error: unknown, depth = 0): Generator<Error & { code?: unknown; apiId?: unknown }> {

@@ -13,10 +13,10 @@ import {
   type MessagesStream,
 } from '@platformatic/kafka';
 import { backoffDelay, Semaphore, sleep } from '@loomwatch/concurrency';
-import { isRetryable, toLoomwatchError } from '@loomwatch/contracts';
+import { LoomwatchError, isRetryable, toLoomwatchError } from '@loomwatch/contracts';
 import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
 import { PlatformaticAdmin } from './admin.js';
-import { NEW_PRODUCER, brokerError, withClientTransactionApis } from './connection.js';
+import { NEW_PRODUCER, brokerError, isFencedInstance, stopsWhenFenced, withClientTransactionApis } from './connection.js';
 import { partitioner } from './publishers.js';
 import { toInboundRecord, toProduced } from './records.js';
 
@@ -75,6 +75,12 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
   private restarts = 0;
 
   constructor(base: BaseOptions, options: ExactlyOnceOptions) {
+    if ((options.groupProtocol ?? 'classic') !== 'classic') {
+      throw new LoomwatchError(
+        'CONFIG_INVALID',
+        `kafka.groupProtocol ${options.groupProtocol} is not supported by the exactly-once processor (group ${options.groupId}): @platformatic/kafka 2.12 neither announces a KIP-848 assignment nor exposes the member epoch a transaction must commit offsets under; set kafka.groupProtocol to 'classic'`,
+      );
+    }
     this.base = base;
     this.options = options;
     this.deciding = new Semaphore(options.maxInFlight ?? 4);
@@ -134,16 +140,20 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
       rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 60_000,
       heartbeatInterval: Math.min(3000, this.options.heartbeatIntervalMs ?? 2000),
     };
+    const instance = this.options.groupInstanceId;
     const consumer = new Consumer({
       ...this.base,
       ...group,
       groupId: this.options.groupId,
+      ...(instance === undefined ? {} : { groupInstanceId: instance }),
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       autocommit: false,
       maxWaitTime: this.options.maxWaitTimeMs ?? 5000,
       highWaterMark: this.options.maxInFlight ?? 4,
     });
     consumer.on('consumer:group:join', (payload) => void this.assigned(consumer, payload));
+    // A static member whose id a newer incarnation took stops for good, rather than take it back.
+    if (instance !== undefined) stopsWhenFenced(consumer, (error) => void this.fenced(consumer, error));
     this.consumer = consumer;
     // Subscribed for as long as the consumer lives, so replacing a stream never changes the subscription.
     consumer.topics.track(this.options.topic);
@@ -158,6 +168,28 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     this.partitions = new Map();
     this.queued = 0;
     await consumer?.close(true).catch((err: unknown) => this.options.logger.warn({ err }, 'closing the consumer failed'));
+  }
+
+  /**
+   * Another member joined with this member's group.instance.id (a restarted pod whose previous
+   * incarnation is still alive, or two workers given one id): this one is a zombie. What it decided
+   * but did not commit is dropped (its transaction, if one is under way, is refused and aborted), and
+   * it stops for good: rejoining would fence the newer incarnation in turn, and the two would take
+   * the partitions from each other forever.
+   */
+  private async fenced(consumer: Consumer, cause: Error): Promise<void> {
+    if (this.consumer !== consumer || this.stopping || this.state === 'dead') return;
+    this.state = 'dead';
+    const error = new LoomwatchError(
+      'CONFIG_INVALID',
+      `another member of group ${this.options.groupId} joined with group.instance.id ${String(this.options.groupInstanceId)}, fencing this one: it stops. Give each worker its own worker.groupInstanceId (WORKER_ID, the pod name of a StatefulSet)`,
+      { cause },
+    );
+    this.options.logger.error({ err: error, groupId: this.options.groupId, groupInstanceId: this.options.groupInstanceId }, 'fenced by a newer incarnation of this static member; stopping');
+    this.epoch++;
+    await this.committing?.catch(() => undefined);
+    await this.disconnect();
+    for (const listener of this.listeners) listener(error);
   }
 
   /** A stream that failed (the brokers gone for longer than the client retries) is replaced, with backoff, a few times. */
@@ -197,6 +229,7 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     previous?.pause();
     const partitions = (payload.assignments ?? []).filter((a) => a.topic === this.options.topic).flatMap((a) => a.partitions);
     this.options.logger.info({ groupId: this.options.groupId, generation: payload.generationId, partitions }, 'partitions assigned');
+    this.options.onAssigned?.(partitions, payload.generationId ?? consumer.generationId);
     try {
       // A transaction begun under the previous assignment may still be under way (its broker
       // restarting, say): let it commit or abort before the committed offsets are read, or its
@@ -314,6 +347,11 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
         await this.commit(this.membership, batch.map((entry) => entry.done));
         failures = 0;
       } catch (err) {
+        if (isFencedInstance(err)) {
+          const consumer = this.consumer;
+          if (consumer !== undefined) void this.fenced(consumer, err as Error);
+          return;
+        }
         failures++;
         this.options.logger.warn({ err, groupId: this.options.groupId, failures }, 'a transaction failed and was aborted; its records are committed again');
         // A producer whose transaction timed out on the broker is fenced for good: replace it.
