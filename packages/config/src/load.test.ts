@@ -8,7 +8,7 @@ import { redactSecrets, redactUrl } from './redact.js';
 import { KafkaConfig, S3Config, STANDARD_ENV_ALIASES } from './schemas.js';
 
 const Schema = z.object({
-  kafka: KafkaConfig.default({ brokers: ['127.0.0.1:19092'], clientId: 'loomwatch' }),
+  kafka: KafkaConfig.default({ brokers: ['127.0.0.1:19092'], clientId: 'loomwatch', groupProtocol: 'classic' }),
   s3: S3Config.prefault({}),
   worker: z.object({ maxInFlight: z.int().positive().default(4), clientId: z.string().default('w') }).prefault({}),
 });

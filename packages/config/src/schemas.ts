@@ -37,6 +37,13 @@ export const KafkaConfig = z.strictObject({
       rejectUnauthorized: z.boolean().default(true),
     })
     .optional(),
+  /**
+   * The consumer group protocol: 'classic' (JoinGroup/SyncGroup; every join or leave pauses the
+   * whole group) or 'consumer' (KIP-848, Kafka 4.x: the broker moves only the partitions that change
+   * hands). The exactly-once processors (the workers) refuse 'consumer' at start with
+   * @platformatic/kafka 2.12 (packages/kafka README). @defaultValue 'classic'
+   */
+  groupProtocol: z.enum(['classic', 'consumer']).default('classic'),
 });
 export type KafkaConfig = z.infer<typeof KafkaConfig>;
 

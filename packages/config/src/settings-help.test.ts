@@ -4,7 +4,7 @@ import { KafkaConfig } from './schemas.js';
 import { settingsHelp, settingsOf } from './settings-help.js';
 
 const Schema = z.strictObject({
-  kafka: KafkaConfig.default({ brokers: ['127.0.0.1:19092'], clientId: 'loomwatch' }),
+  kafka: KafkaConfig.default({ brokers: ['127.0.0.1:19092'], clientId: 'loomwatch', groupProtocol: 'classic' }),
   worker: z
     .strictObject({
       maxInFlight: z.int().min(1).default(3),
@@ -25,6 +25,7 @@ describe('settingsOf', () => {
       ['kafka.sasl.password', '(unset)'],
       ['kafka.tls.caFile', '(unset)'],
       ['kafka.tls.rejectUnauthorized', 'true'],
+      ['kafka.groupProtocol', 'classic'],
       ['worker.maxInFlight', '3'],
       ['worker.topics', '(empty)'],
       ['worker.name', '(unset)'],

@@ -412,8 +412,11 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           for (const member of members) if (member.child.exitCode === null && member.child.signalCode === null) member.child.kill('SIGKILL');
         });
         const values = (count: number, prefix: string): string[] => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-        const publishAll = (input: string, inputs: readonly string[], partitions: number): Promise<void> =>
-          publish(inputs.map((value, i) => message(input, `key-${i % partitions}`, value)));
+        /** Publishes `inputs` spread over every partition, so whichever partitions a member gets hold records. */
+        const publishAll = (input: string, inputs: readonly string[], partitions: number): Promise<void> => {
+          const keys = keysForEveryPartition(partitions);
+          return publish(inputs.map((value, i) => message(input, keys[i % partitions] ?? '', value)));
+        };
         /** Publishes a sentinel on every partition and returns the outputs (sentinels left out) once each has its outcome. */
         const settle = async (input: string, output: string, partitions: number): Promise<string[]> => {
           const sentinels = keysForEveryPartition(partitions).map((key) => ({ key, value: `sentinel-${randomUUID().slice(0, 8)}` }));

@@ -6,7 +6,7 @@ import { MODEL_NAME, defaultModel, modelSource, readCpuFlags, readModelCard, res
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { ModelPool, createFrameProcessor, fixedDeployment, servedFor } from '@loomwatch/frame-pipeline';
-import type { WorkerConfig } from './config.js';
+import { staticMemberId, type WorkerConfig } from './config.js';
 import { watchDeployments, type DeploymentWatch } from './deployments.js';
 import { WorkerMetrics, type ServedModel } from './metrics.js';
 
@@ -48,7 +48,10 @@ async function untilAvailable(step: () => Promise<void>, budgetMs: number, logge
 
 /** Wires the worker from its config: Kafka, S3, the model, metrics and the ops server. */
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
-  const client = createKafkaClient({ ...config.kafka, clientId: `inference-worker-${config.worker.id}` }, logger);
+  const client = createKafkaClient(
+    { ...config.kafka, clientId: `inference-worker-${config.worker.id}`, groupInstanceId: staticMemberId(config.worker, process.env) },
+    logger,
+  );
   const store = new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'inference-worker', worker: config.worker.id });
   const cpuFlags = await readCpuFlags();
