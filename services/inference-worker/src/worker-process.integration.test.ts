@@ -124,10 +124,12 @@ describe('inference workers as processes, on the real broker and S3', () => {
     await watch.until(10);
     const second = spawnWorker(t, 'worker-b'); // joins mid-stream: the group rebalances
     await watch.until(60);
-    first.kill('SIGKILL'); // leaves without a word: its partitions move after the session timeout
+    first.kill('SIGKILL'); // leaves without a word: its partitions wait for its restart or its session timeout
     await processExited(first);
     await watch.until(100);
-    const restarted = spawnWorker(t, 'worker-a'); // comes back: another rebalance
+    // Comes back under its id (WORKER_ID, a static member): within the session timeout it is handed its
+    // partitions back with no rebalance; after it, it joins anew and the group rebalances.
+    const restarted = spawnWorker(t, 'worker-a');
     await watch.until(120);
     // Frozen mid-frame (a long GC pause, a stalled VM): after its session times out the group
     // moves its partitions on; thawed, it finishes the frames it held and tries to commit them.
