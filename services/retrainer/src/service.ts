@@ -86,9 +86,14 @@ export async function startRetrainer(config: RetrainConfig, logger: Logger, opti
     logger.info({ request: request.id, model: request.model, fabric: request.fabric ?? 'all', status: request.status }, `retrain ${request.id}: ${request.status.step}`);
   };
 
+  // The policies' requests not yet on the topic: run only once their `requested` record is, so no
+  // step's record can land before it.
+  const asking = new Set<string>();
+  const runnable = (request: RetrainRequest): boolean => retrainPending(request) && !asking.has(request.id);
+
   const drain = async (): Promise<void> => {
     for (;;) {
-      const next = [...requests.values()].find(retrainPending);
+      const next = [...requests.values()].find(runnable);
       if (next === undefined || stopped) return;
       try {
         await runRequest(next, work, publish, { guard: config.guard });
@@ -107,6 +112,7 @@ export async function startRetrainer(config: RetrainConfig, logger: Logger, opti
       await new Promise((resolve) => setTimeout(resolve, 50));
       const current = running;
       if (current !== undefined) await current;
+      else if (asking.size > 0) continue;
       else if (stopped || ![...requests.values()].some(retrainPending)) return;
       else {
         // A drain that stopped with work left (the broker down): try again after a pause.
@@ -123,7 +129,20 @@ export async function startRetrainer(config: RetrainConfig, logger: Logger, opti
 
   const ask = (request: RetrainRequest): void => {
     requests.set(retrainKey(request.model, request.fabric), request);
-    void publishRetrainRequest(client, settings.controlTopic, request).then(kick, (err: unknown) => logger.error({ code: toLoomwatchError(err).code }, `the policy's request ${request.id} was not published: ${toLoomwatchError(err).message}`));
+    asking.add(request.id);
+    void publishRetrainRequest(client, settings.controlTopic, request)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          // Not on the topic, so not run: the policy asks again on the next record it reads.
+          if (requests.get(retrainKey(request.model, request.fabric))?.id === request.id) requests.delete(retrainKey(request.model, request.fabric));
+          logger.error({ code: toLoomwatchError(err).code }, `the policy's request ${request.id} was not published: ${toLoomwatchError(err).message}`);
+        },
+      )
+      .finally(() => {
+        asking.delete(request.id);
+        kick();
+      });
   };
   const runPolicy = (): void => {
     if (policyModel === undefined) return;
