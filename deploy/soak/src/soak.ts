@@ -45,6 +45,7 @@ const command = newCommand({
   .option('--poison-every <p>', 'every p-th message is poison, the kinds in turn', '100')
   .option('--s3-outage <s>', 'seconds S3 is stopped, once, at 65 % of the frames (0 = never)', '30')
   .option('--no-broker-restart', 'do not restart the broker (at 40 % of the frames)')
+  .option('--membership <kind>', 'static: each worker a static group member under its WORKER_ID (a restarted worker gets its partitions back without a rebalance); dynamic: a new member each start', 'static')
   .option('--drain <s>', 'seconds to wait for the last outcomes after publishing', '900')
   .option('--out <dir>', 'where soak.json, soak.png and the worker logs go (default: .loomwatch/soak/<run>)');
 parseOrExit(command);
@@ -60,6 +61,7 @@ const values = command.opts<{
   poisonEvery: string;
   s3Outage: string;
   brokerRestart: boolean;
+  membership: string;
   drain: string;
   out?: string;
 }>();
@@ -82,12 +84,14 @@ const settings = {
   poisonEvery: number('poison-every', values.poisonEvery, 2),
   s3OutageSec: number('s3-outage', values.s3Outage, 0),
   brokerRestart: values.brokerRestart,
+  membership: values.membership === 'static' || values.membership === 'dynamic' ? values.membership : exitWithUsageError(NAME, `--membership ${values.membership}: expected static or dynamic`),
   drainSec: number('drain', values.drain, 10),
 };
 const run = `soak-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
 const out = values.out ?? join(REPO_ROOT, '.loomwatch/soak', run);
 mkdirSync(out, { recursive: true });
-const topics = { frames: `${run}.frames`, verdicts: `${run}.verdicts`, deadLetters: `${run}.dlq` };
+// The run's own topics, the workers' control and shadow topics included (they check theirs exist at start).
+const topics = { frames: `${run}.frames`, verdicts: `${run}.verdicts`, deadLetters: `${run}.dlq`, control: `${run}.control`, shadow: `${run}.shadow` };
 const FRAME_BUCKET = 'loomwatch-frames';
 const startedAt = Date.now();
 const elapsed = (): number => (Date.now() - startedAt) / 1000;
@@ -118,11 +122,14 @@ class WorkerPool {
       infra: this.infra,
       settings: {
         WORKER_ID: `${run}-worker-${index + 1}`,
+        ...(settings.membership === 'dynamic' ? { LOOMWATCH_WORKER__GROUP_INSTANCE_ID: 'none' } : {}),
         LOOMWATCH_MODEL: settings.model,
         LOOMWATCH_WORKER__GROUP_ID: `${run}.workers`,
         LOOMWATCH_WORKER__INPUT_TOPIC: topics.frames,
         LOOMWATCH_WORKER__VERDICT_TOPIC: topics.verdicts,
         LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: topics.deadLetters,
+        LOOMWATCH_WORKER__CONTROL_TOPIC: topics.control,
+        LOOMWATCH_WORKER__SHADOW_VERDICT_TOPIC: topics.shadow,
         LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: 10_000,
         LOOMWATCH_WORKER__LOG_FRAMES: 'false',
         LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: settings.threads,
@@ -176,6 +183,8 @@ async function main(): Promise<void> {
     { topic: topics.frames, numPartitions: Math.max(4, settings.workers * 2) },
     { topic: topics.verdicts, numPartitions: 4 },
     { topic: topics.deadLetters, numPartitions: 1 },
+    { topic: topics.control, numPartitions: 1 },
+    { topic: topics.shadow, numPartitions: 1 },
   ]);
   await store.ensureBucket(FRAME_BUCKET);
 
@@ -310,7 +319,7 @@ async function main(): Promise<void> {
     windows,
   };
   writeFileSync(join(out, 'soak.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  await renderSoakPlot(windows, faults, `pnpm soak: ${settings.frames} messages, ${settings.workers} workers, ${workers.kills} SIGKILLs, broker restart, S3 down ${settings.s3OutageSec} s`, join(out, 'soak.png'));
+  await renderSoakPlot(windows, faults, `pnpm soak: ${settings.frames} messages, ${settings.workers} ${settings.membership} workers, ${workers.kills} SIGKILLs, ${settings.brokerRestart ? 'broker restart' : 'no broker restart'}, S3 down ${settings.s3OutageSec} s`, join(out, 'soak.png'));
 
   console.log(`
 | | count |
@@ -325,7 +334,7 @@ async function main(): Promise<void> {
 | other dead letters | ${counts.unexpectedDeadLetters.length} |
 | worker SIGKILLs / other worker exits | ${workers.kills} / ${workers.unexpectedExits} |
 
-verdicts/s ${summary.verdictsPerSecond.toFixed(2)} over ${summary.seconds} s; frame → verdict p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms
+verdicts/s ${summary.verdictsPerSecond.toFixed(2)} over ${summary.seconds} s; frame → verdict p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, max ${summary.latencyMs.max} ms (${settings.membership} members)
 dead letters by code: ${JSON.stringify(counts.byCode)}
 ${summary.passed ? 'PASSED' : 'FAILED'}: ${join(out, 'soak.json')}, ${join(out, 'soak.png')}`);
   if (!summary.passed) {
