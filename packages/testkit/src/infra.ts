@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { infraMode } from './container-settings.js';
 import { dropLease, takeLease, underLeaseLock } from './local-leases.js';
 
 /** Where the tests find a Kafka broker and an S3 server. */
@@ -10,7 +11,7 @@ export interface Infra {
   source: 'env' | 'containers' | 'local';
   kafkaBrokers: string[];
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
-  /** The local broker's secured listener (SASL_SSL, SCRAM-SHA-512): its address, CA and the principals' passwords file. */
+  /** The broker's secured listener (SASL_SSL, SCRAM-SHA-512, the ACLs of deploy/local/kafka/acls.txt): its address, CA and the principals' passwords file. */
   kafkaSecure?: { brokers: string[]; caFile: string; principalsFile: string };
   /** The local development OpenID Connect provider (deploy/local/oidc) and the dashboard's client there. */
   oidc?: { issuer: string; clientId: string; clientSecret: string };
@@ -47,6 +48,15 @@ export function testInstanceSettings(env: NodeJS.ProcessEnv = process.env): Reco
   return Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, env[key] ?? value]));
 }
 
+function oidcFromEnv(env: Record<string, string | undefined>): Infra['oidc'] {
+  // infra.sh's env file names them as the dashboard reads them; a run hands them on as DEV_OIDC_*
+  // (infraEnv), so a dashboard a test starts gets only the sign-in settings the test gives it.
+  const issuer = env['DEV_OIDC_ISSUER'] ?? env['LOOMWATCH_OIDC_ISSUER'];
+  const clientId = env['DEV_OIDC_CLIENT_ID'] ?? env['LOOMWATCH_OIDC_CLIENT_ID'];
+  const clientSecret = env['DEV_OIDC_CLIENT_SECRET'] ?? env['LOOMWATCH_OIDC_CLIENT_SECRET'];
+  return issuer === undefined || clientId === undefined || clientSecret === undefined ? undefined : { issuer, clientId, clientSecret };
+}
+
 function infraFromEnv(env: Record<string, string | undefined>, source: Infra['source']): Infra | undefined {
   const brokers = env['KAFKA_BROKERS'];
   const endpoint = env['S3_ENDPOINT'];
@@ -54,16 +64,12 @@ function infraFromEnv(env: Record<string, string | undefined>, source: Infra['so
   const secure = env['KAFKA_SECURE_BROKERS'];
   const caFile = env['KAFKA_SECURE_CA_FILE'];
   const principalsFile = env['KAFKA_SECURE_PRINCIPALS_FILE'];
-  // infra.sh's env file names them as the dashboard reads them; a run hands them on as DEV_OIDC_*
-  // (infraEnv), so a dashboard a test starts gets only the sign-in settings the test gives it.
-  const issuer = env['DEV_OIDC_ISSUER'] ?? env['LOOMWATCH_OIDC_ISSUER'];
-  const clientId = env['DEV_OIDC_CLIENT_ID'] ?? env['LOOMWATCH_OIDC_CLIENT_ID'];
-  const clientSecret = env['DEV_OIDC_CLIENT_SECRET'] ?? env['LOOMWATCH_OIDC_CLIENT_SECRET'];
+  const oidc = oidcFromEnv(env);
   return {
     source,
     kafkaBrokers: brokers.split(',').map((b) => b.trim()),
     ...(secure === undefined || caFile === undefined || principalsFile === undefined ? {} : { kafkaSecure: { brokers: secure.split(','), caFile, principalsFile } }),
-    ...(issuer === undefined || clientId === undefined || clientSecret === undefined ? {} : { oidc: { issuer, clientId, clientSecret } }),
+    ...(oidc === undefined ? {} : { oidc }),
     s3: {
       endpoint,
       region: env['S3_REGION'] ?? 'us-east-1',
@@ -88,102 +94,38 @@ export function runInfraScript(command: string, env: NodeJS.ProcessEnv = process
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
 
-const KAFKA_IMAGE = 'confluentinc/cp-kafka:7.9.0';
-const MINIO_IMAGE = 'minio/minio:RELEASE.2025-04-22T22-12-26Z';
-/** testcontainers' reaper, started before the first container (testcontainers 11.14.0's default; infra.test.ts holds them together). */
-export const REAPER_IMAGE = 'testcontainers/ryuk:0.14.0';
-
-/** What a container runtime offers the tests: none answers, it can run the servers, or it answers but cannot pull an image. */
-export type RuntimeProbe = { state: 'absent' } | { state: 'ready' } | { state: 'cannot-pull'; image: string; reason: string };
-
-/** The two questions asked of a runtime that answers. */
-export interface ImageSource {
-  /** Whether the image is already on the machine. */
-  has(image: string): Promise<boolean>;
-  /** Resolves when the runtime's registry describes the image (what a pull asks first); rejects with why not. */
-  describe(image: string): Promise<void>;
-}
-
 /**
- * Whether every image is on the machine or its registry answers for it, within `timeoutMs` each:
- * a runtime without a registry (an air-gapped machine) answers its socket and fails only at the
- * pull, minutes into the run.
+ * Kafka and S3 in containers from the locally built images (containers.ts), and the development
+ * OpenID provider as the local process of the tests' own instance (`infra.sh start-oidc`, node
+ * only, under the same lease as startLocal takes: the last run to end stops what a run started).
  */
-export async function probeImages(source: ImageSource, images: readonly string[], timeoutMs = 15_000): Promise<RuntimeProbe> {
-  for (const image of images) {
-    if (await source.has(image).catch(() => false)) continue;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from the registry in ${timeoutMs / 1000} s`)), timeoutMs);
+async function startContainers(env: NodeJS.ProcessEnv): Promise<InfraHandle> {
+  const { startServerContainers } = await import('./containers.js');
+  const servers = await startServerContainers(REPO_ROOT, env);
+  process.stderr.write(`testkit: Kafka (${servers.images.kafka}) and S3 (${servers.images.s3}) in containers, ready in ${(servers.startMs / 1000).toFixed(1)} s\n`);
+  const state = localStateDir(env);
+  let oidc: Infra['oidc'];
+  try {
+    oidc = await underLeaseLock(state, () => {
+      const started = runInfraScript('start-oidc', env);
+      if (!started.ok) throw new Error(`could not start the development OpenID provider (deploy/local/infra.sh start-oidc):\n${started.output}`);
+      const envFile = join(state, 'env');
+      const found = existsSync(envFile) ? oidcFromEnv(parseEnvFile(envFile)) : undefined;
+      if (found === undefined) throw new Error(`deploy/local/infra.sh start-oidc did not write LOOMWATCH_OIDC_ISSUER to ${envFile}`);
+      takeLease(state, process.pid, /^infra\.sh: oidc: started/m.test(started.output));
+      return found;
     });
-    try {
-      await Promise.race([source.describe(image), timeout]);
-    } catch (err) {
-      const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]?.trim() ?? '';
-      return { state: 'cannot-pull', image, reason: reason === '' ? 'the registry refused' : reason };
-    } finally {
-      clearTimeout(timer);
-    }
+  } catch (err) {
+    await servers.stop();
+    throw err;
   }
-  return { state: 'ready' };
-}
-
-/** Containers when the runtime can run them; else the local processes, with the one line saying why when a runtime answered. */
-export function infraChoice(probe: RuntimeProbe): { use: 'containers' | 'local'; note?: string } {
-  switch (probe.state) {
-    case 'ready':
-      return { use: 'containers' };
-    case 'absent':
-      return { use: 'local' };
-    case 'cannot-pull':
-      return {
-        use: 'local',
-        note: `testkit: a container runtime answers but cannot pull ${probe.image} (${probe.reason}): using the local Kafka and S3 of deploy/local/infra.sh instead (LOOMWATCH_INFRA=local skips the runtime)`,
-      };
-  }
-}
-
-async function probeRuntime(env: NodeJS.ProcessEnv): Promise<RuntimeProbe> {
-  const { getContainerRuntimeClient, ImageName } = await import('testcontainers');
-  const client = await getContainerRuntimeClient().catch(() => undefined);
-  if (client === undefined) return { state: 'absent' };
-  // dockerode's types are testcontainers' dependency, not ours: the one call used, typed here.
-  const docker = (client.container as unknown as { dockerode: { getImage(name: string): { distribution(): Promise<unknown> } } }).dockerode;
-  const images = [KAFKA_IMAGE, MINIO_IMAGE, ...(env['TESTCONTAINERS_RYUK_DISABLED'] === 'true' ? [] : [env['RYUK_CONTAINER_IMAGE'] ?? REAPER_IMAGE])];
-  return probeImages(
-    {
-      has: (image) => client.image.exists(ImageName.fromString(image)),
-      describe: async (image) => {
-        await docker.getImage(image).distribution();
-      },
-    },
-    images,
-  );
-}
-
-async function startContainers(): Promise<InfraHandle> {
-  const { KafkaContainer } = await import('@testcontainers/kafka');
-  const { MinioContainer } = await import('@testcontainers/minio');
-  const [kafka, minio] = await Promise.all([
-    new KafkaContainer(KAFKA_IMAGE).withKraft().start(),
-    new MinioContainer(MINIO_IMAGE)
-      .withUsername('loomwatch')
-      .withPassword('loomwatch-secret')
-      .start(),
-  ]);
   return {
-    infra: {
-      source: 'containers',
-      kafkaBrokers: [`${kafka.getHost()}:${kafka.getMappedPort(9093)}`],
-      s3: {
-        endpoint: minio.getConnectionUrl(),
-        region: 'us-east-1',
-        accessKeyId: 'loomwatch',
-        secretAccessKey: 'loomwatch-secret',
-      },
-    },
+    infra: { source: 'containers', kafkaBrokers: servers.kafkaBrokers, kafkaSecure: servers.kafkaSecure, s3: servers.s3, ...(oidc === undefined ? {} : { oidc }) },
     stop: async () => {
-      await Promise.all([kafka.stop(), minio.stop()]);
+      await servers.stop();
+      await underLeaseLock(state, () => {
+        if (dropLease(state, process.pid)) runInfraScript('stop', env);
+      });
     },
   };
 }
@@ -215,21 +157,16 @@ async function startLocal(env: NodeJS.ProcessEnv): Promise<InfraHandle> {
 }
 
 /**
- * Gives the tests a Kafka and an S3 endpoint: `KAFKA_BROKERS` / `S3_ENDPOINT` when set;
- * else testcontainers when a container runtime answers and has or can pull the images (and
- * `LOOMWATCH_INFRA` is not `local`); else the local processes of deploy/local.
+ * Gives the tests a Kafka and an S3 endpoint: `KAFKA_BROKERS` / `S3_ENDPOINT` when set; else the
+ * local processes of deploy/local (the default, whether or not a container engine answers); with
+ * `LOOMWATCH_INFRA=containers`, Kafka and S3 from the locally built images (containers.ts).
  */
 export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<InfraHandle> {
   // An earlier global setup of the same run exports what it found, and where it came from.
   const inherited = env['LOOMWATCH_INFRA_SOURCE'];
   const fromEnv = infraFromEnv(env, inherited === 'local' || inherited === 'containers' ? inherited : 'env');
   if (fromEnv !== undefined) return { infra: fromEnv, stop: () => Promise.resolve() };
-  if (env['LOOMWATCH_INFRA'] !== 'local') {
-    const choice = infraChoice(await probeRuntime(env));
-    if (choice.note !== undefined) process.stderr.write(`${choice.note}\n`);
-    if (choice.use === 'containers') return startContainers();
-  }
-  return startLocal(env);
+  return infraMode(env) === 'containers' ? startContainers(env) : startLocal(env);
 }
 
 /** The variables a child process (a service under test) needs to reach the same servers. */
