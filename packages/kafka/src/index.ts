@@ -15,6 +15,7 @@ export type {
   RecordHandler,
   RecordProcessor,
   RecordVisitor,
+  StopOptions,
   Subscription,
   TopicAdmin,
   TopicReader,
@@ -25,5 +26,6 @@ export type {
   Watermarks,
 } from './ports.js';
 export { createKafkaClient } from './platformatic/client.js';
+export { leaveGroupsOnStop, leavingGroupsOnStop } from './membership.js';
 export { applyTopics, planTopic, requireTopics, topicSpec, type ApplyTopicsOptions, type TopicDifference, type TopicOutcome, type TopicPlan } from './provisioning.js';
 export { partitionOf } from './platformatic/publishers.js';

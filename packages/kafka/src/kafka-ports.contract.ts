@@ -438,7 +438,7 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
          * restarted within the session timeout is handed its partitions back at once; a dynamic one
          * waits for the group to notice the dead member (the session timeout), then a rebalance.
          */
-        const killAndRestart = async (instanceId: string | undefined): Promise<{ restartToFirstCommitMs: number; otherAssignments: number[][]; outputs: string[]; before: MemberEvent; after: MemberEvent }> => {
+        const killAndRestart = async (instanceId: string | undefined, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<{ restartToFirstCommitMs: number; otherAssignments: number[][]; outputs: string[]; before: MemberEvent; after: MemberEvent }> => {
           const [input, output] = [await topic(4), await topic()];
           const group = unique(instanceId === undefined ? 'contract-dynamic' : 'contract-static');
           const sessionTimeoutMs = 10_000;
@@ -467,7 +467,7 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           await settle(input, output, 4);
           const stableAssignments = otherAssignments.length;
 
-          first.child.kill('SIGKILL');
+          first.child.kill(signal);
           await first.exited;
           const secondBatch = values(20, 'second');
           await publishAll(input, secondBatch, 4);
@@ -478,7 +478,7 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           second.child.kill('SIGTERM');
           await second.exited;
           await other.stop();
-          console.info(`${instanceId === undefined ? 'dynamic' : 'static'} member SIGKILLed and restarted: first record committed ${restartToFirstCommitMs} ms after the restart (session timeout ${sessionTimeoutMs} ms)`);
+          console.info(`${instanceId === undefined ? 'dynamic' : 'static'} member stopped (${signal}) and restarted: assigned ${(lastAssignment(second.events)?.at ?? 0) - second.spawnedAt} ms, first record committed ${restartToFirstCommitMs} ms after the restart (session timeout ${sessionTimeoutMs} ms)`);
           return { restartToFirstCommitMs, otherAssignments: otherAssignments.slice(stableAssignments - 1), outputs, before, after: lastAssignment(second.events) as MemberEvent };
         };
 
@@ -491,6 +491,56 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           const expected = [...values(20, 'first'), ...values(20, 'second')].map((value) => `out-${value}`);
           expect(result.outputs).toHaveLength(expected.length);
           expect(new Set(result.outputs)).toEqual(new Set(expected));
+        }, 180_000);
+
+        it('a static member stopped gracefully (no LeaveGroup) and restarted gets its partitions back, the other member untouched, nothing lost or doubled', async () => {
+          const result = await killAndRestart(unique('worker'), 'SIGTERM');
+          expect([result.after.partitions, result.after.generation]).toEqual([result.before.partitions, result.before.generation]);
+          expect(result.otherAssignments).toHaveLength(1);
+          expect(result.restartToFirstCommitMs).toBeLessThan(10_000);
+          const expected = [...values(20, 'first'), ...values(20, 'second')].map((value) => `out-${value}`);
+          expect(result.outputs).toHaveLength(expected.length);
+          expect(new Set(result.outputs)).toEqual(new Set(expected));
+        }, 180_000);
+
+        it('a static member leaving for good (stop with leaveGroup) hands its partitions over at once, well within the session timeout, nothing lost or doubled', async () => {
+          const [input, output] = [await topic(4), await topic()];
+          const group = unique('contract-leave');
+          const sessionTimeoutMs = 10_000;
+          const otherAssignments: { partitions: number[]; at: number }[] = [];
+          const other = client.exactlyOnce({
+            groupId: group,
+            topic: input,
+            logger,
+            sessionTimeoutMs,
+            heartbeatIntervalMs: 500,
+            maxWaitTimeMs: 500,
+            retry: { initialMs: 10, maxMs: 50 },
+            handler: (record) => Promise.resolve([message(output, record.key ?? '', `out-${record.value?.toString() ?? ''}`)]),
+            onPermanentError: () => [],
+            onAssigned: (partitions) => void otherAssignments.push({ partitions: [...partitions], at: Date.now() }),
+          });
+          await other.start();
+          const leaving = spawn({ group, input, output, sessionTimeoutMs, instanceId: unique('worker') });
+          await vi.waitFor(() => expect([otherAssignments.at(-1)?.partitions.length, lastAssignment(leaving.events)?.partitions?.length]).toEqual([2, 2]), { timeout: 60_000, interval: 50 });
+          const firstBatch = values(20, 'first');
+          await publishAll(input, firstBatch, 4);
+          await vi.waitFor(() => expect(leaving.events.some((e) => e.event === 'committed')).toBe(true), { timeout: 60_000, interval: 50 });
+
+          leaving.child.kill('SIGUSR2');
+          expect(await leaving.exited).toBe(0);
+          const leftAt = Date.now();
+          await vi.waitFor(() => expect(otherAssignments.at(-1)?.partitions).toHaveLength(4), { timeout: 30_000, interval: 20 });
+          const handedOverMs = (otherAssignments.at(-1)?.at ?? 0) - leftAt;
+          const secondBatch = values(20, 'second');
+          await publishAll(input, secondBatch, 4);
+          const outputs = await settle(input, output, 4);
+          await other.stop();
+          console.info(`static member left for good: its partitions handed over ${handedOverMs} ms after it exited (session timeout ${sessionTimeoutMs} ms)`);
+          expect(handedOverMs).toBeLessThan(sessionTimeoutMs / 2);
+          const expected = [...firstBatch, ...secondBatch].map((value) => `out-${value}`);
+          expect(outputs).toHaveLength(expected.length);
+          expect(new Set(outputs)).toEqual(new Set(expected));
         }, 180_000);
 
         it('a dynamic member SIGKILLed and restarted waits for the session timeout and a rebalance of the whole group', async () => {

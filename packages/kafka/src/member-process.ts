@@ -3,7 +3,8 @@
  * (SIGKILL: no LeaveGroup, no transaction ended). It reads `MEMBER_INPUT`, writes `out-<value>`
  * for each record to `MEMBER_OUTPUT`, and reports on stdout, one JSON line each:
  * `{"event":"assigned","partitions":[…],"generation":n,"at":ms}`, `{"event":"committed","values":[…],"at":ms}`
- * and `{"event":"fatal","message":…}`. Run with `node --conditions=@loomwatch/source --import tsx`.
+ * and `{"event":"fatal","message":…}`. SIGTERM stops it gracefully (a static member stays in the
+ * group), SIGUSR2 stops it leaving the group for good. Run with `node --conditions=@loomwatch/source --import tsx`.
  */
 import { createLogger } from '@loomwatch/observability';
 import { createKafkaClient } from './platformatic/client.js';
@@ -38,6 +39,8 @@ member.onFatal((error) => {
   say({ event: 'fatal', message: error.message });
   process.exit(3);
 });
+// SIGTERM: a graceful stop (a static member keeps its place); SIGUSR2: leaving the group for good.
 process.once('SIGTERM', () => void member.stop().then(() => process.exit(0)));
+process.once('SIGUSR2', () => void member.stop({ leaveGroup: true }).then(() => process.exit(0)));
 await member.start();
 say({ event: 'started' });

@@ -104,12 +104,30 @@ export interface AtLeastOnceOptions {
   fromBeginning?: boolean;
 }
 
+/**
+ * How a member stops (KIP-1092's close options). A member that leaves (LeaveGroup) has its
+ * partitions handed to the others at once, in a rebalance; one that stays keeps them, unread,
+ * until it comes back under the same `groupInstanceId` (same partitions, same generation, nobody
+ * revoked) or its session times out.
+ */
+export interface StopOptions {
+  /**
+   * @defaultValue a dynamic member leaves (it could never come back as the same member); a static
+   * member stays — it is restarting — unless the process said it is going away for good
+   * (`leaveGroupsOnStop()`).
+   */
+  leaveGroup?: boolean;
+}
+
 /** A consumer-group member that runs until stopped. */
 export interface RecordProcessor {
   /** Joins the group and starts processing; resolves once the consumer runs. */
   start(): Promise<void>;
-  /** Stops fetching; records decided but not committed are decided again by the next owner. */
-  stop(): Promise<void>;
+  /**
+   * Stops fetching; records decided but not committed are decided again by the next owner.
+   * Whether the member leaves its group: see {@link StopOptions}.
+   */
+  stop(options?: StopOptions): Promise<void>;
   /**
    * Whether the consumer is running: false before `start`, after `stop`, and after a crash the
    * client does not recover from (`onFatal` is called then).

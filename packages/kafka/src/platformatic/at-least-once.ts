@@ -1,5 +1,5 @@
 import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type BaseOptions, type MessagesStream } from '@platformatic/kafka';
-import type { AtLeastOnceOptions, RecordProcessor } from '../ports.js';
+import type { AtLeastOnceOptions, RecordProcessor, StopOptions } from '../ports.js';
 import { brokerError } from './connection.js';
 import { toInboundRecord } from './records.js';
 import { SequentialStream } from './sequential-stream.js';
@@ -64,7 +64,8 @@ export class PlatformaticAtLeastOnce implements RecordProcessor {
     for (const listener of this.listeners) listener(error);
   }
 
-  async stop(): Promise<void> {
+  /** Always leaves the group: this member is dynamic (no group.instance.id), whatever `options` say. */
+  async stop(_options?: StopOptions): Promise<void> {
     this.state = 'idle';
     await this.closing;
     await this.consumer?.close(true);

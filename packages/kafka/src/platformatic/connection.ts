@@ -123,6 +123,39 @@ export function stopsWhenFenced(consumer: Consumer, onFenced: (error: Error) => 
   return consumer;
 }
 
+/**
+ * A consumer that sends LeaveGroup on close only when `leave()` says so, as the Java client's
+ * static members do (KIP-345: a static member's close does not leave; KIP-1092 makes it a choice).
+ * @platformatic/kafka 2.12 always leaves on close, naming the member id, and the coordinator then
+ * rebalances the whole group at once — which a restarting static member is meant to spare. When
+ * it stays, its close answers the leave itself: the heartbeats stop, the connections close, and the
+ * coordinator keeps the member and its partitions until the same group.instance.id joins again
+ * (its partitions back under the same generation, no rebalance) or the session times out.
+ * Returns the consumer.
+ */
+export function leavesGroupOnlyWhen(consumer: Consumer, leave: () => boolean): Consumer {
+  const getApi = consumer[kGetApi].bind(consumer) as unknown as GetRawApi;
+  const patched: GetRawApi = (name, callback) => {
+    if (name !== 'LeaveGroup' || leave()) {
+      getApi(name, callback);
+      return;
+    }
+    getApi(name, (error, api) => {
+      if (error !== null || api === undefined) {
+        callback(error, api);
+        return;
+      }
+      const stays = (...args: unknown[]): void => {
+        const answer = args.at(-1);
+        if (typeof answer === 'function') (answer as (error: null, response: unknown) => void)(null, { throttleTimeMs: 0, errorCode: 0, members: [] });
+      };
+      callback(null, Object.assign(stays, { async: api.async, key: api.key, version: api.version }));
+    });
+  };
+  consumer[kGetApi] = patched as unknown as Consumer[typeof kGetApi];
+  return consumer;
+}
+
 /** A client API as the connection calls it: the arguments, then a callback with the answer. */
 type RawApi = ((...args: unknown[]) => void) & { async: unknown; key: number; version: number };
 type GetRawApi = (name: string, callback: (error: Error | null, api?: RawApi) => void) => void;

@@ -14,9 +14,10 @@ import {
 } from '@platformatic/kafka';
 import { backoffDelay, Semaphore, sleep } from '@loomwatch/concurrency';
 import { LoomwatchError, isRetryable, toLoomwatchError } from '@loomwatch/contracts';
-import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor } from '../ports.js';
+import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor, StopOptions } from '../ports.js';
 import { PlatformaticAdmin } from './admin.js';
-import { NEW_PRODUCER, brokerError, isFencedInstance, stopsWhenFenced, withClientTransactionApis } from './connection.js';
+import { leavingGroupsOnStop } from '../membership.js';
+import { NEW_PRODUCER, brokerError, isFencedInstance, leavesGroupOnlyWhen, stopsWhenFenced, withClientTransactionApis } from './connection.js';
 import { partitioner } from './publishers.js';
 import { toInboundRecord, toProduced } from './records.js';
 
@@ -72,6 +73,8 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
   /** Set when a record is decided while the commit loop runs: it looks again before it ends. */
   private commitAgain = false;
   private stopping = false;
+  /** Whether the consumer's close leaves the group: set by `stop`; a crash or a fence always leaves. */
+  private leaveOnClose = true;
   private restarts = 0;
 
   constructor(base: BaseOptions, options: ExactlyOnceOptions) {
@@ -97,6 +100,7 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
 
   async start(): Promise<void> {
     this.stopping = false;
+    this.leaveOnClose = true;
     this.admin = new PlatformaticAdmin(this.base);
     this.producer = this.createProducer();
     await this.connect().catch((err: unknown) => {
@@ -105,8 +109,13 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     this.state = 'running';
   }
 
-  /** Stops fetching, lets the transaction under way finish, drops what is decided but not committed. */
-  async stop(): Promise<void> {
+  /**
+   * Stops fetching, lets the transaction under way finish, drops what is decided but not committed.
+   * A static member stays in the group unless told to leave (see `StopOptions`): a worker restarted
+   * under the same id gets the same partitions back and the other members are never revoked.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    this.leaveOnClose = options.leaveGroup ?? (this.options.groupInstanceId === undefined || leavingGroupsOnStop());
     this.stopping = true;
     this.state = 'idle';
     await this.committing?.catch(() => undefined);
@@ -153,7 +162,11 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     });
     consumer.on('consumer:group:join', (payload) => void this.assigned(consumer, payload));
     // A static member whose id a newer incarnation took stops for good, rather than take it back.
-    if (instance !== undefined) stopsWhenFenced(consumer, (error) => void this.fenced(consumer, error));
+    if (instance !== undefined) {
+      stopsWhenFenced(consumer, (error) => void this.fenced(consumer, error));
+      // A static member's graceful stop keeps its place, unless it leaves for good (see `stop`).
+      leavesGroupOnlyWhen(consumer, () => !this.stopping || this.leaveOnClose);
+    }
     this.consumer = consumer;
     // Subscribed for as long as the consumer lives, so replacing a stream never changes the subscription.
     consumer.topics.track(this.options.topic);
