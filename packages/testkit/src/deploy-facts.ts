@@ -217,8 +217,7 @@ export function k8sProblems(objects: readonly K8sObject[], services: readonly De
   const problems: string[] = [];
   const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
   const named = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
-  const deployments = ofKind('Deployment');
-  const workloads = [...deployments, ...ofKind('Job')];
+  const workloads = [...ofKind('Deployment'), ...ofKind('StatefulSet'), ...ofKind('Job')];
   const configMaps = new Set(ofKind('ConfigMap').map((o) => o.metadata.name));
   const secrets = new Set([...ofKind('Secret').map((o) => o.metadata.name), ...expect.externalSecrets]);
   const env = ofKind('ConfigMap').find((o) => o.data?.['KAFKA_BROKERS'] !== undefined);
@@ -269,12 +268,13 @@ export function k8sProblems(objects: readonly K8sObject[], services: readonly De
   }
 
   for (const service of services) {
-    const deployment = named('Deployment', service.name);
+    // The workers are a StatefulSet (stable pod names, their static group membership); the rest Deployments.
+    const deployment = named('Deployment', service.name) ?? named('StatefulSet', service.name);
     if (deployment === undefined) {
       problems.push(`no Deployment for ${service.name}`);
       continue;
     }
-    const where = `Deployment ${service.name}`;
+    const where = `${deployment.kind} ${service.name}`;
     const spec = deployment.spec as WorkloadSpec;
     const labels = spec.template.metadata?.labels;
     const container = spec.template.spec.containers[0];
@@ -297,23 +297,31 @@ export function k8sProblems(objects: readonly K8sObject[], services: readonly De
     if (!exposed) problems.push(`${where} has no Service naming its ops port \`ops\` (the ServiceMonitor scrapes by that name)`);
   }
 
-  const worker = named('Deployment', 'inference-worker');
+  const worker = named('StatefulSet', 'inference-worker') ?? named('Deployment', 'inference-worker');
   if (worker !== undefined) {
-    const spec = worker.spec as WorkloadSpec;
+    const spec = worker.spec as WorkloadSpec & { serviceName?: string };
     const container = spec.template.spec.containers[0];
+    const self = `${worker.kind} inference-worker`;
+    // Static membership: each worker's group.instance.id is WORKER_ID, which must survive a restart.
+    if (worker.kind !== 'StatefulSet') problems.push(`${self}: the workers must be a StatefulSet, so a restarted pod keeps its name and with it its static group membership (WORKER_ID)`);
+    const workerId = container?.env?.find((variable) => variable.name === 'WORKER_ID') as { valueFrom?: { fieldRef?: { fieldPath?: string } } } | undefined;
+    if (workerId?.valueFrom?.fieldRef?.fieldPath !== 'metadata.name') problems.push(`${self}: WORKER_ID is not the pod's name (fieldRef metadata.name), so workers share or lose their group.instance.id`);
+    if (worker.kind === 'StatefulSet' && (spec.serviceName === undefined || named('Service', spec.serviceName) === undefined)) problems.push(`${self}: serviceName names no Service of the render`);
     const setting = container?.env?.find((variable) => variable.name === 'LOOMWATCH_WORKER__SHUTDOWN_TIMEOUT_MS')?.value;
     const drainMs = setting === undefined ? expect.workerShutdownTimeoutMs : Number(setting);
     const graceMs = (spec.template.spec.terminationGracePeriodSeconds ?? 30) * 1000;
-    if (graceMs < drainMs + 5000) problems.push(`Deployment inference-worker: terminationGracePeriodSeconds ${graceMs / 1000} s does not cover its ${drainMs / 1000} s drain and a 5 s margin`);
+    if (graceMs < drainMs + 5000) problems.push(`${self}: terminationGracePeriodSeconds ${graceMs / 1000} s does not cover its ${drainMs / 1000} s drain and a 5 s margin`);
 
     const scalers = ofKind('ScaledObject').filter((o) => (o.spec as ScaledObjectSpec).scaleTargetRef.name === 'inference-worker');
     if (scalers.length === 0 && !(Number(spec.replicas ?? 1) <= framePartitions)) {
-      problems.push(`Deployment inference-worker: ${spec.replicas ?? 1} replicas, more than the ${framePartitions} partitions of ${expect.frameTopic}`);
+      problems.push(`${self}: ${spec.replicas ?? 1} replicas, more than the ${framePartitions} partitions of ${expect.frameTopic}`);
     }
-    if (scalers.length > 0 && spec.replicas !== undefined) problems.push('Deployment inference-worker sets replicas, which the ScaledObject owns: every apply would reset them');
+    if (scalers.length > 0 && spec.replicas !== undefined) problems.push(`${self} sets replicas, which the ScaledObject owns: every apply would reset them`);
     for (const scaler of scalers) {
       const so = scaler.spec as ScaledObjectSpec;
       const where = `ScaledObject ${scaler.metadata.name}`;
+      // KEDA takes a target without a kind for a Deployment: a StatefulSet must be named as one.
+      if ((so.scaleTargetRef.kind ?? 'Deployment') !== worker.kind) problems.push(`${where} scales a ${so.scaleTargetRef.kind ?? 'Deployment'} inference-worker, but the workers are a ${worker.kind}`);
       if (!(Number(so.maxReplicaCount ?? 100) <= framePartitions)) problems.push(`${where}: maxReplicaCount ${so.maxReplicaCount ?? 100} exceeds the ${framePartitions} partitions of ${expect.frameTopic}`);
       const kafka = so.triggers.find((trigger) => trigger.type === 'kafka');
       if (kafka === undefined) {

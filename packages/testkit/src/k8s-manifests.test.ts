@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -30,6 +30,7 @@ const MODELS: Record<string, ModelClass> = {
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
   'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/Job': Job,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
@@ -125,7 +126,7 @@ describe('deploy/k8s', () => {
   it('a render that turns authentication off or makes a Secret optional is refused', () => {
     const objects = structuredClone(rendered.get('production') ?? []);
     const container = (name: string) => {
-      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name);
+      const deployment = objects.find((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.name === name);
       const found = (deployment?.spec as { template: { spec: { containers: Record<string, unknown>[] } } } | undefined)?.template.spec.containers[0];
       if (found === undefined) throw new Error(`the production overlay lost Deployment ${name}`);
       return found as { env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { optional?: boolean } } }[]; args?: string[] };
@@ -200,9 +201,9 @@ describe('deploy/k8s', () => {
       'Deployment dashboard may go out but cannot look names up (no egress to port 53/UDP)',
       'Deployment drift-monitor uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
       'Deployment drift-monitor may go out but cannot look names up (no egress to port 53/UDP)',
-      'Deployment inference-worker uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
-      'Deployment inference-worker uses S3 (https://s3.eu-central-1.amazonaws.com), but no NetworkPolicy lets it out to port 443',
-      'Deployment inference-worker may go out but cannot look names up (no egress to port 53/UDP)',
+      'StatefulSet inference-worker uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
+      'StatefulSet inference-worker uses S3 (https://s3.eu-central-1.amazonaws.com), but no NetworkPolicy lets it out to port 443',
+      'StatefulSet inference-worker may go out but cannot look names up (no egress to port 53/UDP)',
       'Job loomwatch-topics uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
       'Job loomwatch-topics may go out but cannot look names up (no egress to port 53/UDP)',
       'Job retrainer uses Kafka (kafka-bootstrap.kafka.svc:9092), but no NetworkPolicy lets it out to port 9092',
@@ -221,7 +222,7 @@ describe('deploy/k8s', () => {
 
   it('a manifest with a wrongly typed or missing field is refused by the schemas', () => {
     const objects = rendered.get('production') ?? [];
-    const deployment = structuredClone(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'inference-worker'));
+    const deployment = structuredClone(objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'inference-worker'));
     const scaler = structuredClone(objects.find((o) => o.kind === 'ScaledObject'));
     if (deployment === undefined || scaler === undefined) throw new Error('the production overlay lost its worker or ScaledObject');
     const pod = (deployment.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec;
@@ -232,7 +233,7 @@ describe('deploy/k8s', () => {
 
     const errors = schemaErrors([deployment, scaler, unknown]);
     expect(errors).toEqual([
-      expect.stringMatching(/^Deployment\/inference-worker: .*containers\/0 must have required property name/),
+      expect.stringMatching(/^StatefulSet\/inference-worker: .*containers\/0 must have required property name/),
       expect.stringMatching(/^ScaledObject\/inference-worker: .*lagThreshold must be string/),
       'Widget/w: no schema for example.com/v1 Widget',
     ]);
@@ -241,22 +242,30 @@ describe('deploy/k8s', () => {
 
   it('a render that breaks the deployment rules is refused with each broken rule named', () => {
     const objects = structuredClone(rendered.get('production') ?? []);
-    const worker = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'inference-worker');
-    const spec = worker?.spec as { replicas?: number; template: { spec: { terminationGracePeriodSeconds: number; containers: { readinessProbe?: unknown }[] } } };
+    const worker = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'inference-worker');
+    const spec = worker?.spec as { replicas?: number; template: { spec: { terminationGracePeriodSeconds: number; containers: { readinessProbe?: unknown; env: { name: string; value?: string; valueFrom?: unknown }[] }[] } } };
     spec.replicas = 3;
+    const workerId = spec.template.spec.containers[0]?.env.find((variable) => variable.name === 'WORKER_ID');
+    if (workerId !== undefined) {
+      delete workerId.valueFrom;
+      workerId.value = 'worker';
+    }
     spec.template.spec.terminationGracePeriodSeconds = 10;
     delete spec.template.spec.containers[0]?.readinessProbe;
     const scaler = objects.find((o) => o.kind === 'ScaledObject');
     const so = scaler?.spec as { maxReplicaCount: number; triggers: { metadata: Record<string, string> }[] };
     so.maxReplicaCount = 32;
+    (scaler?.spec as { scaleTargetRef: { kind?: string } }).scaleTargetRef.kind = 'Deployment';
     if (so.triggers[0] !== undefined) Object.assign(so.triggers[0].metadata, { lagThreshold: '50', offsetResetPolicy: 'latest' });
     const withoutPdb = objects.filter((o) => !(o.kind === 'PodDisruptionBudget' && o.metadata.name === 'alerting'));
 
     expect(k8sProblems(withoutPdb, services, EXPECT)).toEqual([
       'Deployment alerting has no PodDisruptionBudget',
-      'Deployment inference-worker has no readiness probe on /readyz of its ops port',
-      'Deployment inference-worker: terminationGracePeriodSeconds 10 s does not cover its 20 s drain and a 5 s margin',
-      'Deployment inference-worker sets replicas, which the ScaledObject owns: every apply would reset them',
+      'StatefulSet inference-worker has no readiness probe on /readyz of its ops port',
+      "StatefulSet inference-worker: WORKER_ID is not the pod's name (fieldRef metadata.name), so workers share or lose their group.instance.id",
+      'StatefulSet inference-worker: terminationGracePeriodSeconds 10 s does not cover its 20 s drain and a 5 s margin',
+      'StatefulSet inference-worker sets replicas, which the ScaledObject owns: every apply would reset them',
+      'ScaledObject inference-worker scales a Deployment inference-worker, but the workers are a StatefulSet',
       'ScaledObject inference-worker: maxReplicaCount 32 exceeds the 16 partitions of frames.v1',
       'ScaledObject inference-worker: offsetResetPolicy latest, but the workers start a partition without an offset at the earliest',
       'ScaledObject inference-worker: lagThreshold 50 is not floor(0.555 frames/s per worker × 10 s target latency) = 5',

@@ -80,7 +80,7 @@ export function networkPolicyProblems(objects: readonly K8sObject[]): string[] {
   const problems: string[] = [];
   const policies = objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => ({ name: o.metadata.name, spec: o.spec as NetworkPolicySpec }));
   const workloads = objects
-    .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job')
     .map((o) => ({ where: `${o.kind} ${o.metadata.name}`, kind: o.kind, pod: (o.spec as { template: PodTemplate }).template }));
   const env = objects.find((o) => o.kind === 'ConfigMap' && o.data?.['KAFKA_BROKERS'] !== undefined)?.data ?? {};
 
