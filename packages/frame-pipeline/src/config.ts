@@ -38,6 +38,14 @@ export const PipelineConfig = z
     logFrames: z.boolean().default(true),
     /** @defaultValue 'jpeg' */
     overlayFormat: z.enum(['jpeg', 'png']).default('jpeg'),
+    /**
+     * When a frame's overlay is rendered. `on-request`: the worker stores only the anomaly map (with
+     * what the overlay needs in it) and the verdict names the overlay's key, where the dashboard's
+     * object proxy, the inference API or whoever asks first renders and stores it; no overlay work
+     * on the frame's path. `per-frame`: rendered with every frame and stored beside the map, for
+     * plants whose tools read overlays straight from S3. @defaultValue 'on-request'
+     */
+    overlays: z.enum(['on-request', 'per-frame']).default('on-request'),
     /** A missing object is retried this many times before it is dead-lettered. @defaultValue 3 */
     missingObjectAttempts: z.int().positive().default(3),
     /** A transient failure is retried this long before the batch is given back uncommitted. @defaultValue 120000 */

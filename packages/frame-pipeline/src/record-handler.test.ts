@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LoomwatchError, Verdict, decodeMessage, traceIdOf, traceparent, type FrameEvent } from '@loomwatch/contracts';
-import type { Decider, Decision } from '@loomwatch/inference';
+import { readOverlayRecipe, type Decider, type Decision } from '@loomwatch/inference';
+import { mapOfOverlay } from '@loomwatch/inference/overlay';
 import type { InboundRecord } from '@loomwatch/kafka';
 import { MemoryBlobStore } from '@loomwatch/storage';
 import { ModelPool, fixedDeployment } from './model-pool.js';
@@ -34,6 +35,9 @@ function record(value: string | Buffer, headers: Record<string, string> = {}): I
   return { topic: 'frames.v1', partition: 0, offset: '7', key: 'line-1:cam-1', value: Buffer.from(value), headers, timestamp: '0' };
 }
 
+/** The smallest PNG header (signature, 1 × 1 grey IHDR, IEND): enough to carry a recipe chunk. */
+const MAP_PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b550000000049454e44ae426082', 'hex');
+
 /** A decider that answers from a table: the handler's orchestration is what is under test. */
 class TableDecider implements Decider {
   readonly model: typeof MODEL;
@@ -49,6 +53,8 @@ class TableDecider implements Decider {
   /** The false-alarm rate of each decide call. */
   readonly ratesAsked: (number | undefined)[] = [];
   readonly usable = true;
+  /** Whether it renders the overlay with each decision (`per-frame`) or leaves it for on request. */
+  perFrame = true;
   decide(_image: Buffer, fabricCode?: string, falseAlarmRate?: number): Promise<Decision> {
     this.ratesAsked.push(falseAlarmRate);
     if (this.failure !== undefined) return Promise.reject(this.failure);
@@ -64,8 +70,9 @@ class TableDecider implements Decider {
       verdict: 'defect',
       regions: [{ x: 1, y: 2, width: 3, height: 4, area: 10, maxScore: 0.9, meanScore: 0.7 }],
       inputStats: { mean: 100, std: 10, min: 0, max: 255, histogram: [0.5, 0.5] },
-      anomalyMapPng: Buffer.from('map'),
-      overlay: { body: Buffer.from('overlay'), contentType: 'image/jpeg', extension: 'jpg' },
+      anomalyMapPng: MAP_PNG,
+      ...(this.perFrame ? { overlay: { body: Buffer.from('overlay'), contentType: 'image/jpeg' as const, extension: 'jpg' as const } } : {}),
+      overlayStyle: { colour: 'reject', pixelThreshold: 0.4, normalization: { min: 0.1, max: 0.9 }, format: 'jpeg', jpegQuality: 85, pngCompressionLevel: 1 },
       timings: { decodeMs: 1, inferMs: 2, postMs: 3 },
     });
   }
@@ -109,8 +116,31 @@ describe('frame record handler', () => {
     expect(traceIdOf(message?.headers['traceparent'])).toBe(traceIdOf(parent));
     const keys = outputKeys(frameEvent(), MODEL, 'jpg');
     expect(verdict.anomalyMap).toEqual({ bucket: 'results', key: keys.anomalyMap });
-    expect((await store.get(verdict.anomalyMap)).toString()).toBe('map');
+    expect((await store.get(verdict.anomalyMap)).subarray(0, 33)).toEqual(MAP_PNG.subarray(0, 33));
     expect((await store.get(verdict.overlay)).toString()).toBe('overlay');
+  });
+
+  it('stores the map with its overlay recipe (the frame, the heat scale, the regions), and no overlay when it is left for on request', async () => {
+    decider.perFrame = false;
+    const handle = createFrameRecordHandler(config, { store, router });
+    const [message] = await handle(record(JSON.stringify(frameEvent())), 1);
+    const verdict = decodeMessage(Verdict, message?.value ?? null);
+    expect(verdict.overlay).toEqual({ bucket: 'results', key: outputKeys(frameEvent(), MODEL, 'jpg').overlay });
+    expect(mapOfOverlay(verdict.overlay).map).toEqual(verdict.anomalyMap);
+    expect(await store.head(verdict.overlay)).toBeUndefined();
+    const map = await store.get(verdict.anomalyMap);
+    expect(map.subarray(map.length - 12)).toEqual(MAP_PNG.subarray(MAP_PNG.length - 12));
+    expect(readOverlayRecipe(map)).toEqual({
+      v: 1,
+      frame: { bucket: 'frames', key: 'frames/line-1/cam-1/1.png', sha256: frameEvent().image.sha256 },
+      colour: 'reject',
+      pixelThreshold: 0.4,
+      normalization: { min: 0.1, max: 0.9 },
+      format: 'jpeg',
+      jpegQuality: 85,
+      pngCompressionLevel: 1,
+      regions: [[1, 2, 3, 4]],
+    });
   });
 
   it("passes the frame's fabric code to the model and names the fabric whose calibration decided", async () => {

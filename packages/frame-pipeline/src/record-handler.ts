@@ -12,7 +12,7 @@ import {
   toLoomwatchError,
   type ObjectRef,
 } from '@loomwatch/contracts';
-import type { Decider, Decision } from '@loomwatch/inference';
+import { overlayRecipe, withOverlayRecipe, type Decider, type Decision } from '@loomwatch/inference';
 import type { InboundRecord, OutboundMessage, RecordHandler } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
 import type { FrameRouter } from './model-pool.js';
@@ -23,7 +23,11 @@ interface FrameRecordHandlerConfig {
   workerId: string;
   /** Buckets frames may be read from; anything else is dead-lettered. */
   allowedBuckets: readonly string[];
-  /** Where anomaly maps and overlays go. */
+  /**
+   * Where anomaly maps and overlays go. Each map carries its overlay's recipe; the overlay itself
+   * is stored only when the decider rendered it (`worker.overlays: per-frame`), and is otherwise
+   * rendered at the same key on first request (`@loomwatch/inference/overlay`).
+   */
   outputBucket: string;
   /** Where the verdicts go. */
   verdictTopic: string;
@@ -46,7 +50,11 @@ interface FrameRecordHandlerDeps {
   onShadowFailed?: (frame: FrameEvent, error: LoomwatchError) => void;
 }
 
-/** Output keys derive from the frame id and model version: a retry overwrites, never duplicates. */
+/**
+ * Output keys derive from the frame id and model version: a retry overwrites, never duplicates.
+ * The overlay's is beside the map's (`maps/…png` ↔ `overlays/…jpg|png`), as the on-request
+ * renderer finds the map of an overlay (`mapOfOverlay` of `@loomwatch/inference/overlay`).
+ */
 export function outputKeys(frame: FrameEvent, model: { name: string; version: string }, overlayExtension: string): {
   anomalyMap: string;
   overlay: string;
@@ -120,10 +128,12 @@ export function createFrameRecordHandler(config: FrameRecordHandlerConfig, deps:
     checkDimensions(frame, decision);
     const decidedAt = performance.now();
     const model = decider.model;
-    const keys = outputKeys(frame, model, decision.overlay.extension);
+    const keys = outputKeys(frame, model, decision.overlayStyle.format === 'jpeg' ? 'jpg' : 'png');
+    const recipe = overlayRecipe(decision.overlayStyle, { bucket: frame.image.bucket, key: frame.image.key, sha256: frame.image.sha256 }, decision.regions);
+    const overlay = decision.overlay;
     await Promise.all([
-      deps.store.put({ bucket: config.outputBucket, key: keys.anomalyMap }, decision.anomalyMapPng, 'image/png'),
-      deps.store.put({ bucket: config.outputBucket, key: keys.overlay }, decision.overlay.body, decision.overlay.contentType),
+      deps.store.put({ bucket: config.outputBucket, key: keys.anomalyMap }, withOverlayRecipe(decision.anomalyMapPng, recipe), 'image/png'),
+      overlay === undefined ? undefined : deps.store.put({ bucket: config.outputBucket, key: keys.overlay }, overlay.body, overlay.contentType),
     ]);
     const storedAt = performance.now();
     return {

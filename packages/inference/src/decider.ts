@@ -1,6 +1,20 @@
 import type { InputStats, ModelRef, Region, VerdictKind } from '@loomwatch/contracts';
-import { InferenceEngine, type LoadEngineOptions } from './engine.js';
-import { encodeMapPng, encodeOverlay } from './image/render.js';
+import { InferenceEngine, type InferenceResult, type LoadEngineOptions } from './engine.js';
+import { encodeMapPng, encodeOverlayFromGray8, mapToGray8 } from './image/render.js';
+import type { OverlayStyleRecipe } from './overlay-recipe.js';
+
+/**
+ * When overlays are rendered: `per-frame` with every decision (the worker stores it beside the map),
+ * `on-request` never by the decider — whoever hands the overlay to a person renders it from the
+ * stored map on first request (`@loomwatch/inference/overlay`).
+ */
+export type OverlayTiming = 'per-frame' | 'on-request';
+
+export interface RenderedOverlayImage {
+  body: Buffer;
+  contentType: 'image/jpeg' | 'image/png';
+  extension: 'jpg' | 'png';
+}
 
 /** What the model concluded about one image, with its pictures ready to store. */
 export interface Decision {
@@ -18,8 +32,17 @@ export interface Decision {
   inputStats: InputStats;
   /** 8-bit grayscale PNG of the anomaly map at the image's resolution. */
   anomalyMapPng: Buffer;
-  /** The frame with the map blended in and region boxes drawn. */
-  overlay: { body: Buffer; contentType: 'image/jpeg' | 'image/png'; extension: 'jpg' | 'png' };
+  /**
+   * The frame with the map (as stored: 8-bit) blended in and region boxes drawn; absent when the
+   * decider renders overlays `on-request` (then `overlayStyle` is how to render it later).
+   */
+  overlay?: RenderedOverlayImage;
+  /** How this decision's overlay is rendered, now or on request: the heat scale, format and decoding in force. */
+  overlayStyle: OverlayStyleRecipe;
+  /**
+   * decodeMs, inferMs, postMs (the engine's), mapMs (the anomaly map's PNG), and renderMs (the
+   * overlay, rendered alongside the map; absent when overlays are rendered on request).
+   */
   timings: Record<string, number>;
 }
 
@@ -43,15 +66,21 @@ export interface Decider {
 export interface EngineDeciderOptions extends LoadEngineOptions {
   /** @defaultValue 'jpeg' — a tenth of the PNG's size for a picture people look at. */
   overlayFormat?: 'jpeg' | 'png';
+  /** @defaultValue 'per-frame' */
+  overlays?: OverlayTiming;
 }
 
-/** The `Decider` over the tiled inference engine, rendering the anomaly map and the overlay. */
+/** The JPEG quality of overlays. */
+const OVERLAY_JPEG_QUALITY = 85;
+
+/** The `Decider` over the tiled inference engine, rendering the anomaly map and (per frame, unless on request) the overlay. */
 export class EngineDecider implements Decider {
   readonly model: ModelRef;
 
   private constructor(
     private readonly engine: InferenceEngine,
     private readonly overlayFormat: 'jpeg' | 'png',
+    private readonly overlays: OverlayTiming,
   ) {
     const { name, version, onnx, quantization } = engine.card;
     this.model = { name, version, sha256: onnx.sha256, precision: quantization?.precision ?? 'fp32' };
@@ -62,25 +91,21 @@ export class EngineDecider implements Decider {
   }
 
   static async load(options: EngineDeciderOptions): Promise<EngineDecider> {
-    const { overlayFormat = 'jpeg', ...engineOptions } = options;
-    return new EngineDecider(await InferenceEngine.load(engineOptions), overlayFormat);
+    const { overlayFormat = 'jpeg', overlays = 'per-frame', ...engineOptions } = options;
+    return new EngineDecider(await InferenceEngine.load(engineOptions), overlayFormat, overlays);
   }
 
   async decide(image: Buffer, fabricCode?: string, falseAlarmRate?: number): Promise<Decision> {
     const result = await this.engine.infer(image, 'the image', fabricCode, falseAlarmRate);
-    const renderStart = performance.now();
     const { pixelThreshold, normalization, fabric, falseAlarmRate: rate } = result.calibration;
-    const [anomalyMapPng, overlay] = await Promise.all([
-      encodeMapPng(result.map, result.width, result.height, this.engine.config.pngCompressionLevel),
-      encodeOverlay(
-        result.frame,
-        result.map,
-        result.regions,
-        { pixelThreshold, normalization },
-        { format: this.overlayFormat, pngCompressionLevel: this.engine.config.pngCompressionLevel },
-      ),
-    ]);
-    const jpeg = this.overlayFormat === 'jpeg';
+    const { pngCompressionLevel, colour } = this.engine.config;
+    const overlayStyle: OverlayStyleRecipe = { colour, pixelThreshold, normalization, format: this.overlayFormat, jpegQuality: OVERLAY_JPEG_QUALITY, pngCompressionLevel };
+    const renderStart = performance.now();
+    const mapPng = encodeMapPng(result.map, result.width, result.height, pngCompressionLevel).then((png) => ({ png, mapMs: performance.now() - renderStart }));
+    // Per frame: the overlay from the map as stored (8-bit), so it is the image an on-request render gives.
+    const overlay = this.overlays === 'per-frame' ? this.renderOverlay(result.frame, mapToGray8(result.map), result.regions, overlayStyle) : undefined;
+    const [{ png: anomalyMapPng, mapMs }, overlayImage] = await Promise.all([mapPng, overlay]);
+    const rendered = performance.now();
     return {
       width: result.width,
       height: result.height,
@@ -93,14 +118,22 @@ export class EngineDecider implements Decider {
       regions: result.regions,
       inputStats: result.inputStats,
       anomalyMapPng,
-      overlay: { body: overlay, contentType: jpeg ? 'image/jpeg' : 'image/png', extension: jpeg ? 'jpg' : 'png' },
+      ...(overlayImage === undefined ? {} : { overlay: overlayImage }),
+      overlayStyle,
       timings: {
         decodeMs: result.timings.decodeMs,
         inferMs: result.timings.inferMs,
         postMs: result.timings.postMs,
-        renderMs: performance.now() - renderStart,
+        mapMs,
+        ...(overlayImage === undefined ? {} : { renderMs: rendered - renderStart }),
       },
     };
+  }
+
+  private async renderOverlay(frame: InferenceResult['frame'], map8: Uint8Array, regions: Region[], style: OverlayStyleRecipe): Promise<RenderedOverlayImage> {
+    const body = await encodeOverlayFromGray8(frame, map8, regions, style, style);
+    const jpeg = style.format === 'jpeg';
+    return { body, contentType: jpeg ? 'image/jpeg' : 'image/png', extension: jpeg ? 'jpg' : 'png' };
   }
 
   close(): Promise<void> {

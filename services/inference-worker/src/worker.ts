@@ -170,7 +170,7 @@ async function startModels(
   const load = async (ref: ModelSource, pinned: Precision | undefined): Promise<Decider> => {
     const precision = pinned ?? config.inference.precision;
     const chosen = await selectPrecision(ref, { registryRoot: config.inference.registryRoot, precision, cpuFlags });
-    const decider = await EngineDecider.load({ model: { dir: chosen.dir }, ...config.inference, overlayFormat: config.worker.overlayFormat });
+    const decider = await EngineDecider.load({ model: { dir: chosen.dir }, ...config.inference, overlayFormat: config.worker.overlayFormat, overlays: config.worker.overlays });
     logger.info(
       { model: chosen.name, requested: chosen.requested, version: decider.model.version, precision: chosen.precision, asked: precision, pinnedByDeployment: pinned !== undefined, cpuFlags },
       `${chosen.name}@${chosen.requested} runs as ${decider.model.version} (${chosen.precision}): ${chosen.reason}`,

@@ -103,7 +103,7 @@ async function liveRound(client: KafkaClient, store: BlobStore, infra: Infra, t:
   const config = configFor(infra, t);
   const { name, version } = parseModelRef(model);
   const pool = await ModelPool.start(
-    () => EngineDecider.load({ model, ...config.inference, overlayFormat: config.worker.overlayFormat }),
+    () => EngineDecider.load({ model, ...config.inference, overlayFormat: config.worker.overlayFormat, overlays: config.worker.overlays }),
     fixedDeployment(name, version),
   );
   const processor = createFrameProcessor({

@@ -206,7 +206,7 @@ async function startWorkers(input: {
   const loads = await Promise.allSettled(
     Array.from({ length: input.workers }, () =>
       ModelPool.start(
-        async (v) => servedFor(await EngineDecider.load({ model: `${name}@${v}`, ...config.inference, overlayFormat: config.worker.overlayFormat }), input.requested),
+        async (v) => servedFor(await EngineDecider.load({ model: `${name}@${v}`, ...config.inference, overlayFormat: config.worker.overlayFormat, overlays: config.worker.overlays }), input.requested),
         fixedDeployment(name, version),
       ),
     ),

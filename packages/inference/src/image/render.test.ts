@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { normalizeScore } from '../core/scoring.js';
-import { encodeMapPng, encodeOverlay, jetLut, mapToGray8, overlayPixels, type OverlayStyle } from './render.js';
+import { encodeMapPng, encodeOverlay, encodeOverlayFromGray8, jetLut, mapToGray8, overlayPixels, overlayPixelsFromGray8, type OverlayStyle } from './render.js';
 
 const style: OverlayStyle = { pixelThreshold: 0.5, normalization: { min: 0.1, max: 0.9 } };
 
@@ -83,5 +83,35 @@ describe('encodeOverlay', () => {
       const meta = await sharp(await encodeOverlay(frame, map, [], style, { format })).metadata();
       expect([meta.format, meta.width, meta.height, meta.channels]).toEqual([format, 64, 32, 3]);
     }
+  });
+});
+
+describe('overlayPixelsFromGray8', () => {
+  it('gives the pixels overlayPixels gives for the map as stored (level / 255), for every level, grey and heat scale', () => {
+    const width = 256;
+    const height = 7;
+    const map8 = Uint8Array.from({ length: width * height }, (_, i) => (i * 97 + Math.floor(i / width)) % 256);
+    const grey = Uint8Array.from({ length: width * height }, (_, i) => (i * 37 + 11) % 256);
+    const frame = { width, height, data: grey };
+    const regions = [{ x: 3, y: 1, width: 40, height: 5, area: 200, maxScore: 1, meanScore: 1 }];
+    const looks = [style, { pixelThreshold: 0.05, normalization: { min: 0.1, max: 0.9 } }, { pixelThreshold: 0.3, normalization: { min: 0, max: 0.3 } }, { pixelThreshold: 0.7, normalization: { min: 0.7, max: 0.7 } }];
+    for (const look of looks) {
+      const asFloat = Float32Array.from(map8, (level) => level / 255);
+      expect(Buffer.from(overlayPixelsFromGray8(frame, map8, regions, look)).equals(Buffer.from(overlayPixels(frame, asFloat, regions, look)))).toBe(true);
+    }
+  });
+
+  it('refuses a map of another size than the frame', () => {
+    expect(() => overlayPixelsFromGray8({ width: 4, height: 2, data: new Uint8Array(8) }, new Uint8Array(7), [], style)).toThrow(RangeError);
+  });
+
+  it('encodes the same JPEG as encodeOverlay over the stored map', async () => {
+    const frame = { width: 64, height: 32, data: Uint8Array.from({ length: 64 * 32 }, (_, i) => i % 251) };
+    const map = Float32Array.from({ length: 64 * 32 }, (_, i) => ((i * 13) % 64) / 63);
+    const map8 = mapToGray8(map);
+    const stored = Float32Array.from(map8, (level) => level / 255);
+    const a = await encodeOverlayFromGray8(frame, map8, [], style, { format: 'jpeg' });
+    const b = await encodeOverlay(frame, stored, [], style, { format: 'jpeg' });
+    expect(a.equals(b)).toBe(true);
   });
 });

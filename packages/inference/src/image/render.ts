@@ -35,6 +35,9 @@ export function jetLut(): Uint8Array {
 const JET = jetLut();
 const BOX: readonly [number, number, number] = [255, 0, 255];
 
+/** What the overlay outlines of a region: its box. */
+export type RegionBox = Pick<Region, 'x' | 'y' | 'width' | 'height'>;
+
 export interface OverlayStyle {
   /** Map values are placed on the heat scale like scores: 0 at `normalization.min`, 0.5 at this, 1 at `normalization.max`. */
   pixelThreshold: number;
@@ -54,7 +57,7 @@ export interface OverlayOptions {
   jpegQuality?: number;
 }
 
-function drawBox(rgb: Uint8Array, width: number, height: number, region: Region, thickness: number): void {
+function drawBox(rgb: Uint8Array, width: number, height: number, region: RegionBox, thickness: number): void {
   const x0 = region.x;
   const y0 = region.y;
   const x1 = Math.min(width - 1, region.x + region.width - 1);
@@ -87,7 +90,7 @@ function transparentUpTo({ pixelThreshold, normalization }: OverlayStyle): numbe
  * transparent below a quarter of the heat scale, rising to `maxAlpha`) and region outlines
  * drawn on top, as RGB pixels.
  */
-export function overlayPixels(frame: GrayImage, map: Float32Array, regions: readonly Region[], style: OverlayStyle): Uint8Array {
+export function overlayPixels(frame: GrayImage, map: Float32Array, regions: readonly RegionBox[], style: OverlayStyle): Uint8Array {
   const { width, height, data } = frame;
   const maxAlpha = style.maxAlpha ?? 0.65;
   const rgb = new Uint8Array(width * height * 3);
@@ -112,16 +115,85 @@ export function overlayPixels(frame: GrayImage, map: Float32Array, regions: read
   return rgb;
 }
 
+/** The heat colour of one 8-bit map level: its opacity and the jet colour it blends towards. */
+interface HeatLevel {
+  alpha: number;
+  r: number;
+  g: number;
+  b: number;
+}
+
+/**
+ * The heat colour of each of the 256 levels of a stored (8-bit) anomaly map, computed as
+ * `overlayPixels` does for the level's value `level / 255` (as a float32, like a map sample), or
+ * undefined for a level the overlay leaves grey.
+ */
+function heatLevels(style: OverlayStyle): (HeatLevel | undefined)[] {
+  const maxAlpha = style.maxAlpha ?? 0.65;
+  const clear = transparentUpTo(style);
+  return Array.from({ length: 256 }, (_, level) => {
+    const value = Math.fround(level / 255);
+    if (!(value > clear)) return undefined;
+    const heat = normalizeScore(value, style.pixelThreshold, style.normalization);
+    const c = Math.round(heat * 255) * 3;
+    return { alpha: maxAlpha * Math.min(1, Math.max(0, (heat - 0.25) / 0.5)), r: JET[c] ?? 0, g: JET[c + 1] ?? 0, b: JET[c + 2] ?? 0 };
+  });
+}
+
+/**
+ * `overlayPixels` over the anomaly map as stored (8-bit grey, 0…255 ↔ 0…1, see `mapToGray8`): the
+ * same pixels as `overlayPixels(frame, map8 / 255, …)`, with the heat colour looked up per level
+ * rather than computed per pixel. The worker renders its overlays this way, and so does the
+ * on-request renderer from the stored map, so both give the same image.
+ */
+export function overlayPixelsFromGray8(frame: GrayImage, map8: Uint8Array, regions: readonly RegionBox[], style: OverlayStyle): Uint8Array {
+  const { width, height, data } = frame;
+  if (map8.length !== width * height) throw new RangeError(`the map has ${map8.length} pixels, the ${width}×${height} frame ${width * height}`);
+  const levels = heatLevels(style);
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    const grey = data[i] ?? 0;
+    const level = levels[map8[i] ?? 0];
+    const p = i * 3;
+    if (level === undefined) {
+      rgb[p] = rgb[p + 1] = rgb[p + 2] = grey;
+      continue;
+    }
+    const { alpha } = level;
+    rgb[p] = grey + alpha * (level.r - grey);
+    rgb[p + 1] = grey + alpha * (level.g - grey);
+    rgb[p + 2] = grey + alpha * (level.b - grey);
+  }
+  for (const region of regions) drawBox(rgb, width, height, region, style.boxWidth ?? 2);
+  return rgb;
+}
+
+/** Encodes overlay pixels (RGB) as PNG or JPEG. */
+export function encodeOverlayPixels(rgb: Uint8Array, width: number, height: number, options: OverlayOptions = {}): Promise<Buffer> {
+  const image = sharp(rgb, { raw: { width, height, channels: 3 } });
+  return options.format === 'jpeg'
+    ? image.jpeg({ quality: options.jpegQuality ?? 85 }).toBuffer()
+    : image.png({ compressionLevel: options.pngCompressionLevel ?? 1, adaptiveFiltering: false }).toBuffer();
+}
+
+/** Encodes the overlay over the stored (8-bit) anomaly map as PNG or JPEG (see `overlayPixelsFromGray8`). */
+export function encodeOverlayFromGray8(
+  frame: GrayImage,
+  map8: Uint8Array,
+  regions: readonly RegionBox[],
+  style: OverlayStyle,
+  options: OverlayOptions = {},
+): Promise<Buffer> {
+  return encodeOverlayPixels(overlayPixelsFromGray8(frame, map8, regions, style), frame.width, frame.height, options);
+}
+
 /** Encodes the overlay as PNG or JPEG. */
 export async function encodeOverlay(
   frame: GrayImage,
   map: Float32Array,
-  regions: readonly Region[],
+  regions: readonly RegionBox[],
   style: OverlayStyle,
   options: OverlayOptions = {},
 ): Promise<Buffer> {
-  const image = sharp(overlayPixels(frame, map, regions, style), { raw: { width: frame.width, height: frame.height, channels: 3 } });
-  return options.format === 'jpeg'
-    ? image.jpeg({ quality: options.jpegQuality ?? 85 }).toBuffer()
-    : image.png({ compressionLevel: options.pngCompressionLevel ?? 1, adaptiveFiltering: false }).toBuffer();
+  return encodeOverlayPixels(overlayPixels(frame, map, regions, style), frame.width, frame.height, options);
 }
