@@ -110,6 +110,20 @@ describe('InferenceEngine with the random DRAEM', { timeout: 120_000 }, () => {
     expect(overlapping.map[y * 512 + 200]).toBeCloseTo(((t0.map[y * 256 + 200] ?? 0) + (t1.map[y * 256 + 72] ?? 0)) / 2, 5);
   });
 
+  it('scores frames of the same pixel count but another shape with work buffers of their own shape', async () => {
+    // 512 × 512 (two 512 × 256 strips stacked) and 1024 × 256 hold as many pixels; a buffer sized
+    // for one shape's width or height is too short for the other's.
+    const square: GrayImage = { data: new Uint8Array(512 * 512), width: 512, height: 512 };
+    square.data.set(crop(fabric, 0, 0, 512, 256).data);
+    square.data.set(crop(fabric, 512, 0, 512, 256).data, 512 * 256);
+    const k = engine.card.postprocess.smoothingKernel;
+    const shapes = InferenceEngine.create(engine.loaded);
+    for (const image of [square, fabric, square]) {
+      const result = await shapes.infer(image);
+      expect(result.score).toBeCloseTo(maxOf(meanFilter(result.map, image.width, image.height, k)), 6);
+    }
+  });
+
   it('returns the same results for frames in flight together as one at a time', async () => {
     const a = crop(frame, 2048, 0, 512, 256);
     const b = crop(frame, 2560, 0, 512, 256);

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { LoomwatchError, type InputStats, type ModelCard, type Region, type VerdictKind } from '@loomwatch/contracts';
 import type { ModelSource } from '@loomwatch/model-registry';
 import { findRegions, regionScratch, type RegionScratch } from './core/regions.js';
+import { rowMaxima } from './core/row-maxima.js';
 import { calibrationFor, normalizeScore, routeFor, verdictFor, type Calibration } from './core/scoring.js';
 import { smoothedMax, smoothingScratch, type SmoothingScratch } from './core/smoothing.js';
 import { inputStats } from './core/stats.js';
@@ -63,6 +64,8 @@ export interface LoadEngineOptions extends InferenceConfigInput {
 interface PostScratch {
   smoothing: SmoothingScratch;
   regions: RegionScratch;
+  /** Each map row's maximum: the score without smoothing, and which rows can hold a region. */
+  rowMax: Float32Array;
 }
 
 const MAX_CACHED_SIZES = 4;
@@ -89,7 +92,7 @@ export class InferenceEngine {
   private readonly outputs: BufferPool<Float32Array>;
   private readonly colScratch: Int32Array;
   private readonly plans = new Map<string, TilePlan>();
-  private readonly scratch = new Map<number, BufferPool<PostScratch>>();
+  private readonly scratch = new Map<string, BufferPool<PostScratch>>();
 
   private constructor(
     readonly loaded: LoadedModel,
@@ -227,13 +230,15 @@ export class InferenceEngine {
 
     const postStart = performance.now();
     const map = stitcher.finish();
-    const pool = this.scratchFor(width * height, width, height);
+    const pool = this.scratchFor(width, height);
     const scratch = pool.acquire();
     let score: number;
     let regions: Region[];
     try {
       const k = card.postprocess.smoothingKernel;
-      score = smoothedMax(map, width, height, k, scratch.smoothing);
+      // One pass gives the unsmoothed score, the NaN check and the rows a region can start in.
+      const peak = rowMaxima(map, width, height, scratch.rowMax);
+      score = Number.isNaN(peak) || k === 1 ? peak : smoothedMax(map, width, height, k, scratch.smoothing);
       if (Number.isNaN(score)) {
         throw new LoomwatchError('MODEL_RUN_FAILED', `the model produced NaN or infinite anomaly values for ${what}: the model or its export is broken — do not trust its verdicts`);
       }
@@ -241,7 +246,7 @@ export class InferenceEngine {
         map,
         width,
         height,
-        { threshold: calibration.pixelThreshold, minArea: this.config.minRegionArea, maxRegions: this.config.maxRegions },
+        { threshold: calibration.pixelThreshold, minArea: this.config.minRegionArea, maxRegions: this.config.maxRegions, rowMaxima: scratch.rowMax },
         scratch.regions,
       );
     } finally {
@@ -315,12 +320,14 @@ export class InferenceEngine {
     return plan;
   }
 
-  private scratchFor(pixels: number, width: number, height: number): BufferPool<PostScratch> {
-    let pool = this.scratch.get(pixels);
+  private scratchFor(width: number, height: number): BufferPool<PostScratch> {
+    // By shape, not pixel count: the smoothing scratch is sized by the width, the row maxima by the height.
+    const key = `${width}x${height}`;
+    let pool = this.scratch.get(key);
     if (pool === undefined) {
       if (this.scratch.size >= MAX_CACHED_SIZES) this.scratch.clear();
-      pool = new BufferPool(() => ({ smoothing: smoothingScratch(width, height), regions: regionScratch(width, height) }));
-      this.scratch.set(pixels, pool);
+      pool = new BufferPool(() => ({ smoothing: smoothingScratch(width, height), regions: regionScratch(width, height), rowMax: new Float32Array(height) }));
+      this.scratch.set(key, pool);
     }
     return pool;
   }

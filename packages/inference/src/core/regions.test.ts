@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findRegions } from './regions.js';
+import { rowMaxima } from './row-maxima.js';
+import { findRegions, regionScratch } from './regions.js';
 
 /** A map from rows of digits: digit d is the value d / 10. */
 function mapOf(rows: string[]): { map: Float32Array; width: number; height: number } {
@@ -52,5 +53,32 @@ describe('findRegions', () => {
   it('finds nothing on a map entirely below the threshold', () => {
     const { map, width, height } = mapOf(['444', '444']);
     expect(findRegions(map, width, height, { threshold: 0.5 })).toEqual([]);
+  });
+
+  it('finds the same regions when given the row maxima, with a work buffer another map left marks in', () => {
+    const width = 64;
+    const height = 48;
+    // Blobs of different sizes on a low background, a NaN and a row of nothing but NaN.
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const map = Float32Array.from({ length: width * height }, () => random() * 0.4);
+    for (let blob = 0; blob < 12; blob++) {
+      const cx = Math.floor(random() * width);
+      const cy = Math.floor(random() * height);
+      const r = 1 + Math.floor(random() * 4);
+      for (let y = Math.max(0, cy - r); y < Math.min(height, cy + r); y++) for (let x = Math.max(0, cx - r); x < Math.min(width, cx + r); x++) map[y * width + x] = 0.5 + random() * 0.5;
+    }
+    map[5] = NaN;
+    map.fill(NaN, 20 * width, 21 * width);
+    const options = { threshold: 0.5, minArea: 2 };
+    const expected = findRegions(map, width, height, options);
+    expect(expected.length).toBeGreaterThan(3);
+    const rowMax = new Float32Array(height);
+    rowMaxima(map, width, height, rowMax);
+    // A scratch that found regions everywhere in another map first: its marks must not hide pixels of this one.
+    const scratch = regionScratch(width, height);
+    expect(findRegions(new Float32Array(width * height).fill(0.9), width, height, options, scratch)).toHaveLength(1);
+    expect(findRegions(map, width, height, { ...options, rowMaxima: rowMax }, scratch)).toEqual(expected);
+    expect(findRegions(map, width, height, { ...options, rowMaxima: rowMax }, scratch)).toEqual(expected);
   });
 });

@@ -7,9 +7,18 @@ export interface RegionOptions {
   minArea?: number;
   /** At most this many regions are kept, the highest-scoring first. @defaultValue 256 */
   maxRegions?: number;
+  /**
+   * Each row's maximum (`rowMaxima`, length ≥ height): a row whose maximum is below the threshold
+   * holds no pixel of a region and is not scanned. Without it every pixel is looked at.
+   */
+  rowMaxima?: Float32Array;
 }
 
-/** Reusable work arrays for `findRegions`, sized for one frame. */
+/**
+ * Reusable work arrays for `findRegions`, sized for one frame. Given `rowMaxima`, a call clears
+ * only the rows that can hold a region: marks it left in other rows lie on pixels below the
+ * threshold, which are never taken, so they change nothing.
+ */
 export interface RegionScratch {
   visited: Uint8Array;
   stack: Int32Array;
@@ -35,10 +44,25 @@ export function findRegions(
   const minArea = options.minArea ?? 1;
   const maxRegions = options.maxRegions ?? 256;
   const { visited, stack } = scratch;
-  visited.fill(0);
+  const rowMax = options.rowMaxima;
+  if (rowMax === undefined) visited.fill(0);
+  else for (let y = 0; y < height; y++) if ((rowMax[y] ?? 0) >= threshold) visited.fill(0, y * width, (y + 1) * width);
   const regions: Region[] = [];
-  for (let seed = 0; seed < map.length; seed++) {
-    if (!((map[seed] ?? 0) >= threshold) || visited[seed] === 1) continue;
+  for (let y = 0; y < height; y++) {
+    if (rowMax !== undefined && !((rowMax[y] ?? 0) >= threshold)) continue;
+    const rowEnd = (y + 1) * width;
+    for (let seed = y * width; seed < rowEnd; seed++) {
+      if (!((map[seed] ?? 0) >= threshold) || visited[seed] === 1) continue;
+      const region = grow(map, width, height, threshold, visited, stack, seed);
+      if (region.area >= minArea) regions.push(region);
+    }
+  }
+  regions.sort((a, b) => b.maxScore - a.maxScore || b.area - a.area || a.y - b.y || a.x - b.x);
+  return regions.length > maxRegions ? regions.slice(0, maxRegions) : regions;
+}
+
+/** The 8-connected component of `map ≥ threshold` around `seed` (not yet visited), marking its pixels visited. */
+function grow(map: Float32Array, width: number, height: number, threshold: number, visited: Uint8Array, stack: Int32Array, seed: number): Region {
     visited[seed] = 1;
     let top = 0;
     stack[top++] = seed;
@@ -74,19 +98,15 @@ export function findRegions(
         }
       }
     }
-    if (area < minArea) continue;
-    regions.push({
-      x: minX,
-      y: minY,
-      width: maxX - minX + 1,
-      height: maxY - minY + 1,
-      area,
-      maxScore: clamp01(max),
-      meanScore: clamp01(sum / area),
-    });
-  }
-  regions.sort((a, b) => b.maxScore - a.maxScore || b.area - a.area || a.y - b.y || a.x - b.x);
-  return regions.length > maxRegions ? regions.slice(0, maxRegions) : regions;
+  return {
+    x: minX,
+    y: minY,
+    width: maxX - minX + 1,
+    height: maxY - minY + 1,
+    area,
+    maxScore: clamp01(max),
+    meanScore: clamp01(sum / area),
+  };
 }
 
 function clamp01(value: number): number {

@@ -112,12 +112,22 @@ export function smoothedMax(
   k: number,
   scratch: SmoothingScratch = smoothingScratch(width, height),
 ): number {
-  if (k === 1) {
-    for (let i = 0; i < src.length; i++) if (!Number.isFinite(src[i])) return NaN;
-    return maxOf(src);
-  }
+  if (k === 1) return finiteMax(src);
   sumRows(src, width, height, k >> 1, scratch.rows);
   return sumColumns(scratch.rows, width, height, k, scratch.column, undefined);
+}
+
+/** The maximum, or NaN when any value is a NaN or an infinity; one pass. */
+function finiteMax(values: Float32Array): number {
+  let max = -Infinity;
+  // v - v is 0 for every finite v and NaN for a NaN or an infinity; the NaN survives the sum.
+  let finite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? 0;
+    if (v > max) max = v;
+    finite += v - v;
+  }
+  return finite === 0 ? max : NaN;
 }
 
 export function maxOf(values: Float32Array): number {
