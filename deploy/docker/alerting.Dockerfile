@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The alerting service (rules over verdicts, dead letters, frames and drift). Build from the repository root:
 #   docker build -f deploy/docker/alerting.Dockerfile -t loomwatch/alerting:dev .
 # Stages: build (the whole workspace compiled, then prune.sh keeps this service's dist/ and
@@ -17,9 +16,13 @@ WORKDIR /src
 COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc package.json ./
 RUN pnpm fetch --frozen-lockfile
 COPY . .
+# The whole workspace, built once (`pnpm run build`: tsc -b of every package, then the dashboard's
+# page): every instruction up to here is the same in the six service Dockerfiles, so the engine's
+# layer cache builds the workspace once for all six images.
 RUN pnpm install --frozen-lockfile --offline \
- && pnpm --filter @loomwatch/alerting run build \
- && sh deploy/docker/prune.sh @loomwatch/alerting /out
+ && pnpm run build
+# This service's dist/ and production dependencies, in the repo's layout.
+RUN sh deploy/docker/prune.sh @loomwatch/alerting /out
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \

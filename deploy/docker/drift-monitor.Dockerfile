@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The drift monitor (verdict windows against the model cards' reference profiles). Build from the repository root:
 #   docker build -f deploy/docker/drift-monitor.Dockerfile -t loomwatch/drift-monitor:dev .
 # Stages: build (the whole workspace compiled, then prune.sh keeps this service's dist/ and
@@ -20,9 +19,13 @@ WORKDIR /src
 COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc package.json ./
 RUN pnpm fetch --frozen-lockfile
 COPY . .
+# The whole workspace, built once (`pnpm run build`: tsc -b of every package, then the dashboard's
+# page): every instruction up to here is the same in the six service Dockerfiles, so the engine's
+# layer cache builds the workspace once for all six images.
 RUN pnpm install --frozen-lockfile --offline \
- && pnpm --filter @loomwatch/drift-monitor run build \
- && sh deploy/docker/prune.sh @loomwatch/drift-monitor /out
+ && pnpm run build
+# This service's dist/ and production dependencies, in the repo's layout.
+RUN sh deploy/docker/prune.sh @loomwatch/drift-monitor /out
 
 FROM ${NODE_IMAGE} AS registry
 ARG MODELS

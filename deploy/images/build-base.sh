@@ -27,6 +27,7 @@ readonly NPM_REGISTRY="${NPM_REGISTRY:-https://registry.npmjs.org}"
 # The npm bundled with the Node release below (the official node image ships the same).
 readonly NPM_VERSION=11.6.0
 readonly LABEL=org.loomwatch.inputs
+readonly SITE_CA_DIR=/usr/local/share/ca-certificates
 readonly DEBIAN_RECIPE=1
 
 NODE_VERSION="$(sed -n 's/^NODE_VERSION := *//p' "$REPO_ROOT/Makefile")"
@@ -179,7 +180,16 @@ build_node() {
   rm -rf "$context" && mkdir -p "$context"
   cp -l "$downloads/$pkg-$NODE_VERSION.tgz" "$context/node.tgz" 2>/dev/null || cp "$downloads/$pkg-$NODE_VERSION.tgz" "$context/node.tgz"
   cp -l "$downloads/npm-$NPM_VERSION.tgz" "$context/npm.tgz" 2>/dev/null || cp "$downloads/npm-$NPM_VERSION.tgz" "$context/npm.tgz"
-  build_image "$NODE_IMAGE" "$HERE/node.Dockerfile" "$context" "$DEBIAN_IMAGE" "DEBIAN_IMAGE=$DEBIAN_IMAGE" "NODE_VERSION=$NODE_VERSION"
+  # Site CAs (a TLS-inspecting proxy's): NODE_EXTRA_CA_CERTS only when there are some (node warns
+  # about an empty file). LOOMWATCH_SITE_CAS=none leaves them out.
+  local site_cas=""
+  : >"$context/site-cas.pem"
+  if [[ "${LOOMWATCH_SITE_CAS:-}" != none ]] && compgen -G "$SITE_CA_DIR/*.crt" >/dev/null; then
+    cat "$SITE_CA_DIR"/*.crt >"$context/site-cas.pem"
+    site_cas=/usr/local/share/ca-certificates/loomwatch-site-cas.pem
+    say "$NODE_IMAGE: node trusts the site CAs of $SITE_CA_DIR ($(grep -c 'BEGIN CERTIFICATE' "$context/site-cas.pem") certificates) besides its own"
+  fi
+  build_image "$NODE_IMAGE" "$HERE/node.Dockerfile" "$context" "$DEBIAN_IMAGE" "DEBIAN_IMAGE=$DEBIAN_IMAGE" "NODE_VERSION=$NODE_VERSION" "SITE_CAS=$site_cas"
 }
 
 DONE=" "
