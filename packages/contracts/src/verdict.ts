@@ -66,7 +66,17 @@ export const Verdict = z.strictObject({
   regions: z.array(Region).max(256),
   model: ModelRef,
   anomalyMap: ObjectRef,
-  overlay: ObjectRef,
+  /**
+   * The overlay image: the frame with the anomaly map blended in and the regions outlined. Under the
+   * workers' `worker.overlays: on-request` (the default) nothing is stored there when the verdict is
+   * published: the key is a link that renders on first request — the dashboard's object proxy, the
+   * inference API's `GET /v1/overlays/{bucket}/{key}`, or any `@loomwatch/inference/overlay`
+   * renderer draws it from the anomaly map (which carries what it needs) and the frame, and stores
+   * it at this key for the next reader. Under `per-frame` it is stored before the verdict.
+   */
+  overlay: ObjectRef.describe(
+    'The overlay image (the frame with the anomaly map blended in, regions outlined). With the workers\' worker.overlays: on-request (the default) it is not stored when the verdict is published: the dashboard\'s object proxy, the inference API (GET /v1/overlays/{bucket}/{key}) or an @loomwatch/inference/overlay renderer renders it from the anomaly map and the frame on first request and stores it at this key. With per-frame it is stored before the verdict.',
+  ),
   inputStats: InputStats,
   /** Milliseconds per stage, e.g. fetch, decode, infer, post, store. */
   timings: z.record(z.string().max(32), z.number().nonnegative()),

@@ -3,7 +3,7 @@ import sharp, { type OutputInfo } from 'sharp';
 import { LoomwatchError, type ErrorCode, type ObjectRef } from '@loomwatch/contracts';
 import { decodeGray } from './image/decode.js';
 import { encodeOverlayFromGray8 } from './image/render.js';
-import { readOverlayRecipe, recipeRegions, type OverlayRecipe } from './overlay-recipe.js';
+import { readOverlayRecipe, recipeRegions, type OverlayLook, type OverlayRecipe } from './overlay-recipe.js';
 
 /**
  * Overlays rendered when someone asks for one (`worker.overlays: on-request`): the worker stores
@@ -15,7 +15,7 @@ import { readOverlayRecipe, recipeRegions, type OverlayRecipe } from './overlay-
  * no model runtime.
  */
 
-export { OverlayRecipe, overlayRecipe, readOverlayRecipe, withOverlayRecipe, type OverlayStyleRecipe } from './overlay-recipe.js';
+export { OverlayRecipe, overlayLook, overlayRecipe, readOverlayRecipe, withOverlayRecipe, type OverlayLook, type OverlayStyleRecipe } from './overlay-recipe.js';
 
 /** Why an overlay could not be rendered; each is a `LoomwatchError` with the code in brackets. */
 export type OverlayProblem =
@@ -105,11 +105,12 @@ export function recipeOf(mapPng: Buffer, where: string): OverlayRecipe {
 }
 
 /**
- * Renders the overlay of a frame (its stored bytes) from its stored anomaly map and the map's
- * recipe: the frame decoded as the engine decoded it, the map's 8-bit levels on the recipe's heat
- * scale, the recipe's regions outlined, encoded in the recipe's format. Pure: no store.
+ * Renders the overlay of a frame (its bytes) from its anomaly map PNG and the map's recipe (or a
+ * look, for a decision held in memory): the frame decoded as the engine decoded it, the map's
+ * 8-bit levels on the recipe's heat scale, the recipe's regions outlined, encoded in the recipe's
+ * format. Pure: no store.
  */
-export async function renderOverlayFromMap(frameBytes: Buffer, mapPng: Buffer, recipe: OverlayRecipe, options: OverlayRenderOptions = {}): Promise<RenderedOverlay> {
+export async function renderOverlayFromMap(frameBytes: Buffer, mapPng: Buffer, recipe: OverlayLook, options: OverlayRenderOptions = {}): Promise<RenderedOverlay> {
   const frame = await decodeGray(frameBytes, { limitInputPixels: options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS, colour: recipe.colour, minSide: 1 }, 'the frame');
   let map: { data: Buffer; info: OutputInfo };
   try {

@@ -45,8 +45,16 @@ export function overlayRecipe(style: OverlayStyleRecipe, frame: OverlayRecipe['f
   return { v: 1, frame, ...style, regions: regions.map((r) => [r.x, r.y, r.width, r.height]) };
 }
 
+/** What renders an overlay once the frame and map are at hand: a recipe without the frame's place. */
+export type OverlayLook = Omit<OverlayRecipe, 'v' | 'frame'>;
+
+/** A decider's style with the decision's regions: how to render an overlay held in memory (no stored frame). */
+export function overlayLook(style: OverlayStyleRecipe, regions: readonly RegionBox[]): OverlayLook {
+  return { ...style, regions: regions.map((r) => [r.x, r.y, r.width, r.height]) };
+}
+
 /** The boxes the overlay outlines. */
-export function recipeRegions(recipe: OverlayRecipe): RegionBox[] {
+export function recipeRegions(recipe: Pick<OverlayRecipe, 'regions'>): RegionBox[] {
   return recipe.regions.map(([x, y, width, height]) => ({ x, y, width, height }));
 }
 

@@ -5,7 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { deployedServices, dockerfileProblems, type DeployedService } from './deploy-facts.js';
+import { deployedServices, dockerInstructions, dockerfileProblems, type DeployedService } from './deploy-facts.js';
 import { REPO_ROOT } from './infra.js';
 
 // docker-compose.yml cannot run here (no Docker engine), so its shape is checked by reading: the
@@ -94,9 +94,11 @@ describe('docker-compose.yml', () => {
     expect(env('dashboard')['S3_SECRET_ACCESS_KEY']).toBe(env('minio-init')['READONLY_SECRET_ACCESS_KEY']);
     expect(env('camera-gateway')['S3_ACCESS_KEY_ID']).not.toBe(readOnlyUser);
     const policy = z
-      .object({ Statement: z.array(z.object({ Effect: z.literal('Allow'), Action: z.array(z.string()) })) })
+      .object({ Statement: z.array(z.object({ Effect: z.literal('Allow'), Action: z.array(z.string()), Resource: z.array(z.string()) })) })
       .parse(JSON.parse(readFileSync(join(REPO_ROOT, 'deploy/docker/s3-readonly-policy.json'), 'utf8')));
-    expect(policy.Statement.flatMap((statement) => statement.Action).sort()).toEqual(['s3:GetBucketLocation', 's3:GetObject', 's3:ListAllMyBuckets']);
+    expect(policy.Statement.flatMap((statement) => statement.Action).sort()).toEqual(['s3:GetBucketLocation', 's3:GetObject', 's3:ListAllMyBuckets', 's3:PutObject']);
+    // The one write: the overlays the dashboard renders on first request, nowhere else.
+    expect(policy.Statement.filter((statement) => statement.Action.includes('s3:PutObject')).flatMap((statement) => statement.Resource)).toEqual(['arn:aws:s3:::loomwatch-results/overlays/*']);
     const gateway = compose.services['camera-gateway'];
     const credentials = (gateway?.volumes ?? []).find((volume) => volume.endsWith(':/etc/loomwatch/cameras.json:ro'));
     expect(gateway?.environment?.['LOOMWATCH_CAMERA_CREDENTIALS_FILE']).toBe('/etc/loomwatch/cameras.json');
@@ -205,6 +207,122 @@ describe('deploy/docker images', () => {
       'FROM ${NODE_IMAGE} is not pinned to an exact version',
       'FROM ${NODE_IMAGE} is not pinned to an exact version',
       'FROM ${NODE_IMAGE} is not pinned to an exact version',
+    ]);
+  });
+});
+
+/**
+ * What a Dockerfile's build stage is, for the layer cache: its instructions from `FROM … AS build`
+ * up to the service's own `prune.sh` (the one step that differs), and the package it prunes for.
+ */
+function buildStage(text: string): { shared: string[]; prunes: string | undefined } {
+  const instructions = dockerInstructions(text).map(({ keyword, args }) => `${keyword} ${args}`);
+  const from = instructions.findIndex((line) => /^FROM \S+ AS build$/i.test(line));
+  const prune = instructions.findIndex((line, i) => i > from && line.includes('deploy/docker/prune.sh'));
+  const shared = from < 0 ? [] : instructions.slice(from, prune < 0 ? undefined : prune);
+  return { shared, prunes: prune < 0 ? undefined : /prune\.sh (@loomwatch\/[\w-]+) /.exec(instructions[prune] ?? '')?.[1] };
+}
+
+/** Why six Dockerfiles would not share one cached build of the workspace (none when they do). */
+function sharedBuildProblems(files: ReadonlyMap<string, string>): string[] {
+  const problems: string[] = [];
+  const stages = [...files].map(([name, text]) => ({ name, text, ...buildStage(text) }));
+  const reference = stages[0];
+  for (const { name, text, shared, prunes } of stages) {
+    if (/^# *syntax=/m.test(text)) problems.push(`${name}: a syntax directive makes BuildKit pull a frontend image from a registry`);
+    if (!shared.some((line) => /^RUN .*\bpnpm run build\b/.test(line))) problems.push(`${name}: its build stage does not build the whole workspace (pnpm run build)`);
+    if (prunes !== `@loomwatch/${name}`) problems.push(`${name}: prune.sh keeps ${prunes ?? 'nothing'}, not @loomwatch/${name}`);
+    if (reference !== undefined && shared.join('\n') !== reference.shared.join('\n')) problems.push(`${name}: its build stage differs from ${reference.name}'s before prune.sh`);
+  }
+  return problems;
+}
+
+describe('deploy/docker images share one build of the workspace', () => {
+  const services = deployedServices(REPO_ROOT);
+  const files = new Map(services.map(({ name }) => [name, readFileSync(join(REPO_ROOT, 'deploy/docker', `${name}.Dockerfile`), 'utf8')]));
+
+  it('has the same build stage in every Dockerfile up to its own prune.sh, and no syntax directive', () => {
+    expect(files.size).toBeGreaterThanOrEqual(6);
+    expect(sharedBuildProblems(files)).toEqual([]);
+  });
+
+  it('a Dockerfile that builds only its own package, prunes another or asks for a frontend image is refused', () => {
+    const broken = new Map(files);
+    const gateway = files.get('camera-gateway') ?? '';
+    broken.set('camera-gateway', `# syntax=docker/dockerfile:1\n${gateway.replace('&& pnpm run build', '&& pnpm --filter @loomwatch/camera-gateway run build')}`);
+    broken.set('drift-monitor', (files.get('drift-monitor') ?? '').replace('prune.sh @loomwatch/drift-monitor', 'prune.sh @loomwatch/alerting'));
+    expect(sharedBuildProblems(broken)).toEqual([
+      'camera-gateway: a syntax directive makes BuildKit pull a frontend image from a registry',
+      'camera-gateway: its build stage does not build the whole workspace (pnpm run build)',
+      "camera-gateway: its build stage differs from alerting's before prune.sh",
+      'drift-monitor: prune.sh keeps @loomwatch/alerting, not @loomwatch/drift-monitor',
+    ]);
+  });
+
+  it('defaults NODE_IMAGE to the Node release the Makefile installs, which deploy/images builds too', () => {
+    const nodeVersion = /^NODE_VERSION := *(\S+)$/m.exec(readFileSync(join(REPO_ROOT, 'Makefile'), 'utf8'))?.[1];
+    expect(nodeVersion).toMatch(/^24\.\d+\.\d+$/);
+    for (const [name, text] of files) expect(text, name).toContain(`ARG NODE_IMAGE=node:${nodeVersion ?? ''}-bookworm-slim`);
+    // build-base.sh reads the same line of the Makefile and tags loomwatch/node:<version>-bookworm-slim.
+    const buildBase = readFileSync(join(REPO_ROOT, 'deploy/images/build-base.sh'), 'utf8');
+    expect(buildBase).toContain('NODE_IMAGE="loomwatch/node:$NODE_VERSION-$DEBIAN_SUITE-slim"');
+    expect(buildBase).toContain(`sed -n 's/^NODE_VERSION := *//p' "$REPO_ROOT/Makefile"`);
+  });
+});
+
+/**
+ * deploy/compose/host-network.yml, the override `make compose-smoke` runs: every service of
+ * docker-compose.yml on the host's network, nothing published, every port in 36000-36999 (the
+ * range of this machine's compose smoke), the clients pointed at the override's Kafka and S3, and
+ * each health check asking the ops port the service is given.
+ */
+function hostOverrideProblems(base: z.infer<typeof Compose>, override: { services: Record<string, Record<string, unknown>> }): string[] {
+  const problems: string[] = [];
+  const overridden = override.services;
+  for (const [name, service] of Object.entries(base.services)) {
+    const mine = overridden[name];
+    if (mine === undefined) {
+      problems.push(`${name}: not in the override`);
+      continue;
+    }
+    if (mine['network_mode'] !== 'host') problems.push(`${name}: not network_mode host`);
+    if (service.ports !== undefined && !(Array.isArray(mine['ports']) && mine['ports'].length === 0)) problems.push(`${name}: its published ports are not reset`);
+    const env = (mine['environment'] ?? {}) as Record<string, unknown>;
+    if (service.environment?.['KAFKA_BROKERS'] !== undefined && env['KAFKA_BROKERS'] !== '127.0.0.1:36092') problems.push(`${name}: KAFKA_BROKERS is not the override's Kafka`);
+    if (service.environment?.['S3_ENDPOINT'] !== undefined && env['S3_ENDPOINT'] !== 'http://127.0.0.1:36000') problems.push(`${name}: S3_ENDPOINT is not the override's S3`);
+    const opsPort = env['LOOMWATCH_OPS__PORT'];
+    const health = JSON.stringify((mine['healthcheck'] as { test?: unknown } | undefined)?.test ?? '');
+    if (opsPort !== undefined && !health.includes(`127.0.0.1:${String(opsPort)}/healthz`)) problems.push(`${name}: its health check does not ask its ops port ${String(opsPort)}`);
+  }
+  const text = JSON.stringify(override);
+  for (const [, port] of text.matchAll(/(?:127\.0\.0\.1|:\/\/|_PORT":)[:"]?(\d{4,5})\b/g)) {
+    if (Number(port) < 36_000 || Number(port) > 36_999) problems.push(`port ${port ?? ''} is outside 36000-36999`);
+  }
+  return problems;
+}
+
+describe('deploy/compose/host-network.yml', () => {
+  // `!reset` (Compose's tag for "drop what the base file says") read as the plain value.
+  const readOverride = (text: string) => parse(text.replaceAll('!reset ', ''), { merge: true }) as { services: Record<string, Record<string, unknown>> };
+  const overrideText = readFileSync(join(REPO_ROOT, 'deploy/compose/host-network.yml'), 'utf8');
+  const base = Compose.parse(readYaml(COMPOSE_FILE));
+
+  it('is valid Compose, and puts every service on the host network with its ports in 36xxx', () => {
+    const override = readOverride(overrideText);
+    expect(specErrors(override)).toEqual([]);
+    expect(hostOverrideProblems(base, override)).toEqual([]);
+    expect(overrideText).toMatch(/^ {4}ports: !reset \[\]$/m);
+  });
+
+  it('an override that leaves a service on the bridge, a port outside 36xxx or a health check on another port is refused', () => {
+    const override = readOverride(overrideText);
+    const broken = structuredClone(override);
+    delete broken.services['alerting']?.['network_mode'];
+    broken.services['inference-worker-2'] = { ...broken.services['inference-worker-2'], environment: { ...(broken.services['inference-worker-2']?.['environment'] as object), LOOMWATCH_OPS__PORT: 28464 } };
+    expect(hostOverrideProblems(base, broken)).toEqual([
+      'inference-worker-2: its health check does not ask its ops port 28464',
+      'alerting: not network_mode host',
+      'port 28464 is outside 36000-36999',
     ]);
   });
 });

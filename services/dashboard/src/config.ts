@@ -200,6 +200,15 @@ export const DashboardConfig = z.strictObject({
         .prefault({}),
       /** Larger objects are refused (413) rather than read into memory. @defaultValue 32 MiB */
       maxBytes: z.int().positive().default(32 * 1024 * 1024),
+      /**
+       * An overlay key (`overlays/…jpg|png`) S3 does not have is rendered from its anomaly map and
+       * frame, stored at that key and served: the workers' `worker.overlays: on-request` leaves
+       * overlays to whoever asks first. Needs the dashboard's S3 user to write `overlays/` in the
+       * results bucket; false: such a key is a 404. @defaultValue true
+       */
+      renderOverlays: z.boolean().default(true),
+      /** Overlays rendered at once (each ≈ 30 ms of CPU for a 4096 × 256 frame); more wait their turn. @defaultValue 2 */
+      maxConcurrentRenders: z.int().positive().max(32).default(2),
     })
     .prefault({}),
   /** `/healthz`, `/readyz`, `/metrics`. @defaultValue port 9470 on 127.0.0.1 */

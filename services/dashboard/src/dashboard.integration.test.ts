@@ -7,7 +7,7 @@
  * role too low 403, without the CSRF token 403. Screenshots go to services/dashboard/test-results/.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Alert, DeadLetter, Deployment, DriftEvent, Feedback, FrameEvent, RetrainRequest, Verdict, decodeMessage, encodeMessage, messageKey, type ObjectRef } from '@loomwatch/contracts';
+import { EngineDecider, overlayRecipe, withOverlayRecipe } from '@loomwatch/inference';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { aitexFrames, testInfra } from '@loomwatch/testkit';
@@ -461,9 +462,45 @@ describe('the dashboard API', () => {
     const malformed = await get(`/api/objects/${resultsBucket}/overlays/%E0%A4%A`);
     expect(malformed.status).toBe(400);
     expect((await problemOf(malformed)).code).toBe('BAD_REQUEST');
+    // An overlay key S3 does not have is rendered from its map, and there is none.
     const missing = await proxied({ bucket: resultsBucket, key: 'overlays/none/missing.jpg' });
     expect(missing.status).toBe(404);
-    expect((await problemOf(missing)).code).toBe('OBJECT_NOT_FOUND');
+    expect((await problemOf(missing)).code).toBe('OVERLAY_MAP_MISSING');
+    const missingMap = await proxied({ bucket: resultsBucket, key: 'maps/none/missing.png' });
+    expect(missingMap.status).toBe(404);
+    expect((await problemOf(missingMap)).code).toBe('OBJECT_NOT_FOUND');
+  });
+
+  it('renders an overlay left for on request from its stored map and frame, stores it, and serves the per-frame image', async () => {
+    const verdict = verdictFixture(96, { bucket: resultsBucket });
+    const { frame } = await imagesOf(true);
+    const event = frameFixture(verdict, framesBucket, frame.length);
+    const frameRef = { bucket: framesBucket, key: event.image.key };
+    // The same frame decided by a per-frame decider: its overlay is what the proxy must serve.
+    const decider = await EngineDecider.load({ model: 'draem-random@0.0.1', overlays: 'per-frame', intraOpNumThreads: 1 });
+    const decision = await decider.decide(frame).finally(() => decider.close());
+    const recipe = overlayRecipe(decision.overlayStyle, { ...frameRef, sha256: createHash('sha256').update(frame).digest('hex') }, decision.regions);
+    await s3.store.put(frameRef, frame, 'image/png');
+    await s3.store.put(verdict.anomalyMap, withOverlayRecipe(decision.anomalyMapPng, recipe), 'image/png');
+    await s3.store.delete(verdict.overlay);
+    expect(await s3.store.head(verdict.overlay)).toBeUndefined();
+
+    const first = await proxied(verdict.overlay);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('image/jpeg');
+    const served = Buffer.from(await first.arrayBuffer());
+    expect(served.equals(decision.overlay?.body ?? Buffer.alloc(0))).toBe(true);
+    expect((await s3.store.get(verdict.overlay)).equals(served)).toBe(true);
+    const again = await proxied(verdict.overlay);
+    expect(Buffer.from(await again.arrayBuffer()).equals(served)).toBe(true);
+
+    // A map written before on-request overlays (no recipe) cannot be rendered: 404 with its code, nothing stored.
+    const old = verdictFixture(95, { bucket: resultsBucket });
+    await s3.store.put(old.anomalyMap, decision.anomalyMapPng, 'image/png');
+    const refused = await proxied(old.overlay);
+    expect(refused.status).toBe(404);
+    expect((await problemOf(refused)).code).toBe('OVERLAY_RECIPE_MISSING');
+    expect(await s3.store.head(old.overlay)).toBeUndefined();
   });
 
   it('answers every bad request with problem+json and goes on serving', async () => {

@@ -29,6 +29,13 @@ export const HTTP_ERROR_CODES = [
   'RETRAIN_NOT_FOUND',
   'RETRAIN_NOT_PROMOTABLE',
   'RETRAIN_PENDING',
+  // an overlay rendered on first request that cannot be (see OverlayProblem of @loomwatch/inference/overlay)
+  'OVERLAY_KEY_INVALID',
+  'OVERLAY_MAP_MISSING',
+  'OVERLAY_FRAME_MISSING',
+  'OVERLAY_FRAME_CHANGED',
+  'OVERLAY_RECIPE_MISSING',
+  'OVERLAY_RECIPE_INVALID',
 ] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 

@@ -13,6 +13,7 @@ import { findFrame, findVerdict, queryVerdicts, type HistoryDeps } from './histo
 import type { DashboardMetrics } from './metrics.js';
 import { allowedObject, contentTypeOf, objectPath, objectPolicyOf, type PagePlace } from './objects.js';
 import { operatingPointRevision, parseOperatingPointChange } from './operating-point.js';
+import { isOverlayKey, type OverlayDesk } from './overlays.js';
 import { HttpProblem, PROBLEMS } from './problem.js';
 import { parseVerdictQuery } from './query.js';
 import { findRetrain, manualRequest, parseAskBody, parsePromoteBody, promotionOf } from './retrain.js';
@@ -35,6 +36,8 @@ export interface DashboardServerOptions {
   /** Where the retrain reports are: HTML there is served as a page (without scripts), anywhere else as a download. */
   reportPages: PagePlace;
   maxObjectBytes: number;
+  /** Renders an overlay key S3 does not have (`objects.renderOverlays`); undefined: such a key is a 404. */
+  overlays: OverlayDesk | undefined;
   maxLimit: number;
   maxClients: number;
   maxClientBufferBytes: number;
@@ -101,7 +104,7 @@ const tag = (route: string, more: RouteTag = {}): { config: RouteTag } => ({ con
  * `/api/events` (Server-Sent Events: a `snapshot`, then a `delta` per change), `/api/verdicts`
  * (past verdicts, paged back), `/api/frames/<line>/<camera>/<frame>?capturedAt=` (a verdict's frame
  * event), `/api/lag`, `/api/objects/<bucket>/<key>` (the allowed objects, read with the server's
- * credentials), `/api/me`, `POST /api/rollouts/operating-point`, `POST /api/retrain/promote` and
+ * credentials; an overlay not yet stored is rendered and stored on the way, see `overlays.ts`), `/api/me`, `POST /api/rollouts/operating-point`, `POST /api/retrain/promote` and
  * `POST /api/retrain/request` (engineers), `/api/quality`, `POST /api/feedback` and
  * `/api/review/next` (operators), and sign-in
  * (`/auth/*`). Every refusal is RFC 9457 problem+json with a stable code.
@@ -176,11 +179,16 @@ async function buildDashboardApp(options: DashboardServerOptions): Promise<{ app
   app.get('/api/objects/*', tag('object'), async (request, reply) => {
     const ref = allowedObject(pathOf(request), options.allow);
     const head = await options.blobs.head(ref);
-    if (head === undefined) throw new HttpProblem('OBJECT_NOT_FOUND', 404, `no object ${ref.bucket}/${ref.key}: it was never stored or has expired`);
-    if (head.bytes > options.maxObjectBytes) {
+    let body: Buffer | undefined;
+    if (head === undefined) {
+      // An overlay left for on request (worker.overlays: on-request): rendered from its map and frame now, stored for the next.
+      if (options.overlays === undefined || !isOverlayKey(ref.key)) throw new HttpProblem('OBJECT_NOT_FOUND', 404, `no object ${ref.bucket}/${ref.key}: it was never stored or has expired`);
+      body = (await options.overlays.render(ref)).body;
+    } else if (head.bytes > options.maxObjectBytes) {
       throw new HttpProblem('OBJECT_TOO_LARGE', 413, `the object is ${head.bytes} bytes; the dashboard serves at most ${options.maxObjectBytes} (objects.maxBytes)`);
     }
-    const body = request.method === 'HEAD' ? undefined : await options.blobs.get(ref);
+    if (request.method === 'HEAD') body = undefined;
+    else body ??= await options.blobs.get(ref);
     const contentType = contentTypeOf(ref, options.reportPages);
     return reply
       .headers({

@@ -5,6 +5,7 @@ import { objectAllowances, type DashboardConfig } from './config.js';
 import { measureLag, startFeed, ViewStore } from './feed.js';
 import type { HistoryDeps } from './history.js';
 import { DashboardMetrics } from './metrics.js';
+import { OverlayDesk } from './overlays.js';
 import { FeedbackDesk, publishFeedback } from './feedback.js';
 import { VerdictTally } from './quality.js';
 import { ReviewBook } from './reviews.js';
@@ -71,6 +72,7 @@ export async function startDashboardService(config: DashboardConfig, logger: Log
     allow: objectAllowances(config.objects),
     reportPages: config.objects.retrainReports,
     maxObjectBytes: config.objects.maxBytes,
+    overlays: config.objects.renderOverlays ? new OverlayDesk(blobs, objectAllowances(config.objects), config.objects.maxConcurrentRenders) : undefined,
     maxLimit: config.history.maxLimit,
     maxClients: config.dashboard.maxClients,
     maxClientBufferBytes: config.dashboard.maxClientBufferBytes,

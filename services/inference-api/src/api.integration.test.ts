@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine } from '@loomwatch/inference';
+import { createHash } from 'node:crypto';
+import { EngineDecider, InferenceEngine, overlayRecipe, withOverlayRecipe, type Decision } from '@loomwatch/inference';
 import { resolveModel } from '@loomwatch/model-registry';
 import { copyRandomModel } from '@loomwatch/model-registry/fixtures';
 import { createLogger } from '@loomwatch/observability';
+import { useTestS3 } from '@loomwatch/storage/testing';
 import { aitexFrames } from '@loomwatch/testkit';
 import { ApiConfig } from './config.js';
 import { Problem } from './problem.js';
@@ -26,8 +28,13 @@ const MAX_BODY = frameBytes.length * 2;
 const { width: FRAME_WIDTH = 0, height: FRAME_HEIGHT = 0 } = await sharp(frameBytes).metadata();
 const MAX_PIXELS = FRAME_WIDTH * FRAME_HEIGHT * 2;
 
+const s3 = useTestS3();
 let service: ApiService;
 let base: string;
+let resultsBucket: string;
+let framesBucket: string;
+/** The frame decided by a decider that renders overlays per frame: the image every on-request render must equal. */
+let perFrame: Decision;
 let doc: { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: Record<string, unknown> };
 /** Validators of the document's own component schemas, for the bodies the server sends. */
 let documentSchema: (name: 'InferenceVerdict' | 'Problem') => ValidateFunction;
@@ -51,9 +58,14 @@ const infer = (body: Uint8Array, headers: Record<string, string>, query = ''): P
   fetch(`${base}/v1/infer${query}`, { method: 'POST', headers, body });
 
 beforeAll(async () => {
+  resultsBucket = await s3.bucket('results');
+  framesBucket = await s3.bucket('frames');
+  const decider = await EngineDecider.load({ model: MODEL, overlays: 'per-frame', limitInputPixels: MAX_PIXELS });
+  perFrame = await decider.decide(frameBytes).finally(() => decider.close());
   const config = ApiConfig.parse({
     model: MODEL,
-    api: { port: 0, maxInFlight: 1, maxQueued: 0, retryAfterSeconds: 2, token: TOKEN },
+    s3: s3.infra.s3,
+    api: { port: 0, maxInFlight: 1, maxQueued: 0, retryAfterSeconds: 2, token: TOKEN, streamOverlays: { buckets: [resultsBucket], frameBuckets: [framesBucket] } },
     http: { maxBodyBytes: MAX_BODY },
     inference: { limitInputPixels: MAX_PIXELS },
     ops: { port: 0 },
@@ -98,7 +110,7 @@ function answerOf(req: ClientRequest): Promise<{ status: number; body: string }>
 describe('the inference API on draem-random', () => {
   it('serves an OpenAPI 3.1 document listing every route', () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/openapi.json', '/v1/infer', '/v1/results/{id}/anomaly-map.png', '/v1/results/{id}/overlay.jpg']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/openapi.json', '/v1/infer', '/v1/overlays/{bucket}/{key}', '/v1/results/{id}/anomaly-map.png', '/v1/results/{id}/overlay.jpg']);
   });
 
   it('decides an AITEX frame as the engine does and links its map and overlay at the frame size', async () => {
@@ -129,8 +141,48 @@ describe('the inference API on draem-random', () => {
     const overlay = await fetch(`${base}${verdict.links.overlay}`, { headers: auth });
     expect(overlay.status).toBe(200);
     expect(overlay.headers.get('content-type')).toBe('image/jpeg');
-    const overlayMeta = await sharp(Buffer.from(await overlay.arrayBuffer())).metadata();
+    const overlayBytes = Buffer.from(await overlay.arrayBuffer());
+    const overlayMeta = await sharp(overlayBytes).metadata();
     expect([overlayMeta.format, overlayMeta.width, overlayMeta.height]).toEqual(['jpeg', direct.width, direct.height]);
+    // Rendered on this first request: the image a per-frame render gives, and the same on the next request.
+    expect(overlayBytes.equals(perFrame.overlay?.body ?? Buffer.alloc(0))).toBe(true);
+    const again = await fetch(`${base}${verdict.links.overlay}`, { headers: auth });
+    expect(Buffer.from(await again.arrayBuffer()).equals(overlayBytes)).toBe(true);
+  });
+
+  it("serves a stream verdict's overlay by its bucket and key, rendering and storing it on the first request", async () => {
+    const frameRef = { bucket: framesBucket, key: 'frames/line-1/cam-1/f1.png' };
+    const base_ = 'draem-random/0.0.1/line-1/cam-1/f1';
+    const mapRef = { bucket: resultsBucket, key: `maps/${base_}.png` };
+    const overlayRef = { bucket: resultsBucket, key: `overlays/${base_}.jpg` };
+    const recipe = overlayRecipe(perFrame.overlayStyle, { ...frameRef, sha256: createHash('sha256').update(frameBytes).digest('hex') }, perFrame.regions);
+    await s3.store.put(frameRef, frameBytes, 'image/png');
+    await s3.store.put(mapRef, withOverlayRecipe(perFrame.anomalyMapPng, recipe), 'image/png');
+    const url = (ref: { bucket: string; key: string }) => `${base}/v1/overlays/${ref.bucket}/${ref.key}`;
+
+    expect((await fetch(url(overlayRef))).status).toBe(401);
+    expect(await s3.store.head(overlayRef)).toBeUndefined();
+    const first = await fetch(url(overlayRef), { headers: auth });
+    expect(first.status).toBe(200);
+    documented('/v1/overlays/{bucket}/{key}', 'get', 200);
+    expect(first.headers.get('content-type')).toBe('image/jpeg');
+    const served = Buffer.from(await first.arrayBuffer());
+    expect(served.equals(perFrame.overlay?.body ?? Buffer.alloc(0))).toBe(true);
+    expect((await s3.store.get(overlayRef)).equals(served)).toBe(true);
+    const cached = await fetch(url(overlayRef), { headers: auth });
+    expect(Buffer.from(await cached.arrayBuffer()).equals(served)).toBe(true);
+
+    const refusals: [{ bucket: string; key: string }, number, string][] = [
+      [{ bucket: 'another-bucket', key: overlayRef.key }, 403, 'OBJECT_NOT_ALLOWED'],
+      [{ bucket: resultsBucket, key: 'overlays/draem-random/0.0.1/line-1/cam-1/none.jpg' }, 404, 'OVERLAY_MAP_MISSING'],
+      [{ bucket: resultsBucket, key: mapRef.key }, 404, 'OVERLAY_KEY_INVALID'],
+    ];
+    for (const [ref, status, code] of refusals) {
+      const res = await fetch(url(ref), { headers: auth });
+      expect(res.status, ref.key).toBe(status);
+      documented('/v1/overlays/{bucket}/{key}', 'get', status);
+      expect((await problemOf(res)).code).toBe(code);
+    }
   });
 
   it('takes the image as the "image" part of a multipart form and decides it as the raw body', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LogConfig, opsConfig } from '@loomwatch/config';
+import { LogConfig, S3Config, opsConfig } from '@loomwatch/config';
 import { Sha256 } from '@loomwatch/contracts';
 import { httpLimitsConfig } from '@loomwatch/http';
 import { InferenceConfig } from '@loomwatch/inference';
@@ -23,7 +23,10 @@ export const ApiConfig = z.strictObject({
       retryAfterSeconds: z.int().positive().max(3600).default(1),
       /** Model versions kept loaded for `?model=`; the least recently used one is closed past this. @defaultValue 3 */
       maxModels: z.int().positive().max(16).default(3),
-      /** Results (anomaly map + overlay) kept for `GET /v1/results/…`; the oldest go first. @defaultValue 64 */
+      /**
+       * Results kept for `GET /v1/results/…`: the anomaly map, and the image until its overlay is
+       * first asked for (rendered then, kept instead of the image); the oldest go first. @defaultValue 64
+       */
       maxResults: z.int().positive().default(64),
       /** …and at most this many bytes of them. @defaultValue 256 MiB */
       maxResultBytes: z.int().positive().default(256 * 1024 * 1024),
@@ -37,8 +40,26 @@ export const ApiConfig = z.strictObject({
       token: z.string().min(16, 'at least 16 characters').optional(),
       /** Tokens by their SHA-256 (lower-case hex), one per client, safe to keep in a config file. @defaultValue none */
       tokenDigests: z.array(Sha256).default([]),
+      /**
+       * `GET /v1/overlays/{bucket}/{key}`: a stream verdict's overlay (its `overlay` bucket and key),
+       * for links from an MES, with the API's auth. The workers' `worker.overlays: on-request` stores
+       * none: the first request renders it from the anomaly map and the frame (read from `s3`) and
+       * stores it. Off while `buckets` is empty.
+       */
+      streamOverlays: z
+        .strictObject({
+          /** Results buckets served (the workers' `worker.outputBucket`); the API's S3 user reads `maps/` and writes `overlays/` there. @defaultValue [] (off) */
+          buckets: z.array(z.string().min(1)).default([]),
+          /** Buckets the frames may be read from (the workers' `worker.allowedBuckets`). @defaultValue ['loomwatch-frames'] */
+          frameBuckets: z.array(z.string().min(1)).default(['loomwatch-frames']),
+          /** Overlays rendered at once (≈ 30 ms of CPU each for a 4096 × 256 frame); past it, 429. @defaultValue 2 */
+          maxConcurrentRenders: z.int().positive().max(32).default(2),
+        })
+        .prefault({}),
     })
     .prefault({}),
+  /** Where stream overlays are read and stored (`api.streamOverlays`); unused while that is off. @defaultValue the local S3Proxy */
+  s3: S3Config.prefault({}),
   /** Timeouts, the per-client cap and the largest body (the image): past it, 413 before it is buffered. @defaultValue body 64 MiB, 16 requests per client */
   http: httpLimitsConfig({ maxBodyBytes: 64 * 1024 * 1024 }),
   /**

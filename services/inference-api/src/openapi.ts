@@ -89,7 +89,30 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       '/v1/results/{id}/anomaly-map.png': resultPath('image/png', 'The anomaly map, 8-bit grey PNG at the image size'),
-      '/v1/results/{id}/overlay.jpg': resultPath('image/jpeg', 'The image with the map blended in and region boxes drawn'),
+      '/v1/results/{id}/overlay.jpg': resultPath('image/jpeg', 'The image with the map blended in and region boxes drawn (rendered on its first request)'),
+      '/v1/overlays/{bucket}/{key}': {
+        get: {
+          operationId: 'getStreamOverlay',
+          summary: "A stream verdict's overlay, by the verdict's `overlay` bucket and key (for links from an MES)",
+          description:
+            "The stored overlay, or — for a worker with `worker.overlays: on-request` — rendered from the verdict's anomaly map and frame on this first request and stored at that key. Served only from the buckets in `api.streamOverlays.buckets`; 404 `NOT_ENABLED` while that is empty.",
+          parameters: [
+            { name: 'bucket', in: 'path', required: true, description: "The verdict's `overlay.bucket`.", schema: { type: 'string' } },
+            { name: 'key', in: 'path', required: true, description: "The verdict's `overlay.key` as it is, its `/` unescaped (`overlays/<model>/<version>/<line>/<camera>/<frame>.jpg`).", schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': { description: 'The overlay', content: { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' } }, 'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } } } },
+            '401': problem('The bearer token is missing or not one the server is configured with (`UNAUTHORIZED`).', wwwAuthenticate),
+            '403': problem('A bucket the API does not serve, or a key with an empty, `.` or `..` segment (`OBJECT_NOT_ALLOWED`).'),
+            '404': problem('Stream overlays are off (`NOT_ENABLED`), the key is not an overlay key (`OVERLAY_KEY_INVALID`), or its anomaly map, its frame or the map\'s overlay recipe is gone (`OVERLAY_MAP_MISSING`, `OVERLAY_FRAME_MISSING`, `OVERLAY_RECIPE_MISSING`).'),
+            '409': problem('The frame was overwritten since it was decided (`OVERLAY_FRAME_CHANGED`).'),
+            '422': problem('The anomaly map or its recipe is unreadable or does not fit the frame (`OVERLAY_RECIPE_INVALID`).'),
+            '429': problem('`api.streamOverlays.maxConcurrentRenders` overlays are being rendered (`SATURATED`).', {
+              'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
+            }),
+          },
+        },
+      },
       '/openapi.json': {
         get: {
           operationId: 'openApi',

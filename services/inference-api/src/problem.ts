@@ -6,7 +6,21 @@ import { HttpProblem as Refusal, toProblem as problemFor, type ProblemMapping } 
  * Codes of the API's own refusals, beside the worker's `LoomwatchError` codes and those of the
  * HTTP layer (`UNAUTHORIZED`, `ROUTE_NOT_FOUND`, `CLIENT_BUSY`, `REQUEST_TIMEOUT`, `BAD_REQUEST`).
  */
-export const HTTP_ERROR_CODES = ['SATURATED', 'RESULT_NOT_FOUND', 'METHOD_NOT_ALLOWED', 'QUERY_INVALID'] as const;
+export const HTTP_ERROR_CODES = [
+  'SATURATED',
+  'RESULT_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'QUERY_INVALID',
+  'NOT_ENABLED',
+  'OBJECT_NOT_ALLOWED',
+  // a stream overlay that cannot be rendered (OverlayProblem of @loomwatch/inference/overlay)
+  'OVERLAY_KEY_INVALID',
+  'OVERLAY_MAP_MISSING',
+  'OVERLAY_FRAME_MISSING',
+  'OVERLAY_FRAME_CHANGED',
+  'OVERLAY_RECIPE_MISSING',
+  'OVERLAY_RECIPE_INVALID',
+] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
 /** An RFC 9457 problem details body (`application/problem+json`), with the stable error code. */

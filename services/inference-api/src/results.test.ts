@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ResultCache } from './results.js';
 
-const result = (bytes: number) => ({ anomalyMapPng: Buffer.alloc(bytes), overlayJpeg: Buffer.alloc(bytes) });
+const LOOK = { colour: 'reject', pixelThreshold: 0.5, normalization: { min: 0, max: 1 }, format: 'jpeg', jpegQuality: 85, pngCompressionLevel: 1, regions: [] } as const;
+const result = (bytes: number) => ({ anomalyMapPng: Buffer.alloc(bytes), image: Buffer.alloc(bytes), look: { ...LOOK, regions: [] } });
 
 describe('ResultCache', () => {
   it('keeps at most maxEntries results, dropping the least recently used', () => {
@@ -28,5 +29,16 @@ describe('ResultCache', () => {
     cache.put('a', result(5));
     cache.put('a', result(7));
     expect([cache.size, cache.totalBytes]).toEqual([1, 14]);
+  });
+
+  it('keeps a rendered overlay in place of the image, counting its bytes instead', () => {
+    const cache = new ResultCache(10, 1_000);
+    cache.put('a', result(5));
+    cache.keepOverlay('a', Buffer.alloc(2));
+    expect(cache.get('a')).toMatchObject({ overlayJpeg: Buffer.alloc(2) });
+    expect(cache.get('a')).not.toHaveProperty('image');
+    expect(cache.totalBytes).toBe(7);
+    cache.keepOverlay('gone', Buffer.alloc(2));
+    expect(cache.size).toBe(1);
   });
 });

@@ -1,7 +1,18 @@
-/** The pictures of one answered request. */
+import type { OverlayLook } from '@loomwatch/inference/overlay';
+
+/**
+ * The pictures of one answered request. The overlay is rendered on its first `GET` (the decision
+ * skips it: `overlays: on-request`), from the anomaly map, the image as sent and the look; until
+ * then the image is kept instead of the overlay, and once rendered the overlay replaces it.
+ */
 export interface StoredResult {
   anomalyMapPng: Buffer;
-  overlayJpeg: Buffer;
+  /** The rendered overlay (JPEG), once asked for. */
+  overlayJpeg?: Buffer;
+  /** The image as sent, until the overlay is rendered. */
+  image?: Buffer;
+  /** How to render the overlay (heat scale, regions, format). */
+  look: OverlayLook;
 }
 
 /**
@@ -44,6 +55,17 @@ export class ResultCache {
     return found;
   }
 
+  /** Keeps a result's rendered overlay in place of its image, if the result is still here. */
+  keepOverlay(id: string, overlayJpeg: Buffer): void {
+    const found = this.entries.get(id);
+    if (found === undefined || found.overlayJpeg !== undefined) return;
+    const { anomalyMapPng, look } = found;
+    this.bytes -= sizeOf(found);
+    const updated = { anomalyMapPng, look, overlayJpeg };
+    this.entries.set(id, updated);
+    this.bytes += sizeOf(updated);
+  }
+
   private delete(id: string): void {
     const found = this.entries.get(id);
     if (found === undefined) return;
@@ -52,4 +74,4 @@ export class ResultCache {
   }
 }
 
-const sizeOf = (result: StoredResult): number => result.anomalyMapPng.length + result.overlayJpeg.length;
+const sizeOf = (result: StoredResult): number => result.anomalyMapPng.length + (result.overlayJpeg?.length ?? 0) + (result.image?.length ?? 0);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { Decider } from '@loomwatch/inference';
+import { OverlayUnavailableError, overlayLook, renderOverlayFromMap } from '@loomwatch/inference/overlay';
 import { acceptRawBodies, createHttpApp, listen, type FastifyInstance, type FastifyReply, type FastifyRequest, type HttpLimits } from '@loomwatch/http';
 import type { Logger } from '@loomwatch/observability';
 import type { Admission } from './admission.js';
@@ -11,6 +12,7 @@ import type { ModelCache } from './models.js';
 import { API_PROBLEMS, HttpProblem } from './problem.js';
 import { parseInferQuery, type InferQuery } from './query.js';
 import type { ResultCache } from './results.js';
+import type { StreamOverlays } from './stream-overlays.js';
 import { resultLinks, type InferenceVerdict } from './verdict.js';
 
 export interface InferenceApiOptions {
@@ -26,6 +28,8 @@ export interface InferenceApiOptions {
   defaultModel: string;
   models: ModelCache;
   results: ResultCache;
+  /** `GET /v1/overlays/{bucket}/{key}`: stream verdicts' overlays from S3 (rendered on first request); undefined: the route answers 404. */
+  streamOverlays?: StreamOverlays | undefined;
   admission: Admission;
   /** The OpenAPI document served at `/openapi.json`. */
   openApi: unknown;
@@ -42,6 +46,15 @@ export interface InferenceApi {
 const IMAGE_TYPES = ['image/png', 'image/jpeg'];
 const MULTIPART = 'multipart/form-data';
 const RESULT_ID = /^[0-9a-f-]{36}$/;
+/** The status of a stream overlay that cannot be served. */
+const STREAM_OVERLAY_STATUS: Record<OverlayUnavailableError['problem'], number> = {
+  OVERLAY_KEY_INVALID: 404,
+  OVERLAY_MAP_MISSING: 404,
+  OVERLAY_FRAME_MISSING: 404,
+  OVERLAY_RECIPE_MISSING: 404,
+  OVERLAY_FRAME_CHANGED: 409,
+  OVERLAY_RECIPE_INVALID: 422,
+};
 /** Every method the HTTP layer routes, for the 405 of a path's other methods. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 /** Metric route labels, by route pattern. */
@@ -49,6 +62,7 @@ const ROUTE_NAMES: Record<string, string> = {
   '/v1/infer': 'infer',
   '/v1/results/:id/anomaly-map.png': 'result',
   '/v1/results/:id/overlay.jpg': 'result',
+  '/v1/overlays/:bucket/*': 'stream-overlay',
   '/openapi.json': 'openapi',
 };
 
@@ -66,7 +80,8 @@ function queryOf(request: FastifyRequest): URLSearchParams {
 /**
  * `POST /v1/infer[?model=name@version][&fabric=code][&falseAlarmRate=0.02]` with a PNG or JPEG body
  * (raw, or the `image` part of a multipart form) → 200 and the verdict; `GET
- * /v1/results/{id}/anomaly-map.png | overlay.jpg`; `GET /openapi.json`; on the shared HTTP layer
+ * /v1/results/{id}/anomaly-map.png | overlay.jpg` (the overlay rendered on its first request); `GET
+ * /v1/overlays/{bucket}/{key}` (a stream verdict's overlay, see `stream-overlays.ts`); `GET /openapi.json`; on the shared HTTP layer
  * (problem+json, timeouts, body limit, per-client cap). `/v1/*` needs a configured bearer token
  * unless auth is off. The token, content type and query are checked on the headers; the body is
  * read whole (within `limits.maxBodyBytes`) before the request asks for one of the
@@ -116,7 +131,9 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
       }));
       metrics.inferSeconds.observe((performance.now() - started) / 1000);
       const id = randomUUID();
-      options.results.put(id, { anomalyMapPng: decision.anomalyMapPng, overlayJpeg: decision.overlay.body });
+      // The overlay is rendered when its link is first asked for (unless the decider rendered it already).
+      const look = overlayLook(decision.overlayStyle, decision.regions);
+      options.results.put(id, decision.overlay === undefined ? { anomalyMapPng: decision.anomalyMapPng, image: body, look } : { anomalyMapPng: decision.anomalyMapPng, overlayJpeg: decision.overlay.body, look });
       metrics.results.set(options.results.size);
       return {
         id,
@@ -165,17 +182,43 @@ export async function startInferenceApi(options: InferenceApiOptions): Promise<I
     (request) => infer(request, queries.get(request) ?? parseInferQuery(queryOf(request))),
   );
 
-  const result = (file: 'anomaly-map.png' | 'overlay.jpg') => (request: FastifyRequest, reply: FastifyReply) => {
+  const result = (file: 'anomaly-map.png' | 'overlay.jpg') => async (request: FastifyRequest, reply: FastifyReply) => {
     const { id } = request.params as { id: string };
     const stored = RESULT_ID.test(id) ? options.results.get(id) : undefined;
     if (stored === undefined) throw new HttpProblem('RESULT_NOT_FOUND', 404, `no result ${id}: it never existed or has expired (only the last results are kept)`);
-    return file === 'anomaly-map.png' ? reply.type('image/png').send(stored.anomalyMapPng) : reply.type('image/jpeg').send(stored.overlayJpeg);
+    if (file === 'anomaly-map.png') return reply.type('image/png').send(stored.anomalyMapPng);
+    let overlay = stored.overlayJpeg;
+    if (overlay === undefined) {
+      overlay = (await renderOverlayFromMap(stored.image ?? Buffer.alloc(0), stored.anomalyMapPng, stored.look)).body;
+      options.results.keepOverlay(id, overlay);
+    }
+    return reply.type('image/jpeg').send(overlay);
   };
   for (const file of ['anomaly-map.png', 'overlay.jpg'] as const) app.get(`/v1/results/:id/${file}`, { onRequest: authorize }, result(file));
 
+  app.get('/v1/overlays/:bucket/*', { onRequest: authorize }, async (request, reply) => {
+    const { bucket, '*': key } = request.params as { bucket: string; '*': string };
+    if (options.streamOverlays === undefined) {
+      throw new HttpProblem('NOT_ENABLED', 404, 'stream overlays are not served here: list the results bucket in api.streamOverlays.buckets (and give the API S3 access)');
+    }
+    try {
+      const overlay = await options.streamOverlays.get({ bucket, key });
+      return await reply.type(overlay.contentType).header('cache-control', 'private, max-age=3600').send(overlay.body);
+    } catch (err) {
+      if (err instanceof OverlayUnavailableError) throw new HttpProblem(err.problem, STREAM_OVERLAY_STATUS[err.problem], err.message);
+      throw err;
+    }
+  });
+
   app.get('/openapi.json', () => Promise.resolve(options.openApi));
 
-  refuseOtherMethods(app, { '/v1/infer': ['POST'], '/v1/results/:id/anomaly-map.png': ['GET', 'HEAD'], '/v1/results/:id/overlay.jpg': ['GET', 'HEAD'], '/openapi.json': ['GET', 'HEAD'] });
+  refuseOtherMethods(app, {
+    '/v1/infer': ['POST'],
+    '/v1/results/:id/anomaly-map.png': ['GET', 'HEAD'],
+    '/v1/results/:id/overlay.jpg': ['GET', 'HEAD'],
+    '/v1/overlays/:bucket/*': ['GET', 'HEAD'],
+    '/openapi.json': ['GET', 'HEAD'],
+  });
 
   const listening = await listen(app, { port: options.port ?? 8090, host: options.host ?? '127.0.0.1' });
   return listening;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { EngineDecider } from '@loomwatch/inference';
 import { defaultModel, modelSource, readModelCard, resolveModel } from '@loomwatch/model-registry';
 import { createMetricsRegistry, startOpsServer, type Logger } from '@loomwatch/observability';
+import { S3BlobStore } from '@loomwatch/storage';
 import { Admission } from './admission.js';
 import { apiAuth } from './auth.js';
 import type { ApiConfig } from './config.js';
@@ -9,6 +10,7 @@ import { ApiMetrics } from './metrics.js';
 import { ModelCache } from './models.js';
 import { openApiDocument } from './openapi.js';
 import { ResultCache } from './results.js';
+import { StreamOverlays } from './stream-overlays.js';
 import { startInferenceApi } from './server.js';
 
 export interface ApiService {
@@ -43,13 +45,15 @@ export async function startApiService(config: ApiConfig, logger: Logger, version
   const sourceOf = (model: string) => (typeof configured !== 'string' && model === defaultRef ? { dir: model } : model);
 
   const models = new ModelCache(
-    (model) => EngineDecider.load({ model: sourceOf(model), ...config.inference, overlayFormat: 'jpeg' }),
+    // Overlays are rendered when their link is first asked for, not with every answer.
+    (model) => EngineDecider.load({ model: sourceOf(model), ...config.inference, overlayFormat: 'jpeg', overlays: 'on-request' }),
     config.api.maxModels,
     (model) => (model === defaultRef ? Promise.resolve(model) : canonical(model)),
   );
   await models.use(defaultRef, () => Promise.resolve());
   logger.info({ model: defaultRef }, 'default model loaded');
 
+  const overlayStore = config.api.streamOverlays.buckets.length === 0 ? undefined : new S3BlobStore(config.s3);
   const registry = createMetricsRegistry({ service: 'inference-api' });
   const metrics = new ApiMetrics(registry);
   const api = await startInferenceApi({
@@ -61,6 +65,7 @@ export async function startApiService(config: ApiConfig, logger: Logger, version
     defaultModel: defaultRef,
     models,
     results: new ResultCache(config.api.maxResults, config.api.maxResultBytes),
+    streamOverlays: overlayStore === undefined ? undefined : new StreamOverlays(overlayStore, { ...config.api.streamOverlays, retryAfterSeconds: config.api.retryAfterSeconds }),
     admission: new Admission(config.api.maxInFlight, config.api.maxQueued),
     openApi: openApiDocument(version),
     metrics,
@@ -81,6 +86,7 @@ export async function startApiService(config: ApiConfig, logger: Logger, version
       await api.close();
       await models.close();
       await ops.close();
+      overlayStore?.close();
       logger.info('inference API stopped');
     },
   };

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DeadLetter, FrameEvent, Verdict, decodeMessage, encodeMessage } from '@loomwatch/contracts';
 import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
+import { OverlayRenderer } from '@loomwatch/inference/overlay';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';
@@ -28,7 +29,7 @@ async function topics() {
   };
 }
 
-function workerConfig(t: Awaited<ReturnType<typeof topics>>, frameBucket: string, outputBucket: string, groupId: string): WorkerConfig {
+function workerConfig(t: Awaited<ReturnType<typeof topics>>, frameBucket: string, outputBucket: string, groupId: string, overlays: 'on-request' | 'per-frame' = 'on-request'): WorkerConfig {
   return WorkerConfig.parse({
     kafka: { brokers: kafka.infra.kafkaBrokers },
     s3: s3.infra.s3,
@@ -40,6 +41,7 @@ function workerConfig(t: Awaited<ReturnType<typeof topics>>, frameBucket: string
       deadLetterTopic: t.dlq,
       allowedBuckets: [frameBucket],
       outputBucket,
+      overlays,
     },
     model: MODEL,
     inference: { intraOpNumThreads: 1 },
@@ -49,7 +51,10 @@ function workerConfig(t: Awaited<ReturnType<typeof topics>>, frameBucket: string
 }
 
 describe('inference worker on the real broker and S3', () => {
-  it('decides each AITEX frame exactly once, with the scores the infer command gives, and stores its pictures', async () => {
+  /** The first test's frames and per-frame verdicts, for the on-request test to decide again. */
+  let perFrameRun: { files: ReturnType<typeof aitexFrames>; frameBucket: string; verdicts: Verdict[] } | undefined;
+
+  it('decides each AITEX frame exactly once, with the scores the infer command gives, and stores its pictures (overlays per frame)', async () => {
     const t = await topics();
     const frameBucket = await s3.bucket('frames');
     const outputBucket = await s3.bucket('results');
@@ -59,8 +64,9 @@ describe('inference worker on the real broker and S3', () => {
       files.map((file, seq) => ({ lineId: 'line-1', cameraId: `cam-${seq % 2}`, seq, image: readFileSync(file.path) })),
     );
 
-    const worker = await startWorker(workerConfig(t, frameBucket, outputBucket, kafka.group()), logger);
+    const worker = await startWorker(workerConfig(t, frameBucket, outputBucket, kafka.group(), 'per-frame'), logger);
     const verdicts = await readCommitted(t.verdicts, files.length, (value) => decodeMessage(Verdict, value));
+    perFrameRun = { files, frameBucket, verdicts };
     const ops = `http://127.0.0.1:${worker.opsPort}`;
     expect((await fetch(`${ops}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${ops}/metrics`)).text();
@@ -85,6 +91,40 @@ describe('inference worker on the real broker and S3', () => {
       expect(verdict.model).toMatchObject({ name: 'draem-random', version: '0.0.1' });
       expect((await s3.store.head(verdict.anomalyMap))?.bytes).toBeGreaterThan(0);
       expect((await s3.store.head(verdict.overlay))?.bytes).toBeGreaterThan(0);
+      expect(verdict.timings['renderMs']).toBeGreaterThan(0);
+    }
+  });
+
+  it('stores no overlay with on-request overlays, and one rendered from the stored map is the per-frame overlay', async () => {
+    if (perFrameRun === undefined) throw new Error('the per-frame test did not run');
+    const { files, frameBucket } = perFrameRun;
+    const t = await topics();
+    const outputBucket = await s3.bucket('results');
+    const events = await publishTestFrames(
+      { client: kafka.client, store: s3.store, bucket: frameBucket, topic: t.frames },
+      files.map((file, seq) => ({ lineId: 'line-1', cameraId: `cam-${seq % 2}`, seq, image: readFileSync(file.path) })),
+    );
+    const worker = await startWorker(workerConfig(t, frameBucket, outputBucket, kafka.group()), logger);
+    const verdicts = await readCommitted(t.verdicts, files.length, (value) => decodeMessage(Verdict, value));
+    await worker.stop();
+    expect(verdicts.map((v) => v.frameId).sort()).toEqual(events.map((e) => e.frameId).sort());
+
+    const renderer = new OverlayRenderer(s3.store);
+    for (const verdict of verdicts) {
+      expect(verdict.timings).not.toHaveProperty('renderMs');
+      expect(verdict.timings['mapMs']).toBeGreaterThan(0);
+      expect(await s3.store.head(verdict.anomalyMap)).toBeDefined();
+      expect(await s3.store.head(verdict.overlay)).toBeUndefined();
+      const rendered = await renderer.render(verdict.overlay);
+      expect((await s3.store.get(verdict.overlay)).equals(rendered.body)).toBe(true);
+      // The per-frame run decided the same image (same file → same seq and camera) with the same model.
+      const file = files[events.findIndex((e) => e.frameId === verdict.frameId)];
+      const twin = perFrameRun.verdicts.find((v) => v.seq === verdict.seq && v.cameraId === verdict.cameraId);
+      expect(file).toBeDefined();
+      expect(twin?.score).toBe(verdict.score);
+      const perFrame = await s3.store.get(twin?.overlay ?? verdict.overlay);
+      // The same JPEG bytes, so the same pixels.
+      expect(rendered.body.equals(perFrame)).toBe(true);
     }
   });
 
