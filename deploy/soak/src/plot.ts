@@ -10,7 +10,11 @@ export interface FaultMark {
   /** For an outage: how long it lasted, in seconds. */
   seconds?: number;
   label: string;
+  /** The mark's colour. @defaultValue by label: light red for a SIGKILL, purple otherwise */
+  color?: string;
 }
+
+const SOAK_LEGEND = '<tspan fill="#c0392b">| worker SIGKILL</tspan>  <tspan fill="#8e44ad">| broker restart</tspan>  <tspan fill="#d68910">▮ S3 down</tspan>';
 
 const W = 1200;
 const PANEL = 260;
@@ -39,7 +43,8 @@ function axis(top: number, max: number, label: string, span: number): string {
   return `${ticks.join('')}${xTicks.join('')}<text x="16" y="${top + PANEL / 2}" font-size="12" transform="rotate(-90 16 ${top + PANEL / 2})" text-anchor="middle">${label}</text>`;
 }
 
-export async function renderSoakPlot(windows: readonly WindowStats[], faults: readonly FaultMark[], title: string, file: string): Promise<void> {
+/** `legend`: SVG tspans naming the marks, after p50 and p99 (the soak's faults by default). */
+export async function renderSoakPlot(windows: readonly WindowStats[], faults: readonly FaultMark[], title: string, file: string, legend = SOAK_LEGEND): Promise<void> {
   const span = Math.max(1, ...windows.map((w) => w.at), ...faults.map((f) => f.at + (f.seconds ?? 0)));
   const x = (t: number): number => LEFT + ((W - LEFT - RIGHT) * t) / span;
   const maxRate = Math.max(0.1, ...windows.map((w) => w.framesPerSecond)) * 1.1;
@@ -50,7 +55,7 @@ export async function renderSoakPlot(windows: readonly WindowStats[], faults: re
   const marks = faults
     .map((fault) =>
       fault.seconds === undefined
-        ? `<line x1="${x(fault.at)}" x2="${x(fault.at)}" y1="${TOP}" y2="${top2 + PANEL}" stroke="${fault.label === 'worker SIGKILL' ? '#f4a6a6' : '#8e44ad'}" stroke-width="${fault.label === 'worker SIGKILL' ? 1 : 2}"/>`
+        ? `<line x1="${x(fault.at)}" x2="${x(fault.at)}" y1="${TOP}" y2="${top2 + PANEL}" stroke="${fault.color ?? (fault.label === 'worker SIGKILL' ? '#f4a6a6' : '#8e44ad')}" stroke-width="${fault.label === 'worker SIGKILL' ? 1 : 2}"/>`
         : `<rect x="${x(fault.at)}" y="${TOP}" width="${x(fault.at + fault.seconds) - x(fault.at)}" height="${top2 + PANEL - TOP}" fill="#f39c12" opacity="0.2"/>`,
     )
     .join('');
@@ -63,7 +68,7 @@ ${axis(top2, maxLatency, 'frame → verdict (s)', span)}
 <path d="${path(windows.map((w) => [x(w.at), yRate(w.framesPerSecond)]))}" fill="none" stroke="#2c7fb8" stroke-width="2"/>
 <path d="${path(windows.map((w) => [x(w.at), yLat(w.p50Ms)]))}" fill="none" stroke="#2ca25f" stroke-width="2"/>
 <path d="${path(windows.map((w) => [x(w.at), yLat(w.p99Ms)]))}" fill="none" stroke="#de2d26" stroke-width="2"/>
-<text x="${W - RIGHT}" y="${top2 + 16}" font-size="12" text-anchor="end"><tspan fill="#2ca25f">— p50</tspan>  <tspan fill="#de2d26">— p99</tspan>  <tspan fill="#c0392b">| worker SIGKILL</tspan>  <tspan fill="#8e44ad">| broker restart</tspan>  <tspan fill="#d68910">▮ S3 down</tspan></text>
+<text x="${W - RIGHT}" y="${top2 + 16}" font-size="12" text-anchor="end"><tspan fill="#2ca25f">— p50</tspan>  <tspan fill="#de2d26">— p99</tspan>  ${legend}</text>
 </svg>`;
   await sharp(Buffer.from(svg)).png().toFile(file);
 }

@@ -6,20 +6,20 @@
  * verdicts and dead letters read_committed and every input must have exactly one outcome.
  * Writes soak.json and soak.png (throughput and latency over time, faults marked) under --out.
  */
-import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandName, exitWithUsageError, newCommand, parseOrExit } from '@loomwatch/config';
-import { DeadLetter, EVENT_TYPES, FrameEvent, Verdict, cloudEventHeaders, encodeMessage, messageKey } from '@loomwatch/contracts';
+import { DeadLetter, Verdict } from '@loomwatch/contracts';
 import { sleep } from '@loomwatch/concurrency';
 import { createKafkaClient, type Publisher } from '@loomwatch/kafka';
 import { quantile } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
-import { REPO_ROOT, aitexFrames, readCommittedWithKcat, runInfraScript, spawnNodeProcess, startInfra, stopProcess, type Infra } from '@loomwatch/testkit';
+import { REPO_ROOT, readCommittedWithKcat, runInfraScript, startInfra } from '@loomwatch/testkit';
 import { countOutcomes, overTime, passed, type Inputs } from './counts.js';
+import { FRAME_BUCKET, cameras as cameraNames, frameEvent, frameMessage, loadFrameFiles } from './frames.js';
 import { renderSoakPlot, type FaultMark } from './plot.js';
 import { POISON_KINDS, poisonFrame, poisonImages } from './poison.js';
+import { WorkerPool } from './workers.js';
 
 const NAME = commandName('pnpm soak');
 
@@ -92,7 +92,6 @@ const out = values.out ?? join(REPO_ROOT, '.loomwatch/soak', run);
 mkdirSync(out, { recursive: true });
 // The run's own topics, the workers' control and shadow topics included (they check theirs exist at start).
 const topics = { frames: `${run}.frames`, verdicts: `${run}.verdicts`, deadLetters: `${run}.dlq`, control: `${run}.control`, shadow: `${run}.shadow` };
-const FRAME_BUCKET = 'loomwatch-frames';
 const startedAt = Date.now();
 const elapsed = (): number => (Date.now() - startedAt) / 1000;
 const faults: FaultMark[] = [];
@@ -100,65 +99,6 @@ const faults: FaultMark[] = [];
 function infraScript(command: string): void {
   const result = runInfraScript(command);
   if (!result.ok) throw new Error(`infra.sh ${command} failed: ${result.output}`);
-}
-
-// ── the workers, restarted whenever one exits (an orchestrator's job) ───────────────────────
-
-class WorkerPool {
-  private readonly children: (ChildProcess | undefined)[] = [];
-  private stopping = false;
-  kills = 0;
-  unexpectedExits = 0;
-
-  constructor(private readonly infra: Infra) {}
-
-  start(): void {
-    for (let i = 0; i < settings.workers; i++) this.spawn(i);
-  }
-
-  private spawn(index: number): void {
-    const child = spawnNodeProcess({
-      entry: 'services/inference-worker/dist/main.js',
-      infra: this.infra,
-      settings: {
-        WORKER_ID: `${run}-worker-${index + 1}`,
-        ...(settings.membership === 'dynamic' ? { LOOMWATCH_WORKER__GROUP_INSTANCE_ID: 'none' } : {}),
-        LOOMWATCH_MODEL: settings.model,
-        LOOMWATCH_WORKER__GROUP_ID: `${run}.workers`,
-        LOOMWATCH_WORKER__INPUT_TOPIC: topics.frames,
-        LOOMWATCH_WORKER__VERDICT_TOPIC: topics.verdicts,
-        LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: topics.deadLetters,
-        LOOMWATCH_WORKER__CONTROL_TOPIC: topics.control,
-        LOOMWATCH_WORKER__SHADOW_VERDICT_TOPIC: topics.shadow,
-        LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: 10_000,
-        LOOMWATCH_WORKER__LOG_FRAMES: 'false',
-        LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: settings.threads,
-        LOOMWATCH_OPS__PORT: 0,
-        LOOMWATCH_LOG__LEVEL: 'info',
-      },
-      logFile: join(out, `worker-${index + 1}.log`),
-    });
-    this.children[index] = child;
-    child.once('exit', (_code, signal) => {
-      if (this.stopping) return;
-      if (signal !== 'SIGKILL') this.unexpectedExits++;
-      setTimeout(() => this.spawn(index), 1000);
-    });
-  }
-
-  killOne(): void {
-    const index = this.kills % settings.workers;
-    const child = this.children[index];
-    if (child === undefined || child.exitCode !== null) return;
-    this.kills++;
-    faults.push({ at: elapsed(), label: 'worker SIGKILL' });
-    child.kill('SIGKILL');
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await Promise.all(this.children.map((child) => (child === undefined ? Promise.resolve() : stopProcess(child))));
-  }
 }
 
 // ── publishing, as a gateway would: the image first, then its event ─────────────────────────
@@ -188,17 +128,39 @@ async function main(): Promise<void> {
   ]);
   await store.ensureBucket(FRAME_BUCKET);
 
-  const files = aitexFrames().map((frame) => {
-    const body = readFileSync(frame.path);
-    return { body, sha256: createHash('sha256').update(body).digest('hex'), fabricCode: frame.fabricCode };
-  });
+  const files = loadFrameFiles();
   const images = await poisonImages();
   const poisonCodes = new Map<string, string>();
-  const cameras = Array.from({ length: settings.lines * settings.cameras }, (_, i) => ({ lineId: `soak-line-${Math.floor(i / settings.cameras) + 1}`, cameraId: `cam-${(i % settings.cameras) + 1}` }));
+  const cameras = cameraNames('soak', settings.lines, settings.cameras);
 
-  const workers = new WorkerPool(infra);
-  workers.start();
-  const killer = settings.killEverySec > 0 ? setInterval(() => workers.killOne(), settings.killEverySec * 1000) : undefined;
+  // The workers, restarted whenever one exits (an orchestrator's job); one SIGKILLed every --kill-every, in turn.
+  const workers = new WorkerPool({
+    infra,
+    settings: (index) => ({
+      WORKER_ID: `${run}-worker-${index + 1}`,
+      ...(settings.membership === 'dynamic' ? { LOOMWATCH_WORKER__GROUP_INSTANCE_ID: 'none' } : {}),
+      LOOMWATCH_MODEL: settings.model,
+      LOOMWATCH_WORKER__GROUP_ID: `${run}.workers`,
+      LOOMWATCH_WORKER__INPUT_TOPIC: topics.frames,
+      LOOMWATCH_WORKER__VERDICT_TOPIC: topics.verdicts,
+      LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: topics.deadLetters,
+      LOOMWATCH_WORKER__CONTROL_TOPIC: topics.control,
+      LOOMWATCH_WORKER__SHADOW_VERDICT_TOPIC: topics.shadow,
+      LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: 10_000,
+      LOOMWATCH_WORKER__LOG_FRAMES: 'false',
+      LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: settings.threads,
+      LOOMWATCH_OPS__PORT: 0,
+      LOOMWATCH_LOG__LEVEL: 'info',
+    }),
+    logFile: (index) => join(out, `worker-${index + 1}.log`),
+  });
+  workers.start(settings.workers);
+  const killer =
+    settings.killEverySec > 0
+      ? setInterval(() => {
+          if (workers.kill(workers.kills % settings.workers)) faults.push({ at: elapsed(), label: 'worker SIGKILL' });
+        }, settings.killEverySec * 1000)
+      : undefined;
 
   let publisher: Publisher = client.publisher();
   await retrying('connecting the publisher', () => publisher.connect());
@@ -245,25 +207,17 @@ async function main(): Promise<void> {
     const file = files[(i * 7) % files.length] ?? files[0];
     if (file === undefined) fail('no AITEX frames found: set AITEX_DIR');
     const frameId = `${run}.${camera.lineId}.${camera.cameraId}.${String(seq).padStart(8, '0')}`;
-    const event: FrameEvent = {
-      frameId,
-      ...camera,
-      seq,
-      capturedAt: new Date().toISOString(),
-      image: { bucket: FRAME_BUCKET, key: `frames/${camera.lineId}/${camera.cameraId}/${frameId}.png`, width: 4096, height: 256, encoding: 'png', bytes: file.body.length, sha256: file.sha256 },
-      ...(file.fabricCode === '' ? {} : { product: { fabricCode: file.fabricCode } }),
-    };
-    let value: Buffer;
+    const event = frameEvent(frameId, camera, seq, file);
+    let message;
     if (i % settings.poisonEvery === settings.poisonEvery - 1) {
       const poison = poisonFrame(Math.floor(i / settings.poisonEvery), event, file.body, images, FRAME_BUCKET);
       for (const upload of poison.uploads) await retrying(`uploading ${upload.key}`, () => store.put({ bucket: upload.bucket, key: upload.key }, upload.body, 'image/png'));
       poisonCodes.set(poison.tag, poison.code);
-      value = poison.value;
+      message = frameMessage(topics.frames, `/loomwatch/soak/${run}`, event, poison.value);
     } else {
       await retrying(`uploading ${event.image.key}`, () => store.put({ bucket: FRAME_BUCKET, key: event.image.key }, file.body, 'image/png'));
-      value = encodeMessage(FrameEvent, event);
+      message = frameMessage(topics.frames, `/loomwatch/soak/${run}`, event);
     }
-    const message = { topic: topics.frames, key: messageKey(camera.lineId, camera.cameraId), value, headers: { ...cloudEventHeaders(EVENT_TYPES.frame, `/loomwatch/soak/${run}`, { id: frameId }) } };
     await retrying(`publishing ${frameId}`, () => publisher.send([message]));
     published++;
     if (Date.now() - progressAt > 30_000) {

@@ -1,10 +1,14 @@
 /**
  * The inference worker: loads config, starts, and handles signals. First SIGTERM/SIGINT drains
  * (stops fetching, lets in-flight frames finish or drop uncommitted, closes) within a bound; a
- * second one exits at once. A consumer that crashed for good stops the worker with exit code 1.
+ * second one exits at once. A static member (worker.groupInstanceId) stays in its group on
+ * SIGTERM/SIGINT — it is restarting, and gets its partitions back under the same id without a
+ * rebalance — while SIGUSR2 drains it leaving the group for good (a scale-down), so its partitions
+ * move at once. A consumer that crashed for good stops the worker with exit code 1.
  */
 import { STANDARD_ENV_ALIASES, type ServiceCommand, commandName, exitWithRuntimeError, exitWithUsageError, loadConfig, parseServiceArgs, redactSecrets } from '@loomwatch/config';
 import { toLoomwatchError } from '@loomwatch/contracts';
+import { leaveGroupsOnStop } from '@loomwatch/kafka';
 import { createLogger, handleShutdown } from '@loomwatch/observability';
 import { WorkerConfig } from './config.js';
 import { startWorker } from './worker.js';
@@ -34,6 +38,11 @@ logger.info({ config: redactSecrets(config) }, 'effective configuration');
 try {
   const worker = await startWorker(config, logger);
   const shutdown = handleShutdown({ logger, stop: () => worker.stop(), timeoutMs: config.worker.shutdownTimeoutMs });
+  // Removed for good (a scale-down): leave the group, so the partitions move now, not after the session timeout.
+  process.once('SIGUSR2', () => {
+    leaveGroupsOnStop();
+    shutdown('SIGUSR2: leaving the group for good', 0);
+  });
   worker.onFatal((err) => {
     // A worker whose consumer is dead decides nothing more: exit non-zero so the orchestrator restarts it.
     logger.fatal({ err }, `the Kafka consumer crashed and will not be restarted: stopping the worker (${err.message})`);

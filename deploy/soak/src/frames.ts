@@ -1,0 +1,55 @@
+/**
+ * Frames as a gateway publishes them, for the soak and the churn benchmark: AITEX images with
+ * their checksums, the frame event naming the stored image, and the record that carries it.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { EVENT_TYPES, FrameEvent, cloudEventHeaders, encodeMessage, messageKey } from '@loomwatch/contracts';
+import type { OutboundMessage } from '@loomwatch/kafka';
+import { aitexFrames } from '@loomwatch/testkit';
+
+export const FRAME_BUCKET = 'loomwatch-frames';
+
+/** One AITEX image, read once. */
+export interface FrameFile {
+  body: Buffer;
+  sha256: string;
+  fabricCode: string;
+}
+
+export interface Camera {
+  lineId: string;
+  cameraId: string;
+}
+
+/** The AITEX frames (AITEX_DIR), each read with its SHA-256; fails when there are none. */
+export function loadFrameFiles(): FrameFile[] {
+  const files = aitexFrames().map((frame) => {
+    const body = readFileSync(frame.path);
+    return { body, sha256: createHash('sha256').update(body).digest('hex'), fabricCode: frame.fabricCode };
+  });
+  if (files.length === 0) throw new Error('no AITEX frames found: set AITEX_DIR');
+  return files;
+}
+
+/** `lines` × `camerasPerLine` cameras named `<prefix>-line-<n>` / `cam-<m>`. */
+export function cameras(prefix: string, lines: number, camerasPerLine: number): Camera[] {
+  return Array.from({ length: lines * camerasPerLine }, (_, i) => ({ lineId: `${prefix}-line-${Math.floor(i / camerasPerLine) + 1}`, cameraId: `cam-${(i % camerasPerLine) + 1}` }));
+}
+
+/** The frame event of `file` as camera `camera`'s `seq`-th frame, its image under `frames/<line>/<camera>/<frameId>.png`, captured now. */
+export function frameEvent(frameId: string, camera: Camera, seq: number, file: FrameFile): FrameEvent {
+  return {
+    frameId,
+    ...camera,
+    seq,
+    capturedAt: new Date().toISOString(),
+    image: { bucket: FRAME_BUCKET, key: `frames/${camera.lineId}/${camera.cameraId}/${frameId}.png`, width: 4096, height: 256, encoding: 'png', bytes: file.body.length, sha256: file.sha256 },
+    ...(file.fabricCode === '' ? {} : { product: { fabricCode: file.fabricCode } }),
+  };
+}
+
+/** The record of a frame event (or of `value`, a poison frame's bytes), keyed by its camera, with its CloudEvent headers. */
+export function frameMessage(topic: string, source: string, event: FrameEvent, value: Buffer = encodeMessage(FrameEvent, event)): OutboundMessage {
+  return { topic, key: messageKey(event.lineId, event.cameraId), value, headers: { ...cloudEventHeaders(EVENT_TYPES.frame, source, { id: event.frameId }) } };
+}
