@@ -13,11 +13,12 @@
  * are compared with the engine's, since a peer doing other work would time something else.
  * Progress goes to stderr; the last stdout line is one JSON object. `--record` also writes it,
  * with the machine's CPU and load, to the version's `eval/speed.json`, where `models/lw table`
- * reads ms per frame.
+ * reads ms per frame. `--post-nice N` (Linux) runs the engine's own work at nice N after the warm-up, to
+ * measure how much of the gap to bare is the engine's work stalling the model's threads (see the README).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { newCommand, parseOrExit } from '@loomwatch/config';
@@ -40,7 +41,11 @@ const command = newCommand({
   .option('--reps <r>', 'repetitions (medians are reported)', '5')
   .option('--threads <t>', 'onnxruntime intra-op threads (default: the cores)')
   .option('--registry <dir>', 'registry root', DEFAULT_REGISTRY_ROOT)
-  .option('--record', "also write the result to the version's eval/speed.json");
+  .option('--record', "also write the result to the version's eval/speed.json")
+  .option(
+    '--post-nice <n>',
+    "after the warm-up, run this thread and libuv's pool (where sharp decodes and encodes) at nice n (Linux): the engine's own work then takes only the cores the model leaves idle — an experiment, not how the engine runs (the Python peer, started from this thread, inherits it; on a quiet machine nothing competes with it)",
+  );
 parseOrExit(command);
 const values = command.opts<{
   model?: string;
@@ -49,6 +54,7 @@ const values = command.opts<{
   threads?: string;
   registry: string;
   record?: boolean;
+  postNice?: string;
 }>();
 const registryRoot = values.registry;
 const modelRef = values.model ?? (await defaultModel(registryRoot)).name;
@@ -65,6 +71,20 @@ function vectorFlags(): string[] {
   const info = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const flags = /^flags\s*:(.*)$/m.exec(info)?.[1]?.trim().split(/\s+/) ?? [];
   return flags.filter((f) => /^(avx|amx|fma)/.test(f)).sort();
+}
+
+/**
+ * Sets the nice value of this thread (Linux: a thread's TID is its own priority handle, and the main
+ * thread's is the process id) and of libuv's pool threads, leaving the model's worker thread and
+ * onnxruntime's threads as they were. Lowering a nice value back needs privileges, so it stays.
+ */
+function reniceEngineThreads(nice: number): string {
+  const ids = [process.pid];
+  for (const tid of readdirSync('/proc/self/task')) {
+    if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'libuv-worker') ids.push(Number(tid));
+  }
+  for (const id of ids) setPriority(id, nice);
+  return `threads ${ids.join(', ')} at nice ${nice} (the main thread and ${ids.length - 1} libuv pool threads)`;
 }
 
 function median(xs: number[]): number {
@@ -107,10 +127,57 @@ for (const bytes of encoded) {
 
 /** CPU seconds the whole process (all threads) spent per frame, summed over passes of each path. */
 const cpu = { full: 0, bare: 0 };
+
+/**
+ * Which thread does what, from its name (threads inherit their creator's): this one runs the engine's
+ * JavaScript (and the bare session's runs, with a pool thread it made: `MainThread` too); the model's
+ * worker thread and onnxruntime's pool it made are `WorkerThread`; sharp decodes and encodes on
+ * `libuv-worker` and `libvips worker`; `V8Worker` is V8's garbage collector and compilers.
+ */
+function threadRole(tid: number, name: string): string {
+  if (tid === process.pid) return 'main';
+  if (name === 'WorkerThread' || name === 'MainThread') return 'model';
+  if (name.startsWith('libuv') || name.startsWith('libvips')) return 'image';
+  if (name === 'V8Worker') return 'v8';
+  return 'other';
+}
+
+/** CPU clock ticks (user + system) of each live thread of this process, with its role; empty where there is no /proc. */
+function threadTicks(): Map<number, { role: string; ticks: number }> {
+  const ticks = new Map<number, { role: string; ticks: number }>();
+  if (!existsSync('/proc/self/task')) return ticks;
+  for (const entry of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+      ticks.set(Number(entry), { role: threadRole(Number(entry), name), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ticks;
+}
+
+/** CPU seconds per role over the timed passes of each path; `exited` is what threads that ended meanwhile used (the process total less the live threads'). */
+const byRole = { full: new Map<string, number>(), bare: new Map<string, number>() };
+
+function addRoles(into: Map<string, number>, before: Map<number, { role: string; ticks: number }>, processSeconds: number): void {
+  const tick = 0.01; // USER_HZ is 100 on Linux
+  let live = 0;
+  for (const [tid, now] of threadTicks()) {
+    const seconds = (now.ticks - (before.get(tid)?.ticks ?? 0)) * tick;
+    live += seconds;
+    into.set(now.role, (into.get(now.role) ?? 0) + seconds);
+  }
+  into.set('exited', (into.get('exited') ?? 0) + Math.max(0, processSeconds - live));
+}
 /** The engine's score of each picked frame (every full pass writes the same ones). */
 const engineScores = picked.map(() => NaN);
 
 async function fullPass(): Promise<number> {
+  const ticksStart = threadTicks();
   const cpuStart = process.cpuUsage();
   const start = performance.now();
   const window: Promise<unknown>[] = [];
@@ -131,16 +198,19 @@ async function fullPass(): Promise<number> {
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpuStart);
   cpu.full += (used.user + used.system) / 1e6;
+  addRoles(byRole.full, ticksStart, (used.user + used.system) / 1e6);
   return seconds;
 }
 
 async function barePass(): Promise<number> {
+  const ticksStart = threadTicks();
   const cpuStart = process.cpuUsage();
   const start = performance.now();
   for (const perFrame of batches) for (const input of perFrame) await bare.run({ [card.input.name]: input, ...route });
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpuStart);
   cpu.bare += (used.user + used.system) / 1e6;
+  addRoles(byRole.bare, ticksStart, (used.user + used.system) / 1e6);
   return seconds;
 }
 
@@ -150,6 +220,9 @@ await fullPass();
 await barePass();
 cpu.full = 0;
 cpu.bare = 0;
+byRole.full.clear();
+byRole.bare.clear();
+if (values.postNice !== undefined) progress(`post-nice: ${reniceEngineThreads(Number(values.postNice))}`);
 const full: number[] = [];
 const bareRates: number[] = [];
 for (let rep = 1; rep <= reps; rep++) {
@@ -211,6 +284,9 @@ const cpuPerFrame = { full: (cpu.full * 1000) / (frameCount * reps), bare: (cpu.
 console.log(
   `CPU per frame (all threads): full ${cpuPerFrame.full.toFixed(0)} ms, bare ${cpuPerFrame.bare.toFixed(0)} ms — the engine adds ${(cpuPerFrame.full - cpuPerFrame.bare).toFixed(0)} ms (CPU ratio ${(cpuPerFrame.bare / cpuPerFrame.full).toFixed(3)}); on a loaded machine this is steadier than the wall-clock ratio`,
 );
+const roles = (path: 'full' | 'bare'): string =>
+  [...byRole[path]].map(([role, seconds]) => `${role} ${((seconds * 1000) / (frameCount * reps)).toFixed(0)}`).join(', ');
+if (byRole.full.size > 0) console.log(`CPU ms per frame by thread (10 ms ticks): full — ${roles('full')}; bare — ${roles('bare')}`);
 let peer = {};
 if (python !== undefined) {
   const py = python;
@@ -224,7 +300,8 @@ if (python !== undefined) {
   if (!(scoreDiff <= SCORE_TOLERANCE)) progress(`WARNING: the engine's and Python's scores differ by more than ${SCORE_TOLERANCE}: the peer is not doing the same work, do not trust the comparison`);
   peer = { pythonMsPerFrame: round(py.msPerFrame, 0), pythonCpuMsPerFrame: round(py.cpuMsPerFrame, 0), ratioVsPython: round(vsPython), pythonScoreMaxAbsDiff: Number(scoreDiff.toPrecision(3)) };
 }
-const summary = { bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2), ...peer };
+const postNice = values.postNice === undefined ? {} : { postNice: Number(values.postNice) };
+const summary = { bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2), ...peer, ...postNice };
 if (values.record) {
   const record = {
     ...summary,

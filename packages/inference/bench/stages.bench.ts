@@ -15,7 +15,7 @@ import { aitexFrames } from '@loomwatch/testkit';
 import { findRegions, regionScratch } from '../src/core/regions.js';
 import { rowMaxima } from '../src/core/row-maxima.js';
 import { calibrationFor } from '../src/core/scoring.js';
-import { smoothedMax, smoothingScratch } from '../src/core/smoothing.js';
+import { maxOf, smoothedMax, smoothingScratch } from '../src/core/smoothing.js';
 import { inputStats } from '../src/core/stats.js';
 import { Stitcher } from '../src/core/stitch.js';
 import { fillTileBatch, inputLut, planTiles } from '../src/core/tiling.js';
@@ -73,6 +73,7 @@ const smoothing = smoothingScratch(width, height);
 const regions = regionScratch(width, height);
 const rowMax = new Float32Array(height);
 const calibration = calibrationFor(card.postprocess);
+const regionOptions = { threshold: calibration.pixelThreshold, minArea: engine.config.minRegionArea, maxRegions: engine.config.maxRegions };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -101,16 +102,26 @@ const stages: Record<string, (i: number) => unknown> = {
     return stitcher.finish();
   },
   // As the engine does: one pass for the row maxima (the score when the card does not smooth), then regions from those rows.
-  score: (i) => {
-    const peak = rowMaxima(maps[i] ?? batch, width, height, rowMax);
-    return card.postprocess.smoothingKernel === 1 ? peak : smoothedMax(maps[i] ?? batch, width, height, card.postprocess.smoothingKernel, smoothing);
+  scoreRegions: (i) => {
+    const map = maps[i] ?? batch;
+    const peak = rowMaxima(map, width, height, rowMax);
+    const k = card.postprocess.smoothingKernel;
+    const score = k === 1 ? peak : smoothedMax(map, width, height, k, smoothing);
+    return [score, findRegions(map, width, height, { ...regionOptions, rowMaxima: rowMax }, regions)];
   },
-  regions: (i) => {
-    rowMaxima(maps[i] ?? batch, width, height, rowMax);
-    return findRegions(maps[i] ?? batch, width, height, { threshold: calibration.pixelThreshold, minArea: 16, maxRegions: 256, rowMaxima: rowMax }, regions);
+  // As the engine did before: a finiteness pass and a max pass (or the filter), then every pixel scanned for a region.
+  scoreRegionsBefore: (i) => {
+    const map = maps[i] ?? batch;
+    const k = card.postprocess.smoothingKernel;
+    let score: number;
+    if (k === 1) {
+      score = maxOf(map);
+      for (let p = 0; p < map.length; p++) if (!Number.isFinite(map[p])) score = NaN;
+    } else {
+      score = smoothedMax(map, width, height, k, smoothing);
+    }
+    return [score, findRegions(map, width, height, regionOptions, regions)];
   },
-  regionsUnhinted: (i) => findRegions(maps[i] ?? batch, width, height, { threshold: calibration.pixelThreshold, minArea: 16, maxRegions: 256 }, regions),
-  smoothedMax: (i) => smoothedMax(maps[i] ?? batch, width, height, card.postprocess.smoothingKernel, smoothing),
   stats: (i) => inputStats(frames[i]?.data ?? new Uint8Array(0)),
   mapToGray8: (i) => mapToGray8(maps[i] ?? batch),
   mapPng: (i) => encodeMapPng(maps[i] ?? batch, width, height, engine.config.pngCompressionLevel),
@@ -122,7 +133,7 @@ for (const [name, stage] of Object.entries(stages)) {
   console.log(`${name.padEnd(12)} ${figures[name]?.toFixed(2)} CPU ms/frame`);
 }
 const total = Object.entries(figures)
-  .filter(([name]) => !['mapToGray8', 'regionsUnhinted', 'smoothedMax'].includes(name))
+  .filter(([name]) => !['mapToGray8', 'scoreRegionsBefore'].includes(name))
   .reduce((sum, [, ms]) => sum + ms, 0);
-console.log(`total        ${total.toFixed(2)} CPU ms/frame (mapToGray8 is inside mapPng; regionsUnhinted and smoothedMax, the old way, are not counted)`);
+console.log(`total        ${total.toFixed(2)} CPU ms/frame (mapToGray8 is inside mapPng; scoreRegionsBefore, the old way, is not counted)`);
 console.log(JSON.stringify({ bench: 'stages', model: `${card.name}@${card.version}`, ...figures, total: Number(total.toFixed(2)) }));
