@@ -12,5 +12,6 @@
 export { PipelineConfig } from './config.js';
 export { publishControlMessage } from './control-topic.js';
 export { createFrameProcessor } from './frame-processor.js';
+export { createFrameRecordHandler, outputKeys } from './record-handler.js';
 export { ModelPool, fixedDeployment, servedFor } from './model-pool.js';
 export { sampleKey, type Route } from './routing.js';
