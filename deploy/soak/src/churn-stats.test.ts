@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { messageKey } from '@loomwatch/contracts';
+import { partitionOf } from '@loomwatch/kafka';
 import { capacityFromBacklog, eventWindows, lagSettledMs, steadyLag, waitsIn, type LagSample } from './churn-stats.js';
+import { balancedCameras } from './frames.js';
 
 const T0 = 1_800_000_000_000;
 const lag = (points: [number, number][]): LagSample[] => points.map(([s, value]) => ({ at: T0 + s * 1000, lag: value }));
@@ -68,5 +71,13 @@ describe('churn statistics', () => {
     expect(lagSettledMs(samples, window, 4)).toBe(10_000);
     expect(lagSettledMs(lag([[0, 1], [5, 2]]), window, 4)).toBe(0);
     expect(lagSettledMs(lag([[0, 1], [5, 20]]), window, 4)).toBeUndefined();
+  });
+
+  it('picks camera names whose keys land evenly on the partitions, consecutive ones on different partitions', () => {
+    const cameras = balancedCameras('churn', 6, 2);
+    const partitions = cameras.map((camera) => partitionOf(messageKey(camera.lineId, camera.cameraId), 6));
+    expect(cameras).toHaveLength(12);
+    expect(new Set(cameras.map((camera) => camera.cameraId)).size).toBe(12);
+    expect(partitions).toEqual([0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5]);
   });
 });

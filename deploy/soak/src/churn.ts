@@ -22,7 +22,7 @@ import { S3BlobStore } from '@loomwatch/storage';
 import { REPO_ROOT, readCommittedWithKcat, startInfra, type Infra } from '@loomwatch/testkit';
 import { capacityFromBacklog, eventWindows, lagSettledMs, steadyLag, waitsIn, type ChurnEvent, type Decision, type LagSample, type WaitStats } from './churn-stats.js';
 import { countOutcomes, overTime, passed, type SoakCounts } from './counts.js';
-import { FRAME_BUCKET, cameras as cameraNames, frameEvent, frameMessage, loadFrameFiles, type FrameFile } from './frames.js';
+import { FRAME_BUCKET, balancedCameras, frameEvent, frameMessage, loadFrameFiles, type FrameFile } from './frames.js';
 import { renderSoakPlot } from './plot.js';
 import { WorkerPool } from './workers.js';
 
@@ -44,7 +44,7 @@ const command = newCommand({
   .option('--settle <s>', 'seconds each event is given before the next', '40')
   .option('--session-timeout <ms>', "the workers' worker.sessionTimeoutMs", '10000')
   .option('--partitions <n>', 'partitions of the frames topic', '6')
-  .option('--cameras <n>', 'cameras publishing (their keys spread the frames over the partitions)', '12')
+  .option('--cameras <n>', 'cameras publishing per partition of the frames topic (their keys chosen to spread the frames evenly)', '2')
   .option('--threads <n>', 'onnxruntime threads per worker', '1')
   .option('--model <name@version>', 'model version the workers serve (the benchmark tests the pipeline, not the model)', 'draem-random@0.0.1')
   .option('--state <dir>', "the benchmark's own local Kafka and S3 state (deploy/local/infra.sh LOOMWATCH_STATE)", '.loomwatch/churn-state')
@@ -90,7 +90,7 @@ const settings = {
   settleSec: number('settle', values.settle, 5),
   sessionTimeoutMs: number('session-timeout', values.sessionTimeout, 6000),
   partitions: number('partitions', values.partitions, 1),
-  cameras: number('cameras', values.cameras, 1),
+  camerasPerPartition: number('cameras', values.cameras, 1),
   threads: number('threads', values.threads, 1),
   model: values.model,
   portBase: number('port-base', values.portBase, 1024),
@@ -151,8 +151,14 @@ interface RunResult {
   loadAverage: number[];
 }
 
-const startedAt = Date.now();
-let plannedSec = 0;
+/** Roughly how long one run takes once its capacity is known: start, warm-up, each event's settle time, a rolling restart's steps, the drain. */
+const RUN_SEC = 15 + settings.warmSec + EVENTS.length * settings.settleSec + settings.workers * 8 + 20;
+/** When the whole benchmark should end, re-estimated at each phase (the progress line's ETA). */
+let finishAt = Date.now();
+let runsAfter = memberships.length - 1;
+const expectLeft = (secondsInRun: number): void => {
+  finishAt = Date.now() + (secondsInRun + runsAfter * RUN_SEC) * 1000;
+};
 /** Stops the benchmark's Kafka and S3 (unless --keep-infra); set once they are started. */
 let stopInfra = (): Promise<void> => Promise.resolve();
 
@@ -237,7 +243,7 @@ async function runOnce(infra: Infra, membership: Membership, files: FrameFile[],
   // ── publishing: the image first, then its event, as a gateway does ──────────────────────────
   const publisher: Publisher = client.publisher();
   await publisher.connect();
-  const cameras = cameraNames('churn', 1, settings.cameras);
+  const cameras = balancedCameras('churn', settings.partitions, settings.camerasPerPartition);
   let published = 0;
   const publishOne = async (): Promise<void> => {
     const i = published;
@@ -253,6 +259,7 @@ async function runOnce(infra: Infra, membership: Membership, files: FrameFile[],
 
   // ── the capacity: a backlog worked off by the steady pool ──────────────────────────────────
   let rate = measuredRate;
+  expectLeft((rate === undefined ? 40 : 0) + RUN_SEC - 15);
   if (rate === undefined) {
     const backlog = settings.workers * settings.backlogPerWorker;
     console.log(`churn: ${membership}: measuring the capacity of ${settings.workers} workers on a backlog of ${backlog} frames`);
@@ -292,22 +299,23 @@ async function runOnce(infra: Infra, membership: Membership, files: FrameFile[],
       const value = await groupLag(offsets, group, topics.frames).catch(() => undefined);
       if (value !== undefined) lag.push({ at, lag: value });
       if (tick % 10 === 0) {
-        const elapsedSec = (Date.now() - startedAt) / 1000;
         console.log(
-          `churn: ${membership} ${Math.round(since())} s  [${current}]  published ${published}  lag ${value ?? '?'}  workers ${workers.indices.length}  load ${loadavg()[0]?.toFixed(2)}  ETA ${Math.max(0, Math.round(plannedSec - elapsedSec))} s`,
+          `churn: ${membership} ${Math.round(since())} s  [${current}]  published ${published}  lag ${value ?? '?'}  workers ${workers.indices.length}  load ${loadavg()[0]?.toFixed(2)}  ETA ${Math.max(0, Math.round((finishAt - Date.now()) / 1000))} s`,
         );
       }
       await sleep(Math.max(0, at + 1000 - Date.now()));
     }
   })();
 
+  expectLeft(RUN_SEC - 15);
   await sleep(settings.warmSec * 1000);
   const steadyWindow = { from: loadStart + Math.min(5000, (settings.warmSec * 1000) / 4), to: Date.now() };
 
   // ── the events ─────────────────────────────────────────────────────────────────────────────
   const events: (ChurnEvent & { kind: EventKind; actionSec: number })[] = [];
-  for (const { kind, name } of EVENTS) {
+  for (const [n, { kind, name }] of EVENTS.entries()) {
     current = name;
+    expectLeft((EVENTS.length - n) * settings.settleSec + settings.workers * 8 + 20);
     const at = Date.now();
     console.log(`churn: ${membership} ${Math.round(since())} s  ${name}`);
     if (kind === 'kill') {
@@ -329,6 +337,7 @@ async function runOnce(infra: Infra, membership: Membership, files: FrameFile[],
     await sleep(Math.max(0, at + settings.settleSec * 1000 - Date.now()));
   }
   current = 'draining';
+  expectLeft(20);
   loading = false;
   await load;
   const loadEnd = Date.now();
@@ -446,8 +455,7 @@ async function stack(files: readonly string[], file: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  // Roughly: the capacity backlog, then per run the warm-up, each event's settle time, a rolling restart's steps and the drain.
-  plannedSec = (settings.rate > 0 ? 0 : 40) + memberships.length * (15 + settings.warmSec + EVENTS.length * settings.settleSec + settings.workers * 8 + 20);
+  const plannedSec = (settings.rate > 0 ? 0 : 40) + memberships.length * RUN_SEC;
   console.log(`churn: starting its own Kafka and S3 (state ${process.env['LOOMWATCH_STATE'] ?? ''}, Kafka port ${base + 92}); about ${Math.round(plannedSec / 60)} min in all`);
   const handle = await startInfra();
   const infra = handle.infra;
@@ -459,6 +467,7 @@ async function main(): Promise<void> {
     let rate = settings.rate > 0 ? settings.rate : undefined;
     for (const membership of memberships) {
       const result = await runOnce(infra, membership, files, rate);
+      runsAfter--;
       rate = result.rate;
       runs.push(result);
       writeFileSync(join(out, 'churn.json'), `${JSON.stringify({ settings, cpu: process.env['HOSTNAME'] ?? '', runs }, null, 2)}\n`);

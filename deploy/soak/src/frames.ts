@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EVENT_TYPES, FrameEvent, cloudEventHeaders, encodeMessage, messageKey } from '@loomwatch/contracts';
-import type { OutboundMessage } from '@loomwatch/kafka';
+import { partitionOf, type OutboundMessage } from '@loomwatch/kafka';
 import { aitexFrames } from '@loomwatch/testkit';
 
 export const FRAME_BUCKET = 'loomwatch-frames';
@@ -35,6 +35,24 @@ export function loadFrameFiles(): FrameFile[] {
 /** `lines` × `camerasPerLine` cameras named `<prefix>-line-<n>` / `cam-<m>`. */
 export function cameras(prefix: string, lines: number, camerasPerLine: number): Camera[] {
   return Array.from({ length: lines * camerasPerLine }, (_, i) => ({ lineId: `${prefix}-line-${Math.floor(i / camerasPerLine) + 1}`, cameraId: `cam-${(i % camerasPerLine) + 1}` }));
+}
+
+/**
+ * `perPartition` cameras for each of `partitions` partitions, named `<prefix>-line-1` / `cam-<n>`
+ * with the names chosen so their keys land evenly (the Java client's murmur2): every worker of a
+ * balanced group then gets the same share of the frames.
+ */
+export function balancedCameras(prefix: string, partitions: number, perPartition: number): Camera[] {
+  const byPartition = new Map<number, Camera[]>();
+  for (let n = 1; byPartition.size < partitions || [...byPartition.values()].some((list) => list.length < perPartition); n++) {
+    const camera = { lineId: `${prefix}-line-1`, cameraId: `cam-${n}` };
+    const partition = partitionOf(messageKey(camera.lineId, camera.cameraId), partitions);
+    const list = byPartition.get(partition) ?? [];
+    if (list.length < perPartition) list.push(camera);
+    byPartition.set(partition, list);
+  }
+  // Interleaved by partition, so consecutive frames go to different partitions.
+  return Array.from({ length: perPartition }, (_, i) => [...byPartition.keys()].sort((a, b) => a - b).map((p) => byPartition.get(p)?.[i] as Camera)).flat();
 }
 
 /** The frame event of `file` as camera `camera`'s `seq`-th frame, its image under `frames/<line>/<camera>/<frameId>.png`, captured now. */
