@@ -133,7 +133,7 @@ function infraPids(): number[] {
 
 /** Stage medians over the verdicts of a run, in ms, and what the latency holds beyond them. */
 function stageProfile(verdicts: readonly { verdict: Verdict; readAt: number }[]): Record<string, number> {
-  const stages = ['fetchMs', 'decodeMs', 'inferMs', 'postMs', 'renderMs', 'storeMs', 'totalMs'];
+  const stages = ['fetchMs', 'decodeMs', 'inferMs', 'postMs', 'mapMs', 'renderMs', 'storeMs', 'totalMs'];
   const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
   const profile: Record<string, number> = {};
   for (const stage of stages) profile[stage] = Math.round(median(verdicts.map(({ verdict }) => verdict.timings[stage] ?? 0)));
