@@ -5,8 +5,10 @@
 #      loomwatch-smoke): Kafka, S3 (S3Proxy), topics (kafka-init), buckets, gateway (HTTP ingest),
 #      two workers, alerting, drift monitor, dashboard, API — every service's /healthz answers;
 #   2. AITEX frames POSTed to the gateway with a camera token minted by the gateway image
-#      (`token`); a worker container is `docker kill`ed (SIGKILL) while frames are under way;
-#      verdicts.v1 read read_committed (kcat): every frame has exactly one verdict;
+#      (`token`); once the first verdict is out, the worker deciding them (the one whose
+#      loomwatch_frames_decided_total grew: one camera = one partition) is `docker kill`ed
+#      (SIGKILL) and the other takes over; verdicts.v1 read read_committed (kcat): every frame has
+#      exactly one verdict (read_uncommitted shows what the aborted transactions had written);
 #   3. sign-in to the dashboard through deploy/local's development OpenID provider (run here as
 #      a process on 127.0.0.1:36080): the code flow with curl, then /api/me as that user;
 #   4. `compose down -v`: no container, network or volume of the project left.
@@ -22,7 +24,7 @@ readonly KAFKA=127.0.0.1:36092
 readonly GATEWAY=http://127.0.0.1:36081
 readonly DASHBOARD=http://127.0.0.1:36095
 readonly ISSUER=http://127.0.0.1:36080
-readonly FRAMES="${LOOMWATCH_SMOKE_FRAMES:-12}"
+readonly FRAMES="${LOOMWATCH_SMOKE_FRAMES:-24}"
 readonly AITEX_DIR="${AITEX_DIR:-$REPO_ROOT/../shared/datasets/aitex}"
 readonly IMAGES=(inference-worker camera-gateway alerting drift-monitor inference-api dashboard)
 # service → ops port (host-network.yml)
@@ -66,13 +68,13 @@ trap cleanup EXIT
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: polls every second.
+# wait_for SECONDS DESCRIPTION COMMAND...: polls every half second.
 wait_for() {
-  local deadline=$((SECONDS + $1)) what="$2"
+  local deadline=$((SECONDS + $1)) what="$2" limit="$1"
   shift 2
   until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "$what: not within ${deadline}s"
-    sleep 1
+    ((SECONDS < deadline)) || fail "$what: not within $limit s"
+    sleep "${POLL:-0.5}"
   done
 }
 
@@ -80,6 +82,13 @@ wait_for() {
 committed_verdict_frames() {
   kcat -C -b "$KAFKA" -t verdicts.v1 -X isolation.level=read_committed -o beginning -e -q -f '%s\n' 2>/dev/null |
     jq -r '.frameId' 2>/dev/null || true
+}
+# loomwatch_frames_decided_total of the worker whose ops port is $1 (0 when it does not answer).
+frames_decided() {
+  curl -fs "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '/^loomwatch_frames_decided_total/ { n += $NF } END { printf "%d", n }'
+}
+in_flight() {
+  curl -fs "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '/^loomwatch_frames_in_flight/ { n += $NF } END { exit !(n > 0) }'
 }
 verdicts_for_all() { [[ "$(committed_verdict_frames | sort -u | grep -cFxf "$WORK/frame-ids")" -ge "$1" ]]; }
 
@@ -143,24 +152,37 @@ main() {
   say "up: every service answers /healthz; kafka-init made $topics topics"
   phase "compose up → all /healthz" "$t0"
 
-  # 2. frames through the gateway, a worker killed, exactly one committed verdict each
+  # 2. frames through the gateway, the worker deciding them killed, exactly one committed verdict each
   t0="$(now_ms)"
   : >"$WORK/frame-ids"
-  local half=$((FRAMES / 2)) seq
+  local seq victim owner port decided1 decided2 before t_kill
   seq=$(( $(date +%s) * 1000 ))
-  for ((i = 0; i < half; i++)); do post_frame "${frames[$i]}" $((seq + i)); done
+  # The frames go in from the background, so that some are still arriving and under way at the kill.
+  ( for ((i = 0; i < FRAMES; i++)); do post_frame "${frames[$i]}" $((seq + i)); done ) &
+  local poster=$!
   wait_for 300 "a first verdict" verdicts_for_all 1
-  local victim
-  victim="$(compose ps -q inference-worker-1)"
+  # One camera's frames share a partition, so one worker decides them: kill that one while it has
+  # a frame in flight (loomwatch_frames_in_flight > 0), so that its open transaction is cut.
+  decided1="$(frames_decided 36464)"
+  decided2="$(frames_decided 36474)"
+  if ((decided2 > decided1)); then owner=inference-worker-2; port=36474; else owner=inference-worker-1; port=36464; fi
+  POLL=0.1 wait_for 120 "$owner with a frame in flight" in_flight "$port"
+  victim="$(compose ps -q "$owner")"
   docker kill "$victim" >/dev/null
-  say "frames 1-$half sent, $(committed_verdict_frames | sort -u | grep -cFxf "$WORK/frame-ids" || true) decided; inference-worker-1 killed (SIGKILL)"
-  for ((i = half; i < FRAMES; i++)); do post_frame "${frames[$i]}" $((seq + i)); done
+  t_kill="$(now_ms)"
+  before="$(committed_verdict_frames | sort -u | grep -cFxf "$WORK/frame-ids" || true)"
+  say "$before of $FRAMES frames decided when $owner (decided: worker-1 $decided1, worker-2 $decided2; a frame in flight) was killed (SIGKILL)"
+  wait "$poster" || fail "posting the frames to the gateway failed"
+  [[ "$(wc -l <"$WORK/frame-ids")" -eq "$FRAMES" ]] || fail "the gateway accepted $(wc -l <"$WORK/frame-ids") of $FRAMES frames"
   wait_for 600 "committed verdicts for all $FRAMES frames" verdicts_for_all "$FRAMES"
-  local duplicates
+  local duplicates uncommitted
   duplicates="$(committed_verdict_frames | grep -Fxf "$WORK/frame-ids" | sort | uniq -d | wc -l)"
   ((duplicates == 0)) || fail "$duplicates frames have more than one committed verdict"
   [[ "$(sort -u "$WORK/frame-ids" | wc -l)" -eq "$FRAMES" ]] || fail "the gateway answered fewer distinct frame ids than frames sent"
-  say "exactly once: $FRAMES frames, $FRAMES committed verdicts, none twice, across the kill (worker-1 restarts: $(docker inspect -f '{{.RestartCount}}' "$victim"))"
+  # read_uncommitted also shows the records of aborted transactions: more than FRAMES means the
+  # kill cut a transaction whose verdicts were written, and read_committed hid them.
+  uncommitted="$(kcat -C -b "$KAFKA" -t verdicts.v1 -X isolation.level=read_uncommitted -o beginning -e -q -f '%s\n' 2>/dev/null | jq -r '.frameId' | grep -cFxf "$WORK/frame-ids" || true)"
+  say "exactly once: $FRAMES frames, $FRAMES committed verdicts, none twice; the rest decided $(( ($(now_ms) - t_kill) / 1000 )) s after the kill by the other worker; $uncommitted verdict records read_uncommitted ($((uncommitted - FRAMES)) of aborted transactions); $owner restarted by Docker: $(docker inspect -f '{{.RestartCount}}' "$victim") times (docker kill counts as a manual stop)"
   phase "$FRAMES frames, kill, verdicts" "$t0"
 
   # 3. sign-in: the dashboard sends to the provider, its form, back to the callback, a session

@@ -290,9 +290,9 @@ function hostOverrideProblems(base: z.infer<typeof Compose>, override: { service
     const env = (mine['environment'] ?? {}) as Record<string, unknown>;
     if (service.environment?.['KAFKA_BROKERS'] !== undefined && env['KAFKA_BROKERS'] !== '127.0.0.1:36092') problems.push(`${name}: KAFKA_BROKERS is not the override's Kafka`);
     if (service.environment?.['S3_ENDPOINT'] !== undefined && env['S3_ENDPOINT'] !== 'http://127.0.0.1:36000') problems.push(`${name}: S3_ENDPOINT is not the override's S3`);
-    const opsPort = env['LOOMWATCH_OPS__PORT'];
+    const opsPort = typeof env['LOOMWATCH_OPS__PORT'] === 'number' ? env['LOOMWATCH_OPS__PORT'] : undefined;
     const health = JSON.stringify((mine['healthcheck'] as { test?: unknown } | undefined)?.test ?? '');
-    if (opsPort !== undefined && !health.includes(`127.0.0.1:${String(opsPort)}/healthz`)) problems.push(`${name}: its health check does not ask its ops port ${String(opsPort)}`);
+    if (opsPort !== undefined && !health.includes(`127.0.0.1:${opsPort}/healthz`)) problems.push(`${name}: its health check does not ask its ops port ${opsPort}`);
   }
   const text = JSON.stringify(override);
   for (const [, port] of text.matchAll(/(?:127\.0\.0\.1|:\/\/|_PORT":)[:"]?(\d{4,5})\b/g)) {
