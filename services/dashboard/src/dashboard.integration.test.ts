@@ -473,7 +473,8 @@ describe('the dashboard API', () => {
 
   it('renders an overlay left for on request from its stored map and frame, stores it, and serves the per-frame image', async () => {
     const verdict = verdictFixture(96, { bucket: resultsBucket });
-    const { frame } = await imagesOf(true);
+    // An 8-bit grey frame, as cameras send them.
+    const frame = await sharp((await imagesOf(true)).frame).toColourspace('b-w').png().toBuffer();
     const event = frameFixture(verdict, framesBucket, frame.length);
     const frameRef = { bucket: framesBucket, key: event.image.key };
     // The same frame decided by a per-frame decider: its overlay is what the proxy must serve.
