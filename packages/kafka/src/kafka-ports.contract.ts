@@ -472,9 +472,11 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           const second = spawn(settings);
           const secondBatch = values(20, 'second');
           await publishAll(input, secondBatch, 4);
-          await vi.waitFor(() => expect(second.events.some((e) => e.event === 'committed')).toBe(true), { timeout: 90_000, interval: 20 });
-          const restartToFirstCommitMs = (second.events.find((e) => e.event === 'committed')?.at ?? 0) - second.spawnedAt;
+          await vi.waitFor(() => expect(lastAssignment(second.events)).toBeDefined(), { timeout: 90_000, interval: 20 });
+          // A dynamic member may be handed partitions whose records the other member decided meanwhile:
+          // the sentinels give every partition a record, so the restarted member commits one either way.
           const outputs = await settle(input, output, 4);
+          const restartToFirstCommitMs = (second.events.find((e) => e.event === 'committed')?.at ?? Number.NaN) - second.spawnedAt;
           second.child.kill('SIGTERM');
           await second.exited;
           await other.stop();
