@@ -40,7 +40,8 @@ PHASES=()
 say() { echo "compose-smoke: $*"; }
 fail() { echo "compose-smoke: FAILED: $*" >&2; exit 1; }
 now_ms() { date +%s%3N; }
-phase() { PHASES+=("$(printf '%-34s %6.1f s' "$1" "$(echo "($(now_ms) - $2) / 1000" | bc -l)")"); }
+seconds_since() { awk -v ms="$(($(now_ms) - $1))" 'BEGIN { printf "%.1f", ms / 1000 }'; }
+phase() { PHASES+=("$(printf '%-34s %6s s' "$1" "$(seconds_since "$2")")"); }
 
 compose() {
   # shellcheck disable=SC2086 # COMPOSE is "docker compose" or one path
@@ -110,6 +111,7 @@ main() {
     docker image inspect "loomwatch/$i:dev" >/dev/null 2>&1 || fail "image loomwatch/$i:dev is missing: run 'make images' first"
   done
   command -v kcat >/dev/null || fail "kcat not found (deploy/local/infra.sh fetch installs it)"
+  command -v jq >/dev/null || fail "jq not found: install it (Debian: apt-get install jq)"
   for t in 36000 36080 36081 36090 36092 36093 36094 36095 36464 36465 36466 36467 36469 36470 36474; do
     port_free "$t" || fail "port 127.0.0.1:$t is in use: take down what holds it (an earlier smoke: LOOMWATCH_SMOKE_KEEP?)"
   done
@@ -211,7 +213,7 @@ main() {
 
   say "passed"
   printf '  %s\n' "${PHASES[@]}"
-  say "total $(echo "($(now_ms) - $T_START) / 1000" | bc -l | xargs printf '%.1f') s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  say "total $(seconds_since "$T_START") s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 
 main "$@"

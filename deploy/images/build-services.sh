@@ -28,11 +28,22 @@ say() { echo "build-services.sh: $*"; }
 now_ms() { date +%s%3N; }
 secs() { local ms=$(($1)); printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)); }
 
-# CPU time of everything the engine ran (build steps are containers), from cgroup v1's cpuacct
+# CPU time of the build steps (each a container), from cgroup v1's cpuacct
 # for dockerd's cgroupfs driver, in ms; empty where not readable. On a loaded machine the wall
 # time says little, the CPU time says what a build costs.
-readonly CPUACCT=/sys/fs/cgroup/cpuacct/docker/cpuacct.usage
-engine_cpu_ms() { [[ -r "$CPUACCT" ]] && echo $(($(cat "$CPUACCT") / 1000000)) || echo ""; }
+# Containers of others running at the same time (a test's Kafka…) are in that sum too: what the
+# containers running before and after a build used meanwhile is taken off (a container that
+# stopped during the build still counts toward it).
+readonly CPUACCT=/sys/fs/cgroup/cpuacct/docker
+engine_cpu_ms() {
+  [[ -r "$CPUACCT/cpuacct.usage" ]] || { echo ""; return 0; }
+  local total others=0 id
+  total="$(cat "$CPUACCT/cpuacct.usage")"
+  for id in $(docker ps -q --no-trunc); do
+    [[ -r "$CPUACCT/$id/cpuacct.usage" ]] && others=$((others + $(cat "$CPUACCT/$id/cpuacct.usage")))
+  done
+  echo $(((total - others) / 1000000))
+}
 
 # The working tree as git sees it (tracked and untracked-but-not-ignored files that exist), copied
 # into a fresh folder.
