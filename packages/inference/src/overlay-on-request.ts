@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp, { type OutputInfo } from 'sharp';
 import { LoomwatchError, type ErrorCode, type ObjectRef } from '@loomwatch/contracts';
-import { decodeGray } from './image/decode.js';
+import { decodeGray, type GrayImage } from './image/decode.js';
 import { encodeOverlayFromGray8 } from './image/render.js';
 import { readOverlayRecipe, recipeRegions, type OverlayLook, type OverlayRecipe } from './overlay-recipe.js';
 
@@ -111,26 +111,37 @@ export function recipeOf(mapPng: Buffer, where: string): OverlayRecipe {
  * format. Pure: no store.
  */
 export async function renderOverlayFromMap(frameBytes: Buffer, mapPng: Buffer, recipe: OverlayLook, options: OverlayRenderOptions = {}): Promise<RenderedOverlay> {
-  const frame = await decodeGray(frameBytes, { limitInputPixels: options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS, colour: recipe.colour, minSide: 1 }, 'the frame');
+  const frame = await decodeFrameOf(frameBytes, recipe, options);
+  const map = await mapLevels(mapPng);
+  if (map.width !== frame.width || map.height !== frame.height) {
+    throw new OverlayUnavailableError(
+      'OVERLAY_RECIPE_INVALID',
+      `the anomaly map is ${map.width}×${map.height} but its frame ${frame.width}×${frame.height}: the map is not this frame's; decide the frame again`,
+    );
+  }
+  const style = { pixelThreshold: recipe.pixelThreshold, normalization: recipe.normalization };
+  const body = await encodeOverlayFromGray8(frame, map.levels, recipeRegions(recipe), style, {
+    format: recipe.format,
+    jpegQuality: recipe.jpegQuality,
+    pngCompressionLevel: recipe.pngCompressionLevel,
+  });
+  return { body, contentType: contentTypeOf(recipe.format) };
+}
+
+/** A frame's bytes decoded as the engine decoded them (the recipe's `colour`), without the model's size limits. */
+export function decodeFrameOf(frameBytes: Buffer, recipe: Pick<OverlayLook, 'colour'>, options: OverlayRenderOptions = {}): Promise<GrayImage> {
+  return decodeGray(frameBytes, { limitInputPixels: options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS, colour: recipe.colour, minSide: 1 }, 'the frame');
+}
+
+/** A stored anomaly map's 8-bit levels; OVERLAY_RECIPE_INVALID when it is no readable PNG. */
+export async function mapLevels(mapPng: Buffer): Promise<{ levels: Uint8Array; width: number; height: number }> {
   let map: { data: Buffer; info: OutputInfo };
   try {
     map = await sharp(mapPng).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw new OverlayUnavailableError('OVERLAY_RECIPE_INVALID', 'the anomaly map is not a readable PNG: decide the frame again to replace it', err);
   }
-  if (map.info.width !== frame.width || map.info.height !== frame.height) {
-    throw new OverlayUnavailableError(
-      'OVERLAY_RECIPE_INVALID',
-      `the anomaly map is ${map.info.width}×${map.info.height} but its frame ${frame.width}×${frame.height}: the map is not this frame's; decide the frame again`,
-    );
-  }
-  const style = { pixelThreshold: recipe.pixelThreshold, normalization: recipe.normalization };
-  const body = await encodeOverlayFromGray8(frame, new Uint8Array(map.data.buffer, map.data.byteOffset, map.data.length), recipeRegions(recipe), style, {
-    format: recipe.format,
-    jpegQuality: recipe.jpegQuality,
-    pngCompressionLevel: recipe.pngCompressionLevel,
-  });
-  return { body, contentType: contentTypeOf(recipe.format) };
+  return { levels: new Uint8Array(map.data.buffer, map.data.byteOffset, map.data.length), width: map.info.width, height: map.info.height };
 }
 
 function missing(err: unknown): boolean {

@@ -17,8 +17,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FrameEvent, Verdict, decodeMessage, encodeMessage } from '@loomwatch/contracts';
 import { ModelPool, createFrameRecordHandler, fixedDeployment } from '@loomwatch/frame-pipeline';
-import { EngineDecider, type OverlayTiming } from '@loomwatch/inference';
-import { OverlayRenderer } from '@loomwatch/inference/overlay';
+import { EngineDecider, encodeOverlayFromGray8, mapToGray8, readOverlayRecipe, type OverlayTiming } from '@loomwatch/inference';
+import { OverlayRenderer, decodeFrameOf, mapLevels } from '@loomwatch/inference/overlay';
 import { quantile } from '@loomwatch/observability';
 import { S3BlobStore } from '@loomwatch/storage';
 import { aitexFrames } from '@loomwatch/testkit';
@@ -161,9 +161,23 @@ for (const verdict of onRequestVerdicts) {
   cached.wallMs.push(performance.now() - at);
   cached.cpuMs.push(cpuMs(cpuAt));
 }
+// The work per-frame mode adds to a frame and on-request leaves out, alone (no model running
+// beside it): the map's 8-bit levels, the overlay's pixels and JPEG, and its put.
+const alone: number[] = [];
+for (const verdict of onRequestVerdicts.slice(0, 12)) {
+  const mapPng = await store.get(verdict.anomalyMap);
+  const recipe = readOverlayRecipe(mapPng);
+  if ('problem' in recipe) throw new Error(recipe.detail);
+  const frame = await decodeFrameOf(await store.get(recipe.frame), recipe);
+  const map = Float32Array.from((await mapLevels(mapPng)).levels, (level) => level / 255);
+  const started = process.cpuUsage();
+  const body = await encodeOverlayFromGray8(frame, mapToGray8(map), verdict.regions, recipe, recipe);
+  await store.put({ bucket: outputBucket, key: `alone/${verdict.frameId}.jpg` }, body, 'image/jpeg');
+  alone.push(cpuMs(started));
+}
 await store.removeBucket(outputBucket);
 await store.removeBucket(frameBucket);
 store.close();
 const sum = (o: { wallMs: number[]; cpuMs: number[] }) => ({ wallMs: median(o.wallMs), cpuMs: median(o.cpuMs), overlays: o.wallMs.length });
-console.log(JSON.stringify({ models: results, overlayFirstRequest: sum(first), overlayCached: sum(cached), loadavg: (await import('node:os')).loadavg() }));
+console.log(JSON.stringify({ models: results, perFrameOverlayWorkAloneCpuMs: median(alone), overlayFirstRequest: sum(first), overlayCached: sum(cached), loadavg: (await import('node:os')).loadavg() }));
 process.exit(0);
