@@ -314,6 +314,17 @@ describe('deploy/compose/host-network.yml', () => {
     expect(overrideText).toMatch(/^ {4}ports: !reset \[\]$/m);
   });
 
+  it('passes `docker compose config` with docker-compose.yml where Compose is at hand (the plugin, or the one deploy/compose/get-compose.sh built)', ({ skip }) => {
+    const built = join(REPO_ROOT, '.loomwatch/tools/compose/docker-compose');
+    const compose = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0 ? ['docker', 'compose'] : existsSync(built) ? [built] : undefined;
+    if (compose === undefined) skip('no Docker Compose on this machine (the schema test above still ran)');
+    const [command = 'docker', ...args] = compose ?? [];
+    const files = ['-f', COMPOSE_FILE, '-f', join(REPO_ROOT, 'deploy/compose/host-network.yml')];
+    const result = spawnSync(command, [...args, ...files, '--profile', 'api', 'config', '--quiet'], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
   it('an override that leaves a service on the bridge, a port outside 36xxx or a health check on another port is refused', () => {
     const override = readOverride(overrideText);
     const broken = structuredClone(override);
