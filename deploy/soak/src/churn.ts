@@ -41,7 +41,8 @@ const command = newCommand({
   .option('--rate <r>', 'frames per second of the steady load, instead of measuring the capacity (0 = measure)', '0')
   .option('--backlog <n>', 'frames per worker published at once to measure the capacity', '25')
   .option('--warm <s>', 'seconds of steady load before the first event (its lag is the steady level)', '20')
-  .option('--settle <s>', 'seconds each event is given before the next', '40')
+  .option('--settle <s>', 'seconds each event is given at least before the next', '40')
+  .option('--max-settle <s>', 'seconds each event is given at most: after --settle, the next waits until the lag is back at its steady level', '90')
   .option('--session-timeout <ms>', "the workers' worker.sessionTimeoutMs", '10000')
   .option('--partitions <n>', 'partitions of the frames topic', '6')
   .option('--cameras <n>', 'cameras publishing per partition of the frames topic (their keys chosen to spread the frames evenly)', '2')
@@ -60,6 +61,7 @@ const values = command.opts<{
   backlog: string;
   warm: string;
   settle: string;
+  maxSettle: string;
   sessionTimeout: string;
   partitions: string;
   cameras: string;
@@ -88,6 +90,7 @@ const settings = {
   backlogPerWorker: number('backlog', values.backlog, 5),
   warmSec: number('warm', values.warm, 5),
   settleSec: number('settle', values.settle, 5),
+  maxSettleSec: number('max-settle', values.maxSettle, 5),
   sessionTimeoutMs: number('session-timeout', values.sessionTimeout, 6000),
   partitions: number('partitions', values.partitions, 1),
   camerasPerPartition: number('cameras', values.cameras, 1),
@@ -310,6 +313,9 @@ async function runOnce(infra: Infra, membership: Membership, files: FrameFile[],
   expectLeft(RUN_SEC - 15);
   await sleep(settings.warmSec * 1000);
   const steadyWindow = { from: loadStart + Math.min(5000, (settings.warmSec * 1000) / 4), to: Date.now() };
+  const limit = steadyLag(lag, steadyWindow);
+  /** Whether the last three lag samples are at the steady level: the group has worked off what the event left. */
+  const settledNow = (): boolean => lag.length >= 3 && lag.slice(-3).every((sample) => sample.lag <= limit);
 
   // ── the events ─────────────────────────────────────────────────────────────────────────────
   const events: (ChurnEvent & { kind: EventKind; actionSec: number })[] = [];
@@ -335,6 +341,8 @@ async function runOnce(infra: Infra, membership: Membership, files: FrameFile[],
     }
     events.push({ name, kind, at, actionSec: (Date.now() - at) / 1000 });
     await sleep(Math.max(0, at + settings.settleSec * 1000 - Date.now()));
+    // Each event starts from the steady state, so its figures are its own and not the last one's backlog.
+    while (!settledNow() && Date.now() < at + Math.max(settings.settleSec, settings.maxSettleSec) * 1000) await sleep(500);
   }
   current = 'draining';
   expectLeft(20);
@@ -365,7 +373,6 @@ async function runOnce(infra: Infra, membership: Membership, files: FrameFile[],
   });
   const counts = countOutcomes({ frames, poison: new Map() }, { verdicts: verdicts.map((verdict) => verdict.frameId), deadLetters });
   const decisions = verdicts.map((verdict) => ({ capturedAt: Date.parse(verdict.capturedAt), decidedAt: Date.parse(verdict.decidedAt) }));
-  const limit = steadyLag(lag, steadyWindow);
   const windows = eventWindows(events, loadEnd);
   const results: EventResult[] = events.map((event, i) => {
     const window = windows[i] ?? { name: event.name, from: event.at, to: loadEnd };
