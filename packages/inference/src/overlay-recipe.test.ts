@@ -6,7 +6,7 @@ import { overlayRecipe, readOverlayRecipe, recipeRegions, withOverlayRecipe, typ
 const STYLE = { colour: 'reject', pixelThreshold: 0.42, normalization: { min: 0.1, max: 0.9 }, format: 'jpeg', jpegQuality: 85, pngCompressionLevel: 1 } as const;
 
 function recipe(key = 'frames/line-1/cam-1/1.png'): OverlayRecipe {
-  return overlayRecipe(STYLE, { bucket: 'loomwatch-frames', key, sha256: 'a'.repeat(64) }, [{ x: 1, y: 2, width: 3, height: 4, area: 12, maxScore: 1, meanScore: 1 }]);
+  return overlayRecipe(STYLE, { bucket: 'loomwatch-frames', key, sha256: 'a'.repeat(64) }, [{ x: 1, y: 2, width: 3, height: 4 }]);
 }
 
 async function mapPng(): Promise<Buffer> {

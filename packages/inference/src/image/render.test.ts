@@ -66,7 +66,7 @@ describe('overlayPixels', () => {
   });
 
   it('outlines each region in magenta and leaves its inside alone', () => {
-    const rgb = overlayPixels(frame, new Float32Array(24), [{ x: 1, y: 0, width: 4, height: 4, area: 4, maxScore: 1, meanScore: 1 }], { ...style, boxWidth: 1 });
+    const rgb = overlayPixels(frame, new Float32Array(24), [{ x: 1, y: 0, width: 4, height: 4 }], { ...style, boxWidth: 1 });
     const px = (x: number, y: number): number[] => Array.from(rgb.subarray((y * 6 + x) * 3, (y * 6 + x) * 3 + 3));
     expect(px(1, 0)).toEqual([255, 0, 255]);
     expect(px(4, 3)).toEqual([255, 0, 255]);
