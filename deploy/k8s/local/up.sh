@@ -253,9 +253,6 @@ cmd_apply() {
   kc -n "$NAMESPACE" scale deployment/inference-api deployment/dashboard deployment/drift-monitor deployment/alerting --replicas 0 >/dev/null
   kc -n "$NAMESPACE" scale deployment/camera-gateway statefulset/inference-worker --replicas 1 >/dev/null
   kc -n "$NAMESPACE" delete job retrainer --ignore-not-found >/dev/null
-  # The gateway reads its camera Secret (mode 0440, group root) as uid 1000: EACCES without an
-  # fsGroup. Patched here until deploy/k8s/base sets it.
-  kc -n "$NAMESPACE" patch deployment camera-gateway --type json -p '[{"op":"add","path":"/spec/template/spec/securityContext/fsGroup","value":1000}]' >/dev/null
   wait_rollout deployment/kafka "$NAMESPACE"
   wait_rollout deployment/minio "$NAMESPACE"
   kc -n "$NAMESPACE" wait --for=condition=complete job/loomwatch-topics --timeout=600s >/dev/null || die "the loomwatch-topics Job did not complete"
