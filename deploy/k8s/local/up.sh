@@ -221,6 +221,9 @@ cmd_stop() {
   rm -f "$PID"
   # containerd's shims and the pods' processes outlive k3s by design: end those of this data dir.
   for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address /run/k3s/containerd/containerd.sock" || true); do kill -TERM "$pid" 2>/dev/null || true; done
+  # A shim's end leaves its containers' processes to init (seen: Kafka, S3Proxy and the pause
+  # processes still running after a stop): end every process in the pods' cgroups.
+  for pid in $(grep -l '/kubepods/' /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 || true); do kill -KILL "$pid" 2>/dev/null || true; done
   { grep -o " $DATA/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount "$m" 2>/dev/null || true; done
   { grep -o " /run/k3s/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount "$m" 2>/dev/null || true; done
   ip link delete lwk3s0 2>/dev/null || true
