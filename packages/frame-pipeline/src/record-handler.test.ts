@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LoomwatchError, Verdict, decodeMessage, traceIdOf, traceparent, type FrameEvent } from '@loomwatch/contracts';
-import { readOverlayRecipe, type Decider, type Decision } from '@loomwatch/inference';
-import { mapOfOverlay } from '@loomwatch/inference/overlay';
+import type { Decider, Decision } from '@loomwatch/inference';
+import { mapOfOverlay, readOverlayRecipe } from '@loomwatch/overlay';
 import type { InboundRecord } from '@loomwatch/kafka';
 import { MemoryBlobStore } from '@loomwatch/storage';
 import { ModelPool, fixedDeployment } from './model-pool.js';

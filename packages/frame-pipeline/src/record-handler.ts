@@ -12,7 +12,8 @@ import {
   toLoomwatchError,
   type ObjectRef,
 } from '@loomwatch/contracts';
-import { overlayRecipe, withOverlayRecipe, type Decider, type Decision } from '@loomwatch/inference';
+import type { Decider, Decision } from '@loomwatch/inference';
+import { overlayRecipe, withOverlayRecipe } from '@loomwatch/overlay';
 import type { InboundRecord, OutboundMessage, RecordHandler } from '@loomwatch/kafka';
 import type { BlobStore } from '@loomwatch/storage';
 import type { FrameRouter } from './model-pool.js';
@@ -26,7 +27,7 @@ interface FrameRecordHandlerConfig {
   /**
    * Where anomaly maps and overlays go. Each map carries its overlay's recipe; the overlay itself
    * is stored only when the decider rendered it (`worker.overlays: per-frame`), and is otherwise
-   * rendered at the same key on first request (`@loomwatch/inference/overlay`).
+   * rendered at the same key on first request (`@loomwatch/overlay`).
    */
   outputBucket: string;
   /** Where the verdicts go. */
@@ -53,7 +54,7 @@ interface FrameRecordHandlerDeps {
 /**
  * Output keys derive from the frame id and model version: a retry overwrites, never duplicates.
  * The overlay's is beside the map's (`maps/…png` ↔ `overlays/…jpg|png`), as the on-request
- * renderer finds the map of an overlay (`mapOfOverlay` of `@loomwatch/inference/overlay`).
+ * renderer finds the map of an overlay (`mapOfOverlay` of `@loomwatch/overlay`).
  */
 export function outputKeys(frame: FrameEvent, model: { name: string; version: string }, overlayExtension: string): {
   anomalyMap: string;

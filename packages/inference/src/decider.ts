@@ -1,12 +1,12 @@
 import type { InputStats, ModelRef, Region, VerdictKind } from '@loomwatch/contracts';
+import { encodeOverlayFromGray8, type OverlayStyleRecipe } from '@loomwatch/overlay';
 import { InferenceEngine, type InferenceResult, type LoadEngineOptions } from './engine.js';
-import { encodeMapPng, encodeOverlayFromGray8, mapToGray8 } from './image/render.js';
-import type { OverlayStyleRecipe } from './overlay-recipe.js';
+import { encodeMapPng, mapToGray8 } from './image/render.js';
 
 /**
  * When overlays are rendered: `per-frame` with every decision (the worker stores it beside the map),
  * `on-request` never by the decider — whoever hands the overlay to a person renders it from the
- * stored map on first request (`@loomwatch/inference/overlay`).
+ * stored map on first request (`@loomwatch/overlay`).
  */
 export type OverlayTiming = 'per-frame' | 'on-request';
 

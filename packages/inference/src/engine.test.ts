@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoomwatchError } from '@loomwatch/contracts';
 import { RANDOM_MODEL } from '@loomwatch/model-registry/fixtures';
+import { normalizeScore, type GrayImage } from '@loomwatch/overlay';
 import { aitexDir } from '@loomwatch/testkit';
-import { normalizeScore } from './core/scoring.js';
 import { maxOf, meanFilter } from './core/smoothing.js';
 import { InferenceEngine } from './engine.js';
-import type { GrayImage } from './image/decode.js';
 import type { Model } from './model/model.js';
 
 const FRAME = join(aitexDir(), 'defect/0001_002_00.png');

@@ -1,15 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { LoomwatchError, type InputStats, type ModelCard, type Region, type VerdictKind } from '@loomwatch/contracts';
 import type { ModelSource } from '@loomwatch/model-registry';
+import { decodeGray, encodeOverlay, normalizeScore, type GrayImage, type OverlayOptions } from '@loomwatch/overlay';
 import { findRegions, regionScratch, type RegionScratch } from './core/regions.js';
 import { rowMaxima } from './core/row-maxima.js';
-import { calibrationFor, normalizeScore, routeFor, verdictFor, type Calibration } from './core/scoring.js';
+import { calibrationFor, routeFor, verdictFor, type Calibration } from './core/scoring.js';
 import { smoothedMax, smoothingScratch, type SmoothingScratch } from './core/smoothing.js';
 import { inputStats } from './core/stats.js';
 import { Stitcher } from './core/stitch.js';
 import { fillTileBatch, inputLut, planTiles, type TilePlan } from './core/tiling.js';
-import { decodeGray, type GrayImage } from './image/decode.js';
-import { encodeMapPng, encodeOverlay, type OverlayOptions } from './image/render.js';
+import { encodeMapPng } from './image/render.js';
 import { loadOnnxModel, type LoadedModel } from './model/load.js';
 import { InferenceConfig, type InferenceConfigInput } from './options.js';
 import { BufferPool } from './pools.js';

@@ -1,6 +1,5 @@
 import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp';
 import { LoomwatchError } from '@loomwatch/contracts';
-import type { InferenceConfig } from '../options.js';
 
 /** An 8-bit single-channel frame, row-major. */
 export interface GrayImage {
@@ -9,10 +8,15 @@ export interface GrayImage {
   height: number;
 }
 
-export type DecodeOptions = Pick<InferenceConfig, 'limitInputPixels' | 'colour'> & {
+/** How to decode: the engine passes its `inference` settings of the same names and the model's tile size. */
+export interface DecodeOptions {
+  /** Frames with more pixels are refused before decoding (`inference.limitInputPixels`). */
+  limitInputPixels: number;
+  /** `reject` refuses colour, transparency and 16-bit samples; `convert` turns them into 8-bit grey (`inference.colour`). */
+  colour: 'reject' | 'convert';
   /** Frames narrower or lower than this are refused (the model's tile size). */
   minSide: number;
-};
+}
 
 /** Still-image formats a camera or an operator might hand us; anything else (SVG, GIF, PDF, HEIF…) is refused. */
 const FORMATS = new Set(['png', 'jpeg', 'tiff', 'webp']);

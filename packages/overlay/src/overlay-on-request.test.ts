@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LoomwatchError, type ObjectRef } from '@loomwatch/contracts';
-import { encodeMapPng, encodeOverlayFromGray8, mapToGray8 } from './image/render.js';
 import { OverlayRenderer, mapOfOverlay, resultKeys, type OverlayObjects } from './overlay-on-request.js';
 import { overlayRecipe, withOverlayRecipe } from './overlay-recipe.js';
+import { encodeOverlayFromGray8 } from './render.js';
 
 const WIDTH = 96;
 const HEIGHT = 32;
@@ -32,7 +32,13 @@ class Objects implements OverlayObjects {
 }
 
 const grey = Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => (i * 7) % 256);
-const map = Float32Array.from({ length: WIDTH * HEIGHT }, (_, i) => ((i % WIDTH) / WIDTH) * ((Math.floor(i / WIDTH) + 1) / HEIGHT));
+/** The anomaly map's 8-bit levels, as the worker stores them (`mapToGray8` of `@loomwatch/inference`). */
+const map8 = Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => Math.round(255 * ((i % WIDTH) / WIDTH) * ((Math.floor(i / WIDTH) + 1) / HEIGHT)));
+
+/** 8-bit levels as a greyscale PNG, as the worker stores an anomaly map (`encodeMapPng`). */
+function greyPng(levels: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(levels, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+}
 
 describe('OverlayRenderer', () => {
   let objects: Objects;
@@ -42,14 +48,14 @@ describe('OverlayRenderer', () => {
     objects = new Objects();
     frameBytes = await sharp(grey, { raw: { width: WIDTH, height: HEIGHT, channels: 1 } }).toColourspace('b-w').png().toBuffer();
     const sha256 = createHash('sha256').update(frameBytes).digest('hex');
-    const png = withOverlayRecipe(await encodeMapPng(map, WIDTH, HEIGHT), overlayRecipe(STYLE, { ...FRAME_REF, sha256 }, REGIONS));
+    const png = withOverlayRecipe(await greyPng(map8, WIDTH, HEIGHT), overlayRecipe(STYLE, { ...FRAME_REF, sha256 }, REGIONS));
     await objects.put(FRAME_REF, frameBytes);
     await objects.put({ bucket: 'results', key: KEYS.anomalyMap }, png);
   });
 
   it('renders the overlay the worker renders per frame, and stores it at the overlay key', async () => {
     const rendered = await new OverlayRenderer(objects).render(OVERLAY);
-    const perFrame = await encodeOverlayFromGray8({ width: WIDTH, height: HEIGHT, data: grey }, mapToGray8(map), REGIONS, STYLE, STYLE);
+    const perFrame = await encodeOverlayFromGray8({ width: WIDTH, height: HEIGHT, data: grey }, map8, REGIONS, STYLE, STYLE);
     expect(rendered.contentType).toBe('image/jpeg');
     expect(rendered.body.equals(perFrame)).toBe(true);
     expect(objects.items.get(`results/${KEYS.overlay}`)?.equals(perFrame)).toBe(true);
@@ -86,7 +92,7 @@ describe('OverlayRenderer', () => {
   });
 
   it('refuses a map of another size than its frame', async () => {
-    const png = withOverlayRecipe(await encodeMapPng(new Float32Array(8 * 4), 8, 4), overlayRecipe(STYLE, FRAME_REF, []));
+    const png = withOverlayRecipe(await greyPng(new Uint8Array(8 * 4), 8, 4), overlayRecipe(STYLE, FRAME_REF, []));
     objects.items.set(`results/${KEYS.anomalyMap}`, png);
     await expect(new OverlayRenderer(objects).render(OVERLAY)).rejects.toMatchObject({ problem: 'OVERLAY_RECIPE_INVALID', message: expect.stringContaining('8×4') });
   });

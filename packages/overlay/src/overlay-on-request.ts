@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import sharp, { type OutputInfo } from 'sharp';
 import { LoomwatchError, type ErrorCode, type ObjectRef } from '@loomwatch/contracts';
-import { decodeGray, type GrayImage } from './image/decode.js';
-import { encodeOverlayFromGray8 } from './image/render.js';
+import { decodeGray, type GrayImage } from './decode.js';
+import { encodeOverlayFromGray8 } from './render.js';
 import { readOverlayRecipe, recipeRegions, type OverlayLook, type OverlayRecipe } from './overlay-recipe.js';
 
 /**
@@ -11,11 +11,10 @@ import { readOverlayRecipe, recipeRegions, type OverlayLook, type OverlayRecipe 
  * overlay's key in the verdict; the dashboard's object proxy, the inference API and anything else
  * that hands an overlay to people call `OverlayRenderer.get`, which reads the map and the frame,
  * renders the overlay exactly as the worker would have (`encodeOverlayFromGray8`), stores it at
- * that key (the cache) and returns it. Imported as `@loomwatch/inference/overlay`: sharp and zod,
- * no model runtime.
+ * that key (the cache) and returns it. The package `@loomwatch/overlay`: sharp and zod, no model
+ * runtime.
  */
 
-export { OverlayRecipe, overlayLook, overlayRecipe, readOverlayRecipe, withOverlayRecipe, type OverlayLook, type OverlayStyleRecipe } from './overlay-recipe.js';
 
 /** Why an overlay could not be rendered; each is a `LoomwatchError` with the code in brackets. */
 export type OverlayProblem =

@@ -1,6 +1,5 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodeMapPng } from './image/render.js';
 import { overlayRecipe, readOverlayRecipe, recipeRegions, withOverlayRecipe, type OverlayRecipe } from './overlay-recipe.js';
 
 const STYLE = { colour: 'reject', pixelThreshold: 0.42, normalization: { min: 0.1, max: 0.9 }, format: 'jpeg', jpegQuality: 85, pngCompressionLevel: 1 } as const;
@@ -10,7 +9,8 @@ function recipe(key = 'frames/line-1/cam-1/1.png'): OverlayRecipe {
 }
 
 async function mapPng(): Promise<Buffer> {
-  return encodeMapPng(Float32Array.from({ length: 40 * 30 }, (_, i) => (i % 40) / 39), 40, 30);
+  const levels = Uint8Array.from({ length: 40 * 30 }, (_, i) => Math.round(((i % 40) / 39) * 255));
+  return sharp(levels, { raw: { width: 40, height: 30, channels: 1 } }).toColourspace('b-w').png().toBuffer();
 }
 
 describe('overlay recipe in the anomaly map', () => {

@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { LoomwatchError } from '@loomwatch/contracts';
-import type { RegionBox } from './image/render.js';
+import type { RegionBox } from './render.js';
 
 /**
  * What rendering a frame's overlay needs beyond the frame and its stored anomaly map: the heat

@@ -39,7 +39,7 @@ describe('the workspace graph', () => {
 describe('what each package loads at run time', () => {
   const graph = readRuntimeGraph(REPO_ROOT, readWorkspace(REPO_ROOT));
 
-  it('holds every runtime rule: the registry, contracts and shared helpers load no runtime, the services that run no model carry none, the API no Kafka or S3 client', () => {
+  it('holds every runtime rule: the registry, contracts and shared helpers load no runtime, the services that run no model carry no model runtime, the overlay renderer no client, the API no Kafka client', () => {
     expect(runtimeProblems(graph)).toEqual([]);
   });
 
@@ -47,6 +47,8 @@ describe('what each package loads at run time', () => {
     // So the rules above can fail: the walk reaches what the worker and the dashboard really load.
     expect(runtimePath(graph, '@loomwatch/frame-pipeline', 'onnxruntime-node')).toEqual(['@loomwatch/frame-pipeline', '@loomwatch/inference', 'onnxruntime-node']);
     expect(runtimePath(graph, '@loomwatch/dashboard', '@aws-sdk/*')).toEqual(['@loomwatch/dashboard', '@loomwatch/storage', '@aws-sdk/client-s3']);
+    expect(runtimePath(graph, '@loomwatch/dashboard', 'sharp')).toEqual(['@loomwatch/dashboard', '@loomwatch/overlay', 'sharp']);
+    expect(runtimePath(graph, '@loomwatch/dashboard', 'onnxruntime-node')).toBeUndefined();
     // A package of a package: fastify's own dependencies are read from node_modules.
     expect(runtimePath(graph, '@loomwatch/http', 'find-my-way')).toEqual(['@loomwatch/http', 'fastify', 'find-my-way']);
   });
@@ -67,5 +69,6 @@ describe('what each package loads at run time', () => {
       '@loomwatch/gone is named by a runtime rule but is not in the workspace',
     ]);
     expect(RUNTIME_RULES.flatMap((rule) => rule.packages)).toContain('@loomwatch/model-registry');
+    expect(RUNTIME_RULES.flatMap((rule) => rule.packages)).toContain('@loomwatch/overlay');
   });
 });

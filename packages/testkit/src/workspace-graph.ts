@@ -148,29 +148,43 @@ export interface RuntimeRule {
   why: string;
 }
 
-const MODEL_RUNTIMES = ['onnxruntime-node', 'sharp'];
-const CLIENTS = ['@platformatic/kafka', '@aws-sdk/*', '@loomwatch/kafka', '@loomwatch/storage'];
+/** What runs a model: onnxruntime-node, and the packages that load it. */
+const MODEL_RUNTIME = ['onnxruntime-node', '@loomwatch/inference', '@loomwatch/frame-pipeline'];
+/** The image library: decoding frames, drawing overlays. */
+const IMAGE_RUNTIME = ['sharp'];
+const KAFKA_CLIENTS = ['@platformatic/kafka', '@loomwatch/kafka'];
+const CLIENTS = [...KAFKA_CLIENTS, '@aws-sdk/*', '@loomwatch/storage'];
 
 export const RUNTIME_RULES: readonly RuntimeRule[] = [
   {
     packages: ['@loomwatch/model-registry', '@loomwatch/contracts', '@loomwatch/http', '@loomwatch/concurrency', '@loomwatch/config', '@loomwatch/observability', '@loomwatch/quality'],
-    forbidden: [...MODEL_RUNTIMES, ...CLIENTS],
-    why: 'a shared package that any service may use loads no model runtime and no broker or S3 client',
+    forbidden: [...MODEL_RUNTIME, ...IMAGE_RUNTIME, ...CLIENTS],
+    why: 'a shared package that any service may use loads no model runtime, no image library and no broker or S3 client',
   },
   {
-    packages: ['@loomwatch/drift-monitor', '@loomwatch/dashboard', '@loomwatch/alerting'],
-    forbidden: [...MODEL_RUNTIMES, '@loomwatch/inference', '@loomwatch/frame-pipeline'],
-    why: 'a service that runs no model carries no model runtime in its image (the registry it reads is @loomwatch/model-registry)',
+    packages: ['@loomwatch/overlay'],
+    forbidden: [...MODEL_RUNTIME, ...CLIENTS],
+    why: 'the overlay renderer draws with sharp only: the dashboard and the inference API load it without a model runtime, and it reads and writes objects through the store its caller hands it',
+  },
+  {
+    packages: ['@loomwatch/drift-monitor', '@loomwatch/alerting'],
+    forbidden: [...MODEL_RUNTIME, ...IMAGE_RUNTIME],
+    why: 'a service that runs no model and draws no image carries neither runtime in its image (the registry it reads is @loomwatch/model-registry)',
+  },
+  {
+    packages: ['@loomwatch/dashboard'],
+    forbidden: MODEL_RUNTIME,
+    why: 'the dashboard renders overlays on request (@loomwatch/overlay, sharp) but runs no model: its image carries no onnxruntime-node',
   },
   {
     packages: ['@loomwatch/camera-gateway'],
-    forbidden: ['onnxruntime-node', '@loomwatch/inference', '@loomwatch/frame-pipeline'],
+    forbidden: MODEL_RUNTIME,
     why: 'the gateway checks images (sharp) but runs no model',
   },
   {
     packages: ['@loomwatch/inference-api'],
-    forbidden: [...CLIENTS, '@loomwatch/frame-pipeline'],
-    why: 'the inference API answers HTTP from the model: its image carries no Kafka or S3 client',
+    forbidden: [...KAFKA_CLIENTS, '@loomwatch/frame-pipeline'],
+    why: 'the inference API answers HTTP from the model and reads S3 (@loomwatch/storage) only for its stream-overlay route: its image carries no Kafka client',
   },
 ];
 

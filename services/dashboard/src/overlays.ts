@@ -1,6 +1,6 @@
 import type { ObjectRef } from '@loomwatch/contracts';
 import { Semaphore } from '@loomwatch/concurrency';
-import { OverlayRenderer, OverlayUnavailableError, type OverlayProblem, type RenderedOverlay } from '@loomwatch/inference/overlay';
+import { OverlayRenderer, OverlayUnavailableError, type OverlayProblem, type RenderedOverlay } from '@loomwatch/overlay';
 import type { BlobStore } from '@loomwatch/storage';
 import type { ObjectAllowance } from './config.js';
 import { allowedObject, objectPath } from './objects.js';

@@ -29,7 +29,7 @@ export const HTTP_ERROR_CODES = [
   'RETRAIN_NOT_FOUND',
   'RETRAIN_NOT_PROMOTABLE',
   'RETRAIN_PENDING',
-  // an overlay rendered on first request that cannot be (see OverlayProblem of @loomwatch/inference/overlay)
+  // an overlay rendered on first request that cannot be (see OverlayProblem of @loomwatch/overlay)
   'OVERLAY_KEY_INVALID',
   'OVERLAY_MAP_MISSING',
   'OVERLAY_FRAME_MISSING',

@@ -13,7 +13,7 @@ export const HTTP_ERROR_CODES = [
   'QUERY_INVALID',
   'NOT_ENABLED',
   'OBJECT_NOT_ALLOWED',
-  // a stream overlay that cannot be rendered (OverlayProblem of @loomwatch/inference/overlay)
+  // a stream overlay that cannot be rendered (OverlayProblem of @loomwatch/overlay)
   'OVERLAY_KEY_INVALID',
   'OVERLAY_MAP_MISSING',
   'OVERLAY_FRAME_MISSING',

@@ -1,4 +1,4 @@
-import type { OverlayLook } from '@loomwatch/inference/overlay';
+import type { OverlayLook } from '@loomwatch/overlay';
 
 /**
  * The pictures of one answered request. The overlay is rendered on its first `GET` (the decision

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LoomwatchError } from '@loomwatch/contracts';
 import type { Decider } from '@loomwatch/inference';
-import { OverlayUnavailableError, overlayLook, renderOverlayFromMap } from '@loomwatch/inference/overlay';
+import { OverlayUnavailableError, overlayLook, renderOverlayFromMap } from '@loomwatch/overlay';
 import { acceptRawBodies, createHttpApp, listen, type FastifyInstance, type FastifyReply, type FastifyRequest, type HttpLimits } from '@loomwatch/http';
 import type { Logger } from '@loomwatch/observability';
 import type { Admission } from './admission.js';

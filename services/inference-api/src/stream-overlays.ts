@@ -1,5 +1,5 @@
 import type { ObjectRef } from '@loomwatch/contracts';
-import { OverlayRenderer, mapOfOverlay, type RenderedOverlay } from '@loomwatch/inference/overlay';
+import { OverlayRenderer, mapOfOverlay, type RenderedOverlay } from '@loomwatch/overlay';
 import type { BlobStore } from '@loomwatch/storage';
 import { HttpProblem } from './problem.js';
 

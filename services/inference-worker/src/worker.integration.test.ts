@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DeadLetter, FrameEvent, Verdict, decodeMessage, encodeMessage } from '@loomwatch/contracts';
 import { publishTestFrames } from '@loomwatch/frame-pipeline/testing';
-import { OverlayRenderer } from '@loomwatch/inference/overlay';
+import { OverlayRenderer } from '@loomwatch/overlay';
 import { useTestKafka } from '@loomwatch/kafka/testing';
 import { createLogger } from '@loomwatch/observability';
 import { useTestS3 } from '@loomwatch/storage/testing';

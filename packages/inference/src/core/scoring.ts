@@ -1,27 +1,9 @@
 import { CARD_FALSE_ALARM_RATE, ownValue, type ModelCard, type OperatingPoint, type VerdictKind } from '@loomwatch/contracts';
-
-export interface Normalization {
-  min: number;
-  max: number;
-}
+import type { Normalization } from '@loomwatch/overlay';
 
 /** `defect` iff the frame score reaches the image threshold. */
 export function verdictFor(score: number, imageThreshold: number): VerdictKind {
   return score >= imageThreshold ? 'defect' : 'ok';
-}
-
-/**
- * Maps a score onto [0, 1], piecewise linear: `normalization.min` → 0, the image threshold →
- * exactly 0.5, `normalization.max` → 1, clamped outside. Because the threshold always lands on
- * 0.5, a "sensitivity" expressed on the normalised scale means the same for every model.
- */
-export function normalizeScore(score: number, threshold: number, normalization: Normalization): number {
-  const { min: lo, max: hi } = normalization;
-  let value: number;
-  if (score === threshold) value = 0.5;
-  else if (score < threshold) value = threshold > lo ? (0.5 * (score - lo)) / (threshold - lo) : 0;
-  else value = hi > threshold ? 0.5 + (0.5 * (score - threshold)) / (hi - threshold) : 1;
-  return Math.min(1, Math.max(0, value));
 }
 
 /** The thresholds and normalisation one frame is judged by. */
