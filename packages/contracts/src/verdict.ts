@@ -70,12 +70,12 @@ export const Verdict = z.strictObject({
    * The overlay image: the frame with the anomaly map blended in and the regions outlined. Under the
    * workers' `worker.overlays: on-request` (the default) nothing is stored there when the verdict is
    * published: the key is a link that renders on first request — the dashboard's object proxy, the
-   * inference API's `GET /v1/overlays/{bucket}/{key}`, or any `@loomwatch/inference/overlay`
+   * inference API's `GET /v1/overlays/{bucket}/{key}`, or any `@loomwatch/overlay`
    * renderer draws it from the anomaly map (which carries what it needs) and the frame, and stores
    * it at this key for the next reader. Under `per-frame` it is stored before the verdict.
    */
   overlay: ObjectRef.describe(
-    'The overlay image (the frame with the anomaly map blended in, regions outlined). With the workers\' worker.overlays: on-request (the default) it is not stored when the verdict is published: the dashboard\'s object proxy, the inference API (GET /v1/overlays/{bucket}/{key}) or an @loomwatch/inference/overlay renderer renders it from the anomaly map and the frame on first request and stores it at this key. With per-frame it is stored before the verdict.',
+    'The overlay image (the frame with the anomaly map blended in, regions outlined). With the workers\' worker.overlays: on-request (the default) it is not stored when the verdict is published: the dashboard\'s object proxy, the inference API (GET /v1/overlays/{bucket}/{key}) or an @loomwatch/overlay renderer renders it from the anomaly map and the frame on first request and stores it at this key. With per-frame it is stored before the verdict.',
   ),
   inputStats: InputStats,
   /** Milliseconds per stage, e.g. fetch, decode, infer, post, store. */
