@@ -159,11 +159,14 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'bench' });
   const store = new S3BlobStore(infra.s3);
   const tag = `bench-${Date.now()}`;
-  const topics = { frames: `${tag}-frames`, verdicts: `${tag}-verdicts`, dlq: `${tag}-dlq` };
+  // The workers check at start that every topic they use exists, control and shadow included.
+  const topics = { frames: `${tag}-frames`, verdicts: `${tag}-verdicts`, dlq: `${tag}-dlq`, control: `${tag}-control`, shadow: `${tag}-shadow` };
   await client.topics.ensure([
     { topic: topics.frames, numPartitions: PARTITIONS },
     { topic: topics.verdicts, numPartitions: PARTITIONS },
     { topic: topics.dlq },
+    { topic: topics.control },
+    { topic: topics.shadow },
   ]);
   const bucket = `${tag}-frames`;
   const outputBucket = `${tag}-results`;
@@ -201,6 +204,8 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
       inputTopic: topics.frames,
       verdictTopic: topics.verdicts,
       deadLetterTopic: topics.dlq,
+      controlTopic: topics.control,
+      shadowVerdictTopic: topics.shadow,
       frameBucket: bucket,
       outputBucket,
       logFile: join(logDir, `${tag}-worker-${i + 1}.log`),

@@ -11,6 +11,9 @@ interface WorkerProcessOptions {
   inputTopic?: string;
   verdictTopic?: string;
   deadLetterTopic?: string;
+  /** Where deployments are read from and shadow verdicts go: the worker checks both exist at start. */
+  controlTopic?: string;
+  shadowVerdictTopic?: string;
   frameBucket?: string;
   outputBucket?: string;
   /** @defaultValue 10000 — short, so a killed worker's partitions move on quickly. */
@@ -33,6 +36,8 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): ChildProcess 
       LOOMWATCH_WORKER__INPUT_TOPIC: options.inputTopic,
       LOOMWATCH_WORKER__VERDICT_TOPIC: options.verdictTopic,
       LOOMWATCH_WORKER__DEAD_LETTER_TOPIC: options.deadLetterTopic,
+      LOOMWATCH_WORKER__CONTROL_TOPIC: options.controlTopic,
+      LOOMWATCH_WORKER__SHADOW_VERDICT_TOPIC: options.shadowVerdictTopic,
       LOOMWATCH_WORKER__ALLOWED_BUCKETS: options.frameBucket,
       LOOMWATCH_WORKER__OUTPUT_BUCKET: options.outputBucket,
       LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: options.sessionTimeoutMs ?? 10_000,
