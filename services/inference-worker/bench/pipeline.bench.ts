@@ -11,10 +11,15 @@
  * the transaction, the read_committed fetch).
  * Each repetition first times bare `session.run` on the same model with 2 threads: a layout's ratio
  * is to the bare rate of its own repetition, and the figures are medians over the repetitions.
+ * With `--isolate` the local Kafka and S3 stop sharing the workers' cores: each layout's workers are
+ * pinned (taskset) to cores 0…W·T−1 and the bench, Kafka and S3 to the others, and its bare run uses
+ * W·T threads pinned to the same cores — the worker's own cost beyond the model, as where the
+ * brokers run on other machines. Only layouts that leave a core for the rest run (1 × 1 on 2 cores).
  * Progress goes to stderr; the last stdout line is one JSON object.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { newCommand, parseOrExit } from '@loomwatch/config';
@@ -44,19 +49,42 @@ const command = newCommand({
   .option('--model <ref>', "model version (default: the registry's best-validated production model)")
   .option('--frames <n>', 'frames per throughput repetition', '40')
   .option('--latency-frames <n>', 'frames sent one at a time for the latency figures', '24')
-  .option('--reps <r>', 'repetitions (medians are reported)', '3');
+  .option('--reps <r>', 'repetitions (medians are reported)', '3')
+  .option('--isolate', "pin the workers to their own cores and Kafka, S3 and the bench to the others (taskset); layouts 1 × 1, 2 × 1, 1 × 2 where a core is left over");
 parseOrExit(command);
 const values = command.opts<{
   model?: string;
   frames: string;
   latencyFrames: string;
   reps: string;
+  isolate?: boolean;
 }>();
 const model = values.model ?? (await defaultModel(DEFAULT_REGISTRY_ROOT)).name;
 const frames = Number(values.frames);
 const latencyFrames = Number(values.latencyFrames);
 const reps = Number(values.reps);
 const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
+const cores = availableParallelism();
+
+/** Pins every thread of a process to a CPU list such as `0-1` (threads it starts later inherit it). */
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** The CPU list of the first `n` cores, and of the rest. */
+function coreSplit(n: number): { workers: string; rest: string } {
+  return { workers: `0-${n - 1}`, rest: `${n}-${cores - 1}` };
+}
+
+/** Runs `f` with this process pinned to `cpus`, then pins it back to `after` (children spawned inside inherit `cpus`). */
+async function pinnedTo<T>(cpus: string, after: string, f: () => Promise<T> | T): Promise<T> {
+  pin(process.pid, cpus);
+  try {
+    return await f();
+  } finally {
+    pin(process.pid, after);
+  }
+}
 
 /** Bare onnxruntime: one session, the engine's tile batches of one real frame, timed runs. */
 async function bareFramesPerSec(threads: number, runs: number): Promise<{ framesPerSec: number; cpuMsPerFrame: number }> {
@@ -155,7 +183,7 @@ interface LayoutResult {
 }
 
 async function runLayout(workers: number, threads: number, infra: Awaited<ReturnType<typeof startInfra>>['infra']): Promise<LayoutResult> {
-  const layout = `${workers} worker(s) × ${threads} thread(s)`;
+  const layout = `${workers} worker(s) × ${threads} thread(s)${values.isolate === true ? ', isolated' : ''}`;
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'bench' });
   const store = new S3BlobStore(infra.s3);
   const tag = `bench-${Date.now()}`;
@@ -194,7 +222,7 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
   // 1. Saturation: the backlog is in place before the workers start.
   await publisher.publish(await benchFrames(files, Math.ceil(frames / PARTITIONS), 1));
   const total = Math.ceil(frames / PARTITIONS) * PARTITIONS;
-  const children = Array.from({ length: workers }, (_, i) =>
+  const spawnAll = () => Array.from({ length: workers }, (_, i) =>
     spawnWorkerProcess({
       infra,
       id: `bench-${i + 1}`,
@@ -211,6 +239,8 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
       logFile: join(logDir, `${tag}-worker-${i + 1}.log`),
     }),
   );
+  const split = coreSplit(workers * threads);
+  const children = values.isolate === true ? await pinnedTo(split.workers, split.rest, spawnAll) : spawnAll();
   // CPU between the 3rd and the last verdict, the window the rate is measured over.
   const cpuNow = (): { workers: number; infra: number } => ({
     workers: children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0),
@@ -282,24 +312,43 @@ function median(xs: readonly number[]): number {
 
 const handle = await startInfra();
 try {
-  progress(`pipeline bench: model ${model}, ${frames} frames per layout, ${latencyFrames} at 80 % load, ${reps} repetitions`);
-  const layouts = [
-    [1, 2],
-    [2, 1],
-  ] as const;
+  progress(`pipeline bench: model ${model}, ${frames} frames per layout, ${latencyFrames} at 80 % load, ${reps} repetitions${values.isolate === true ? ', isolated' : ''}`);
+  const layouts: (readonly [number, number])[] =
+    values.isolate === true
+      ? [
+          [1, 1],
+          [2, 1],
+          [1, 2],
+        ].filter(([w = 1, t = 1]) => w * t < cores) as [number, number][]
+      : [
+          [1, 2],
+          [2, 1],
+        ];
+  if (layouts.length === 0) throw new Error(`--isolate needs at least 2 cores (this machine has ${cores})`);
   const runs = layouts.map((): LayoutResult[] => []);
   const ratios = layouts.map((): number[] => []);
-  const bares: { framesPerSec: number; cpuMsPerFrame: number }[] = [];
+  const bares = layouts.map((): { framesPerSec: number; cpuMsPerFrame: number }[] => []);
+  const bareLine = (threads: number, run: { framesPerSec: number; cpuMsPerFrame: number }, where: string): boolean =>
+    progress(`bare session.run, ${threads} thread(s)${where}: ${run.framesPerSec.toFixed(2)} frames/s (${(1000 / run.framesPerSec).toFixed(0)} ms per frame, ${run.cpuMsPerFrame} CPU ms per frame)`);
   const started = Date.now();
   for (let rep = 0; rep < reps; rep++) {
     // Bare session.run in every repetition: each layout is compared with the bare rate of its own repetition.
-    const bareRun = await bareFramesPerSec(2, 10);
-    bares.push(bareRun);
-    progress(`bare session.run, 2 threads: ${bareRun.framesPerSec.toFixed(2)} frames/s (${(1000 / bareRun.framesPerSec).toFixed(0)} ms per frame, ${bareRun.cpuMsPerFrame} CPU ms per frame)`);
+    const shared = values.isolate === true ? undefined : await bareFramesPerSec(2, 10);
+    if (shared !== undefined) bareLine(2, shared, '');
     // Alternating which layout goes first, so a drift of the machine does not favour one.
-    const order = rep % 2 === 0 ? [0, 1] : [1, 0];
+    const order = layouts.map((_, i) => i);
+    if (rep % 2 === 1) order.reverse();
     for (const index of order) {
       const [workers, threads] = layouts[index] ?? [1, 2];
+      let bareRun = shared;
+      if (bareRun === undefined) {
+        const split = coreSplit(workers * threads);
+        for (const pid of infraPids()) pin(pid, split.rest);
+        pin(process.pid, split.rest);
+        bareRun = await pinnedTo(split.workers, split.rest, () => bareFramesPerSec(workers * threads, 10));
+        bareLine(workers * threads, bareRun, ` on cores ${split.workers}`);
+      }
+      bares[index]?.push(bareRun);
       const result = await runLayout(workers, threads, handle.infra);
       runs[index]?.push(result);
       ratios[index]?.push(result.framesPerSec / bareRun.framesPerSec);
@@ -307,40 +356,45 @@ try {
     const elapsed = (Date.now() - started) / 1000;
     progress(`repetition ${rep + 1}/${reps} done in ${elapsed.toFixed(0)} s; about ${((elapsed / (rep + 1)) * (reps - rep - 1)).toFixed(0)} s left`);
   }
-  const bare = median(bares.map((b) => b.framesPerSec));
-  const bareCpuMs = median(bares.map((b) => b.cpuMsPerFrame));
   const results = runs.map(medianRun);
-  const computeMs = 1000 / bare;
-  for (const [i, r] of results.entries()) {
+  const summaries = results.map((r, i) => {
+    const bare = median((bares[i] ?? []).map((b) => b.framesPerSec));
+    const bareCpuMs = median((bares[i] ?? []).map((b) => b.cpuMsPerFrame));
+    return { ...r, ratio: Number(median(ratios[i] ?? []).toFixed(3)), bareFramesPerSec: Number(bare.toFixed(3)), bareCpuMsPerFrame: bareCpuMs, p99OverBare: Number((r.p99Ms / (1000 / bare)).toFixed(2)) };
+  });
+  for (const r of summaries) {
     console.log(
-      `${r.layout.padEnd(24)} ${r.framesPerSec.toFixed(2)} frames/s (ratio ${median(ratios[i] ?? []).toFixed(3)} vs bare, median of the repetitions' ratios), ` +
+      `${r.layout.padEnd(24)} ${r.framesPerSec.toFixed(2)} frames/s (ratio ${r.ratio.toFixed(3)} vs bare, median of the repetitions' ratios), ` +
         `at ${r.offeredFps.toFixed(2)} frames/s offered: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms ` +
-        `(${(r.p99Ms / computeMs).toFixed(2)} × one frame's bare compute); CPU ms per frame: workers ${r.cpuMsPerFrame.workers} (bare ${bareCpuMs}), Kafka + S3 ${r.cpuMsPerFrame.infra}`,
+        `(${r.p99OverBare.toFixed(2)} × one frame's bare compute); CPU ms per frame: workers ${r.cpuMsPerFrame.workers} (bare ${r.bareCpuMsPerFrame}), Kafka + S3 ${r.cpuMsPerFrame.infra}`,
     );
   }
-  const scaleOuts = (runs[1] ?? []).map((two, rep) => two.framesPerSec / (runs[0]?.[rep]?.framesPerSec ?? Number.NaN));
+  const oneByTwo = layouts.findIndex(([w, t]) => w === 1 && t === 2);
+  const twoByOne = layouts.findIndex(([w, t]) => w === 2 && t === 1);
+  const scaleOuts = (runs[twoByOne] ?? []).map((two, rep) => two.framesPerSec / (runs[oneByTwo]?.[rep]?.framesPerSec ?? Number.NaN));
   const scaleOut = median(scaleOuts);
-  console.log(`2 workers × 1 thread / 1 worker × 2 threads: ${scaleOut.toFixed(3)} (median of the repetitions)`);
-  const bestIndex = (results[1]?.framesPerSec ?? 0) > (results[0]?.framesPerSec ?? 0) ? 1 : 0;
-  const best = results[bestIndex];
+  if (scaleOuts.length > 0) console.log(`2 workers × 1 thread / 1 worker × 2 threads: ${scaleOut.toFixed(3)} (median of the repetitions)`);
+  const best = [...summaries].sort((a, b) => b.framesPerSec - a.framesPerSec)[0];
   if (best === undefined) throw new Error('no layout ran');
   console.log(
     JSON.stringify({
       bench: 'pipeline',
       model,
       reps,
+      isolated: values.isolate === true,
       layout: best.layout,
       framesPerSec: Number(best.framesPerSec.toFixed(3)),
-      bareFramesPerSec: Number(bare.toFixed(3)),
-      bareCpuMsPerFrame: bareCpuMs,
-      ratio: Number(median(ratios[bestIndex] ?? []).toFixed(3)),
-      scaleOut: Number(scaleOut.toFixed(3)),
+      bareFramesPerSec: best.bareFramesPerSec,
+      bareCpuMsPerFrame: best.bareCpuMsPerFrame,
+      ratio: best.ratio,
+      ...(scaleOuts.length > 0 ? { scaleOut: Number(scaleOut.toFixed(3)) } : {}),
       p99Ms: best.p99Ms,
-      layouts: results.map((r, i) => ({ ...r, ratio: Number(median(ratios[i] ?? []).toFixed(3)) })),
+      layouts: summaries,
       bares,
       runs,
     }),
   );
 } finally {
+  if (values.isolate === true) for (const pid of infraPids()) pin(pid, `0-${cores - 1}`);
   await handle.stop();
 }
