@@ -36,8 +36,19 @@ export class WorkerPool {
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
-  /** Starts workers 0 … count-1. */
+  /**
+   * Starts workers 0 … count-1. A SIGINT or SIGTERM to this process takes the workers with it: they
+   * run in its process group, but a signal sent to its pid alone (`kill`, `pkill -f soak`) would
+   * leave them deciding frames, and competing for the CPU with whatever runs next.
+   */
   start(count: number): void {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        this.stopping = true;
+        for (const slot of this.slots.values()) slot.child.kill('SIGKILL');
+        process.kill(process.pid, signal);
+      });
+    }
     for (let i = 0; i < count; i++) this.spawn(i);
   }
 
