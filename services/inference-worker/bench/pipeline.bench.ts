@@ -222,6 +222,7 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
   // 1. Saturation: the backlog is in place before the workers start.
   await publisher.publish(await benchFrames(files, Math.ceil(frames / PARTITIONS), 1));
   const total = Math.ceil(frames / PARTITIONS) * PARTITIONS;
+  const workerLog = (i: number): string => join(logDir, `${tag}-worker-${i + 1}.log`);
   const spawnAll = () => Array.from({ length: workers }, (_, i) =>
     spawnWorkerProcess({
       infra,
@@ -236,19 +237,33 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
       shadowVerdictTopic: topics.shadow,
       frameBucket: bucket,
       outputBucket,
-      logFile: join(logDir, `${tag}-worker-${i + 1}.log`),
+      logFile: workerLog(i),
     }),
   );
   const split = coreSplit(workers * threads);
   const children = values.isolate === true ? await pinnedTo(split.workers, split.rest, spawnAll) : spawnAll();
+  // A worker that exits before the layout is done (a model that fails to load, a topic missing) fails the bench instead of hanging it.
+  let stopping = false;
+  const workerExited = new Promise<never>((_, reject) => {
+    for (const [i, child] of children.entries()) {
+      child.once('exit', (code, signal) => {
+        if (stopping) return;
+        for (const other of children) other.kill('SIGKILL');
+        const log = existsSync(workerLog(i)) ? readFileSync(workerLog(i), 'utf8').slice(-2000) : '';
+        reject(new Error(`worker ${i + 1} exited (${signal ?? `code ${String(code)}`}) before the layout finished; the end of ${workerLog(i)}:\n${log}`));
+      });
+    }
+  });
+  void workerExited.catch(() => undefined);
+  const whileRunning = (n: number): Promise<void> => Promise.race([until(n), workerExited]);
   // CPU between the 3rd and the last verdict, the window the rate is measured over.
   const cpuNow = (): { workers: number; infra: number } => ({
     workers: children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0),
     infra: infraPids().reduce((sum, pid) => sum + cpuSeconds(pid), 0),
   });
-  await until(3);
+  await whileRunning(3);
   const cpuBefore = cpuNow();
-  await until(total);
+  await whileRunning(total);
   const cpuAfter = cpuNow();
   const decided = verdicts.map((v) => Date.parse(v.decidedAt)).sort((a, b) => a - b);
   const first = decided[2] ?? 0;
@@ -269,7 +284,7 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
     if (due > Date.now()) await sleep(due - Date.now());
     await publisher.publish([frame]);
   }
-  await until(before + Math.ceil(latencyFrames / PARTITIONS) * PARTITIONS);
+  await whileRunning(before + Math.ceil(latencyFrames / PARTITIONS) * PARTITIONS);
   const latencies = verdicts
     .slice(before)
     .map((v, i) => (readAt[before + i] ?? Number.NaN) - Date.parse(v.capturedAt))
@@ -277,6 +292,7 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
   const profile = stageProfile(verdicts.slice(before).map((verdict, i) => ({ verdict, readAt: readAt[before + i] ?? Number.NaN })));
   progress(`  ${layout}: stage medians at 80 % load (ms) ${JSON.stringify(profile)}`);
 
+  stopping = true;
   await Promise.all(children.map(stopProcess));
   await publisher.close();
   await reading.stop();
