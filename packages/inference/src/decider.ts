@@ -92,7 +92,12 @@ export class EngineDecider implements Decider {
 
   static async load(options: EngineDeciderOptions): Promise<EngineDecider> {
     const { overlayFormat = 'jpeg', overlays = 'per-frame', ...engineOptions } = options;
-    return new EngineDecider(await InferenceEngine.load(engineOptions), overlayFormat, overlays);
+    return EngineDecider.create(await InferenceEngine.load(engineOptions), { overlayFormat, overlays });
+  }
+
+  /** A decider over an engine already built (any `Model` adapter: `InferenceEngine.create`); it closes the engine on `close`. */
+  static create(engine: InferenceEngine, options: Pick<EngineDeciderOptions, 'overlayFormat' | 'overlays'> = {}): EngineDecider {
+    return new EngineDecider(engine, options.overlayFormat ?? 'jpeg', options.overlays ?? 'per-frame');
   }
 
   async decide(image: Buffer, fabricCode?: string, falseAlarmRate?: number): Promise<Decision> {
@@ -101,10 +106,21 @@ export class EngineDecider implements Decider {
     const { pngCompressionLevel, colour } = this.engine.config;
     const overlayStyle: OverlayStyleRecipe = { colour, pixelThreshold, normalization, format: this.overlayFormat, jpegQuality: OVERLAY_JPEG_QUALITY, pngCompressionLevel };
     const renderStart = performance.now();
-    const mapPng = encodeMapPng(result.map, result.width, result.height, pngCompressionLevel).then((png) => ({ png, mapMs: performance.now() - renderStart }));
-    // Per frame: the overlay from the map as stored (8-bit), so it is the image an on-request render gives.
-    const overlay = this.overlays === 'per-frame' ? this.renderOverlay(result.frame, mapToGray8(result.map), result.regions, overlayStyle) : undefined;
-    const [{ png: anomalyMapPng, mapMs }, overlayImage] = await Promise.all([mapPng, overlay]);
+    let anomalyMapPng: Buffer;
+    let mapMs: number;
+    let overlayImage: RenderedOverlayImage | undefined;
+    try {
+      const mapPng = encodeMapPng(result.map, result.width, result.height, pngCompressionLevel).then((png) => ({ png, ms: performance.now() - renderStart }));
+      // Per frame: the overlay from the map as stored (8-bit), so it is the image an on-request render gives.
+      const overlay = this.overlays === 'per-frame' ? this.renderOverlay(result.frame, mapToGray8(result.map), result.regions, overlayStyle) : undefined;
+      const [encoded, drawn] = await Promise.all([mapPng, overlay]);
+      anomalyMapPng = encoded.png;
+      mapMs = encoded.ms;
+      overlayImage = drawn;
+    } finally {
+      // Both pictures are drawn: nothing reads the float map any more, and the next frame stitches into it.
+      this.engine.release(result);
+    }
     const rendered = performance.now();
     return {
       width: result.width,

@@ -6,7 +6,9 @@ import { RANDOM_MODEL } from '@loomwatch/model-registry/fixtures';
 import { normalizeScore, type GrayImage } from '@loomwatch/overlay';
 import { aitexDir } from '@loomwatch/testkit';
 import { maxOf, meanFilter } from './core/smoothing.js';
+import { EngineDecider } from './decider.js';
 import { InferenceEngine } from './engine.js';
+import { mapToGray8 } from './image/render.js';
 import type { Model } from './model/model.js';
 
 const FRAME = join(aitexDir(), 'defect/0001_002_00.png');
@@ -186,5 +188,52 @@ describe('InferenceEngine with the random DRAEM', { timeout: 120_000 }, () => {
     const overlay = await sharp(await engine.renderOverlay(result, { format: 'jpeg' })).metadata();
     expect([map.width, map.height, map.channels]).toEqual([1024, 256, 1]);
     expect([overlay.format, overlay.width, overlay.height]).toEqual(['jpeg', 1024, 256]);
+  });
+
+  it('stitches the next frame of a size into a released map, and never into one still held', async () => {
+    const pooled = InferenceEngine.create(engine.loaded);
+    const a = crop(fabric, 0, 0, 512, 256);
+    const b = crop(fabric, 512, 0, 512, 256);
+    const held = await pooled.infer(a);
+    const heldBefore = held.map.slice();
+    const released = await pooled.infer(b);
+    const releasedMap = released.map;
+    const alias = { ...released };
+    pooled.release(released);
+    pooled.release(alias); // the same map again: ignored, or two frames would share it
+    pooled.release({ ...held, map: new Float32Array(512 * 256) }); // a map it never lent: not taken
+    expect(released.map).toHaveLength(0);
+    const next = await pooled.infer(a);
+    const fresh = await pooled.infer(b);
+    // Identity, not toBe: a failing toBe would print two 131,072-value arrays.
+    expect(next.map === releasedMap).toBe(true); // the one map handed back, handed out once
+    expect(fresh.map === releasedMap || fresh.map === held.map).toBe(false);
+    // What reuse must not change: a frame's map, whatever buffer it was stitched into; and a held map.
+    expect(maxAbsDiff(next.map, heldBefore)).toBe(0);
+    expect(maxAbsDiff(held.map, heldBefore)).toBe(0);
+  });
+
+  it('the decider hands each map back once its PNG is encoded, and decisions in flight together keep their own maps', async () => {
+    const inner = InferenceEngine.create(engine.loaded);
+    const handedBack: Float32Array[] = [];
+    const release = inner.release.bind(inner);
+    inner.release = (result) => {
+      handedBack.push(result.map);
+      release(result);
+    };
+    const decider = EngineDecider.create(inner, { overlays: 'on-request' });
+    const sharp = (await import('sharp')).default;
+    const parts = [crop(fabric, 0, 0, 512, 256), crop(fabric, 512, 0, 512, 256), crop(fabric, 256, 0, 512, 256)];
+    const encoded = await Promise.all(parts.map((p) => sharp(p.data, { raw: { width: p.width, height: p.height, channels: 1 } }).toColourspace('b-w').png().toBuffer()));
+    const decisions = [...(await Promise.all(encoded.slice(0, 2).map((bytes) => decider.decide(bytes)))), await decider.decide(encoded[2] ?? Buffer.alloc(0))];
+    expect(handedBack).toHaveLength(3);
+    expect(handedBack.every((map) => map.length === 512 * 256)).toBe(true);
+    expect(handedBack[2] === handedBack[0] || handedBack[2] === handedBack[1]).toBe(true); // the third frame reused a map
+    for (const [i, decision] of decisions.entries()) {
+      const alone = await engine.infer(parts[i] ?? fabric);
+      const stored = await sharp(decision.anomalyMapPng).extractChannel(0).raw().toBuffer();
+      expect(stored.equals(Buffer.from(mapToGray8(alone.map)))).toBe(true);
+      expect(decision.score).toBe(alone.score);
+    }
   });
 });

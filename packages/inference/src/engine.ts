@@ -48,7 +48,10 @@ export interface InferenceResult {
   verdict: VerdictKind;
   regions: Region[];
   inputStats: InputStats;
-  /** The anomaly map, `width × height`, row-major, owned by the caller. */
+  /**
+   * The anomaly map, `width × height`, row-major. The caller's until it hands it back with
+   * `engine.release(result)` (then a later frame reuses it and this is emptied); never overwritten before.
+   */
   map: Float32Array;
   /** The decoded 8-bit frame (kept for the overlay). */
   frame: GrayImage;
@@ -69,6 +72,9 @@ interface PostScratch {
 }
 
 const MAX_CACHED_SIZES = 4;
+
+/** What a released result's `map` becomes, so a read after release finds nothing rather than a later frame's map. */
+const RELEASED_MAP = new Float32Array(0);
 
 function roundMs(ms: number): number {
   return Math.round(ms * 100) / 100;
@@ -93,6 +99,10 @@ export class InferenceEngine {
   private readonly colScratch: Int32Array;
   private readonly plans = new Map<string, TilePlan>();
   private readonly scratch = new Map<string, BufferPool<PostScratch>>();
+  /** Anomaly maps handed back with `release`, by frame size: a 4096 × 256 map is 4 MB, and allocating one per frame drove V8's full collections. */
+  private readonly maps = new Map<string, BufferPool<Float32Array>>();
+  /** The maps of results handed out and not yet released: only these are taken back (so a map is never pooled twice). */
+  private readonly lent = new WeakSet<Float32Array>();
 
   private constructor(
     readonly loaded: LoadedModel,
@@ -157,7 +167,8 @@ export class InferenceEngine {
     const decoded = performance.now();
     const { width, height } = frame;
     const plan = this.planFor(width, height);
-    const stitcher = new Stitcher(plan);
+    const mapPool = this.mapPoolFor(width, height);
+    const stitcher = new Stitcher(plan, mapPool.acquire());
     let inferMs = 0;
     let postMs = 0;
     const card = this.card;
@@ -225,6 +236,7 @@ export class InferenceEngine {
         this.batches.release(p.buffer);
         this.outputs.release(p.into);
       }
+      mapPool.release(stitcher.map);
       throw err;
     }
 
@@ -249,9 +261,13 @@ export class InferenceEngine {
         { threshold: calibration.pixelThreshold, minArea: this.config.minRegionArea, maxRegions: this.config.maxRegions, rowMaxima: scratch.rowMax },
         scratch.regions,
       );
+    } catch (err) {
+      mapPool.release(map);
+      throw err;
     } finally {
       pool.release(scratch);
     }
+    this.lent.add(map);
     const stats = inputStats(frame.data);
     const threshold = calibration.imageThreshold;
     const end = performance.now();
@@ -277,6 +293,19 @@ export class InferenceEngine {
   /** Decodes image bytes to 8-bit grey under this engine's limits (typed IMAGE_* errors). */
   decode(bytes: Uint8Array, what = 'the image'): Promise<GrayImage> {
     return decodeGray(bytes, { limitInputPixels: this.config.limitInputPixels, colour: this.config.colour, minSide: this.tileSize }, what);
+  }
+
+  /**
+   * Takes `result`'s anomaly map back, for a later frame of the same size to stitch into instead of
+   * allocating one, and empties `result.map`. Call it once nothing reads the map any more (its PNG
+   * encoded, its overlay drawn); a map kept is never overwritten. Releasing twice, or a result of
+   * another engine, does nothing.
+   */
+  release(result: InferenceResult): void {
+    const map = result.map;
+    if (!this.lent.delete(map)) return;
+    result.map = RELEASED_MAP;
+    this.mapPoolFor(result.width, result.height).release(map);
   }
 
   /** The anomaly map as an 8-bit greyscale PNG (0–255 ↔ 0–1) at the frame's resolution. */
@@ -318,6 +347,17 @@ export class InferenceEngine {
       this.plans.set(key, plan);
     }
     return plan;
+  }
+
+  private mapPoolFor(width: number, height: number): BufferPool<Float32Array> {
+    const key = `${width}x${height}`;
+    let pool = this.maps.get(key);
+    if (pool === undefined) {
+      if (this.maps.size >= MAX_CACHED_SIZES) this.maps.clear();
+      pool = new BufferPool(() => new Float32Array(width * height));
+      this.maps.set(key, pool);
+    }
+    return pool;
   }
 
   private scratchFor(width: number, height: number): BufferPool<PostScratch> {

@@ -51,4 +51,19 @@ describe('Stitcher', () => {
     stitcher.add(0, outputs, 4);
     expect(Array.from(stitcher.finish())).toEqual(Array.from(Float32Array.from([0.1, 0.2, 0.3, 0.4])));
   });
+
+  it('stitches into a reused buffer as into a new one, overlapping or not', () => {
+    for (const stride of [1, 2]) {
+      const plan = planTiles(3, 2, 2, stride);
+      const n = plan.xs.length;
+      const outputs = Float32Array.from({ length: n * 4 }, (_, i) => i + 1);
+      const stitch = (into?: Float32Array): number[] => {
+        const stitcher = new Stitcher(plan, into);
+        for (let i = 0; i < n; i++) stitcher.add(i, outputs, i * 4);
+        return Array.from(stitcher.finish());
+      };
+      expect(stitch(new Float32Array(6).fill(Number.NaN))).toEqual(stitch());
+    }
+    expect(() => new Stitcher(planTiles(3, 2, 2, 1), new Float32Array(5))).toThrow(RangeError);
+  });
 });

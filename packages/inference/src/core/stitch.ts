@@ -21,13 +21,20 @@ export class Stitcher {
   private readonly coverY: Uint16Array;
   private readonly overlaps: boolean;
 
+  /**
+   * `map`: a `width × height` buffer to stitch into (a pooled one; its old contents are overwritten:
+   * without overlap every pixel is copied from one tile, with overlap it is cleared first).
+   */
   constructor(private readonly plan: TilePlan, map?: Float32Array) {
     const { width, height, tileSize, stride, cols, rows } = plan;
+    if (map !== undefined && map.length !== width * height) {
+      throw new RangeError(`a stitch buffer of ${map.length} values for a ${width}×${height} frame`);
+    }
+    this.overlaps = stride < tileSize;
     this.map = map ?? new Float32Array(width * height);
-    if (map !== undefined) map.fill(0);
+    if (map !== undefined && this.overlaps) map.fill(0);
     this.coverX = coverage(width, cols, tileSize, stride);
     this.coverY = coverage(height, rows, tileSize, stride);
-    this.overlaps = stride < tileSize;
   }
 
   /**
