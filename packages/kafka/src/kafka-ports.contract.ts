@@ -10,7 +10,7 @@ import { LoomwatchError } from '@loomwatch/contracts';
 import { createLogger } from '@loomwatch/observability';
 import { sleep } from '@loomwatch/concurrency';
 import { partitionOf } from './platformatic/publishers.js';
-import type { InboundRecord, KafkaClient, OutboundMessage, RecordHandler, RecordProcessor } from './ports.js';
+import type { GroupProtocol, InboundRecord, KafkaClient, OutboundMessage, RecordHandler, RecordProcessor } from './ports.js';
 
 const logger = createLogger({ service: 'kafka-contract', level: 'silent' });
 const text = (records: readonly InboundRecord[]): string[] => records.map((r) => r.value?.toString() ?? '');
@@ -43,6 +43,8 @@ export interface MemberSettings {
   /** Absent: a dynamic member. */
   instanceId?: string;
   sessionTimeoutMs: number;
+  /** @defaultValue 'classic' */
+  groupProtocol?: GroupProtocol;
 }
 
 /** Starts an exactly-once member as its own process, so that a test can SIGKILL it. */
@@ -323,10 +325,14 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
       });
     });
 
-    describe('exactly-once processing', () => {
+    // The KIP-848 group coordinator's session timeout (group.consumer.session.timeout.ms; 45 s is
+    // also its least): a KIP-848 member killed without leaving holds its partitions this long.
+    const CONSUMER_GROUP_SESSION_TIMEOUT_MS = 45_000;
+    describe.each(['classic', 'consumer'] as const)('exactly-once processing (group protocol %s)', (groupProtocol) => {
       const processor = (input: string, groupId: string, handler: RecordHandler, dlq: string): RecordProcessor =>
         client.exactlyOnce({
           groupId,
+          groupProtocol,
           topic: input,
           handler,
           onPermanentError: (record, error, attempts) => [message(dlq, record.key ?? '', `${error.code}:${record.value?.toString()}:${attempts}`)],
@@ -401,10 +407,10 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
         expect(outputs).toEqual(['in-0', 'in-1', 'in-2', 'in-3', 'in-4', 'after-restart']);
         expect(decided).toBe(6);
       });
-      describe.runIf(spawnMember !== undefined)('static membership (KIP-345)', () => {
+      describe.runIf(spawnMember !== undefined)(groupProtocol === 'classic' ? 'static membership (KIP-345)' : 'membership (KIP-848)', () => {
         const members: Member[] = [];
         const spawn = (settings: MemberSettings): Member => {
-          const member = track((spawnMember as MemberSpawner)(settings));
+          const member = track((spawnMember as MemberSpawner)({ ...settings, groupProtocol }));
           members.push(member);
           return member;
         };
@@ -444,6 +450,7 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           const otherAssignments: number[][] = [];
           const other = client.exactlyOnce({
             groupId: group,
+            groupProtocol,
             topic: input,
             logger,
             sessionTimeoutMs,
@@ -484,7 +491,7 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           return { restartToFirstCommitMs, otherAssignments: otherAssignments.slice(stableAssignments - 1), outputs, before, after: lastAssignment(second.events) as MemberEvent };
         };
 
-        it('a static member SIGKILLed and restarted with its id gets its partitions back, the other member untouched, nothing lost or doubled', async () => {
+        it.runIf(groupProtocol === 'classic')('a static member SIGKILLed and restarted with its id gets its partitions back, the other member untouched, nothing lost or doubled', async () => {
           const result = await killAndRestart(unique('worker'));
           // The same partitions under the same generation: no rebalance; the other member was never revoked.
           expect([result.after.partitions, result.after.generation]).toEqual([result.before.partitions, result.before.generation]);
@@ -514,6 +521,7 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           const otherAssignments: { partitions: number[]; at: number }[] = [];
           const other = client.exactlyOnce({
             groupId: group,
+            groupProtocol,
             topic: input,
             logger,
             sessionTimeoutMs,
@@ -541,13 +549,14 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           const outputs = await settle(input, output, 4);
           await other.stop();
           console.info(`static member left for good: its partitions handed over ${handedOverMs} ms after it exited (session timeout ${sessionTimeoutMs} ms)`);
-          expect(handedOverMs).toBeLessThan(sessionTimeoutMs / 2);
+          // KIP-848: the other member hears of the change at its next heartbeat (the group's interval, 5 s by default).
+          expect(handedOverMs).toBeLessThan((groupProtocol === 'classic' ? sessionTimeoutMs : CONSUMER_GROUP_SESSION_TIMEOUT_MS) / 2);
           const expected = [...firstBatch, ...secondBatch].map((value) => `out-${value}`);
           expect(outputs).toHaveLength(expected.length);
           expect(new Set(outputs)).toEqual(new Set(expected));
         }, 180_000);
 
-        it('a dynamic member SIGKILLed and restarted waits for the session timeout and a rebalance of the whole group', async () => {
+        it.runIf(groupProtocol === 'classic')('a dynamic member SIGKILLed and restarted waits for the session timeout and a rebalance of the whole group', async () => {
           const result = await killAndRestart(undefined);
           expect(result.after.generation).toBeGreaterThan(result.before.generation ?? 0);
           // The other member was revoked: it took all four partitions, then gave two back.
@@ -557,7 +566,7 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           expect(new Set(result.outputs)).toEqual(new Set(expected));
         }, 180_000);
 
-        it('a second incarnation with the same id, while the first is alive, fences the first: it stops, and the outputs hold each input once', async () => {
+        it.runIf(groupProtocol === 'classic')('a second incarnation with the same id, while the first is alive, fences the first: it stops, and the outputs hold each input once', async () => {
           const [input, output] = [await topic(2), await topic()];
           const settings = { group: unique('contract-fenced'), input, output, instanceId: unique('worker'), sessionTimeoutMs: 10_000 };
           const zombie = spawn(settings);
@@ -589,6 +598,160 @@ export function kafkaPortsContract(name: string, brokers: () => string[], makeCl
           successor.child.kill('SIGTERM');
           await successor.exited;
         }, 180_000);
+
+        /** An in-process member of `group` that writes `out-<value>` for each input and records what it was assigned and what it decided. */
+        const inProcess = (group: string, input: string, output: string, hold?: Promise<void>) => {
+          const assignments: number[][] = [];
+          const decided: InboundRecord[] = [];
+          const member = client.exactlyOnce({
+            groupId: group,
+            groupProtocol,
+            topic: input,
+            logger,
+            maxWaitTimeMs: 500,
+            retry: { initialMs: 10, maxMs: 50 },
+            handler: async (record) => {
+              decided.push(record);
+              if (hold !== undefined && record.value?.toString().startsWith('hold-') === true) await hold;
+              return [message(output, record.key ?? '', `out-${record.value?.toString() ?? ''}`)];
+            },
+            onPermanentError: () => [],
+            onAssigned: (partitions) => void assignments.push([...partitions]),
+          });
+          return { member, assignments, decided };
+        };
+        /** Whether each assignment after the first only gave partitions or only took some: none taken and given back. */
+        const onlyMoved = (assignments: readonly number[][]): boolean =>
+          assignments.slice(1).every((next, i) => {
+            const previous = assignments[i] ?? [];
+            return next.every((partition) => previous.includes(partition)) || previous.every((partition) => next.includes(partition));
+          });
+
+        it.runIf(groupProtocol === 'consumer')('a join and a leave move only the partitions that change hands: a kept partition’s record in flight is decided once, every input committed once', async () => {
+          const [input, output] = [await topic(4), await topic()];
+          const group = unique('contract-848');
+          let release = (): void => undefined;
+          const hold = new Promise<void>((resolve) => (release = resolve));
+          const a = inProcess(group, input, output, hold);
+          await a.member.start();
+          await vi.waitFor(() => expect(a.assignments.at(-1)).toHaveLength(4), { timeout: 60_000, interval: 50 });
+          const firstBatch = values(20, 'first');
+          await publishAll(input, firstBatch, 4);
+          await vi.waitFor(async () => expect((await readAll([output])).length).toBe(20), { timeout: 60_000, interval: 100 });
+          // A record on every partition that A holds undecided while B joins.
+          const held = keysForEveryPartition(4).map((key) => ({ key, partition: partitionOf(key, 4), value: `hold-${partitionOf(key, 4)}` }));
+          await publish(held.map(({ key, value }) => message(input, key, value)));
+          await vi.waitFor(() => expect(a.decided.filter((record) => record.value?.toString().startsWith('hold-'))).toHaveLength(4), { timeout: 60_000, interval: 20 });
+          const b = inProcess(group, input, output, hold);
+          await b.member.start();
+          await vi.waitFor(() => expect([a.assignments.at(-1)?.length, b.assignments.at(-1)?.length]).toEqual([2, 2]), { timeout: 60_000, interval: 50 });
+          const kept = a.assignments.at(-1) ?? [];
+          release();
+          const secondBatch = values(20, 'second');
+          await publishAll(input, secondBatch, 4);
+          const beforeLeave = await settle(input, output, 4);
+          expect(beforeLeave).toHaveLength(20 + 4 + 20);
+          // B leaves (a dynamic member's stop): A gets B's partitions and keeps its own.
+          await b.member.stop();
+          await vi.waitFor(() => expect(a.assignments.at(-1)).toHaveLength(4), { timeout: 60_000, interval: 50 });
+          const thirdBatch = values(20, 'third');
+          await publishAll(input, thirdBatch, 4);
+          const outputs = await settle(input, output, 4);
+          await a.member.stop();
+
+          console.info(`KIP-848: A's assignments ${JSON.stringify(a.assignments)}, B's ${JSON.stringify(b.assignments)}`);
+          expect(a.assignments.map((partitions) => partitions.length)).toEqual([4, 2, 4]);
+          expect(onlyMoved(a.assignments)).toBe(true);
+          expect([...kept, ...(b.assignments[0] ?? [])].sort()).toEqual([0, 1, 2, 3]);
+          // A kept partition's held record was decided once, by A, across the join; a moved one's by A, then again by B.
+          for (const { partition, value } of held) {
+            const decisions = [...a.decided, ...b.decided].filter((record) => record.value?.toString() === value).length;
+            expect([partition, decisions]).toEqual([partition, kept.includes(partition) ? 1 : 2]);
+          }
+          const expected = [...firstBatch, ...held.map(({ value }) => value), ...secondBatch, ...thirdBatch].map((value) => `out-${value}`);
+          expect(outputs).toHaveLength(expected.length);
+          expect(new Set(outputs)).toEqual(new Set(expected));
+        }, 300_000);
+
+        it.runIf(groupProtocol === 'consumer')('a static member SIGKILLed: its restart is refused while the dead incarnation holds the id, which the session timeout releases; nothing lost or doubled', async () => {
+          const [input, output] = [await topic(4), await topic()];
+          const group = unique('contract-848-static');
+          const other = inProcess(group, input, output);
+          await other.member.start();
+          await vi.waitFor(() => expect(other.assignments.at(-1)).toHaveLength(4), { timeout: 60_000, interval: 50 });
+          const settings = { group, input, output, instanceId: unique('worker'), sessionTimeoutMs: CONSUMER_GROUP_SESSION_TIMEOUT_MS };
+          const first = spawn(settings);
+          await vi.waitFor(() => expect([other.assignments.at(-1)?.length, lastAssignment(first.events)?.partitions?.length]).toEqual([2, 2]), { timeout: 90_000, interval: 50 });
+          const firstBatch = values(20, 'first');
+          await publishAll(input, firstBatch, 4);
+          await vi.waitFor(() => expect(first.events.some((e) => e.event === 'committed')).toBe(true), { timeout: 60_000, interval: 50 });
+          first.child.kill('SIGKILL');
+          await first.exited;
+          const killedAt = Date.now();
+          // KIP-848 refuses the id to a new member until the old one leaves (epoch -2) or its session expires.
+          const refused = spawn(settings);
+          expect(await refused.exited).toBe(3);
+          expect(refused.events.find((e) => e.event === 'fatal')?.message).toMatch(/holds group\.instance\.id/);
+          const secondBatch = values(20, 'second');
+          await publishAll(input, secondBatch, 4);
+          // The session expires: the other member takes the dead one's partitions, keeping its own.
+          await vi.waitFor(() => expect(other.assignments.at(-1)).toHaveLength(4), { timeout: CONSUMER_GROUP_SESSION_TIMEOUT_MS + 60_000, interval: 100 });
+          const releasedMs = Date.now() - killedAt;
+          const restarted = spawn(settings);
+          await vi.waitFor(() => expect(lastAssignment(restarted.events)?.partitions).toHaveLength(2), { timeout: 90_000, interval: 50 });
+          const outputs = await settle(input, output, 4);
+          restarted.child.kill('SIGTERM');
+          await restarted.exited;
+          await other.member.stop();
+          console.info(`KIP-848: a SIGKILLed static member's id released ${releasedMs} ms after the kill; the other member's assignments ${JSON.stringify(other.assignments)}`);
+          expect(onlyMoved(other.assignments)).toBe(true);
+          const expected = [...firstBatch, ...secondBatch].map((value) => `out-${value}`);
+          expect(outputs).toHaveLength(expected.length);
+          expect(new Set(outputs)).toEqual(new Set(expected));
+        }, 300_000);
+
+        it.runIf(groupProtocol === 'consumer')('a zombie (a static member frozen past its session) is fenced when it wakes: it stops, and the outputs hold each input once', async () => {
+          const [input, output] = [await topic(2), await topic()];
+          const group = unique('contract-848-zombie');
+          const other = inProcess(group, input, output);
+          await other.member.start();
+          await vi.waitFor(() => expect(other.assignments.at(-1)).toHaveLength(2), { timeout: 60_000, interval: 50 });
+          const settings = { group, input, output, instanceId: unique('worker'), sessionTimeoutMs: CONSUMER_GROUP_SESSION_TIMEOUT_MS };
+          const zombie = spawn(settings);
+          await vi.waitFor(() => expect([other.assignments.at(-1)?.length, lastAssignment(zombie.events)?.partitions?.length]).toEqual([1, 1]), { timeout: 90_000, interval: 50 });
+          // Records keep coming, so the zombie is deciding and committing when it freezes.
+          const inputs: string[] = [];
+          let feed = true;
+          const feeding = (async () => {
+            for (let batch = 0; batch < 400 && feed; batch++) {
+              const next = values(4, `zombie-${batch}`);
+              inputs.push(...next);
+              await publishAll(input, next, 2);
+              await sleep(200);
+            }
+          })();
+          await vi.waitFor(() => expect(zombie.events.some((e) => e.event === 'committed')).toBe(true), { timeout: 60_000, interval: 20 });
+          zombie.child.kill('SIGSTOP');
+          // Its session expires; the other member takes its partition, then a successor with its id joins.
+          await vi.waitFor(() => expect(other.assignments.at(-1)).toHaveLength(2), { timeout: CONSUMER_GROUP_SESSION_TIMEOUT_MS + 60_000, interval: 100 });
+          const successor = spawn(settings);
+          await vi.waitFor(() => expect(lastAssignment(successor.events)?.partitions).toHaveLength(1), { timeout: 90_000, interval: 50 });
+          await vi.waitFor(() => expect(successor.events.some((e) => e.event === 'committed')).toBe(true), { timeout: 60_000, interval: 20 });
+          zombie.child.kill('SIGCONT');
+          expect(await zombie.exited).toBe(3);
+          feed = false;
+          await feeding;
+          expect(zombie.events.find((e) => e.event === 'fatal')?.message).toMatch(/group\.instance\.id .* fencing this one/);
+          const outputs = await settle(input, output, 2);
+          const wire = kcat(['-X', 'isolation.level=read_committed', '-C', '-t', output, '-o', 'beginning', '-e', '-J', '-q']).trim().split('\n');
+          expect(wire.map((line) => (JSON.parse(line) as KcatRecord).payload ?? '').filter((value) => !value.startsWith('out-sentinel-')).sort()).toEqual([...outputs].sort());
+          expect(outputs).toHaveLength(inputs.length);
+          expect(new Set(outputs)).toEqual(new Set(inputs.map((value) => `out-${value}`)));
+          expect(successor.child.exitCode).toBeNull();
+          successor.child.kill('SIGTERM');
+          await successor.exited;
+          await other.member.stop();
+        }, 300_000);
       });
     });
 

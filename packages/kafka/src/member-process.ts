@@ -4,7 +4,9 @@
  * for each record to `MEMBER_OUTPUT`, and reports on stdout, one JSON line each:
  * `{"event":"assigned","partitions":[…],"generation":n,"at":ms}`, `{"event":"committed","values":[…],"at":ms}`
  * and `{"event":"fatal","message":…}`. SIGTERM stops it gracefully (a static member stays in the
- * group), SIGUSR2 stops it leaving the group for good. Run with `node --conditions=@loomwatch/source --import tsx`.
+ * group), SIGUSR2 stops it leaving the group for good. `MEMBER_GROUP_PROTOCOL` picks the group
+ * protocol (classic or consumer, KIP-848). A member refused the group at its start (KIP-848: another
+ * member holds its group.instance.id) reports `fatal` too. Run with `node --conditions=@loomwatch/source --import tsx`.
  */
 import { createLogger } from '@loomwatch/observability';
 import { createKafkaClient } from './platformatic/client.js';
@@ -21,6 +23,7 @@ const client = createKafkaClient({
   brokers: setting('MEMBER_BROKERS').split(','),
   clientId: 'contract-member',
   groupInstanceId: process.env['MEMBER_INSTANCE_ID'] || undefined,
+  groupProtocol: process.env['MEMBER_GROUP_PROTOCOL'] === 'consumer' ? 'consumer' : 'classic',
 });
 const member = client.exactlyOnce({
   groupId: setting('MEMBER_GROUP'),
@@ -35,12 +38,12 @@ const member = client.exactlyOnce({
   onAssigned: (partitions, generation) => say({ event: 'assigned', partitions, generation }),
   onCommitted: (records) => say({ event: 'committed', values: records.map((record) => record.value?.toString() ?? '') }),
 });
-member.onFatal((error) => {
+const fatal = (error: Error): void => {
   say({ event: 'fatal', message: error.message });
   process.exit(3);
-});
+};
+member.onFatal(fatal);
 // SIGTERM: a graceful stop (a static member keeps its place); SIGUSR2: leaving the group for good.
 process.once('SIGTERM', () => void member.stop().then(() => process.exit(0)));
 process.once('SIGUSR2', () => void member.stop({ leaveGroup: true }).then(() => process.exit(0)));
-await member.start();
-say({ event: 'started' });
+await member.start().then(() => say({ event: 'started' }), fatal);

@@ -20,6 +20,7 @@ const spawnMember: MemberSpawner = (settings) =>
       MEMBER_OUTPUT: settings.output,
       MEMBER_INSTANCE_ID: settings.instanceId ?? '',
       MEMBER_SESSION_TIMEOUT_MS: String(settings.sessionTimeoutMs),
+      MEMBER_GROUP_PROTOCOL: settings.groupProtocol ?? 'classic',
       MEMBER_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

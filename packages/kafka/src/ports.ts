@@ -58,13 +58,13 @@ export interface ExactlyOnceOptions {
   partitionsConsumedConcurrently?: number;
   /** Where a group with no committed offset starts. @defaultValue true */
   fromBeginning?: boolean;
-  /** @defaultValue 30000 */
+  /** The classic protocol's; under KIP-848 the session timeout is the group's, on the broker (45 s by default). @defaultValue 30000 */
   sessionTimeoutMs?: number;
   /** How long a fetch waits for new records; also how long `stop` can take. @defaultValue 5000 */
   maxWaitTimeMs?: number;
   /** @defaultValue 60000 */
   rebalanceTimeoutMs?: number;
-  /** Heartbeats are sent this often while records are being decided. @defaultValue 2000 */
+  /** Heartbeats are sent this often while records are being decided (classic; KIP-848's interval is the group's). @defaultValue 2000 */
   heartbeatIntervalMs?: number;
   /** Backoff between attempts on retryable errors. */
   retry?: BackoffOptions & {
@@ -73,7 +73,10 @@ export interface ExactlyOnceOptions {
   };
   /** Called after each committed transaction with the records it covered. */
   onCommitted?: (records: readonly InboundRecord[], outputs: readonly OutboundMessage[]) => void;
-  /** Called when the group hands this member its partitions (each generation), before they are read. */
+  /**
+   * Called when the group hands this member its partitions, before they are read: each generation
+   * (classic), or each change of its partitions with the member epoch it came with (KIP-848).
+   */
   onAssigned?: (partitions: readonly number[], generation: number) => void;
   /**
    * Static membership (KIP-345): a member restarted with the same id within the session timeout
@@ -87,7 +90,9 @@ export interface ExactlyOnceOptions {
 
 /**
  * The group protocol: 'classic' (JoinGroup/SyncGroup, every join or leave stops the whole group) or
- * 'consumer' (KIP-848, the broker moves only the partitions that change hands; Kafka 4.x).
+ * 'consumer' (KIP-848, the broker moves only the partitions that change hands and a member's kept
+ * partitions run on; Kafka 4.x). Under KIP-848 a static member killed without leaving holds its id
+ * until the group's session timeout: its restart is refused (fatal) until then.
  */
 export type GroupProtocol = 'classic' | 'consumer';
 

@@ -1,6 +1,6 @@
-import { Admin, AuthenticationError, MultipleErrors, NetworkError, kPerformWithRetry } from '@platformatic/kafka';
+import { Admin, AuthenticationError, Consumer, MultipleErrors, NetworkError, kGetApi, kPerformWithRetry } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
-import { baseOptions, brokerError } from './connection.js';
+import { baseOptions, brokerError, followsConsumerGroupHeartbeats } from './connection.js';
 
 const options = baseOptions({ brokers: ['kafka-0:9092', 'kafka-1:9092'], clientId: 'test' });
 
@@ -59,5 +59,54 @@ describe('the retries of a client', () => {
 
   it('go on while no broker answers', async () => {
     expect(await attempts(() => new NetworkError('Connection to kafka-0:9092 failed.', { cause: new Error('connect ECONNREFUSED') }))).toBe(4);
+  });
+});
+
+describe('followsConsumerGroupHeartbeats', () => {
+  /** A consumer whose ConsumerGroupHeartbeat answers `answer`, recording the member epoch each request sent. */
+  function consumerAnswering(answer: (epoch: number) => [Error | null, unknown]): { consumer: Consumer; epochs: number[] } {
+    const consumer = new Consumer({ ...options, groupId: 'workers', groupProtocol: 'consumer' });
+    const epochs: number[] = [];
+    const api = Object.assign(
+      (...args: unknown[]) => {
+        const callback = args.pop() as (error: Error | null, response?: unknown) => void;
+        epochs.push(args[3] as number);
+        const [error, response] = answer(args[3] as number);
+        callback(error, response);
+      },
+      { async: undefined, key: 68, version: 1 },
+    );
+    consumer[kGetApi] = ((_name: string, callback: (error: null, api: unknown) => void) => callback(null, api)) as unknown as Consumer[typeof kGetApi];
+    return { consumer, epochs };
+  }
+  /** Sends one heartbeat with `epoch` through the consumer's ConsumerGroupHeartbeat, as the client does. */
+  const heartbeat = (consumer: Consumer, epoch: number): Promise<[unknown, unknown]> =>
+    new Promise((resolve) => {
+      consumer[kGetApi]('ConsumerGroupHeartbeat', (_error, api) => {
+        (api as unknown as (...args: unknown[]) => void)(null, 'workers', 'member-1', epoch, 'worker-0', null, 60_000, ['frames.v1'], null, null, [], (error: unknown, response: unknown) => resolve([error, response]));
+      });
+    });
+
+  it('shows each answer to the hooks before the client, and each failure, but not a leave’s', async () => {
+    const answer = { memberId: 'member-1', memberEpoch: 7, heartbeatIntervalMs: 5000, assignment: { topicPartitions: [{ topicId: 'topic-id', partitions: [0, 2] }] } };
+    const refused = new Error('FENCED_MEMBER_EPOCH');
+    const { consumer } = consumerAnswering((epoch) => (epoch === 3 ? [refused, undefined] : [null, answer]));
+    const seen: unknown[] = [];
+    followsConsumerGroupHeartbeats(consumer, { onAnswer: (a) => void seen.push(a), onError: (e) => void seen.push(e), leaveEpoch: () => -1 });
+    expect(await heartbeat(consumer, 6)).toEqual([null, answer]);
+    expect(await heartbeat(consumer, 3)).toEqual([refused, undefined]);
+    await heartbeat(consumer, -1);
+    expect(seen).toEqual([answer, refused]);
+  });
+
+  it('sends a leave with the epoch the hooks say: -2 for a static member keeping its place, else the client’s -1', async () => {
+    const { consumer, epochs } = consumerAnswering(() => [null, { memberId: 'member-1', memberEpoch: -2, heartbeatIntervalMs: 0, assignment: null }]);
+    let stays = true;
+    followsConsumerGroupHeartbeats(consumer, { onAnswer: () => undefined, onError: () => undefined, leaveEpoch: () => (stays ? -2 : -1) });
+    await heartbeat(consumer, -1);
+    stays = false;
+    await heartbeat(consumer, -1);
+    await heartbeat(consumer, 5);
+    expect(epochs).toEqual([-2, -1, 5]);
   });
 });

@@ -78,14 +78,25 @@ export function withClientTransactionApis(producer: Producer): Producer {
   return producer;
 }
 
-/** Whether a broker's answer says another member took this static member's group.instance.id (KIP-345). */
+/**
+ * Whether a broker's answer says another member holds this static member's group.instance.id:
+ * it took the id (FENCED_INSTANCE_ID, KIP-345; under KIP-848 told to a member the coordinator no
+ * longer knows by that id), or, under KIP-848, still holds it (UNRELEASED_INSTANCE_ID: a join is
+ * refused while the id's member is alive or has not left with epoch -2).
+ */
 export function isFencedInstance(error: unknown): boolean {
-  for (const inner of errorChain(error)) if (inner.apiId === 'FENCED_INSTANCE_ID') return true;
+  for (const inner of errorChain(error)) if (inner.apiId === 'FENCED_INSTANCE_ID' || inner.apiId === 'UNRELEASED_INSTANCE_ID') return true;
+  return false;
+}
+
+/** Whether a broker's answer says the id this static member asked for is held by a live member (KIP-848's join refusal). */
+export function isUnreleasedInstance(error: unknown): boolean {
+  for (const inner of errorChain(error)) if (inner.apiId === 'UNRELEASED_INSTANCE_ID') return true;
   return false;
 }
 
 /** The group APIs whose answer can say that this static member was fenced. */
-const GROUP_APIS = new Set(['Heartbeat', 'JoinGroup', 'SyncGroup', 'OffsetCommit', 'TxnOffsetCommit']);
+const GROUP_APIS = new Set(['Heartbeat', 'JoinGroup', 'SyncGroup', 'OffsetCommit', 'TxnOffsetCommit', 'ConsumerGroupHeartbeat']);
 
 /**
  * A consumer that, told FENCED_INSTANCE_ID, calls `onFenced` instead of rejoining. @platformatic/kafka
@@ -110,7 +121,8 @@ export function stopsWhenFenced(consumer: Consumer, onFenced: (error: Error) => 
         api(...args, (err: unknown, response?: unknown) => {
           if (err !== null && err !== undefined && isFencedInstance(err)) {
             onFenced(err as Error);
-            answer(new Error('this static member was fenced by a newer incarnation (FENCED_INSTANCE_ID)', { cause: err }));
+            // Not retried either: a retry the consumer's close cuts short ends the join "successfully".
+            answer(Object.assign(new Error('this static member was fenced by another incarnation (FENCED_INSTANCE_ID / UNRELEASED_INSTANCE_ID)', { cause: err }), { canRetry: false }));
             return;
           }
           answer(err, response);
@@ -154,6 +166,76 @@ export function leavesGroupOnlyWhen(consumer: Consumer, leave: () => boolean): C
   };
   consumer[kGetApi] = patched as unknown as Consumer[typeof kGetApi];
   return consumer;
+}
+
+/** A KIP-848 ConsumerGroupHeartbeat answer, as @platformatic/kafka 2.12 parses it. */
+export interface ConsumerGroupHeartbeatAnswer {
+  memberId: string | null;
+  memberEpoch: number;
+  /** Absent: the assignment is unchanged. Topics by id. */
+  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
+}
+
+/** What a KIP-848 member does with its heartbeats (see {@link followsConsumerGroupHeartbeats}). */
+export interface ConsumerGroupHeartbeatHooks {
+  /** Each successful answer, before the client acts on it (its revocation acknowledged only after). */
+  onAnswer(answer: ConsumerGroupHeartbeatAnswer): void;
+  /** Each failed heartbeat's error (not a leave's). */
+  onError(error: Error): void;
+  /** The member epoch a leave sends: -1 leaves for good, -2 (a static member) keeps its place and partitions. */
+  leaveEpoch(): -1 | -2;
+}
+
+/** ConsumerGroupHeartbeat's arguments as the client passes them: the member epoch is the fourth. */
+const MEMBER_EPOCH_ARGUMENT = 3;
+
+/**
+ * A KIP-848 consumer whose ConsumerGroupHeartbeat answers are seen first by `hooks`: @platformatic/kafka
+ * 2.12 keeps the member epoch private and announces no assignment for the `consumer` protocol (it
+ * applies each answer's assignment to its streams in place), while a transaction must commit offsets
+ * under that epoch and stop covering a partition the moment the coordinator takes it back. The answer
+ * reaches `onAnswer` before the client acknowledges a revocation (its next heartbeat, after a
+ * metadata request), so no transaction begun after the revocation covers the partition; one under
+ * way is refused once the acknowledgement moved the epoch on (TxnOffsetCommit: ILLEGAL_GENERATION),
+ * or committed before it, which the new owner's stable read of the offsets waits for. The client
+ * always leaves with epoch -1; `leaveEpoch` can make it -2, a static member's temporary leave.
+ * Returns the consumer.
+ */
+export function followsConsumerGroupHeartbeats(consumer: Consumer, hooks: ConsumerGroupHeartbeatHooks): Consumer {
+  const getApi = consumer[kGetApi].bind(consumer) as unknown as GetRawApi;
+  const patched: GetRawApi = (name, callback) => {
+    if (name !== 'ConsumerGroupHeartbeat') {
+      getApi(name, callback);
+      return;
+    }
+    getApi(name, (error, api) => {
+      if (error !== null || api === undefined) {
+        callback(error, api);
+        return;
+      }
+      const followed = (...args: unknown[]): void => {
+        const answer = typeof args[args.length - 1] === 'function' ? (args.pop() as (error: unknown, response?: unknown) => void) : () => undefined;
+        const leaving = args[MEMBER_EPOCH_ARGUMENT] === -1;
+        if (leaving) args[MEMBER_EPOCH_ARGUMENT] = hooks.leaveEpoch();
+        api(...args, (err: unknown, response?: unknown) => {
+          if (!leaving) {
+            if (err !== null && err !== undefined) hooks.onError(err as Error);
+            else if (response !== undefined) hooks.onAnswer(response as ConsumerGroupHeartbeatAnswer);
+          }
+          answer(err, response);
+        });
+      };
+      callback(null, Object.assign(followed, { async: api.async, key: api.key, version: api.version }));
+    });
+  };
+  consumer[kGetApi] = patched as unknown as Consumer[typeof kGetApi];
+  return consumer;
+}
+
+/** Whether a client error carries the broker's error `apiId` (UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH…). */
+export function hasBrokerError(error: unknown, apiId: string): boolean {
+  for (const inner of errorChain(error)) if (inner.apiId === apiId) return true;
+  return false;
 }
 
 /** A client API as the connection calls it: the arguments, then a callback with the answer. */

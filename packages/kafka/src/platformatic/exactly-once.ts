@@ -3,25 +3,42 @@ import { hostname } from 'node:os';
 import {
   Consumer,
   FetchIsolationLevels,
+  GroupProtocols,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
   ProduceAcks,
   Producer,
   type BaseOptions,
+  type ConsumeOptions,
   type ConsumerGroupJoinPayload,
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
 import { backoffDelay, Semaphore, sleep } from '@loomwatch/concurrency';
 import { LoomwatchError, isRetryable, toLoomwatchError } from '@loomwatch/contracts';
-import type { ExactlyOnceOptions, InboundRecord, OutboundMessage, RecordProcessor, StopOptions } from '../ports.js';
+import type { ExactlyOnceOptions, GroupProtocol, InboundRecord, OutboundMessage, RecordProcessor, StopOptions } from '../ports.js';
 import { PlatformaticAdmin } from './admin.js';
 import { leavingGroupsOnStop } from '../membership.js';
-import { NEW_PRODUCER, brokerError, isFencedInstance, leavesGroupOnlyWhen, stopsWhenFenced, withClientTransactionApis } from './connection.js';
+import {
+  NEW_PRODUCER,
+  brokerError,
+  followsConsumerGroupHeartbeats,
+  hasBrokerError,
+  isFencedInstance,
+  isUnreleasedInstance,
+  leavesGroupOnlyWhen,
+  stopsWhenFenced,
+  withClientTransactionApis,
+  type ConsumerGroupHeartbeatAnswer,
+} from './connection.js';
 import { partitioner } from './publishers.js';
 import { toInboundRecord, toProduced } from './records.js';
 
-/** The group membership that partitions were assigned under; offsets commit in its name (KIP-447). */
+/**
+ * The group membership that partitions were assigned under; offsets commit in its name (KIP-447).
+ * Under KIP-848 the generation is the member epoch, which the coordinator checks as it checks a
+ * classic generation: a TxnOffsetCommit under another epoch is refused (ILLEGAL_GENERATION).
+ */
 interface Membership {
   generationId: number;
   memberId: string;
@@ -76,14 +93,25 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
   /** Whether the consumer's close leaves the group: set by `stop`; a crash or a fence always leaves. */
   private leaveOnClose = true;
   private restarts = 0;
+  private readonly protocol: GroupProtocol;
+  /** KIP-848: the input topic's id, as assignments name it. */
+  private topicId: string | undefined;
+  /** KIP-848: the partitions the coordinator last assigned, some perhaps still having their offsets read. */
+  private assignment = new Set<number>();
+  /** KIP-848: bumped on each revocation, so offsets read across one are read again. */
+  private revocations = 0;
+  /** KIP-848: the partitions being taken over (offsets read stable, then a fresh stream). */
+  private takingOver: Promise<void> | undefined;
+  private takeOverAgain = false;
+  /** Why the member stopped for good (fenced), for `start` to throw when it happened while joining. */
+  private fatal: LoomwatchError | undefined;
 
   constructor(base: BaseOptions, options: ExactlyOnceOptions) {
-    if ((options.groupProtocol ?? 'classic') !== 'classic') {
-      throw new LoomwatchError(
-        'CONFIG_INVALID',
-        `kafka.groupProtocol ${options.groupProtocol} is not supported by the exactly-once processor (group ${options.groupId}): @platformatic/kafka 2.12 neither announces a KIP-848 assignment nor exposes the member epoch a transaction must commit offsets under; set kafka.groupProtocol to 'classic'`,
-      );
+    const protocol = options.groupProtocol ?? 'classic';
+    if (protocol !== 'classic' && protocol !== 'consumer') {
+      throw new LoomwatchError('CONFIG_INVALID', `kafka.groupProtocol ${String(protocol)} is not a group protocol (group ${options.groupId}): set it to 'classic' or 'consumer' (KIP-848, Kafka 4.x)`);
     }
+    this.protocol = protocol;
     this.base = base;
     this.options = options;
     this.deciding = new Semaphore(options.maxInFlight ?? 4);
@@ -103,8 +131,10 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     this.leaveOnClose = true;
     this.admin = new PlatformaticAdmin(this.base);
     this.producer = this.createProducer();
+    this.fatal = undefined;
     await this.connect().catch((err: unknown) => {
-      throw brokerError(err, this.base);
+      // Refused the group (another member holds its group.instance.id): that error, not the client's.
+      throw this.fatal ?? brokerError(err, this.base);
     });
     this.state = 'running';
   }
@@ -150,27 +180,209 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
       heartbeatInterval: Math.min(3000, this.options.heartbeatIntervalMs ?? 2000),
     };
     const instance = this.options.groupInstanceId;
-    const consumer = new Consumer({
+    const common = {
       ...this.base,
-      ...group,
       groupId: this.options.groupId,
       ...(instance === undefined ? {} : { groupInstanceId: instance }),
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       autocommit: false,
       maxWaitTime: this.options.maxWaitTimeMs ?? 5000,
       highWaterMark: this.options.maxInFlight ?? 4,
-    });
-    consumer.on('consumer:group:join', (payload) => void this.assigned(consumer, payload));
+    };
+    // KIP-848: the session timeout and heartbeat interval are the group's, set on the broker.
+    const consumer =
+      this.protocol === 'consumer'
+        ? new Consumer({ ...common, groupProtocol: GroupProtocols.CONSUMER, rebalanceTimeout: group.rebalanceTimeout })
+        : new Consumer({ ...common, ...group });
     // A static member whose id a newer incarnation took stops for good, rather than take it back.
-    if (instance !== undefined) {
-      stopsWhenFenced(consumer, (error) => void this.fenced(consumer, error));
+    if (instance !== undefined) stopsWhenFenced(consumer, (error) => void this.fenced(consumer, error));
+    if (this.protocol === 'consumer') {
+      followsConsumerGroupHeartbeats(consumer, {
+        onAnswer: (answer) => this.heartbeatAnswered(consumer, answer),
+        onError: (error) => this.heartbeatFailed(consumer, error),
+        // A static member's graceful stop keeps its place (epoch -2), unless it leaves for good (see `stop`).
+        leaveEpoch: () => (instance !== undefined && this.stopping && !this.leaveOnClose ? -2 : -1),
+      });
+    } else {
+      consumer.on('consumer:group:join', (payload) => void this.assigned(consumer, payload));
       // A static member's graceful stop keeps its place, unless it leaves for good (see `stop`).
-      leavesGroupOnlyWhen(consumer, () => !this.stopping || this.leaveOnClose);
+      if (instance !== undefined) leavesGroupOnlyWhen(consumer, () => !this.stopping || this.leaveOnClose);
     }
     this.consumer = consumer;
     // Subscribed for as long as the consumer lives, so replacing a stream never changes the subscription.
     consumer.topics.track(this.options.topic);
-    await consumer.joinGroup(group);
+    if (this.protocol === 'classic') {
+      await consumer.joinGroup(group);
+      return;
+    }
+    // KIP-848 names assigned topics by id; the first stream joins the group (its records are
+    // dropped until the assigned partitions' offsets are read: see `takeOver`).
+    this.topicId = (await consumer.metadata({ topics: [this.options.topic] })).topics.get(this.options.topic)?.id;
+    const stream = await this.openStream(consumer);
+    if (this.consumer !== consumer) {
+      await stream.close().catch(() => undefined);
+      return;
+    }
+    this.adopt(stream, this.epoch);
+  }
+
+  private streamOptions(): ConsumeOptions<Buffer, Buffer, Buffer, Buffer> {
+    return {
+      topics: [this.options.topic],
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: (this.options.fromBeginning ?? true) ? MessagesStreamFallbackModes.EARLIEST : MessagesStreamFallbackModes.LATEST,
+      autocommit: false,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      maxWaitTime: this.options.maxWaitTimeMs ?? 5000,
+      highWaterMark: this.options.maxInFlight ?? 4,
+    };
+  }
+
+  /**
+   * A new stream of the consumer, listened to for errors from its creation: the client can make one
+   * as it closes (a join whose answer came after the close) and destroy it on the next tick, before
+   * a promise's continuation could add a listener — and an unheard stream error ends the process.
+   */
+  private openStream(consumer: Consumer): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> {
+    return new Promise((resolve, reject) => {
+      consumer.consume(this.streamOptions(), (error, stream) => {
+        if (error !== null || stream === undefined) {
+          reject(error ?? new Error('the consumer made no stream'));
+          return;
+        }
+        stream.on('error', (err: Error) => {
+          if (this.stream !== stream) this.options.logger.debug({ err, groupId: this.options.groupId }, 'a stream no longer read failed');
+        });
+        resolve(stream);
+      });
+    });
+  }
+
+  /** Makes `stream` the one records are accepted from; the previous one's records are ignored from now. */
+  private adopt(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, epoch: number): void {
+    this.stream = stream;
+    if (stream.errored !== null) {
+      if (this.current(epoch)) void this.crashed(stream.errored);
+      return;
+    }
+    stream.on('data', (message) => {
+      if (this.stream === stream && this.current(epoch)) this.accept(message);
+    });
+    stream.on('error', (error) => {
+      if (this.stream === stream && this.current(epoch)) void this.crashed(error);
+    });
+    if (this.queued >= 2 * (this.options.maxInFlight ?? 4)) stream.pause();
+  }
+
+  /**
+   * KIP-848: a ConsumerGroupHeartbeat answer, seen before the client acts on it. Its epoch is the
+   * one transactions commit under from now; a partition no longer assigned is dropped at once (no
+   * transaction begun from now covers it; what it decided but did not commit the next owner decides
+   * again), one newly assigned is taken over once its committed offsets are read stable. Partitions
+   * kept across the change keep running: their work in flight is not dropped.
+   */
+  private heartbeatAnswered(consumer: Consumer, answer: ConsumerGroupHeartbeatAnswer): void {
+    if (this.consumer !== consumer || this.stopping || this.state === 'dead' || answer.memberEpoch <= 0) return;
+    this.membership = { generationId: answer.memberEpoch, memberId: answer.memberId ?? consumer.memberId ?? '', coordinatorId: consumer.coordinatorId ?? -1 };
+    if (answer.assignment === null) return;
+    const partitions = answer.assignment.topicPartitions
+      .filter((assigned) => assigned.topicId === this.topicId)
+      .flatMap((assigned) => assigned.partitions)
+      .sort((a, b) => a - b);
+    const next = new Set(partitions);
+    const changed = next.size !== this.assignment.size || partitions.some((partition) => !this.assignment.has(partition));
+    this.assignment = next;
+    let revoked = false;
+    for (const [partition, state] of this.partitions) {
+      if (next.has(partition)) continue;
+      this.partitions.delete(partition);
+      this.queued -= state.entries.length;
+      revoked = true;
+    }
+    if (revoked) {
+      this.revocations++;
+      if (this.queued < 2 * (this.options.maxInFlight ?? 4)) this.stream?.resume();
+    }
+    if (changed) {
+      this.options.logger.info({ groupId: this.options.groupId, memberEpoch: answer.memberEpoch, partitions }, 'partitions assigned');
+      this.options.onAssigned?.(partitions, answer.memberEpoch);
+    }
+    if (partitions.some((partition) => !this.partitions.has(partition))) this.takeOverAssigned(consumer);
+  }
+
+  /**
+   * KIP-848: a heartbeat refused. FENCED_MEMBER_EPOCH: the client abandons its partitions and
+   * rejoins, and so does the processor (its transaction under way is refused). UNKNOWN_MEMBER_ID:
+   * the coordinator removed the member (its session expired); the client would heartbeat under that
+   * id forever, so the consumer is replaced and joins again.
+   */
+  private heartbeatFailed(consumer: Consumer, error: Error): void {
+    if (this.consumer !== consumer || this.stopping || this.state === 'dead') return;
+    if (hasBrokerError(error, 'FENCED_MEMBER_EPOCH')) {
+      this.options.logger.warn({ err: error, groupId: this.options.groupId }, 'the coordinator fenced this member epoch: its partitions are dropped and it joins again');
+      this.epoch++;
+      this.partitions = new Map();
+      this.assignment = new Set();
+      this.queued = 0;
+      this.membership = undefined;
+      this.revocations++;
+    } else if (hasBrokerError(error, 'UNKNOWN_MEMBER_ID')) {
+      void this.crashed(error);
+    }
+  }
+
+  /** KIP-848: takes over the assigned partitions not running yet, one take-over at a time. */
+  private takeOverAssigned(consumer: Consumer): void {
+    if (this.takingOver !== undefined) {
+      this.takeOverAgain = true;
+      return;
+    }
+    this.takingOver = (async () => {
+      do {
+        this.takeOverAgain = false;
+        await this.takeOver(consumer);
+      } while (this.takeOverAgain && this.consumer === consumer && !this.stopping);
+    })()
+      .catch((err: unknown) => {
+        if (this.consumer === consumer && !this.stopping) void this.crashed(err as Error);
+      })
+      .finally(() => {
+        this.takingOver = undefined;
+      });
+  }
+
+  /**
+   * Reads the committed offsets stable (the coordinator waits for a previous owner's transaction
+   * still committing them: it committed its TxnOffsetCommit before acknowledging the revocation, or
+   * has it refused), then opens a fresh stream from the committed offsets — the client's stream can
+   * hold a position past them for a partition it had before — and starts the new partitions there.
+   * The kept ones carry on where they are (the fresh stream's records below it are skipped).
+   */
+  private async takeOver(consumer: Consumer): Promise<void> {
+    const epoch = this.epoch;
+    const revocations = this.revocations;
+    const wanted = [...this.assignment].filter((partition) => !this.partitions.has(partition));
+    if (wanted.length === 0) return;
+    const committed = (await this.admin?.committed(this.options.groupId, this.options.topic)) ?? new Map<number, number>();
+    if (!this.current(epoch) || this.consumer !== consumer) return;
+    // A partition revoked (perhaps to come back) while the offsets were read: read them again.
+    if (revocations !== this.revocations) {
+      this.takeOverAgain = true;
+      return;
+    }
+    const stream = await this.openStream(consumer);
+    if (!this.current(epoch) || this.consumer !== consumer || revocations !== this.revocations) {
+      await stream.close().catch(() => undefined);
+      if (this.current(epoch) && this.consumer === consumer) this.takeOverAgain = true;
+      return;
+    }
+    for (const partition of wanted) {
+      if (this.assignment.has(partition) && !this.partitions.has(partition)) this.partitions.set(partition, { position: BigInt(committed.get(partition) ?? 0), entries: [] });
+    }
+    const previous = this.stream;
+    this.adopt(stream, epoch);
+    this.restarts = 0;
+    await previous?.close().catch(() => undefined);
   }
 
   private async disconnect(): Promise<void> {
@@ -179,6 +391,8 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     this.stream = undefined;
     this.epoch++;
     this.partitions = new Map();
+    this.assignment = new Set();
+    this.membership = undefined;
     this.queued = 0;
     await consumer?.close(true).catch((err: unknown) => this.options.logger.warn({ err }, 'closing the consumer failed'));
   }
@@ -193,13 +407,24 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
   private async fenced(consumer: Consumer, cause: Error): Promise<void> {
     if (this.consumer !== consumer || this.stopping || this.state === 'dead') return;
     this.state = 'dead';
-    const error = new LoomwatchError(
-      'CONFIG_INVALID',
-      `another member of group ${this.options.groupId} joined with group.instance.id ${String(this.options.groupInstanceId)}, fencing this one: it stops. Give each worker its own worker.groupInstanceId (WORKER_ID, the pod name of a StatefulSet)`,
-      { cause },
-    );
-    this.options.logger.error({ err: error, groupId: this.options.groupId, groupInstanceId: this.options.groupInstanceId }, 'fenced by a newer incarnation of this static member; stopping');
+    const id = String(this.options.groupInstanceId);
+    const error = isUnreleasedInstance(cause)
+      ? new LoomwatchError(
+          'CONFIG_INVALID',
+          `another member of group ${this.options.groupId} holds group.instance.id ${id} (KIP-848 refuses the id until that member leaves or its session times out): this one stops. If a previous incarnation was killed, start again after the group's session timeout; else give each worker its own worker.groupInstanceId (WORKER_ID, the pod name of a StatefulSet)`,
+          { cause },
+        )
+      : new LoomwatchError(
+          'CONFIG_INVALID',
+          `another member of group ${this.options.groupId} joined with group.instance.id ${id}, fencing this one: it stops. Give each worker its own worker.groupInstanceId (WORKER_ID, the pod name of a StatefulSet)`,
+          { cause },
+        );
+    this.fatal = error;
+    this.options.logger.error({ err: error, groupId: this.options.groupId, groupInstanceId: this.options.groupInstanceId }, 'another incarnation of this static member holds its id; stopping');
     this.epoch++;
+    // Nothing more is committed: the transaction under way ends (refused), and no other begins.
+    this.partitions = new Map();
+    this.queued = 0;
     await this.committing?.catch(() => undefined);
     await this.disconnect();
     for (const listener of this.listeners) listener(error);
@@ -315,6 +540,12 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     }
   }
 
+  /** Whether the partition is still this member's (KIP-848 revokes one partition at a time). */
+  private holds(partition: PartitionState): boolean {
+    for (const held of this.partitions.values()) if (held === partition) return true;
+    return false;
+  }
+
   private current(epoch: number): boolean {
     return epoch === this.epoch && !this.stopping;
   }
@@ -382,6 +613,8 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
       if (epoch !== this.epoch) continue;
       let committed = 0;
       for (const { partition, done } of batch) {
+        // KIP-848: revoked while the transaction ran (its entries left the count then).
+        if (!this.holds(partition)) continue;
         partition.entries.splice(0, done.length);
         committed += done.length;
         this.launch(partition);
@@ -403,7 +636,9 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
     for (const { partition, done } of batch) {
       const first = done[0];
       const offset = first === undefined ? undefined : committed.get(first.message.partition);
-      if (offset === undefined) continue;
+      // KIP-848: a partition revoked meanwhile is left alone — its new owner may have committed past
+      // these records since, so the offsets no longer say whether this transaction committed them.
+      if (offset === undefined || !this.holds(partition)) continue;
       const settled = done.filter((entry) => entry.message.offset < BigInt(offset) && partition.entries.includes(entry));
       if (settled.length === 0) continue;
       partition.entries.splice(0, settled.length);
