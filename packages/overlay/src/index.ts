@@ -26,7 +26,6 @@ export {
   RECIPE_KEYWORD,
   overlayLook,
   overlayRecipe,
-  overlayRecipeChunk,
   readOverlayRecipe,
   recipeRegions,
   withOverlayRecipe,
@@ -45,6 +44,5 @@ export {
   type OverlayStyle,
   type RegionBox,
 } from './render.js';
-export { PNG_SIGNATURE, encodeGreyPng, pngChunkBytes, type FillGreyRow, type GreyPngOptions, type PngChunk } from './grey-png.js';
 export { decodeGray, type DecodeOptions, type GrayImage } from './decode.js';
 export { normalizeScore, type Normalization } from './heat-scale.js';

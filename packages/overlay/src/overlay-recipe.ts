@@ -1,6 +1,6 @@
+import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { LoomwatchError } from '@loomwatch/contracts';
-import { PNG_SIGNATURE, pngChunkBytes, type PngChunk } from './grey-png.js';
 import type { RegionBox } from './render.js';
 
 /**
@@ -61,27 +61,30 @@ export function recipeRegions(recipe: Pick<OverlayRecipe, 'regions'>): RegionBox
 /** The `tEXt` keyword of the recipe chunk. */
 export const RECIPE_KEYWORD = 'loomwatch:overlay';
 
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const IHDR_END = 8 + 4 + 4 + 13 + 4;
+
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(data, crc32(Buffer.from(type, 'latin1'))) >>> 0, 0);
+  return Buffer.concat([head, data, crc]);
+}
 
 /** JSON with every non-ASCII character escaped (a `tEXt` chunk is Latin-1; keys may be UTF-8). */
 function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/**
- * The recipe as a `tEXt` chunk, for a PNG writer that takes extra chunks (`encodeGreyPng`,
- * `encodeMapPng` of `@loomwatch/inference`): written with the map, it costs no second copy of the PNG.
- */
-export function overlayRecipeChunk(recipe: OverlayRecipe): PngChunk {
-  return { type: 'tEXt', data: Buffer.concat([Buffer.from(RECIPE_KEYWORD, 'latin1'), Buffer.from([0]), Buffer.from(asciiJson(recipe), 'latin1')]) };
-}
-
-/** Any PNG with the recipe in a `tEXt` chunk right after its header (decoders skip it; the pixels are untouched). */
+/** The PNG with the recipe in a `tEXt` chunk right after its header (decoders skip it; the pixels are untouched). */
 export function withOverlayRecipe(png: Buffer, recipe: OverlayRecipe): Buffer {
   if (png.length < IHDR_END || !png.subarray(0, 8).equals(PNG_SIGNATURE) || png.toString('latin1', 12, 16) !== 'IHDR') {
     throw new LoomwatchError('IMAGE_CORRUPT', 'the anomaly map is not a PNG with a header: it cannot carry an overlay recipe');
   }
-  return Buffer.concat([png.subarray(0, IHDR_END), pngChunkBytes(overlayRecipeChunk(recipe)), png.subarray(IHDR_END)]);
+  const text = Buffer.concat([Buffer.from(RECIPE_KEYWORD, 'latin1'), Buffer.from([0]), Buffer.from(asciiJson(recipe), 'latin1')]);
+  return Buffer.concat([png.subarray(0, IHDR_END), chunk('tEXt', text), png.subarray(IHDR_END)]);
 }
 
 /** Why a map's recipe could not be read: none there (`missing`), or one that is not a valid recipe (`invalid`). */
