@@ -187,9 +187,11 @@ async function fullPass(): Promise<number> {
       const index = next++;
       const bytes = encoded[index] ?? Buffer.alloc(0);
       window.push(
-        engine.infer(bytes).then((result) => {
+        engine.infer(bytes).then(async (result) => {
           engineScores[index] = result.score;
-          return engine.renderAnomalyMapPng(result);
+          await engine.renderAnomalyMapPng(result);
+          // As EngineDecider does: the map back to the engine once its PNG is written.
+          engine.release(result);
         }),
       );
     }
