@@ -40,8 +40,8 @@ export const KafkaConfig = z.strictObject({
   /**
    * The consumer group protocol: 'classic' (JoinGroup/SyncGroup; every join or leave pauses the
    * whole group) or 'consumer' (KIP-848, Kafka 4.x: the broker moves only the partitions that change
-   * hands). The exactly-once processors (the workers) refuse 'consumer' at start with
-   * @platformatic/kafka 2.12 (packages/kafka README). @defaultValue 'classic'
+   * hands, and the session timeout is the broker's). A SIGKILLed static member is refused its id
+   * under 'consumer' until that session expires (packages/kafka README). @defaultValue 'classic'
    */
   groupProtocol: z.enum(['classic', 'consumer']).default('classic'),
 });

@@ -19,7 +19,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await buildWorkspace();
   Object.assign(process.env, testInstanceSettings());
-  const handle = await startInfra();
+  // What the tests leave behind goes when the last run stops the servers: each run starts from empty.
+  const handle = await startInfra(process.env, { discardOnStop: true });
   Object.assign(process.env, infraEnv(handle.infra));
   project.provide('infra', handle.infra);
   return () => handle.stop();

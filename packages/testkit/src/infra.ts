@@ -135,7 +135,7 @@ async function startContainers(env: NodeJS.ProcessEnv): Promise<InfraHandle> {
  * are) under a lease; the handle's stop drops it and stops the servers when this was the last run
  * holding one and a run started them (local-leases.ts).
  */
-async function startLocal(env: NodeJS.ProcessEnv): Promise<InfraHandle> {
+async function startLocal(env: NodeJS.ProcessEnv, options: StartInfraOptions): Promise<InfraHandle> {
   const state = localStateDir(env);
   const infra = await underLeaseLock(state, () => {
     const started = runInfraScript('start', env);
@@ -150,10 +150,19 @@ async function startLocal(env: NodeJS.ProcessEnv): Promise<InfraHandle> {
     infra,
     stop: async () => {
       await underLeaseLock(state, () => {
-        if (dropLease(state, process.pid)) runInfraScript('stop', env);
+        if (dropLease(state, process.pid)) runInfraScript(options.discardOnStop === true ? 'reset' : 'stop', env);
       });
     },
   };
+}
+
+export interface StartInfraOptions {
+  /**
+   * Local servers that this run started, and stops as the last run holding them, lose their data
+   * (infra.sh reset instead of stop): for the tests' own instance, whose topics would otherwise pile
+   * up from run to run (1,245 partition logs on one machine) and slow every later broker start.
+   */
+  discardOnStop?: boolean;
 }
 
 /**
@@ -161,12 +170,12 @@ async function startLocal(env: NodeJS.ProcessEnv): Promise<InfraHandle> {
  * local processes of deploy/local (the default, whether or not a container engine answers); with
  * `LOOMWATCH_INFRA=containers`, Kafka and S3 from the locally built images (containers.ts).
  */
-export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<InfraHandle> {
+export async function startInfra(env: NodeJS.ProcessEnv = process.env, options: StartInfraOptions = {}): Promise<InfraHandle> {
   // An earlier global setup of the same run exports what it found, and where it came from.
   const inherited = env['LOOMWATCH_INFRA_SOURCE'];
   const fromEnv = infraFromEnv(env, inherited === 'local' || inherited === 'containers' ? inherited : 'env');
   if (fromEnv !== undefined) return { infra: fromEnv, stop: () => Promise.resolve() };
-  return infraMode(env) === 'containers' ? startContainers(env) : startLocal(env);
+  return infraMode(env) === 'containers' ? startContainers(env) : startLocal(env, options);
 }
 
 /** The variables a child process (a service under test) needs to reach the same servers. */
