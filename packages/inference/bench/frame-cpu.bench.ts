@@ -153,7 +153,8 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     gc.count++;
     gc.ms += entry.duration;
-    const kind = (entry.detail as { kind?: number } | undefined)?.kind;
+    // A 'gc' entry's detail says which collection it was (Node's GCPerformanceEntry).
+    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
     if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
   }
 }).observe({ entryTypes: ['gc'] });
