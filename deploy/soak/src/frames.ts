@@ -32,9 +32,26 @@ export function loadFrameFiles(): FrameFile[] {
   return files;
 }
 
-/** `lines` × `camerasPerLine` cameras named `<prefix>-line-<n>` / `cam-<m>`. */
-export function cameras(prefix: string, lines: number, camerasPerLine: number): Camera[] {
-  return Array.from({ length: lines * camerasPerLine }, (_, i) => ({ lineId: `${prefix}-line-${Math.floor(i / camerasPerLine) + 1}`, cameraId: `cam-${(i % camerasPerLine) + 1}` }));
+/**
+ * `lines` × `camerasPerLine` cameras named `<prefix>-line-<n>` / `cam-<k>`, each camera number chosen
+ * so its key lands on a partition holding the fewest cameras so far: the keys spread over `partitions`
+ * as evenly as they can. Names taken in order hash as they fall — the soak's 6 cameras once landed
+ * 2, 3, 0 and 1 on 4 partitions, and one of two workers had two thirds of the frames.
+ */
+export function cameras(prefix: string, lines: number, camerasPerLine: number, partitions: number): Camera[] {
+  const load = new Array<number>(partitions).fill(0);
+  const out: Camera[] = [];
+  for (let line = 1; line <= lines; line++) {
+    for (let k = 1, placed = 0; placed < camerasPerLine; k++) {
+      const camera = { lineId: `${prefix}-line-${line}`, cameraId: `cam-${k}` };
+      const partition = partitionOf(messageKey(camera.lineId, camera.cameraId), partitions);
+      if ((load[partition] ?? 0) > Math.min(...load)) continue;
+      load[partition] = (load[partition] ?? 0) + 1;
+      out.push(camera);
+      placed++;
+    }
+  }
+  return out;
 }
 
 /**

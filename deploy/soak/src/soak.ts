@@ -114,13 +114,16 @@ async function retrying<T>(what: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** One partition per camera (at least two per worker): with the cameras spread one to a partition, every worker gets the same share. */
+const framePartitions = Math.max(settings.workers * 2, settings.lines * settings.cameras);
+
 async function main(): Promise<void> {
   const infra = (await startInfra()).infra;
   if (infra.source !== 'local') fail('the soak restarts the broker and S3: run it on the local servers of deploy/local (unset KAFKA_BROKERS and S3_ENDPOINT, or set LOOMWATCH_INFRA=local)');
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: run });
   const store = new S3BlobStore(infra.s3);
   await client.topics.ensure([
-    { topic: topics.frames, numPartitions: Math.max(4, settings.workers * 2) },
+    { topic: topics.frames, numPartitions: framePartitions },
     { topic: topics.verdicts, numPartitions: 4 },
     { topic: topics.deadLetters, numPartitions: 1 },
     { topic: topics.control, numPartitions: 1 },
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
   const files = loadFrameFiles();
   const images = await poisonImages();
   const poisonCodes = new Map<string, string>();
-  const cameras = cameraNames('soak', settings.lines, settings.cameras);
+  const cameras = cameraNames('soak', settings.lines, settings.cameras, framePartitions);
 
   // The workers, restarted whenever one exits (an orchestrator's job); one SIGKILLed every --kill-every, in turn.
   const workers = new WorkerPool({
