@@ -6,7 +6,10 @@ import { cameras } from './frames.js';
 /** How many of the cameras' keys land on each partition. */
 function loads(list: ReturnType<typeof cameras>, partitions: number): number[] {
   const counts = new Array<number>(partitions).fill(0);
-  for (const camera of list) counts[partitionOf(messageKey(camera.lineId, camera.cameraId), partitions)]++;
+  for (const camera of list) {
+    const partition = partitionOf(messageKey(camera.lineId, camera.cameraId), partitions);
+    counts[partition] = (counts[partition] ?? 0) + 1;
+  }
   return counts;
 }
 
