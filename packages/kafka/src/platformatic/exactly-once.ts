@@ -476,15 +476,7 @@ export class PlatformaticExactlyOnce implements RecordProcessor {
       if (!this.current(epoch)) return;
       const committed = (await this.admin?.committed(this.options.groupId, this.options.topic)) ?? new Map<number, number>();
       if (!this.current(epoch)) return;
-      const stream = await consumer.consume({
-        topics: [this.options.topic],
-        mode: MessagesStreamModes.COMMITTED,
-        fallbackMode: (this.options.fromBeginning ?? true) ? MessagesStreamFallbackModes.EARLIEST : MessagesStreamFallbackModes.LATEST,
-        autocommit: false,
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        maxWaitTime: this.options.maxWaitTimeMs ?? 5000,
-        highWaterMark: this.options.maxInFlight ?? 4,
-      });
+      const stream = await consumer.consume(this.streamOptions());
       if (!this.current(epoch)) {
         await stream.close().catch(() => undefined);
         return;
