@@ -105,34 +105,18 @@ const GROUP_APIS = new Set(['Heartbeat', 'JoinGroup', 'SyncGroup', 'OffsetCommit
  * The consumer is handed an error that is not a group error, so it does not rejoin. Returns the consumer.
  */
 export function stopsWhenFenced(consumer: Consumer, onFenced: (error: Error) => void): Consumer {
-  const getApi = consumer[kGetApi].bind(consumer) as unknown as GetRawApi;
-  const patched: GetRawApi = (name, callback) => {
-    if (!GROUP_APIS.has(name)) {
-      getApi(name, callback);
-      return;
-    }
-    getApi(name, (error, api) => {
-      if (error !== null || api === undefined) {
-        callback(error, api);
+  return interceptApi(consumer, (name) => GROUP_APIS.has(name), (api) => (...args) => {
+    const answer = takeAnswer(args);
+    api(...args, (err: unknown, response?: unknown) => {
+      if (err !== null && err !== undefined && isFencedInstance(err)) {
+        onFenced(err as Error);
+        // Not retried either: a retry the consumer's close cuts short ends the join "successfully".
+        answer(Object.assign(new Error('this static member was fenced by another incarnation (FENCED_INSTANCE_ID / UNRELEASED_INSTANCE_ID)', { cause: err }), { canRetry: false }));
         return;
       }
-      const guarded = (...args: unknown[]): void => {
-        const answer = typeof args[args.length - 1] === 'function' ? (args.pop() as (error: unknown, response?: unknown) => void) : () => undefined;
-        api(...args, (err: unknown, response?: unknown) => {
-          if (err !== null && err !== undefined && isFencedInstance(err)) {
-            onFenced(err as Error);
-            // Not retried either: a retry the consumer's close cuts short ends the join "successfully".
-            answer(Object.assign(new Error('this static member was fenced by another incarnation (FENCED_INSTANCE_ID / UNRELEASED_INSTANCE_ID)', { cause: err }), { canRetry: false }));
-            return;
-          }
-          answer(err, response);
-        });
-      };
-      callback(null, Object.assign(guarded, { async: api.async, key: api.key, version: api.version }));
+      answer(err, response);
     });
-  };
-  consumer[kGetApi] = patched as unknown as Consumer[typeof kGetApi];
-  return consumer;
+  });
 }
 
 /**
@@ -146,26 +130,9 @@ export function stopsWhenFenced(consumer: Consumer, onFenced: (error: Error) => 
  * Returns the consumer.
  */
 export function leavesGroupOnlyWhen(consumer: Consumer, leave: () => boolean): Consumer {
-  const getApi = consumer[kGetApi].bind(consumer) as unknown as GetRawApi;
-  const patched: GetRawApi = (name, callback) => {
-    if (name !== 'LeaveGroup' || leave()) {
-      getApi(name, callback);
-      return;
-    }
-    getApi(name, (error, api) => {
-      if (error !== null || api === undefined) {
-        callback(error, api);
-        return;
-      }
-      const stays = (...args: unknown[]): void => {
-        const answer = args.at(-1);
-        if (typeof answer === 'function') (answer as (error: null, response: unknown) => void)(null, { throttleTimeMs: 0, errorCode: 0, members: [] });
-      };
-      callback(null, Object.assign(stays, { async: api.async, key: api.key, version: api.version }));
-    });
-  };
-  consumer[kGetApi] = patched as unknown as Consumer[typeof kGetApi];
-  return consumer;
+  return interceptApi(consumer, (name) => name === 'LeaveGroup' && !leave(), () => (...args) => {
+    takeAnswer(args)(null, { throttleTimeMs: 0, errorCode: 0, members: [] });
+  });
 }
 
 /** A KIP-848 ConsumerGroupHeartbeat answer, as @platformatic/kafka 2.12 parses it. */
@@ -202,34 +169,18 @@ const MEMBER_EPOCH_ARGUMENT = 3;
  * Returns the consumer.
  */
 export function followsConsumerGroupHeartbeats(consumer: Consumer, hooks: ConsumerGroupHeartbeatHooks): Consumer {
-  const getApi = consumer[kGetApi].bind(consumer) as unknown as GetRawApi;
-  const patched: GetRawApi = (name, callback) => {
-    if (name !== 'ConsumerGroupHeartbeat') {
-      getApi(name, callback);
-      return;
-    }
-    getApi(name, (error, api) => {
-      if (error !== null || api === undefined) {
-        callback(error, api);
-        return;
+  return interceptApi(consumer, (name) => name === 'ConsumerGroupHeartbeat', (api) => (...args) => {
+    const answer = takeAnswer(args);
+    const leaving = args[MEMBER_EPOCH_ARGUMENT] === -1;
+    if (leaving) args[MEMBER_EPOCH_ARGUMENT] = hooks.leaveEpoch();
+    api(...args, (err: unknown, response?: unknown) => {
+      if (!leaving) {
+        if (err !== null && err !== undefined) hooks.onError(err as Error);
+        else if (response !== undefined) hooks.onAnswer(response as ConsumerGroupHeartbeatAnswer);
       }
-      const followed = (...args: unknown[]): void => {
-        const answer = typeof args[args.length - 1] === 'function' ? (args.pop() as (error: unknown, response?: unknown) => void) : () => undefined;
-        const leaving = args[MEMBER_EPOCH_ARGUMENT] === -1;
-        if (leaving) args[MEMBER_EPOCH_ARGUMENT] = hooks.leaveEpoch();
-        api(...args, (err: unknown, response?: unknown) => {
-          if (!leaving) {
-            if (err !== null && err !== undefined) hooks.onError(err as Error);
-            else if (response !== undefined) hooks.onAnswer(response as ConsumerGroupHeartbeatAnswer);
-          }
-          answer(err, response);
-        });
-      };
-      callback(null, Object.assign(followed, { async: api.async, key: api.key, version: api.version }));
+      answer(err, response);
     });
-  };
-  consumer[kGetApi] = patched as unknown as Consumer[typeof kGetApi];
-  return consumer;
+  });
 }
 
 /** Whether a client error carries the broker's error `apiId` (UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH…). */
@@ -241,6 +192,36 @@ export function hasBrokerError(error: unknown, apiId: string): boolean {
 /** A client API as the connection calls it: the arguments, then a callback with the answer. */
 type RawApi = ((...args: unknown[]) => void) & { async: unknown; key: number; version: number };
 type GetRawApi = (name: string, callback: (error: Error | null, api?: RawApi) => void) => void;
+type Answer = (error: unknown, response?: unknown) => void;
+
+/** The callback a raw API call ends with, taken off its arguments (a no-op when there is none). */
+function takeAnswer(args: unknown[]): Answer {
+  return typeof args[args.length - 1] === 'function' ? (args.pop() as Answer) : () => undefined;
+}
+
+/**
+ * The client's API `name` replaced, for every name `intercepts` picks, by `wrap(api)` — called with
+ * the arguments the client passes, its answer callback last. The one way this package reaches into
+ * @platformatic/kafka's requests (fencing, leaving, KIP-848 heartbeats). Returns the client.
+ */
+function interceptApi<T extends Consumer | Producer>(client: T, intercepts: (name: string) => boolean, wrap: (api: RawApi) => (...args: unknown[]) => void): T {
+  const getApi = client[kGetApi].bind(client) as unknown as GetRawApi;
+  const patched: GetRawApi = (name, callback) => {
+    if (!intercepts(name)) {
+      getApi(name, callback);
+      return;
+    }
+    getApi(name, (error, api) => {
+      if (error !== null || api === undefined) {
+        callback(error, api);
+        return;
+      }
+      callback(null, Object.assign(wrap(api), { async: api.async, key: api.key, version: api.version }));
+    });
+  };
+  client[kGetApi] = patched as unknown as T[typeof kGetApi];
+  return client;
+}
 
 /** The errors a client's error carries, depth first: platformatic nests them in `errors` and `cause`. */
 function* errorChain(error: unknown, depth = 0): Generator<Error & { code?: unknown; apiId?: unknown }> {
