@@ -11,13 +11,14 @@
  * the transaction, the read_committed fetch).
  * Each repetition first times bare `session.run` on the same model with 2 threads: a layout's ratio
  * is to the bare rate of its own repetition, and the figures are medians over the repetitions.
- * With `--isolate` the local Kafka and S3 stop sharing the workers' cores: each layout's workers are
- * pinned (taskset) to cores 0…W·T−1 and the bench, Kafka and S3 to the others, and its bare run uses
- * W·T threads pinned to the same cores — the worker's own cost beyond the model, as where the
- * brokers run on other machines. Only layouts that leave a core for the rest run (1 × 1 on 2 cores).
+ * With `--isolate` the model gets cores of its own, as a worker sized for a plant would: each
+ * worker's model runs on T cores of 0…W·T−1 (`inference.modelCpus`), and its other threads
+ * (decode, map, S3, Kafka, V8's collector) on the cores left over, beside the bench, Kafka and S3;
+ * its bare run uses W·T threads pinned to the model's cores. Only layouts that leave a core for the
+ * rest run (1 × 1 on 2 cores).
  * Progress goes to stderr; the last stdout line is one JSON object.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
@@ -223,12 +224,16 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
   await publisher.publish(await benchFrames(files, Math.ceil(frames / PARTITIONS), 1));
   const total = Math.ceil(frames / PARTITIONS) * PARTITIONS;
   const workerLog = (i: number): string => join(logDir, `${tag}-worker-${i + 1}.log`);
-  const spawnAll = () => Array.from({ length: workers }, (_, i) =>
+  const split = coreSplit(workers * threads);
+  // Isolated: worker i's model on cores i·T…(i+1)·T−1, the rest of it on the cores left over.
+  const modelCpus = (i: number): string => `${i * threads}-${(i + 1) * threads - 1}`;
+  const spawnOne = (i: number) =>
     spawnWorkerProcess({
       infra,
       id: `bench-${i + 1}`,
       model,
       threads,
+      ...(values.isolate === true ? { modelCpus: modelCpus(i) } : {}),
       groupId: `${tag}-workers`,
       inputTopic: topics.frames,
       verdictTopic: topics.verdicts,
@@ -238,10 +243,9 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
       frameBucket: bucket,
       outputBucket,
       logFile: workerLog(i),
-    }),
-  );
-  const split = coreSplit(workers * threads);
-  const children = values.isolate === true ? await pinnedTo(split.workers, split.rest, spawnAll) : spawnAll();
+    });
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < workers; i++) children.push(values.isolate === true ? await pinnedTo(`${modelCpus(i)},${split.rest}`, split.rest, () => spawnOne(i)) : spawnOne(i));
   // A worker that exits before the layout is done (a model that fails to load, a topic missing) fails the bench instead of hanging it.
   let stopping = false;
   const workerExited = new Promise<never>((_, reject) => {

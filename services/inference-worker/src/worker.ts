@@ -172,7 +172,7 @@ async function startModels(
     const chosen = await selectPrecision(ref, { registryRoot: config.inference.registryRoot, precision, cpuFlags });
     const decider = await EngineDecider.load({ model: { dir: chosen.dir }, ...config.inference, overlayFormat: config.worker.overlayFormat, overlays: config.worker.overlays });
     logger.info(
-      { model: chosen.name, requested: chosen.requested, version: decider.model.version, precision: chosen.precision, asked: precision, pinnedByDeployment: pinned !== undefined, cpuFlags },
+      { model: chosen.name, requested: chosen.requested, version: decider.model.version, precision: chosen.precision, asked: precision, pinnedByDeployment: pinned !== undefined, cpuFlags, modelCpus: config.inference.modelCpus ?? 'all' },
       `${chosen.name}@${chosen.requested} runs as ${decider.model.version} (${chosen.precision}): ${chosen.reason}`,
     );
     return servedFor(decider, chosen.requested);

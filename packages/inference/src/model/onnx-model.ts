@@ -2,10 +2,11 @@ import { Worker } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
 import { LoomwatchError, type ModelCard } from '@loomwatch/contracts';
 import type { InferenceConfig } from '../options.js';
+import { allowedCpus, formatCpuList, pinOtherThreads, planCpus } from './cpu-affinity.js';
 import type { Model } from './model.js';
 
 export type SessionConfig = Pick<InferenceConfig, 'intraOpNumThreads' | 'interOpNumThreads' | 'graphOptimizationLevel' | 'executionProviders'> &
-  Partial<Pick<InferenceConfig, 'intraOpSpinning'>>;
+  Partial<Pick<InferenceConfig, 'intraOpSpinning' | 'modelCpus'>>;
 
 /** onnxruntime session options from the `inference` config section. */
 export function sessionOptions(config: SessionConfig): InferenceSession.SessionOptions {
@@ -166,6 +167,9 @@ export class OnnxModel implements Model {
    */
   static async create(bytes: Uint8Array, card: ModelCard, config: SessionConfig, what = `${card.name}@${card.version}`): Promise<OnnxModel> {
     const t = card.input.tileSize;
+    // The model's CPUs: everything else moves off them first, so the worker thread starts on the rest and then pins itself.
+    const cpus = config.modelCpus === undefined ? undefined : planCpus(config.modelCpus, allowedCpus());
+    if (cpus !== undefined) pinOtherThreads(cpus);
     const worker = new Worker(new URL('./onnx-worker.js', import.meta.url), {
       workerData: {
         bytes,
@@ -175,6 +179,7 @@ export class OnnxModel implements Model {
         outputName: card.output.name,
         tileSize: t,
         outputChannels: card.output.channels,
+        modelCpus: cpus === undefined ? null : formatCpuList(cpus.model),
       },
     });
     let description: SessionDescription;
@@ -190,6 +195,8 @@ export class OnnxModel implements Model {
       await worker.terminate();
       throw err;
     }
+    // Threads started while the worker came up (V8's, libuv's) go to the rest too.
+    if (cpus !== undefined) pinOtherThreads(cpus);
     let batchLimit: number;
     try {
       batchLimit = checkSessionAgainstCard(description, card, what);

@@ -3,10 +3,12 @@
 // free to decode and post-process other frames meanwhile. Plain JavaScript, so the worker starts
 // without a TypeScript loader. Protocol (see onnx-model.ts):
 //   → ready | failed;  run → result;  close → closed.
+import { execFileSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
-const { bytes, options, inputName, routeInput, outputName, tileSize, outputChannels } = workerData;
+const { bytes, options, inputName, routeInput, outputName, tileSize, outputChannels, modelCpus } = workerData;
 const plane = tileSize * tileSize;
 const outputPlane = outputChannels * plane;
 /**
@@ -62,7 +64,21 @@ async function handle(session, message) {
   await run(session, message);
 }
 
+/**
+ * With `inference.modelCpus` this thread moves onto the model's CPUs before the session exists, so
+ * the intra-op threads onnxruntime starts for it inherit them (cpu-affinity.ts keeps the others off).
+ */
+function pinToModelCpus() {
+  const tid = readlinkSync('/proc/thread-self').split('/').pop();
+  try {
+    execFileSync('taskset', ['--pid', '--cpu-list', modelCpus, tid], { stdio: 'ignore' });
+  } catch (err) {
+    throw new Error(`inference.modelCpus: taskset could not pin the model's thread to CPUs ${modelCpus} (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
 try {
+  if (modelCpus !== null) pinToModelCpus();
   const session = await ort.InferenceSession.create(bytes, options);
   parentPort.on('message', (message) => {
     tail = tail.then(() => handle(session, message));

@@ -7,6 +7,8 @@ interface WorkerProcessOptions {
   model: string;
   /** onnxruntime intra-op threads. @defaultValue 1 */
   threads?: number;
+  /** `inference.modelCpus`: the CPUs the model's threads run on, the worker's other threads on the rest. */
+  modelCpus?: string;
   groupId?: string;
   inputTopic?: string;
   verdictTopic?: string;
@@ -42,6 +44,7 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): ChildProcess 
       LOOMWATCH_WORKER__OUTPUT_BUCKET: options.outputBucket,
       LOOMWATCH_WORKER__SESSION_TIMEOUT_MS: options.sessionTimeoutMs ?? 10_000,
       LOOMWATCH_INFERENCE__INTRA_OP_NUM_THREADS: options.threads ?? 1,
+      LOOMWATCH_INFERENCE__MODEL_CPUS: options.modelCpus,
       LOOMWATCH_OPS__PORT: 0,
       LOOMWATCH_LOG__LEVEL: options.logLevel ?? 'warn',
     },
