@@ -37,7 +37,8 @@ export const InferenceConfig = z.strictObject({
    * CPUs the model's onnxruntime threads run on (a Linux CPU list: `1-3`, `0,2`); every other thread
    * of the process (decoding, the anomaly map, S3, Kafka, V8's collector) runs on the CPUs it may
    * use besides these, so the model runs at bare `session.run` speed while the rest overlaps it. Give
-   * `intraOpNumThreads` as many threads as CPUs here. Linux only (taskset, util-linux).
+   * `intraOpNumThreads` as many threads as CPUs here. `auto`: every CPU the process may use but the
+   * first (for a container whose cpuset is not known in advance). Linux only (taskset, util-linux).
    * @defaultValue unset: every thread may run on every CPU
    */
   modelCpus: z.string().min(1).optional(),

@@ -27,6 +27,11 @@ describe('planCpus', () => {
     expect(planCpus('1-2', [0, 1, 2, 3])).toEqual({ model: [1, 2], rest: [0, 3] });
   });
 
+  it('gives the model every CPU but the first with auto', () => {
+    expect(planCpus('auto', [2, 3, 4, 5])).toEqual({ model: [3, 4, 5], rest: [2] });
+    expect(() => planCpus('auto', [0])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('needs at least 2 CPUs') as string }));
+  });
+
   it('says which CPU the process may not use', () => {
     expect(() => planCpus('2-4', [0, 1, 2, 3])).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', message: 'inference.modelCpus "2-4" names CPU 4, which this process may not use (it may use 0-3): choose the model\'s CPUs among those' }),

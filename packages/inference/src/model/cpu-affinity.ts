@@ -47,13 +47,20 @@ export function formatCpuList(cpus: readonly number[]): string {
 
 /**
  * Splits the CPUs this process may use (`allowed`) into the model's (`modelCpus`) and the rest.
- * Throws CONFIG_INVALID when the list does not parse, names a CPU the process may not use, or
- * leaves none for the rest.
+ * `auto` gives the model every CPU but the first, which suits a container whose cpuset is not
+ * known in advance (Kubernetes' static CPU manager). Throws CONFIG_INVALID when the list does not
+ * parse, names a CPU the process may not use, or leaves none for the rest.
  */
 export function planCpus(modelCpus: string, allowed: readonly number[]): CpuPlan {
+  if (modelCpus === 'auto') {
+    if (allowed.length < 2) {
+      throw new LoomwatchError('CONFIG_INVALID', `inference.modelCpus "auto" needs at least 2 CPUs (this process may use ${formatCpuList(allowed)}): unset it to let every thread share them`);
+    }
+    return { model: allowed.slice(1), rest: allowed.slice(0, 1) };
+  }
   const model = parseCpuList(modelCpus);
   if (model === undefined || model.length === 0) {
-    throw new LoomwatchError('CONFIG_INVALID', `inference.modelCpus "${modelCpus}" is not a CPU list: write it as taskset does, e.g. "1-3" or "0,2"`);
+    throw new LoomwatchError('CONFIG_INVALID', `inference.modelCpus "${modelCpus}" is not a CPU list: write it as taskset does, e.g. "1-3" or "0,2", or "auto"`);
   }
   const outside = model.filter((cpu) => !allowed.includes(cpu));
   if (outside.length > 0) {
