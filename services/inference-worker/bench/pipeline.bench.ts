@@ -154,6 +154,16 @@ function cpuSeconds(pid: number | undefined): number {
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 }
 
+/** A process's peak resident memory in MiB (VmHWM), from /proc; 0 where there is none. */
+function peakRssMiB(pid: number | undefined): number {
+  try {
+    const kb = /^VmHWM:\s*(\d+) kB$/m.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))?.[1];
+    return Math.round(Number(kb ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
 /** The local broker's and S3 server's JVMs (deploy/local/infra.sh writes their pids), when they run here. */
 function infraPids(): number[] {
   const state = process.env['LOOMWATCH_STATE'] ?? join(process.env['LOOMWATCH_CACHE'] ?? join(homedir(), '.cache/loomwatch'), 'state');
@@ -176,6 +186,8 @@ interface LayoutResult {
   profile: Record<string, number>;
   /** CPU ms per frame at saturation: the worker processes, and the local Kafka + S3 JVMs. */
   cpuMsPerFrame: { workers: number; infra: number };
+  /** The largest worker's peak resident memory over the layout, MiB. */
+  peakRssMiB: number;
   framesPerSec: number;
   p50Ms: number;
   p95Ms: number;
@@ -296,6 +308,8 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
   const profile = stageProfile(verdicts.slice(before).map((verdict, i) => ({ verdict, readAt: readAt[before + i] ?? Number.NaN })));
   progress(`  ${layout}: stage medians at 80 % load (ms) ${JSON.stringify(profile)}`);
 
+  const peakRss = Math.max(...children.map((child) => peakRssMiB(child.pid)));
+  progress(`  ${layout}: peak resident memory of a worker ${peakRss} MiB`);
   stopping = true;
   await Promise.all(children.map(stopProcess));
   await publisher.close();
@@ -308,6 +322,7 @@ async function runLayout(workers: number, threads: number, infra: Awaited<Return
     layout,
     profile,
     cpuMsPerFrame,
+    peakRssMiB: peakRss,
     framesPerSec,
     p50Ms: quantile(latencies, 0.5),
     p95Ms: quantile(latencies, 0.95),
@@ -386,7 +401,7 @@ try {
     console.log(
       `${r.layout.padEnd(24)} ${r.framesPerSec.toFixed(2)} frames/s (ratio ${r.ratio.toFixed(3)} vs bare, median of the repetitions' ratios), ` +
         `at ${r.offeredFps.toFixed(2)} frames/s offered: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms ` +
-        `(${r.p99OverBare.toFixed(2)} × one frame's bare compute); CPU ms per frame: workers ${r.cpuMsPerFrame.workers} (bare ${r.bareCpuMsPerFrame}), Kafka + S3 ${r.cpuMsPerFrame.infra}`,
+        `(${r.p99OverBare.toFixed(2)} × one frame's bare compute); CPU ms per frame: workers ${r.cpuMsPerFrame.workers} (bare ${r.bareCpuMsPerFrame}), Kafka + S3 ${r.cpuMsPerFrame.infra}; worker peak RSS ${r.peakRssMiB} MiB`,
     );
   }
   const oneByTwo = layouts.findIndex(([w, t]) => w === 1 && t === 2);
