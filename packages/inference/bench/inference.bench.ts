@@ -15,8 +15,11 @@
  * with the machine's CPU and load, to the version's `eval/speed.json`, where `models/lw table`
  * reads ms per frame. `--post-nice N` (Linux) runs the engine's own work at nice N after the warm-up, to
  * measure how much of the gap to bare is the engine's work stalling the model's threads (see the README).
+ * `--model-cpus LIST` (Linux) loads the engine with `inference.modelCpus`: its model on those CPUs, its own
+ * work on the others; the bare runs are pinned to the same CPUs and the Python peer gets every CPU the
+ * bench may use (it decodes and runs in one loop, as a user would write it).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +28,7 @@ import { newCommand, parseOrExit } from '@loomwatch/config';
 import { DEFAULT_REGISTRY_ROOT, defaultModel, modelSource } from '@loomwatch/model-registry';
 import { aitexFrames } from '@loomwatch/testkit';
 import { fillTileBatch, InferenceEngine, inputLut, planTiles, readVerifiedOnnx, sessionOptions } from '../src/index.js';
+import { allowedCpus, formatCpuList, planCpus } from '../src/model/cpu-affinity.js';
 
 const IN_FLIGHT = 2;
 const MODELS_PYTHON = resolve(import.meta.dirname, '../../../models/.venv/bin/python');
@@ -42,6 +46,7 @@ const command = newCommand({
   .option('--threads <t>', 'onnxruntime intra-op threads (default: the cores)')
   .option('--registry <dir>', 'registry root', DEFAULT_REGISTRY_ROOT)
   .option('--record', "also write the result to the version's eval/speed.json")
+  .option('--model-cpus <list>', "inference.modelCpus (Linux CPU list or auto): the engine's model on these CPUs and its own work on the rest; bare runs pinned to them (default --threads: as many)")
   .option(
     '--post-nice <n>',
     "after the warm-up, run this thread and libuv's pool (where sharp decodes and encodes) at nice n (Linux): the engine's own work then takes only the cores the model leaves idle — an experiment, not how the engine runs (the Python peer, started from this thread, inherits it; on a quiet machine nothing competes with it)",
@@ -55,12 +60,20 @@ const values = command.opts<{
   registry: string;
   record?: boolean;
   postNice?: string;
+  modelCpus?: string;
 }>();
 const registryRoot = values.registry;
 const modelRef = values.model ?? (await defaultModel(registryRoot)).name;
 const frameCount = Number(values.frames);
 const reps = Number(values.reps);
-const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
+const everyCpu = process.platform === 'linux' ? allowedCpus() : [];
+const cpuPlan = values.modelCpus === undefined ? undefined : planCpus(values.modelCpus, everyCpu);
+const threads = values.threads === undefined ? (cpuPlan?.model.length ?? availableParallelism()) : Number(values.threads);
+
+/** With --model-cpus: this (the main) thread onto `cpus` — the bare runs happen on it — or back. */
+function pinMainThread(cpus: readonly number[] | undefined): void {
+  if (cpus !== undefined) execFileSync('taskset', ['--pid', '--cpu-list', formatCpuList(cpus), String(process.pid)], { stdio: 'ignore' });
+}
 
 function progress(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -94,7 +107,12 @@ function median(xs: number[]): number {
 }
 
 const loadAtStart = loadavg()[0] ?? NaN;
-const engine = await InferenceEngine.load({ model: modelSource(modelRef), registryRoot, intraOpNumThreads: threads });
+const engine = await InferenceEngine.load({
+  model: modelSource(modelRef),
+  registryRoot,
+  intraOpNumThreads: threads,
+  ...(values.modelCpus === undefined ? {} : { modelCpus: values.modelCpus }),
+});
 const versionDir = engine.loaded.dir;
 const card = engine.card;
 const all = aitexFrames();
@@ -103,7 +121,10 @@ const encoded = picked.map((path) => readFileSync(path));
 
 // The bare path: its own session from the same verified bytes and options, fed the very tile
 // batches the engine builds (prepared before timing).
+// With --model-cpus its pool threads start on the model's CPUs, where this thread runs it.
+pinMainThread(cpuPlan?.model);
 const bare = await ort.InferenceSession.create(await readVerifiedOnnx(engine.loaded.dir, card), sessionOptions(engine.config));
+pinMainThread(cpuPlan?.rest);
 // A routed version's frames name no fabric here: the engine runs its fallback bank, and so does this.
 const route = card.routing === undefined ? {} : { [card.routing.input]: new ort.Tensor('int64', BigInt64Array.of(BigInt(card.routing.fallback)), [1]) };
 const t = card.input.tileSize;
@@ -205,6 +226,15 @@ async function fullPass(): Promise<number> {
 }
 
 async function barePass(): Promise<number> {
+  pinMainThread(cpuPlan?.model);
+  try {
+    return await timedBarePass();
+  } finally {
+    pinMainThread(cpuPlan?.rest);
+  }
+}
+
+async function timedBarePass(): Promise<number> {
   const ticksStart = threadTicks();
   const cpuStart = process.cpuUsage();
   const start = performance.now();
@@ -216,7 +246,10 @@ async function barePass(): Promise<number> {
   return seconds;
 }
 
-progress(`bench:inference — ${card.name}@${card.version}, ${frameCount} frames × ${reps} reps, ${tilesPerFrame} tiles/frame (stride ${engine.stride}, batch ${engine.batchSize}), ${threads} intra-op threads`);
+progress(
+  `bench:inference — ${card.name}@${card.version}, ${frameCount} frames × ${reps} reps, ${tilesPerFrame} tiles/frame (stride ${engine.stride}, batch ${engine.batchSize}), ${threads} intra-op threads` +
+    (cpuPlan === undefined ? '' : `, the model on CPUs ${formatCpuList(cpuPlan.model)} and the engine's own work on ${formatCpuList(cpuPlan.rest)}`),
+);
 progress('warm-up…');
 await fullPass();
 await barePass();
@@ -258,7 +291,10 @@ async function pythonPeer(): Promise<PythonPeer> {
   const args = ['-m', 'loomwatch_models.ort_loop', '--model-dir', versionDir, '--threads', String(threads), '--reps', String(reps)];
   args.push('--batch', String(engine.batchSize), '--stride', String(engine.stride), '--graph-optimization', engine.config.graphOptimizationLevel);
   if (engine.config.intraOpSpinning) args.push('--spinning');
-  const child = spawn(MODELS_PYTHON, [...args, '--frames', ...picked], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Every CPU the bench may use (this thread sits on the rest with --model-cpus, and a child inherits that).
+  const command = cpuPlan === undefined ? [MODELS_PYTHON] : ['taskset', '--cpu-list', formatCpuList(everyCpu), MODELS_PYTHON];
+  const [file = MODELS_PYTHON, ...prefix] = command;
+  const child = spawn(file, [...prefix, ...args, '--frames', ...picked], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const code = await new Promise<number | null>((done, fail) => child.once('error', fail).once('close', done));
@@ -303,7 +339,8 @@ if (python !== undefined) {
   peer = { pythonMsPerFrame: round(py.msPerFrame, 0), pythonCpuMsPerFrame: round(py.cpuMsPerFrame, 0), ratioVsPython: round(vsPython), pythonScoreMaxAbsDiff: Number(scoreDiff.toPrecision(3)) };
 }
 const postNice = values.postNice === undefined ? {} : { postNice: Number(values.postNice) };
-const summary = { bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2), ...peer, ...postNice };
+const modelCpus = cpuPlan === undefined ? {} : { modelCpus: formatCpuList(cpuPlan.model), restCpus: formatCpuList(cpuPlan.rest) };
+const summary = { bench: 'inference', framesPerSec: round(framesPerSec), bareFramesPerSec: round(bareFramesPerSec), ratio: round(ratio), gflops: round(gflops, 2), ...peer, ...postNice, ...modelCpus };
 if (values.record) {
   const record = {
     ...summary,
