@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { LoomwatchError } from '@loomwatch/contracts';
 
 /**
@@ -85,7 +85,8 @@ export function planCpus(modelCpus: string, allowed: readonly number[]): CpuPlan
  */
 export function allowedCpus(): number[] {
   const cpus = new Set<number>();
-  for (const entry of readdirSync('/proc/self/task')) for (const cpu of threadCpus(Number(entry)) ?? []) cpus.add(cpu);
+  const tasks = existsSync('/proc/self/task') ? readdirSync('/proc/self/task') : [];
+  for (const entry of tasks) for (const cpu of threadCpus(Number(entry)) ?? []) cpus.add(cpu);
   if (cpus.size === 0) throw new LoomwatchError('CONFIG_INVALID', 'inference.modelCpus needs Linux (/proc/self/task/*/status names the CPUs each thread may use): unset it on this system');
   return [...cpus].sort((a, b) => a - b);
 }
