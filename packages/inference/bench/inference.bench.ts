@@ -19,7 +19,7 @@
  * work on the others; the bare runs are pinned to the same CPUs and the Python peer gets every CPU the
  * bench may use (it decodes and runs in one loop, as a user would write it).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +28,7 @@ import { newCommand, parseOrExit } from '@loomwatch/config';
 import { DEFAULT_REGISTRY_ROOT, defaultModel, modelSource } from '@loomwatch/model-registry';
 import { aitexFrames } from '@loomwatch/testkit';
 import { fillTileBatch, InferenceEngine, inputLut, planTiles, readVerifiedOnnx, sessionOptions } from '../src/index.js';
-import { allowedCpus, formatCpuList, planCpus } from '../src/model/cpu-affinity.js';
+import { allowedCpus, formatCpuList, pinThread, planCpus } from '../src/model/cpu-affinity.js';
 
 const IN_FLIGHT = 2;
 const MODELS_PYTHON = resolve(import.meta.dirname, '../../../models/.venv/bin/python');
@@ -72,7 +72,7 @@ const threads = values.threads === undefined ? (cpuPlan?.model.length ?? availab
 
 /** With --model-cpus: this (the main) thread onto `cpus` — the bare runs happen on it — or back. */
 function pinMainThread(cpus: readonly number[] | undefined): void {
-  if (cpus !== undefined) execFileSync('taskset', ['--pid', '--cpu-list', formatCpuList(cpus), String(process.pid)], { stdio: 'ignore' });
+  if (cpus !== undefined) pinThread(process.pid, cpus);
 }
 
 function progress(line: string): void {
@@ -292,8 +292,7 @@ async function pythonPeer(): Promise<PythonPeer> {
   args.push('--batch', String(engine.batchSize), '--stride', String(engine.stride), '--graph-optimization', engine.config.graphOptimizationLevel);
   if (engine.config.intraOpSpinning) args.push('--spinning');
   // Every CPU the bench may use (this thread sits on the rest with --model-cpus, and a child inherits that).
-  const command = cpuPlan === undefined ? [MODELS_PYTHON] : ['taskset', '--cpu-list', formatCpuList(everyCpu), MODELS_PYTHON];
-  const [file = MODELS_PYTHON, ...prefix] = command;
+  const [file, prefix] = cpuPlan === undefined ? [MODELS_PYTHON, []] : ['taskset', ['--cpu-list', formatCpuList(everyCpu), MODELS_PYTHON]];
   const child = spawn(file, [...prefix, ...args, '--frames', ...picked], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

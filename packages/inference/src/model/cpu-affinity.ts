@@ -91,8 +91,8 @@ export function allowedCpus(): number[] {
   return [...cpus].sort((a, b) => a - b);
 }
 
-/** Sets one thread's CPUs with taskset. */
-function pinTask(tid: number, cpus: readonly number[]): void {
+/** Sets one thread's CPUs with taskset (a thread that ended meanwhile is left alone). */
+export function pinThread(tid: number, cpus: readonly number[]): void {
   try {
     execFileSync('taskset', ['--pid', '--cpu-list', formatCpuList(cpus), String(tid)], { stdio: 'ignore' });
   } catch (err) {
@@ -126,6 +126,6 @@ export function pinOtherThreads(plan: CpuPlan): void {
     const now = threadCpus(tid);
     if (now === undefined) continue;
     const list = formatCpuList(now);
-    if (list !== model && list !== rest) pinTask(tid, plan.rest);
+    if (list !== model && list !== rest) pinThread(tid, plan.rest);
   }
 }
